@@ -1,0 +1,91 @@
+"""Firework states and the one table of legal transitions.
+
+Every state change in starshell asks ``check_transition`` first, so the rules
+live here and nowhere else.
+"""
+
+from enum import Enum
+
+from .errors import InvalidTransitionError
+
+
+class State(str, Enum):
+    ARCHIVED = "ARCHIVED"
+    DEFUSED = "DEFUSED"
+    PAUSED = "PAUSED"
+    FIZZLED = "FIZZLED"
+    WAITING = "WAITING"
+    READY = "READY"
+    RESERVED = "RESERVED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+
+    def __str__(self):
+        return self.value
+
+
+S = State
+ALL_STATES = tuple(s.value for s in State)
+
+# Reset targets: a rerun, reignite or resume puts a firework back to WAITING or
+# READY depending on its parents, so both are always allowed together.
+_RESET = {S.WAITING, S.READY}
+
+TRANSITIONS = {
+    S.WAITING: {S.READY, S.DEFUSED, S.PAUSED, S.ARCHIVED} | _RESET,
+    S.READY: {S.RUNNING, S.RESERVED, S.DEFUSED, S.PAUSED, S.ARCHIVED} | _RESET,
+    S.RESERVED: {S.RUNNING, S.DEFUSED, S.PAUSED, S.ARCHIVED} | _RESET,
+    S.RUNNING: {S.COMPLETED, S.FIZZLED, S.DEFUSED, S.ARCHIVED} | _RESET,
+    S.COMPLETED: {S.ARCHIVED} | _RESET,
+    S.FIZZLED: {S.DEFUSED, S.ARCHIVED} | _RESET,
+    S.DEFUSED: {S.ARCHIVED} | _RESET,
+    S.PAUSED: {S.DEFUSED, S.ARCHIVED} | _RESET,
+    S.ARCHIVED: set(),
+}
+
+# States from which each user command may start; derived from the table so the
+# commands can never disagree with it.
+def sources_of(target, among=ALL_STATES):
+    """States that may move to ``target`` (restricted to ``among``)."""
+    return tuple(s for s in among if State(target) in TRANSITIONS[State(s)])
+
+
+DEFUSABLE = sources_of(S.DEFUSED)
+PAUSABLE = tuple(s for s in (S.WAITING, S.READY, S.RESERVED) if S.PAUSED in TRANSITIONS[s])
+RERUNNABLE = sources_of(S.READY)
+# States a worker may not pick up and that children must not treat as done.
+UNFINISHED = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
+
+
+def is_legal(source, target):
+    return State(target) in TRANSITIONS[State(source)]
+
+
+def check_transition(fw_id, source, target):
+    """Raise InvalidTransitionError unless ``source -> target`` is legal."""
+    if not is_legal(source, target):
+        raise InvalidTransitionError(
+            f"firework {fw_id} is {source}; it cannot become {target}"
+        )
+
+
+def workflow_state(counts):
+    """A workflow's state from the number of its fireworks in each state.
+
+    Precedence: a workflow is ARCHIVED or COMPLETED only when every firework
+    is; otherwise the most alarming condition wins (FIZZLED, DEFUSED, PAUSED),
+    then the most active one (RUNNING, RESERVED, READY), then WAITING.
+    """
+    total = sum(counts.values())
+    if total == 0:
+        return S.WAITING.value
+    if counts.get("ARCHIVED", 0) == total:
+        return S.ARCHIVED.value
+    if counts.get("COMPLETED", 0) + counts.get("ARCHIVED", 0) == total:
+        return S.COMPLETED.value
+    for state in (S.FIZZLED, S.DEFUSED, S.PAUSED, S.RUNNING, S.RESERVED, S.READY):
+        if counts.get(state.value, 0):
+            return state.value
+    if counts.get("COMPLETED", 0):
+        return S.RUNNING.value
+    return S.WAITING.value
