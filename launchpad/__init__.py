@@ -1,0 +1,30 @@
+"""starshell's LaunchPad: workflows, their store, and the ``lpad`` command.
+
+FireWorks users port scripts by changing imports::
+
+    from launchpad import LaunchPad, Firework, Workflow, FWAction, FiretaskBase
+"""
+
+from .actions import FWAction
+from .errors import StarshellError
+from .firetask import FiretaskBase, explicit_serialize, load_task, register_task
+from .launchpad import LaunchPad
+from .models import Firework, Launch, Workflow
+from .states import State
+from .stores import WorkerFilter
+
+# FireWorks' name for the base class, kept so ported imports keep working.
+FireTaskBase = FiretaskBase
+
+
+def __getattr__(name):
+    """Built-in tasks (ScriptTask, PyTask, ...) load on first use, not at import."""
+    from . import tasks
+    if name in tasks.__all__:
+        return getattr(tasks, name)
+    raise AttributeError(f"module 'launchpad' has no attribute {name!r}")
+
+
+__all__ = ["LaunchPad", "Firework", "Workflow", "Launch", "FWAction", "FiretaskBase",
+           "FireTaskBase", "explicit_serialize", "register_task", "load_task", "State",
+           "StarshellError", "WorkerFilter"]

@@ -1,0 +1,143 @@
+"""Where the LaunchPad lives: finding and reading ``my_launchpad.yaml``.
+
+With no file at all every command of the same user finds the same embedded
+store under ``~/.starshell`` (or ``$STARSHELL_HOME``), whatever the working
+directory, so pilot jobs need no flags. FireWorks' MongoDB keys (host,
+port, name, username, password, authsource, or a ``mongodb://`` URI) select
+MongoDB. ``load_config`` returns a frozen value; nothing is global.
+"""
+
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+from .files import read_yaml_file
+
+LAUNCHPAD_FILE = "my_launchpad.yaml"
+FWORKER_FILE = "my_fworker.yaml"
+LAUNCHPAD_ENV = "STARSHELL_LAUNCHPAD"
+HOME_ENV = "STARSHELL_HOME"
+
+_MONGO_KEYS = {"host", "port", "name", "username", "password", "authsource", "uri",
+               "uri_mode", "mongoclient_kwargs"}
+_IGNORED_KEYS = {"logdir", "strm_lvl", "user_indices", "wf_user_indices", "ssl",
+                 "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_pem_passphrase",
+                 "authmechanism", "replicaset", "_fw_name"}
+
+
+def starshell_home():
+    return os.path.abspath(os.path.expanduser(os.environ.get(HOME_ENV) or "~/.starshell"))
+
+
+def default_store_path():
+    return os.path.join(starshell_home(), "launchpad.sqlite")
+
+
+@dataclass(frozen=True)
+class LaunchpadConfig:
+    kind: str = "sqlite"                 # sqlite | mongodb | mongomock
+    path: str = field(default_factory=default_store_path)
+    uri: str = None
+    host: str = "localhost"
+    port: int = 27017
+    name: str = "fireworks"
+    username: str = None
+    password: str = field(default=None, repr=False)
+    authsource: str = None
+    client_kwargs: dict = field(default_factory=dict)
+    source: str = None                   # the file it came from, if any
+
+    def describe(self):
+        """Where the store is, never with credentials."""
+        if self.kind == "sqlite":
+            return f"embedded store {self.path}"
+        if self.uri:
+            from .redact import redact_uri
+            return f"MongoDB {redact_uri(self.uri)}"
+        return f"MongoDB {self.host}:{self.port}/{self.name}"
+
+
+def find_launchpad_file(explicit=None):
+    """The launchpad file in force: -l, $STARSHELL_LAUNCHPAD, ./, ~/.starshell/."""
+    if explicit:
+        if not os.path.exists(explicit):
+            raise ConfigError(f"launchpad file {explicit} does not exist")
+        return explicit
+    env = os.environ.get(LAUNCHPAD_ENV)
+    if env:
+        if not os.path.exists(env):
+            raise ConfigError(f"${LAUNCHPAD_ENV} names {env}, which does not exist")
+        return env
+    for candidate in (LAUNCHPAD_FILE, os.path.join(starshell_home(), LAUNCHPAD_FILE)):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def load_config(path=None):
+    """The LaunchpadConfig from ``path`` (or the file found), else the embedded default."""
+    path = find_launchpad_file(path)
+    if path is None:
+        return LaunchpadConfig()
+    data = read_yaml_file(path) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return config_from_dict(data, source=os.path.abspath(path))
+
+
+def config_from_dict(data, source=None):
+    where = f"{source}: " if source else ""
+    kind = str(data.get("store") or ("mongodb" if _MONGO_KEYS & set(data) else "sqlite")).lower()
+    if kind in ("sqlite", "embedded"):
+        path = data.get("path") or default_store_path()
+        if not os.path.isabs(os.path.expanduser(str(path))) and source:
+            path = os.path.join(os.path.dirname(source), str(path))
+        return LaunchpadConfig(kind="sqlite", path=os.path.abspath(os.path.expanduser(str(path))),
+                               source=source)
+    if kind not in ("mongodb", "mongo", "mongomock"):
+        raise ConfigError(f"{where}unknown store {kind!r}; use sqlite or mongodb")
+    unknown = set(data) - _MONGO_KEYS - _IGNORED_KEYS - {"store"}
+    if unknown:
+        raise ConfigError(f"{where}unknown setting(s): {', '.join(sorted(unknown))}")
+    host = data.get("host") or "localhost"
+    uri = data.get("uri")
+    if not uri and (data.get("uri_mode") or str(host).startswith(("mongodb://", "mongodb+srv://"))):
+        uri = host
+    try:
+        port = int(data.get("port") or 27017)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}port must be a number, got {data.get('port')!r}") from None
+    kwargs = data.get("mongoclient_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"{where}mongoclient_kwargs must be a mapping")
+    if data.get("password") and source:
+        warn_if_readable(source)
+    return LaunchpadConfig(kind="mongomock" if kind == "mongomock" else "mongodb", uri=uri,
+                           host=str(host), port=port, name=str(data.get("name") or "fireworks"),
+                           username=data.get("username"), password=data.get("password"),
+                           authsource=data.get("authsource"), client_kwargs=dict(kwargs),
+                           source=source)
+
+
+def warn_if_readable(path):
+    """Warn when a file holding a password can be read by other users."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        print(f"warning: {path} holds a password and is readable by other users; "
+              f"run: chmod 600 {path}", file=sys.stderr)
+
+
+def config_to_dict(config):
+    """The file form of a config (as ``lpad init`` writes it)."""
+    if config.kind == "sqlite":
+        return {"store": "sqlite", "path": config.path}
+    out = {"host": config.uri or config.host, "port": config.port, "name": config.name,
+           "username": config.username, "password": config.password}
+    if config.authsource:
+        out["authsource"] = config.authsource
+    return out

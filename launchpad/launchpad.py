@@ -1,0 +1,285 @@
+"""The LaunchPad: the one Python API that the CLIs, rockets and web GUI use.
+
+It turns user intent (add, rerun, defuse, checkout, complete...) into store
+operations, asking ``states`` whether each change is legal. A completion
+touches only the firework and its children, never the whole workflow, so
+its cost does not grow with the workflow (issue: FireWorks' full refresh).
+"""
+
+import socket
+from datetime import datetime, timedelta, timezone
+
+from .actions import FWAction
+from .config import load_config
+from .errors import InvalidTransitionError, NotFoundError, StaleLaunchError, StarshellError
+from .models import Firework, Launch, Workflow
+from .states import State, check_transition, is_legal, workflow_state
+from .stores import WorkerFilter, index_fields, open_store
+from .transitions import TransitionsMixin
+from .dynamics import DynamicsMixin
+
+S = State
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def system_clock():
+    return datetime.now(timezone.utc)
+
+
+class LaunchPad(TransitionsMixin, DynamicsMixin):
+    """Workflows in a store, and every operation on them."""
+
+    def __init__(self, store=None, clock=system_clock, config=None):
+        if store is None:
+            config = config or load_config()
+            store = open_store(config)
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    @classmethod
+    def from_file(cls, path=None):
+        """The LaunchPad that ``my_launchpad.yaml`` (or the default) describes."""
+        config = load_config(path)
+        return cls(open_store(config), config=config)
+
+    auto_load = from_file
+
+    def now(self):
+        return self.clock().strftime(TIME_FORMAT)
+
+    def describe(self):
+        return self.store.describe()
+
+    # -- admin -------------------------------------------------------------------
+    def reset(self, password=None, require_password=True):
+        """Erase every workflow. Scripts pass today's date (YYYY-MM-DD) as FireWorks does."""
+        today = self.clock().strftime("%Y-%m-%d")
+        if require_password and password != today:
+            raise StarshellError(f"reset refused: pass today's date ({today}) as the password")
+        self.store.reset()
+
+    # -- adding ------------------------------------------------------------------
+    def add_wf(self, wf):
+        """Insert a Workflow (or Firework, or dict); returns ``{file id: store id}``.
+
+        One store write for the whole workflow: all of it lands or none does.
+        """
+        wf = as_workflow(wf)
+        old_ids = sorted(wf.id_fw)
+        first = self.store.next_ids("fw", len(old_ids))
+        id_map = {old: first + i for i, old in enumerate(old_ids)}
+        wf_id = self.store.next_ids("wf")
+        now = self.now()
+        docs = self._firework_docs(wf, id_map, wf_id, now)
+        self.store.insert_workflow(
+            {"wf_id": wf_id, "name": wf.name, "metadata": wf.metadata,
+             "created_on": now, "updated_on": now}, docs)
+        return id_map
+
+    def _firework_docs(self, wf, id_map, wf_id, now, done_parents=()):
+        """Store documents for ``wf``'s fireworks; ``done_parents`` are outside parents already done."""
+        parents = wf.parent_links()
+        docs = []
+        for old_id, fw in wf.id_fw.items():
+            waiting_on = len(parents[old_id])
+            state = fw.state if fw.state in (S.DEFUSED.value, S.PAUSED.value) else (
+                S.READY.value if waiting_on == 0 else S.WAITING.value)
+            spec = fw.full_spec()
+            docs.append({"fw_id": id_map[old_id], "wf_id": wf_id, "name": fw.name, "state": state,
+                         "spec": spec, "created_on": now, "updated_on": now,
+                         "parents": [id_map[p] for p in parents[old_id]],
+                         "children": [id_map[c] for c in wf.links[old_id]],
+                         "waiting_on": waiting_on, "current_launch": None, **index_fields(spec)})
+        return docs
+
+    # -- reading -----------------------------------------------------------------
+    def get_fw_dict(self, fw_id, with_launches=True):
+        doc = self.store.get_firework(int(fw_id))
+        if doc is None:
+            raise NotFoundError(f"no firework with id {fw_id}")
+        if with_launches:
+            doc["launches"] = self.store.find_launches({"fw_id": doc["fw_id"]})
+        return doc
+
+    def get_fw_by_id(self, fw_id):
+        """A Firework model (FireWorks' name for it)."""
+        doc = self.get_fw_dict(fw_id)
+        return Firework.from_dict({**doc, "launches": [l["launch_id"] for l in doc["launches"]]})
+
+    def get_fws(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self.store.find_fireworks(query, fields, sort, limit, skip)
+
+    def get_fw_ids(self, query=None, sort=None, limit=0, count_only=False):
+        if count_only:
+            return self.store.count_fireworks(query)
+        return [d["fw_id"] for d in self.store.find_fireworks(query, ["fw_id"], sort, limit)]
+
+    def fw_state_counts(self, query=None):
+        return self.store.count_fireworks_by_state(query)
+
+    def wf_id_of(self, fw_id):
+        doc = self.store.get_firework(int(fw_id), fields=["wf_id"])
+        if doc is None:
+            raise NotFoundError(f"no firework with id {fw_id}")
+        return doc["wf_id"]
+
+    def get_wf_by_fw_id(self, fw_id):
+        """The whole Workflow model holding ``fw_id`` (reads every firework: not for hot paths)."""
+        return self.get_wf(self.wf_id_of(fw_id))
+
+    def get_wf(self, wf_id):
+        wf_doc = self.store.get_workflow(wf_id)
+        if wf_doc is None:
+            raise NotFoundError(f"no workflow with id {wf_id}")
+        docs = self.store.find_fireworks({"wf_id": wf_id})
+        fws = [Firework.from_dict(d) for d in docs]
+        links = {d["fw_id"]: d["children"] for d in docs}
+        counts = {}
+        for d in docs:
+            counts[d["state"]] = counts.get(d["state"], 0) + 1
+        return Workflow(fws, links, name=wf_doc["name"], metadata=wf_doc.get("metadata"),
+                        created_on=wf_doc["created_on"], updated_on=wf_doc["updated_on"],
+                        state=workflow_state(counts), wf_id=wf_id)
+
+    def get_wf_summaries(self, query=None, state=None, sort=None, limit=0, skip=0):
+        """Workflow documents with ``state``, ``states`` (counts) and ``nodes`` added.
+
+        The counts for all listed workflows come from one grouped query.
+        """
+        if state is None:
+            docs = self.store.find_workflows(query, sort=sort, limit=limit, skip=skip)
+            counts = self.store.workflow_state_counts([d["wf_id"] for d in docs])
+        else:
+            docs = self.store.find_workflows(query, sort=sort)
+            counts = self.store.workflow_state_counts([d["wf_id"] for d in docs])
+            docs = [d for d in docs if workflow_state(counts[d["wf_id"]]) == state]
+            docs = docs[skip:skip + limit] if limit else docs[skip:]
+        for d in docs:
+            c = counts.get(d["wf_id"], {})
+            d.update(state=workflow_state(c), states=c, nodes=sum(c.values()))
+        return docs
+
+    def count_wfs(self, query=None):
+        return self.store.count_workflows(query)
+
+    def get_launch(self, launch_id):
+        doc = self.store.get_launch(int(launch_id))
+        if doc is None:
+            raise NotFoundError(f"no launch with id {launch_id}")
+        return doc
+
+    def get_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self.store.find_launches(query, fields, sort, limit, skip)
+
+    def get_launchdir(self, fw_id, launch_idx=-1):
+        launches = self.store.find_launches({"fw_id": int(fw_id)}, fields=["launch_dir"])
+        if not launches:
+            self.wf_id_of(fw_id)  # raises NotFoundError for an unknown id
+            raise NotFoundError(f"firework {fw_id} has not been launched yet")
+        try:
+            return launches[launch_idx]["launch_dir"]
+        except IndexError:
+            raise NotFoundError(f"firework {fw_id} has no launch number {launch_idx}") from None
+
+    # -- running: the rocket's side ---------------------------------------------
+    def checkout_fw(self, worker=None, launch_dir="", fw_id=None, host=None, ip=None,
+                    states=(S.READY.value,)):
+        """Atomically claim the best firework this worker may run and open a launch.
+
+        Returns ``(fw_doc, launch_id)`` or ``(None, None)`` when nothing fits.
+        A RESERVED firework's reservation launch becomes the running launch.
+        """
+        worker = worker or WorkerFilter()
+        now = self.now()
+        host = host or socket.gethostname()
+        with self.store.transaction():
+            launch_id = self.store.next_ids("launch")
+            fw = self.store.claim_firework(
+                worker, {"state": S.RUNNING.value, "current_launch": launch_id, "updated_on": now},
+                states=states, fw_id=fw_id)
+            if fw is None:
+                return None, None
+            launch = Launch(launch_id=launch_id, fw_id=fw["fw_id"], host=host, ip=ip or _ip_of(host),
+                            launch_dir=launch_dir, state=S.RUNNING.value,
+                            fworker={"name": worker.name, "category": worker.category,
+                                     "query": worker.query},
+                            state_history=[{"state": S.RUNNING.value, "created_on": now}],
+                            time_start=now, last_ping=now)
+            self.store.insert_launch(launch.to_dict())
+        return fw, launch_id
+
+    def ping_launch(self, launch_id):
+        """Record a heartbeat; False means the launch was fenced (rerun, defused, lost)."""
+        return self.store.update_launch(launch_id, {"last_ping": self.now()},
+                                        expect_state=S.RUNNING.value)
+
+    def complete_launch(self, launch_id, action=None, state=S.COMPLETED.value, exception=None,
+                        fw_id=None):
+        """Finish a launch: record its result and apply its FWAction.
+
+        A launch that was fenced meanwhile (rerun, defused, declared lost)
+        raises StaleLaunchError and changes nothing but its own record.
+        """
+        action = action if isinstance(action, FWAction) else FWAction.from_dict(action or {})
+        now = self.now()
+        if fw_id is None:
+            fw_id = self.get_launch(launch_id)["fw_id"]
+        with self.store.transaction():
+            changed = self.store.update_fireworks(
+                [fw_id], {"state": state, "updated_on": now},
+                expect={"state": S.RUNNING.value, "current_launch": launch_id})
+            if not changed:
+                self._record_stale(launch_id, state, action, exception, now)
+                raise StaleLaunchError(
+                    f"launch {launch_id} of firework {fw_id} was fenced (rerun, defused or "
+                    "declared lost) before it finished; its result was recorded but not applied")
+            self._close_launch(launch_id, state, action, exception, now)
+            fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
+            if state == S.COMPLETED.value:
+                self.apply_action(fw, action, now)
+            else:
+                self._release_after_fizzle(fw, now)
+        return fw_id
+
+    def _close_launch(self, launch_id, state, action, exception, now):
+        launch = self.store.get_launch(launch_id)
+        started = datetime.strptime(launch["time_start"], TIME_FORMAT)
+        runtime = (datetime.strptime(now, TIME_FORMAT) - started).total_seconds()
+        changes = {"state": state, "time_end": now, "runtime_secs": runtime,
+                   "action": action.to_dict(),
+                   "state_history": launch.get("state_history", []) + [{"state": state, "created_on": now}]}
+        if exception is not None:
+            changes["exception"] = exception
+        self.store.update_launch(launch_id, changes)
+
+    def _record_stale(self, launch_id, state, action, exception, now):
+        self.store.update_launch(launch_id, {
+            "late_result": {"state": state, "action": action.to_dict(), "exception": exception,
+                            "received_on": now}})
+
+
+def as_workflow(wf):
+    if isinstance(wf, Workflow):
+        return wf
+    if isinstance(wf, Firework):
+        return Workflow.from_firework(wf)
+    if isinstance(wf, dict):
+        return Workflow.from_dict(wf)
+    raise TypeError(f"expected a Workflow, Firework or dict, got {type(wf).__name__}")
+
+
+def _ip_of(host):
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return None
+
+
+def cutoff(clock, seconds):
+    """The timestamp ``seconds`` before now, in the store's format."""
+    return (clock() - timedelta(seconds=seconds)).strftime(TIME_FORMAT)
+
+
+__all__ = ["LaunchPad", "as_workflow", "cutoff", "system_clock", "InvalidTransitionError",
+           "is_legal", "check_transition"]

@@ -1,0 +1,17 @@
+"""Store backends behind one interface; ``open_store`` picks one from a config."""
+
+from .base import Store, WorkerFilter, index_fields
+from .sqlite import SQLiteStore
+
+__all__ = ["Store", "WorkerFilter", "SQLiteStore", "open_store", "index_fields"]
+
+
+def open_store(config):
+    """The store a ``launchpad.config.LaunchpadConfig`` describes."""
+    if config.kind == "sqlite":
+        return SQLiteStore(config.path)
+    from .mongo import MongoStore
+    return MongoStore.connect(uri=config.uri, host=config.host, port=config.port,
+                              name=config.name, username=config.username,
+                              password=config.password, authsource=config.authsource,
+                              mongomock=config.kind == "mongomock", **config.client_kwargs)

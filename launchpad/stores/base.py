@@ -1,0 +1,183 @@
+"""The one interface every store backend implements.
+
+The LaunchPad speaks only to this interface; only backends touch pymongo or
+sqlite3, so the database schema stays private. Documents are plain dicts:
+
+firework: fw_id, wf_id, name, state, spec, created_on, updated_on, parents,
+    children, waiting_on (parents not yet done), launches, archived_launches,
+    current_launch (the live launch, the fence for late results), priority,
+    category, fworker (copies of spec keys, for indexed claims)
+workflow: wf_id, name, metadata, created_on, updated_on
+launch:   see ``launchpad.models.Launch.FIELDS``
+
+Queries are Mongo-style filters (``launchpad.query``); ``fields`` is a list
+of (dotted) field names to return; ``sort`` is ``[(field, 1 | -1)]``.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+FIREWORK_INDEX_FIELDS = ("priority", "category", "fworker")
+
+
+def index_fields(spec):
+    """The spec keys a claim filters and sorts on, as top-level document fields."""
+    priority = spec.get("_priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+        try:
+            priority = float(priority)
+        except (TypeError, ValueError):
+            priority = 0
+    category = spec.get("_category")
+    fworker = spec.get("_fworker")
+    return {"priority": priority,
+            "category": None if category in (None, "") else str(category),
+            "fworker": None if fworker in (None, "") else str(fworker)}
+
+
+@dataclass(frozen=True)
+class WorkerFilter:
+    """Which fireworks a worker may run (FireWorks' FWorker rules).
+
+    category: None or "" runs any category; "__none__" only fireworks without
+    ``_category``; a string or list only those categories. A firework with
+    ``_fworker`` runs only on the worker of that name.
+    """
+
+    name: str = "Automatically generated Worker"
+    category: object = None
+    query: dict = field(default_factory=dict)
+
+    def categories(self):
+        if self.category in (None, "", []):
+            return None
+        if self.category == "__none__":
+            return []
+        return [self.category] if isinstance(self.category, str) else list(self.category)
+
+    def mongo_filter(self):
+        """The same rules as a Mongo filter on the index fields."""
+        clauses = [{"$or": [{"fworker": None}, {"fworker": self.name}]}]
+        cats = self.categories()
+        if cats is not None:
+            clauses.append({"category": {"$in": cats} if cats else None})
+        if self.query:
+            clauses.append(self.query)
+        return {"$and": clauses}
+
+
+class Store(ABC):
+    """Persistence for fireworks, workflows and launches."""
+
+    #: a short name shown to users ("sqlite", "mongodb")
+    kind = "abstract"
+
+    # -- lifecycle ---------------------------------------------------------
+    @abstractmethod
+    def reset(self):
+        """Delete everything and start the id counters again."""
+
+    def close(self):
+        """Release connections; the store must not be used afterwards."""
+
+    @abstractmethod
+    def transaction(self):
+        """Context manager grouping writes: all-or-nothing where the backend can."""
+
+    @abstractmethod
+    def describe(self):
+        """Where the data lives, without credentials (for messages and logs)."""
+
+    # -- ids -------------------------------------------------------------------
+    @abstractmethod
+    def next_ids(self, kind, count=1):
+        """Reserve ``count`` consecutive ids of ``kind`` (fw, wf, launch); return the first."""
+
+    # -- inserts -------------------------------------------------------------
+    @abstractmethod
+    def insert_workflow(self, wf, fireworks):
+        """Insert one workflow document and its fireworks, all or nothing."""
+
+    @abstractmethod
+    def insert_fireworks(self, fireworks):
+        """Insert fireworks into an existing workflow (dynamic additions)."""
+
+    @abstractmethod
+    def insert_launch(self, launch):
+        """Insert one launch document."""
+
+    # -- reads -------------------------------------------------------------------
+    @abstractmethod
+    def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        """Fireworks matching ``query``, in ``sort`` order (default: fw_id)."""
+
+    @abstractmethod
+    def count_fireworks(self, query=None):
+        """How many fireworks match."""
+
+    @abstractmethod
+    def count_fireworks_by_state(self, query=None):
+        """``{state: count}`` over the fireworks matching ``query``."""
+
+    @abstractmethod
+    def workflow_state_counts(self, wf_ids):
+        """``{wf_id: {state: count}}`` for the given workflows, from one query."""
+
+    @abstractmethod
+    def find_workflows(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        """Workflow documents matching ``query``."""
+
+    @abstractmethod
+    def count_workflows(self, query=None):
+        """How many workflows match."""
+
+    @abstractmethod
+    def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        """Launch documents matching ``query``."""
+
+    def get_firework(self, fw_id, fields=None):
+        found = self.find_fireworks({"fw_id": fw_id}, fields=fields, limit=1)
+        return found[0] if found else None
+
+    def get_fireworks(self, fw_ids, fields=None):
+        return self.find_fireworks({"fw_id": {"$in": list(fw_ids)}}, fields=fields)
+
+    def get_workflow(self, wf_id):
+        found = self.find_workflows({"wf_id": wf_id}, limit=1)
+        return found[0] if found else None
+
+    def get_launch(self, launch_id):
+        found = self.find_launches({"launch_id": launch_id}, limit=1)
+        return found[0] if found else None
+
+    # -- writes ------------------------------------------------------------------
+    @abstractmethod
+    def update_fireworks(self, fw_ids, changes, expect=None):
+        """Set top-level ``changes`` on the fireworks whose fields equal ``expect``.
+
+        ``expect`` maps a field to a value or a list of accepted values. The
+        check and the write are one atomic step per firework; returns the ids
+        that changed.
+        """
+
+    @abstractmethod
+    def release_children(self, fw_ids, updated_on):
+        """One parent of each of ``fw_ids`` is done: decrement ``waiting_on`` and
+        move WAITING fireworks that reach zero to READY. Returns the readied ids."""
+
+    @abstractmethod
+    def claim_firework(self, worker, changes, states=("READY",), fw_id=None):
+        """Atomically pick the best firework in ``states`` that ``worker`` may run
+        (highest priority, then lowest fw_id), apply ``changes``, return it."""
+
+    @abstractmethod
+    def update_launch(self, launch_id, changes, expect_state=None):
+        """Set ``changes`` on a launch (only if its state is ``expect_state``)."""
+
+    @abstractmethod
+    def update_workflow(self, wf_id, changes):
+        """Set top-level ``changes`` on a workflow document."""
+
+    @abstractmethod
+    def delete_workflow(self, wf_id):
+        """Delete a workflow, its fireworks and their launches."""

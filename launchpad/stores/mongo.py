@@ -1,0 +1,247 @@
+"""The production store: MongoDB through pymongo (mongomock in tests).
+
+Claims use ``find_one_and_update`` with a sort, atomic on the server.
+Writes from one process also take a process lock: it costs nothing on a
+real server (per-document operations are atomic there anyway) and makes
+mongomock, which is not thread-safe, behave like one, so the threaded
+exactly-once test means the same on both.
+
+Only operators mongomock implements faithfully are used: $set, $inc, $in,
+comparison operators, find_one_and_update with sort, and $group counts.
+"""
+
+import contextlib
+import threading
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError
+
+from ..errors import StoreUnavailableError
+from .base import Store, index_fields
+
+_COLLECTIONS = ("fireworks", "workflows", "launches", "counters")
+
+
+def _projection(fields):
+    proj = {"_id": 0}
+    for f in fields or ():
+        proj[f] = 1
+    return proj
+
+
+def _sort(sort, default):
+    return [(f, ASCENDING if d > 0 else DESCENDING) for f, d in (sort or [(default, 1)])]
+
+
+class MongoStore(Store):
+    """A store in a MongoDB database (collections fireworks, workflows, launches)."""
+
+    kind = "mongodb"
+
+    def __init__(self, database, description="mongodb", retries=5, sleep=None):
+        import time
+        self.db = database
+        self._description = description
+        self._lock = threading.RLock()
+        self._retries = retries
+        self._sleep = sleep or time.sleep
+        self.fireworks = database["fireworks"]
+        self.workflows = database["workflows"]
+        self.launches = database["launches"]
+        self.counters = database["counters"]
+        self._guard(self._ensure_indexes)
+
+    @classmethod
+    def connect(cls, uri=None, host="localhost", port=27017, name="fireworks", username=None,
+                password=None, authsource=None, mongomock=False, **client_kwargs):
+        """Open a database from FireWorks-style settings or a ``mongodb://`` URI."""
+        if mongomock:
+            import mongomock as mm
+            client = mm.MongoClient()
+            return cls(client[name], description=f"mongomock:{name}")
+        from pymongo import MongoClient
+        kwargs = dict(client_kwargs)
+        kwargs.setdefault("serverSelectionTimeoutMS", 10000)
+        if uri:
+            client = MongoClient(uri, **kwargs)
+            from pymongo.uri_parser import parse_uri
+            parsed = parse_uri(uri)
+            db_name = parsed.get("database") or name
+            where = ",".join(f"{h}:{p}" for h, p in parsed.get("nodelist", []))
+        else:
+            if username:
+                kwargs.update(username=username, password=password)
+                if authsource:
+                    kwargs["authSource"] = authsource
+            client = MongoClient(host, int(port), **kwargs)
+            db_name, where = name, f"{host}:{port}"
+        return cls(client[db_name], description=f"mongodb://{where}/{db_name}")
+
+    def describe(self):
+        return self._description
+
+    def _ensure_indexes(self):
+        self.fireworks.create_index("fw_id", unique=True)
+        self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING),
+                                     ("fw_id", ASCENDING)])
+        self.fireworks.create_index([("wf_id", ASCENDING), ("state", ASCENDING)])
+        self.workflows.create_index("wf_id", unique=True)
+        self.launches.create_index("launch_id", unique=True)
+        self.launches.create_index("fw_id")
+        self.launches.create_index([("state", ASCENDING), ("last_ping", ASCENDING)])
+
+    def _guard(self, operation):
+        """Run under the process lock; retry lost connections, then fail clearly."""
+        delay = 0.2
+        for attempt in range(self._retries + 1):
+            try:
+                with self._lock:
+                    return operation()
+            except (AutoReconnect, ConnectionFailure) as exc:
+                if attempt == self._retries:
+                    raise StoreUnavailableError(
+                        f"cannot reach {self._description} after {attempt + 1} tries: "
+                        f"{type(exc).__name__}") from None
+                self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except PyMongoError as exc:
+                raise StoreUnavailableError(f"{self._description}: {exc}") from None
+
+    @contextlib.contextmanager
+    def transaction(self):
+        # MongoDB without a replica set has no multi-document transactions; the
+        # LaunchPad orders its writes so that a crash between them is repairable.
+        with self._lock:
+            yield self
+
+    def reset(self):
+        def drop():
+            for name in _COLLECTIONS:
+                self.db[name].delete_many({})
+        self._guard(drop)
+
+    def next_ids(self, kind, count=1):
+        doc = self._guard(lambda: self.counters.find_one_and_update(
+            {"_id": kind}, {"$inc": {"last": count}}, upsert=True,
+            return_document=ReturnDocument.AFTER))
+        return doc["last"] - count + 1
+
+    def insert_workflow(self, wf, fireworks):
+        # Fireworks first: a crash before the workflow document leaves rows that no
+        # workflow lists, which the checker removes; never a workflow missing pieces.
+        def insert():
+            if fireworks:
+                self.fireworks.insert_many([dict(f) for f in fireworks], ordered=True)
+            self.workflows.insert_one(dict(wf))
+        self._guard(insert)
+
+    def insert_fireworks(self, fireworks):
+        if fireworks:
+            self._guard(lambda: self.fireworks.insert_many([dict(f) for f in fireworks]))
+
+    def insert_launch(self, launch):
+        self._guard(lambda: self.launches.insert_one(dict(launch)))
+
+    def _find(self, collection, default_key, query, fields, sort, limit, skip):
+        def run():
+            cursor = collection.find(query or {}, _projection(fields)).sort(_sort(sort, default_key))
+            if skip:
+                cursor = cursor.skip(skip)
+            if limit:
+                cursor = cursor.limit(limit)
+            return list(cursor)
+        return self._guard(run)
+
+    def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self._find(self.fireworks, "fw_id", query, fields, sort, limit, skip)
+
+    def count_fireworks(self, query=None):
+        return self._guard(lambda: self.fireworks.count_documents(query or {}))
+
+    def count_fireworks_by_state(self, query=None):
+        pipeline = [{"$match": query or {}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}]
+        return {r["_id"]: r["n"] for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline)))}
+
+    def workflow_state_counts(self, wf_ids):
+        pipeline = [{"$match": {"wf_id": {"$in": list(wf_ids)}}},
+                    {"$group": {"_id": {"wf": "$wf_id", "state": "$state"}, "n": {"$sum": 1}}}]
+        out = {wf_id: {} for wf_id in wf_ids}
+        for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline))):
+            out.setdefault(r["_id"]["wf"], {})[r["_id"]["state"]] = r["n"]
+        return out
+
+    def find_workflows(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self._find(self.workflows, "wf_id", query, fields, sort, limit, skip)
+
+    def count_workflows(self, query=None):
+        return self._guard(lambda: self.workflows.count_documents(query or {}))
+
+    def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self._find(self.launches, "launch_id", query, fields, sort, limit, skip)
+
+    def update_fireworks(self, fw_ids, changes, expect=None):
+        if "spec" in changes:
+            changes = {**changes, **index_fields(changes["spec"])}
+        ids = list(fw_ids)
+        if not ids:
+            return []
+        cond = {"fw_id": {"$in": ids}}
+        for field, value in (expect or {}).items():
+            cond[field] = {"$in": list(value)} if isinstance(value, (list, tuple)) else value
+
+        def update():
+            if len(ids) == 1:
+                result = self.fireworks.update_one(cond, {"$set": changes})
+                return ids if result.matched_count else []
+            matched = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
+            if matched:
+                self.fireworks.update_many({**cond, "fw_id": {"$in": matched}}, {"$set": changes})
+            return matched
+        return self._guard(update)
+
+    def release_children(self, fw_ids, updated_on):
+        ids = list(fw_ids)
+        if not ids:
+            return []
+
+        def release():
+            self.fireworks.update_many({"fw_id": {"$in": ids}, "waiting_on": {"$gt": 0}},
+                                       {"$inc": {"waiting_on": -1}})
+            cond = {"fw_id": {"$in": ids}, "state": "WAITING", "waiting_on": 0}
+            ready = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
+            if ready:
+                self.fireworks.update_many({**cond, "fw_id": {"$in": ready}},
+                                           {"$set": {"state": "READY", "updated_on": updated_on}})
+            return ready
+        return self._guard(release)
+
+    def claim_firework(self, worker, changes, states=("READY",), fw_id=None):
+        cond = {"state": {"$in": list(states)}, **worker.mongo_filter()}
+        if fw_id is not None:
+            cond["fw_id"] = fw_id
+        # No projection here: mongomock re-finds the updated document by _id only
+        # when the projection keeps _id, and would otherwise update the wrong one.
+        doc = self._guard(lambda: self.fireworks.find_one_and_update(
+            cond, {"$set": changes}, sort=[("priority", DESCENDING), ("fw_id", ASCENDING)],
+            return_document=ReturnDocument.AFTER))
+        if doc is not None:
+            doc.pop("_id", None)
+        return doc
+
+    def update_launch(self, launch_id, changes, expect_state=None):
+        cond = {"launch_id": launch_id}
+        if expect_state is not None:
+            cond["state"] = expect_state
+        result = self._guard(lambda: self.launches.update_one(cond, {"$set": changes}))
+        return result.matched_count == 1
+
+    def update_workflow(self, wf_id, changes):
+        self._guard(lambda: self.workflows.update_one({"wf_id": wf_id}, {"$set": changes}))
+
+    def delete_workflow(self, wf_id):
+        def delete():
+            ids = [d["fw_id"] for d in self.fireworks.find({"wf_id": wf_id}, {"fw_id": 1})]
+            self.workflows.delete_one({"wf_id": wf_id})
+            self.launches.delete_many({"fw_id": {"$in": ids}})
+            self.fireworks.delete_many({"wf_id": wf_id})
+        self._guard(delete)

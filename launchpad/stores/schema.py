@@ -1,0 +1,59 @@
+"""The SQLite schema, its version, and the hook that migrates older files.
+
+Bump ``SCHEMA_VERSION`` and add a step to ``MIGRATIONS`` whenever a table
+changes, so stores written by an older starshell open without data loss.
+"""
+
+SCHEMA_VERSION = 1
+
+# Column fields per table: {column: kind}. Everything else lives in ``doc``.
+TABLES = {
+    "fireworks": {"fw_id": "int", "wf_id": "int", "name": "text", "state": "text",
+                  "priority": "num", "category": "text", "fworker": "text",
+                  "waiting_on": "int", "current_launch": "int",
+                  "created_on": "text", "updated_on": "text"},
+    "workflows": {"wf_id": "int", "name": "text", "created_on": "text", "updated_on": "text"},
+    "launches": {"launch_id": "int", "fw_id": "int", "state": "text", "last_ping": "text",
+                 "reservation_id": "text", "host": "text", "launch_dir": "text",
+                 "time_start": "text", "time_end": "text"},
+}
+
+_DDL = """
+CREATE TABLE counters (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE workflows (
+    wf_id INTEGER PRIMARY KEY, name TEXT, created_on TEXT, updated_on TEXT,
+    doc TEXT NOT NULL);
+CREATE TABLE fireworks (
+    fw_id INTEGER PRIMARY KEY, wf_id INTEGER NOT NULL, name TEXT, state TEXT NOT NULL,
+    priority NUMERIC NOT NULL DEFAULT 0, category TEXT, fworker TEXT,
+    waiting_on INTEGER NOT NULL DEFAULT 0, current_launch INTEGER,
+    created_on TEXT, updated_on TEXT, doc TEXT NOT NULL);
+CREATE INDEX fireworks_claim ON fireworks (state, priority DESC, fw_id);
+CREATE INDEX fireworks_wf ON fireworks (wf_id, state);
+CREATE INDEX fireworks_name ON fireworks (name);
+CREATE TABLE launches (
+    launch_id INTEGER PRIMARY KEY, fw_id INTEGER NOT NULL, state TEXT, last_ping TEXT,
+    reservation_id TEXT, host TEXT, launch_dir TEXT, time_start TEXT, time_end TEXT,
+    doc TEXT NOT NULL);
+CREATE INDEX launches_fw ON launches (fw_id);
+CREATE INDEX launches_state ON launches (state, last_ping);
+CREATE INDEX launches_reservation ON launches (reservation_id);
+CREATE INDEX workflows_name ON workflows (name);
+"""
+
+# {from_version: function(conn)} each moving the file one version up.
+MIGRATIONS = {}
+
+
+def create_schema(conn):
+    for statement in _DDL.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def migrate(conn, version):
+    while version < SCHEMA_VERSION:
+        MIGRATIONS[version](conn)
+        version += 1
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

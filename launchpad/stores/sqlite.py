@@ -1,0 +1,425 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+Hot fields (state, priority, ids, pings) are real columns with indexes, so
+claims and completions are single indexed statements; everything else of a
+document is JSON in a ``doc`` column. Users' Mongo-style queries are split:
+the parts on columns become SQL, the rest is evaluated with mongomock's
+filter engine on the assembled documents (``launchpad.query``).
+
+Every write runs in ``BEGIN IMMEDIATE`` so concurrent processes serialize on
+SQLite's lock instead of failing half-way; a lock held too long is retried
+with backoff and then reported as StoreUnavailableError.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+
+from ..errors import ConfigError, StoreUnavailableError
+from ..query import matches, project, sort_docs
+from .base import Store, index_fields
+from .schema import SCHEMA_VERSION, TABLES, create_schema, migrate
+
+log = logging.getLogger(__name__)
+
+_SQL_OPS = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_JSON_IN_THRESHOLD = 64
+
+
+def _type_fits(kind, value):
+    if kind == "text":
+        return isinstance(value, str)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _in_clause(col, values, params):
+    if len(values) > _JSON_IN_THRESHOLD:
+        params.append(json.dumps(values))
+        return f"{col} IN (SELECT value FROM json_each(?))"
+    params.extend(values)
+    return f"{col} IN ({','.join('?' * len(values))})"
+
+
+def _column_clause(col, kind, cond, params):
+    """SQL for ``{col: cond}`` when SQL means exactly what Mongo means, else None."""
+    if cond is None:
+        return f"{col} IS NULL"
+    if _type_fits(kind, cond):
+        params.append(cond)
+        return f"{col} = ?"
+    if not isinstance(cond, dict) or not cond:
+        return None
+    parts, local = [], []
+    for op, value in cond.items():
+        if op in _SQL_OPS and _type_fits(kind, value):
+            parts.append(f"{col} {_SQL_OPS[op]} ?")
+            local.append(value)
+        elif op == "$ne" and _type_fits(kind, value):
+            parts.append(f"({col} IS NULL OR {col} != ?)")
+            local.append(value)
+        elif op in ("$in", "$nin") and isinstance(value, (list, tuple)):
+            values = [v for v in value if v is not None]
+            if not all(_type_fits(kind, v) for v in values):
+                return None
+            has_null = len(values) != len(value)
+            inner = _in_clause(col, values, local) if values else "0"
+            if op == "$in":
+                parts.append(f"({inner} OR {col} IS NULL)" if has_null else inner)
+            elif has_null:
+                parts.append(f"({col} IS NOT NULL AND NOT {inner})")
+            else:
+                parts.append(f"({col} IS NULL OR NOT {inner})")
+        else:
+            return None
+    params.extend(local)
+    return " AND ".join(parts)
+
+
+def compile_filter(query, columns):
+    """Split a Mongo filter into SQL clauses on ``columns`` and a residual filter."""
+    clauses, params, residual = [], [], {}
+    for key, cond in (query or {}).items():
+        if key == "$and" and isinstance(cond, list):
+            rest = []
+            for sub in cond:
+                sub_clauses, sub_params, sub_residual = compile_filter(sub, columns)
+                clauses += sub_clauses
+                params += sub_params
+                if sub_residual:
+                    rest.append(sub_residual)
+            if rest:
+                residual.setdefault("$and", []).extend(rest)
+            continue
+        sql = None
+        if key in columns:
+            local = []
+            sql = _column_clause(key, columns[key], cond, local)
+        if sql is None:
+            residual[key] = cond
+        else:
+            clauses.append(sql)
+            params += local
+    return clauses, params, residual
+
+
+class _Table:
+    """One document kind: column fields plus a JSON remainder."""
+
+    def __init__(self, store, name, key, columns):
+        self.store, self.name, self.key = store, name, key
+        self.columns = columns            # {column: "int" | "num" | "text"}
+        self.column_names = tuple(columns)
+        self.select = f"SELECT {', '.join(self.column_names)}, doc FROM {name}"
+
+    def to_row(self, doc):
+        rest = {k: v for k, v in doc.items() if k not in self.columns}
+        return [doc.get(c) for c in self.column_names] + [json.dumps(rest, separators=(",", ":"))]
+
+    def to_doc(self, row):
+        doc = dict(zip(self.column_names, row))
+        doc.update(json.loads(row[-1]))
+        return doc
+
+    def insert(self, docs):
+        cols = self.column_names + ("doc",)
+        sql = f"INSERT INTO {self.name} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
+        with self.store.transaction() as conn:
+            conn.executemany(sql, (self.to_row(d) for d in docs))
+
+    def find(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        clauses, params, residual = compile_filter(query, self.columns)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sort = list(sort or [(self.key, 1)])
+        sql_sort = all(f in self.columns for f, _ in sort)
+        fast = fields is not None and not residual and all(f in self.columns for f in fields)
+        sql = (f"SELECT {', '.join(fields)} FROM {self.name}" if fast and fields else self.select) + where
+        if sql_sort:
+            sql += " ORDER BY " + ", ".join(f"{f} {'DESC' if d < 0 else 'ASC'}" for f, d in sort)
+            if not residual and limit:
+                sql += f" LIMIT {int(limit)} OFFSET {int(skip)}"
+            elif not residual and skip:
+                sql += f" LIMIT -1 OFFSET {int(skip)}"
+        conn = self.store.conn()
+        rows = self.store.retrying(lambda: conn.execute(sql, params).fetchall())
+        if fast:
+            return [dict(zip(fields, row)) for row in rows]
+        docs = (self.to_doc(r) for r in rows)
+        if residual:
+            docs = [d for d in docs if matches(residual, d)]
+        else:
+            docs = list(docs)
+        if not sql_sort:
+            sort_docs(docs, sort)
+        if residual or not sql_sort:
+            docs = docs[skip:skip + limit] if limit else docs[skip:]
+        return [project(d, fields) for d in docs] if fields is not None else docs
+
+    def count(self, query=None):
+        clauses, params, residual = compile_filter(query, self.columns)
+        if residual:
+            return len(self.find(query, fields=[self.key]))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        conn = self.store.conn()
+        return self.store.retrying(
+            lambda: conn.execute(f"SELECT COUNT(*) FROM {self.name}{where}", params).fetchone()[0])
+
+    def update(self, ids, changes, expect=None):
+        """Conditional update of column and JSON fields; returns changed ids."""
+        ids = list(ids)
+        if not ids:
+            return []
+        cond = {self.key: {"$in": ids}}
+        for field, value in (expect or {}).items():
+            cond[field] = {"$in": list(value)} if isinstance(value, (list, tuple)) else value
+        clauses, params, residual = compile_filter(cond, self.columns)
+        if residual:
+            raise ValueError(f"expect= may only name columns of {self.name}: {residual}")
+        col_changes = {k: v for k, v in changes.items() if k in self.columns}
+        doc_changes = {k: v for k, v in changes.items() if k not in self.columns}
+        where = " AND ".join(clauses)
+        with self.store.transaction() as conn:
+            if doc_changes:
+                rows = conn.execute(f"SELECT {self.key}, doc FROM {self.name} WHERE {where}",
+                                    params).fetchall()
+                conn.executemany(
+                    f"UPDATE {self.name} SET doc = ? WHERE {self.key} = ?",
+                    [(json.dumps({**json.loads(doc), **doc_changes}, separators=(",", ":")), key)
+                     for key, doc in rows])
+                if not col_changes:
+                    return [key for key, _ in rows]
+            sets = ", ".join(f"{c} = ?" for c in col_changes)
+            cur = conn.execute(f"UPDATE {self.name} SET {sets} WHERE {where} RETURNING {self.key}",
+                               list(col_changes.values()) + params)
+            return [r[0] for r in cur.fetchall()]
+
+
+class SQLiteStore(Store):
+    """A store in one SQLite file, shared safely by many processes on one node."""
+
+    kind = "sqlite"
+
+    def __init__(self, path, busy_timeout=30.0, lock_patience=300.0, sleep=time.sleep):
+        self.path = os.path.abspath(os.path.expanduser(str(path)))
+        self.busy_timeout = busy_timeout
+        self.lock_patience = lock_patience
+        self._sleep = sleep
+        self._local = threading.local()
+        directory = os.path.dirname(self.path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the store directory {directory}: {exc}") from None
+        self.fireworks = _Table(self, "fireworks", "fw_id", TABLES["fireworks"])
+        self.workflows = _Table(self, "workflows", "wf_id", TABLES["workflows"])
+        self.launches = _Table(self, "launches", "launch_id", TABLES["launches"])
+        self._prepare()
+
+    def describe(self):
+        return f"sqlite:{self.path}"
+
+    # -- connections and transactions ----------------------------------------
+    def conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=self.busy_timeout,
+                                       isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.DatabaseError as exc:
+                raise StoreUnavailableError(f"cannot open the store {self.path}: {exc}") from None
+            self._local.conn, self._local.depth = conn, 0
+        return conn
+
+    def retrying(self, operation):
+        """Run ``operation``; wait out a locked database with backoff, then give up clearly."""
+        deadline, delay, warned = time.monotonic() + self.lock_patience, 0.05, False
+        while True:
+            try:
+                return operation()
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                if "locked" not in text and "busy" not in text:
+                    raise StoreUnavailableError(f"store {self.path}: {text}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailableError(
+                        f"the store {self.path} stayed locked for {self.lock_patience:.0f} s; "
+                        "another process holds a write lock (a stuck lpad or rlaunch?)") from None
+                if not warned:
+                    log.warning("store %s is locked by another process; retrying", self.path)
+                    warned = True
+                self._sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    @contextlib.contextmanager
+    def transaction(self):
+        conn = self.conn()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield conn
+            finally:
+                self._local.depth -= 1
+            return
+        self.retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
+        self._local.depth = 1
+        try:
+            yield conn
+        except BaseException:
+            self._local.depth = 0
+            conn.execute("ROLLBACK")
+            raise
+        self._local.depth = 0
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            conn.execute("ROLLBACK")
+            raise StoreUnavailableError(f"store {self.path}: commit failed: {exc}") from None
+
+    def close(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def _prepare(self):
+        with self.transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                create_schema(conn)
+            elif version < SCHEMA_VERSION:
+                migrate(conn, version)
+            elif version > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the store {self.path} has schema version {version}, newer than this "
+                    f"starshell understands ({SCHEMA_VERSION}); upgrade starshell")
+
+    def reset(self):
+        with self.transaction() as conn:
+            for table in ("fireworks", "workflows", "launches", "counters"):
+                conn.execute(f"DELETE FROM {table}")
+
+    # -- ids and inserts -------------------------------------------------------
+    def next_ids(self, kind, count=1):
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO counters (name, last) VALUES (?, 0)", (kind,))
+            last = conn.execute("UPDATE counters SET last = last + ? WHERE name = ? RETURNING last",
+                                (count, kind)).fetchone()[0]
+        return last - count + 1
+
+    def insert_workflow(self, wf, fireworks):
+        with self.transaction():
+            self.workflows.insert([wf])
+            self.fireworks.insert(fireworks)
+
+    def insert_fireworks(self, fireworks):
+        self.fireworks.insert(fireworks)
+
+    def insert_launch(self, launch):
+        self.launches.insert([launch])
+
+    # -- reads -------------------------------------------------------------------
+    def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self.fireworks.find(query, fields, sort, limit, skip)
+
+    def count_fireworks(self, query=None):
+        return self.fireworks.count(query)
+
+    def count_fireworks_by_state(self, query=None):
+        clauses, params, residual = compile_filter(query, self.fireworks.columns)
+        if residual:
+            counts = {}
+            for doc in self.fireworks.find(query, fields=["state"]):
+                counts[doc["state"]] = counts.get(doc["state"], 0) + 1
+            return counts
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.conn().execute(
+            f"SELECT state, COUNT(*) FROM fireworks{where} GROUP BY state", params).fetchall()
+        return dict(rows)
+
+    def workflow_state_counts(self, wf_ids):
+        params = []
+        inner = _in_clause("wf_id", list(wf_ids), params)
+        out = {wf_id: {} for wf_id in wf_ids}
+        for wf_id, state, n in self.conn().execute(
+                f"SELECT wf_id, state, COUNT(*) FROM fireworks WHERE {inner} GROUP BY wf_id, state",
+                params):
+            out.setdefault(wf_id, {})[state] = n
+        return out
+
+    def find_workflows(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self.workflows.find(query, fields, sort, limit, skip)
+
+    def count_workflows(self, query=None):
+        return self.workflows.count(query)
+
+    def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        return self.launches.find(query, fields, sort, limit, skip)
+
+    # -- writes ------------------------------------------------------------------
+    def update_fireworks(self, fw_ids, changes, expect=None):
+        if "spec" in changes:
+            changes = {**changes, **index_fields(changes["spec"])}
+        return self.fireworks.update(fw_ids, changes, expect)
+
+    def release_children(self, fw_ids, updated_on):
+        ids = list(fw_ids)
+        if not ids:
+            return []
+        params = []
+        inner = _in_clause("fw_id", ids, params)
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE fireworks SET waiting_on = waiting_on - 1 "
+                         f"WHERE {inner} AND waiting_on > 0", params)
+            rows = conn.execute(
+                f"UPDATE fireworks SET state = 'READY', updated_on = ? "
+                f"WHERE {inner} AND state = 'WAITING' AND waiting_on = 0 RETURNING fw_id",
+                [updated_on] + params).fetchall()
+        return [r[0] for r in rows]
+
+    def claim_firework(self, worker, changes, states=("READY",), fw_id=None):
+        params = []
+        where = [_in_clause("state", list(states), params), "(fworker IS NULL OR fworker = ?)"]
+        params.append(worker.name)
+        cats = worker.categories()
+        if cats is not None:
+            where.append(_in_clause("category", cats, params) if cats else "category IS NULL")
+        if fw_id is not None:
+            where.append("fw_id = ?")
+            params.append(fw_id)
+        order = " ORDER BY priority DESC, fw_id ASC"
+        sets = ", ".join(f"{c} = ?" for c in changes)
+        returning = f" RETURNING {', '.join(self.fireworks.column_names)}, doc"
+        with self.transaction() as conn:
+            if not worker.query:
+                row = conn.execute(
+                    f"UPDATE fireworks SET {sets} WHERE fw_id = (SELECT fw_id FROM fireworks "
+                    f"WHERE {' AND '.join(where)}{order} LIMIT 1){returning}",
+                    list(changes.values()) + params).fetchone()
+                return self.fireworks.to_doc(row) if row else None
+            cursor = conn.execute(f"{self.fireworks.select} WHERE {' AND '.join(where)}{order}", params)
+            for row in cursor:
+                if matches(worker.query, self.fireworks.to_doc(row)):
+                    cursor.close()
+                    row = conn.execute(f"UPDATE fireworks SET {sets} WHERE fw_id = ?{returning}",
+                                       list(changes.values()) + [row[0]]).fetchone()
+                    return self.fireworks.to_doc(row)
+        return None
+
+    def update_launch(self, launch_id, changes, expect_state=None):
+        expect = {"state": expect_state} if expect_state is not None else None
+        return bool(self.launches.update([launch_id], changes, expect))
+
+    def update_workflow(self, wf_id, changes):
+        self.workflows.update([wf_id], changes)
+
+    def delete_workflow(self, wf_id):
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM launches WHERE fw_id IN "
+                         "(SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,))
+            conn.execute("DELETE FROM fireworks WHERE wf_id = ?", (wf_id,))
+            conn.execute("DELETE FROM workflows WHERE wf_id = ?", (wf_id,))

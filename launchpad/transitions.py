@@ -1,0 +1,252 @@
+"""User-driven state changes: defuse, pause, rerun, archive, lost runs...
+
+Part of the LaunchPad (a mixin so the facade stays one object). Every
+change asks ``states`` first and writes with ``expect`` on the old state,
+so a concurrent rocket cannot be overwritten silently. Changing a RUNNING
+firework fences its live launch: the late result is refused.
+"""
+
+from .errors import InvalidTransitionError, NotFoundError
+from .states import RERUNNABLE, State, check_transition, is_legal
+
+S = State
+_DONE = (S.COMPLETED.value,)
+
+
+class TransitionsMixin:
+    """State commands on fireworks and workflows (mixed into LaunchPad)."""
+
+    # -- helpers -----------------------------------------------------------------
+    def _docs(self, fw_ids, fields=("fw_id", "state", "waiting_on", "current_launch")):
+        docs = self.store.get_fireworks([int(i) for i in fw_ids], fields=list(fields))
+        missing = set(int(i) for i in fw_ids) - {d["fw_id"] for d in docs}
+        if missing:
+            raise NotFoundError(f"no firework with id {', '.join(map(str, sorted(missing)))}")
+        return docs
+
+    def _reset_state(self, doc):
+        return S.READY.value if doc.get("waiting_on", 0) <= 0 else S.WAITING.value
+
+    def _move(self, fw_ids, target, strict=True, reset=False):
+        """Move fireworks to ``target`` (or READY/WAITING when ``reset``).
+
+        ``strict`` raises on an illegal move (single-firework commands);
+        otherwise illegal ones are skipped (whole-workflow commands).
+        Returns the ids that changed.
+        """
+        now, moved = self.now(), []
+        with self.store.transaction():
+            for doc in self._docs(fw_ids):
+                goal = self._reset_state(doc) if reset else target
+                if not is_legal(doc["state"], goal):
+                    if strict:
+                        check_transition(doc["fw_id"], doc["state"], goal)
+                    continue
+                changes = {"state": goal, "updated_on": now}
+                if doc["state"] == S.RUNNING.value:
+                    self._fence(doc)
+                    changes["current_launch"] = None
+                if self.store.update_fireworks([doc["fw_id"]], changes, expect={"state": doc["state"]}):
+                    moved.append(doc["fw_id"])
+        return moved
+
+    def _fence(self, doc):
+        """Mark the live launch so a late result cannot overwrite the new state."""
+        if doc.get("current_launch") is not None:
+            self.store.update_launch(doc["current_launch"], {"state": "FENCED", "time_end": self.now()},
+                                     expect_state=S.RUNNING.value)
+
+    def _workflow_fw_ids(self, fw_id):
+        wf_id = self.wf_id_of(fw_id)
+        return [d["fw_id"] for d in self.store.find_fireworks({"wf_id": wf_id}, ["fw_id"])]
+
+    # -- single fireworks --------------------------------------------------------
+    def defuse_fw(self, fw_id):
+        """Stop a firework (and so its descendants) from running until reignited."""
+        return self._move([fw_id], S.DEFUSED.value)
+
+    def reignite_fw(self, fw_id):
+        doc = self._docs([fw_id])[0]
+        if doc["state"] != S.DEFUSED.value:
+            raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}, not DEFUSED")
+        return self._move([fw_id], None, reset=True)
+
+    def pause_fw(self, fw_id):
+        return self._move([fw_id], S.PAUSED.value)
+
+    def resume_fw(self, fw_id):
+        doc = self._docs([fw_id])[0]
+        if doc["state"] != S.PAUSED.value:
+            raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}, not PAUSED")
+        return self._move([fw_id], None, reset=True)
+
+    def rerun_fw(self, fw_id):
+        """Reset a firework and every descendant; returns the ids reset.
+
+        Children wait again for their parents: each firework's count of
+        unfinished parents is recomputed from the parents' states.
+        """
+        doc = self._docs([fw_id], fields=("fw_id", "state"))[0]
+        if doc["state"] not in RERUNNABLE:
+            raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}; it cannot be rerun")
+        from .dag import descendants
+        targets = {int(fw_id)} | descendants([int(fw_id)], self._children_of)
+        return self._reset_fireworks(targets)
+
+    def _children_of(self, fw_ids):
+        return {d["fw_id"]: d["children"] for d in self.store.get_fireworks(fw_ids, ["fw_id", "children"])}
+
+    def _reset_fireworks(self, targets):
+        now, changed = self.now(), []
+        docs = self.store.get_fireworks(sorted(targets), fields=[
+            "fw_id", "state", "parents", "current_launch", "spec"])
+        outside = {p for d in docs for p in d["parents"]} - targets
+        parent_state = {d["fw_id"]: d["state"] for d in self.store.get_fireworks(outside, ["fw_id", "state"])}
+        with self.store.transaction():
+            for d in docs:
+                if d["state"] == S.ARCHIVED.value:
+                    continue
+                waiting = sum(1 for p in d["parents"]
+                              if p in targets or not _parent_done(parent_state.get(p), d["spec"]))
+                goal = S.READY.value if waiting == 0 else S.WAITING.value
+                if d["state"] == S.RUNNING.value:
+                    self._fence(d)
+                self.store.update_fireworks([d["fw_id"]], {
+                    "state": goal, "waiting_on": waiting, "current_launch": None, "updated_on": now})
+                changed.append(d["fw_id"])
+        return changed
+
+    def update_spec(self, fw_ids, updates):
+        """Merge ``updates`` into each firework's spec (dotted keys reach inside)."""
+        from .actions import apply_mod
+        with self.store.transaction():
+            docs = self._docs(fw_ids, fields=("fw_id", "spec"))
+            for d in docs:
+                spec = apply_mod(d["spec"], {"_set": updates})
+                self.store.update_fireworks([d["fw_id"]], {"spec": spec, "updated_on": self.now()})
+        return [d["fw_id"] for d in docs]
+
+    def set_priority(self, fw_id, priority):
+        if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+            raise InvalidTransitionError(f"priority must be a number, got {priority!r}")
+        return self.update_spec([fw_id], {"_priority": priority})
+
+    # -- whole workflows (identified by any of their fireworks, as in FireWorks) ---
+    def defuse_wf(self, fw_id):
+        return self._move(self._workflow_fw_ids(fw_id), S.DEFUSED.value, strict=False)
+
+    def pause_wf(self, fw_id):
+        ids = [d["fw_id"] for d in self.store.get_fireworks(self._workflow_fw_ids(fw_id), ["fw_id", "state"])
+               if d["state"] in (S.WAITING.value, S.READY.value, S.RESERVED.value)]
+        return self._move(ids, S.PAUSED.value, strict=False)
+
+    def reignite_wf(self, fw_id):
+        """Bring back every DEFUSED or PAUSED firework of the workflow."""
+        ids = [d["fw_id"] for d in self.store.get_fireworks(self._workflow_fw_ids(fw_id), ["fw_id", "state"])
+               if d["state"] in (S.DEFUSED.value, S.PAUSED.value)]
+        return self._move(ids, None, strict=False, reset=True)
+
+    resume_wf = reignite_wf
+
+    def archive_wf(self, fw_id):
+        return self._move(self._workflow_fw_ids(fw_id), S.ARCHIVED.value, strict=False)
+
+    def delete_wf(self, fw_id):
+        """Remove the workflow, its fireworks and their launches (launch dirs stay on disk)."""
+        wf_id = self.wf_id_of(fw_id)
+        self.store.delete_workflow(wf_id)
+        return wf_id
+
+    # -- failure detection -------------------------------------------------------
+    def detect_lostruns(self, expiration_secs=3600, fizzle=False, rerun=False):
+        """RUNNING launches whose last heartbeat is older than ``expiration_secs``.
+
+        Returns ``(launch_ids, fw_ids)``. With ``fizzle`` the fireworks become
+        FIZZLED, with ``rerun`` READY again; either fences the lost launch.
+        """
+        from .launchpad import cutoff
+        lost = self.store.find_launches(
+            {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(self.clock, expiration_secs)}},
+            fields=["launch_id", "fw_id", "last_ping"])
+        launch_ids = [l["launch_id"] for l in lost]
+        fw_ids = [l["fw_id"] for l in lost]
+        for launch in lost:
+            if fizzle or rerun:
+                self._declare_lost(launch, rerun)
+        return launch_ids, fw_ids
+
+    def _declare_lost(self, launch, rerun):
+        now = self.now()
+        message = f"lost run: no heartbeat since {launch['last_ping']}"
+        with self.store.transaction():
+            self.store.update_launch(launch["launch_id"], {
+                "state": S.FIZZLED.value, "time_end": now,
+                "exception": {"message": message, "lost": True}}, expect_state=S.RUNNING.value)
+            if rerun:
+                fenced = self.store.update_fireworks(
+                    [launch["fw_id"]], {"current_launch": None, "updated_on": now},
+                    expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]})
+                if fenced:
+                    self.rerun_fw(launch["fw_id"])
+            else:
+                changed = self.store.update_fireworks(
+                    [launch["fw_id"]], {"state": S.FIZZLED.value, "updated_on": now},
+                    expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]})
+                if changed:
+                    fw = self.store.get_firework(launch["fw_id"], ["fw_id", "wf_id", "name", "children", "spec"])
+                    self._release_after_fizzle(fw, now)
+
+    # -- queue reservations ------------------------------------------------------
+    def reserve_fw(self, worker=None, launch_dir=""):
+        """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
+        from .stores import WorkerFilter
+        from .models import Launch
+        worker = worker or WorkerFilter()
+        now = self.now()
+        with self.store.transaction():
+            launch_id = self.store.next_ids("launch")
+            fw = self.store.claim_firework(worker, {
+                "state": S.RESERVED.value, "current_launch": launch_id, "updated_on": now})
+            if fw is None:
+                return None, None
+            self.store.insert_launch(Launch(
+                launch_id=launch_id, fw_id=fw["fw_id"], launch_dir=launch_dir,
+                state=S.RESERVED.value, time_start=now,
+                state_history=[{"state": S.RESERVED.value, "created_on": now}]).to_dict())
+        return fw, launch_id
+
+    def set_reservation_id(self, launch_id, reservation_id):
+        self.store.update_launch(launch_id, {"reservation_id": str(reservation_id)})
+
+    def unreserve_fw(self, fw_id):
+        """Give a RESERVED firework back to the pool (its job vanished or was cancelled)."""
+        now = self.now()
+        with self.store.transaction():
+            doc = self._docs([fw_id])[0]
+            if doc["state"] != S.RESERVED.value:
+                raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}, not RESERVED")
+            if doc.get("current_launch") is not None:
+                self.store.update_launch(doc["current_launch"], {"state": "CANCELLED", "time_end": now},
+                                         expect_state=S.RESERVED.value)
+            self.store.update_fireworks([doc["fw_id"]], {"state": self._reset_state(doc),
+                                                         "current_launch": None, "updated_on": now},
+                                        expect={"state": S.RESERVED.value})
+        return doc["fw_id"]
+
+    def get_reservations(self, older_than_secs=None):
+        """Launches still RESERVED (optionally only those older than a limit)."""
+        query = {"state": S.RESERVED.value}
+        if older_than_secs is not None:
+            from .launchpad import cutoff
+            query["time_start"] = {"$lt": cutoff(self.clock, older_than_secs)}
+        return self.store.find_launches(query)
+
+    def get_fw_ids_by_reservation(self, reservation_id):
+        return [l["fw_id"] for l in self.store.find_launches(
+            {"reservation_id": str(reservation_id)}, fields=["fw_id"])]
+
+
+def _parent_done(parent_state, child_spec):
+    if parent_state in _DONE:
+        return True
+    return parent_state == S.FIZZLED.value and bool(child_spec.get("_allow_fizzled_parents"))
