@@ -90,7 +90,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                          "spec": spec, "created_on": now, "updated_on": now,
                          "parents": [id_map[p] for p in parents[old_id]],
                          "children": [id_map[c] for c in wf.links[old_id]],
-                         "waiting_on": waiting_on, "current_launch": None, **index_fields(spec)})
+                         "waiting_on": waiting_on, "current_launch": None, "not_before": None,
+                         **index_fields(spec)})
         return docs
 
     # -- reading -----------------------------------------------------------------
@@ -197,7 +198,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             launch_id = self.store.next_ids("launch")
             fw = self.store.claim_firework(
                 worker, {"state": S.RUNNING.value, "current_launch": launch_id, "updated_on": now},
-                states=states, fw_id=fw_id)
+                states=states, fw_id=fw_id, not_before=now)
             if fw is None:
                 return None, None
             launch = Launch(launch_id=launch_id, fw_id=fw["fw_id"], host=host, ip=ip or _ip_of(host),
@@ -238,9 +239,67 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
             if state == S.COMPLETED.value:
                 self.apply_action(fw, action, now)
-            else:
+            elif not self._retry_later(fw):
                 self._release_after_fizzle(fw, now)
         return fw_id
+
+    def _retry_later(self, fw):
+        """Put a fizzled firework back to READY while its ``_retries`` last.
+
+        ``_retry_delay`` seconds (doubled each attempt, ``_retry_backoff``
+        factor) hold it back so a flaky resource gets time to recover.
+        """
+        retries = fw["spec"].get("_retries") or 0
+        if not isinstance(retries, int) or retries <= 0:
+            return False
+        failures = len(self.store.find_launches(
+            {"fw_id": fw["fw_id"], "state": S.FIZZLED.value}, fields=["launch_id"]))
+        if failures > retries:
+            return False
+        delay = float(fw["spec"].get("_retry_delay", 0) or 0)
+        delay *= float(fw["spec"].get("_retry_backoff", 2) or 1) ** (failures - 1)
+        not_before = cutoff(self.clock, -delay) if delay > 0 else None
+        self.store.update_fireworks([fw["fw_id"]], {
+            "state": S.READY.value, "not_before": not_before, "updated_on": self.now()},
+            expect={"state": S.FIZZLED.value})
+        return True
+
+    def interrupt_launch(self, launch_id, fw_id, requeue=True, reason="interrupted"):
+        """A rocket was stopped (SIGTERM, Ctrl-C, walltime) mid-run.
+
+        The launch is recorded as interrupted, and the firework goes back to
+        READY (``requeue``) or becomes FIZZLED; never left RUNNING silently.
+        """
+        now = self.now()
+        state = S.READY.value if requeue else S.FIZZLED.value
+        with self.store.transaction():
+            changed = self.store.update_fireworks(
+                [fw_id], {"state": state, "updated_on": now,
+                          **({"current_launch": None} if requeue else {})},
+                expect={"state": S.RUNNING.value, "current_launch": launch_id})
+            self.store.update_launch(launch_id, {
+                "state": S.FIZZLED.value, "time_end": now, "interrupted": True,
+                "exception": {"message": reason, "interrupted": True}})
+            if changed and not requeue:
+                fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
+                self._release_after_fizzle(fw, now)
+        return bool(changed)
+
+    def run_exists(self, worker=None):
+        """Whether waiting can still bring work: READY fireworks for this worker,
+        or RUNNING/RESERVED ones whose completion may ready others.
+
+        Fireworks blocked only behind FIZZLED, DEFUSED or PAUSED parents do not
+        count, so ``rlaunch rapidfire`` ends instead of spinning (FireWorks #234).
+        """
+        worker = worker or WorkerFilter()
+        if self.store.count_fireworks({"state": {"$in": [S.RUNNING.value, S.RESERVED.value]}}):
+            return True
+        return self.store.count_claimable(worker, limit=1) > 0
+
+    def count_ready(self, worker=None, limit=None):
+        """READY fireworks this worker may run (the queue launcher's demand)."""
+        return self.store.count_claimable(worker or WorkerFilter(), limit=limit)
 
     def _close_launch(self, launch_id, state, action, exception, now):
         launch = self.store.get_launch(launch_id)

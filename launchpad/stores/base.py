@@ -5,7 +5,8 @@ sqlite3, so the database schema stays private. Documents are plain dicts:
 
 firework: fw_id, wf_id, name, state, spec, created_on, updated_on, parents,
     children, waiting_on (parents not yet done), launches, archived_launches,
-    current_launch (the live launch, the fence for late results), priority,
+    current_launch (the live launch, the fence for late results), not_before
+    (a retry's back-off: not claimable earlier), priority,
     category, fworker (copies of spec keys, for indexed claims)
 workflow: wf_id, name, metadata, created_on, updated_on
 launch:   see ``launchpad.models.Launch.FIELDS``
@@ -166,9 +167,14 @@ class Store(ABC):
         move WAITING fireworks that reach zero to READY. Returns the readied ids."""
 
     @abstractmethod
-    def claim_firework(self, worker, changes, states=("READY",), fw_id=None):
+    def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
         """Atomically pick the best firework in ``states`` that ``worker`` may run
-        (highest priority, then lowest fw_id), apply ``changes``, return it."""
+        (highest priority, then lowest fw_id), apply ``changes``, return it.
+        With ``not_before`` (a timestamp), skip fireworks held back until later."""
+
+    @abstractmethod
+    def count_claimable(self, worker, states=("READY",), limit=None):
+        """How many fireworks in ``states`` ``worker`` may take (stop counting at ``limit``)."""
 
     @abstractmethod
     def update_launch(self, launch_id, changes, expect_state=None):

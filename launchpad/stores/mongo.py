@@ -215,10 +215,22 @@ class MongoStore(Store):
             return ready
         return self._guard(release)
 
-    def claim_firework(self, worker, changes, states=("READY",), fw_id=None):
+    @staticmethod
+    def _claimable(worker, states, fw_id=None, not_before=None):
         cond = {"state": {"$in": list(states)}, **worker.mongo_filter()}
         if fw_id is not None:
             cond["fw_id"] = fw_id
+        if not_before is not None:
+            cond["$or"] = [{"not_before": None}, {"not_before": {"$lte": not_before}}]
+        return cond
+
+    def count_claimable(self, worker, states=("READY",), limit=None):
+        cond = self._claimable(worker, states)
+        kwargs = {"limit": int(limit)} if limit else {}
+        return self._guard(lambda: self.fireworks.count_documents(cond, **kwargs))
+
+    def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
+        cond = self._claimable(worker, states, fw_id, not_before)
         # No projection here: mongomock re-finds the updated document by _id only
         # when the projection keeps _id, and would otherwise update the wrong one.
         doc = self._guard(lambda: self.fireworks.find_one_and_update(

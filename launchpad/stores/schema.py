@@ -10,7 +10,7 @@ SCHEMA_VERSION = 1
 TABLES = {
     "fireworks": {"fw_id": "int", "wf_id": "int", "name": "text", "state": "text",
                   "priority": "num", "category": "text", "fworker": "text",
-                  "waiting_on": "int", "current_launch": "int",
+                  "waiting_on": "int", "current_launch": "int", "not_before": "text",
                   "created_on": "text", "updated_on": "text"},
     "workflows": {"wf_id": "int", "name": "text", "created_on": "text", "updated_on": "text"},
     "launches": {"launch_id": "int", "fw_id": "int", "state": "text", "last_ping": "text",
@@ -26,7 +26,7 @@ CREATE TABLE workflows (
 CREATE TABLE fireworks (
     fw_id INTEGER PRIMARY KEY, wf_id INTEGER NOT NULL, name TEXT, state TEXT NOT NULL,
     priority NUMERIC NOT NULL DEFAULT 0, category TEXT, fworker TEXT,
-    waiting_on INTEGER NOT NULL DEFAULT 0, current_launch INTEGER,
+    waiting_on INTEGER NOT NULL DEFAULT 0, current_launch INTEGER, not_before TEXT,
     created_on TEXT, updated_on TEXT, doc TEXT NOT NULL);
 CREATE INDEX fireworks_claim ON fireworks (state, priority DESC, fw_id);
 CREATE INDEX fireworks_wf ON fireworks (wf_id, state);

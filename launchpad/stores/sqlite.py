@@ -381,7 +381,8 @@ class SQLiteStore(Store):
                 [updated_on] + params).fetchall()
         return [r[0] for r in rows]
 
-    def claim_firework(self, worker, changes, states=("READY",), fw_id=None):
+    def _claimable(self, worker, states, fw_id=None, not_before=None):
+        """WHERE clause and parameters for fireworks ``worker`` may take."""
         params = []
         where = [_in_clause("state", list(states), params), "(fworker IS NULL OR fworker = ?)"]
         params.append(worker.name)
@@ -391,6 +392,28 @@ class SQLiteStore(Store):
         if fw_id is not None:
             where.append("fw_id = ?")
             params.append(fw_id)
+        if not_before is not None:
+            where.append("(not_before IS NULL OR not_before <= ?)")
+            params.append(not_before)
+        return " AND ".join(where), params
+
+    def count_claimable(self, worker, states=("READY",), limit=None):
+        where, params = self._claimable(worker, states)
+        conn = self.conn()
+        if not worker.query:
+            cap = f" LIMIT {int(limit)}" if limit else ""
+            return conn.execute(f"SELECT COUNT(*) FROM (SELECT fw_id FROM fireworks WHERE {where}{cap})",
+                                params).fetchone()[0]
+        count = 0
+        for row in conn.execute(f"{self.fireworks.select} WHERE {where}", params):
+            if matches(worker.query, self.fireworks.to_doc(row)):
+                count += 1
+                if limit and count >= limit:
+                    break
+        return count
+
+    def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
+        where, params = self._claimable(worker, states, fw_id, not_before)
         order = " ORDER BY priority DESC, fw_id ASC"
         sets = ", ".join(f"{c} = ?" for c in changes)
         returning = f" RETURNING {', '.join(self.fireworks.column_names)}, doc"
@@ -398,10 +421,10 @@ class SQLiteStore(Store):
             if not worker.query:
                 row = conn.execute(
                     f"UPDATE fireworks SET {sets} WHERE fw_id = (SELECT fw_id FROM fireworks "
-                    f"WHERE {' AND '.join(where)}{order} LIMIT 1){returning}",
+                    f"WHERE {where}{order} LIMIT 1){returning}",
                     list(changes.values()) + params).fetchone()
                 return self.fireworks.to_doc(row) if row else None
-            cursor = conn.execute(f"{self.fireworks.select} WHERE {' AND '.join(where)}{order}", params)
+            cursor = conn.execute(f"{self.fireworks.select} WHERE {where}{order}", params)
             for row in cursor:
                 if matches(worker.query, self.fireworks.to_doc(row)):
                     cursor.close()

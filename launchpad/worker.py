@@ -1,0 +1,71 @@
+"""Workers: ``my_fworker.yaml`` (name, category, query, env) as in FireWorks.
+
+A worker decides which fireworks a rocket may pick up (``_category``,
+``_fworker`` and a query) and carries settings for the tasks it runs.
+"""
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+from .config import FWORKER_FILE, starshell_home
+from .errors import ConfigError
+from .files import read_yaml_file
+from .query import parse_query
+from .stores import WorkerFilter
+
+_KNOWN = {"name", "category", "query", "env", "allow_outside_launch_dir", "_fw_name"}
+
+
+@dataclass(frozen=True)
+class FWorker:
+    name: str = "Automatically generated Worker"
+    category: object = None
+    query: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    allow_outside_launch_dir: bool = False
+
+    def filter(self):
+        return WorkerFilter(name=self.name, category=self.category, query=self.query)
+
+
+def find_fworker_file(explicit=None):
+    if explicit:
+        if not os.path.exists(explicit):
+            raise ConfigError(f"worker file {explicit} does not exist")
+        return explicit
+    for candidate in (FWORKER_FILE, os.path.join(starshell_home(), FWORKER_FILE)):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def load_fworker(path=None):
+    """The worker from ``path`` (or ./my_fworker.yaml, ~/.starshell/), else the default."""
+    path = find_fworker_file(path)
+    if path is None:
+        return FWorker()
+    data = read_yaml_file(path) or {}
+    return fworker_from_dict(data, source=path)
+
+
+def fworker_from_dict(data, source="worker"):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping with name, category, query, env")
+    unknown = set(data) - _KNOWN
+    if unknown:
+        raise ConfigError(f"{source}: unknown worker setting(s): {', '.join(sorted(unknown))}")
+    query = data.get("query") or {}
+    try:
+        query = parse_query(query)
+    except Exception as exc:
+        raise ConfigError(f"{source}: bad query: {exc}") from None
+    env = data.get("env") or {}
+    if not isinstance(env, dict):
+        raise ConfigError(f"{source}: env must be a mapping")
+    category = data.get("category")
+    if category is not None and not isinstance(category, (str, list)):
+        raise ConfigError(f"{source}: category must be a string or a list of strings")
+    name = data.get("name") or f"{socket.gethostname()} worker"
+    return FWorker(name=str(name), category=category, query=query, env=dict(env),
+                   allow_outside_launch_dir=bool(data.get("allow_outside_launch_dir", False)))

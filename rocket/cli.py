@@ -1,0 +1,109 @@
+"""``rlaunch``: run fireworks on this node (singleshot, rapidfire, multi)."""
+
+import argparse
+import logging
+import sys
+
+from launchpad import LaunchPad
+from launchpad.errors import StarshellError
+from launchpad.worker import load_fworker
+
+from .launcher import launch_rocket, multi, rapidfire
+from .rocket import RocketInterrupted
+
+
+def _nlaunches(text):
+    if str(text).lower() == "infinite":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'infinite', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("nlaunches must be 0 (no limit) or more")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="rlaunch", description="Run READY fireworks from the LaunchPad on this node, each in "
+        "its own launcher_<timestamp> directory under the current directory.")
+    parser.add_argument("-l", "--launchpad_file", help="my_launchpad.yaml to use "
+                        "(default: ./my_launchpad.yaml, ~/.starshell/, else the embedded store)")
+    parser.add_argument("-w", "--fworker_file", help="my_fworker.yaml: worker name, category, "
+                        "query and env (default: ./my_fworker.yaml if present)")
+    parser.add_argument("--loglvl", default="INFO", help="log level (DEBUG, INFO, WARNING, ...)")
+    parser.add_argument("-s", "--silencer", action="store_true", help="print nothing but errors")
+    parser.add_argument("--ping_interval", type=float, default=60.0,
+                        help="seconds between heartbeats of a running firework (default 60)")
+    parser.add_argument("--on_interrupt", choices=["requeue", "fizzle"], default="requeue",
+                        help="what SIGTERM/Ctrl-C does to the running firework (default: "
+                        "requeue, i.e. back to READY)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    single = sub.add_parser("singleshot", help="run one READY firework and stop")
+    single.add_argument("-f", "--fw_id", type=int, help="run this firework (READY or RESERVED)")
+
+    rapid = sub.add_parser("rapidfire", help="run fireworks until no more can become READY")
+    _loop_options(rapid)
+
+    many = sub.add_parser("multi", help="run N rapidfire rocket processes on this node")
+    many.add_argument("num_jobs", type=int, help="number of rocket processes")
+    _loop_options(many)
+    return parser
+
+
+def _loop_options(p):
+    p.add_argument("--nlaunches", type=_nlaunches, default=0,
+                   help="stop after this many fireworks; 0 or 'infinite' = no limit (default)")
+    p.add_argument("--max_loops", type=int, default=-1,
+                   help="rounds of waiting for fireworks others still run; -1 = no limit")
+    p.add_argument("--sleep", type=float, default=60.0,
+                   help="seconds to wait before looking again when nothing is READY (default 60)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="start no new firework after this many seconds (pilot jobs: less than "
+                   "the walltime)")
+
+
+def main(argv=None, launchpad=None):
+    args = build_parser().parse_args(argv)
+    level = logging.ERROR if args.silencer else getattr(logging, str(args.loglvl).upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        if args.command == "multi":
+            return _multi(args, argv if argv is not None else sys.argv[1:])
+        lp = launchpad or LaunchPad.from_file(args.launchpad_file)
+        worker = load_fworker(args.fworker_file)
+        options = dict(ping_interval=args.ping_interval,
+                       requeue_on_interrupt=args.on_interrupt == "requeue")
+        if args.command == "singleshot":
+            fw_id = launch_rocket(lp, worker, fw_id=args.fw_id, **options)
+            if fw_id is None:
+                print("no READY firework for this worker", file=sys.stderr)
+            return 0
+        n = rapidfire(lp, worker, nlaunches=args.nlaunches, max_loops=args.max_loops,
+                      sleep_time=args.sleep, timeout=args.timeout, **options)
+        logging.getLogger("rocket").info("rapidfire finished after %d firework(s)", n)
+        return 0
+    except RocketInterrupted as exc:
+        print(f"rlaunch: {exc}; the running firework was handed back", file=sys.stderr)
+        return 143
+    except StarshellError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _multi(args, argv):
+    """Re-run this command line as ``rapidfire`` in N processes."""
+    argv = list(argv)
+    idx = argv.index("multi")
+    tail = argv[:idx] + ["rapidfire"] + argv[idx + 2:]
+    return multi(args.num_jobs, tail)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""One background thread per rocket process pings the running launch.
+
+A single long-lived thread (not one per launch) keeps no-op fireworks cheap.
+If a ping finds the launch fenced (rerun, defused or declared lost), the
+rocket is told so it can log that its result will be refused.
+"""
+
+import logging
+import threading
+
+from launchpad.errors import StarshellError
+
+log = logging.getLogger("rocket.heartbeat")
+
+
+class Heartbeat:
+    def __init__(self, launchpad, interval=60.0):
+        self.lp = launchpad
+        self.interval = float(interval)
+        self._launch = None
+        self._wake = threading.Event()
+        self._thread = None
+        self.fenced = set()
+
+    def watch(self, launch_id):
+        """Ping ``launch_id`` from now on (None: nothing is running)."""
+        self._launch = launch_id
+        if launch_id is not None and self.interval > 0 and self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+            self._thread.start()
+
+    def _loop(self):
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            launch_id = self._launch
+            if launch_id is None:
+                continue
+            try:
+                alive = self.lp.ping_launch(launch_id)
+            except StarshellError as exc:
+                log.warning("heartbeat for launch %s failed: %s", launch_id, exc)
+                continue
+            if not alive and launch_id not in self.fenced:
+                self.fenced.add(launch_id)
+                log.warning("launch %s was fenced (rerun, defused or declared lost); "
+                            "its result will not be applied", launch_id)
