@@ -102,8 +102,11 @@ def _from_mapping(data: Any, where: str, base_dir: Path) -> QAdapterConfig:
 
 
 def _q_type(value: Any, where: str) -> str:
+    if value is None:
+        raise ConfigError(f"{where}: _fw_q_type is missing: say which batch system, "
+                          f"one of {', '.join(Q_TYPES)}")
     known = {name.upper(): name for name in Q_TYPES}
-    key = str(value).upper() if value is not None else ""
+    key = str(value).upper()
     key = _Q_TYPE_ALIASES.get(key, key)
     if key not in known:
         raise ConfigError(f"{where}: _fw_q_type {value!r} is not one of {', '.join(Q_TYPES)}")

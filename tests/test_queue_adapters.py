@@ -102,7 +102,7 @@ def test_load_from_file_fills_defaults_and_synonyms(tmp_path):
                     "nnodes: 2\nppn: 8\n")
     config = load_qadapter(path)
     assert config.q_type == "PBS"
-    assert config.params["job_name"] == "FW_job"
+    assert config.params["job_name"] == get_adapter(config).job_name == "FW_job"
     assert (config.params["nodes"], config.params["ppnode"]) == (2, 8)
     assert isinstance(get_adapter(path), PBSAdapter)
 
@@ -111,7 +111,7 @@ def test_load_from_file_fills_defaults_and_synonyms(tmp_path):
     ("_fw_q_type: SLURM\nqueue: a: b\nrocket_launch: x\n", r"my\.yaml:2: not valid YAML"),
     ("- a\n- b\n", "must be a mapping"),
     ("_fw_q_type: Condor\nrocket_launch: x\n", "'Condor' is not one of SLURM, PBS"),
-    ("rocket_launch: x\n", "_fw_q_type None"),
+    ("rocket_launch: x\n", "_fw_q_type is missing"),
     ("_fw_q_type: SLURM\n", "rocket_launch is missing"),
     ("_fw_q_type: SLURM\nrocket_launch: x\nwalltime: soon\n", "walltime 'soon'"),
     ("_fw_q_type: SLURM\nrocket_launch: x\nqueue: [a, b]\n", "queue must be a single value"),

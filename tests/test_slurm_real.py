@@ -68,12 +68,12 @@ def test_submit_count_and_complete(make_adapter, tmp_path):
     adapter = make_adapter(rocket_launch="echo ran-$SLURM_JOB_ID; sleep 1", walltime="0:05:00")
     job_id = submit(adapter, tmp_path)
     assert job_id.isdigit()
-    assert adapter.count_jobs(adapter.config.params["job_name"]) == 1
+    assert adapter.count_jobs(adapter.job_name) == 1
     assert adapter.count_jobs() >= 1
     rc, limit, _ = run_subprocess(["squeue", "-h", "-j", job_id, "-t", "all", "-o", "%l"])
     assert (rc, limit.strip()) == (0, "5:00")
     wait_for(adapter, job_id, JobState.COMPLETED)
-    assert adapter.count_jobs(adapter.config.params["job_name"]) == 0
+    assert adapter.count_jobs(adapter.job_name) == 0
     assert (tmp_path / f"slurm-{job_id}.out").read_text() == f"ran-{job_id}\n"
 
 
@@ -92,12 +92,12 @@ def test_cancel_running_and_pending_jobs(make_adapter, tmp_path):
     pend_id = submit(held, tmp_path)
     wait_for(running, run_id, JobState.RUNNING)
     assert held.job_state(pend_id) is JobState.PENDING
-    assert running.count_jobs(running.config.params["job_name"]) == 2
+    assert running.count_jobs(running.job_name) == 2
     running.cancel(run_id)
     running.cancel(pend_id)
     wait_for(running, run_id, JobState.CANCELLED, timeout=15)
     wait_for(running, pend_id, JobState.CANCELLED, timeout=15)
-    assert running.count_jobs(running.config.params["job_name"]) == 0
+    assert running.count_jobs(running.job_name) == 0
     running.cancel(run_id)        # cancelling a finished job is not an error
 
 

@@ -108,6 +108,11 @@ class QueueAdapter:
         self._exe = {key: shlex.split(config.commands_override.get(key, default))
                      for key, default in self.commands.items()}
 
+    @property
+    def job_name(self) -> str:
+        """The name the launcher counts its pilots by (FireWorks' default: FW_job)."""
+        return self.config.params["job_name"]
+
     def __repr__(self):
         return f"{type(self).__name__}(source={self.config.source!r})"
 
