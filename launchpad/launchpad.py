@@ -230,17 +230,19 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             changed = self.store.update_fireworks(
                 [fw_id], {"state": state, "updated_on": now},
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
-            if not changed:
+            if changed:
+                self._close_launch(launch_id, state, action, exception, now)
+                fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
+                if state == S.COMPLETED.value:
+                    self.apply_action(fw, action, now)
+                elif not self._retry_later(fw):
+                    self._release_after_fizzle(fw, now)
+            else:
                 self._record_stale(launch_id, state, action, exception, now)
-                raise StaleLaunchError(
-                    f"launch {launch_id} of firework {fw_id} was fenced (rerun, defused or "
-                    "declared lost) before it finished; its result was recorded but not applied")
-            self._close_launch(launch_id, state, action, exception, now)
-            fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
-            if state == S.COMPLETED.value:
-                self.apply_action(fw, action, now)
-            elif not self._retry_later(fw):
-                self._release_after_fizzle(fw, now)
+        if not changed:
+            raise StaleLaunchError(
+                f"launch {launch_id} of firework {fw_id} was fenced (rerun, defused or "
+                "declared lost) before it finished; its result was recorded but not applied")
         return fw_id
 
     def _retry_later(self, fw):

@@ -135,7 +135,8 @@ class _Table:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
         sql_sort = all(f in self.columns for f, _ in sort)
-        fast = fields is not None and not residual and all(f in self.columns for f in fields)
+        fast = (fields is not None and not residual and sql_sort
+                and all(f in self.columns for f in fields))
         sql = (f"SELECT {', '.join(fields)} FROM {self.name}" if fast and fields else self.select) + where
         if sql_sort:
             sql += " ORDER BY " + ", ".join(f"{f} {'DESC' if d < 0 else 'ASC'}" for f, d in sort)

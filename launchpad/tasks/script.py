@@ -2,6 +2,8 @@
 
 import contextlib
 import shlex
+import os
+import signal
 import subprocess
 import sys
 
@@ -116,12 +118,34 @@ def _run_one(command, params, stdin, want_out):
             command, shell=bool(params.get("use_shell", True)),
             executable=params.get("shell_exe"),
             stdin=subprocess.PIPE if feed is not None else stdin,
-            stdout=subprocess.PIPE if want_out else None, stderr=subprocess.PIPE)
+            stdout=subprocess.PIPE if want_out else None, stderr=subprocess.PIPE,
+            start_new_session=True)
     except OSError as exc:
         raise TaskError(f"ScriptTask cannot start {command!r}: {exc.strerror or exc}; "
                         f"check the program name and shell_exe") from None
-    out, err = proc.communicate(feed)
+    try:
+        out, err = proc.communicate(feed)
+    except BaseException:  # a time limit or a signal to the rocket: stop the script too
+        _stop_process_group(proc)
+        raise
     return out, err, proc.returncode
+
+
+def _stop_process_group(proc, grace=2.0):
+    """TERM the script's whole process group, then KILL what is left after ``grace``."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    for stream in (proc.stdout, proc.stderr, proc.stdin):
+        if stream is not None:
+            stream.close()
 
 
 def _log_files(params, fw_spec):

@@ -1,0 +1,183 @@
+"""The contract every store backend honours (run on SQLite and MongoDB)."""
+
+import pytest
+
+from launchpad.stores import WorkerFilter, index_fields
+
+
+def fw_doc(fw_id, wf_id=1, state="READY", spec=None, **extra):
+    spec = spec or {"_tasks": [], "x": fw_id}
+    return {"fw_id": fw_id, "wf_id": wf_id, "name": f"fw{fw_id}", "state": state, "spec": spec,
+            "created_on": f"2026-01-01T00:00:{fw_id % 60:02d}.000000", "updated_on": "t",
+            "parents": [], "children": [], "waiting_on": 0, "current_launch": None,
+            "not_before": None, **index_fields(spec), **extra}
+
+
+def add(store, docs, wf_id=1, name="wf"):
+    store.insert_workflow({"wf_id": wf_id, "name": name, "metadata": {"owner": "me"},
+                           "created_on": "t", "updated_on": "t"}, docs)
+
+
+def test_next_ids_are_consecutive_blocks(store):
+    assert store.next_ids("fw", 3) == 1
+    assert store.next_ids("fw", 2) == 4
+    assert store.next_ids("launch") == 1
+    store.reset()
+    assert store.next_ids("fw") == 1
+
+
+def test_insert_and_read_back_documents(store):
+    add(store, [fw_doc(1), fw_doc(2, state="WAITING")])
+    doc = store.get_firework(1)
+    assert doc["spec"] == {"_tasks": [], "x": 1}
+    assert doc["state"] == "READY" and doc["name"] == "fw1"
+    assert "_id" not in doc
+    assert store.get_firework(99) is None
+    assert store.get_workflow(1)["metadata"] == {"owner": "me"}
+    assert [d["fw_id"] for d in store.get_fireworks([2, 1])] == [1, 2]
+
+
+def test_queries_on_columns_and_nested_fields(store):
+    add(store, [fw_doc(i, state="READY" if i % 2 else "WAITING") for i in range(1, 11)])
+    assert store.count_fireworks({"state": "READY"}) == 5
+    assert store.count_fireworks({"spec.x": {"$gt": 7}}) == 3
+    assert store.count_fireworks({"state": "READY", "spec.x": {"$lte": 3}}) == 2
+    assert store.count_fireworks({"$or": [{"fw_id": 1}, {"spec.x": 10}]}) == 2
+    assert store.count_fireworks({"fw_id": {"$in": [1, 2, 99]}}) == 2
+    assert store.count_fireworks({"fw_id": {"$nin": [1, 2]}}) == 8
+    assert store.count_fireworks({"category": None}) == 10
+    assert store.count_fireworks({"category": {"$ne": "x"}}) == 10
+    assert store.count_fireworks({"name": {"$regex": "^fw1"}}) == 2
+    assert store.count_fireworks({"fw_id": "1"}) == 0  # types matter, as in MongoDB
+
+
+def test_large_in_lists(store):
+    add(store, [fw_doc(i) for i in range(1, 301)])
+    ids = list(range(1, 301, 2))
+    assert len(store.get_fireworks(ids + [10_000])) == 150
+
+
+def test_projection_sort_limit_skip(store):
+    add(store, [fw_doc(i, spec={"_tasks": [], "_priority": i % 3}) for i in range(1, 8)])
+    docs = store.find_fireworks({}, fields=["fw_id", "priority"], sort=[("priority", -1), ("fw_id", 1)])
+    assert [d["fw_id"] for d in docs] == [2, 5, 1, 4, 7, 3, 6]
+    assert set(docs[0]) == {"fw_id", "priority"}
+    page = store.find_fireworks({}, fields=["fw_id"], sort=[("fw_id", -1)], limit=2, skip=1)
+    assert [d["fw_id"] for d in page] == [6, 5]
+    nested = store.find_fireworks({"spec._priority": 2}, fields=["spec._priority"], limit=1)
+    assert nested == [{"spec": {"_priority": 2}}]
+    by_spec = store.find_fireworks({}, fields=["fw_id"], sort=[("spec._priority", 1), ("fw_id", 1)])
+    assert [d["fw_id"] for d in by_spec] == [3, 6, 1, 4, 7, 2, 5]
+
+
+def test_counts_by_state_and_per_workflow(store):
+    add(store, [fw_doc(1), fw_doc(2, state="COMPLETED")], wf_id=1)
+    add(store, [fw_doc(3, wf_id=2, state="FIZZLED")], wf_id=2)
+    assert store.count_fireworks_by_state() == {"READY": 1, "COMPLETED": 1, "FIZZLED": 1}
+    assert store.count_fireworks_by_state({"wf_id": 1}) == {"READY": 1, "COMPLETED": 1}
+    assert store.workflow_state_counts([1, 2, 3]) == {
+        1: {"READY": 1, "COMPLETED": 1}, 2: {"FIZZLED": 1}, 3: {}}
+    assert store.count_workflows({"name": "wf"}) == 2
+
+
+def test_conditional_update_is_fenced(store):
+    add(store, [fw_doc(1, state="RUNNING", current_launch=7)])
+    assert store.update_fireworks([1], {"state": "COMPLETED"}, expect={"current_launch": 8}) == []
+    assert store.get_firework(1)["state"] == "RUNNING"
+    assert store.update_fireworks([1], {"state": "COMPLETED"},
+                                  expect={"state": "RUNNING", "current_launch": 7}) == [1]
+    assert store.get_firework(1)["state"] == "COMPLETED"
+    assert store.update_fireworks([1], {"state": "READY"}, expect={"state": ["WAITING", "READY"]}) == []
+
+
+def test_spec_update_refreshes_claim_fields(store):
+    add(store, [fw_doc(1)])
+    store.update_fireworks([1], {"spec": {"_tasks": [], "_priority": 9, "_category": "gpu"}})
+    doc = store.get_firework(1)
+    assert (doc["priority"], doc["category"]) == (9, "gpu")
+
+
+def test_release_children_readies_at_zero(store):
+    add(store, [fw_doc(1, state="WAITING", waiting_on=2), fw_doc(2, state="WAITING", waiting_on=1),
+                fw_doc(3, state="PAUSED", waiting_on=1)])
+    assert sorted(store.release_children([1, 2, 3], "now")) == [2]
+    assert store.get_firework(1)["waiting_on"] == 1
+    assert store.get_firework(3)["state"] == "PAUSED" and store.get_firework(3)["waiting_on"] == 0
+    assert store.release_children([1], "now") == [1]
+    assert store.release_children([], "now") == []
+
+
+def test_claim_takes_best_priority_then_oldest(store):
+    add(store, [fw_doc(1, spec={"_tasks": [], "_priority": 1}), fw_doc(2, spec={"_tasks": [], "_priority": 5}),
+                fw_doc(3, spec={"_tasks": [], "_priority": 5}), fw_doc(4, state="WAITING",
+                                                                   spec={"_tasks": [], "_priority": 99})])
+    order = []
+    while True:
+        doc = store.claim_firework(WorkerFilter(), {"state": "RUNNING"})
+        if doc is None:
+            break
+        assert doc["state"] == "RUNNING"
+        order.append(doc["fw_id"])
+    assert order == [2, 3, 1]
+
+
+def test_claim_honours_category_fworker_and_query(store):
+    add(store, [fw_doc(1, spec={"_tasks": [], "_category": "gpu"}),
+                fw_doc(2, spec={"_tasks": [], "_fworker": "alice"}),
+                fw_doc(3, spec={"_tasks": [], "size": 10}), fw_doc(4, spec={"_tasks": [], "size": 1})])
+    bob = WorkerFilter(name="bob", category="__none__", query={"spec.size": {"$gt": 5}})
+    assert store.count_claimable(bob) == 1
+    assert store.claim_firework(bob, {"state": "RUNNING"})["fw_id"] == 3
+    assert store.claim_firework(bob, {"state": "RUNNING"}) is None
+    gpu = WorkerFilter(name="bob", category="gpu")
+    assert store.claim_firework(gpu, {"state": "RUNNING"})["fw_id"] == 1
+    anyone = WorkerFilter(name="bob")
+    assert store.claim_firework(anyone, {"state": "RUNNING"})["fw_id"] == 4
+    assert store.claim_firework(anyone, {"state": "RUNNING"}) is None
+    alice = WorkerFilter(name="alice", category=["cpu", "other"])
+    assert store.claim_firework(alice, {"state": "RUNNING"}) is None
+    assert store.claim_firework(WorkerFilter(name="alice"), {"state": "RUNNING"})["fw_id"] == 2
+
+
+def test_claim_by_id_and_state_and_not_before(store):
+    add(store, [fw_doc(1, state="RESERVED"), fw_doc(2, not_before="2030-01-01T00:00:00.000000")])
+    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, fw_id=1) is None
+    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, states=["RESERVED"], fw_id=1)["fw_id"] == 1
+    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"},
+                                not_before="2026-01-01T00:00:00.000000") is None
+    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"},
+                                not_before="2031-01-01T00:00:00.000000")["fw_id"] == 2
+
+
+def test_launches(store):
+    store.insert_launch({"launch_id": 1, "fw_id": 5, "state": "RUNNING", "last_ping": "a", "host": "h"})
+    assert store.update_launch(1, {"last_ping": "b"}, expect_state="RUNNING")
+    assert not store.update_launch(1, {"last_ping": "c"}, expect_state="COMPLETED")
+    assert store.get_launch(1)["last_ping"] == "b"
+    assert store.update_launch(1, {"state": "COMPLETED", "action": {"stored_data": {"y": 1}}})
+    assert store.find_launches({"action.stored_data.y": 1}, fields=["launch_id"]) == [{"launch_id": 1}]
+    assert store.find_launches({"state": "RUNNING", "last_ping": {"$lt": "z"}}) == []
+
+
+def test_workflow_update_and_delete(store):
+    add(store, [fw_doc(1), fw_doc(2)])
+    store.insert_launch({"launch_id": 1, "fw_id": 1, "state": "RUNNING"})
+    store.update_workflow(1, {"updated_on": "later", "metadata": {"a": 1}})
+    assert store.get_workflow(1)["metadata"] == {"a": 1}
+    store.delete_workflow(1)
+    assert store.count_fireworks() == 0 and store.count_workflows() == 0
+    assert store.get_launch(1) is None
+
+
+def test_transaction_rolls_back_on_error(store):
+    if store.kind != "sqlite":
+        pytest.skip("MongoDB without a replica set has no multi-document transactions")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            add(store, [fw_doc(1)])
+            raise RuntimeError("boom")
+    assert store.count_fireworks() == 0
+
+
+def test_describe_hides_credentials(store):
+    assert "@" not in store.describe()
