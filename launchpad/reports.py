@@ -1,0 +1,139 @@
+"""Statistics for ``lpad report`` and ``lpad introspect``, from LaunchPad calls only.
+
+Nothing here touches a store: it reads through the public API (counts,
+projected listings), so the same numbers come out of every backend and
+the web GUI can show them too.
+"""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from .states import State
+
+S = State
+FINISHED = (S.COMPLETED.value, S.FIZZLED.value)
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+_VALUE_CHARS = 40
+
+
+def state_summary(lp):
+    """``{"fireworks": {state: n}, "workflows": {state: n}}``."""
+    wf_counts = defaultdict(int)
+    for wf in lp.get_wf_summaries():
+        wf_counts[wf["state"]] += 1
+    return {"fireworks": dict(lp.fw_state_counts()), "workflows": dict(wf_counts)}
+
+
+def task_names(spec):
+    return [t.get("_fw_name", "?") for t in (spec or {}).get("_tasks", []) if isinstance(t, dict)]
+
+
+def task_label(spec):
+    """The name a firework's runtime is reported under: its tasks, in order."""
+    return " + ".join(task_names(spec)) or "(no tasks)"
+
+
+def since(lp, days):
+    """The timestamp ``days`` before the LaunchPad's now, or None for all time."""
+    if not days:
+        return None
+    return (lp.clock() - timedelta(days=days)).strftime(_TIME_FORMAT)
+
+
+def runtime_summary(lp, days=None):
+    """Runtimes of launches started in the last ``days`` (all when None or 0).
+
+    ``by_task``: launches, completed, fizzled, mean and total seconds per
+    task label; ``by_day``: the same counts and total per start day.
+    """
+    query = {"time_start": {"$gte": since(lp, days)}} if days else None
+    launches = lp.get_launches(query, fields=["fw_id", "state", "runtime_secs",
+                                              "time_start", "time_end"])
+    fw_ids = sorted({l["fw_id"] for l in launches})
+    labels = {d["fw_id"]: task_label(d.get("spec"))
+              for d in lp.get_fws({"fw_id": {"$in": fw_ids}}, fields=["fw_id", "spec._tasks"])}
+    by_task, by_day = defaultdict(_Tally), defaultdict(_Tally)
+    for launch in launches:
+        secs = launch_runtime(launch)
+        by_task[labels.get(launch["fw_id"], "(deleted)")].add(launch["state"], secs)
+        by_day[(launch.get("time_start") or "?")[:10]].add(launch["state"], secs)
+    return {"days": days or None,
+            "by_task": [{"task": k, **v.as_dict()} for k, v in sorted(by_task.items())],
+            "by_day": [{"day": k, **v.as_dict()} for k, v in sorted(by_day.items())]}
+
+
+def launch_runtime(launch):
+    """Seconds a finished launch ran (from its times when the runtime was not recorded)."""
+    if launch.get("runtime_secs") is not None:
+        return float(launch["runtime_secs"])
+    if launch.get("state") in FINISHED and launch.get("time_start") and launch.get("time_end"):
+        start = datetime.strptime(launch["time_start"], _TIME_FORMAT)
+        return (datetime.strptime(launch["time_end"], _TIME_FORMAT) - start).total_seconds()
+    return None
+
+
+class _Tally:
+    def __init__(self):
+        self.launches = self.completed = self.fizzled = self.timed = 0
+        self.total = 0.0
+
+    def add(self, state, secs):
+        self.launches += 1
+        self.completed += state == S.COMPLETED.value
+        self.fizzled += state == S.FIZZLED.value
+        if secs is not None:
+            self.timed += 1
+            self.total += secs
+
+    def as_dict(self):
+        mean = self.total / self.timed if self.timed else None
+        return {"launches": self.launches, "completed": self.completed, "fizzled": self.fizzled,
+                "mean_secs": mean, "total_secs": self.total}
+
+
+# -- introspect ----------------------------------------------------------------
+def features(spec):
+    """What a firework is made of: its task names, spec keys, and short spec values."""
+    found = set()
+    for name in task_names(spec):
+        found.add(("task", name))
+    for key, value in (spec or {}).items():
+        if key == "_tasks":
+            continue
+        found.add(("key", key))
+        if value is None or isinstance(value, (str, int, float, bool)):
+            text = f"{key}={value}"
+            if len(text) <= _VALUE_CHARS:
+                found.add(("value", text))
+    return found
+
+
+def introspect(lp, limit=1000):
+    """Features of the latest ``limit`` FIZZLED and COMPLETED fireworks, worst first.
+
+    Each row gives how many fizzled and completed fireworks have the
+    feature and the fraction that fizzled; only features seen on a
+    fizzled firework are listed, since those are the leads to follow.
+    """
+    counts = {}
+    for state in FINISHED:
+        docs = lp.get_fws({"state": state}, fields=["fw_id", "spec"],
+                          sort=[("updated_on", -1)], limit=limit)
+        counts[state] = (len(docs), _count_features(docs))
+    n_fizzled, fizzled = counts[S.FIZZLED.value]
+    n_completed, completed = counts[S.COMPLETED.value]
+    rows = []
+    for (kind, name), f in fizzled.items():
+        c = completed.get((kind, name), 0)
+        rows.append({"kind": kind, "feature": name, "fizzled": f, "completed": c,
+                     "fizzled_fraction": f / (f + c)})
+    rows.sort(key=lambda r: (-r["fizzled_fraction"], -r["fizzled"], r["kind"], r["feature"]))
+    return {"fizzled": n_fizzled, "completed": n_completed, "features": rows}
+
+
+def _count_features(docs):
+    counts = defaultdict(int)
+    for doc in docs:
+        for feature in features(doc.get("spec")):
+            counts[feature] += 1
+    return counts
