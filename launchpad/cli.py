@@ -1,0 +1,309 @@
+"""``lpad``: the command line over the LaunchPad API.
+
+``main(argv=None, launchpad=None) -> int`` parses, runs one subcommand and
+returns its exit code; tests pass a ``launchpad`` to skip the config file.
+Errors a user can fix (``StarshellError``) become one line on stderr and
+the error's ``exit_code``; ``--debug`` adds the traceback. Ctrl-C exits
+130; a bad command line exits 2.
+
+Plugins
+-------
+Other packages add subcommands without launchpad importing them (the
+dependency points one way). Declare an entry point in the group
+``starshell.lpad_commands`` naming a callable ``register(subparsers)``::
+
+    [project.entry-points."starshell.lpad_commands"]
+    queue = "queue_adapters.lpad_commands:register"
+
+    def register(subparsers):
+        p = subparsers.add_parser("get_qids", help="...")
+        p.add_argument("-i", "--fw_id", type=int, nargs="+")
+        p.set_defaults(func=get_qids)      # func(args, launchpad) -> int
+
+``subparsers`` works like argparse's: every parser it adds also accepts the
+global options (``-l``, ``-o``, ``--debug``), and ``args.output`` is
+``None``, ``"json"`` or ``"yaml"``. A handler gets the LaunchPad the
+global options describe; one that needs none sets
+``needs_launchpad=False`` (it is then passed ``None``). A plugin that fails
+to load is reported on stderr and the other commands still work.
+"""
+
+import argparse
+import os
+import sys
+import traceback
+
+import launchpad.cli_query as cli_query
+import launchpad.cli_state as cli_state
+import launchpad.display as display
+from .cli_common import confirm
+from .config import LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path
+from .errors import ConfigError, StarshellError
+from .files import dumps, load_workflow
+from .redact import redact_text
+
+PLUGIN_GROUP = "starshell.lpad_commands"
+EXIT_INTERRUPTED = 130
+
+_GLOBAL_HELP = {
+    "launchpad_file": "the launchpad file (my_launchpad.yaml). Default: $STARSHELL_LAUNCHPAD, "
+                      "./my_launchpad.yaml, ~/.starshell/my_launchpad.yaml, else the "
+                      "embedded store under ~/.starshell",
+    "output": "machine-readable output: json or yaml (default: tables for people)",
+    "debug": "show tracebacks of errors",
+}
+
+
+def _add_global_options(parser, suppress):
+    """The global options; on subcommands they default to SUPPRESS so that
+    ``lpad -o json get_fws`` and ``lpad get_fws -o json`` mean the same."""
+    defaults = dict(default=argparse.SUPPRESS) if suppress else {}
+    parser.add_argument("-l", "--launchpad_file", metavar="FILE", help=_GLOBAL_HELP["launchpad_file"],
+                        **(defaults or {"default": None}))
+    parser.add_argument("-o", "--output", choices=("json", "yaml"), help=_GLOBAL_HELP["output"],
+                        **(defaults or {"default": None}))
+    parser.add_argument("--debug", action="store_true", help=_GLOBAL_HELP["debug"],
+                        **(defaults or {"default": False}))
+
+
+class CommandGroup:
+    """argparse's subparsers, adding the global options to every subcommand."""
+
+    def __init__(self, subparsers):
+        self._subparsers = subparsers
+        self._common = argparse.ArgumentParser(add_help=False)
+        _add_global_options(self._common, suppress=True)
+
+    def add_parser(self, name, **kwargs):
+        kwargs["parents"] = [self._common, *kwargs.get("parents", [])]
+        if "help" in kwargs:
+            kwargs.setdefault("description", kwargs["help"])
+        return self._subparsers.add_parser(name, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._subparsers, name)
+
+
+def build_parser(plugins=True):
+    parser = argparse.ArgumentParser(
+        prog="lpad", description="Manage the workflows in a starshell LaunchPad "
+        "(FireWorks-compatible). Run `lpad COMMAND --help` for a command's options.",
+        epilog="examples: lpad init; lpad add examples/hello.yaml; lpad get_wflows -d more; "
+               "lpad -o yaml get_fws -s READY")
+    _add_global_options(parser, suppress=False)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    group = CommandGroup(subparsers)
+    register(group)
+    cli_query.register(group)
+    cli_state.register(group)
+    if plugins:
+        load_plugins(group)
+    return parser
+
+
+# -- plugins -----------------------------------------------------------------------
+def plugin_entry_points():
+    from importlib.metadata import entry_points
+    eps = entry_points()
+    if hasattr(eps, "select"):
+        return list(eps.select(group=PLUGIN_GROUP))
+    return list(eps.get(PLUGIN_GROUP, []))  # pragma: no cover - Python 3.9
+
+
+def load_plugins(group):
+    for ep in plugin_entry_points():
+        try:
+            ep.load()(group)
+        except Exception as exc:  # one broken plugin must not take lpad down with it
+            display.note(f"warning: lpad plugin {ep.name!r} ({ep.value}) was not loaded: "
+                         f"{type(exc).__name__}: {exc}")
+
+
+# -- running -------------------------------------------------------------------------
+def main(argv=None, launchpad=None):
+    """Run ``lpad`` with ``argv`` (default: the command line); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad command line (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    return run(args, launchpad)
+
+
+def run(args, launchpad=None):
+    opened = None
+    try:
+        if launchpad is None and getattr(args, "needs_launchpad", True):
+            from .launchpad import LaunchPad
+            launchpad = opened = LaunchPad.from_file(args.launchpad_file)
+        return int(args.func(args, launchpad) or 0)
+    except StarshellError as exc:
+        if args.debug:
+            traceback.print_exc()
+        display.note(f"error: {_one_line(exc, launchpad)}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if args.debug:
+            traceback.print_exc()
+        display.note("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `lpad get_fws | head`: the reader left, nothing is wrong
+        _silence_stdout()
+        return 0
+    finally:
+        if opened is not None:
+            opened.store.close()
+
+
+def _one_line(exc, launchpad):
+    config = getattr(launchpad, "config", None)
+    message = redact_text(str(exc), [getattr(config, "password", None)])
+    return " | ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _silence_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# -- admin commands ------------------------------------------------------------------
+def register(group):
+    p = group.add_parser(
+        "init", help="write my_launchpad.yaml here",
+        description="Write my_launchpad.yaml in the current directory (or the -l file). "
+                    "Default: the embedded store (a SQLite file under ~/.starshell); "
+                    "--mongodb or any MongoDB option selects MongoDB.")
+    p.add_argument("--path", help="the embedded store's file (default: ~/.starshell/launchpad.sqlite)")
+    p.add_argument("--mongodb", action="store_true", help="use MongoDB")
+    p.add_argument("--host", help="MongoDB host (default localhost)")
+    p.add_argument("--port", type=int, help="MongoDB port (default 27017)")
+    p.add_argument("--name", help="MongoDB database name (default fireworks)")
+    p.add_argument("--username", help="MongoDB user")
+    p.add_argument("--password", help="MongoDB password (the file is made readable by you only)")
+    p.add_argument("--authsource", help="MongoDB authentication database")
+    p.add_argument("--uri", help="a mongodb:// or mongodb+srv:// URI instead of host/port")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=init, needs_launchpad=False)
+
+    p = group.add_parser(
+        "reset", help="erase every workflow (asks first)",
+        description="Erase every workflow, firework and launch. Asks for confirmation on a "
+                    "terminal; scripts pass --password with today's date (YYYY-MM-DD).")
+    p.add_argument("--password", help="today's date (YYYY-MM-DD): confirms without asking")
+    p.set_defaults(func=reset)
+
+    p = group.add_parser(
+        "add", help="add workflows from YAML/JSON files",
+        description="Add workflows (or single fireworks) from FireWorks-format YAML or JSON "
+                    "files. Ids in a file are local: the new store ids are printed. Every "
+                    "file is checked before any is added.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="workflow or firework files")
+    p.add_argument("-c", "--check", action="store_true", help="only check the files; add nothing")
+    p.set_defaults(func=add)
+
+    p = group.add_parser("version", help="print starshell's version")
+    p.set_defaults(func=version, needs_launchpad=False)
+
+    p = group.add_parser(
+        "webgui", help="serve the web interface",
+        description="Serve the web GUI for this LaunchPad (by default on this machine "
+                    "only: tunnel through SSH, or use --host with --password-file).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.add_argument("--read-only", dest="read_only", action="store_true",
+                   help="show, but refuse every change")
+    p.add_argument("--password-file", dest="password_file", metavar="F",
+                   help="a file holding the password users must give")
+    p.set_defaults(func=webgui)
+
+
+def init(args, _launchpad):
+    target = args.launchpad_file or LAUNCHPAD_FILE
+    if os.path.exists(target) and not args.force:
+        raise ConfigError(f"{target} already exists; pass --force to overwrite it")
+    config = _init_config(args)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(dumps(config_to_dict(config), "yaml"))
+    os.chmod(target, 0o600)  # an existing file keeps its mode through O_TRUNC
+    display.emit({"file": os.path.abspath(target), "store": config.describe()}, args.output,
+                 human=lambda: display.out(f"wrote {target}: {config.describe()}"))
+    return 0
+
+
+def _init_config(args):
+    mongo_options = (args.host, args.port, args.name, args.username, args.password,
+                     args.authsource, args.uri)
+    if not args.mongodb and all(v is None for v in mongo_options):
+        path = args.path or default_store_path()
+        return LaunchpadConfig(kind="sqlite", path=os.path.abspath(os.path.expanduser(path)))
+    if args.path:
+        raise ConfigError("--path is for the embedded store; it cannot go with MongoDB options")
+    return LaunchpadConfig(kind="mongodb", uri=args.uri, host=args.host or "localhost",
+                           port=args.port or 27017, name=args.name or "fireworks",
+                           username=args.username, password=args.password,
+                           authsource=args.authsource)
+
+
+def reset(args, lp):
+    confirm(lp, f"Erase every workflow in {lp.describe()}?", args.password)
+    lp.reset(require_password=False)
+    display.emit({"reset": lp.describe()}, args.output,
+                 human=lambda: display.out(f"reset {lp.describe()}: every workflow erased"))
+    return 0
+
+
+def add(args, lp):
+    workflows = [(path, load_workflow(path)) for path in args.files]  # all checked first
+    results = []
+    for path, wf in workflows:
+        entry = {"file": path, "name": wf.name, "fireworks": len(wf.fws),
+                 "links": sum(len(kids) for kids in wf.links.values())}
+        if not args.check:
+            entry["id_map"] = lp.add_wf(wf)
+        results.append(entry)
+    display.emit(results, args.output, human=lambda: _show_added(results))
+    return 0
+
+
+def _show_added(results):
+    for r in results:
+        what = f"workflow {r['name']!r} with {display.plural(r['fireworks'], 'firework')}"
+        if "id_map" in r:
+            display.out(f"{r['file']}: added {what}; fw_ids {display.id_map_text(r['id_map'])}")
+        else:
+            display.out(f"{r['file']}: valid {what} and {display.plural(r['links'], 'link')}")
+
+
+def version(args, _launchpad):
+    try:
+        from importlib.metadata import PackageNotFoundError, version as package_version
+        number = package_version("starshell")
+    except PackageNotFoundError:
+        number = "unknown (not installed: pip install -e .)"
+    display.emit({"version": number}, args.output,
+                 human=lambda: display.out(f"starshell {number}"))
+    return 0
+
+
+def webgui(args, lp):
+    try:
+        from webgui import serve
+    except ImportError as exc:
+        if exc.name != "webgui":
+            raise
+        raise StarshellError("the web GUI is not available in this installation "
+                             "(package webgui); reinstall starshell") from None
+    result = serve(lp, host=args.host, port=args.port, read_only=args.read_only,
+                   password_file=args.password_file)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""``lpad`` commands that change fireworks and workflows.
+
+Each is a loop over LaunchPad calls: the LaunchPad decides what is legal,
+these functions only select, report what changed, and say why the rest
+did not (a firework in the wrong state is skipped, not fatal to the batch,
+and makes the exit code non-zero).
+"""
+
+from functools import partial
+
+import launchpad.display as display
+from .cli_common import (CONFIRM_ABOVE, add_selection, confirm, first_fw_ids, has_selection,
+                         json_object, number, seconds, select_fw_ids, select_workflows)
+from .errors import ConfigError, InvalidTransitionError, NotFoundError
+
+PASSWORD_HELP = ("today's date (YYYY-MM-DD), to confirm without a prompt when a command "
+                 "asks (FireWorks' convention)")
+
+# command: (past-tense verb, LaunchPad method, help)
+FW_COMMANDS = {
+    "defuse_fws": ("defused", "defuse_fw",
+                   "defuse fireworks: they (and so their descendants) will not run until reignited"),
+    "reignite_fws": ("reignited", "reignite_fw", "bring DEFUSED fireworks back to READY/WAITING"),
+    "pause_fws": ("paused", "pause_fw", "pause WAITING/READY/RESERVED fireworks"),
+    "resume_fws": ("resumed", "resume_fw", "bring PAUSED fireworks back to READY/WAITING"),
+    "rerun_fws": ("reset", "rerun_fw",
+                  "run fireworks again: each and every descendant go back to READY/WAITING"),
+}
+WF_COMMANDS = {
+    "pause_wflows": ("paused", "pause_wf", "pause every firework of workflows that has not started"),
+    "reignite_wflows": ("reignited", "reignite_wf",
+                        "bring back every DEFUSED or PAUSED firework of workflows"),
+    "defuse_wflows": ("defused", "defuse_wf", "defuse every firework of workflows that can be"),
+    "archive_wflows": ("archived", "archive_wf",
+                       "archive workflows: their fireworks become ARCHIVED for good"),
+    "delete_wflows": ("deleted", "delete_wf",
+                      "delete workflows, their fireworks and launches (launch directories stay)"),
+}
+_CONFIRMED = ("archive_wflows", "delete_wflows")
+
+
+def register(group):
+    for name, (verb, method, text) in FW_COMMANDS.items():
+        p = group.add_parser(name, help=text, description=text.capitalize() + ". "
+                             "Select them with -i, -n, -s and/or -q (combined with AND).")
+        add_selection(p)
+        p.add_argument("--password", help=PASSWORD_HELP)
+        if name == "rerun_fws":
+            p.add_argument("--rerun_duplicates", action="store_true",
+                           help="accepted for FireWorks compatibility; ignored")
+        p.set_defaults(func=partial(change_fws, verb=verb, method=method))
+
+    for name, (verb, method, text) in WF_COMMANDS.items():
+        p = group.add_parser(name, help=text, description=text.capitalize() + ". A workflow "
+                             "is named by any of its fireworks' ids (-i), or selected with -n, -s, -q."
+                             + (f" Asks to confirm above {CONFIRM_ABOVE} workflows."
+                                if name in _CONFIRMED else ""))
+        add_selection(p, "workflows")
+        p.add_argument("--password", help=PASSWORD_HELP)
+        p.set_defaults(func=partial(change_wflows, verb=verb, method=method,
+                                    ask=name in _CONFIRMED))
+
+    p = group.add_parser("set_priority", help="set fireworks' _priority (higher runs first)",
+                         description="Set spec._priority of fireworks: among READY ones, "
+                                     "higher priorities run first. Example: lpad set_priority -i 3 100")
+    add_selection(p, ids_nargs=None)
+    p.add_argument("priority", type=number, help="the new priority (a number)")
+    p.set_defaults(func=set_priority)
+
+    p = group.add_parser("update_fws", help="change keys of fireworks' specs",
+                         description="Merge a JSON object into fireworks' specs; dotted keys "
+                                     "reach inside (e.g. -u '{\"inputs.n\": 7}').")
+    add_selection(p)
+    p.add_argument("-u", "--update", type=json_object, required=True, metavar="JSON",
+                   help="the keys to set, as a JSON object, e.g. '{\"param\": 7}'")
+    p.set_defaults(func=update_fws)
+
+    p = group.add_parser("detect_lostruns", help="find RUNNING launches whose heartbeat stopped",
+                         description="List RUNNING launches whose last heartbeat is older than "
+                                     "--time seconds; --fizzle or --rerun acts on their fireworks.")
+    p.add_argument("--time", type=seconds, default=4 * 3600, metavar="SECS",
+                   help="seconds without a heartbeat that make a run lost (default 14400)")
+    act = p.add_mutually_exclusive_group()
+    act.add_argument("--fizzle", action="store_true", help="mark their fireworks FIZZLED")
+    act.add_argument("--rerun", action="store_true", help="put their fireworks back to READY")
+    p.set_defaults(func=detect_lostruns)
+
+
+def _each(lp, ids, label, operation):
+    """Run ``operation(fw_id)`` on each id: ``(changed ids, {id: why not}, exit code)``."""
+    changed, failures, code, done = [], {}, 0, set()
+    for item in display.progress(ids, label):
+        if item in done:
+            continue  # e.g. already reset as a descendant of an earlier rerun
+        try:
+            result = operation(item)
+        except (InvalidTransitionError, NotFoundError) as exc:
+            failures[item] = str(exc)
+            code = max(code, exc.exit_code)
+            continue
+        result = result if isinstance(result, list) else [result]
+        changed.extend(result)
+        done.update(result)
+    return changed, failures, code
+
+
+def change_fws(args, lp, verb, method):
+    ids = select_fw_ids(lp, args)
+    if not ids and not args.output:
+        display.note("no fireworks match")
+        return 0
+    changed, failures, code = _each(lp, ids, verb, getattr(lp, method))
+    display.show_changes(verb, changed, failures, args.output)
+    return code
+
+
+def change_wflows(args, lp, verb, method, ask=False):
+    if not has_selection(args):
+        raise ConfigError("choose the workflows with -i FW_IDS, -n NAME, -s STATE or -q QUERY")
+    docs = select_workflows(lp, args)
+    if ask and len(docs) > CONFIRM_ABOVE:
+        confirm(lp, f"This will {verb[:-1]} {len(docs)} workflows.", args.password)
+    first = first_fw_ids(lp, [d["wf_id"] for d in docs])
+    results = []
+    for doc in display.progress(docs, verb):
+        result = getattr(lp, method)(first[doc["wf_id"]])
+        changed = [] if method == "delete_wf" else sorted(result)
+        results.append({"wf_id": doc["wf_id"], "fw_id": first[doc["wf_id"]], "name": doc["name"],
+                        "fireworks": doc["nodes"], "changed": changed})
+    display.emit(results, args.output, human=lambda: _show_wf_changes(verb, results))
+    return 0
+
+
+def _show_wf_changes(verb, results):
+    if not results:
+        display.note("no workflows match")
+    for r in results:
+        head = f"{verb} workflow {r['wf_id']} ({r['name']!r}, fw_id {r['fw_id']})"
+        if verb == "deleted":
+            display.out(f"{head} with {display.plural(r['fireworks'], 'firework')}")
+        elif r["changed"]:
+            display.out(f"{head}: {display.plural(len(r['changed']), 'firework')} "
+                        f"{display.ids_text(r['changed'])}")
+        else:
+            display.out(f"{head}: no firework needed changing")
+
+
+def set_priority(args, lp):
+    ids = select_fw_ids(lp, args)
+    changed, failures, code = _each(lp, ids, "priority",
+                                    lambda fw_id: lp.set_priority(fw_id, args.priority))
+    display.show_changes(f"set priority {args.priority} on", changed, failures, args.output)
+    return code
+
+
+def update_fws(args, lp):
+    ids = select_fw_ids(lp, args)
+    changed = lp.update_spec(ids, args.update) if ids else []
+    display.show_changes("updated the spec of", changed, {}, args.output)
+    return 0
+
+
+def detect_lostruns(args, lp):
+    launch_ids, fw_ids = lp.detect_lostruns(args.time, fizzle=args.fizzle, rerun=args.rerun)
+    action = "fizzle" if args.fizzle else "rerun" if args.rerun else None
+    data = {"launch_ids": launch_ids, "fw_ids": fw_ids, "action": action}
+    display.emit(data, args.output, human=lambda: _show_lost(data))
+    return 0
+
+
+def _show_lost(data):
+    if not data["launch_ids"]:
+        display.out("no lost runs")
+        return
+    display.out(f"{display.plural(len(data['launch_ids']), 'lost run')}: launches "
+                f"{display.ids_text(data['launch_ids'])} of fireworks {display.ids_text(data['fw_ids'])}")
+    if data["action"] == "fizzle":
+        display.out("their fireworks are now FIZZLED")
+    elif data["action"] == "rerun":
+        display.out("their fireworks will run again")
+    else:
+        display.out("pass --fizzle or --rerun to act on them")
