@@ -1,0 +1,131 @@
+"""The JSON API under ``/api``: everything the pages show, and the actions.
+
+Reads are open; every POST passes the CSRF check (in ``app``) and
+``require_actions``. Errors come back as ``{"error": message}`` with the
+status the StarshellError subclass names.
+"""
+
+from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from launchpad.errors import StarshellError
+
+from . import data
+from .auth import can_act, logged_in, require_actions, settings
+from .context import cfg, lp
+from .tails import tail
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+ACTIONS = {"rerun": "rerun_fw", "defuse": "defuse_fw", "reignite": "reignite_fw",
+           "pause": "pause_fw", "resume": "resume_fw", "priority": "set_priority"}
+MAX_SELECTION = 5000
+
+
+@bp.get("/summary")
+def summary():
+    return jsonify(data.summary(lp()))
+
+
+@bp.get("/session")
+def session_info():
+    auth = settings()
+    return jsonify({"mode": auth.mode(), "logged_in": logged_in(), "can_act": can_act(),
+                    "refresh_seconds": cfg("STARSHELL_REFRESH_SECONDS")})
+
+
+@bp.get("/workflows")
+def workflows():
+    return jsonify(data.workflow_list(lp(), data.WorkflowFilters.from_args(request.args)))
+
+
+@bp.get("/workflows/<int:wf_id>")
+def workflow(wf_id):
+    return jsonify(data.workflow(lp(), wf_id))
+
+
+@bp.get("/workflows/<int:wf_id>/graph")
+def workflow_graph(wf_id):
+    return jsonify(data.workflow_graph(lp(), wf_id, cfg("STARSHELL_DAG_LIMIT")))
+
+
+@bp.get("/workflows/<int:wf_id>/states")
+def workflow_states(wf_id):
+    return jsonify(data.workflow_states(lp(), wf_id, cfg("STARSHELL_DAG_LIMIT")))
+
+
+@bp.get("/workflows/<int:wf_id>/fireworks")
+def workflow_fireworks(wf_id):
+    return jsonify(data.workflow_fireworks(lp(), wf_id, request.args))
+
+
+@bp.get("/fireworks/<int:fw_id>")
+def firework(fw_id):
+    return jsonify(data.firework(lp(), fw_id, cfg("STARSHELL_TAIL_LINES"), cfg("STARSHELL_TAIL_BYTES")))
+
+
+@bp.get("/launches/<int:launch_id>/files/<path:name>")
+def launch_file(launch_id, name):
+    lines = data.int_arg(request.args, "lines", cfg("STARSHELL_TAIL_LINES"), 1, 5000)
+    launch = lp().get_launch(launch_id)
+    return jsonify(tail(launch.get("launch_dir"), name, lines, cfg("STARSHELL_TAIL_BYTES")))
+
+
+def _payload():
+    body = request.get_json(silent=True)
+    if body is None and request.form:
+        body = request.form.to_dict()
+    if not isinstance(body, dict):
+        body = {}
+    return body
+
+
+def _priority(body):
+    value = body.get("priority")
+    if isinstance(value, str):
+        try:
+            value = float(value) if "." in value else int(value)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise BadRequest("priority must be a number")
+    return value
+
+
+def _apply(action, fw_id, body):
+    method = getattr(lp(), ACTIONS[action])
+    if action == "priority":
+        return method(fw_id, _priority(body))
+    return method(fw_id)
+
+
+@bp.post("/fireworks/<int:fw_id>/<action>")
+@require_actions
+def act(fw_id, action):
+    if action not in ACTIONS:
+        raise BadRequest(f"unknown action {action!r:.40}; use one of {', '.join(ACTIONS)}")
+    changed = _apply(action, fw_id, _payload())
+    return jsonify({"action": action, "fw_id": fw_id, "changed": sorted(changed or [])})
+
+
+@bp.post("/actions")
+@require_actions
+def act_on_selection():
+    """One action on many fireworks; each succeeds or fails on its own."""
+    body = _payload()
+    action, ids = body.get("action"), body.get("fw_ids")
+    if action not in ACTIONS:
+        raise BadRequest(f"unknown action {action!r:.40}; use one of {', '.join(ACTIONS)}")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_SELECTION \
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise BadRequest(f"fw_ids must be a list of 1 to {MAX_SELECTION} firework ids")
+    if action == "priority":
+        _priority(body)
+    changed, failed = set(), []
+    for fw_id in ids:
+        try:
+            changed.update(_apply(action, fw_id, body) or [])
+        except StarshellError as exc:
+            failed.append({"fw_id": fw_id, "error": str(exc), "status": exc.http_status})
+    status = 200 if changed or not failed else failed[0]["status"]
+    return jsonify({"action": action, "changed": sorted(changed), "failed": failed}), status

@@ -1,0 +1,165 @@
+"""The Flask application factory and the server ``lpad webgui`` runs.
+
+The app holds one LaunchPad in ``app.extensions["starshell"]``; views call
+its API and nothing else. StarshellErrors become HTTP statuses (JSON under
+``/api``, an error page elsewhere).
+"""
+
+import json
+import os
+import sys
+
+from flask import Flask, current_app, render_template, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server as _werkzeug_server
+
+from launchpad.errors import StarshellError
+
+from . import api, auth, pages
+from .colors import DISPLAY_ORDER
+
+DEFAULTS = {
+    "STARSHELL_READ_ONLY": False,
+    "STARSHELL_PASSWORD_FILE": None,
+    "STARSHELL_PASSWORD_HASH": None,
+    "STARSHELL_REFRESH_SECONDS": 5,
+    "STARSHELL_DAG_LIMIT": 2000,
+    "STARSHELL_TAIL_LINES": 100,
+    "STARSHELL_TAIL_BYTES": 64 * 1024,
+    "SESSION_COOKIE_NAME": "starshell_session",
+    "SESSION_COOKIE_SAMESITE": "Strict",
+    "SESSION_COOKIE_HTTPONLY": True,
+}
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Store documents may hold ObjectIds or datetimes: show them as text.
+
+    Keys keep their order, so state counts arrive in display order.
+    """
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o):
+        try:
+            return DefaultJSONProvider.default(o)
+        except TypeError:
+            return str(o)
+
+
+def create_app(config=None, launchpad=None):
+    """A Flask app over ``launchpad`` (the configured one when None)."""
+    app = Flask(__name__)
+    app.json = JSONProvider(app)
+    app.config.update(DEFAULTS)
+    app.config["SECRET_KEY"] = os.urandom(32)
+    app.config.update(config or {})
+    if launchpad is None:
+        from launchpad import LaunchPad
+        launchpad = LaunchPad.from_file()
+    app.extensions["starshell"] = launchpad
+    password_hash = app.config["STARSHELL_PASSWORD_HASH"]
+    if password_hash is None and app.config["STARSHELL_PASSWORD_FILE"]:
+        password_hash = auth.read_password_file(app.config["STARSHELL_PASSWORD_FILE"])
+    app.extensions["starshell_auth"] = auth.AuthSettings(password_hash, app.config["STARSHELL_READ_ONLY"])
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.before_request(auth.check_csrf)
+    app.after_request(_security_headers)
+    app.register_error_handler(StarshellError, _starshell_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.context_processor(_template_globals)
+    app.add_template_filter(_when, "when")
+    app.add_template_filter(_duration, "duration")
+    app.add_template_filter(_pretty, "pretty")
+    return app
+
+
+def _template_globals():
+    settings = auth.settings()
+    return {"csrf_token": auth.csrf_token, "mode": settings.mode(), "logged_in": auth.logged_in(),
+            "can_act": auth.can_act(), "state_order": DISPLAY_ORDER,
+            "refresh_seconds": current_app.config["STARSHELL_REFRESH_SECONDS"]}
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _wants_json():
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def _error_response(status, title, message):
+    if _wants_json():
+        return {"error": message, "type": title}, status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _starshell_error(exc):
+    return _error_response(exc.http_status, type(exc).__name__, str(exc))
+
+
+def _http_error(exc):
+    response = _error_response(exc.code, exc.name, exc.description)
+    if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        return (*response, {"Allow": ", ".join(exc.valid_methods)})
+    return response
+
+
+def _when(value):
+    """``2026-11-25T00:33:14.606495`` -> ``2026-11-25 00:33:14`` (UTC)."""
+    if not value:
+        return "—"
+    return str(value).replace("T", " ")[:19]
+
+
+def _duration(seconds):
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _pretty(value):
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def make_server(app, host="127.0.0.1", port=5000):
+    """A threaded WSGI server for ``app`` (port 0 picks a free one)."""
+    return _werkzeug_server(host, port, app, threaded=True)
+
+
+def serve(launchpad, host="127.0.0.1", port=5000, read_only=False, password_file=None):
+    """Serve the GUI until interrupted: what ``lpad webgui`` runs."""
+    app = create_app({"STARSHELL_READ_ONLY": read_only, "STARSHELL_PASSWORD_FILE": password_file},
+                     launchpad)
+    server = make_server(app, host, port)
+    mode = app.extensions["starshell_auth"].mode()
+    notes = {"read-only": "read-only (--read-only): no actions",
+             "no-password": "read-only: pass --password-file to enable actions",
+             "login": "actions enabled after login"}
+    shown = f"[{host}]" if ":" in host else host
+    print(f"starshell web GUI on http://{shown}:{server.server_port}/ ({notes[mode]}); "
+          "Ctrl-C stops it", file=sys.stderr)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {host}: anyone who reaches it can read your workflows",
+              file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,12 @@
+"""The running app's LaunchPad and settings, for the views of both blueprints."""
+
+from flask import current_app
+
+
+def lp():
+    """The LaunchPad ``create_app`` was given: the views' only way to the store."""
+    return current_app.extensions["starshell"]
+
+
+def cfg(name):
+    return current_app.config[name]

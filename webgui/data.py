@@ -1,0 +1,216 @@
+"""What the pages and the JSON API show, read through the LaunchPad API only.
+
+Pages render these dicts as HTML and ``/api`` returns them as JSON, so the
+two can never disagree. Listings ask for the fields they show and a page
+of rows; only the firework page reads a full document.
+"""
+
+import re
+from dataclasses import dataclass
+
+from launchpad.errors import InvalidQueryError, NotFoundError
+from launchpad.query import parse_query
+from launchpad.states import ALL_STATES
+
+from .colors import DISPLAY_ORDER
+from .layout import layout
+from .tails import launch_tails
+
+SORTS = {"newest": [("wf_id", -1)], "oldest": [("wf_id", 1)], "name": [("name", 1), ("wf_id", -1)]}
+NODE_FIELDS = ["fw_id", "name", "state", "children"]
+ROW_FIELDS = ["fw_id", "name", "state", "priority", "updated_on", "current_launch"]
+
+
+def full_counts(counts):
+    """Counts for every state (zeros included), in display order."""
+    return {state: int(counts.get(state, 0)) for state in DISPLAY_ORDER}
+
+
+def summary(lp, recent=8):
+    """The dashboard: fireworks and workflows by state, and the latest failures."""
+    fw_counts = full_counts(lp.fw_state_counts())
+    wf_counts = {}
+    for doc in lp.get_wf_summaries():
+        wf_counts[doc["state"]] = wf_counts.get(doc["state"], 0) + 1
+    fizzled = lp.get_fws({"state": "FIZZLED"}, fields=["fw_id", "wf_id", "name", "updated_on"],
+                         sort=[("updated_on", -1)], limit=recent)
+    return {"fireworks": fw_counts, "workflows": full_counts(wf_counts),
+            "total_fireworks": sum(fw_counts.values()), "total_workflows": sum(wf_counts.values()),
+            "recent_fizzled": fizzled, "recent_workflows": recent_workflows(lp, recent)}
+
+
+def recent_workflows(lp, count):
+    """Workflows whose fireworks changed last (a workflow's own updated_on never moves)."""
+    latest = {}
+    for doc in lp.get_fws(fields=["wf_id", "updated_on"], sort=[("updated_on", -1)], limit=count * 20):
+        latest.setdefault(doc["wf_id"], doc["updated_on"])
+        if len(latest) == count:
+            break
+    docs = {d["wf_id"]: d for d in lp.get_wf_summaries({"wf_id": {"$in": list(latest)}})}
+    rows = []
+    for wf_id, changed in latest.items():
+        if wf_id in docs:
+            rows.append({**workflow_row(docs[wf_id]), "last_change": changed})
+    return rows
+
+
+def workflow_row(doc):
+    return {"wf_id": doc["wf_id"], "name": doc.get("name"), "state": doc["state"],
+            "states": full_counts(doc.get("states", {})), "nodes": doc.get("nodes", 0),
+            "created_on": doc.get("created_on"), "updated_on": doc.get("updated_on")}
+
+
+def int_arg(args, name, default, low, high):
+    raw = args.get(name, "")
+    if raw in ("", None):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidQueryError(f"{name} must be a whole number, got {raw!r:.40}") from None
+    return min(max(value, low), high)
+
+
+def check_state(state):
+    if state and state not in ALL_STATES:
+        raise InvalidQueryError(f"unknown state {state!r:.40}; use one of {', '.join(ALL_STATES)}")
+    return state or None
+
+
+@dataclass(frozen=True)
+class WorkflowFilters:
+    """The workflow list's filters, read from request arguments and vetted."""
+
+    state: str = None
+    name: str = ""
+    text: str = ""
+    query: str = ""
+    page: int = 1
+    per_page: int = 25
+    sort: str = "newest"
+
+    @classmethod
+    def from_args(cls, args):
+        sort = args.get("sort") or "newest"
+        if sort not in SORTS:
+            raise InvalidQueryError(f"unknown sort {sort!r:.40}; use one of {', '.join(SORTS)}")
+        return cls(state=check_state(args.get("state")), name=(args.get("name") or "").strip(),
+                   text=(args.get("q") or "").strip(), query=(args.get("query") or "").strip(),
+                   page=int_arg(args, "page", 1, 1, 10**6),
+                   per_page=int_arg(args, "per_page", 25, 1, 200), sort=sort)
+
+    @classmethod
+    def raw(cls, args):
+        """The filters as typed, unvetted: only to refill the form after an error."""
+        return cls(name=args.get("name") or "", text=args.get("q") or "", query=args.get("query") or "")
+
+    def mongo_query(self, lp):
+        """The workflow filter: the query box, the exact name, and the text search."""
+        parts = [parse_query(self.query)] if self.query else []
+        if self.name:
+            parts.append({"name": self.name})
+        if self.text:
+            pattern = {"$regex": re.escape(self.text), "$options": "i"}
+            fw_wfs = {d["wf_id"] for d in lp.get_fws({"name": pattern}, fields=["wf_id"])}
+            parts.append({"$or": [{"name": pattern}, {"wf_id": {"$in": sorted(fw_wfs)}}]})
+        parts = [p for p in parts if p]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+    def as_args(self):
+        """The non-default filters, for links that keep them (pagination)."""
+        out = {"state": self.state, "name": self.name, "q": self.text, "query": self.query,
+               "sort": None if self.sort == "newest" else self.sort,
+               "per_page": None if self.per_page == 25 else self.per_page}
+        return {k: v for k, v in out.items() if v}
+
+
+def workflow_list(lp, filters):
+    """One page of workflows matching ``filters``, with the total for pagination."""
+    query = filters.mongo_query(lp)
+    skip = (filters.page - 1) * filters.per_page
+    sort = SORTS[filters.sort]
+    if filters.state:  # the workflow state is derived, so the filter reads every match
+        docs = lp.get_wf_summaries(query, state=filters.state, sort=sort)
+        total, docs = len(docs), docs[skip:skip + filters.per_page]
+    else:
+        total = lp.count_wfs(query)
+        docs = lp.get_wf_summaries(query, sort=sort, limit=filters.per_page, skip=skip)
+    pages = max((total + filters.per_page - 1) // filters.per_page, 1)
+    return {"items": [workflow_row(d) for d in docs], "total": total, "page": filters.page,
+            "per_page": filters.per_page, "pages": pages}
+
+
+def empty_page():
+    return {"items": [], "total": 0, "page": 1, "per_page": 25, "pages": 1}
+
+
+def workflow(lp, wf_id):
+    """A workflow's document with its state and counts (raises NotFoundError)."""
+    docs = lp.get_wf_summaries({"wf_id": wf_id})
+    if not docs:
+        raise NotFoundError(f"no workflow with id {wf_id}")
+    doc = docs[0]
+    last = lp.get_fws({"wf_id": wf_id}, fields=["updated_on"], sort=[("updated_on", -1)], limit=1)
+    return {**workflow_row(doc), "metadata": doc.get("metadata") or {},
+            "last_change": last[0]["updated_on"] if last else doc.get("updated_on")}
+
+
+def workflow_graph(lp, wf_id, limit):
+    """Nodes with layout coordinates and edges, or only counts past ``limit`` nodes."""
+    info = workflow(lp, wf_id)
+    if info["nodes"] > limit:
+        return {"wf_id": wf_id, "too_large": True, "limit": limit, "nodes": [], "edges": [],
+                "states": info["states"], "total": info["nodes"]}
+    docs = lp.get_fws({"wf_id": wf_id}, fields=NODE_FIELDS)
+    links = {d["fw_id"]: list(d.get("children") or []) for d in docs}
+    placed = layout(links)
+    nodes = [{"fw_id": d["fw_id"], "name": d.get("name"), "state": d["state"],
+              **placed["nodes"][d["fw_id"]]} for d in docs]
+    edges = [[parent, child] for parent, kids in links.items() for child in kids if child in links]
+    return {"wf_id": wf_id, "too_large": False, "limit": limit, "nodes": nodes, "edges": edges,
+            "states": info["states"], "total": len(nodes), "width": placed["width"],
+            "height": placed["height"], "node_width": placed["node_width"],
+            "node_height": placed["node_height"]}
+
+
+def workflow_states(lp, wf_id, limit):
+    """The live part of a workflow page: counts, and each firework's state when drawable."""
+    info = workflow(lp, wf_id)
+    out = {"wf_id": wf_id, "state": info["state"], "states": info["states"],
+           "total": info["nodes"], "last_change": info["last_change"]}
+    if info["nodes"] <= limit:
+        docs = lp.get_fws({"wf_id": wf_id}, fields=["fw_id", "state"])
+        out["fireworks"] = {str(d["fw_id"]): d["state"] for d in docs}
+    return out
+
+
+def workflow_fireworks(lp, wf_id, args):
+    """One page of a workflow's fireworks (id, name, state, priority), by state if asked."""
+    workflow(lp, wf_id)
+    state = check_state(args.get("state"))
+    page = int_arg(args, "page", 1, 1, 10**6)
+    per_page = int_arg(args, "per_page", 100, 1, 500)
+    query = {"wf_id": wf_id, **({"state": state} if state else {})}
+    total = lp.get_fw_ids(query, count_only=True)
+    rows = lp.get_fws(query, fields=ROW_FIELDS, sort=[("fw_id", 1)], limit=per_page,
+                      skip=(page - 1) * per_page)
+    return {"items": rows, "total": total, "page": page, "per_page": per_page,
+            "pages": max((total + per_page - 1) // per_page, 1), "state": state}
+
+
+def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024):
+    """Everything the firework page shows; launches newest first, with file tails."""
+    doc = lp.get_fw_dict(fw_id)
+    doc.pop("_id", None)
+    spec = dict(doc.get("spec") or {})
+    tasks = spec.pop("_tasks", [])
+    launches = []
+    for launch in sorted(doc.pop("launches", []), key=lambda l: l["launch_id"], reverse=True):
+        launch = {k: v for k, v in launch.items() if k != "_id"}
+        action = launch.get("action") or {}
+        launch["stored_data"] = action.get("stored_data") or {}
+        launch["files"] = launch_tails(launch.get("launch_dir"), tail_lines, tail_bytes)
+        launches.append(launch)
+    return {**doc, "spec": spec, "tasks": tasks, "launches": launches}

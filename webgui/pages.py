@@ -1,0 +1,75 @@
+"""The HTML pages: dashboard, workflow list, workflow, firework, login.
+
+Each page renders the same dicts the JSON API returns (``data``); the
+page scripts then keep them live through ``/api`` and post the actions.
+"""
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+
+from launchpad.errors import InvalidQueryError
+
+from . import data
+from .auth import log_in, log_out, safe_next, settings
+from .context import cfg, lp
+from .colors import DISPLAY_ORDER, stylesheet
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def dashboard():
+    return render_template("dashboard.html", summary=data.summary(lp()))
+
+
+@bp.get("/workflows")
+def workflows():
+    """The list; a bad query shows its error above the form so it can be fixed there."""
+    try:
+        filters = data.WorkflowFilters.from_args(request.args)
+        result, error, status = data.workflow_list(lp(), filters), None, 200
+    except InvalidQueryError as exc:
+        filters = data.WorkflowFilters.raw(request.args)
+        result, error, status = data.empty_page(), str(exc), 400
+    return render_template("workflows.html", filters=filters, states=DISPLAY_ORDER, error=error,
+                           sorts=list(data.SORTS), result=result), status
+
+
+@bp.get("/workflows/<int:wf_id>")
+def workflow(wf_id):
+    info = data.workflow(lp(), wf_id)
+    rows = data.workflow_fireworks(lp(), wf_id, request.args)
+    return render_template("workflow.html", wf=info, rows=rows, states=DISPLAY_ORDER,
+                           drawable=info["nodes"] <= cfg("STARSHELL_DAG_LIMIT"),
+                           dag_limit=cfg("STARSHELL_DAG_LIMIT"))
+
+
+@bp.get("/fireworks/<int:fw_id>")
+def firework(fw_id):
+    fw = data.firework(lp(), fw_id, cfg("STARSHELL_TAIL_LINES"), cfg("STARSHELL_TAIL_BYTES"))
+    return render_template("firework.html", fw=fw)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    auth = settings()
+    target = safe_next(request.values.get("next"))
+    if request.method == "POST" and auth.actions_enabled:
+        if auth.check_password(request.form.get("password")):
+            log_in()
+            return redirect(target)
+        flash("Wrong password.", "error")
+        return render_template("login.html", next=target), 401
+    return render_template("login.html", next=target)
+
+
+@bp.post("/logout")
+def logout():
+    log_out()
+    return redirect(url_for("pages.dashboard"))
+
+
+@bp.get("/states.css")
+def states_css():
+    response = Response(stylesheet(), mimetype="text/css")
+    response.cache_control.max_age = 3600
+    return response
