@@ -34,8 +34,8 @@ class Firework:
                 raise InvalidWorkflowError(f"not a Firetask: {t!r:.80}")
         self.spec = dict(spec or {})
         self.spec.pop("_tasks", None)
-        self.name = name or "Unnamed FW"
-        self.fw_id = next(_local_ids) if fw_id is None else int(fw_id)
+        self.name = "Unnamed FW" if name is None or name == "" else str(name)
+        self.fw_id = next(_local_ids) if fw_id is None else _fw_id(fw_id)
         if parents is None:
             parents = []
         self.parents = parents if isinstance(parents, (list, tuple)) else [parents]
@@ -67,11 +67,8 @@ class Firework:
         tasks = spec.get("_tasks", [])
         if not isinstance(tasks, list):
             raise InvalidWorkflowError(f"firework {d.get('fw_id', '?')}: spec._tasks must be a list")
-        fw_id = d.get("fw_id")
-        if fw_id is not None and (isinstance(fw_id, bool) or not _is_int(fw_id)):
-            raise InvalidWorkflowError(f"firework id {fw_id!r} is not an integer")
         return cls([load_task(t) for t in tasks], spec=spec, name=d.get("name"),
-                   fw_id=fw_id, state=d.get("state", State.WAITING.value),
+                   fw_id=d.get("fw_id"), state=d.get("state", State.WAITING.value),
                    created_on=d.get("created_on"), updated_on=d.get("updated_on"),
                    launches=d.get("launches"), archived_launches=d.get("archived_launches"))
 
@@ -87,11 +84,15 @@ class Firework:
     __hash__ = object.__hash__
 
 
-def _is_int(value):
-    try:
-        return int(value) == value or (isinstance(value, str) and str(int(value)) == value.strip())
-    except (TypeError, ValueError):
-        return False
+def _fw_id(value):
+    """A firework id as an int; ids in files may be written as "3" (FireWorks' link keys are)."""
+    if not isinstance(value, bool):
+        try:
+            if int(value) == value or (isinstance(value, str) and str(int(value)) == value.strip()):
+                return int(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise InvalidWorkflowError(f"firework id {value!r} is not an integer")
 
 
 class Workflow:
@@ -104,6 +105,11 @@ class Workflow:
         self.fws = list(fireworks)
         if not self.fws:
             raise InvalidWorkflowError("a workflow needs at least one firework")
+        for fw in self.fws:
+            if not isinstance(fw, Firework):
+                raise InvalidWorkflowError(f"a workflow holds Fireworks, got {fw!r:.80}")
+        if not isinstance(links_dict or {}, dict):
+            raise InvalidWorkflowError("'links' must map a parent id to a list of child ids")
         self.id_fw = {}
         for fw in self.fws:
             if fw.fw_id in self.id_fw:
@@ -112,13 +118,17 @@ class Workflow:
         self.links = {fw.fw_id: [] for fw in self.fws}
         for parent, children in (links_dict or {}).items():
             parent_id = _link_id(parent)
+            if children is None:  # "3:" with nothing after it in YAML: no children
+                children = []
             kids = children if isinstance(children, (list, tuple)) else [children]
             for child in kids:
                 self._add_link(parent_id, _link_id(child))
         for fw in self.fws:  # Firework(parents=[...]) as in FireWorks
             for parent in fw.parents:
                 self._add_link(_link_id(parent), fw.fw_id)
-        self.name = name or (self.fws[0].name if len(self.fws) == 1 else "unnamed WF")
+        if name is None or name == "":
+            name = self.fws[0].name if len(self.fws) == 1 else "unnamed WF"
+        self.name = str(name)
         self.metadata = dict(metadata or {})
         self.created_on = created_on or utcnow()
         self.updated_on = updated_on or self.created_on
@@ -166,12 +176,15 @@ class Workflow:
         if not isinstance(d, dict):
             raise InvalidWorkflowError(f"a workflow must be a mapping, got {type(d).__name__}")
         if "fws" not in d:
+            if "spec" not in d:
+                found = ", ".join(map(str, list(d)[:5])) or "nothing"
+                raise InvalidWorkflowError(
+                    "neither a workflow (a 'fws' list) nor a firework (a 'spec' mapping); "
+                    f"found keys: {found}")
             return cls.from_firework(Firework.from_dict(d))
         if not isinstance(d["fws"], list):
             raise InvalidWorkflowError("'fws' must be a list of fireworks")
         links = d.get("links") or {}
-        if not isinstance(links, dict):
-            raise InvalidWorkflowError("'links' must map a parent id to a list of child ids")
         metadata = d.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise InvalidWorkflowError("'metadata' must be a mapping")
