@@ -10,13 +10,23 @@ import json
 import os
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import ConfigError, InvalidWorkflowError, WorkflowFileError
 
 
+class _Constructor(SafeConstructor):
+    """Unquoted dates stay text, as in JSON: a spec then means the same on every store
+    (SQLite keeps JSON, which has no dates) and dumps back to what was read."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+
+
 def _yaml():
     yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _Constructor
     yaml.default_flow_style = False
     yaml.width = 4096
     return yaml
@@ -29,7 +39,9 @@ def _format_of(path, fmt=None):
 
 
 def parse_text(text, fmt="yaml", path="<text>", error=WorkflowFileError):
-    """Parse YAML or JSON text; errors carry the path and line."""
+    """Parse YAML or JSON text (None when there is nothing); errors carry the path and line."""
+    if not text.strip():
+        return None
     if fmt == "json":
         try:
             return json.loads(text)
@@ -86,6 +98,8 @@ def _plain(value):
 
 def workflow_from_data(data, path="<data>"):
     from .models import Workflow
+    if data is None:
+        raise WorkflowFileError("the file is empty", path)
     try:
         return Workflow.from_dict(data)
     except InvalidWorkflowError as exc:
@@ -96,10 +110,7 @@ def load_workflow(path, fmt=None):
     """A Workflow from a FireWorks-format file (workflow or single firework)."""
     if not os.path.exists(path):
         raise WorkflowFileError("no such file", path)
-    data = read_data_file(path, fmt)
-    if data is None:
-        raise WorkflowFileError("the file is empty", path)
-    return workflow_from_data(data, path)
+    return workflow_from_data(read_data_file(path, fmt), path)
 
 
 def loads_workflow(text, fmt="yaml"):
