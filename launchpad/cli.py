@@ -58,6 +58,8 @@ def _add_global_options(parser, suppress):
     """The global options; on subcommands they default to SUPPRESS so that
     ``lpad -o json get_fws`` and ``lpad get_fws -o json`` mean the same."""
     defaults = dict(default=argparse.SUPPRESS) if suppress else {}
+    if suppress:
+        parser = parser.add_argument_group("global options (also accepted before the command)")
     parser.add_argument("-l", "--launchpad_file", metavar="FILE", help=_GLOBAL_HELP["launchpad_file"],
                         **(defaults or {"default": None}))
     parser.add_argument("-o", "--output", choices=("json", "yaml"), help=_GLOBAL_HELP["output"],
@@ -92,6 +94,7 @@ def build_parser(plugins=True):
                "lpad -o yaml get_fws -s READY")
     _add_global_options(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    parser.subcommands = subparsers.choices  # {name: parser}, for help and tests
     group = CommandGroup(subparsers)
     register(group)
     cli_query.register(group)

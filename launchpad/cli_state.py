@@ -13,8 +13,10 @@ from .cli_common import (CONFIRM_ABOVE, add_selection, confirm, first_fw_ids, ha
                          json_object, number, seconds, select_fw_ids, select_workflows)
 from .errors import ConfigError, InvalidTransitionError, NotFoundError
 
-PASSWORD_HELP = ("today's date (YYYY-MM-DD), to confirm without a prompt when a command "
-                 "asks (FireWorks' convention)")
+PASSWORD_HELP = ("today's date (YYYY-MM-DD): confirms without a prompt (FireWorks' "
+                 "convention for scripts)")
+COMPAT_PASSWORD_HELP = ("accepted for FireWorks compatibility; lpad does not ask before "
+                        "changes that can be undone")
 
 # command: (past-tense verb, LaunchPad method, help)
 FW_COMMANDS = {
@@ -24,7 +26,7 @@ FW_COMMANDS = {
     "pause_fws": ("paused", "pause_fw", "pause WAITING/READY/RESERVED fireworks"),
     "resume_fws": ("resumed", "resume_fw", "bring PAUSED fireworks back to READY/WAITING"),
     "rerun_fws": ("reset", "rerun_fw",
-                  "run fireworks again: each and every descendant go back to READY/WAITING"),
+                  "run fireworks again: they and all their descendants go back to READY/WAITING"),
 }
 WF_COMMANDS = {
     "pause_wflows": ("paused", "pause_wf", "pause every firework of workflows that has not started"),
@@ -41,22 +43,22 @@ _CONFIRMED = ("archive_wflows", "delete_wflows")
 
 def register(group):
     for name, (verb, method, text) in FW_COMMANDS.items():
-        p = group.add_parser(name, help=text, description=text.capitalize() + ". "
-                             "Select them with -i, -n, -s and/or -q (combined with AND).")
+        p = group.add_parser(name, help=text, description=_sentence(text) +
+                             " Select them with -i, -n, -s and/or -q (combined with AND).")
         add_selection(p)
-        p.add_argument("--password", help=PASSWORD_HELP)
+        p.add_argument("--password", help=COMPAT_PASSWORD_HELP)
         if name == "rerun_fws":
             p.add_argument("--rerun_duplicates", action="store_true",
                            help="accepted for FireWorks compatibility; ignored")
         p.set_defaults(func=partial(change_fws, verb=verb, method=method))
 
     for name, (verb, method, text) in WF_COMMANDS.items():
-        p = group.add_parser(name, help=text, description=text.capitalize() + ". A workflow "
+        p = group.add_parser(name, help=text, description=_sentence(text) + " A workflow "
                              "is named by any of its fireworks' ids (-i), or selected with -n, -s, -q."
                              + (f" Asks to confirm above {CONFIRM_ABOVE} workflows."
                                 if name in _CONFIRMED else ""))
         add_selection(p, "workflows")
-        p.add_argument("--password", help=PASSWORD_HELP)
+        p.add_argument("--password", help=PASSWORD_HELP if name in _CONFIRMED else COMPAT_PASSWORD_HELP)
         p.set_defaults(func=partial(change_wflows, verb=verb, method=method,
                                     ask=name in _CONFIRMED))
 
@@ -84,6 +86,10 @@ def register(group):
     act.add_argument("--fizzle", action="store_true", help="mark their fireworks FIZZLED")
     act.add_argument("--rerun", action="store_true", help="put their fireworks back to READY")
     p.set_defaults(func=detect_lostruns)
+
+
+def _sentence(text):
+    return text[0].upper() + text[1:] + "."
 
 
 def _each(lp, ids, label, operation):

@@ -135,7 +135,7 @@ def test_version_help_and_usage_errors(run):
     assert json.loads(run("version", "-o", "json")[1])["version"]
     code, out, _ = run("--help")
     assert code == 0 and "get_wflows" in out and "detect_lostruns" in out
-    for name in cli.build_parser(plugins=False)._subparsers._group_actions[0].choices:
+    for name in cli.build_parser(plugins=False).subcommands:
         code, out, _ = run(name, "--help")
         assert code == 0 and "usage: lpad " + name in out, name
     assert run()[0] == 2
