@@ -285,8 +285,8 @@ def _show_added(results):
 
 
 def version(args, _launchpad):
+    from importlib.metadata import PackageNotFoundError, version as package_version
     try:
-        from importlib.metadata import PackageNotFoundError, version as package_version
         number = package_version("starshell")
     except PackageNotFoundError:
         number = "unknown (not installed: pip install -e .)"

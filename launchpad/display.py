@@ -42,6 +42,8 @@ def emit(data, fmt, human=None):
     """Print ``data`` as JSON/YAML when ``fmt`` asks, else call ``human()`` (or print it)."""
     if fmt in MACHINE_FORMATS:
         text = dumps(data, fmt)
+        if text.endswith("\n...\n"):  # YAML's end-of-document mark after a bare scalar
+            text = text[:-4]
         out(text.rstrip("\n"))
     elif human is not None:
         human()

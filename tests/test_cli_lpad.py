@@ -156,6 +156,9 @@ def test_add_prints_the_id_mapping_and_check_adds_nothing(run):
     code, out, _ = run("-o", "json", "add", DIAMOND)
     assert json.loads(out)[0]["id_map"] == {"1": 6, "2": 7, "3": 8, "4": 9}
     assert fw_count(run) == 9
+    write("hello.json", json.dumps(parse_text(open(HELLO).read())))
+    code, out, _ = run("add", "hello.json")
+    assert code == 0 and "fw_ids 1->10" in out
 
 
 BAD_FILES = {
@@ -196,6 +199,7 @@ def test_get_fws_displays_filters_and_machine_formats(run):
     before = run("-o", "json", "get_fws", "-d", "ids")[1]
     assert json.loads(before) == [1, 2, 3, 4, 5] == json.loads(run("get_fws", "-d", "ids", "-o", "json")[1])
     assert parse_text(run("-o", "yaml", "get_fws", "-d", "ids", "-m", "2")[1]) == [1, 2]
+    assert run("-o", "yaml", "get_fws", "-d", "count")[1] == "5\n"
     assert json.loads(run("-o", "json", "get_fws", "-d", "ids", "--rsort", "fw_id")[1])[0] == 5
     assert run("get_fws", "-d", "ids", "--sort", "name")[1].split()[0] == "5"  # bottom
     more = json.loads(run("-o", "json", "get_fws", "-i", "3", "-d", "more")[1])
@@ -536,7 +540,8 @@ def test_installed_lpad_script_end_to_end(isolated_home):
         if os.environ.get("CI"):
             pytest.fail("lpad is not on PATH: run pip install -e .")
         pytest.skip("lpad is not on PATH (pip install -e . installs it)")
-    env = {**os.environ, "STARSHELL_HOME": os.environ["STARSHELL_HOME"]}
+    # This tree's launchpad, even if the script on PATH was installed from another checkout.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
 
     def lpad(*argv):
         return subprocess.run([exe, *argv], capture_output=True, text=True, env=env, timeout=60)
