@@ -409,6 +409,23 @@ def test_introspect_points_at_what_goes_with_failures(run, lp):
     assert code == 0 and "1 FIZZLED and 2 COMPLETED" in out
 
 
+def test_core_commands_on_every_backend(store, isolated_home, capsys):
+    pad = LaunchPad(store)
+
+    def lpad(*argv):
+        code = cli.main(list(argv), launchpad=pad)
+        return code, capsys.readouterr().out
+
+    assert lpad("add", DIAMOND)[0] == 0
+    assert json.loads(lpad("-o", "json", "get_fws", "-q", '{"name": {"$in": ["left", "right"]}}',
+                           "-d", "ids")[1]) == [2, 3]
+    assert lpad("defuse_wflows", "-i", "4")[0] == 0
+    assert lpad("get_wflows", "-s", "DEFUSED", "-d", "ids")[1].split() == ["1"]
+    assert lpad("reignite_wflows", "-i", "1")[0] == 0
+    assert lpad("rerun_fws", "-i", "1")[1].strip() == "reset 4 fireworks: 1-4"
+    assert json.loads(lpad("-o", "json", "report")[1])["fireworks"] == {"READY": 1, "WAITING": 3}
+
+
 # -- reset ----------------------------------------------------------------------------
 def test_reset_needs_confirmation(run, lp, monkeypatch):
     run("add", HELLO)
