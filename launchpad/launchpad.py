@@ -36,6 +36,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         self.store = store
         self.config = config
         self.clock = clock
+        self._opened = {}
 
     @classmethod
     def from_file(cls, path=None):
@@ -208,6 +209,9 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                             state_history=[{"state": S.RUNNING.value, "created_on": now}],
                             time_start=now, last_ping=now)
             self.store.insert_launch(launch.to_dict())
+        if len(self._opened) > 1000:  # launches finished elsewhere must not pile up here
+            self._opened.clear()
+        self._opened[launch_id] = {"time_start": now, "state_history": launch.state_history}
         return fw, launch_id
 
     def ping_launch(self, launch_id):
@@ -304,12 +308,15 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         return self.store.count_claimable(worker or WorkerFilter(), limit=limit)
 
     def _close_launch(self, launch_id, state, action, exception, now):
-        launch = self.store.get_launch(launch_id)
-        started = datetime.strptime(launch["time_start"], TIME_FORMAT)
+        # Launches this process opened are remembered, saving a read per completion.
+        opened = self._opened.pop(launch_id, None)
+        if opened is None:
+            opened = self.store.get_launch(launch_id)
+        started = datetime.strptime(opened["time_start"], TIME_FORMAT)
         runtime = (datetime.strptime(now, TIME_FORMAT) - started).total_seconds()
         changes = {"state": state, "time_end": now, "runtime_secs": runtime,
                    "action": action.to_dict(),
-                   "state_history": launch.get("state_history", []) + [{"state": state, "created_on": now}]}
+                   "state_history": opened.get("state_history", []) + [{"state": state, "created_on": now}]}
         if exception is not None:
             changes["exception"] = exception
         self.store.update_launch(launch_id, changes)

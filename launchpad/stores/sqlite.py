@@ -30,6 +30,10 @@ _SQL_OPS = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _JSON_IN_THRESHOLD = 64
 
 
+def _dumps(value):
+    return json.dumps(value, separators=(",", ":"))
+
+
 def _type_fits(kind, value):
     if kind == "text":
         return isinstance(value, str)
@@ -117,7 +121,7 @@ class _Table:
 
     def to_row(self, doc):
         rest = {k: v for k, v in doc.items() if k not in self.columns}
-        return [doc.get(c) for c in self.column_names] + [json.dumps(rest, separators=(",", ":"))]
+        return [doc.get(c) for c in self.column_names] + [_dumps(rest)]
 
     def to_doc(self, row):
         doc = dict(zip(self.column_names, row))
@@ -179,22 +183,24 @@ class _Table:
         clauses, params, residual = compile_filter(cond, self.columns)
         if residual:
             raise ValueError(f"expect= may only name columns of {self.name}: {residual}")
-        col_changes = {k: v for k, v in changes.items() if k in self.columns}
-        doc_changes = {k: v for k, v in changes.items() if k not in self.columns}
+        sets, values = [], []
+        for field, value in changes.items():
+            if field in self.columns:
+                sets.append(f"{field} = ?")
+                values.append(value)
+        doc_changes = [(f, v) for f, v in changes.items() if f not in self.columns]
+        if doc_changes:  # one json_set replaces each top-level JSON field in place
+            paths = ", ".join("?, json(?)" for _ in doc_changes)
+            sets.append(f"doc = json_set(doc, {paths})")
+            for field, value in doc_changes:
+                if '"' in field:
+                    raise ValueError(f"field names may not contain quotes: {field!r}")
+                values += [f'$."{field}"', _dumps(value)]
         where = " AND ".join(clauses)
         with self.store.transaction() as conn:
-            if doc_changes:
-                rows = conn.execute(f"SELECT {self.key}, doc FROM {self.name} WHERE {where}",
-                                    params).fetchall()
-                conn.executemany(
-                    f"UPDATE {self.name} SET doc = ? WHERE {self.key} = ?",
-                    [(json.dumps({**json.loads(doc), **doc_changes}, separators=(",", ":")), key)
-                     for key, doc in rows])
-                if not col_changes:
-                    return [key for key, _ in rows]
-            sets = ", ".join(f"{c} = ?" for c in col_changes)
-            cur = conn.execute(f"UPDATE {self.name} SET {sets} WHERE {where} RETURNING {self.key}",
-                               list(col_changes.values()) + params)
+            cur = conn.execute(
+                f"UPDATE {self.name} SET {', '.join(sets)} WHERE {where} RETURNING {self.key}",
+                values + params)
             return [r[0] for r in cur.fetchall()]
 
 
@@ -307,10 +313,12 @@ class SQLiteStore(Store):
     # -- ids and inserts -------------------------------------------------------
     def next_ids(self, kind, count=1):
         with self.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO counters (name, last) VALUES (?, 0)", (kind,))
-            last = conn.execute("UPDATE counters SET last = last + ? WHERE name = ? RETURNING last",
-                                (count, kind)).fetchone()[0]
-        return last - count + 1
+            row = conn.execute("UPDATE counters SET last = last + ? WHERE name = ? RETURNING last",
+                               (count, kind)).fetchone()
+            if row is None:
+                conn.execute("INSERT INTO counters (name, last) VALUES (?, ?)", (kind, count))
+                row = (count,)
+        return row[0] - count + 1
 
     def insert_workflow(self, wf, fireworks):
         with self.transaction():

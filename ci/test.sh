@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything the tests need, start what they talk to, run them all.
+#   bash ci/test.sh [pytest args...]
+# As root it also installs and starts a one-node Slurm and Debian's chromium;
+# as another user those tests skip (they fail instead when CI=true).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+if [ "$(id -u)" = 0 ]; then
+    bash ci/slurm-up.sh --clean --cpus 4 --timeout 120
+    trap 'bash ci/slurm-down.sh --purge >/dev/null 2>&1 || true' EXIT
+    if [ -f ci/install-browser.sh ]; then
+        bash ci/install-browser.sh
+    fi
+else
+    echo "ci/test.sh: not root; Slurm and browser tests will skip unless already set up" >&2
+fi
+
+# A private store for anything that falls back to ~/.starshell.
+STARSHELL_HOME="$(mktemp -d)"
+export STARSHELL_HOME
+python3 -m pytest -q -ra -p no:cacheprovider "$@"
