@@ -51,7 +51,7 @@ def sources_of(target, among=ALL_STATES):
 
 
 DEFUSABLE = sources_of(S.DEFUSED)
-PAUSABLE = tuple(s for s in (S.WAITING, S.READY, S.RESERVED) if S.PAUSED in TRANSITIONS[s])
+PAUSABLE = sources_of(S.PAUSED)
 RERUNNABLE = sources_of(S.READY)
 # States a worker may not pick up and that children must not treat as done.
 UNFINISHED = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
@@ -73,8 +73,10 @@ def workflow_state(counts):
     """A workflow's state from the number of its fireworks in each state.
 
     Precedence: a workflow is ARCHIVED or COMPLETED only when every firework
-    is; otherwise the most alarming condition wins (FIZZLED, DEFUSED, PAUSED),
-    then the most active one (RUNNING, RESERVED, READY), then WAITING.
+    is; otherwise the most alarming condition wins (FIZZLED, DEFUSED, PAUSED).
+    Then, as in FireWorks, a workflow that has started (a firework RUNNING or
+    COMPLETED) is RUNNING, so its state does not flip back to READY between
+    two fireworks; then RESERVED, READY, WAITING.
     """
     total = sum(counts.values())
     if total == 0:
@@ -83,9 +85,9 @@ def workflow_state(counts):
         return S.ARCHIVED.value
     if counts.get("COMPLETED", 0) + counts.get("ARCHIVED", 0) == total:
         return S.COMPLETED.value
+    if counts.get("COMPLETED", 0):
+        counts = {**counts, "RUNNING": counts.get("RUNNING", 0) + counts["COMPLETED"]}
     for state in (S.FIZZLED, S.DEFUSED, S.PAUSED, S.RUNNING, S.RESERVED, S.READY):
         if counts.get(state.value, 0):
             return state.value
-    if counts.get("COMPLETED", 0):
-        return S.RUNNING.value
     return S.WAITING.value
