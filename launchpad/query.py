@@ -7,12 +7,22 @@ the server are refused everywhere.
 """
 
 import json
+import re
 
+from mongomock import OperationFailure
 from mongomock.filtering import filter_applies
 
 from .errors import InvalidQueryError
 
 FORBIDDEN_OPERATORS = frozenset({"$where", "$function", "$accumulator"})
+# What both stores evaluate alike (MongoDB natively, SQLite through mongomock).
+# Inside $expr the keys are aggregation operators and are left to the store.
+QUERY_OPERATORS = frozenset({
+    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin",
+    "$and", "$or", "$nor", "$not", "$exists", "$type", "$regex", "$options",
+    "$all", "$elemMatch", "$size", "$expr", "$comment"})
+_NEEDS_LIST = frozenset({"$in", "$nin", "$all", "$and", "$or", "$nor"})
+_NEEDS_MAPPING = frozenset({"$elemMatch", "$not"})
 
 
 def parse_query(text):
@@ -34,8 +44,9 @@ def parse_query(text):
     return query
 
 
-def check_safe(value, path="query"):
-    """Refuse operators that execute JavaScript on the database server."""
+def check_safe(value, path="query", in_expr=False):
+    """Refuse operators that execute JavaScript on the database server, and
+    malformed or unknown ones, so a bad query fails the same way on every store."""
     if isinstance(value, dict):
         for key, sub in value.items():
             if not isinstance(key, str):
@@ -43,10 +54,29 @@ def check_safe(value, path="query"):
             if key in FORBIDDEN_OPERATORS:
                 raise InvalidQueryError(
                     f"{path}: the operator {key} runs code on the server and is not allowed")
-            check_safe(sub, f"{path}.{key}")
+            if key.startswith("$") and not in_expr:
+                _check_operator(key, sub, path)
+            check_safe(sub, f"{path}.{key}", in_expr or key == "$expr")
     elif isinstance(value, (list, tuple)):
         for i, sub in enumerate(value):
-            check_safe(sub, f"{path}[{i}]")
+            check_safe(sub, f"{path}[{i}]", in_expr)
+
+
+def _check_operator(op, operand, path):
+    if op not in QUERY_OPERATORS:
+        raise InvalidQueryError(f"{path}: unknown query operator {op}; use one of "
+                                f"{', '.join(sorted(QUERY_OPERATORS))}")
+    if op in _NEEDS_LIST and not isinstance(operand, list):
+        raise InvalidQueryError(f"{path}: {op} needs a list, got {operand!r:.60}")
+    if op in ("$and", "$or", "$nor") and not all(isinstance(c, dict) for c in operand):
+        raise InvalidQueryError(f"{path}: {op} needs a list of conditions (objects)")
+    if op in _NEEDS_MAPPING and not isinstance(operand, dict):
+        raise InvalidQueryError(f"{path}: {op} needs an object, got {operand!r:.60}")
+    if op == "$regex":
+        try:
+            re.compile(operand)
+        except (re.error, TypeError) as exc:
+            raise InvalidQueryError(f"{path}: bad $regex {operand!r:.60}: {exc}") from None
 
 
 def matches(query, doc):
@@ -55,32 +85,57 @@ def matches(query, doc):
         return True
     try:
         return filter_applies(query, doc)
-    except (TypeError, ValueError, KeyError, NotImplementedError) as exc:
+    except (OperationFailure, re.error, TypeError, ValueError, KeyError, NotImplementedError) as exc:
         raise InvalidQueryError(f"cannot evaluate query {query!r:.120}: {exc}") from None
-    except Exception as exc:  # mongomock raises its own OperationFailure for bad operators
-        if type(exc).__module__.startswith("mongomock"):
-            raise InvalidQueryError(f"bad query {query!r:.120}: {exc}") from None
-        raise
 
 
 def project(doc, fields):
-    """Keep only ``fields`` (top-level or dotted) of ``doc``; None keeps all."""
+    """Keep only ``fields`` (top-level or dotted) of ``doc``; None keeps all.
+
+    As in MongoDB, a dotted field reaches into every document of a list
+    (``spec._tasks._fw_name``), so both stores return the same shape.
+    """
     if fields is None:
         return doc
     out = {}
     for field in fields:
-        head, _, rest = field.partition(".")
-        if head not in doc:
-            continue
-        if not rest:
-            out[head] = doc[head]
-            continue
-        value = doc[head]
-        if isinstance(value, dict):
-            sub = project(value, [rest])
-            if sub:
-                out.setdefault(head, {}).update(sub)
+        picked = _pick(doc, field)
+        if picked is not _MISSING:
+            _merge(out, picked)
     return out
+
+
+_MISSING = object()
+
+
+def _pick(value, path):
+    """The part of ``value`` that the dotted ``path`` selects, or _MISSING."""
+    if isinstance(value, list):
+        return [p if p is not _MISSING else {} for p in
+                (_pick(v, path) for v in value if isinstance(v, (dict, list)))]
+    head, _, rest = path.partition(".")
+    if not isinstance(value, dict) or head not in value:
+        return _MISSING
+    if not rest:
+        return {head: value[head]}
+    sub = _pick(value[head], rest)
+    if sub is _MISSING or sub == {}:
+        return _MISSING
+    return {head: sub}
+
+
+def _merge(into, picked):
+    """Fold one field's selection into the projection built so far."""
+    for key, value in picked.items():
+        have = into.get(key, _MISSING)
+        if isinstance(have, dict) and isinstance(value, dict):
+            _merge(have, value)
+        elif isinstance(have, list) and isinstance(value, list) and len(have) == len(value):
+            for mine, theirs in zip(have, value):
+                if isinstance(mine, dict) and isinstance(theirs, dict):
+                    _merge(mine, theirs)
+        else:
+            into[key] = value
 
 
 def sort_key(fields):
