@@ -17,11 +17,19 @@ from .stores import WorkerFilter
 FireTaskBase = FiretaskBase
 
 
+_LAZY_TASKS = ("ScriptTask", "PyTask", "FileWriteTask", "FileDeleteTask", "FileTransferTask",
+               "CompressDirTask", "DecompressDirTask", "ArchiveDirTask", "TemplateWriterTask")
+
+
 def __getattr__(name):
-    """Built-in tasks (ScriptTask, PyTask, ...) load on first use, not at import."""
-    from . import tasks
-    if name in tasks.__all__:
-        return getattr(tasks, name)
+    """Built-in tasks (ScriptTask, PyTask, ...) load on first use, not at import.
+
+    Only the listed names trigger an import: ``from . import x`` inside the
+    package also asks this hook, and must not recurse into it.
+    """
+    if name in _LAZY_TASKS:
+        import importlib
+        return getattr(importlib.import_module(__name__ + ".tasks"), name)
     raise AttributeError(f"module 'launchpad' has no attribute {name!r}")
 
 
