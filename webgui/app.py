@@ -14,7 +14,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server as _werkzeug_server
 
-from launchpad.errors import StarshellError
+from launchpad.errors import ConfigError, StarshellError
 
 from . import api, auth, pages
 from .colors import DISPLAY_ORDER
@@ -145,7 +145,11 @@ def serve(launchpad, host="127.0.0.1", port=5000, read_only=False, password_file
     """Serve the GUI until interrupted: what ``lpad webgui`` runs."""
     app = create_app({"STARSHELL_READ_ONLY": read_only, "STARSHELL_PASSWORD_FILE": password_file},
                      launchpad)
-    server = make_server(app, host, port)
+    try:
+        server = make_server(app, host, port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                          "is another server using that port? (--port picks another)") from None
     mode = app.extensions["starshell_auth"].mode()
     notes = {"read-only": "read-only (--read-only): no actions",
              "no-password": "read-only: pass --password-file to enable actions",

@@ -4,7 +4,9 @@ Why here and not in a JavaScript library: the layout is plain Python that
 tests can check, it costs O(sweeps x (nodes + edges)) so 2,000 fireworks lay
 out in milliseconds, and the browser then only draws rectangles, so no
 minified third-party code needs vendoring. Layers come from the longest path
-from a root; a few barycenter sweeps order each layer to reduce crossings.
+from a root; a few barycenter sweeps order each layer to reduce crossings;
+a layer taller than MAX_ROWS wraps into several columns, so a fan-out of
+1,000 fireworks stays a block instead of a 40,000-pixel column.
 """
 
 from launchpad.dag import topological_order
@@ -14,6 +16,7 @@ NODE_HEIGHT = 30
 LAYER_GAP = 64
 ROW_GAP = 12
 MARGIN = 16
+MAX_ROWS = 32  # a wider layer wraps into more columns, so fan-outs stay on screen
 
 
 def assign_layers(links):
@@ -59,22 +62,27 @@ def _positions(rows):
     return {node: (j + 0.5) / len(row) for row in rows for j, node in enumerate(row)}
 
 
-def layout(links):
+def columns_of(rows, max_rows=MAX_ROWS):
+    """Each layer cut into columns of at most ``max_rows`` nodes, left to right."""
+    return [row[i:i + max_rows] for row in rows for i in range(0, len(row), max_rows)]
+
+
+def layout(links, max_rows=MAX_ROWS):
     """Coordinates for every node of ``{parent: [children]}`` (every node a key).
 
-    Returns ``{"nodes": {id: {"x", "y"}}, "width", "height"}``; x grows with
-    the layer, each layer is centred vertically on the tallest one.
+    Returns ``{"nodes": {id: {"x", "y"}}, "width", "height", ...}``; x grows
+    with the layer, each column is centred vertically on the tallest one.
     """
-    rows = order_layers(links, assign_layers(links))
-    tallest = max((len(r) for r in rows), default=0)
+    columns = columns_of(order_layers(links, assign_layers(links)), max_rows)
+    tallest = max((len(c) for c in columns), default=0)
     step_y = NODE_HEIGHT + ROW_GAP
     nodes = {}
-    for i, row in enumerate(rows):
-        offset = (tallest - len(row)) * step_y / 2
-        for j, node in enumerate(row):
+    for i, column in enumerate(columns):
+        offset = (tallest - len(column)) * step_y / 2
+        for j, node in enumerate(column):
             nodes[node] = {"x": MARGIN + i * (NODE_WIDTH + LAYER_GAP),
                            "y": MARGIN + offset + j * step_y}
-    width = 2 * MARGIN + len(rows) * NODE_WIDTH + max(len(rows) - 1, 0) * LAYER_GAP
+    width = 2 * MARGIN + len(columns) * NODE_WIDTH + max(len(columns) - 1, 0) * LAYER_GAP
     height = 2 * MARGIN + tallest * step_y - (ROW_GAP if tallest else 0)
     return {"nodes": nodes, "width": width, "height": height,
             "node_width": NODE_WIDTH, "node_height": NODE_HEIGHT}

@@ -181,6 +181,8 @@ async function loadGraph(wfId) {
   if (g.too_large) { location.reload(); return; }
   drawGraph(holder, g);
   zoom("initial");
+  const root = g.nodes.reduce((best, n) => (!best || n.x < best.x || (n.x === best.x && n.y < best.y) ? n : best), null);
+  if (root) holder.scrollTop = Math.max(0, root.y * graph.scale - holder.clientHeight / 3);
 }
 
 function applyStates(wfId, s) {
