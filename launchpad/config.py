@@ -89,13 +89,12 @@ def load_config(path=None):
 
 def config_from_dict(data, source=None):
     where = f"{source}: " if source else ""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}expected a mapping of settings, got {type(data).__name__}")
+    _refuse_other_kinds_of_file(data, where)
     kind = str(data.get("store") or ("mongodb" if _MONGO_KEYS & set(data) else "sqlite")).lower()
     if kind in ("sqlite", "embedded"):
-        path = data.get("path") or default_store_path()
-        if not os.path.isabs(os.path.expanduser(str(path))) and source:
-            path = os.path.join(os.path.dirname(source), str(path))
-        return LaunchpadConfig(kind="sqlite", path=os.path.abspath(os.path.expanduser(str(path))),
-                               source=source)
+        return _sqlite_config(data, source, where)
     if kind not in ("mongodb", "mongo", "mongomock"):
         raise ConfigError(f"{where}unknown store {kind!r}; use sqlite or mongodb")
     unknown = set(data) - _MONGO_KEYS - _IGNORED_KEYS - {"store"}
@@ -105,20 +104,62 @@ def config_from_dict(data, source=None):
     uri = data.get("uri")
     if not uri and (data.get("uri_mode") or str(host).startswith(("mongodb://", "mongodb+srv://"))):
         uri = host
+    port = data.get("port") or 27017
     try:
-        port = int(data.get("port") or 27017)
+        if isinstance(port, bool):
+            raise TypeError
+        port = int(port)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}port must be a number, got {data.get('port')!r}") from None
     kwargs = data.get("mongoclient_kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ConfigError(f"{where}mongoclient_kwargs must be a mapping")
-    if data.get("password") and source:
+    if source and (data.get("password") or _has_credentials(uri)):
         warn_if_readable(source)
     return LaunchpadConfig(kind="mongomock" if kind == "mongomock" else "mongodb", uri=uri,
                            host=str(host), port=port, name=str(data.get("name") or "fireworks"),
                            username=data.get("username"), password=data.get("password"),
                            authsource=data.get("authsource"), client_kwargs=dict(kwargs),
                            source=source)
+
+
+def _sqlite_config(data, source, where):
+    unknown = set(data) - {"store", "path"} - _IGNORED_KEYS
+    if unknown:
+        raise ConfigError(f"{where}unknown setting(s) for the embedded store: "
+                          f"{', '.join(sorted(map(str, unknown)))}; it takes store: sqlite and path")
+    path = data.get("path") or default_store_path()
+    if not os.path.isabs(os.path.expanduser(str(path))) and source:
+        path = os.path.join(os.path.dirname(source), str(path))
+    return LaunchpadConfig(kind="sqlite", path=os.path.abspath(os.path.expanduser(str(path))),
+                           source=source)
+
+
+def _refuse_other_kinds_of_file(data, where):
+    """FireWorks users keep several YAML files side by side; name the one given by mistake."""
+    keys = {str(k) for k in data}
+    if keys and all(k.isupper() or k.startswith("_") and k[1:].isupper() for k in keys):
+        hint = ""
+        if data.get("LAUNCHPAD_LOC"):
+            hint = f" Its LAUNCHPAD_LOC names {data['LAUNCHPAD_LOC']}: pass that file with -l."
+        raise ConfigError(
+            f"{where}this looks like FireWorks' global FW_config.yaml ({', '.join(sorted(keys)[:3])}), "
+            "which starshell does not read; give a launchpad file (my_launchpad.yaml with host, "
+            f"port, name... or store: sqlite and path), or run lpad init.{hint}")
+    if "_fw_q_type" in keys or "rocket_launch" in keys:
+        raise ConfigError(f"{where}this is a queue adapter file (qadapter), not a launchpad file; "
+                          "give it to qlaunch with -q")
+    if "fws" in keys or "spec" in keys:
+        raise ConfigError(f"{where}this is a workflow file, not a launchpad file; add it with "
+                          "lpad add")
+    worker_keys = {"name", "category", "query", "env", "allow_outside_launch_dir"}
+    if keys & (worker_keys - {"name"}) and keys <= worker_keys:
+        raise ConfigError(f"{where}this is a worker file (my_fworker.yaml), not a launchpad "
+                          "file; give it to rlaunch with -w")
+
+
+def _has_credentials(uri):
+    return bool(uri) and "@" in str(uri).split("//", 1)[-1].split("/", 1)[0]
 
 
 def warn_if_readable(path):

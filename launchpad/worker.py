@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass, field
 
 from .config import FWORKER_FILE, starshell_home
-from .errors import ConfigError
+from .errors import ConfigError, InvalidQueryError
 from .files import read_yaml_file
 from .query import parse_query
 from .stores import WorkerFilter
@@ -58,7 +58,7 @@ def fworker_from_dict(data, source="worker"):
     query = data.get("query") or {}
     try:
         query = parse_query(query)
-    except Exception as exc:
+    except InvalidQueryError as exc:
         raise ConfigError(f"{source}: bad query: {exc}") from None
     env = data.get("env") or {}
     if not isinstance(env, dict):
