@@ -14,16 +14,9 @@ from launchpad.worker import FWorker, find_fworker_file, fworker_from_dict, load
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A private $STARSHELL_HOME and an empty working directory."""
-    home = tmp_path / "starshell-home"
-    home.mkdir()
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.setenv("STARSHELL_HOME", str(home))
-    monkeypatch.delenv("STARSHELL_LAUNCHPAD", raising=False)
-    monkeypatch.chdir(work)
-    return home
+def home(isolated_home):
+    """conftest's private $STARSHELL_HOME (cwd is an empty work directory beside it)."""
+    return isolated_home.parent / "home"
 
 
 def _write(path, text, mode=0o600):
