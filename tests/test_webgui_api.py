@@ -12,7 +12,8 @@ from werkzeug.security import generate_password_hash
 
 from webgui import create_app
 from webgui.colors import DISPLAY_ORDER
-from webgui.demo import build_demo
+from webgui import data
+from webgui.demo import build_demo, record_launch
 
 PASSWORD = "correct horse"
 FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
@@ -160,6 +161,15 @@ def test_firework_shows_launch_details_traceback_and_tails(client, demo):
     assert done["launches"][0]["stored_data"] == {"energy_eV": -10.84}
 
 
+def test_only_the_newest_launches_have_their_files_read(demo, tmp_path):
+    lp, ids = demo
+    lp.rerun_fw(ids[3])
+    record_launch(lp, ids[3], "FIZZLED", str(tmp_path / "again"), exception={"message": "again"})
+    newest, older = data.firework(lp, ids[3], tailed_launches=1)["launches"]
+    assert newest["launch_dir"].endswith("again") and newest["files"]
+    assert older["files"] == [] and older["exception"]["traceback"]
+
+
 def test_unknown_ids_are_404(client):
     for url in ("/api/fireworks/999", "/api/workflows/999", "/api/workflows/999/graph",
                 "/api/launches/999/files/FW_job.out"):
@@ -257,7 +267,9 @@ def test_priority_is_set_and_validated(client, demo):
     token = log_in(client)
     assert post(client, f"/api/fireworks/{fw}/priority", token, {"priority": 7}).status_code == 200
     assert client.get(f"/api/fireworks/{fw}").get_json()["spec"]["_priority"] == 7
-    for bad in ("high", None, True, [1]):
+    assert post(client, f"/api/fireworks/{fw}/priority", token, {"priority": "2.5"}).status_code == 200
+    assert client.get(f"/api/fireworks/{fw}").get_json()["spec"]["_priority"] == 2.5
+    for bad in ("high", None, True, [1], "inf", "nan"):
         assert post(client, f"/api/fireworks/{fw}/priority", token, {"priority": bad}).status_code == 400
     assert post(client, f"/api/fireworks/{fw}/explode", token).status_code == 400
 

@@ -5,6 +5,8 @@ Reads are open; every POST passes the CSRF check (in ``app``) and
 status the StarshellError subclass names.
 """
 
+import math
+
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import BadRequest
 
@@ -84,11 +86,14 @@ def _priority(body):
     value = body.get("priority")
     if isinstance(value, str):
         try:
-            value = float(value) if "." in value else int(value)
+            value = int(value)
         except ValueError:
-            value = None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise BadRequest("priority must be a number")
+            try:
+                value = float(value)
+            except ValueError:
+                value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadRequest("priority must be a finite number")
     return value
 
 

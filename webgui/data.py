@@ -200,17 +200,23 @@ def workflow_fireworks(lp, wf_id, args):
             "pages": max((total + per_page - 1) // per_page, 1), "state": state}
 
 
-def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024):
-    """Everything the firework page shows; launches newest first, with file tails."""
+def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024, tailed_launches=3):
+    """Everything the firework page shows; launches newest first.
+
+    Only the newest ``tailed_launches`` launches get their output files read,
+    so a firework rerun fifty times still loads quickly.
+    """
     doc = lp.get_fw_dict(fw_id)
     doc.pop("_id", None)
     spec = dict(doc.get("spec") or {})
     tasks = spec.pop("_tasks", [])
     launches = []
-    for launch in sorted(doc.pop("launches", []), key=lambda l: l["launch_id"], reverse=True):
+    newest_first = sorted(doc.pop("launches", []), key=lambda l: l["launch_id"], reverse=True)
+    for i, launch in enumerate(newest_first):
         launch = {k: v for k, v in launch.items() if k != "_id"}
         action = launch.get("action") or {}
         launch["stored_data"] = action.get("stored_data") or {}
-        launch["files"] = launch_tails(launch.get("launch_dir"), tail_lines, tail_bytes)
+        tailed = i < tailed_launches
+        launch["files"] = launch_tails(launch.get("launch_dir"), tail_lines, tail_bytes) if tailed else []
         launches.append(launch)
     return {**doc, "spec": spec, "tasks": tasks, "launches": launches}
