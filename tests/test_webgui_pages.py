@@ -193,6 +193,24 @@ def test_templates_never_pass_locals():
                 assert len(source.splitlines()) < 600, name
 
 
+def test_views_talk_to_the_launchpad_api_only():
+    """No view reaches the store: the schema stays private to the backends."""
+    import ast
+    for name in os.listdir(WEBGUI_DIR):
+        if not name.endswith(".py") or name == "demo.py":  # the demo creates a store to fill
+            continue
+        with open(os.path.join(WEBGUI_DIR, name), encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                assert node.attr != "store", f"{name} uses .store"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                for module in modules:
+                    assert not module.startswith(("launchpad.stores", "pymongo", "sqlite3", "rocket",
+                                                  "queue_adapters")), f"{name} imports {module}"
+
+
 # -- layout ----------------------------------------------------------------------
 def test_layers_follow_the_longest_path():
     links = {1: [2, 4], 2: [3], 3: [4], 4: []}
