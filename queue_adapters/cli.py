@@ -1,0 +1,169 @@
+"""``qlaunch``: submit pilot jobs that run ``rlaunch`` on a batch system.
+
+``qlaunch singleshot`` submits one job now; ``qlaunch rapidfire`` keeps up to
+``-m`` jobs queued while READY fireworks exist for the worker; ``-r`` ties each
+job to one reserved firework.  See docs/queue.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from typing import Optional
+
+from launchpad import LaunchPad
+from launchpad.cli_common import count, seconds
+from launchpad.config import starshell_home
+from launchpad.errors import ConfigError, StarshellError
+from launchpad.worker import load_fworker
+
+from .adapters import get_adapter, run_subprocess
+from .launcher import QueueLauncher, stop_margin
+
+QADAPTER_FILE = "my_qadapter.yaml"
+
+
+def find_qadapter_file(explicit: Optional[str] = None, required: bool = True) -> Optional[str]:
+    """The qadapter in force: -q, else ./my_qadapter.yaml, else $STARSHELL_HOME/my_qadapter.yaml."""
+    if explicit:
+        if not os.path.exists(explicit):
+            raise ConfigError(f"queue adapter file {explicit} does not exist")
+        return explicit
+    for candidate in (QADAPTER_FILE, os.path.join(starshell_home(), QADAPTER_FILE)):
+        if os.path.exists(candidate):
+            return candidate
+    if required:
+        raise ConfigError(f"no queue adapter file: pass -q FILE, or put {QADAPTER_FILE} in the "
+                          f"current directory or in {starshell_home()} "
+                          "(an example: examples/slurm/my_qadapter.yaml)")
+    return None
+
+
+def nlaunches_type(text: str) -> int:
+    """A count, or 'infinite' (-1)."""
+    if str(text).lower() == "infinite":
+        return -1
+    try:
+        return count(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 0 or 'infinite', got {text!r}") from None
+
+
+def add_queue_options(parser, launchpad_option=True):
+    """-l/-w/-q/-r/-d: what qlaunch and ``lpad daemon`` share (lpad has its own -l)."""
+    if launchpad_option:
+        parser.add_argument("-l", "--launchpad_file", help="my_launchpad.yaml to use (default: "
+                            "./my_launchpad.yaml, ~/.starshell/, else the embedded store)")
+    parser.add_argument("-w", "--fworker_file", help="my_fworker.yaml: only fireworks this worker "
+                        "may run count as work, and -r reserves only those (default: "
+                        "./my_fworker.yaml or ~/.starshell/my_fworker.yaml if present). The pilot "
+                        "jobs use the worker named in rocket_launch")
+    parser.add_argument("-q", "--queueadapter_file", help=f"the queue adapter file (default: "
+                        f"./{QADAPTER_FILE}, else ~/.starshell/{QADAPTER_FILE})")
+    parser.add_argument("-r", "--reserve", action="store_true", help="reservation mode: reserve "
+                        "one READY firework per job; the job runs 'rlaunch singleshot --fw_id N' "
+                        "with the firework's _queueadapter settings (walltime, nodes...) merged in")
+    parser.add_argument("-d", "--launch_dir", default=".", help="where the block_*/launcher_* "
+                        "directories are made and jobs submitted from (default: here)")
+    parser.add_argument("--submit_interval", type=seconds, default=1.0, metavar="SECS",
+                        help="at least this many seconds between two submissions (default 1)")
+
+
+def build_parser():
+    margin = f"10% of the walltime, at most {stop_margin(10 ** 6) // 60} min"
+    parser = argparse.ArgumentParser(
+        prog="qlaunch", description="Submit pilot jobs that run fireworks through a batch "
+        f"system. A job whose walltime is known gets 'rlaunch rapidfire --timeout' ({margin} "
+        "before the end) so it stops taking work in time; on Slurm it is also warned by a "
+        "signal and hands a running firework back.")
+    add_queue_options(parser)
+    parser.add_argument("--loglvl", default="INFO", help="log level (DEBUG, INFO, WARNING...)")
+    parser.add_argument("-s", "--silencer", action="store_true", help="print nothing but errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    sub.add_parser("singleshot", help="submit one pilot job now (if a READY firework exists)",
+                   description="Submit one pilot job from a new launcher_<timestamp> directory.")
+    rapid = sub.add_parser(
+        "rapidfire", help="keep the queue supplied with pilot jobs",
+        description="Every --sleep seconds, submit pilot jobs from block_<timestamp>/"
+        "launcher_<timestamp> directories: never more than -m queued in all, never more than "
+        "the READY fireworks need.")
+    rapid.add_argument("-m", "--maxjobs_queue", type=count, default=10, metavar="N",
+                       help="at most N of our jobs (named job_name) queued or running (default 10)")
+    rapid.add_argument("-b", "--maxjobs_block", type=count, default=500, metavar="N",
+                       help="at most N launcher directories per block directory (default 500)")
+    rapid.add_argument("--nlaunches", type=nlaunches_type, default=0, metavar="N",
+                       help="stop after N jobs; 0 (default): stop when no work is left "
+                       "(nothing READY, RUNNING or RESERVED); 'infinite': never stop")
+    rapid.add_argument("--sleep", type=seconds, default=60.0, metavar="SECS",
+                       help="seconds between two rounds, exactly (default 60)")
+    rapid.add_argument("--timeout", type=seconds, default=None, metavar="SECS",
+                       help="stop before a round would start after this many seconds")
+    rapid.add_argument("--max_errors", type=count, default=5, metavar="N",
+                       help="give up after N scheduler errors in a row; they back off from 30 s "
+                       "to 10 min (default 5). The first submission failing stops at once")
+    return parser
+
+
+def make_launcher(args, launchpad, run_command=run_subprocess, clock=time.monotonic,
+                  sleep=time.sleep, required=True) -> Optional[QueueLauncher]:
+    """The QueueLauncher that -q/-w/-r/-d describe (None if no qadapter and not required)."""
+    path = find_qadapter_file(args.queueadapter_file, required=required)
+    if path is None:
+        return None
+    adapter = get_adapter(path, run_command=run_command)
+    return QueueLauncher(launchpad, adapter, load_fworker(args.fworker_file),
+                         launch_dir=args.launch_dir, reserve=args.reserve,
+                         maxjobs_block=getattr(args, "maxjobs_block", 500),
+                         submit_interval=args.submit_interval, clock=clock, sleep=sleep)
+
+
+def setup_logging(args):
+    level = logging.ERROR if args.silencer else getattr(logging, str(args.loglvl).upper(), None)
+    if not isinstance(level, int):
+        raise ConfigError(f"--loglvl {args.loglvl!r} is not DEBUG, INFO, WARNING or ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+
+
+def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monotonic,
+         sleep=time.sleep) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        setup_logging(args)
+        lp = launchpad or LaunchPad.from_file(args.launchpad_file)
+        launcher = make_launcher(args, lp, run_command, clock, sleep)
+        if args.command == "singleshot":
+            return _singleshot(launcher)
+        n = launcher.rapidfire(args.maxjobs_queue, nlaunches=args.nlaunches,
+                               sleep_time=args.sleep, timeout=args.timeout,
+                               max_errors=args.max_errors)
+        print(f"qlaunch rapidfire: submitted {n} pilot job(s)")
+        return 0
+    except KeyboardInterrupt:
+        print("qlaunch: interrupted; jobs already submitted stay queued", file=sys.stderr)
+        return 130
+    except StarshellError as exc:
+        if args.debug:
+            raise
+        print(f"qlaunch: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _singleshot(launcher) -> int:
+    submission = launcher.singleshot()
+    if submission is None:
+        print("qlaunch: no READY firework for this worker; no job submitted", file=sys.stderr)
+        return 0
+    tied = f" for firework {submission.fw_id}" if submission.fw_id is not None else ""
+    print(f"submitted job {submission.job_id}{tied} from {submission.launcher_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""QueueLauncher: keep a batch queue supplied with pilot jobs, never more than the work needs.
+
+A pilot job runs the qadapter's ``rocket_launch`` (``rlaunch ... rapidfire`` by
+default) from its own ``launcher_<timestamp>`` directory.  Before each round
+the launcher asks the LaunchPad how many READY fireworks this worker may run
+and the scheduler how many of our pilots are already queued, and submits only
+the difference (FireWorks submits blindly, flooding queues with idle pilots).
+Submissions are spaced by ``submit_interval`` and scheduler errors back off.
+
+Clock, sleep and the scheduler's command runner are injected, so tests drive
+every loop without waiting or a real Slurm.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, List, Mapping, Optional
+
+from launchpad.errors import ConfigError, InvalidTransitionError, QueueError
+from launchpad.worker import FWorker
+
+log = logging.getLogger("qlaunch")
+
+SUBMIT_SCRIPT = "FW_submit.script"
+JOB_ID_FILE = "FW_job_id"   # the pilot's queue id, so lpad get_qids/cancel_qid find it
+# A pilot stops taking new fireworks this long before its walltime ends.
+MARGIN_FRACTION = 0.10
+MARGIN_CAP = 300
+# Back-off after scheduler errors: first pause, doubling up to the cap.
+BACKOFF_START = 30.0
+BACKOFF_CAP = 600.0
+
+# ``rlaunch [global options] SUBCOMMAND [its options]`` inside rocket_launch.
+_RLAUNCH = re.compile(
+    r"(?:^|(?<=[\s;&|(]))(?:\S*/)?(?:rlaunch|rocket\.cli)(?=\s)"
+    r"(?:\s+[^\s;&|<>]+)*?"
+    r"\s+(?P<sub>singleshot|rapidfire|multi\s+\d+)"
+    r"(?P<opts>(?:\s+-[\w-]+(?:=[^\s;&|<>]+|\s+(?!-)[^\s;&|<>]+)?)*)")
+_NOT_SIMPLE = re.compile(r"[;&|()`\n]")
+
+
+# -- the pilot's command ----------------------------------------------------------
+def stop_margin(walltime: int) -> int:
+    """Seconds before the walltime at which a pilot stops pulling work: 10 %, at most 5 min."""
+    return max(1, min(int(walltime * MARGIN_FRACTION), MARGIN_CAP))
+
+
+def signal_lead(walltime: int) -> int:
+    """Seconds before the walltime at which Slurm warns the pilot (half the margin)."""
+    return max(1, stop_margin(walltime) // 2)
+
+
+def pilot_command(rocket_launch: str, walltime: Optional[int] = None,
+                  fw_id: Optional[int] = None) -> str:
+    """The command a pilot runs: ``--timeout`` added to rapidfire, or reservation's singleshot.
+
+    With ``fw_id`` (reservation mode) the rlaunch subcommand and its options
+    become ``singleshot --fw_id N``.  Otherwise ``--timeout walltime - margin``
+    is added to ``rapidfire``/``multi`` unless the command already has one.
+    """
+    match = _RLAUNCH.search(rocket_launch)
+    if fw_id is not None:
+        if match is None:
+            raise ConfigError(
+                f"reservation mode (-r) needs rocket_launch to run rlaunch, e.g. "
+                f"'rlaunch -w my_fworker.yaml singleshot' (it becomes 'singleshot --fw_id N'); "
+                f"got {rocket_launch!r}")
+        return (rocket_launch[:match.start("sub")] + f"singleshot --fw_id {fw_id}"
+                + rocket_launch[match.end("opts"):])
+    if (match is None or walltime is None or match["sub"] == "singleshot"
+            or "--timeout" in match["opts"]):
+        return rocket_launch
+    timeout = walltime - stop_margin(walltime)
+    return rocket_launch[:match.end("sub")] + f" --timeout {timeout}" + rocket_launch[match.end("sub"):]
+
+
+def forward_signal(command: str) -> Optional[str]:
+    """Wrap a simple command so SIGUSR1 to the batch shell reaches it as SIGTERM.
+
+    Slurm's ``--signal=B:...`` goes to the batch shell only, and a shell
+    waiting on a foreground command neither forwards it nor survives it
+    (rlaunch would be orphaned, then killed mid-task).  Running rlaunch in
+    the background with a trap hands the signal on; rlaunch turns SIGTERM
+    into a clean requeue.  USR1, not TERM, so that the scheduler's own TERM at
+    the hard limit reaches rlaunch once, not twice.  Compound commands and
+    commands other than rlaunch are left alone (None): the trap could not
+    reach the process inside, or the program may not expect SIGTERM early.
+    """
+    if _NOT_SIMPLE.search(command) or not _RLAUNCH.search(command):
+        return None
+    return ("trap 'kill -TERM $pilot_pid 2>/dev/null' USR1; "
+            f"{command} & pilot_pid=$!; wait $pilot_pid; wait $pilot_pid")
+
+
+def stamped(prefix: str, now: datetime) -> str:
+    return prefix + now.strftime("%Y-%m-%d-%H-%M-%S-%f")
+
+
+def make_unique_dir(parent: str, prefix: str, now: datetime) -> str:
+    """A new ``<prefix><timestamp>`` directory; a suffix keeps two in one microsecond apart."""
+    base = os.path.join(parent, stamped(prefix, now))
+    path, n = base, 0
+    while True:
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            n += 1
+            path = f"{base}_{n}"
+
+
+def backoff(failures: int, start: float = BACKOFF_START, cap: float = BACKOFF_CAP) -> float:
+    """Pause after ``failures`` scheduler errors in a row: start, 2*start, ... cap."""
+    return min(start * 2 ** max(failures - 1, 0), cap)
+
+
+# -- results ---------------------------------------------------------------------
+@dataclass
+class Submission:
+    """One pilot job submitted: its queue id, directory and (reservation mode) firework."""
+
+    job_id: str
+    launcher_dir: str
+    fw_id: Optional[int] = None
+    launch_id: Optional[int] = None
+
+
+@dataclass
+class Round:
+    """What one top-up saw and did."""
+
+    ready: int
+    queued: int
+    wanted: int
+    submitted: List[Submission] = field(default_factory=list)
+
+    def summary(self, maxjobs_queue: int) -> str:
+        ids = ", ".join(s.job_id for s in self.submitted)
+        done = f"submitted {len(self.submitted)}" + (f" (jobs {ids})" if ids else "")
+        return (f"{self.ready} READY firework(s) for this worker, {self.queued} of at most "
+                f"{maxjobs_queue} pilot job(s) queued: {done}")
+
+
+# -- the launcher -------------------------------------------------------------------
+class QueueLauncher:
+    """Submits pilot jobs through ``adapter`` for READY work in ``launchpad``."""
+
+    def __init__(self, launchpad, adapter, worker: Optional[FWorker] = None,
+                 launch_dir: str = ".", reserve: bool = False, maxjobs_block: int = 500,
+                 submit_interval: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 now: Callable[[], datetime] = datetime.now):
+        if maxjobs_block < 1:
+            raise ConfigError("maxjobs_block (-b) must be at least 1")
+        self.lp = launchpad
+        self.adapter = adapter
+        self.worker = worker or FWorker()
+        self.filter = self.worker.filter()
+        self.launch_dir = os.path.abspath(launch_dir)
+        self.reserve = reserve
+        self.maxjobs_block = maxjobs_block
+        self.submit_interval = submit_interval
+        self.clock, self.sleep, self.now = clock, sleep, now
+        self._block: Optional[str] = None
+        self._block_jobs = 0
+        self._last_submit: Optional[float] = None
+        self.submitted_total = 0   # pilots this launcher got into the queue, all rounds
+        self._signal_ok = (adapter.q_type == "SLURM" and "$${signal}" in adapter.template_text()
+                           and adapter.config.params.get("signal") in (None, ""))
+
+    # -- one pilot -------------------------------------------------------------
+    def singleshot(self) -> Optional[Submission]:
+        """Submit one pilot now (from a launcher dir in ``launch_dir``), if there is READY work."""
+        submission = None
+        if self.reserve or self.lp.count_ready(self.filter, limit=1):
+            submission = self._submit_one(self.launch_dir)
+        if submission is None:
+            log.info("no READY firework for worker %r: no job submitted", self.worker.name)
+        return submission
+
+    def _submit_one(self, parent: str) -> Optional[Submission]:
+        launcher_dir = make_unique_dir(parent, "launcher_", self.now())
+        if not self.reserve:
+            job_id = self._submit(launcher_dir, {})
+            return Submission(job_id, launcher_dir)
+        fw, launch_id = self.lp.reserve_fw(self.filter, launch_dir=launcher_dir)
+        if fw is None:
+            os.rmdir(launcher_dir)
+            return None
+        try:
+            job_id = self._submit(launcher_dir, _queue_overrides(fw), fw_id=fw["fw_id"])
+        except ConfigError as exc:
+            self._give_back(fw["fw_id"])
+            raise ConfigError(f"firework {fw['fw_id']}: {exc}; it is READY again, fix its "
+                              f"spec._queueadapter with lpad update_fws -i {fw['fw_id']}") from exc
+        except BaseException:  # any failure, even Ctrl-C: never keep a reservation without a job
+            self._give_back(fw["fw_id"])
+            raise
+        self.lp.set_reservation_id(launch_id, job_id)
+        return Submission(job_id, launcher_dir, fw["fw_id"], launch_id)
+
+    def _submit(self, launcher_dir: str, overrides: Mapping, fw_id: Optional[int] = None) -> str:
+        values = dict(overrides)
+        walltime = self.adapter.walltime_seconds(values)
+        base = values.get("rocket_launch") or self.adapter.config.params["rocket_launch"]
+        command = pilot_command(str(base), walltime, fw_id)
+        wrapped = forward_signal(command) if (self._signal_ok and walltime
+                                              and not values.get("signal")) else None
+        if wrapped:
+            command = wrapped
+            values["signal"] = f"B:USR1@{signal_lead(walltime)}"
+        values.update(rocket_launch=command, launch_dir=launcher_dir)
+        script = self.adapter.write_script(os.path.join(launcher_dir, SUBMIT_SCRIPT), values)
+        self._rate_limit()
+        try:
+            job_id = self.adapter.submit(str(script), cwd=launcher_dir)
+        except QueueError as exc:
+            what = f" for firework {fw_id}" if fw_id is not None else ""
+            after = ("the firework is READY again, nothing stays reserved" if fw_id is not None
+                     else "nothing was reserved")
+            raise QueueError(f"could not submit a pilot job{what}: {exc}\n{after}; "
+                             f"the script is {script}") from exc
+        with open(os.path.join(launcher_dir, JOB_ID_FILE), "w", encoding="utf-8") as handle:
+            handle.write(f"{job_id}\n")
+        log.info("submitted pilot job %s from %s%s", job_id, launcher_dir,
+                 f" for firework {fw_id}" if fw_id is not None else "")
+        return job_id
+
+    def _rate_limit(self):
+        """Space submissions by ``submit_interval``: a loop of sbatch calls hurts everyone."""
+        if self._last_submit is not None:
+            wait = self._last_submit + self.submit_interval - self.clock()
+            if wait > 0:
+                self.sleep(wait)
+        self._last_submit = self.clock()
+
+    def _give_back(self, fw_id: int):
+        try:
+            self.lp.unreserve_fw(fw_id)
+        except InvalidTransitionError as exc:  # someone else moved it meanwhile
+            log.warning("could not give firework %s back: %s", fw_id, exc)
+
+    # -- rounds ------------------------------------------------------------------
+    def demand(self, maxjobs_queue: int) -> Round:
+        """How many pilots to submit now: never past -m, never more than the READY work."""
+        queued = self.adapter.count_jobs(self.adapter.job_name)
+        ready = self.lp.count_ready(self.filter, limit=maxjobs_queue + queued)
+        # A reserved firework is no longer READY, so its queued job is already counted out.
+        free_work = ready if self.reserve else ready - queued
+        return Round(ready, queued, max(0, min(maxjobs_queue - queued, free_work)))
+
+    def top_up(self, maxjobs_queue: int, limit: Optional[int] = None) -> Round:
+        """One round: fill the queue up to ``maxjobs_queue`` pilots (at most ``limit`` new).
+
+        A scheduler error ends the round with QueueError; what was submitted
+        before it stays submitted.
+        """
+        if maxjobs_queue < 1:
+            raise ConfigError("maxjobs_queue (-m) must be at least 1")
+        result = self.demand(maxjobs_queue)
+        todo = result.wanted if limit is None else min(result.wanted, limit)
+        for _ in range(todo):
+            submission = self._submit_one(self._block_dir())
+            if submission is None:
+                break  # the READY work was taken meanwhile
+            self._block_jobs += 1
+            self.submitted_total += 1
+            result.submitted.append(submission)
+        return result
+
+    def _block_dir(self) -> str:
+        if self._block is None or self._block_jobs >= self.maxjobs_block:
+            self._block = make_unique_dir(self.launch_dir, "block_", self.now())
+            self._block_jobs = 0
+            log.info("new block directory %s", self._block)
+        return self._block
+
+    def rapidfire(self, maxjobs_queue: int = 10, nlaunches: int = 0, sleep_time: float = 60.0,
+                  timeout: Optional[float] = None, max_errors: int = 5) -> int:
+        """Top the queue up every ``sleep_time`` seconds; returns the number of jobs submitted.
+
+        ``nlaunches``: N > 0 stops after N jobs; 0 stops once no work is left
+        (nothing READY, RUNNING or RESERVED); -1 never stops by itself.
+        ``timeout`` stops before a sleep would pass it.  Failing before this
+        launcher ever submitted a job stops at once (almost always a qadapter mistake: partition,
+        account, walltime); later errors back off, and ``max_errors`` in a row
+        stop with the scheduler's message.
+        """
+        started, launched, failures = self.clock(), 0, 0
+        while True:
+            pause = sleep_time
+            try:
+                limit = nlaunches - launched if nlaunches > 0 else None
+                result = self.top_up(maxjobs_queue, limit)
+                failures = 0
+                launched += len(result.submitted)
+                log.info("%s", result.summary(maxjobs_queue))
+            except QueueError as exc:
+                failures += 1
+                if self.submitted_total == 0 or failures >= max_errors:
+                    raise
+                pause = max(sleep_time, backoff(failures))
+                log.error("%s; attempt %d of %d, trying again in %g s", exc, failures,
+                          max_errors, pause)
+            if self._finished(launched, nlaunches):
+                break
+            if timeout is not None and self.clock() - started + pause > timeout:
+                log.info("stopping: the next round would start after --timeout %g s", timeout)
+                break
+            log.info("sleeping %g s", pause)
+            self.sleep(pause)
+        return launched
+
+    def _finished(self, launched: int, nlaunches: int) -> bool:
+        if nlaunches > 0:
+            return launched >= nlaunches
+        if nlaunches == 0 and not self.lp.run_exists(self.filter):
+            log.info("no work left: nothing READY, RUNNING or RESERVED")
+            return True
+        return False
+
+
+def _queue_overrides(fw: Mapping) -> dict:
+    """A firework's ``_queueadapter`` (walltime, nodes, ...) for its own job."""
+    overrides = fw["spec"].get("_queueadapter") or {}
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(f"firework {fw['fw_id']}: _queueadapter must be a mapping of qadapter "
+                          f"keys (walltime, nodes, ...), not {type(overrides).__name__}")
+    return dict(overrides)
+
+
+__all__ = ["QueueLauncher", "Round", "Submission", "pilot_command", "forward_signal",
+           "stop_margin", "signal_lead", "backoff", "SUBMIT_SCRIPT", "JOB_ID_FILE"]
