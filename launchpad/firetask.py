@@ -119,17 +119,21 @@ def _load_user_packages():
 
 
 def _import_full_name(name):
-    """Resolve ``{{pkg.module.Class}}`` by importing it, or by its class name."""
+    """Resolve ``{{pkg.module.Class}}`` by importing it, or by its class name.
+
+    FireWorks' own paths (``{{fireworks.user_objects...ScriptTask}}``) must
+    reach the built-in task by name even where FireWorks itself is installed,
+    so a class that is not a starshell Firetask falls back to the registry.
+    """
     dotted = name[2:-2]
     module_name, _, class_name = dotted.rpartition(".")
     try:
-        module = importlib.import_module(module_name)
-        cls = getattr(module, class_name)
+        cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError):
-        return _REGISTRY.get(class_name)
+        cls = None
     if isinstance(cls, type) and issubclass(cls, FiretaskBase):
         return cls
-    return None
+    return _REGISTRY.get(class_name)
 
 
 def task_class(name):

@@ -15,7 +15,7 @@ import rocket
 from conftest import CORPUS, ROOT
 from launchpad import firetask
 from launchpad.errors import UnknownTaskError, WorkflowFileError
-from launchpad.files import dump_workflow, load_workflow
+from launchpad.files import dump_workflow, load_workflow, loads_workflow
 
 EXAMPLES = os.path.join(ROOT, "examples")
 TUTORIAL_MODULE = "tutorial_tasks"
@@ -153,6 +153,26 @@ def test_a_misnamed_user_package_is_named(no_user_packages, monkeypatch):
     monkeypatch.setenv(firetask.USER_PACKAGES_ENV, "no_such_tutorial_module")
     with pytest.raises(UnknownTaskError, match="cannot import task package 'no_such_tutorial_module'"):
         firetask.task_class("Addition Task")
+
+
+@pytest.mark.parametrize("fireworks_installed", [False, True])
+def test_fireworks_full_task_names_reach_the_built_ins(tmp_path, monkeypatch, fireworks_installed):
+    """Files dumped by FireWorks may name tasks as {{fireworks.user_objects...ScriptTask}}."""
+    if fireworks_installed:  # a stand-in FireWorks whose ScriptTask is not a starshell task
+        package = tmp_path / "fireworks" / "user_objects" / "firetasks"
+        package.mkdir(parents=True)
+        for folder in (package, package.parent, package.parent.parent):
+            (folder / "__init__.py").write_text("")
+        (package / "script_task.py").write_text("class ScriptTask(dict):\n    pass\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [key for key in sys.modules if key == "fireworks" or key.startswith("fireworks.")]:
+        monkeypatch.delitem(sys.modules, name)
+    wf = loads_workflow('{"spec": {"_tasks": [{"_fw_name": '
+                            '"{{fireworks.user_objects.firetasks.script_task.ScriptTask}}", '
+                            '"script": "echo hi"}]}}', fmt="json")
+    assert type(wf.fws[0].tasks[0]).__name__ == "ScriptTask"
+    assert wf.fws[0].tasks[0].fw_name == "ScriptTask"
+    assert ("fireworks" in sys.modules) is fireworks_installed
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
