@@ -222,7 +222,8 @@ def register(group):
     p.add_argument("--read-only", dest="read_only", action="store_true",
                    help="show, but refuse every change")
     p.add_argument("--password-file", dest="password_file", metavar="F",
-                   help="a file holding the password users must give")
+                   help="a file holding the hash of the password that actions need "
+                   "(make it with: python -m webgui.passwd F); without it the GUI is read-only")
     p.set_defaults(func=webgui)
 
 

@@ -49,6 +49,12 @@ class InvalidQueryError(StarshellError):
     exit_code = 2
 
 
+class InvalidArgumentError(StarshellError):
+    """A value given to a command has the wrong type or range."""
+
+    exit_code = 2
+
+
 class NotFoundError(StarshellError):
     """A firework, workflow or launch id does not exist."""
 

@@ -6,7 +6,7 @@ so a concurrent rocket cannot be overwritten silently. Changing a RUNNING
 firework fences its live launch: the late result is refused.
 """
 
-from .errors import InvalidTransitionError, NotFoundError
+from .errors import InvalidArgumentError, InvalidTransitionError, NotFoundError
 from .states import RERUNNABLE, State, check_transition, is_legal
 
 S = State
@@ -128,7 +128,7 @@ class TransitionsMixin:
 
     def set_priority(self, fw_id, priority):
         if isinstance(priority, bool) or not isinstance(priority, (int, float)):
-            raise InvalidTransitionError(f"priority must be a number, got {priority!r}")
+            raise InvalidArgumentError(f"priority must be a number, got {priority!r}")
         return self.update_spec([fw_id], {"_priority": priority})
 
     # -- whole workflows (identified by any of their fireworks, as in FireWorks) ---

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from launchpad import FiretaskBase, Firework, FWAction, LaunchPad, Workflow
-from launchpad.errors import (InvalidTransitionError, NotFoundError, StaleLaunchError,
+from launchpad.errors import (InvalidArgumentError, InvalidTransitionError, NotFoundError, StaleLaunchError,
                               StarshellError)
 from launchpad.stores import WorkerFilter
 
@@ -58,6 +58,9 @@ def test_diamond_runs_in_dependency_order(lp):
     assert lp.checkout_fw() == (None, None)
     summary = lp.get_wf_summaries()[0]
     assert summary["state"] == "COMPLETED" and summary["nodes"] == 4
+    lp.add_wf(diamond())
+    assert lp.wf_state_counts() == {"COMPLETED": 1, "READY": 1}
+    assert lp.wf_state_counts({"wf_id": 2}) == {"READY": 1}
 
 
 def test_fizzled_parent_blocks_children_unless_allowed(lp):
@@ -243,7 +246,7 @@ def test_update_spec_and_priority(lp):
     assert lp.get_fw_dict(1)["spec"]["nested"] == {"deep": 1}
     assert run_one(lp) == 2
     assert lp.get_fws({"spec.param": {"$gt": 3}}, fields=["fw_id"]) == [{"fw_id": 1}]
-    with pytest.raises(InvalidTransitionError):
+    with pytest.raises(InvalidArgumentError):
         lp.set_priority(1, "high")
 
 

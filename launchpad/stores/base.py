@@ -121,8 +121,8 @@ class Store(ABC):
         """``{state: count}`` over the fireworks matching ``query``."""
 
     @abstractmethod
-    def workflow_state_counts(self, wf_ids):
-        """``{wf_id: {state: count}}`` for the given workflows, from one query."""
+    def workflow_state_counts(self, wf_ids=None):
+        """``{wf_id: {state: count}}`` for the given workflows (None: all), from one query."""
 
     @abstractmethod
     def find_workflows(self, query=None, fields=None, sort=None, limit=0, skip=0):
@@ -187,3 +187,12 @@ class Store(ABC):
     @abstractmethod
     def delete_workflow(self, wf_id):
         """Delete a workflow, its fireworks and their launches."""
+
+    @abstractmethod
+    def delete_fireworks(self, fw_ids):
+        """Delete fireworks and their launches: the checker's repair of pieces an
+        interrupted add or delete left behind without their workflow."""
+
+    @abstractmethod
+    def delete_launches(self, launch_ids):
+        """Delete launches whose firework no longer exists (the checker's repair)."""

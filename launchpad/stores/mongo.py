@@ -162,10 +162,11 @@ class MongoStore(Store):
         pipeline = [{"$match": query or {}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}]
         return {r["_id"]: r["n"] for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline)))}
 
-    def workflow_state_counts(self, wf_ids):
-        pipeline = [{"$match": {"wf_id": {"$in": list(wf_ids)}}},
+    def workflow_state_counts(self, wf_ids=None):
+        match = {} if wf_ids is None else {"wf_id": {"$in": list(wf_ids)}}
+        pipeline = [{"$match": match},
                     {"$group": {"_id": {"wf": "$wf_id", "state": "$state"}, "n": {"$sum": 1}}}]
-        out = {wf_id: {} for wf_id in wf_ids}
+        out = {wf_id: {} for wf_id in wf_ids or ()}
         for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline))):
             out.setdefault(r["_id"]["wf"], {})[r["_id"]["state"]] = r["n"]
         return out
@@ -257,3 +258,15 @@ class MongoStore(Store):
             self.launches.delete_many({"fw_id": {"$in": ids}})
             self.fireworks.delete_many({"wf_id": wf_id})
         self._guard(delete)
+
+    def delete_fireworks(self, fw_ids):
+        ids = list(fw_ids)
+
+        def delete():
+            self.launches.delete_many({"fw_id": {"$in": ids}})
+            self.fireworks.delete_many({"fw_id": {"$in": ids}})
+        self._guard(delete)
+
+    def delete_launches(self, launch_ids):
+        ids = list(launch_ids)
+        self._guard(lambda: self.launches.delete_many({"launch_id": {"$in": ids}}))

@@ -31,6 +31,9 @@ CREATE TABLE fireworks (
 CREATE INDEX fireworks_claim ON fireworks (state, priority DESC, fw_id);
 CREATE INDEX fireworks_wf ON fireworks (wf_id, state);
 CREATE INDEX fireworks_name ON fireworks (name);
+CREATE TABLE links (
+    parent INTEGER NOT NULL, child INTEGER NOT NULL, PRIMARY KEY (parent, child));
+CREATE INDEX links_child ON links (child);
 CREATE TABLE launches (
     launch_id INTEGER PRIMARY KEY, fw_id INTEGER NOT NULL, state TEXT, last_ping TEXT,
     reservation_id TEXT, host TEXT, launch_dir TEXT, time_start TEXT, time_end TEXT,

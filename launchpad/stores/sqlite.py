@@ -119,8 +119,10 @@ class _Table:
         self.column_names = tuple(columns)
         self.select = f"SELECT {', '.join(self.column_names)}, doc FROM {name}"
 
+    link_fields = ()
+
     def to_row(self, doc):
-        rest = {k: v for k, v in doc.items() if k not in self.columns}
+        rest = {k: v for k, v in doc.items() if k not in self.columns and k not in self.link_fields}
         return [doc.get(c) for c in self.column_names] + [_dumps(rest)]
 
     def to_doc(self, row):
@@ -152,11 +154,11 @@ class _Table:
         rows = self.store.retrying(lambda: conn.execute(sql, params).fetchall())
         if fast:
             return [dict(zip(fields, row)) for row in rows]
-        docs = (self.to_doc(r) for r in rows)
+        docs = [self.to_doc(r) for r in rows]
+        if self.link_fields:
+            self.attach_links(docs, _wanted_links(fields, residual))
         if residual:
             docs = [d for d in docs if matches(residual, d)]
-        else:
-            docs = list(docs)
         if not sql_sort:
             sort_docs(docs, sort)
         if residual or not sql_sort:
@@ -188,7 +190,8 @@ class _Table:
             if field in self.columns:
                 sets.append(f"{field} = ?")
                 values.append(value)
-        doc_changes = [(f, v) for f, v in changes.items() if f not in self.columns]
+        doc_changes = [(f, v) for f, v in changes.items()
+                       if f not in self.columns and f not in self.link_fields]
         if doc_changes:  # one json_set replaces each top-level JSON field in place
             paths = ", ".join("?, json(?)" for _ in doc_changes)
             sets.append(f"doc = json_set(doc, {paths})")
@@ -198,10 +201,81 @@ class _Table:
                 values += [f'$."{field}"', _dumps(value)]
         where = " AND ".join(clauses)
         with self.store.transaction() as conn:
+            if not sets:  # only links change: still honour expect=
+                sets, values = [f"{self.key} = {self.key}"], []
             cur = conn.execute(
                 f"UPDATE {self.name} SET {', '.join(sets)} WHERE {where} RETURNING {self.key}",
                 values + params)
-            return [r[0] for r in cur.fetchall()]
+            changed = [r[0] for r in cur.fetchall()]
+            self.replace_links(changed, changes)
+            return changed
+
+
+    def attach_links(self, docs, wanted):
+        """Hook: fill link fields kept in another table (fireworks only)."""
+
+    def replace_links(self, keys, changes):
+        """Hook: store changed link fields kept in another table (fireworks only)."""
+
+
+def _wanted_links(fields, residual):
+    """The link fields a read must fill: those projected or queried on."""
+    names = _FireworkTable.link_fields
+    if fields is None:
+        return names
+    wanted = {f.split(".")[0] for f in fields} & set(names)
+    if residual:
+        text = json.dumps(residual)
+        wanted |= {f for f in names if f'"{f}' in text}
+    return tuple(f for f in names if f in wanted)
+
+
+class _FireworkTable(_Table):
+    """Fireworks keep their links in a table of edges, not in their rows.
+
+    A fan-in firework with 100,000 parents would otherwise carry a huge JSON
+    array that SQLite rewrites on every parent's completion.
+    """
+
+    link_fields = ("parents", "children")
+
+    def insert(self, docs):
+        docs = list(docs)
+        with self.store.transaction() as conn:
+            super().insert(docs)
+            conn.executemany("INSERT OR IGNORE INTO links (parent, child) VALUES (?, ?)",
+                             ((d["fw_id"], c) for d in docs for c in d.get("children", ())))
+            conn.executemany("INSERT OR IGNORE INTO links (parent, child) VALUES (?, ?)",
+                             ((p, d["fw_id"]) for d in docs for p in d.get("parents", ())))
+
+    def attach_links(self, docs, wanted):
+        if not docs or not wanted:
+            return
+        by_id = {d["fw_id"]: d for d in docs}
+        for d in docs:
+            for field in wanted:
+                d[field] = []
+        conn = self.store.conn()
+        for own, other, field in (("parent", "child", "children"), ("child", "parent", "parents")):
+            if field not in wanted:
+                continue
+            params = []
+            inner = _in_clause(own, list(by_id), params)
+            for key, value in conn.execute(
+                    f"SELECT {own}, {other} FROM links WHERE {inner} ORDER BY rowid", params):
+                by_id[key][field].append(value)
+
+    def replace_links(self, keys, changes):
+        if not keys:
+            return
+        conn = self.store.conn()
+        for field, own, other in (("children", "parent", "child"), ("parents", "child", "parent")):
+            if field not in changes:
+                continue
+            params = []
+            conn.execute(f"DELETE FROM links WHERE {_in_clause(own, list(keys), params)}", params)
+            conn.executemany(f"INSERT OR IGNORE INTO links ({own}, {other}) VALUES (?, ?)",
+                             ((key, value) for key in keys for value in changes[field]))
 
 
 class SQLiteStore(Store):
@@ -220,7 +294,7 @@ class SQLiteStore(Store):
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the store directory {directory}: {exc}") from None
-        self.fireworks = _Table(self, "fireworks", "fw_id", TABLES["fireworks"])
+        self.fireworks = _FireworkTable(self, "fireworks", "fw_id", TABLES["fireworks"])
         self.workflows = _Table(self, "workflows", "wf_id", TABLES["workflows"])
         self.launches = _Table(self, "launches", "launch_id", TABLES["launches"])
         self._prepare()
@@ -307,7 +381,7 @@ class SQLiteStore(Store):
 
     def reset(self):
         with self.transaction() as conn:
-            for table in ("fireworks", "workflows", "launches", "counters"):
+            for table in ("fireworks", "links", "workflows", "launches", "counters"):
                 conn.execute(f"DELETE FROM {table}")
 
     # -- ids and inserts -------------------------------------------------------
@@ -350,12 +424,12 @@ class SQLiteStore(Store):
             f"SELECT state, COUNT(*) FROM fireworks{where} GROUP BY state", params).fetchall()
         return dict(rows)
 
-    def workflow_state_counts(self, wf_ids):
+    def workflow_state_counts(self, wf_ids=None):
         params = []
-        inner = _in_clause("wf_id", list(wf_ids), params)
-        out = {wf_id: {} for wf_id in wf_ids}
+        where = "" if wf_ids is None else " WHERE " + _in_clause("wf_id", list(wf_ids), params)
+        out = {wf_id: {} for wf_id in wf_ids or ()}
         for wf_id, state, n in self.conn().execute(
-                f"SELECT wf_id, state, COUNT(*) FROM fireworks WHERE {inner} GROUP BY wf_id, state",
+                f"SELECT wf_id, state, COUNT(*) FROM fireworks{where} GROUP BY wf_id, state",
                 params):
             out.setdefault(wf_id, {})[state] = n
         return out
@@ -453,5 +527,22 @@ class SQLiteStore(Store):
         with self.transaction() as conn:
             conn.execute("DELETE FROM launches WHERE fw_id IN "
                          "(SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,))
+            conn.execute("DELETE FROM links WHERE child IN "
+                         "(SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,))
             conn.execute("DELETE FROM fireworks WHERE wf_id = ?", (wf_id,))
             conn.execute("DELETE FROM workflows WHERE wf_id = ?", (wf_id,))
+
+    def delete_fireworks(self, fw_ids):
+        params = []
+        inner = _in_clause("fw_id", list(fw_ids), params)
+        with self.transaction() as conn:
+            conn.execute(f"DELETE FROM launches WHERE {inner}", params)
+            for end in ("parent", "child"):
+                conn.execute(f"DELETE FROM links WHERE {inner.replace('fw_id', end, 1)}", params)
+            conn.execute(f"DELETE FROM fireworks WHERE {inner}", params)
+
+    def delete_launches(self, launch_ids):
+        params = []
+        inner = _in_clause("launch_id", list(launch_ids), params)
+        with self.transaction() as conn:
+            conn.execute(f"DELETE FROM launches WHERE {inner}", params)
