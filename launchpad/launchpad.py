@@ -208,11 +208,32 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                                      "query": worker.query},
                             state_history=[{"state": S.RUNNING.value, "created_on": now}],
                             time_start=now, last_ping=now)
-            self.store.insert_launch(launch.to_dict())
+            reserved = self._reservation(fw) if S.RESERVED.value in states else None
+            if reserved is None:
+                self.store.insert_launch(launch.to_dict())
+            else:
+                launch_id = self._start_reservation(fw, reserved, launch, launch_id)
         if len(self._opened) > 1000:  # launches finished elsewhere must not pile up here
             self._opened.clear()
         self._opened[launch_id] = {"time_start": now, "state_history": launch.state_history}
         return fw, launch_id
+
+    def _reservation(self, fw):
+        found = self.store.find_launches({"fw_id": fw["fw_id"], "state": S.RESERVED.value},
+                                         sort=[("launch_id", -1)], limit=1)
+        return found[0] if found else None
+
+    def _start_reservation(self, fw, reserved, launch, claimed_id):
+        """The reservation's launch becomes the running one (as in FireWorks), so it is
+        not left RESERVED for ever and keeps its queue id."""
+        launch_id = reserved["launch_id"]
+        self.store.update_fireworks([fw["fw_id"]], {"current_launch": launch_id},
+                                    expect={"current_launch": claimed_id})
+        fw["current_launch"] = launch_id
+        launch.state_history = reserved.get("state_history", []) + launch.state_history
+        changes = {k: v for k, v in launch.to_dict().items() if k not in ("launch_id", "reservation_id")}
+        self.store.update_launch(launch_id, changes, expect_state=S.RESERVED.value)
+        return launch_id
 
     def ping_launch(self, launch_id):
         """Record a heartbeat; False means the launch was fenced (rerun, defused, lost)."""
