@@ -1,0 +1,60 @@
+"""``lpad admin``: keeping a store healthy (``lpad admin check [--fix]``).
+
+``register(subparsers)`` adds the commands to ``lpad``; each handler is
+``func(args, launchpad) -> int`` like every other command's.
+"""
+
+import argparse
+
+from . import display
+from .checker import DEFAULT_GRACE_SECS, check
+
+EXIT_PROBLEMS = 1
+
+
+def _grace(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds cannot be negative")
+    return value
+
+
+def register(subparsers):
+    admin = subparsers.add_parser(
+        "admin", help="check the store's consistency (and repair it)",
+        description="Store maintenance. `lpad admin check` looks for what a crash or a lost "
+                    "connection can leave behind; --fix repairs what is safe to repair.")
+    actions = admin.add_subparsers(dest="admin_command", metavar="ACTION", title="actions")
+    actions.required = True
+    p = actions.add_parser(
+        "check", help="find inconsistencies between fireworks, links, launches and workflows",
+        description="Check that every firework's state agrees with its parents and its "
+                    "launches, that links are symmetric and acyclic, and that nothing is "
+                    "left without its workflow or firework. Exit code 0 when nothing is "
+                    "wrong (or everything was fixed), 1 otherwise.")
+    p.add_argument("--fix", action="store_true",
+                   help="repair what is safe: recount waiting parents, complete one-sided "
+                        "links, requeue fireworks stuck RUNNING without a live launch, remove "
+                        "pieces an interrupted add or delete left behind")
+    p.add_argument("--grace", type=_grace, default=DEFAULT_GRACE_SECS, metavar="SECS",
+                   help="leave alone what changed less than SECS ago, since a running rocket "
+                        f"or lpad add may still finish it (default {DEFAULT_GRACE_SECS:g})")
+    p.add_argument("-o", "--output", choices=display.MACHINE_FORMATS, default=argparse.SUPPRESS,
+                   help="machine-readable output: json or yaml")
+    p.set_defaults(func=check_command)
+
+
+def check_command(args, launchpad):
+    report = check(launchpad, fix=args.fix, grace_secs=args.grace)
+
+    def human():
+        for line in report.lines():
+            display.out(line)
+    display.emit(report.to_dict(), getattr(args, "output", None), human=human)
+    return 0 if report.ok else EXIT_PROBLEMS
+
+
+__all__ = ["register", "check_command"]

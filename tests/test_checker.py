@@ -1,0 +1,380 @@
+"""The invariant checker on both stores: each corruption a crash can leave is found,
+said plainly, and repaired by ``fix`` only where the repair is safe."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from launchpad import FiretaskBase, Firework, FWAction, LaunchPad, Workflow
+from launchpad.checker import check
+from launchpad.errors import StaleLaunchError
+
+
+class CheckNoop(FiretaskBase):
+    _fw_name = "Check Noop"
+
+    def run_task(self, fw_spec):
+        return None
+
+
+class Clock:
+    def __init__(self):
+        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, seconds):
+        self.t += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clp(store):
+    clock = Clock()
+    lp = LaunchPad(store, clock=clock)
+    lp.test_clock = clock
+    return lp
+
+
+def diamond():
+    a = Firework(CheckNoop(), name="a", fw_id=1)
+    b = Firework(CheckNoop(), name="b", fw_id=2, parents=[a])
+    c = Firework(CheckNoop(), name="c", fw_id=3, parents=[a])
+    d = Firework(CheckNoop(), name="d", fw_id=4, parents=[b, c])
+    return Workflow([a, b, c, d], name="diamond")
+
+
+def run_one(lp, state="COMPLETED", action=None):
+    fw, launch_id = lp.checkout_fw()
+    assert fw is not None
+    lp.complete_launch(launch_id, action or FWAction(), state=state, fw_id=fw["fw_id"])
+    return fw["fw_id"]
+
+
+def kinds(report, remaining=False):
+    return sorted(p.kind for p in (report.remaining if remaining else report.problems))
+
+
+def doc(lp, fw_id):
+    return lp.store.get_firework(fw_id)
+
+
+def assert_repaired(lp, expected_kinds, grace_secs=0):
+    """Found by a plain check, fixed by --fix, and nothing left after it."""
+    found = check(lp)
+    assert kinds(found) == sorted(expected_kinds), found.lines()
+    assert not found.ok
+    fixed = check(lp, fix=True, grace_secs=grace_secs)
+    assert fixed.ok, fixed.lines()
+    assert all(p.fixed for p in fixed.problems if p.kind in expected_kinds)
+    assert check(lp).ok
+    return found
+
+
+# -- a healthy store ---------------------------------------------------------------
+def test_clean_store_in_every_phase(clp):
+    report = check(clp)
+    assert report.ok and report.lines()[-1].startswith("no problems found")
+    clp.add_wf(diamond())
+    clp.add_wf(Firework(CheckNoop(), spec={"_allow_fizzled_parents": True}))
+    assert check(clp).ok
+    run_one(clp)
+    fw, launch_id = clp.checkout_fw()
+    assert check(clp).ok  # a firework RUNNING with its live launch
+    clp.complete_launch(launch_id, fw_id=fw["fw_id"], state="FIZZLED")
+    clp.defuse_fw(4)
+    clp.pause_fw(3)
+    assert check(clp).ok, check(clp).lines()
+    clp.resume_fw(3)
+    clp.reignite_fw(4)
+    assert check(clp).ok, check(clp).lines()
+    clp.rerun_fw(1)
+    while clp.checkout_fw()[0] is not None:
+        pass
+    assert check(clp).ok
+
+
+def test_clean_after_dynamic_additions_detours_and_archive(clp):
+    clp.add_wf(diamond())
+    extra = Firework(CheckNoop(), fw_id=10, name="extra")
+    run_one(clp, action=FWAction(detours=[Workflow([extra])], additions=[
+        Workflow([Firework(CheckNoop(), fw_id=11)])]))
+    assert check(clp).ok, check(clp).lines()
+    clp.append_wf(Workflow([Firework(CheckNoop(), fw_id=1)]), [2])
+    assert check(clp).ok, check(clp).lines()
+    clp.archive_wf(1)
+    assert check(clp).ok
+
+
+def test_reserved_then_run_leaves_no_stray_reservation(clp):
+    clp.add_wf(diamond())
+    fw, reservation = clp.reserve_fw()
+    clp.set_reservation_id(reservation, 4711)
+    assert check(clp).ok
+    claimed, launch_id = clp.checkout_fw(fw_id=fw["fw_id"], states=("READY", "RESERVED"))
+    assert check(clp).ok, check(clp).lines()
+    clp.complete_launch(launch_id, fw_id=claimed["fw_id"])
+    assert check(clp).ok, check(clp).lines()
+    assert clp.get_reservations() == []
+    assert clp.get_fw_ids_by_reservation(4711) == [1]
+
+
+def test_fizzled_parent_allowed_then_defused_is_not_a_problem(clp):
+    a = Firework(CheckNoop(), fw_id=1)
+    b = Firework(CheckNoop(), fw_id=2, parents=[a], spec={"_allow_fizzled_parents": True})
+    clp.add_wf(Workflow([a, b]))
+    run_one(clp, state="FIZZLED")
+    run_one(clp)
+    clp.defuse_fw(1)
+    assert check(clp).ok, check(clp).lines()
+
+
+# -- counts and states against the parents ----------------------------------------
+def test_child_left_waiting_after_its_parent_completed(clp):
+    """A crash between the completion and the release of the children (MongoDB)."""
+    clp.add_wf(diamond())
+    clp.store.update_fireworks([1], {"state": "COMPLETED"})
+    found = assert_repaired(clp, ["waiting_on", "waiting_on"])
+    assert "would never run" in found.problems[0].message
+    assert [doc(clp, i)["state"] for i in (2, 3, 4)] == ["READY", "READY", "WAITING"]
+    assert doc(clp, 4)["waiting_on"] == 2
+
+
+def test_ready_with_an_unfinished_parent(clp):
+    clp.add_wf(diamond())
+    clp.store.update_fireworks([4], {"state": "READY", "waiting_on": 0})
+    found = assert_repaired(clp, ["waiting_on"])
+    assert "counts 0 unfinished parent(s), but 2 are unfinished (2, 3)" in found.problems[0].message
+    assert doc(clp, 4)["state"] == "WAITING" and doc(clp, 4)["waiting_on"] == 2
+
+
+def test_count_off_by_one_from_a_repeated_release(clp):
+    """A release applied twice (a retried write) counts a parent as done too early."""
+    clp.add_wf(diamond())
+    run_one(clp)
+    run_one(clp)
+    clp.store.release_children([4], clp.now())  # the same parent released twice
+    assert doc(clp, 4)["state"] == "READY"
+    assert_repaired(clp, ["waiting_on"])
+    assert doc(clp, 4)["state"] == "WAITING" and doc(clp, 4)["waiting_on"] == 1
+
+
+def test_paused_and_defused_keep_their_state_but_get_the_right_count(clp):
+    clp.add_wf(diamond())
+    clp.pause_fw(2)
+    clp.defuse_fw(4)
+    clp.store.update_fireworks([2, 4], {"waiting_on": 7})
+    assert_repaired(clp, ["waiting_on", "waiting_on"])
+    assert doc(clp, 2)["state"] == "PAUSED" and doc(clp, 2)["waiting_on"] == 1
+    assert doc(clp, 4)["state"] == "DEFUSED" and doc(clp, 4)["waiting_on"] == 2
+
+
+def test_ran_before_its_parents_is_reported_not_fixed(clp):
+    clp.add_wf(diamond())
+    clp.store.update_fireworks([2], {"state": "COMPLETED", "waiting_on": 0})
+    report = check(clp, fix=True, grace_secs=0)
+    assert kinds(report, remaining=True) == ["ran_too_early"]
+    assert "firework 2 is COMPLETED although its parent(s) 1 are READY" in report.lines()[0]
+    assert not report.ok
+
+
+# -- links ----------------------------------------------------------------------------
+def test_one_sided_links_are_completed(clp):
+    if clp.store.kind == "sqlite":
+        pytest.skip("SQLite keeps each link once, as an edge: it cannot be one-sided")
+    clp.add_wf(diamond())
+    clp.store.update_fireworks([1], {"children": [2]})          # lost 1 -> 3 on the parent
+    clp.store.update_fireworks([4], {"parents": [2]})           # lost 3 -> 4 on the child
+    found = assert_repaired(clp, ["one_sided_link", "one_sided_link", "waiting_on"])
+    assert any("firework 3 lists 1 among its parents, but 1 does not list 3" in p.message
+               for p in found.problems)
+    assert sorted(doc(clp, 1)["children"]) == [2, 3]
+    assert sorted(doc(clp, 4)["parents"]) == [2, 3]
+
+
+def test_dangling_links_are_dropped(clp):
+    clp.add_wf(diamond())
+    clp.store.update_fireworks([4], {"children": [99]})
+    found = assert_repaired(clp, ["dangling_link"])
+    assert "there is no firework 99" in found.problems[0].message
+    assert doc(clp, 4)["children"] == []
+
+
+def test_cycle_and_cross_workflow_link_are_reported(clp):
+    clp.add_wf(diamond())
+    clp.add_wf(Firework(CheckNoop(), fw_id=1))
+    clp.store.update_fireworks([4], {"children": [1]})
+    clp.store.update_fireworks([1], {"parents": [4]})
+    clp.store.update_fireworks([5], {"parents": [3]})
+    clp.store.update_fireworks([3], {"children": [4, 5]})
+    report = check(clp, fix=True, grace_secs=0)
+    assert "cycle" in kinds(report, remaining=True)
+    assert "cross_workflow_link" in kinds(report, remaining=True)
+    assert any("1 -> 2 -> 4 -> 1" in line or "1 -> 3 -> 4 -> 1" in line for line in report.lines())
+
+
+# -- RUNNING fireworks and their launches ------------------------------------------
+def test_running_firework_whose_launch_was_never_written(clp):
+    """A crash between the claim and the launch insert (MongoDB) leaves it RUNNING for ever."""
+    clp.add_wf(diamond())
+    fw, launch_id = clp.checkout_fw()
+    clp.store.delete_launches([launch_id])
+    report = check(clp, fix=True)  # the default grace: too fresh to touch
+    assert kinds(report, remaining=True) == ["no_live_launch"]
+    assert "left alone" in report.remaining[0].message
+    clp.test_clock.advance(301)
+    found = assert_repaired(clp, ["no_live_launch"], grace_secs=300)
+    assert "which does not exist" in found.problems[0].message
+    assert doc(clp, 1)["state"] == "READY" and doc(clp, 1)["current_launch"] is None
+
+
+def test_running_firework_whose_launch_was_declared_lost_half_way(clp):
+    clp.add_wf(diamond())
+    fw, launch_id = clp.checkout_fw()
+    clp.store.update_launch(launch_id, {"state": "FIZZLED"})
+    assert_repaired(clp, ["no_live_launch", "stray_launch"][:1])
+    assert doc(clp, 1)["state"] == "READY"
+    with pytest.raises(StaleLaunchError):  # the rocket, if alive, is refused
+        clp.complete_launch(launch_id, fw_id=1)
+    assert check(clp).ok
+
+
+def test_running_launch_of_a_firework_that_moved_on(clp):
+    """A crash between requeueing a firework and closing its launch (MongoDB)."""
+    clp.add_wf(diamond())
+    fw, launch_id = clp.checkout_fw()
+    clp.store.update_fireworks([1], {"state": "READY", "current_launch": None})
+    found = assert_repaired(clp, ["stray_launch"])
+    assert f"launch {launch_id} is RUNNING but its firework 1 is READY" in found.problems[0].message
+    assert clp.get_launch(launch_id)["state"] == "FIZZLED"
+
+
+def test_completed_firework_whose_launch_was_not_closed(clp):
+    clp.add_wf(diamond())
+    fw, launch_id = clp.checkout_fw()
+    clp.store.update_fireworks([1], {"state": "COMPLETED"})
+    assert_repaired(clp, ["stray_launch", "waiting_on", "waiting_on"])
+    assert clp.get_launch(launch_id)["state"] == "COMPLETED"
+
+
+def test_reserved_firework_without_its_reservation(clp):
+    clp.add_wf(diamond())
+    fw, launch_id = clp.reserve_fw()
+    clp.store.delete_launches([launch_id])
+    assert_repaired(clp, ["no_live_launch"])
+    assert doc(clp, 1)["state"] == "READY"
+
+
+# -- pieces without their workflow --------------------------------------------------
+def _orphans(lp, wf_id=77):
+    start = lp.store.next_ids("fw", 2)
+    base = {"wf_id": wf_id, "name": "x", "state": "READY", "spec": {}, "waiting_on": 0,
+            "current_launch": None, "not_before": None, "priority": 0, "category": None,
+            "fworker": None, "created_on": lp.now(), "updated_on": lp.now()}
+    lp.store.insert_fireworks([{**base, "fw_id": start, "parents": [], "children": [start + 1]},
+                               {**base, "fw_id": start + 1, "parents": [start], "children": [],
+                                "state": "WAITING", "waiting_on": 1}])
+    return [start, start + 1]
+
+
+def test_fireworks_of_an_interrupted_add_are_removed_once_settled(clp):
+    clp.add_wf(diamond())
+    ids = _orphans(clp)
+    fresh = check(clp, fix=True)
+    assert kinds(fresh, remaining=True) == ["orphan_firework"]
+    assert "perhaps still being added; left alone" in fresh.remaining[0].message
+    assert clp.get_fw_ids(count_only=True) == 6
+    clp.test_clock.advance(600)
+    found = assert_repaired(clp, ["orphan_firework"], grace_secs=300)
+    assert f"firework(s) {ids[0]}, {ids[1]} belong to workflow 77, which does not exist" in \
+        found.problems[0].message
+    assert clp.get_fw_ids() == [1, 2, 3, 4]
+
+
+def test_launches_without_their_firework_are_removed(clp):
+    clp.add_wf(diamond())
+    clp.store.insert_launch({"launch_id": clp.store.next_ids("launch"), "fw_id": 999,
+                             "state": "COMPLETED", "state_history": []})
+    assert_repaired(clp, ["orphan_launch"])
+    assert clp.get_launches() == []
+
+
+def test_empty_workflow_is_removed(clp):
+    clp.store.insert_workflow({"wf_id": clp.store.next_ids("wf"), "name": "hollow",
+                               "created_on": clp.now(), "updated_on": clp.now()}, [])
+    found = assert_repaired(clp, ["empty_workflow"])
+    assert "'hollow'" in found.problems[0].message
+    assert clp.count_wfs() == 0
+
+
+def test_id_counter_behind_the_data(clp):
+    """Data imported by hand past the counter: the next add would collide."""
+    clp.add_wf(diamond())
+    clp.store.insert_fireworks([dict(doc(clp, 1), fw_id=500, children=[])])
+    found = assert_repaired(clp, ["id_counter"])
+    assert "the next fw_id would be 5, but fireworks up to 500 exist" in found.problems[0].message
+    assert clp.store.next_ids("fw", 0) == 501
+    assert clp.add_wf(Firework(CheckNoop())) == {-1: 501} or clp.get_fw_ids()[-1] == 501
+
+
+# -- repairs never overwrite a concurrent change -----------------------------------
+def test_a_repair_gives_way_to_a_change_made_meanwhile(clp):
+    clp.add_wf(diamond())
+    clp.store.update_fireworks([4], {"state": "READY", "waiting_on": 0})
+    problem = check(clp).problems[0]
+    clp.defuse_fw(4)  # someone acts on the firework between the check and the fix
+    assert problem.repair() is False
+    assert doc(clp, 4)["state"] == "DEFUSED"
+
+
+def test_report_forms(clp):
+    clp.add_wf(diamond())
+    clp.store.update_fireworks([4], {"state": "READY", "waiting_on": 0})
+    report = check(clp)
+    data = report.to_dict()
+    assert data["ok"] is False and data["checked"] == {"workflows": 1, "fireworks": 4, "launches": 0}
+    assert data["problems"][0]["fw_id"] == 4 and data["problems"][0]["fixable"] is True
+    assert report.lines()[-1] == "1 problem(s) left; 1 can be fixed with --fix " \
+                                 "(1 workflows, 4 fireworks, 0 launches)"
+    fixed = check(clp, fix=True)
+    assert fixed.lines()[0].startswith("fixed: firework 4")
+    assert fixed.lines()[-1].startswith("1 problem(s) fixed; none left")
+
+
+# -- lpad admin check ------------------------------------------------------------------
+class _EntryPoint:
+    name, value = "admin", "launchpad.cli_admin:register"
+
+    def load(self):
+        from launchpad import cli_admin
+        return cli_admin.register
+
+
+@pytest.fixture
+def lpad(monkeypatch):
+    """``lpad`` with ``admin`` wired in the way the plugin hook does it."""
+    from launchpad import cli
+    monkeypatch.setattr(cli, "plugin_entry_points", lambda: [_EntryPoint()])
+    return cli.main
+
+
+def test_lpad_admin_check_and_fix(lpad, sqlite_lp, capsys):
+    sqlite_lp.add_wf(diamond())
+    assert lpad(["admin", "check"], launchpad=sqlite_lp) == 0
+    assert "no problems found (1 workflows, 4 fireworks, 0 launches)" in capsys.readouterr().out
+    sqlite_lp.store.update_fireworks([4], {"state": "READY", "waiting_on": 0})
+    assert lpad(["admin", "check"], launchpad=sqlite_lp) == 1
+    out = capsys.readouterr().out
+    assert "firework 4 counts 0 unfinished parent(s)" in out and "can be fixed with --fix" in out
+    assert lpad(["admin", "check", "--fix"], launchpad=sqlite_lp) == 0
+    assert capsys.readouterr().out.startswith("fixed: firework 4")
+    assert lpad(["admin", "check", "-o", "json"], launchpad=sqlite_lp) == 0
+    import json
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+def test_lpad_admin_check_usage_errors(lpad, sqlite_lp, capsys):
+    assert lpad(["admin"], launchpad=sqlite_lp) == 2
+    assert lpad(["admin", "check", "--grace", "-3"], launchpad=sqlite_lp) == 2
+    assert "seconds cannot be negative" in capsys.readouterr().err
+    assert lpad(["admin", "check", "--grace", "soon"], launchpad=sqlite_lp) == 2
