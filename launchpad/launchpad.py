@@ -6,6 +6,7 @@ touches only the firework and its children, never the whole workflow, so
 its cost does not grow with the workflow (issue: FireWorks' full refresh).
 """
 
+import functools
 import socket
 from datetime import datetime, timedelta, timezone
 
@@ -162,6 +163,15 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             d.update(state=workflow_state(c), states=c, nodes=sum(c.values()))
         return docs
 
+    def wf_state_counts(self, query=None):
+        """``{state: number of workflows}`` from one grouped query over fireworks."""
+        ids = None if not query else [d["wf_id"] for d in self.store.find_workflows(query, ["wf_id"])]
+        totals = {}
+        for counts in self.store.workflow_state_counts(ids).values():
+            state = workflow_state(counts)
+            totals[state] = totals.get(state, 0) + 1
+        return totals
+
     def count_wfs(self, query=None):
         return self.store.count_workflows(query)
 
@@ -195,6 +205,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         worker = worker or WorkerFilter()
         now = self.now()
         host = host or socket.gethostname()
+        ip = ip or _ip_of(host)  # before the write lock: a name lookup may be slow
         with self.store.transaction():
             launch_id = self.store.next_ids("launch")
             fw = self.store.claim_firework(
@@ -202,7 +213,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 states=states, fw_id=fw_id, not_before=now)
             if fw is None:
                 return None, None
-            launch = Launch(launch_id=launch_id, fw_id=fw["fw_id"], host=host, ip=ip or _ip_of(host),
+            launch = Launch(launch_id=launch_id, fw_id=fw["fw_id"], host=host, ip=ip,
                             launch_dir=launch_dir, state=S.RUNNING.value,
                             fworker={"name": worker.name, "category": worker.category,
                                      "query": worker.query},
@@ -333,8 +344,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         opened = self._opened.pop(launch_id, None)
         if opened is None:
             opened = self.store.get_launch(launch_id)
-        started = datetime.strptime(opened["time_start"], TIME_FORMAT)
-        runtime = (datetime.strptime(now, TIME_FORMAT) - started).total_seconds()
+        runtime = _seconds_between(opened["time_start"], now)
         changes = {"state": state, "time_end": now, "runtime_secs": runtime,
                    "action": action.to_dict(),
                    "state_history": opened.get("state_history", []) + [{"state": state, "created_on": now}]}
@@ -358,6 +368,15 @@ def as_workflow(wf):
     raise TypeError(f"expected a Workflow, Firework or dict, got {type(wf).__name__}")
 
 
+def _seconds_between(start, end):
+    """Seconds between two store timestamps (fixed format: sliced, not strptime'd)."""
+    def parse(ts):
+        return datetime(int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]),
+                        int(ts[14:16]), int(ts[17:19]), int(ts[20:26] or 0))
+    return (parse(end) - parse(start)).total_seconds()
+
+
+@functools.lru_cache(maxsize=64)
 def _ip_of(host):
     try:
         return socket.gethostbyname(host)
