@@ -15,20 +15,29 @@ S = State
 class DynamicsMixin:
     """FWAction semantics and ``append_wf`` (mixed into LaunchPad)."""
 
-    def apply_action(self, fw, action, now):
+    def plan_action(self, fw, action):
+        """The children's new specs, computed before anything is written.
+
+        A bad ``mod_spec`` raises here, so the firework fizzles cleanly
+        instead of being left half-applied.
+        """
+        if not (action.update_spec or action.mod_spec):
+            return {}
+        targets = list(fw["children"])
+        if action.propagate:
+            targets = sorted(set(targets) | descendants(targets, self._children_of))
+        return {doc["fw_id"]: apply_action_to_spec(doc["spec"], action)
+                for doc in self.store.get_fireworks(targets, ["fw_id", "spec", "state"])
+                if doc["state"] not in (S.RUNNING.value, S.COMPLETED.value, S.ARCHIVED.value)}
+
+    def apply_action(self, fw, action, now, plan=None):
         """Apply a completed firework's FWAction, then release its children."""
         children = list(fw["children"])
-        if action.update_spec or action.mod_spec:
-            targets = children
-            if action.propagate:
-                targets = sorted(set(children) | descendants(children, self._children_of))
-            for doc in self.store.get_fireworks(targets, ["fw_id", "spec", "state"]):
-                if doc["state"] in (S.RUNNING.value, S.COMPLETED.value, S.ARCHIVED.value):
-                    continue
-                self.store.update_fireworks([doc["fw_id"]], {
-                    "spec": apply_action_to_spec(doc["spec"], action), "updated_on": now})
-        for wf in action.detours:
-            self._attach(wf, [fw["fw_id"]], fw["wf_id"], now, detour=True)
+        plan = self.plan_action(fw, action) if plan is None else plan
+        for fw_id, spec in plan.items():
+            self.store.update_fireworks([fw_id], {"spec": spec, "updated_on": now})
+        for wf in action.detours:  # each detour sits between this firework and its old children
+            self._attach(wf, [fw["fw_id"]], fw["wf_id"], now, detour=True, below=children)
         for wf in action.additions:
             self._attach(wf, [fw["fw_id"]], fw["wf_id"], now)
         if action.defuse_workflow:
@@ -66,8 +75,12 @@ class DynamicsMixin:
         with self.store.transaction():
             return self._attach(as_workflow(new_wf), fw_ids, wf_ids.pop(), self.now(), detour)
 
-    def _attach(self, wf, parent_ids, wf_id, now, detour=False):
-        """Insert ``wf`` into workflow ``wf_id`` below ``parent_ids``."""
+    def _attach(self, wf, parent_ids, wf_id, now, detour=False, below=None):
+        """Insert ``wf`` into workflow ``wf_id`` below ``parent_ids``.
+
+        A detour also becomes a parent of ``below`` (default: the parents'
+        current children).
+        """
         old_ids = sorted(wf.id_fw)
         first = self.store.next_ids("fw", len(old_ids))
         id_map = {old: first + i for i, old in enumerate(old_ids)}
@@ -76,7 +89,8 @@ class DynamicsMixin:
         parents = self.store.get_fireworks(parent_ids, ["fw_id", "state", "children"])
         not_done = sum(1 for p in parents if p["state"] != S.COMPLETED.value)
         docs = self._firework_docs(wf, id_map, wf_id, now)
-        old_children = sorted({c for p in parents for c in p["children"]})
+        old_children = sorted(below if below is not None else
+                              {c for p in parents for c in p["children"]})
         for doc in docs:
             if doc["fw_id"] in roots:
                 doc["parents"] = list(parent_ids) + doc["parents"]

@@ -263,14 +263,23 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         if fw_id is None:
             fw_id = self.get_launch(launch_id)["fw_id"]
         with self.store.transaction():
+            fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
+            plan = None
+            if state == S.COMPLETED.value and fw is not None:
+                try:  # everything that can fail is worked out before the first write
+                    plan = self.plan_action(fw, action)
+                except StarshellError as exc:
+                    state, plan = S.FIZZLED.value, None
+                    exception = {"message": f"the task's FWAction could not be applied: {exc}",
+                                 "task_index": None, "task_name": None}
+                    action = FWAction(stored_data=action.stored_data)
             changed = self.store.update_fireworks(
                 [fw_id], {"state": state, "updated_on": now},
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
             if changed:
                 self._close_launch(launch_id, state, action, exception, now)
-                fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
-                if state == S.COMPLETED.value:
-                    self.apply_action(fw, action, now)
+                if plan is not None:
+                    self.apply_action(fw, action, now, plan)
                 elif not self._retry_later(fw):
                     self._release_after_fizzle(fw, now)
             else:

@@ -1,6 +1,7 @@
 """One background thread per rocket process pings the running launch.
 
-A single long-lived thread (not one per launch) keeps no-op fireworks cheap.
+A single long-lived thread (not one per launch) keeps no-op fireworks cheap;
+it ends by itself after a whole interval with nothing to ping.
 If a ping finds the launch fenced (rerun, defused or declared lost), the
 rocket is told so it can log that its result will be refused.
 """
@@ -20,22 +21,26 @@ class Heartbeat:
         self._launch = None
         self._wake = threading.Event()
         self._thread = None
+        self._lock = threading.Lock()
         self.fenced = set()
 
     def watch(self, launch_id):
         """Ping ``launch_id`` from now on (None: nothing is running)."""
-        self._launch = launch_id
-        if launch_id is not None and self.interval > 0 and self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
-            self._thread.start()
+        with self._lock:
+            self._launch = launch_id
+            if launch_id is not None and self.interval > 0 and self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+                self._thread.start()
 
     def _loop(self):
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
-            launch_id = self._launch
-            if launch_id is None:
-                continue
+            with self._lock:
+                launch_id = self._launch
+                if launch_id is None:  # idle for a whole interval: the rocket is done
+                    self._thread = None
+                    return
             try:
                 alive = self.lp.ping_launch(launch_id)
             except StarshellError as exc:

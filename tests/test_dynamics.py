@@ -115,3 +115,24 @@ def test_workflow_grows_itself(lp):
         lp.complete_launch(launch_id, action, fw_id=fw["fw_id"])
     assert lp.get_wf_summaries()[0]["nodes"] == 6
     assert set(states(lp).values()) == {"COMPLETED"}
+
+
+def test_an_action_that_cannot_apply_fizzles_the_firework(lp):
+    lp.add_wf(chain(2))
+    lp.update_spec([2], {"x": 5})
+    fw, launch_id = lp.checkout_fw()
+    lp.complete_launch(launch_id, FWAction(mod_spec=[{"_push": {"x": 1}}], stored_data={"kept": 1}),
+                       fw_id=fw["fw_id"])
+    assert states(lp) == {1: "FIZZLED", 2: "WAITING"}
+    launch = lp.get_launch(launch_id)
+    assert "could not be applied" in launch["exception"]["message"]
+    assert launch["action"]["stored_data"] == {"kept": 1}
+    assert spec_of(lp, 2)["x"] == 5
+
+
+def test_several_detours_run_side_by_side(lp):
+    lp.add_wf(chain(2))
+    run_one(lp, FWAction(detours=[Firework(Noop(), name="A"), Firework(Noop(), name="B")]))
+    assert states(lp) == {1: "COMPLETED", 2: "WAITING", 3: "READY", 4: "READY"}
+    assert lp.get_fw_dict(3)["parents"] == [1] and lp.get_fw_dict(4)["parents"] == [1]
+    assert sorted(lp.get_fw_dict(2)["parents"]) == [1, 3, 4]

@@ -217,3 +217,12 @@ def test_rlaunch_multi_runs_everything_once(cli_env):
     assert lp.fw_state_counts() == {"COMPLETED": 200}
     assert len(lp.get_launches(fields=["launch_id"])) == 200
     assert len({l["host"] for l in lp.get_launches(fields=["host"])}) == 1
+
+
+def test_heartbeat_thread_ends_when_idle(sqlite_lp):
+    beat = Heartbeat(sqlite_lp, interval=0.05)
+    beat.watch(12345)
+    thread = beat._thread
+    beat.watch(None)
+    thread.join(timeout=5)
+    assert not thread.is_alive() and beat._thread is None

@@ -181,3 +181,17 @@ def test_transaction_rolls_back_on_error(store):
 
 def test_describe_hides_credentials(store):
     assert "@" not in store.describe()
+
+
+def test_dates_in_specs_are_stored(store):
+    import datetime
+    spec = {"_tasks": [], "when": datetime.datetime(2026, 1, 2, 3, 4, 5)}
+    add(store, [fw_doc(1, spec=spec)])
+    assert str(store.get_firework(1)["spec"]["when"]).startswith("2026-01-02")
+
+
+def test_a_query_the_database_refuses_is_a_query_error(store):
+    from launchpad.errors import InvalidQueryError
+    add(store, [fw_doc(1)])
+    with pytest.raises(InvalidQueryError):
+        store.find_fireworks({"spec.x": {"$foo": 1}})

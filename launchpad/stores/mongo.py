@@ -14,9 +14,9 @@ import contextlib
 import threading
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError
+from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, PyMongoError
 
-from ..errors import StoreUnavailableError
+from ..errors import InvalidQueryError, StoreUnavailableError
 from .base import Store, index_fields
 
 _COLLECTIONS = ("fireworks", "workflows", "launches", "counters")
@@ -104,6 +104,8 @@ class MongoStore(Store):
                         f"{type(exc).__name__}") from None
                 self._sleep(delay)
                 delay = min(delay * 2, 5.0)
+            except OperationFailure as exc:  # the server refused the query itself
+                raise InvalidQueryError(f"{self._description} refused the query: {exc}") from None
             except PyMongoError as exc:
                 raise StoreUnavailableError(f"{self._description}: {exc}") from None
 

@@ -12,6 +12,7 @@ with backoff and then reported as StoreUnavailableError.
 """
 
 import contextlib
+import datetime
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import sqlite3
 import threading
 import time
 
-from ..errors import ConfigError, StoreUnavailableError
+from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
 from ..query import matches, project, sort_docs
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, migrate
@@ -31,7 +32,16 @@ _JSON_IN_THRESHOLD = 64
 
 
 def _dumps(value):
-    return json.dumps(value, separators=(",", ":"))
+    return json.dumps(value, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value):
+    """Dates from the Python API are stored as ISO text; anything else is refused clearly."""
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    raise InvalidWorkflowError(
+        f"cannot store a {type(value).__name__} ({value!r:.60}): specs and results must hold "
+        "JSON-like data (numbers, text, lists, mappings)")
 
 
 def _type_fits(kind, value):
