@@ -33,6 +33,7 @@ import os
 import sys
 import traceback
 
+import launchpad.cli_admin as cli_admin
 import launchpad.cli_query as cli_query
 import launchpad.cli_state as cli_state
 import launchpad.display as display
@@ -99,6 +100,7 @@ def build_parser(plugins=True):
     register(group)
     cli_query.register(group)
     cli_state.register(group)
+    cli_admin.register(group)
     if plugins:
         load_plugins(group)
     return parser
