@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Optional
 
@@ -134,6 +136,7 @@ def setup_logging(args):
 def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monotonic,
          sleep=time.sleep) -> int:
     args = build_parser().parse_args(argv)
+    previous = _stop_on_sigterm()
     try:
         setup_logging(args)
         lp = launchpad or LaunchPad.from_file(args.launchpad_file)
@@ -153,6 +156,19 @@ def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monot
             raise
         print(f"qlaunch: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """SIGTERM stops qlaunch like Ctrl-C, so a reservation in progress is given back."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _singleshot(launcher) -> int:

@@ -174,7 +174,8 @@ class QueueDaemon:
         """Run until ``stop`` is set (SIGTERM and SIGINT set it); returns an exit code."""
         stop = stop or threading.Event()
         claim_status_file(self.status_file)
-        previous = _install_handlers(stop) if handle_signals else {}
+        received = []   # signal names; the handler must not take locks (Event.set does)
+        previous = _install_handlers(received) if handle_signals else {}
         self.scheduler = self.build_scheduler()
         try:
             self.write_status()
@@ -182,9 +183,10 @@ class QueueDaemon:
             log.info("daemon started (pid %d); store %s; %s", os.getpid(), self.lp.describe(),
                      ", ".join(f"{n} every {e:g} s" for n, _, e in self.job_table()) or "no jobs")
             self.write_status()
-            while not stop.wait(1.0):
-                pass
-            log.info("stopping: waiting for running jobs to finish")
+            while not (received or stop.is_set()):
+                time.sleep(0.2)
+            log.info("%sstopping: waiting for running jobs to finish",
+                     f"received {received[0]}; " if received else "")
             self.scheduler.shutdown(wait=True)
         finally:
             for sig, handler in previous.items():
@@ -219,13 +221,13 @@ class QueueDaemon:
         return when.strftime("%Y-%m-%dT%H:%M:%S+00:00") if when else None
 
 
-def _install_handlers(stop: threading.Event) -> dict:
+def _install_handlers(received: list) -> dict:
+    """SIGTERM/SIGINT append their name to ``received``; nothing else, so no lock can deadlock."""
     if threading.current_thread() is not threading.main_thread():
         return {}
 
     def handler(signum, frame):
-        log.info("received %s", signal.Signals(signum).name)
-        stop.set()
+        received.append(signal.Signals(signum).name)
     return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
 
 

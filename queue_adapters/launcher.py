@@ -138,11 +138,13 @@ class Round:
     queued: int
     wanted: int
     submitted: List[Submission] = field(default_factory=list)
+    ready_capped: bool = False   # counting stopped early: at least ``ready``
 
     def summary(self, maxjobs_queue: int) -> str:
         ids = ", ".join(s.job_id for s in self.submitted)
         done = f"submitted {len(self.submitted)}" + (f" (jobs {ids})" if ids else "")
-        return (f"{self.ready} READY firework(s) for this worker, {self.queued} of at most "
+        ready = f"{self.ready}{' or more' if self.ready_capped else ''}"
+        return (f"{ready} READY firework(s) for this worker, {self.queued} of at most "
                 f"{maxjobs_queue} pilot job(s) queued: {done}")
 
 
@@ -249,10 +251,12 @@ class QueueLauncher:
     def demand(self, maxjobs_queue: int) -> Round:
         """How many pilots to submit now: never past -m, never more than the READY work."""
         queued = self.adapter.count_jobs(self.adapter.job_name)
-        ready = self.lp.count_ready(self.filter, limit=maxjobs_queue + queued)
+        limit = maxjobs_queue + queued
+        ready = self.lp.count_ready(self.filter, limit=limit)
         # A reserved firework is no longer READY, so its queued job is already counted out.
         free_work = ready if self.reserve else ready - queued
-        return Round(ready, queued, max(0, min(maxjobs_queue - queued, free_work)))
+        return Round(ready, queued, max(0, min(maxjobs_queue - queued, free_work)),
+                     ready_capped=ready >= limit)
 
     def top_up(self, maxjobs_queue: int, limit: Optional[int] = None) -> Round:
         """One round: fill the queue up to ``maxjobs_queue`` pilots (at most ``limit`` new).

@@ -11,6 +11,7 @@ import logging
 import sys
 
 import launchpad.display as display
+from launchpad.launchpad import LaunchPad
 from launchpad.cli_common import count, id_list, seconds
 from launchpad.errors import ConfigError
 
@@ -95,7 +96,8 @@ def _register_daemon(subparsers):
     p.add_argument("--loglvl", default="INFO", help="log level (default INFO)")
     p.add_argument("--wait", type=seconds, default=60.0, metavar="SECS",
                    help="daemon stop: how long to wait for it to finish (default 60)")
-    p.set_defaults(func=daemon_command)
+    # status and stop must work while the store is down: the handler opens it for run only
+    p.set_defaults(func=daemon_command, needs_launchpad=False)
 
 
 # -- handlers --------------------------------------------------------------------
@@ -172,6 +174,8 @@ def daemon_command(args, launchpad) -> int:
     if args.action == "stop":
         return _daemon_stop(args.wait)
     _daemon_logging(args)
+    if launchpad is None:
+        launchpad = LaunchPad.from_file(getattr(args, "launchpad_file", None))
     launcher = make_launcher(args, launchpad, required=args.topup_interval > 0)
     settings = DaemonSettings(
         maxjobs_queue=args.maxjobs_queue, topup_interval=args.topup_interval,

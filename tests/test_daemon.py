@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -187,22 +186,11 @@ def test_a_dead_daemons_status_file_is_cleaned_up(tmp_path):
     assert stop_daemon(str(path)) == {"stopped": False, "running": False, "pid": None}
 
 
-DAEMON_MAIN = textwrap.dedent("""
-    import argparse, sys
-    from launchpad import LaunchPad
-    from queue_adapters.lpad_commands import register
-    parser = argparse.ArgumentParser(prog="lpad")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(sys.argv[1:])
-    sys.exit(args.func(args, LaunchPad.from_file()))
-""")
-
-
 def test_daemon_process_status_and_stop(isolated_home, capsys):
-    """The real thing: a daemon process, SIGTERM through 'lpad daemon stop', its log."""
+    """The real thing: an 'lpad daemon' process, SIGTERM through 'lpad daemon stop', its log."""
     log = isolated_home / "daemon.log"
     proc = subprocess.Popen(
-        [sys.executable, "-c", DAEMON_MAIN, "daemon", "--topup_interval", "0",
+        [sys.executable, "-m", "launchpad.cli", "daemon", "--topup_interval", "0",
          "--lostruns_interval", "3600", "--logfile", str(log)],
         cwd=isolated_home, env={**os.environ, "PYTHONPATH": str(ROOT)})
     status_file = Path(os.environ["STARSHELL_HOME"]) / "daemon.json"

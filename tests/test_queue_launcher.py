@@ -629,3 +629,15 @@ def test_the_architecture_keeps_queue_adapters_away_from_rocket():
         names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         assert not any(name.split(".")[0] in ("rocket", "webgui") for name in names), path
         assert len(path.read_text().splitlines()) < 600, path
+
+
+def test_an_interrupted_reservation_is_given_back(lp, slurm, tmp_path, capsys):
+    (fw_id,) = add_fws(lp, 1)
+    qa = write_qadapter(tmp_path / "qa.yaml")
+
+    def interrupted(argv, cwd):
+        raise KeyboardInterrupt  # Ctrl-C, or SIGTERM, which qlaunch turns into the same
+    slurm.sbatch = interrupted
+    assert qcli.main(["-q", qa, "-r", "singleshot"], launchpad=lp, run_command=slurm) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert lp.get_fw_dict(fw_id)["state"] == "READY" and lp.get_reservations() == []
