@@ -88,7 +88,7 @@ def main(argv=None, launchpad=None):
         logging.getLogger("rocket").info("rapidfire finished after %d firework(s)", n)
         return 0
     except RocketInterrupted as exc:
-        print(f"rlaunch: {exc}; the running firework was handed back", file=sys.stderr)
+        print(f"rlaunch: {exc}; no firework was left RUNNING", file=sys.stderr)
         return 143
     except StarshellError as exc:
         if args.debug:

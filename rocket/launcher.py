@@ -19,14 +19,20 @@ log = logging.getLogger("rocket")
 
 
 @contextlib.contextmanager
-def interruptible():
-    """Turn SIGTERM/SIGINT into RocketInterrupted while rockets run (main thread only)."""
+def interruptible(guard=None):
+    """Turn SIGTERM/SIGINT into RocketInterrupted while rockets run (main thread only).
+
+    With a rocket's ``guard`` the signal waits while the rocket writes to the store.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum, frame):
-        raise RocketInterrupted(f"stopped by {signal.Signals(signum).name}")
+        message = f"stopped by {signal.Signals(signum).name}"
+        if guard is None:
+            raise RocketInterrupted(message)
+        guard.deliver(message)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
@@ -39,7 +45,7 @@ def launch_rocket(launchpad, worker=None, fw_id=None, launch_root=".", **rocket_
     """Run at most one firework (``rlaunch singleshot``); returns its id or None."""
     rocket = Rocket(launchpad, worker, launch_root, **rocket_options)
     states = ("READY", "RESERVED") if fw_id is not None else ("READY",)
-    with interruptible():
+    with interruptible(rocket.guard):
         return rocket.run_once(fw_id=fw_id, states=states)
 
 
@@ -58,7 +64,7 @@ def rapidfire(launchpad, worker=None, launch_root=".", nlaunches=0, max_loops=-1
     def out_of_time():
         return timeout is not None and clock() - started >= timeout
 
-    with interruptible():
+    with interruptible(rocket.guard):
         while True:
             while nlaunches == 0 or launched < nlaunches:
                 if out_of_time() or rocket.run_once() is None:

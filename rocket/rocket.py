@@ -4,20 +4,24 @@ One launch is two store transactions (the claim and the completion) plus a
 heartbeat now and then, so thousands of no-op fireworks run per second.
 Whatever happens inside a task is caught per firework and recorded on the
 launch; only a signal (SIGTERM, Ctrl-C) stops the rocket itself, and then the
-firework is handed back instead of being left RUNNING.
+firework is handed back instead of being left RUNNING. A signal that comes
+while the rocket is writing to the store waits until the write is done, and
+a store outage is waited out (with a message) rather than losing a result.
 """
 
+import contextlib
 import copy
 import logging
 import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from datetime import datetime
 
 from launchpad.actions import FWAction
-from launchpad.errors import StaleLaunchError, StarshellError, TaskError
+from launchpad.errors import StaleLaunchError, StarshellError, StoreUnavailableError, TaskError
 from launchpad.firetask import load_task
 from launchpad.tasks.paths import ALLOW_SPEC_KEY
 from launchpad.worker import FWorker
@@ -30,6 +34,41 @@ log = logging.getLogger("rocket")
 
 class RocketInterrupted(BaseException):
     """Raised inside a running task when the rocket is told to stop."""
+
+
+class SignalGuard:
+    """Delivers a stop signal as RocketInterrupted only where that is safe.
+
+    Inside a task it stops the task at once. While the rocket claims a
+    firework or records a result it is held back until the store write is
+    done: a claim cut short would leave the firework RUNNING with nobody to
+    hand it back, a completion cut short would lose the result.
+    """
+
+    def __init__(self):
+        self.pending = None
+        self.depth = 0
+
+    def deliver(self, message):
+        """Called by the signal handler."""
+        if self.depth:
+            self.pending = message
+            return
+        raise RocketInterrupted(message)
+
+    @contextlib.contextmanager
+    def shielded(self):
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    def check(self):
+        """Raise a signal that came while shielded, now that it is safe."""
+        if self.pending and not self.depth:
+            message, self.pending = self.pending, None
+            raise RocketInterrupted(message)
 
 
 class TaskTimeout(Exception):
@@ -60,7 +99,8 @@ class Rocket:
     """Runs fireworks from ``launchpad`` for ``worker`` under ``launch_root``."""
 
     def __init__(self, launchpad, worker=None, launch_root=".", ping_interval=60.0,
-                 chdir=True, requeue_on_interrupt=True):
+                 chdir=True, requeue_on_interrupt=True, store_patience=600.0,
+                 sleep=time.sleep, clock=time.monotonic):
         self.lp = launchpad
         self.worker = worker or FWorker()
         self.filter = self.worker.filter()
@@ -69,41 +109,78 @@ class Rocket:
         self.requeue_on_interrupt = requeue_on_interrupt
         self.heartbeat = Heartbeat(launchpad, ping_interval)
         self.host, self.ip = host_identity()
+        self.guard = SignalGuard()
+        self.store_patience = float(store_patience)
+        self._sleep, self._clock = sleep, clock
 
     def run_once(self, fw_id=None, states=("READY",)):
         """Run one firework; returns its fw_id, or None when nothing could be claimed."""
+        self.guard.check()
+        with self.guard.shielded():
+            fw, launch_id, launch_dir = self._claim(fw_id, states)
+        if launch_id is None:
+            self.guard.check()
+            return fw["fw_id"] if fw else None
+        try:
+            self.guard.check()  # a signal during the claim: hand the firework back now
+            action, state, exception = self._run_tasks(fw, launch_dir)
+        except RocketInterrupted as exc:
+            self.heartbeat.watch(None)
+            self.guard.pending = None
+            with self.guard.shielded():
+                self.lp.interrupt_launch(launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
+                                         reason=str(exc) or "rocket interrupted")
+            raise
+        finally:
+            self.heartbeat.watch(None)
+        with self.guard.shielded():
+            self._finish(fw, launch_id, action, state, exception)
+        self.guard.check()
+        return fw["fw_id"]
+
+    def _claim(self, fw_id, states):
+        """``(fw, launch_id, launch_dir)``; launch_id None when nothing runs (or it fizzled at once)."""
         launch_dir = self._new_launch_dir()
-        fw, launch_id = self.lp.checkout_fw(self.filter, launch_dir, fw_id=fw_id, host=self.host,
-                                            ip=self.ip, states=states)
+        fw, launch_id = self.patiently(
+            lambda: self.lp.checkout_fw(self.filter, launch_dir, fw_id=fw_id, host=self.host,
+                                        ip=self.ip, states=states), "claiming a firework")
         if fw is None:
-            return None
+            return None, None, None
         try:
             launch_dir = self._prepare_dir(fw, launch_id, launch_dir)
         except (OSError, StarshellError) as exc:
             self._finish(fw, launch_id, FWAction(), "FIZZLED", _exception_info(exc, None, None))
-            return fw["fw_id"]
+            return fw, None, None
         log.info("launching firework %s (%s) in %s", fw["fw_id"], fw["name"], launch_dir)
         self.heartbeat.watch(launch_id)
-        try:
-            action, state, exception = self._run_tasks(fw, launch_dir)
-        except RocketInterrupted as exc:
-            self.heartbeat.watch(None)
-            self.lp.interrupt_launch(launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
-                                     reason=str(exc) or "rocket interrupted")
-            raise
-        finally:
-            self.heartbeat.watch(None)
-        self._finish(fw, launch_id, action, state, exception)
-        return fw["fw_id"]
+        return fw, launch_id, launch_dir
 
     def _finish(self, fw, launch_id, action, state, exception):
         try:
-            self.lp.complete_launch(launch_id, action, state=state, exception=exception,
-                                    fw_id=fw["fw_id"])
+            self.patiently(lambda: self.lp.complete_launch(
+                launch_id, action, state=state, exception=exception, fw_id=fw["fw_id"]),
+                f"recording the result of firework {fw['fw_id']}")
         except StaleLaunchError as exc:
             log.warning("%s", exc)
         if state == "FIZZLED":
             log.warning("firework %s FIZZLED: %s", fw["fw_id"], (exception or {}).get("message"))
+
+    def patiently(self, operation, what):
+        """Run a store operation, waiting out an outage for up to ``store_patience`` seconds.
+
+        The store retries briefly by itself; a longer outage (a MongoDB
+        failover, a lock held for minutes) must not cost a finished result.
+        """
+        deadline, delay = self._clock() + self.store_patience, 1.0
+        while True:
+            try:
+                return operation()
+            except StoreUnavailableError as exc:
+                if self._clock() + delay > deadline:
+                    raise
+                log.warning("store unavailable while %s (%s); trying again in %g s", what, exc, delay)
+                self._sleep(delay)
+                delay = min(delay * 2, 60.0)
 
     # -- directories -------------------------------------------------------------
     def _new_launch_dir(self):

@@ -1,0 +1,1 @@
+"""Fault injection: kills, signals, store outages and late rockets (marker ``faults``)."""
