@@ -276,6 +276,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             changed = self.store.update_fireworks(
                 [fw_id], {"state": state, "updated_on": now},
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
+            if not changed and self._cut_short(fw_id, launch_id, state):
+                changed = [fw_id]
             if changed:
                 self._close_launch(launch_id, state, action, exception, now)
                 if plan is not None:
@@ -289,6 +291,16 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 f"launch {launch_id} of firework {fw_id} was fenced (rerun, defused or "
                 "declared lost) before it finished; its result was recorded but not applied")
         return fw_id
+
+    def _cut_short(self, fw_id, launch_id, state):
+        """Whether an earlier call for this launch set the firework's state and then
+        lost the store (MongoDB has no transactions) before closing the launch: the
+        rocket's retry then finishes that completion instead of calling it stale."""
+        fw = self.store.get_firework(fw_id, fields=["state", "current_launch"])
+        if not fw or fw["state"] != state or fw.get("current_launch") != launch_id:
+            return False
+        launch = self.store.get_launch(launch_id)
+        return launch is not None and launch["state"] == S.RUNNING.value
 
     def _retry_later(self, fw):
         """Put a fizzled firework back to READY while its ``_retries`` last.

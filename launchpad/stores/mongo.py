@@ -7,11 +7,18 @@ mongomock, which is not thread-safe, behave like one, so the threaded
 exactly-once test means the same on both.
 
 Only operators mongomock implements faithfully are used: $set, $inc, $in,
-comparison operators, find_one_and_update with sort, and $group counts.
+$push, comparison operators, find_one_and_update with sort, and $group counts.
+
+A lost connection is retried, but a lost *reply* does not say whether the
+server applied the write: every write is therefore made safe to try again
+(inserts skip what is there, conditional updates look for their own effect,
+a release carries a token so it counts once), so a retry never applies a
+write twice.
 """
 
 import contextlib
 import threading
+import uuid
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, PyMongoError
@@ -27,6 +34,11 @@ def _projection(fields):
     for f in fields or ():
         proj[f] = 1
     return proj
+
+
+def _holds(doc, changes):
+    """Whether ``doc`` already has every value of a ``$set``: our write happened."""
+    return doc is not None and all(doc.get(k) == v for k, v in changes.items())
 
 
 def _sort(sort, default):
@@ -90,12 +102,21 @@ class MongoStore(Store):
         self.launches.create_index("fw_id")
         self.launches.create_index([("state", ASCENDING), ("last_ping", ASCENDING)])
 
-    def _guard(self, operation):
-        """Run under the process lock; retry lost connections, then fail clearly."""
+    def _guard(self, operation, recover=None):
+        """Run under the process lock; retry lost connections, then fail clearly.
+
+        Before trying a write again, ``recover()`` looks for the effect of
+        the attempt whose reply was lost and returns its result if it finds
+        it (anything but None).
+        """
         delay = 0.2
         for attempt in range(self._retries + 1):
             try:
                 with self._lock:
+                    if attempt and recover is not None:
+                        found = recover()
+                        if found is not None:
+                            return found
                     return operation()
             except (AutoReconnect, ConnectionFailure) as exc:
                 if attempt == self._retries:
@@ -131,18 +152,36 @@ class MongoStore(Store):
     def insert_workflow(self, wf, fireworks):
         # Fireworks first: a crash before the workflow document leaves rows that no
         # workflow lists, which the checker removes; never a workflow missing pieces.
+        insert_fws = self._insert_once(self.fireworks, "fw_id", fireworks)
+        insert_wf = self._insert_once(self.workflows, "wf_id", [wf])
+
         def insert():
-            if fireworks:
-                self.fireworks.insert_many([dict(f) for f in fireworks], ordered=True)
-            self.workflows.insert_one(dict(wf))
+            insert_fws()
+            insert_wf()
         self._guard(insert)
 
     def insert_fireworks(self, fireworks):
-        if fireworks:
-            self._guard(lambda: self.fireworks.insert_many([dict(f) for f in fireworks]))
+        self._guard(self._insert_once(self.fireworks, "fw_id", fireworks))
 
     def insert_launch(self, launch):
-        self._guard(lambda: self.launches.insert_one(dict(launch)))
+        self._guard(self._insert_once(self.launches, "launch_id", [launch]))
+
+    @staticmethod
+    def _insert_once(collection, key, docs):
+        """An insert to run (and retry): a retry inserts only what is not there yet."""
+        docs = list(docs)
+        tried = []
+
+        def insert():
+            todo = docs
+            if tried:
+                there = {d[key] for d in collection.find(
+                    {key: {"$in": [d[key] for d in docs]}}, {key: 1})}
+                todo = [d for d in docs if d[key] not in there]
+            tried.append(True)
+            if todo:
+                collection.insert_many([dict(d) for d in todo], ordered=True)
+        return insert
 
     def _find(self, collection, default_key, query, fields, sort, limit, skip):
         def run():
@@ -188,28 +227,43 @@ class MongoStore(Store):
         ids = list(fw_ids)
         if not ids:
             return []
-        cond = {"fw_id": {"$in": ids}}
-        for field, value in (expect or {}).items():
-            cond[field] = {"$in": list(value)} if isinstance(value, (list, tuple)) else value
+        tried = []
 
         def update():
-            if len(ids) == 1:
+            # After a lost reply, the fireworks already holding the changes were ours.
+            done = self._holding(ids, changes) if tried and expect else []
+            tried.append(True)
+            rest = [i for i in ids if i not in done]
+            if not rest:
+                return done
+            cond = {"fw_id": {"$in": rest}}
+            for field, value in (expect or {}).items():
+                cond[field] = {"$in": list(value)} if isinstance(value, (list, tuple)) else value
+            if len(rest) == 1:
                 result = self.fireworks.update_one(cond, {"$set": changes})
-                return ids if result.matched_count else []
+                return done + (rest if result.matched_count else [])
             matched = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
             if matched:
                 self.fireworks.update_many({**cond, "fw_id": {"$in": matched}}, {"$set": changes})
-            return matched
+            return done + matched
         return self._guard(update)
+
+    def _holding(self, ids, changes):
+        return [d["fw_id"] for d in self.fireworks.find(
+            {"fw_id": {"$in": ids}}, _projection(["fw_id", *changes])) if _holds(d, changes)]
 
     def release_children(self, fw_ids, updated_on):
         ids = list(fw_ids)
         if not ids:
             return []
 
+        token = uuid.uuid4().hex  # the same for every retry of this release: it counts once
+
         def release():
-            self.fireworks.update_many({"fw_id": {"$in": ids}, "waiting_on": {"$gt": 0}},
-                                       {"$inc": {"waiting_on": -1}})
+            self.fireworks.update_many(
+                {"fw_id": {"$in": ids}, "waiting_on": {"$gt": 0}, "release_tokens": {"$ne": token}},
+                {"$inc": {"waiting_on": -1},
+                 "$push": {"release_tokens": {"$each": [token], "$slice": -20}}})
             cond = {"fw_id": {"$in": ids}, "state": "WAITING", "waiting_on": 0}
             ready = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
             if ready:
@@ -236,9 +290,14 @@ class MongoStore(Store):
         cond = self._claimable(worker, states, fw_id, not_before)
         # No projection here: mongomock re-finds the updated document by _id only
         # when the projection keeps _id, and would otherwise update the wrong one.
+        def claimed_before():  # a claim whose reply was lost: its launch id is unique
+            if changes.get("current_launch") is None:
+                return None
+            return self.fireworks.find_one({"current_launch": changes["current_launch"],
+                                            "state": changes.get("state")})
         doc = self._guard(lambda: self.fireworks.find_one_and_update(
             cond, {"$set": changes}, sort=[("priority", DESCENDING), ("fw_id", ASCENDING)],
-            return_document=ReturnDocument.AFTER))
+            return_document=ReturnDocument.AFTER), recover=claimed_before)
         if doc is not None:
             doc.pop("_id", None)
         return doc
@@ -247,8 +306,11 @@ class MongoStore(Store):
         cond = {"launch_id": launch_id}
         if expect_state is not None:
             cond["state"] = expect_state
-        result = self._guard(lambda: self.launches.update_one(cond, {"$set": changes}))
-        return result.matched_count == 1
+        def applied_before():
+            found = self.launches.find_one({"launch_id": launch_id}, _projection(changes))
+            return True if expect_state is not None and _holds(found, changes) else None
+        return self._guard(lambda: self.launches.update_one(cond, {"$set": changes}).matched_count == 1,
+                           recover=applied_before)
 
     def update_workflow(self, wf_id, changes):
         self._guard(lambda: self.workflows.update_one({"wf_id": wf_id}, {"$set": changes}))
