@@ -27,8 +27,10 @@ def register(subparsers):
         "admin", help="check the store's consistency (and repair it)",
         description="Store maintenance. `lpad admin check` looks for what a crash or a lost "
                     "connection can leave behind; --fix repairs what is safe to repair.")
-    actions = admin.add_subparsers(dest="admin_command", metavar="ACTION", title="actions")
-    actions.required = True
+    from launchpad.cli import CommandGroup  # cli imports this module: resolve at call time
+    raw_actions = admin.add_subparsers(dest="admin_command", metavar="ACTION", title="actions")
+    raw_actions.required = True
+    actions = CommandGroup(raw_actions)  # so -l/-o/--debug also work after `admin check`
     p = actions.add_parser(
         "check", help="find inconsistencies between fireworks, links, launches and workflows",
         description="Check that every firework's state agrees with its parents and its "
@@ -42,8 +44,6 @@ def register(subparsers):
     p.add_argument("--grace", type=_grace, default=DEFAULT_GRACE_SECS, metavar="SECS",
                    help="leave alone what changed less than SECS ago, since a running rocket "
                         f"or lpad add may still finish it (default {DEFAULT_GRACE_SECS:g})")
-    p.add_argument("-o", "--output", choices=display.MACHINE_FORMATS, default=argparse.SUPPRESS,
-                   help="machine-readable output: json or yaml")
     p.set_defaults(func=check_command)
 
 

@@ -216,7 +216,7 @@ def stdin_is_tty():
 
 def confirm(lp, question, password=None):
     """Go on only if the user agrees, or a script passed today's date as the password."""
-    today = lp.clock().strftime("%Y-%m-%d")
+    today = lp.today()
     if password is not None:
         if password != today:
             raise StarshellError(f"wrong password: pass today's date ({today}) to confirm")

@@ -22,9 +22,12 @@ HOME_ENV = "STARSHELL_HOME"
 
 _MONGO_KEYS = {"host", "port", "name", "username", "password", "authsource", "uri",
                "uri_mode", "mongoclient_kwargs"}
-_IGNORED_KEYS = {"logdir", "strm_lvl", "user_indices", "wf_user_indices", "ssl",
-                 "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_pem_passphrase",
-                 "authmechanism", "replicaset", "_fw_name"}
+_IGNORED_KEYS = {"logdir", "strm_lvl", "user_indices", "wf_user_indices", "_fw_name"}
+# FireWorks' connection keys -> pymongo's MongoClient keyword arguments.
+_CLIENT_KEYS = {"ssl": "tls", "ssl_ca_certs": "tlsCAFile", "ssl_certfile": "tlsCertificateKeyFile",
+                "ssl_keyfile": "tlsCertificateKeyFile",
+                "ssl_pem_passphrase": "tlsCertificateKeyFilePassword",
+                "authmechanism": "authMechanism", "replicaset": "replicaSet"}
 
 
 def starshell_home():
@@ -97,7 +100,7 @@ def config_from_dict(data, source=None):
         return _sqlite_config(data, source, where)
     if kind not in ("mongodb", "mongo", "mongomock"):
         raise ConfigError(f"{where}unknown store {kind!r}; use sqlite or mongodb")
-    unknown = set(data) - _MONGO_KEYS - _IGNORED_KEYS - {"store"}
+    unknown = set(data) - _MONGO_KEYS - _IGNORED_KEYS - set(_CLIENT_KEYS) - {"store"}
     if unknown:
         raise ConfigError(f"{where}unknown setting(s): {', '.join(sorted(unknown))}")
     host = data.get("host") or "localhost"
@@ -114,6 +117,8 @@ def config_from_dict(data, source=None):
     kwargs = data.get("mongoclient_kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ConfigError(f"{where}mongoclient_kwargs must be a mapping")
+    kwargs = {**{_CLIENT_KEYS[k]: v for k, v in data.items()
+                 if k in _CLIENT_KEYS and v not in (None, "")}, **kwargs}
     if source and (data.get("password") or _has_credentials(uri)):
         warn_if_readable(source)
     return LaunchpadConfig(kind="mongomock" if kind == "mongomock" else "mongodb", uri=uri,

@@ -53,10 +53,14 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
     def describe(self):
         return self.store.describe()
 
+    def today(self):
+        """The user's local calendar day: the password ``reset`` and deletes ask for."""
+        return self.clock().astimezone().strftime("%Y-%m-%d")
+
     # -- admin -------------------------------------------------------------------
     def reset(self, password=None, require_password=True):
         """Erase every workflow. Scripts pass today's date (YYYY-MM-DD) as FireWorks does."""
-        today = self.clock().strftime("%Y-%m-%d")
+        today = self.today()
         if require_password and password != today:
             raise StarshellError(f"reset refused: pass today's date ({today}) as the password")
         self.store.reset()

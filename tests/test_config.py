@@ -84,6 +84,7 @@ def test_named_files_must_exist(home, tmp_path, monkeypatch):
 
 # ---- MongoDB with FireWorks' keys ----------------------------------------------
 
+@pytest.mark.corpus
 def test_the_corpus_launchpad_file_is_mongodb(home):
     config = load_config(os.path.join(CORPUS, "worker", "my_launchpad.yaml"))
     assert (config.kind, config.host, config.port, config.name) == ("mongodb", "localhost", 27017, "fireworks")
@@ -101,8 +102,17 @@ def test_fireworks_keys(home, tmp_path):
     assert config.kind == "mongodb"
     assert (config.host, config.port, config.name) == ("db.example.org", 27018, "prod")
     assert (config.username, config.password, config.authsource) == ("alice", "s3cret", "admin")
-    assert config.client_kwargs == {"connectTimeoutMS": 500}
+    assert config.client_kwargs == {"connectTimeoutMS": 500, "tls": False}
     assert "s3cret" not in repr(config) and "s3cret" not in config.describe()
+
+
+def test_fireworks_tls_keys_reach_the_client(home):
+    config = config_from_dict({"host": "db", "ssl": True, "ssl_ca_certs": "/etc/ca.pem",
+                               "ssl_certfile": "/etc/me.pem", "authmechanism": "SCRAM-SHA-256",
+                               "replicaset": "rs0", "mongoclient_kwargs": {"tls": False}})
+    assert config.client_kwargs == {"tls": False, "tlsCAFile": "/etc/ca.pem",
+                                    "tlsCertificateKeyFile": "/etc/me.pem",
+                                    "authMechanism": "SCRAM-SHA-256", "replicaSet": "rs0"}
 
 
 @pytest.mark.parametrize("data, uri", [
@@ -152,6 +162,7 @@ def test_config_is_frozen():
 
 # ---- refusing wrong or wrongly-typed files --------------------------------------
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("relpath, words", [
     ("fw_config/FW_config.yaml", "looks like FireWorks' global FW_config.yaml \\(ECHO_TEST\\), "
                                  "which starshell does not read"),
@@ -220,6 +231,7 @@ def test_no_warning_when_private_or_without_password(home, tmp_path, capsys, tex
 
 # ---- my_fworker.yaml ------------------------------------------------------------
 
+@pytest.mark.corpus
 def test_the_corpus_worker_file(home):
     worker = load_fworker(os.path.join(CORPUS, "worker", "my_fworker.yaml"))
     assert worker == FWorker(name="my first fireworker", category="", query={}, env={})
@@ -265,6 +277,7 @@ def test_bad_worker_settings(data, words):
         fworker_from_dict(data, source="my.yaml")
 
 
+@pytest.mark.corpus
 def test_a_launchpad_file_given_as_worker_is_refused(home):
     with pytest.raises(ConfigError, match="unknown worker setting\\(s\\): host, logdir"):
         load_fworker(os.path.join(CORPUS, "worker", "my_launchpad.yaml"))

@@ -13,6 +13,8 @@ import pytest
 
 import rocket
 from conftest import CORPUS, ROOT
+
+pytestmark = pytest.mark.corpus
 from launchpad import firetask
 from launchpad.errors import UnknownTaskError, WorkflowFileError
 from launchpad.files import dump_workflow, load_workflow, loads_workflow

@@ -272,5 +272,5 @@ def test_reset_needs_todays_date(lp):
     lp.add_wf(diamond())
     with pytest.raises(StarshellError):
         lp.reset("1999-01-01")
-    lp.reset(lp.clock().strftime("%Y-%m-%d"))
+    lp.reset(lp.today())
     assert lp.get_fw_ids() == []
