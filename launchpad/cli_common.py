@@ -91,8 +91,9 @@ def add_selection(parser, what="fireworks", ids_nargs="+"):
     parser.add_argument("-s", "--state", type=str.upper, choices=ALL_STATES, metavar="STATE",
                         help=f"{what} in this state ({', '.join(ALL_STATES)})")
     parser.add_argument("-q", "--query", metavar="JSON",
-                        help=f"a Mongo-style JSON filter on the {what[:-1]} documents, "
-                             "e.g. '{\"spec.param\": {\"$gt\": 3}}'")
+                        help=f"a Mongo-style JSON filter on the {what[:-1]} documents, e.g. " + (
+                            "'{\"spec.param\": {\"$gt\": 3}}'" if what == "fireworks" else
+                            "'{\"metadata.project\": \"x\"}'"))
 
 
 def add_listing(parser, sort_fields):
