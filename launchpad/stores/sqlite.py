@@ -293,7 +293,8 @@ class SQLiteStore(Store):
 
     kind = "sqlite"
 
-    def __init__(self, path, busy_timeout=30.0, lock_patience=300.0, sleep=time.sleep):
+    # SQLite waits silently for busy_timeout; past it, retrying() says so and waits on.
+    def __init__(self, path, busy_timeout=2.0, lock_patience=300.0, sleep=time.sleep):
         self.path = os.path.abspath(os.path.expanduser(str(path)))
         self.busy_timeout = busy_timeout
         self.lock_patience = lock_patience
@@ -331,17 +332,21 @@ class SQLiteStore(Store):
         deadline, delay, warned = time.monotonic() + self.lock_patience, 0.05, False
         while True:
             try:
-                return operation()
+                result = operation()
+                if warned:
+                    log.warning("the store %s is free again; going on", self.path)
+                return result
             except sqlite3.OperationalError as exc:
                 text = str(exc)
                 if "locked" not in text and "busy" not in text:
                     raise StoreUnavailableError(f"store {self.path}: {text}") from None
                 if time.monotonic() >= deadline:
                     raise StoreUnavailableError(
-                        f"the store {self.path} stayed locked for {self.lock_patience:.0f} s; "
+                        f"the store {self.path} stayed locked for {self.lock_patience:g} s; "
                         "another process holds a write lock (a stuck lpad or rlaunch?)") from None
                 if not warned:
-                    log.warning("store %s is locked by another process; retrying", self.path)
+                    log.warning("the store %s is locked by another process; waiting up to %g s "
+                                "for it", self.path, self.lock_patience)
                     warned = True
                 self._sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -378,6 +383,11 @@ class SQLiteStore(Store):
             self._local.conn = None
 
     def _prepare(self):
+        # Read the version without the write lock: opening a store to read it must
+        # not wait for a writer (a long add, another process's lock).
+        conn = self.conn()
+        if self.retrying(lambda: conn.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+            return
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
