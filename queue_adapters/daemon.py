@@ -133,7 +133,7 @@ class QueueDaemon:
         return [(name, method, every) for name, method, every in jobs if every > 0]
 
     def run_job(self, name: str) -> None:
-        """Run one job now, log what it did and record it in the status file.
+        """Run one job now, log what it did (if new) and record it in the status file.
 
         A failure is logged and recorded, never raised: the daemon goes on
         and tries again on the job's next turn.
@@ -142,8 +142,9 @@ class QueueDaemon:
         record = {"last_run": utc_now(), "result": None, "error": None}
         try:
             record["result"] = method()
-            level = logging.DEBUG if record["result"].startswith("no ") else logging.INFO
-            log.log(level, "%s: %s", name, record["result"])
+            # A line when something changes, not every minute: the log stays readable.
+            same = record["result"] == self._jobs.get(name, {}).get("result")
+            log.log(logging.DEBUG if same else logging.INFO, "%s: %s", name, record["result"])
         except StarshellError as exc:
             record["error"] = str(exc)
             log.error("%s failed: %s", name, exc)

@@ -79,22 +79,36 @@ def pilot_command(rocket_launch: str, walltime: Optional[int] = None,
     return rocket_launch[:match.end("sub")] + f" --timeout {timeout}" + rocket_launch[match.end("sub"):]
 
 
+# The batch shell must outlive the scheduler's SIGTERM (scancel, the walltime):
+# when it dies, Slurm kills what is left of the job at once, and rlaunch loses
+# the moment it needs to hand its firework back.  A trap (unlike an ignored
+# signal) is not inherited, so rlaunch still gets the TERM itself.
+SHIELD = "trap : TERM; "
+
+
+def shield_shell(command: str) -> str:
+    """``trap : TERM;`` before an rlaunch command, so the batch shell waits for rlaunch."""
+    return SHIELD + command if _RLAUNCH.search(command) else command
+
+
 def forward_signal(command: str) -> Optional[str]:
-    """Wrap a simple command so SIGUSR1 to the batch shell reaches it as SIGTERM.
+    """Wrap a simple rlaunch command so SIGUSR1 to the batch shell reaches it as SIGTERM.
 
     Slurm's ``--signal=B:...`` goes to the batch shell only, and a shell
     waiting on a foreground command neither forwards it nor survives it
-    (rlaunch would be orphaned, then killed mid-task).  Running rlaunch in
-    the background with a trap hands the signal on; rlaunch turns SIGTERM
-    into a clean requeue.  USR1, not TERM, so that the scheduler's own TERM at
-    the hard limit reaches rlaunch once, not twice.  Compound commands and
-    commands other than rlaunch are left alone (None): the trap could not
-    reach the process inside, or the program may not expect SIGTERM early.
+    (rlaunch would be killed mid-task).  Running rlaunch in the background
+    with a trap hands the signal on; rlaunch turns SIGTERM into a clean
+    requeue.  USR1, not TERM, so that the scheduler's own TERM at the hard
+    limit reaches rlaunch once, not twice.  The loop waits until rlaunch has
+    really ended (a trap interrupts ``wait``) and keeps its exit status.
+    Compound commands and commands other than rlaunch are left alone (None):
+    the trap could not reach the process inside, or the program may not
+    expect SIGTERM early.
     """
     if _NOT_SIMPLE.search(command) or not _RLAUNCH.search(command):
         return None
-    return ("trap 'kill -TERM $pilot_pid 2>/dev/null' USR1; "
-            f"{command} & pilot_pid=$!; wait $pilot_pid; wait $pilot_pid")
+    return (f"trap 'kill -TERM $pilot_pid 2>/dev/null' USR1; {SHIELD}{command} & pilot_pid=$!; "
+            "while wait $pilot_pid; rc=$?; kill -0 $pilot_pid 2>/dev/null; do :; done; (exit $rc)")
 
 
 def stamped(prefix: str, now: datetime) -> str:
@@ -216,6 +230,8 @@ class QueueLauncher:
         if wrapped:
             command = wrapped
             values["signal"] = f"B:USR1@{signal_lead(walltime)}"
+        else:
+            command = shield_shell(command)
         values.update(rocket_launch=command, launch_dir=launcher_dir)
         script = self.adapter.write_script(os.path.join(launcher_dir, SUBMIT_SCRIPT), values)
         self._rate_limit()
@@ -338,5 +354,5 @@ def _queue_overrides(fw: Mapping) -> dict:
     return dict(overrides)
 
 
-__all__ = ["QueueLauncher", "Round", "Submission", "pilot_command", "forward_signal",
+__all__ = ["QueueLauncher", "Round", "Submission", "pilot_command", "forward_signal", "shield_shell",
            "stop_margin", "signal_lead", "backoff", "SUBMIT_SCRIPT", "JOB_ID_FILE"]

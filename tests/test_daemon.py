@@ -215,3 +215,18 @@ def test_daemon_process_status_and_stop(isolated_home, capsys):
     assert "daemon started" in text and "received SIGTERM" in text and "daemon stopped" in text
     assert lpad(["daemon", "status"], lp) == 1
     assert "no daemon is running" in capsys.readouterr().out
+
+
+def test_the_log_says_what_changed_not_the_same_line_every_run(parts, tmp_path, caplog):
+    lp = parts[0]
+    daemon = make_daemon(parts, tmp_path)
+    caplog.set_level("INFO", logger="starshell.daemon")
+    for _ in range(3):
+        daemon.run_job("lostruns")
+    add_fws(lp, 1)
+    lp.checkout_fw()
+    parts[1].advance(10 ** 5)
+    daemon.run_job("lostruns")
+    lines = [r.getMessage() for r in caplog.records if r.name == "starshell.daemon"]
+    assert lines[0] == "lostruns: no lost runs" and len(lines) == 2
+    assert lines[1].startswith("lostruns: lost runs: launches [1]")

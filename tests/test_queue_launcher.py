@@ -22,7 +22,7 @@ from queue_adapters import get_adapter
 from queue_adapters import cli as qcli
 from queue_adapters.launcher import (
     JOB_ID_FILE, SUBMIT_SCRIPT, QueueLauncher, backoff, forward_signal, pilot_command,
-    signal_lead, stop_margin)
+    shield_shell, signal_lead, stop_margin)
 from queue_adapters.lpad_commands import register
 from queue_adapters.reservations import cancel_qid, detect_unreserved, get_qids, launch_qid
 
@@ -183,11 +183,67 @@ def test_reservation_mode_needs_rlaunch_in_rocket_launch():
 
 def test_signal_is_forwarded_only_to_a_simple_rlaunch_command():
     wrapped = forward_signal("rlaunch rapidfire --timeout 54")
-    assert wrapped.startswith("trap 'kill -TERM $pilot_pid 2>/dev/null' USR1; ")
+    assert wrapped.startswith("trap 'kill -TERM $pilot_pid 2>/dev/null' USR1; trap : TERM; ")
     assert "rlaunch rapidfire --timeout 54 & pilot_pid=$!" in wrapped
     assert forward_signal("rlaunch rapidfire > log 2>&1") is None
     assert forward_signal("module load x; rlaunch rapidfire") is None
     assert forward_signal("./my_code") is None
+
+
+def test_the_batch_shell_outlives_sigterm_only_around_rlaunch():
+    assert shield_shell("rlaunch singleshot") == "trap : TERM; rlaunch singleshot"
+    assert shield_shell("module load x; rlaunch rapidfire") == \
+        "trap : TERM; module load x; rlaunch rapidfire"
+    assert shield_shell("./my_code --fast") == "./my_code --fast"
+
+
+FAKE_RLAUNCH = """#!/bin/bash
+trap 'echo TERM >> "$LOG"; sleep 0.3; exit 7' TERM
+echo started >> "$LOG"
+while true; do sleep 0.05; done
+"""
+
+
+def start_pilot_line(tmp_path, line):
+    """Run a pilot's rocket_launch line in bash with a fake rlaunch; wait until it runs."""
+    import subprocess
+    import time
+    (tmp_path / "rlaunch").write_text(FAKE_RLAUNCH)
+    (tmp_path / "rlaunch").chmod(0o755)
+    log = tmp_path / "log"
+    log.write_text("")
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "LOG": str(log)}
+    shell = subprocess.Popen(["bash", "-c", line + '\necho shell-done >> "$LOG"'], env=env,
+                             start_new_session=True)
+    deadline = time.monotonic() + 10
+    while "started" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return shell, log
+
+
+def test_the_wrapper_hands_usr1_on_once_and_waits_for_rlaunch(tmp_path):
+    import signal
+    import time
+    shell, log = start_pilot_line(tmp_path, forward_signal("rlaunch rapidfire --timeout 54"))
+    shell.send_signal(signal.SIGUSR1)   # Slurm's early warning, to the batch shell only
+    time.sleep(0.05)
+    shell.send_signal(signal.SIGTERM)   # the hard limit reaches the shell too
+    assert shell.wait(10) == 0
+    assert log.read_text().split() == ["started", "TERM", "shell-done"]  # one TERM, then on
+
+
+@pytest.mark.parametrize("shielded", [True, False])
+def test_a_shielded_shell_waits_for_rlaunch_after_sigterm(tmp_path, shielded):
+    import signal
+    line = shield_shell("rlaunch rapidfire") if shielded else "rlaunch rapidfire"
+    shell, log = start_pilot_line(tmp_path, line)
+    os.killpg(shell.pid, signal.SIGTERM)    # scancel signals every process of the job
+    if shielded:
+        assert shell.wait(10) == 0
+        assert log.read_text().split() == ["started", "TERM", "shell-done"]
+    else:  # the shell dies at once; Slurm would then kill rlaunch before it hands back
+        assert shell.wait(10) == -signal.SIGTERM
+        assert "shell-done" not in log.read_text()
 
 
 def test_backoff_doubles_up_to_ten_minutes():

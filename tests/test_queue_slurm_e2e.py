@@ -103,7 +103,7 @@ def site(slurm_up, tmp_path, monkeypatch):  # noqa: F811
 # A task that outlives SIGTERM, as many real codes do for a while.  scancel sends
 # SIGCONT then SIGTERM to every process of the job; rlaunch normally turns its
 # TERM into a requeue, but CPython may deliver it to the heartbeat thread and
-# act on it late (see the rocket notes in docs/queue.md).  With the task still
+# act on it late (docs/queue.md, "Known limits").  With the task still
 # alive, a late TERM cannot turn into a failed task: either rlaunch hands the
 # firework back, or the job's SIGKILL after KillWait makes it a lost run.
 STUBBORN = "trap '' TERM; sleep 120"
@@ -252,16 +252,24 @@ def test_walltime_signal_hands_a_running_firework_back(site):
 
 @pytest.mark.slow
 def test_real_walltime_expiry_mid_task_is_recovered(site):
-    """A one-minute pilot with a five-minute task: Slurm's signal or its kill requeues it."""
+    """A one-minute pilot with a five-minute task, killed by Slurm at its real time limit.
+
+    ``signal: B:CONT@1`` replaces the early warning with a harmless one, so this
+    is the hard limit itself: Slurm TERMs every process, the job script waits
+    for rlaunch (trap : TERM), rlaunch hands the firework back before KILL.
+    The warning path is test_walltime_signal_hands_a_running_firework_back.
+    """
     marker = site.tmp / "marker"
     site.lp.add_wf({"fws": [script_fw(1, first_time(marker, "sleep 300"))], "links": {}})
-    qa = site.qadapter(walltime=1)
+    qa = site.qadapter(walltime=1, signal="B:CONT@1")
     assert site.qlaunch("-q", qa, "singleshot") == 0
+    script = next(site.work.glob("launcher_*/FW_submit.script")).read_text()
+    assert "trap : TERM; rlaunch --ping_interval 1 rapidfire --timeout 54 --sleep 1" in script
     site.wait_for("firework running", lambda: site.lp.get_fw_dict(1)["state"] == "RUNNING")
     qid = running_qid(site, 1)
     site.wait_for("firework handed back at the walltime",
                   lambda: site.lp.get_fw_dict(1)["state"] == "READY", 150)
-    site.wait_for("pilot ended", lambda: job_state(qid) in ("COMPLETED", "FAILED", "TIMEOUT"), 60)
+    site.wait_for("pilot timed out", lambda: job_state(qid) == "TIMEOUT", 30)
     assert site.lp.get_launches({"fw_id": 1})[0]["interrupted"] is True
     assert site.qlaunch("-q", qa, "singleshot") == 0
     site.wait_for("firework completed", lambda: site.states() == {"COMPLETED": 1})
