@@ -98,9 +98,9 @@ def process_env(work):
 
 
 def spawn(args, work, name, **kwargs):
-    """A ``python -m <args>`` process in ``work``; its stderr goes to ``<name>.err``."""
+    """A ``python <args>`` process in ``work``; its stderr goes to ``<name>.err``."""
     err = open(work / f"{name}.err", "w")
-    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=work, env=process_env(work),
+    proc = subprocess.Popen([sys.executable, *args], cwd=work, env=process_env(work),
                             stdout=kwargs.pop("stdout", subprocess.DEVNULL), stderr=err,
                             text=True, **kwargs)
     proc.err_path = work / f"{name}.err"
@@ -109,7 +109,7 @@ def spawn(args, work, name, **kwargs):
 
 
 def rlaunch(work, name, *args):
-    return spawn(["rocket.cli", *args], work, name)
+    return spawn(["-m", "rocket.cli", *args], work, name)
 
 
 def lpad(work, *args, timeout=60):
