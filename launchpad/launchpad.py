@@ -268,15 +268,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             fw_id = self.get_launch(launch_id)["fw_id"]
         with self.store.transaction():
             fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
-            plan = None
-            if state == S.COMPLETED.value and fw is not None:
-                try:  # everything that can fail is worked out before the first write
-                    plan = self.plan_action(fw, action)
-                except StarshellError as exc:
-                    state, plan = S.FIZZLED.value, None
-                    exception = {"message": f"the task's FWAction could not be applied: {exc}",
-                                 "task_index": None, "task_name": None}
-                    action = FWAction(stored_data=action.stored_data)
+            plan, action, state, exception = self._vet_result(fw, action, state, exception)
             changed = self.store.update_fireworks(
                 [fw_id], {"state": state, "updated_on": now},
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
@@ -295,6 +287,28 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 f"launch {launch_id} of firework {fw_id} was fenced (rerun, defused or "
                 "declared lost) before it finished; its result was recorded but not applied")
         return fw_id
+
+    def _vet_result(self, fw, action, state, exception):
+        """Work out all that can fail before the first write: the children's new specs,
+        and whether the store can hold the result at all. A result that cannot be applied
+        or stored fizzles the firework with the reason, instead of failing half-way
+        through the writes. Returns ``(plan, action, state, exception)``."""
+        try:
+            self.store.check_storable(action.to_dict())
+            if state != S.COMPLETED.value or fw is None:
+                return None, action, state, exception
+            plan = self.plan_action(fw, action)
+            self.store.check_storable(list(plan.values()))
+            return plan, action, state, exception
+        except StarshellError as exc:
+            kept = FWAction(stored_data=action.stored_data)
+            try:
+                self.store.check_storable(kept.to_dict())
+            except StarshellError:
+                kept = FWAction()
+            problem = {"message": f"the task's FWAction could not be applied: {exc}",
+                       "task_index": None, "task_name": None}
+            return None, kept, S.FIZZLED.value, exception or problem
 
     def _cut_short(self, fw_id, launch_id, state):
         """Whether an earlier call for this launch set the firework's state and then

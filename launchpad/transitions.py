@@ -6,6 +6,8 @@ so a concurrent rocket cannot be overwritten silently. Changing a RUNNING
 firework fences its live launch: the late result is refused.
 """
 
+import math
+
 from .errors import InvalidArgumentError, InvalidTransitionError, NotFoundError
 from .states import RERUNNABLE, State, check_transition, is_legal
 
@@ -127,8 +129,9 @@ class TransitionsMixin:
         return [d["fw_id"] for d in docs]
 
     def set_priority(self, fw_id, priority):
-        if isinstance(priority, bool) or not isinstance(priority, (int, float)):
-            raise InvalidArgumentError(f"priority must be a number, got {priority!r}")
+        if isinstance(priority, bool) or not isinstance(priority, (int, float)) \
+                or not math.isfinite(priority):
+            raise InvalidArgumentError(f"priority must be a finite number, got {priority!r}")
         return self.update_spec([fw_id], {"_priority": priority})
 
     # -- whole workflows (identified by any of their fireworks, as in FireWorks) ---

@@ -15,6 +15,7 @@ Queries are Mongo-style filters (``launchpad.query``); ``fields`` is a list
 of (dotted) field names to return; ``sort`` is ``[(field, 1 | -1)]``.
 """
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -27,8 +28,12 @@ def index_fields(spec):
     if isinstance(priority, bool) or not isinstance(priority, (int, float)):
         try:
             priority = float(priority)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             priority = 0
+    if isinstance(priority, float) and math.isnan(priority):
+        priority = 0  # NaN sorts nowhere (and SQLite stores it as NULL)
+    elif isinstance(priority, int):
+        priority = max(-2**63, min(priority, 2**63 - 1))  # what an 8-byte column holds
     category = spec.get("_category")
     fworker = spec.get("_fworker")
     return {"priority": priority,
@@ -88,6 +93,10 @@ class Store(ABC):
     @abstractmethod
     def describe(self):
         """Where the data lives, without credentials (for messages and logs)."""
+
+    def check_storable(self, value):
+        """Raise InvalidWorkflowError if ``value`` cannot be written to this store
+        (e.g. nested too deeply), so a caller can refuse it before its first write."""
 
     # -- ids -------------------------------------------------------------------
     @abstractmethod

@@ -20,10 +20,12 @@ import contextlib
 import threading
 import uuid
 
+import bson
+from bson.errors import BSONError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, PyMongoError
 
-from ..errors import InvalidQueryError, StoreUnavailableError
+from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
 from .base import Store, index_fields
 
 _COLLECTIONS = ("fireworks", "workflows", "launches", "counters")
@@ -34,6 +36,12 @@ def _projection(fields):
     for f in fields or ():
         proj[f] = 1
     return proj
+
+
+def _unstorable(exc):
+    return InvalidWorkflowError(
+        f"MongoDB cannot store this value ({exc}); integers must fit in 8 bytes, keys must be "
+        "text without NUL characters or a leading '$', and nesting must stay under 100 levels")
 
 
 def _holds(doc, changes):
@@ -92,6 +100,12 @@ class MongoStore(Store):
     def describe(self):
         return self._description
 
+    def check_storable(self, value):
+        try:
+            bson.encode({"value": value})
+        except (OverflowError, BSONError, RecursionError, TypeError) as exc:
+            raise _unstorable(exc) from None
+
     def _ensure_indexes(self):
         self.fireworks.create_index("fw_id", unique=True)
         self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING),
@@ -125,6 +139,8 @@ class MongoStore(Store):
                         f"{type(exc).__name__}") from None
                 self._sleep(delay)
                 delay = min(delay * 2, 5.0)
+            except (OverflowError, BSONError, RecursionError) as exc:
+                raise _unstorable(exc) from None
             except OperationFailure as exc:  # the server refused the query itself
                 raise InvalidQueryError(f"{self._description} refused the query: {exc}") from None
             except PyMongoError as exc:
@@ -158,10 +174,27 @@ class MongoStore(Store):
         def insert():
             insert_fws()
             insert_wf()
-        self._guard(insert)
+        try:
+            self._guard(insert)
+        except InvalidWorkflowError:  # a document MongoDB cannot hold: leave none of the others
+            self._undo_insert(fireworks, wf)
+            raise
 
     def insert_fireworks(self, fireworks):
-        self._guard(self._insert_once(self.fireworks, "fw_id", fireworks))
+        try:
+            self._guard(self._insert_once(self.fireworks, "fw_id", fireworks))
+        except InvalidWorkflowError:
+            self._undo_insert(fireworks)
+            raise
+
+    def _undo_insert(self, fireworks, wf=None):
+        ids = [f["fw_id"] for f in fireworks]
+
+        def undo():
+            self.fireworks.delete_many({"fw_id": {"$in": ids}})
+            if wf is not None:
+                self.workflows.delete_one({"wf_id": wf["wf_id"]})
+        self._guard(undo)
 
     def insert_launch(self, launch):
         self._guard(self._insert_once(self.launches, "launch_id", [launch]))

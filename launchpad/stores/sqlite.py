@@ -32,7 +32,22 @@ _JSON_IN_THRESHOLD = 64
 
 
 def _dumps(value):
-    return json.dumps(value, separators=(",", ":"), default=_json_default)
+    try:
+        return json.dumps(value, separators=(",", ":"), default=_json_default)
+    except RecursionError:
+        raise InvalidWorkflowError("cannot store a value nested hundreds of levels deep; "
+                                   "flatten it") from None
+    except ValueError as exc:  # a value that contains itself
+        raise InvalidWorkflowError(f"cannot store this value: {exc}") from None
+
+
+def _strict_json(value):
+    """Whether SQLite's own JSON functions accept ``value`` (they refuse NaN and Infinity)."""
+    try:
+        json.dumps(value, allow_nan=False, default=str)
+        return True
+    except (ValueError, RecursionError):
+        return False
 
 
 def _json_default(value):
@@ -47,7 +62,9 @@ def _json_default(value):
 def _type_fits(kind, value):
     if kind == "text":
         return isinstance(value, str)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -2**63 <= value < 2**63  # larger ones are compared in Python, not as SQL
+    return isinstance(value, float)
 
 
 def _in_clause(col, values, params):
@@ -202,7 +219,8 @@ class _Table:
                 values.append(value)
         doc_changes = [(f, v) for f, v in changes.items()
                        if f not in self.columns and f not in self.link_fields]
-        if doc_changes:  # one json_set replaces each top-level JSON field in place
+        in_python = not all(_strict_json(v) for _, v in doc_changes)
+        if doc_changes and not in_python:  # one json_set replaces each top-level JSON field
             paths = ", ".join("?, json(?)" for _ in doc_changes)
             sets.append(f"doc = json_set(doc, {paths})")
             for field, value in doc_changes:
@@ -217,8 +235,18 @@ class _Table:
                 f"UPDATE {self.name} SET {', '.join(sets)} WHERE {where} RETURNING {self.key}",
                 values + params)
             changed = [r[0] for r in cur.fetchall()]
+            if doc_changes and in_python:
+                self._merge_docs(conn, changed, dict(doc_changes))
             self.replace_links(changed, changes)
             return changed
+
+    def _merge_docs(self, conn, keys, doc_changes):
+        """Set JSON fields in Python: for values (NaN, Infinity) SQLite's json() refuses."""
+        params = []
+        rows = conn.execute(f"SELECT {self.key}, doc FROM {self.name} WHERE "
+                            f"{_in_clause(self.key, list(keys), params)}", params).fetchall()
+        conn.executemany(f"UPDATE {self.name} SET doc = ? WHERE {self.key} = ?",
+                         [(_dumps({**json.loads(doc), **doc_changes}), key) for key, doc in rows])
 
 
     def attach_links(self, docs, wanted):
@@ -312,6 +340,9 @@ class SQLiteStore(Store):
 
     def describe(self):
         return f"sqlite:{self.path}"
+
+    def check_storable(self, value):
+        _dumps(value)
 
     # -- connections and transactions ----------------------------------------
     def conn(self):
