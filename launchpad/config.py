@@ -10,7 +10,7 @@ MongoDB. ``load_config`` returns a frozen value; nothing is global.
 import os
 import stat
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
 from .files import read_yaml_file
@@ -52,6 +52,21 @@ class LaunchpadConfig:
     client_kwargs: dict = field(default_factory=dict)
     source: str = None                   # the file it came from, if any
 
+    def __repr__(self):
+        """The dataclass's repr without credentials: configs end up in logs and tracebacks."""
+        from .redact import redact_uri
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not f.repr:
+                continue
+            if f.name in ("uri", "host") and value:
+                value = redact_uri(value)
+            elif f.name == "client_kwargs":
+                value = {k: "***" if _looks_secret(k) else v for k, v in value.items()}
+            shown.append(f"{f.name}={value!r}")
+        return f"LaunchpadConfig({', '.join(shown)})"
+
     def describe(self):
         """Where the store is, never with credentials."""
         if self.kind == "sqlite":
@@ -60,6 +75,10 @@ class LaunchpadConfig:
             from .redact import redact_uri
             return f"MongoDB {redact_uri(self.uri)}"
         return f"MongoDB {self.host}:{self.port}/{self.name}"
+
+
+def _looks_secret(key):
+    return any(word in str(key).lower() for word in ("pass", "secret", "key", "token"))
 
 
 def find_launchpad_file(explicit=None):

@@ -17,12 +17,19 @@ def launch_dir_for(spec, launch_root, allow_outside=False):
     path = os.path.realpath(os.path.join(launch_root, os.path.expanduser(str(wanted))))
     root = os.path.realpath(launch_root)
     inside = path == root or path.startswith(root + os.sep)
-    if not inside and not (allow_outside or spec.get("_allow_outside_launch_dir")):
+    if not inside and not (allow_outside or _says_yes(spec.get("_allow_outside_launch_dir"))):
         raise TaskError(
             f"_launch_dir {wanted} is outside the rocket's directory {root}; set "
             "allow_outside_launch_dir: true in my_fworker.yaml (or _allow_outside_launch_dir "
             "in the spec) to allow it")
     return path
+
+
+def _says_yes(flag):
+    """YAML and JSON carry flags as text too: "false", "no" or "0" must not mean yes."""
+    if isinstance(flag, str):
+        return flag.strip().lower() in ("1", "true", "yes")
+    return bool(flag)
 
 
 def files_in(spec, launch_dir):

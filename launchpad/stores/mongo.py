@@ -26,6 +26,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, PyMongoError
 
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
+from ..query import check_safe
 from .base import Store, index_fields
 
 _COLLECTIONS = ("fireworks", "workflows", "launches", "counters")
@@ -36,6 +37,12 @@ def _projection(fields):
     for f in fields or ():
         proj[f] = 1
     return proj
+
+
+def _vetted(query):
+    """Every query, even one from the Python API, is refused if it would run JavaScript."""
+    check_safe(query or {})
+    return query
 
 
 def _unstorable(exc):
@@ -217,6 +224,7 @@ class MongoStore(Store):
         return insert
 
     def _find(self, collection, default_key, query, fields, sort, limit, skip):
+        query = _vetted(query)
         def run():
             cursor = collection.find(query or {}, _projection(fields)).sort(_sort(sort, default_key))
             if skip:
@@ -230,10 +238,10 @@ class MongoStore(Store):
         return self._find(self.fireworks, "fw_id", query, fields, sort, limit, skip)
 
     def count_fireworks(self, query=None):
-        return self._guard(lambda: self.fireworks.count_documents(query or {}))
+        return self._guard(lambda: self.fireworks.count_documents(_vetted(query) or {}))
 
     def count_fireworks_by_state(self, query=None):
-        pipeline = [{"$match": query or {}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}]
+        pipeline = [{"$match": _vetted(query) or {}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}]
         return {r["_id"]: r["n"] for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline)))}
 
     def workflow_state_counts(self, wf_ids=None):
@@ -249,7 +257,7 @@ class MongoStore(Store):
         return self._find(self.workflows, "wf_id", query, fields, sort, limit, skip)
 
     def count_workflows(self, query=None):
-        return self._guard(lambda: self.workflows.count_documents(query or {}))
+        return self._guard(lambda: self.workflows.count_documents(_vetted(query) or {}))
 
     def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
         return self._find(self.launches, "launch_id", query, fields, sort, limit, skip)
@@ -307,6 +315,7 @@ class MongoStore(Store):
 
     @staticmethod
     def _claimable(worker, states, fw_id=None, not_before=None):
+        _vetted(worker.query)
         cond = {"state": {"$in": list(states)}, **worker.mongo_filter()}
         if fw_id is not None:
             cond["fw_id"] = fw_id

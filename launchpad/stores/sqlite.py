@@ -21,7 +21,7 @@ import threading
 import time
 
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
-from ..query import matches, project, sort_docs
+from ..query import check_safe, matches, project, sort_docs
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, migrate
 
@@ -110,6 +110,12 @@ def _column_clause(col, kind, cond, params):
     return " AND ".join(parts)
 
 
+def _vetted(query):
+    """Every query, even one from the Python API, is refused if it would run code."""
+    check_safe(query or {})
+    return query
+
+
 def compile_filter(query, columns):
     """Split a Mongo filter into SQL clauses on ``columns`` and a residual filter."""
     clauses, params, residual = [], [], {}
@@ -164,7 +170,7 @@ class _Table:
             conn.executemany(sql, (self.to_row(d) for d in docs))
 
     def find(self, query=None, fields=None, sort=None, limit=0, skip=0):
-        clauses, params, residual = compile_filter(query, self.columns)
+        clauses, params, residual = compile_filter(_vetted(query), self.columns)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
         sql_sort = all(f in self.columns for f, _ in sort)
@@ -193,7 +199,7 @@ class _Table:
         return [project(d, fields) for d in docs] if fields is not None else docs
 
     def count(self, query=None):
-        clauses, params, residual = compile_filter(query, self.columns)
+        clauses, params, residual = compile_filter(_vetted(query), self.columns)
         if residual:
             return len(self.find(query, fields=[self.key]))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -464,7 +470,7 @@ class SQLiteStore(Store):
         return self.fireworks.count(query)
 
     def count_fireworks_by_state(self, query=None):
-        clauses, params, residual = compile_filter(query, self.fireworks.columns)
+        clauses, params, residual = compile_filter(_vetted(query), self.fireworks.columns)
         if residual:
             counts = {}
             for doc in self.fireworks.find(query, fields=["state"]):
