@@ -123,6 +123,22 @@ def lpad(argv, lp):
     return code, out.getvalue(), err.getvalue()
 
 
+# Bugs found by fuzzing in modules this suite does not own, each pinned by a strict xfail
+# test below; until they are fixed, a fuzz example that hits one is counted, not failed.
+KNOWN_BUGS = {
+    "firetask.task_class: _fw_name null": (AttributeError, "no attribute 'startswith'"),
+    "worker/query: query given as a list": (TypeError, "the JSON object must be str"),
+}
+
+
+def known_bug(exc):
+    for name, (cls, text) in KNOWN_BUGS.items():
+        if isinstance(exc, cls) and text in str(exc):
+            tried(f"known_bug: {name}")
+            return True
+    return False
+
+
 def assert_user_error(code, err, debug=False):
     assert code != 0
     if not debug:
@@ -155,7 +171,12 @@ def test_workflow_files(tmp_path_factory, kind):
         path = folder / f"wf.{fmt}"
         _write(path, data, fmt)
         before = lp.get_fw_ids(count_only=True), lp.count_wfs()
-        code, out, err = lpad(["add", str(path)], lp)
+        try:
+            code, out, err = lpad(["add", str(path)], lp)
+        except Exception as exc:
+            if known_bug(exc):
+                return
+            raise
         after = lp.get_fw_ids(count_only=True), lp.count_wfs()
         if code == 0:
             tried(f"workflow_files_{kind}_added")
@@ -221,6 +242,23 @@ def test_a_deeply_nested_file_is_a_clean_error(tmp_path, fmt):
     path.write_text('{"fws": [{"fw_id": 1, "spec": {"x": ' + "[" * 5000 + "]" * 5000 + "}}]}")
     with pytest.raises(StarshellError):
         load_workflow(str(path))
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError,
+                   reason="launchpad/firetask.py task_class: _fw_name null crashes lpad add")
+def test_a_null_task_name_is_a_clean_error():
+    from launchpad.files import loads_workflow
+    with pytest.raises(StarshellError):
+        loads_workflow('{"fws": [{"fw_id": 1, "spec": {"_tasks": [{"_fw_name": null}]}}]}', "json")
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="launchpad/worker.py fworker_from_dict passes a list query to "
+                          "parse_query, which only takes text or a mapping")
+def test_a_worker_query_given_as_a_list_is_a_clean_error():
+    from launchpad.worker import fworker_from_dict
+    with pytest.raises(StarshellError):
+        fworker_from_dict({"name": "w", "query": [None]})
 
 
 # -- queries ---------------------------------------------------------------------------
@@ -363,6 +401,9 @@ def test_config_files(tmp_path_factory, data, fmt):
             load(str(path))
         except StarshellError as exc:
             assert str(exc)
+        except Exception as exc:
+            if not known_bug(exc):
+                raise
 
 
 def _load_qadapter(path):
