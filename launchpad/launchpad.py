@@ -250,6 +250,10 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         self.store.update_launch(launch_id, changes, expect_state=S.RESERVED.value)
         return launch_id
 
+    def set_launch_dir(self, launch_id, path):
+        """Record where a launch really runs (None: no directory could be made)."""
+        self.store.update_launch(launch_id, {"launch_dir": path})
+
     def ping_launch(self, launch_id):
         """Record a heartbeat; False means the launch was fenced (rerun, defused, lost)."""
         return self.store.update_launch(launch_id, {"last_ping": self.now()},

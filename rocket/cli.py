@@ -31,7 +31,8 @@ def build_parser():
     parser.add_argument("-l", "--launchpad_file", help="my_launchpad.yaml to use "
                         "(default: ./my_launchpad.yaml, ~/.starshell/, else the embedded store)")
     parser.add_argument("-w", "--fworker_file", help="my_fworker.yaml: worker name, category, "
-                        "query and env (default: ./my_fworker.yaml if present)")
+                        "query and env (default: ./my_fworker.yaml, else "
+                        "$STARSHELL_HOME/my_fworker.yaml, else a worker that takes anything)")
     parser.add_argument("--loglvl", default="INFO", help="log level (DEBUG, INFO, WARNING, ...)")
     parser.add_argument("-s", "--silencer", action="store_true", help="print nothing but errors")
     parser.add_argument("--ping_interval", type=float, default=60.0,
@@ -73,7 +74,7 @@ def main(argv=None, launchpad=None):
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         if args.command == "multi":
-            return _multi(args, argv if argv is not None else sys.argv[1:])
+            return _multi(args)
         lp = launchpad or LaunchPad.from_file(args.launchpad_file)
         worker = load_fworker(args.fworker_file)
         options = dict(ping_interval=args.ping_interval,
@@ -89,7 +90,7 @@ def main(argv=None, launchpad=None):
         return 0
     except RocketInterrupted as exc:
         print(f"rlaunch: {exc}; no firework was left RUNNING", file=sys.stderr)
-        return 143
+        return 130 if "SIGINT" in str(exc) else 143  # the shell's codes for Ctrl-C and TERM
     except StarshellError as exc:
         if args.debug:
             raise
@@ -97,11 +98,20 @@ def main(argv=None, launchpad=None):
         return exc.exit_code
 
 
-def _multi(args, argv):
-    """Re-run this command line as ``rapidfire`` in N processes."""
-    argv = list(argv)
-    idx = argv.index("multi")
-    tail = argv[:idx] + ["rapidfire"] + argv[idx + 2:]
+def _multi(args, argv=None):
+    """Run ``rapidfire`` with the same settings in N processes (rebuilt from the parsed
+    options, so they may come before or after the process count)."""
+    tail = []
+    for flag, value in (("-l", args.launchpad_file), ("-w", args.fworker_file),
+                        ("--loglvl", args.loglvl), ("--ping_interval", args.ping_interval),
+                        ("--on_interrupt", args.on_interrupt)):
+        if value is not None:
+            tail += [flag, str(value)]
+    tail += ["-s"] if args.silencer else []
+    tail += ["rapidfire", "--nlaunches", str(args.nlaunches), "--max_loops", str(args.max_loops),
+             "--sleep", str(args.sleep)]
+    if args.timeout is not None:
+        tail += ["--timeout", str(args.timeout)]
     return multi(args.num_jobs, tail)
 
 

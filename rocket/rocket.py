@@ -149,6 +149,7 @@ class Rocket:
         try:
             launch_dir = self._prepare_dir(fw, launch_id, launch_dir)
         except (OSError, StarshellError) as exc:
+            self.lp.set_launch_dir(launch_id, None)  # it was never created
             self._finish(fw, launch_id, FWAction(), "FIZZLED", _exception_info(exc, None, None))
             return fw, None, None
         log.info("launching firework %s (%s) in %s", fw["fw_id"], fw["name"], launch_dir)
@@ -195,7 +196,7 @@ class Rocket:
         else:
             path = _make_unique_dir(planned)
         if path != planned:
-            self.lp.store.update_launch(launch_id, {"launch_dir": path})
+            self.lp.set_launch_dir(launch_id, path)
         return path
 
     # -- running tasks -------------------------------------------------------------

@@ -226,3 +226,13 @@ def test_heartbeat_thread_ends_when_idle(sqlite_lp):
     beat.watch(None)
     thread.join(timeout=5)
     assert not thread.is_alive() and beat._thread is None
+
+
+def test_rlaunch_multi_options_may_come_before_the_count(monkeypatch):
+    import rocket.cli as cli
+    seen = {}
+    monkeypatch.setattr(cli, "multi", lambda n, tail: seen.update(n=n, tail=tail) or 0)
+    assert cli.main(["-s", "multi", "--nlaunches", "1", "3", "--sleep", "0.5"]) == 0
+    assert seen["n"] == 3
+    args = cli.build_parser().parse_args(seen["tail"])
+    assert (args.command, args.nlaunches, args.sleep, args.silencer) == ("rapidfire", 1, 0.5, True)
