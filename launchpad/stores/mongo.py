@@ -88,7 +88,8 @@ class MongoStore(Store):
             return cls(client[name], description=f"mongomock:{name}")
         from pymongo import MongoClient
         kwargs = dict(client_kwargs)
-        kwargs.setdefault("serverSelectionTimeoutMS", 10000)
+        if "serverselectiontimeoutms" not in str(uri or "").lower():  # the URI's own value wins
+            kwargs.setdefault("serverSelectionTimeoutMS", 10000)
         if uri:
             client = MongoClient(uri, **kwargs)
             from pymongo.uri_parser import parse_uri
