@@ -27,7 +27,8 @@ from launchpad.stores.mongo import MongoStore
 from launchpad.worker import load_fworker
 
 FULL = os.environ.get("STARSHELL_FAULTS") == "full"
-TRIED = {}
+TRIED = {}      # generated inputs per fuzz target
+OUTCOMES = {}   # what became of them (added, accepted, completed, fizzled, known bug...)
 
 
 def fuzz(examples, full_examples=None):
@@ -41,6 +42,10 @@ def tried(name):
     TRIED[name] = TRIED.get(name, 0) + 1
 
 
+def outcome(name):
+    OUTCOMES[name] = OUTCOMES.get(name, 0) + 1
+
+
 @pytest.fixture(scope="module", autouse=True)
 def figures():
     yield
@@ -48,6 +53,7 @@ def figures():
     if target and TRIED:
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"test": "fuzz", "full": FULL, "cases": dict(TRIED),
+                                 "outcomes": dict(OUTCOMES),
                                  "total_cases": sum(TRIED.values())}) + "\n")
 
 
@@ -128,13 +134,14 @@ def lpad(argv, lp):
 KNOWN_BUGS = {
     "firetask.task_class: _fw_name null": (AttributeError, "no attribute 'startswith'"),
     "worker/query: query given as a list": (TypeError, "the JSON object must be str"),
+    "query.matches: mongomock's AssertionError": (AssertionError, "requires two expressions"),
 }
 
 
 def known_bug(exc):
     for name, (cls, text) in KNOWN_BUGS.items():
         if isinstance(exc, cls) and text in str(exc):
-            tried(f"known_bug: {name}")
+            outcome(f"known bug: {name}")
             return True
     return False
 
@@ -179,7 +186,7 @@ def test_workflow_files(tmp_path_factory, kind):
             raise
         after = lp.get_fw_ids(count_only=True), lp.count_wfs()
         if code == 0:
-            tried(f"workflow_files_{kind}_added")
+            outcome(f"workflow_files_{kind}: added")
             assert after[1] == before[1] + 1 and after[0] > before[0]
             assert lp.get_fw_ids(count_only=True) == after[0]
         else:
@@ -261,6 +268,14 @@ def test_a_worker_query_given_as_a_list_is_a_clean_error():
         fworker_from_dict({"name": "w", "query": [None]})
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="launchpad/query.py matches lets mongomock's AssertionError through "
+                          "(lpad get_fws -q '{\"$expr\": {\"$gt\": {}}}' prints a traceback)")
+def test_an_incomplete_expr_query_is_a_clean_error(query_lp):
+    with pytest.raises(StarshellError):
+        query_lp.get_fws(parse_query('{"$expr": {"$gt": {}}}'))
+
+
 # -- queries ---------------------------------------------------------------------------
 OPERATORS = st.sampled_from(["$gt", "$gte", "$lt", "$lte", "$ne", "$eq", "$in", "$nin", "$exists",
                              "$regex", "$not", "$size", "$all", "$elemMatch", "$type", "$mod",
@@ -306,16 +321,25 @@ def test_queries(query_lp, query):
     except StarshellError as exc:
         assert str(exc)
         return
+    except Exception as exc:
+        if known_bug(exc):
+            return
+        raise
     assert not _server_side_js(query), "a query running JavaScript on the server was accepted"
     assert isinstance(found, list)
-    tried("queries_accepted")
+    outcome("queries: accepted")
 
 
 @given(text=st.text(max_size=60) | QUERY.map(json.dumps))
 @fuzz(150)
 def test_query_option_of_lpad(query_lp, text):
     tried("lpad_query_option")
-    code, out, err = lpad(["get_fws", "-q", text, "-d", "ids"], query_lp)
+    try:
+        code, out, err = lpad(["get_fws", "-q", text, "-d", "ids"], query_lp)
+    except Exception as exc:
+        if known_bug(exc):
+            return
+        raise
     if code:
         assert_user_error(code, err)
 
@@ -368,7 +392,7 @@ def test_actions_returned_by_tasks(tmp_path_factory, kind):
         assert rocket.run_once(fw_id=parent) == parent
         doc = lp.get_fw_dict(parent)
         assert doc["state"] in ("COMPLETED", "FIZZLED")
-        tried(f"task_actions_{kind}_{doc['state'].lower()}")
+        outcome(f"task_actions_{kind}: {doc['state']}")
         if doc["state"] == "FIZZLED":
             assert doc["launches"][-1]["exception"]["message"]
             assert lp.get_fw_dict(child)["spec"] == {"data": 1, "_tasks": [{"_fw_name": "Fuzz Noop"}]}

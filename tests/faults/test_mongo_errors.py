@@ -17,7 +17,7 @@ from rocket import rapidfire
 from .conftest import assert_clean, record_figures, size
 from .flaky_mongo import Faults, make_flaky
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(size(120, 900))]
 
 RAN = []
 _RAN_LOCK = threading.Lock()
@@ -126,7 +126,7 @@ def test_lost_reply_to_a_heartbeat_still_counts():
 # -- many errors, everywhere -------------------------------------------------------
 def test_random_errors_everywhere_change_nothing_but_time():
     """Rockets in threads over a flaky store: each firework runs exactly once."""
-    n = size(150, 1500)
+    n = size(300, 1200)
     lp, faults = flaky_lp(rate=0.05, seed=66)
     fws = [fw(str(i), fw_id=i) for i in range(1, n + 1)]
     links = {i: [i + 1] for i in range(1, 20)}
@@ -146,7 +146,7 @@ def test_random_errors_everywhere_change_nothing_but_time():
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=100)
+        t.join(timeout=size(100, 800))
     assert not errors, errors
     assert sorted(RAN, key=int) == [str(i) for i in range(1, n + 1)], "a firework ran twice or never"
     assert lp.fw_state_counts() == {"COMPLETED": n}

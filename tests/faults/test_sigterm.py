@@ -91,7 +91,7 @@ def _only_once(checkout):
 
 
 # -- real rockets, real signals -----------------------------------------------------
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(size(240, 1500))
 def test_sigterm_storm_never_leaves_a_firework_running(lp, work):
     """Signals at random moments (in tasks, claims, completions): after each, nothing is
     RUNNING, without detect_lostruns; then everything completes exactly once."""
