@@ -42,6 +42,14 @@ def parse_text(text, fmt="yaml", path="<text>", error=WorkflowFileError):
     """Parse YAML or JSON text (None when there is nothing); errors carry the path and line."""
     if not text.strip():
         return None
+    try:
+        return _parse(text, fmt, path, error)
+    except RecursionError:
+        raise _error(error, "nested too deeply to read (mappings or lists inside each other "
+                     "thousands of levels down)", path, None) from None
+
+
+def _parse(text, fmt, path, error):
     if fmt == "json":
         try:
             return json.loads(text)

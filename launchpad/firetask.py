@@ -161,4 +161,6 @@ def load_task(d):
         return d
     if not isinstance(d, dict) or "_fw_name" not in d:
         raise UnknownTaskError(f"a task must be a mapping with a _fw_name key, got {d!r:.80}")
+    if not isinstance(d["_fw_name"], str) or not d["_fw_name"]:
+        raise UnknownTaskError(f"a task's _fw_name must be a task name, got {d['_fw_name']!r:.80}")
     return task_class(d["_fw_name"]).from_dict(d)
