@@ -378,3 +378,47 @@ def test_lpad_admin_check_usage_errors(lpad, sqlite_lp, capsys):
     assert lpad(["admin", "check", "--grace", "-3"], launchpad=sqlite_lp) == 2
     assert "seconds cannot be negative" in capsys.readouterr().err
     assert lpad(["admin", "check", "--grace", "soon"], launchpad=sqlite_lp) == 2
+
+
+# -- a store written before the links table ------------------------------------------
+_V1_DDL = """
+CREATE TABLE counters (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE workflows (wf_id INTEGER PRIMARY KEY, name TEXT, created_on TEXT, updated_on TEXT,
+    doc TEXT NOT NULL);
+CREATE TABLE fireworks (fw_id INTEGER PRIMARY KEY, wf_id INTEGER NOT NULL, name TEXT,
+    state TEXT NOT NULL, priority NUMERIC NOT NULL DEFAULT 0, category TEXT, fworker TEXT,
+    waiting_on INTEGER NOT NULL DEFAULT 0, current_launch INTEGER, not_before TEXT,
+    created_on TEXT, updated_on TEXT, doc TEXT NOT NULL);
+CREATE TABLE launches (launch_id INTEGER PRIMARY KEY, fw_id INTEGER NOT NULL, state TEXT,
+    last_ping TEXT, reservation_id TEXT, host TEXT, launch_dir TEXT, time_start TEXT,
+    time_end TEXT, doc TEXT NOT NULL);
+"""
+
+
+def test_a_store_from_before_the_links_table_keeps_its_links(tmp_path):
+    """Version 1 files kept parents/children in each firework's JSON: opening one must
+    move them to the links table, not lose them (the checker would see a broken DAG)."""
+    import json
+    import sqlite3
+    from launchpad.stores import SQLiteStore
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(_V1_DDL + "PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO counters VALUES ('fw', 3), ('wf', 1)")
+    conn.execute("INSERT INTO workflows VALUES (1, 'old', 't', 't', '{\"metadata\": {}}')")
+    task = {"_tasks": [{"_fw_name": "Check Noop"}]}
+    for fw_id, state, waiting, parents, children in [(1, "COMPLETED", 0, [], [2, 3]),
+                                                     (2, "READY", 0, [1], []),
+                                                     (3, "READY", 0, [1], [])]:
+        old = {"spec": task, "parents": parents, "children": children}
+        conn.execute("INSERT INTO fireworks (fw_id, wf_id, name, state, waiting_on, doc) "
+                     "VALUES (?, 1, ?, ?, ?, ?)", (fw_id, f"fw{fw_id}", state, waiting, json.dumps(old)))
+    conn.close()
+    lp = LaunchPad(SQLiteStore(path))
+    assert sorted(doc(lp, 1)["children"]) == [2, 3] and doc(lp, 3)["parents"] == [1]
+    assert "parents" not in json.loads(sqlite3.connect(path).execute(
+        "SELECT doc FROM fireworks WHERE fw_id = 2").fetchone()[0])
+    assert check(lp).ok, check(lp).lines()
+    lp.store.close()
+    again = LaunchPad(SQLiteStore(path))  # a second open changes nothing
+    assert sorted(doc(again, 1)["children"]) == [2, 3] and check(again).ok

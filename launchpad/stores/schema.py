@@ -4,7 +4,7 @@ Bump ``SCHEMA_VERSION`` and add a step to ``MIGRATIONS`` whenever a table
 changes, so stores written by an older starshell open without data loss.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Column fields per table: {column: kind}. Everything else lives in ``doc``.
 TABLES = {
@@ -44,8 +44,28 @@ CREATE INDEX launches_reservation ON launches (reservation_id);
 CREATE INDEX workflows_name ON workflows (name);
 """
 
+
+def _links_to_edge_table(conn):
+    """1 -> 2: parents/children move from each firework's JSON into the links table.
+
+    Version 1 files exist in both layouts (the table came without a version
+    bump), so every step is idempotent: it creates what is missing, copies
+    the links a document still holds, then drops them from the document.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS links (parent INTEGER NOT NULL, "
+                 "child INTEGER NOT NULL, PRIMARY KEY (parent, child))")
+    conn.execute("CREATE INDEX IF NOT EXISTS links_child ON links (child)")
+    conn.execute("INSERT OR IGNORE INTO links (parent, child) SELECT f.fw_id, j.value "
+                 "FROM fireworks f, json_each(f.doc, '$.children') j ORDER BY f.fw_id, j.key")
+    conn.execute("INSERT OR IGNORE INTO links (parent, child) SELECT j.value, f.fw_id "
+                 "FROM fireworks f, json_each(f.doc, '$.parents') j ORDER BY f.fw_id, j.key")
+    conn.execute("UPDATE fireworks SET doc = json_remove(doc, '$.parents', '$.children') "
+                 "WHERE json_type(doc, '$.parents') IS NOT NULL "
+                 "OR json_type(doc, '$.children') IS NOT NULL")
+
+
 # {from_version: function(conn)} each moving the file one version up.
-MIGRATIONS = {}
+MIGRATIONS = {1: _links_to_edge_table}
 
 
 def create_schema(conn):
