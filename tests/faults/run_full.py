@@ -40,7 +40,7 @@ def run(ci, extra):
     return done.returncode, seconds, rows
 
 
-def table(rows, seconds, ci):
+def table(rows, seconds, ci, code=0):
     """The figures as Markdown: one line per fault family, then the fuzzing."""
     by = {r["test"]: r for r in rows}
     size = "CI" if ci else "full"
@@ -78,8 +78,10 @@ def table(rows, seconds, ci):
     if fuzz:
         cases = ", ".join(f"{k} {v:,}" for k, v in sorted(fuzz["cases"].items()))
         outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(fuzz.get("outcomes", {}).items()))
-        out += ["", f"Fuzzing: {fuzz['total_cases']:,} generated inputs ({cases}); every one "
-                "ended in success or the project's own error. Outcomes: " + outcomes + "."]
+        verdict = ("every one ended in success or the project's own error" if code == 0 else
+                   "SOME TESTS FAILED: see the pytest report")
+        out += ["", f"Fuzzing: {fuzz['total_cases']:,} generated inputs ({cases}); {verdict}. "
+                f"Outcomes: {outcomes}."]
     return "\n".join(out)
 
 
@@ -103,7 +105,7 @@ def main(argv=None):
     parser.add_argument("--write", action="store_true", help="update the table in RELIABILITY.md")
     args, extra = parser.parse_known_args(argv)
     code, seconds, rows = run(args.ci, extra)
-    text = table(rows, seconds, args.ci)
+    text = table(rows, seconds, args.ci, code)
     print("\n" + text)
     if args.write and code == 0:
         write(text)
