@@ -93,15 +93,17 @@ class Report:
 
 # -- reading the store -----------------------------------------------------------
 class Snapshot:
-    """Everything the rules need, read once (in one SQLite transaction: one view)."""
+    """Everything the rules need, read once (on SQLite in one read transaction: one
+    consistent view, while rockets go on writing)."""
 
     def __init__(self, store):
-        with store.transaction():
+        with store.snapshot():
             self.workflows = {d["wf_id"]: d for d in store.find_workflows(
                 fields=["wf_id", "name", "created_on"])}
             self.fws = {d["fw_id"]: d for d in store.find_fireworks(fields=_FW_FIELDS)}
             self.launches = {d["launch_id"]: d for d in store.find_launches(fields=_LAUNCH_FIELDS)}
-            self.next_ids = {kind: store.next_ids(kind, 0) for kind, _, _ in ID_KINDS}
+        # Counters only grow: read after the view, one behind the data is still behind.
+        self.next_ids = {kind: store.next_ids(kind, 0) for kind, _, _ in ID_KINDS}
         for fw in self.fws.values():
             fw.setdefault("parents", [])
             fw.setdefault("children", [])

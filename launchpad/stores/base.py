@@ -90,6 +90,11 @@ class Store(ABC):
     def transaction(self):
         """Context manager grouping writes: all-or-nothing where the backend can."""
 
+    def snapshot(self):
+        """Context manager for a series of reads that should see one state of the store
+        (the checker's): where the backend can, without holding back writers."""
+        return self.transaction()
+
     @abstractmethod
     def describe(self):
         """Where the data lives, without credentials (for messages and logs)."""

@@ -413,6 +413,21 @@ class SQLiteStore(Store):
             conn.execute("ROLLBACK")
             raise StoreUnavailableError(f"store {self.path}: commit failed: {exc}") from None
 
+    @contextlib.contextmanager
+    def snapshot(self):
+        """A read transaction: one view of the file while writers go on (WAL)."""
+        conn = self.conn()
+        if self._local.depth:
+            yield conn
+            return
+        self.retrying(lambda: conn.execute("BEGIN DEFERRED"))
+        self._local.depth = 1
+        try:
+            yield conn
+        finally:
+            self._local.depth = 0
+            conn.execute("ROLLBACK")
+
     def close(self):
         conn = getattr(self._local, "conn", None)
         if conn is not None:
