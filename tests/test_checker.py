@@ -422,3 +422,18 @@ def test_a_store_from_before_the_links_table_keeps_its_links(tmp_path):
     lp.store.close()
     again = LaunchPad(SQLiteStore(path))  # a second open changes nothing
     assert sorted(doc(again, 1)["children"]) == [2, 3] and check(again).ok
+
+
+def test_the_check_reads_one_view_without_holding_back_writers(tmp_path):
+    from launchpad.checker import Snapshot
+    from launchpad.stores import SQLiteStore
+    path = tmp_path / "s.sqlite"
+    reader = LaunchPad(SQLiteStore(path))
+    writer = LaunchPad(SQLiteStore(path, busy_timeout=0.1, lock_patience=0.3))
+    reader.add_wf(diamond())
+    with reader.store.snapshot():
+        before = reader.get_fw_ids(count_only=True)
+        writer.add_wf(diamond())  # would time out if the check held the write lock
+        assert reader.get_fw_ids(count_only=True) == before == 4  # the view does not move
+    assert Snapshot(reader.store).counts()["fireworks"] == 8
+    assert check(reader).ok
