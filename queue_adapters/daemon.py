@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -68,8 +68,9 @@ def status_path(home: Optional[str] = None) -> str:
     return os.path.join(home or starshell_home(), STATUS_FILE)
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+def utc_now(later: float = 0.0) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=later)).strftime(
+        "%Y-%m-%dT%H:%M:%S+00:00")
 
 
 class QueueDaemon:
@@ -138,8 +139,9 @@ class QueueDaemon:
         A failure is logged and recorded, never raised: the daemon goes on
         and tries again on the job's next turn.
         """
-        method = dict((n, m) for n, m, _ in self.job_table())[name]
-        record = {"last_run": utc_now(), "result": None, "error": None}
+        method, every = {n: (m, e) for n, m, e in self.job_table()}[name]
+        record = {"last_run": utc_now(), "next_run": utc_now(every), "result": None,
+                  "error": None}
         try:
             record["result"] = method()
             # A line when something changes, not every minute: the log stays readable.
@@ -199,12 +201,14 @@ class QueueDaemon:
         return 0
 
     def write_status(self):
+        """Write the status file; called from jobs, so it must not call the scheduler
+        (its shutdown holds the scheduler's locks while it waits for running jobs)."""
         with self._lock:
             data = {"pid": os.getpid(), "host": socket.gethostname(), "started": self._started(),
                     "store": self.lp.describe(), "settings": asdict(self.settings),
                     "qadapter": getattr(getattr(self.adapter, "config", None), "source", None),
-                    "jobs": {name: {**self._jobs.get(name, {}), "every": every,
-                                    "next_run": self._next_run(name)}
+                    "jobs": {name: {"next_run": self._started(), **self._jobs.get(name, {}),
+                                    "every": every}
                              for name, _, every in self.job_table()}}
             tmp = f"{self.status_file}.{os.getpid()}.tmp"
             with open(tmp, "w", encoding="utf-8") as handle:
@@ -215,11 +219,6 @@ class QueueDaemon:
         if not hasattr(self, "_started_at"):
             self._started_at = utc_now()
         return self._started_at
-
-    def _next_run(self, name):
-        job = self.scheduler.get_job(name) if self.scheduler is not None else None
-        when = getattr(job, "next_run_time", None)
-        return when.strftime("%Y-%m-%dT%H:%M:%S+00:00") if when else None
 
 
 def _install_handlers(received: list) -> dict:

@@ -351,7 +351,11 @@ def _queue_overrides(fw: Mapping) -> dict:
     if not isinstance(overrides, Mapping):
         raise ConfigError(f"firework {fw['fw_id']}: _queueadapter must be a mapping of qadapter "
                           f"keys (walltime, nodes, ...), not {type(overrides).__name__}")
-    return dict(overrides)
+    overrides = dict(overrides)
+    if overrides.pop("job_name", None) is not None:
+        log.warning("firework %s: _queueadapter job_name ignored: qlaunch counts its jobs by "
+                    "the qadapter's job_name", fw["fw_id"])
+    return overrides
 
 
 __all__ = ["QueueLauncher", "Round", "Submission", "pilot_command", "forward_signal", "shield_shell",

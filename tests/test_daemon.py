@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.base import STATE_STOPPED
 
 from launchpad import LaunchPad
 from launchpad.errors import ConfigError
@@ -230,3 +231,29 @@ def test_the_log_says_what_changed_not_the_same_line_every_run(parts, tmp_path, 
     lines = [r.getMessage() for r in caplog.records if r.name == "starshell.daemon"]
     assert lines[0] == "lostruns: no lost runs" and len(lines) == 2
     assert lines[1].startswith("lostruns: lost runs: launches [1]")
+
+
+def test_stopping_while_a_job_runs_waits_for_it_without_deadlock(parts, tmp_path, monkeypatch):
+    """Shutdown holds APScheduler's locks while it waits for running jobs; a job that
+    then touched the scheduler (to write the status) used to hang the daemon."""
+    lp = parts[0]
+    running, release = threading.Event(), threading.Event()
+
+    def slow_lostruns(*args, **kwargs):
+        running.set()
+        release.wait(10)
+        return [], []
+    monkeypatch.setattr(lp, "detect_lostruns", slow_lostruns)
+    daemon = make_daemon(parts, tmp_path, topup_interval=0, unreserved_interval=0)
+    stop = threading.Event()
+    thread = threading.Thread(target=daemon.serve, args=(stop, False))
+    thread.start()
+    assert running.wait(10)
+    stop.set()
+    deadline = time.monotonic() + 10
+    while daemon.scheduler.state != STATE_STOPPED and time.monotonic() < deadline:
+        time.sleep(0.01)     # serve is now in scheduler.shutdown(wait=True)
+    release.set()
+    thread.join(10)
+    assert not thread.is_alive(), "the daemon hung while stopping"
+    assert daemon._jobs["lostruns"]["result"] == "no lost runs"

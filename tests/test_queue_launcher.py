@@ -356,6 +356,14 @@ def test_reservation_mode_ties_each_job_to_one_firework(lp, slurm, make_launcher
     assert {d["state"] for d in lp.get_fws()} == {"RESERVED"}
 
 
+def test_a_firework_cannot_rename_its_job_out_of_the_count(lp, slurm, make_launcher, caplog):
+    add_fws(lp, 1, _queueadapter={"job_name": "hidden", "walltime": 5})
+    sub = make_launcher(reserve=True).singleshot()
+    assert slurm.jobs[sub.job_id]["name"] == "pilot"
+    assert "--time=00:05:00" in slurm.jobs[sub.job_id]["script"]
+    assert "_queueadapter job_name ignored" in caplog.text
+
+
 def test_reservation_demand_counts_reserved_work_once(lp, make_launcher):
     add_fws(lp, 3)
     launcher = make_launcher(reserve=True)
