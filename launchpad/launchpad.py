@@ -380,7 +380,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
 
     def count_ready(self, worker=None, limit=None):
         """READY fireworks this worker may run (the queue launcher's demand)."""
-        return self.store.count_claimable(worker or WorkerFilter(), limit=limit)
+        return self.store.count_claimable(worker or WorkerFilter(), limit=limit, not_before=self.now())
 
     def _close_launch(self, launch_id, state, action, exception, now):
         # Launches this process opened are remembered, saving a read per completion.

@@ -209,7 +209,8 @@ class TransitionsMixin:
         with self.store.transaction():
             launch_id = self.store.next_ids("launch")
             fw = self.store.claim_firework(worker, {
-                "state": S.RESERVED.value, "current_launch": launch_id, "updated_on": now})
+                "state": S.RESERVED.value, "current_launch": launch_id, "updated_on": now},
+                not_before=now)
             if fw is None:
                 return None, None
             self.store.insert_launch(Launch(

@@ -7,6 +7,7 @@ rocket is told so it can log that its result will be refused.
 """
 
 import logging
+import signal
 import threading
 
 from launchpad.errors import StarshellError
@@ -33,6 +34,9 @@ class Heartbeat:
                 self._thread.start()
 
     def _loop(self):
+        # Stop signals are for the main thread, which turns them into a clean hand-back;
+        # delivered here, CPython would only notice them when the task returns.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()

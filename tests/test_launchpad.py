@@ -204,6 +204,8 @@ def test_retries_with_backoff(clocked):
     run_one(lp, state="FIZZLED")
     assert states(lp)[1] == "READY"
     assert lp.checkout_fw() == (None, None)  # held back for 10 s
+    assert lp.count_ready() == 0 and lp.reserve_fw() == (None, None)  # no demand for pilots yet
+    assert lp.run_exists()  # but rapidfire should wait for it
     clock.advance(11)
     run_one(lp, state="FIZZLED")
     clock.advance(15)

@@ -187,8 +187,9 @@ class Store(ABC):
         With ``not_before`` (a timestamp), skip fireworks held back until later."""
 
     @abstractmethod
-    def count_claimable(self, worker, states=("READY",), limit=None):
-        """How many fireworks in ``states`` ``worker`` may take (stop counting at ``limit``)."""
+    def count_claimable(self, worker, states=("READY",), limit=None, not_before=None):
+        """How many fireworks in ``states`` ``worker`` may take (stop counting at ``limit``;
+        with ``not_before``, leave out those held back until later)."""
 
     @abstractmethod
     def update_launch(self, launch_id, changes, expect_state=None):

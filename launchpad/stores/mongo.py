@@ -324,8 +324,8 @@ class MongoStore(Store):
             cond["$or"] = [{"not_before": None}, {"not_before": {"$lte": not_before}}]
         return cond
 
-    def count_claimable(self, worker, states=("READY",), limit=None):
-        cond = self._claimable(worker, states)
+    def count_claimable(self, worker, states=("READY",), limit=None, not_before=None):
+        cond = self._claimable(worker, states, not_before=not_before)
         kwargs = {"limit": int(limit)} if limit else {}
         return self._guard(lambda: self.fireworks.count_documents(cond, **kwargs))
 

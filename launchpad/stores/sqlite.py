@@ -552,8 +552,8 @@ class SQLiteStore(Store):
             params.append(not_before)
         return " AND ".join(where), params
 
-    def count_claimable(self, worker, states=("READY",), limit=None):
-        where, params = self._claimable(worker, states)
+    def count_claimable(self, worker, states=("READY",), limit=None, not_before=None):
+        where, params = self._claimable(worker, states, not_before=not_before)
         conn = self.conn()
         if not worker.query:
             cap = f" LIMIT {int(limit)}" if limit else ""
