@@ -8,6 +8,7 @@ real server (marker ``mongodb``).
 import os
 import sys
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -77,3 +78,16 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.delenv("STARSHELL_LAUNCHPAD", raising=False)
     monkeypatch.chdir(work)
     return work
+
+
+class ManualClock:
+    """A LaunchPad clock that moves only when a test says so."""
+
+    def __init__(self, start=datetime(2026, 1, 1, tzinfo=timezone.utc)):
+        self.t = start
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, seconds):
+        self.t += timedelta(seconds=seconds)

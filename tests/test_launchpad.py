@@ -1,13 +1,13 @@
 """The LaunchPad API on both stores: adding, state commands, lost runs, reservations."""
 
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
 from launchpad import FiretaskBase, Firework, FWAction, LaunchPad, Workflow
 from launchpad.errors import (InvalidArgumentError, InvalidTransitionError, NotFoundError, StaleLaunchError,
                               StarshellError)
 from launchpad.stores import WorkerFilter
+
+from conftest import ManualClock
 
 
 class Noop(FiretaskBase):
@@ -154,20 +154,9 @@ def test_defuse_of_running_firework_fences_it(lp):
     assert states(lp)[1] == "DEFUSED"
 
 
-class Clock:
-    def __init__(self):
-        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, seconds):
-        self.t += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clocked(store):
-    clock = Clock()
+    clock = ManualClock()
     return LaunchPad(store, clock=clock), clock
 
 

@@ -25,6 +25,7 @@ from queue_adapters.launcher import (
     shield_shell, signal_lead, stop_margin)
 from queue_adapters.lpad_commands import register
 from queue_adapters.reservations import cancel_qid, detect_unreserved, get_qids, launch_qid
+from conftest import ManualClock
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "queue" / "slurm.json").read_text())
 BAD_PARTITION = RECORDED["sbatch_bad_partition"][0]["stderr"]
@@ -512,25 +513,10 @@ def test_cancel_qid_leaves_a_job_that_does_not_end_to_lost_run_detection(lp, slu
     assert lp.get_fw_dict(fw_id)["state"] == "RUNNING"
 
 
-class StepClock:
-    """The LaunchPad's clock, moved by hand."""
-
-    def __init__(self):
-        from datetime import datetime, timezone
-        self.t = datetime(2030, 1, 1, tzinfo=timezone.utc)
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, seconds):
-        from datetime import timedelta
-        self.t += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def timed(store, slurm, tmp_path):
     """A LaunchPad on a hand-moved clock, with a reservation launcher and its adapter."""
-    step = StepClock()
+    step = ManualClock()
     lp = LaunchPad(store, clock=step)
     adapter = get_adapter(QADAPTER, run_command=slurm, user="alice")
     launcher = QueueLauncher(lp, adapter, launch_dir=tmp_path, reserve=True, submit_interval=0)
