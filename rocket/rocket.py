@@ -64,6 +64,16 @@ class SignalGuard:
         finally:
             self.depth -= 1
 
+    @contextlib.contextmanager
+    def unshielded(self):
+        """Inside a shielded section, let signals stop the code within at once (a task)."""
+        saved, self.depth = self.depth, 0
+        try:
+            self.check()
+            yield
+        finally:
+            self.depth = saved
+
     def check(self):
         """Raise a signal that came while shielded, now that it is safe."""
         if self.pending and not self.depth:
@@ -114,29 +124,33 @@ class Rocket:
         self._sleep, self._clock = sleep, clock
 
     def run_once(self, fw_id=None, states=("READY",)):
-        """Run one firework; returns its fw_id, or None when nothing could be claimed."""
+        """Run one firework; returns its fw_id, or None when nothing could be claimed.
+
+        Signals are held back for the whole launch except while the tasks run,
+        so there is no moment between the claim and the completion at which
+        a signal could leave the firework RUNNING.
+        """
         self.guard.check()
         with self.guard.shielded():
             fw, launch_id, launch_dir = self._claim(fw_id, states)
-        if launch_id is None:
-            self.guard.check()
-            return fw["fw_id"] if fw else None
+            if launch_id is not None:
+                self._run_claimed(fw, launch_id, launch_dir)
+        self.guard.check()  # a signal that came meanwhile stops the rocket now
+        return fw["fw_id"] if fw else None
+
+    def _run_claimed(self, fw, launch_id, launch_dir):
         try:
-            self.guard.check()  # a signal during the claim: hand the firework back now
-            action, state, exception = self._run_tasks(fw, launch_dir)
+            with self.guard.unshielded():  # a signal during the claim is raised here
+                action, state, exception = self._run_tasks(fw, launch_dir)
         except RocketInterrupted as exc:
             self.heartbeat.watch(None)
             self.guard.pending = None
-            with self.guard.shielded():
-                self.lp.interrupt_launch(launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
-                                         reason=str(exc) or "rocket interrupted")
+            self.lp.interrupt_launch(launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
+                                     reason=str(exc) or "rocket interrupted")
             raise
         finally:
             self.heartbeat.watch(None)
-        with self.guard.shielded():
-            self._finish(fw, launch_id, action, state, exception)
-        self.guard.check()
-        return fw["fw_id"]
+        self._finish(fw, launch_id, action, state, exception)
 
     def _claim(self, fw_id, states):
         """``(fw, launch_id, launch_dir)``; launch_id None when nothing runs (or it fizzled at once)."""
