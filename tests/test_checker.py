@@ -1,9 +1,8 @@
 """The invariant checker on both stores: each corruption a crash can leave is found,
 said plainly, and repaired by ``fix`` only where the repair is safe."""
 
-from datetime import datetime, timedelta, timezone
-
 import pytest
+from conftest import ManualClock
 
 from launchpad import FiretaskBase, Firework, FWAction, LaunchPad, Workflow
 from launchpad.checker import check
@@ -17,20 +16,9 @@ class CheckNoop(FiretaskBase):
         return None
 
 
-class Clock:
-    def __init__(self):
-        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, seconds):
-        self.t += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clp(store):
-    clock = Clock()
+    clock = ManualClock()
     lp = LaunchPad(store, clock=clock)
     lp.test_clock = clock
     return lp

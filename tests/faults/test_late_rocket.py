@@ -3,9 +3,8 @@ for the record, and changes neither the firework's state nor its children."""
 
 import signal
 import time
-from datetime import datetime, timedelta, timezone
-
 import pytest
+from conftest import ManualClock
 
 from launchpad import FWAction, LaunchPad, Workflow
 from launchpad.errors import StaleLaunchError
@@ -66,25 +65,17 @@ def test_a_stopped_rocket_that_comes_back_is_refused(lp, work):
 
 
 # -- every interleaving, on both stores, with an injected clock ------------------------
-class Clock:
-    def __init__(self):
-        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-    def __call__(self):
-        return self.t
-
-
 @pytest.fixture(params=["sqlite", "mongomock"])
 def clp(request, tmp_path):
     lp = make_lp(request.param, tmp_path)
-    lp.clock = Clock()
+    lp.clock = ManualClock()
     return lp
 
 
 def lose(lp, fw_id=1, fizzle=False):
     """Claim ``fw_id`` and let its heartbeat go stale until it is declared lost."""
     fw, launch_id = lp.checkout_fw(fw_id=fw_id)
-    lp.clock.t += timedelta(hours=2)
+    lp.clock.advance(2 * 3600)
     assert lp.detect_lostruns(3600, rerun=not fizzle, fizzle=fizzle)[0] == [launch_id]
     return launch_id
 
