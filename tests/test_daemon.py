@@ -23,8 +23,9 @@ from queue_adapters.daemon import (
     DaemonSettings, QueueDaemon, daemon_state, pid_alive, read_status, stop_daemon)
 from queue_adapters.launcher import QueueLauncher
 
+from conftest import ManualClock
 from test_queue_launcher import (  # noqa: E402  (shared fakes)
-    CONTROLLER_DOWN, QADAPTER, Clock, FakeSlurm, StepClock, add_fws, lpad)
+    CONTROLLER_DOWN, QADAPTER, Clock, FakeSlurm, add_fws, lpad)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def parts(store, tmp_path):
     """A LaunchPad on a hand-moved clock, a fake Slurm, a launcher and a clock for back-off."""
-    step, clock, slurm = StepClock(), Clock(), FakeSlurm()
+    step, clock, slurm = ManualClock(), Clock(), FakeSlurm()
     lp = LaunchPad(store, clock=step)
     adapter = get_adapter(QADAPTER, run_command=slurm, user="alice")
     launcher = QueueLauncher(lp, adapter, launch_dir=tmp_path, submit_interval=0,
