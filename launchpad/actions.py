@@ -18,9 +18,9 @@ class FWAction:
     def __init__(self, stored_data=None, exit=False, update_spec=None, mod_spec=None,
                  additions=None, detours=None, defuse_children=False,
                  defuse_workflow=False, propagate=False):
-        self.stored_data = dict(stored_data or {})
+        self.stored_data = _as_mapping(stored_data, "stored_data")
         self.exit = bool(exit)
-        self.update_spec = dict(update_spec or {})
+        self.update_spec = _as_mapping(update_spec, "update_spec")
         self.mod_spec = _as_list(mod_spec)
         self.additions = [_as_workflow(w) for w in _as_list(additions)]
         self.detours = [_as_workflow(w) for w in _as_list(detours)]
@@ -78,6 +78,15 @@ class FWAction:
         return isinstance(other, FWAction) and self.to_dict() == other.to_dict()
 
     __hash__ = None
+
+
+def _as_mapping(value, name):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TaskError(f"FWAction {name} must be a mapping of keys to values, "
+                        f"got {type(value).__name__}: {value!r:.60}")
+    return dict(value)
 
 
 def _as_list(value):

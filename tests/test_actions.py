@@ -182,3 +182,10 @@ def test_update_spec_values_are_copied_per_child():
     first = apply_action_to_spec({}, action)
     first["shared"].append(2)
     assert apply_action_to_spec({}, action) == {"shared": [1]}
+
+
+@pytest.mark.parametrize("field, value", [("update_spec", 5), ("stored_data", 5), ("stored_data", [1])])
+def test_fwaction_mappings_of_the_wrong_type_are_task_errors(field, value):
+    from launchpad.errors import TaskError
+    with pytest.raises(TaskError, match=field):
+        FWAction(**{field: value})
