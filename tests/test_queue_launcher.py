@@ -605,7 +605,7 @@ def test_qlaunch_singleshot_and_rapidfire(lp, slurm, tmp_path, capsys):
 def test_qlaunch_reports_scheduler_errors_with_an_exit_code(lp, slurm, tmp_path, capsys):
     add_fws(lp, 1)
     qa = write_qadapter(tmp_path / "qa.yaml", queue="nope")
-    assert qcli.main(["-q", qa, "-r", "singleshot"], launchpad=lp, run_command=slurm) == 6
+    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"], launchpad=lp, run_command=slurm) == 6
     err = capsys.readouterr().err
     assert "qlaunch: error: could not submit a pilot job" in err and "invalid partition" in err
     assert lp.fw_state_counts() == {"READY": 1}
@@ -688,6 +688,6 @@ def test_an_interrupted_reservation_is_given_back(lp, slurm, tmp_path, capsys):
     def interrupted(argv, cwd):
         raise KeyboardInterrupt  # Ctrl-C, or SIGTERM, which qlaunch turns into the same
     slurm.sbatch = interrupted
-    assert qcli.main(["-q", qa, "-r", "singleshot"], launchpad=lp, run_command=slurm) == 130
+    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"], launchpad=lp, run_command=slurm) == 130
     assert "interrupted" in capsys.readouterr().err
     assert lp.get_fw_dict(fw_id)["state"] == "READY" and lp.get_reservations() == []
