@@ -81,21 +81,28 @@ def _looks_secret(key):
     return any(word in str(key).lower() for word in ("pass", "secret", "key", "token"))
 
 
-def find_launchpad_file(explicit=None):
-    """The launchpad file in force: -l, $STARSHELL_LAUNCHPAD, ./, ~/.starshell/."""
+def find_settings_file(name, what, explicit=None, env_var=None):
+    """The settings file in force: ``explicit``, then ``$env_var``, then ./name,
+    then $STARSHELL_HOME/name; None when there is none. One lookup order for the
+    launchpad, worker and queue-adapter files."""
     if explicit:
         if not os.path.exists(explicit):
-            raise ConfigError(f"launchpad file {explicit} does not exist")
+            raise ConfigError(f"{what} {explicit} does not exist")
         return explicit
-    env = os.environ.get(LAUNCHPAD_ENV)
-    if env:
-        if not os.path.exists(env):
-            raise ConfigError(f"${LAUNCHPAD_ENV} names {env}, which does not exist")
-        return env
-    for candidate in (LAUNCHPAD_FILE, os.path.join(starshell_home(), LAUNCHPAD_FILE)):
+    from_env = os.environ.get(env_var) if env_var else None
+    if from_env:
+        if not os.path.exists(from_env):
+            raise ConfigError(f"${env_var} names {from_env}, which does not exist")
+        return from_env
+    for candidate in (name, os.path.join(starshell_home(), name)):
         if os.path.exists(candidate):
             return candidate
     return None
+
+
+def find_launchpad_file(explicit=None):
+    """The launchpad file in force: -l, $STARSHELL_LAUNCHPAD, ./, ~/.starshell/."""
+    return find_settings_file(LAUNCHPAD_FILE, "launchpad file", explicit, LAUNCHPAD_ENV)
 
 
 def load_config(path=None):

@@ -4,11 +4,10 @@ A worker decides which fireworks a rocket may pick up (``_category``,
 ``_fworker`` and a query) and carries settings for the tasks it runs.
 """
 
-import os
 import socket
 from dataclasses import dataclass, field
 
-from .config import FWORKER_FILE, starshell_home
+from .config import FWORKER_FILE, find_settings_file
 from .errors import ConfigError, InvalidQueryError
 from .files import read_yaml_file
 from .query import parse_query
@@ -30,14 +29,7 @@ class FWorker:
 
 
 def find_fworker_file(explicit=None):
-    if explicit:
-        if not os.path.exists(explicit):
-            raise ConfigError(f"worker file {explicit} does not exist")
-        return explicit
-    for candidate in (FWORKER_FILE, os.path.join(starshell_home(), FWORKER_FILE)):
-        if os.path.exists(candidate):
-            return candidate
-    return None
+    return find_settings_file(FWORKER_FILE, "worker file", explicit)
 
 
 def load_fworker(path=None):

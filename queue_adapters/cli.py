@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -18,7 +17,7 @@ from typing import Optional
 
 from launchpad import LaunchPad
 from launchpad.cli_common import count, seconds
-from launchpad.config import starshell_home
+from launchpad.config import find_settings_file, starshell_home
 from launchpad.errors import ConfigError, StarshellError
 from launchpad.worker import load_fworker
 
@@ -30,18 +29,12 @@ QADAPTER_FILE = "my_qadapter.yaml"
 
 def find_qadapter_file(explicit: Optional[str] = None, required: bool = True) -> Optional[str]:
     """The qadapter in force: -q, else ./my_qadapter.yaml, else $STARSHELL_HOME/my_qadapter.yaml."""
-    if explicit:
-        if not os.path.exists(explicit):
-            raise ConfigError(f"queue adapter file {explicit} does not exist")
-        return explicit
-    for candidate in (QADAPTER_FILE, os.path.join(starshell_home(), QADAPTER_FILE)):
-        if os.path.exists(candidate):
-            return candidate
-    if required:
+    found = find_settings_file(QADAPTER_FILE, "queue adapter file", explicit)
+    if found is None and required:
         raise ConfigError(f"no queue adapter file: pass -q FILE, or put {QADAPTER_FILE} in the "
                           f"current directory or in {starshell_home()} "
                           "(an example: examples/slurm/my_qadapter.yaml)")
-    return None
+    return found
 
 
 def nlaunches_type(text: str) -> int:
