@@ -228,6 +228,26 @@ def register(group):
                    "(make it with: python -m webgui.passwd F); without it the GUI is read-only")
     p.set_defaults(func=webgui)
 
+    p = group.add_parser(
+        "gateway", help="serve this store to compute nodes over HTTP",
+        description="Serve the rocket's operations and read-only queries of this LaunchPad "
+                    "over HTTP, for compute nodes that cannot reach the store. Their "
+                    "launchpad file names the gateway (gateway: http://HOST:PORT, "
+                    "token_file: FILE); see docs/gateway.md.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int, default=6100, help="port (default 6100; 0: any free one)")
+    p.add_argument("--token_file", default=os.path.join("~", ".starshell", "gateway.token"),
+                   help="the tokens clients may present, one a line; created (mode 600) with "
+                   "one token if missing, re-read when it changes (default "
+                   "~/.starshell/gateway.token)")
+    p.add_argument("--certfile", help="TLS certificate (PEM): serve https")
+    p.add_argument("--keyfile", help="TLS private key (PEM) of --certfile")
+    p.add_argument("--threads", type=int, default=16, help="requests served at once (default 16)")
+    p.add_argument("--max_rows", type=int, default=10000,
+                   help="the most records one read may return (default 10000)")
+    p.set_defaults(func=gateway)
+
 
 def init(args, _launchpad):
     target = args.launchpad_file or LAUNCHPAD_FILE
@@ -309,6 +329,24 @@ def webgui(args, lp):
     result = serve(lp, host=args.host, port=args.port, read_only=args.read_only,
                    password_file=args.password_file)
     return result if isinstance(result, int) else 0
+
+
+def gateway(args, lp):
+    """Serve until SIGTERM or Ctrl-C (the module loads only for this command)."""
+    if getattr(lp.config, "kind", None) == "gateway":
+        raise ConfigError("lpad gateway serves a store; its launchpad file names a gateway. "
+                          "Give it the login node's file (-l), which names the store")
+    import logging
+    from .gateway.server import build_server, serve, url_of
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    server, created = build_server(lp, args.host, args.port, args.token_file, args.certfile,
+                                   args.keyfile, args.threads, args.max_rows)
+    if created:
+        display.note(f"created {os.path.expanduser(args.token_file)} with a new token (mode 600)")
+    display.emit({"gateway": url_of(server), "store": lp.describe()}, args.output,
+                 human=lambda: display.out(f"gateway {url_of(server)} serving {lp.describe()}"))
+    sys.stdout.flush()
+    return serve(server)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,6 +51,9 @@ class LaunchpadConfig:
     authsource: str = None
     client_kwargs: dict = field(default_factory=dict)
     source: str = None                   # the file it came from, if any
+    gateway: str = None                  # kind "gateway": the URL of `lpad gateway`
+    token_file: str = None               # kind "gateway": the file holding this client's token
+    ca_file: str = None                  # kind "gateway": the CA of an https gateway's certificate
 
     def __repr__(self):
         """The dataclass's repr without credentials: configs end up in logs and tracebacks."""
@@ -71,6 +74,8 @@ class LaunchpadConfig:
         """Where the store is, never with credentials."""
         if self.kind == "sqlite":
             return f"embedded store {self.path}"
+        if self.kind == "gateway":
+            return f"gateway {self.gateway}"
         if self.uri:
             from .redact import redact_uri
             return f"MongoDB {redact_uri(self.uri)}"
@@ -121,6 +126,8 @@ def config_from_dict(data, source=None):
     if not isinstance(data, dict):
         raise ConfigError(f"{where}expected a mapping of settings, got {type(data).__name__}")
     _refuse_other_kinds_of_file(data, where)
+    if "gateway" in data:
+        return _gateway_config(data, source, where)
     kind = str(data.get("store") or ("mongodb" if _MONGO_KEYS & set(data) else "sqlite")).lower()
     if kind in ("sqlite", "embedded"):
         return _sqlite_config(data, source, where)
@@ -166,6 +173,27 @@ def _sqlite_config(data, source, where):
                            source=source)
 
 
+_GATEWAY_KEYS = {"gateway", "token_file", "ca_file"}
+
+
+def _gateway_config(data, source, where):
+    """A compute node's file: the gateway's URL and the token file, paths relative to the file."""
+    unknown = set(data) - _GATEWAY_KEYS - _IGNORED_KEYS
+    if unknown:
+        raise ConfigError(f"{where}unknown setting(s) for a gateway: {', '.join(sorted(map(str, unknown)))}"
+                          "; it takes gateway, token_file and ca_file")
+    if not data.get("gateway") or not data.get("token_file"):
+        raise ConfigError(f"{where}a gateway file needs gateway: http://HOST:PORT and "
+                          "token_file: the file holding this node's token")
+    base = os.path.dirname(source) if source else os.getcwd()
+
+    def resolve(path):
+        return path and os.path.join(base, os.path.expanduser(str(path)))
+    return LaunchpadConfig(kind="gateway", gateway=str(data["gateway"]),
+                           token_file=resolve(data["token_file"]),
+                           ca_file=resolve(data.get("ca_file")), source=source)
+
+
 def _refuse_other_kinds_of_file(data, where):
     """FireWorks users keep several YAML files side by side; name the one given by mistake."""
     keys = {str(k) for k in data}
@@ -208,6 +236,8 @@ def config_to_dict(config):
     """The file form of a config (as ``lpad init`` writes it)."""
     if config.kind == "sqlite":
         return {"store": "sqlite", "path": config.path}
+    if config.kind == "gateway":
+        return {k: getattr(config, k) for k in sorted(_GATEWAY_KEYS) if getattr(config, k)}
     out = {"host": config.uri or config.host, "port": config.port, "name": config.name,
            "username": config.username, "password": config.password}
     if config.authsource:

@@ -83,6 +83,19 @@ class StoreUnavailableError(StarshellError):
     http_status = 503
 
 
+class GatewayAuthError(ConfigError):
+    """The gateway refused this client's token (missing, wrong or revoked)."""
+
+    http_status = 401
+
+
+class GatewayRefusedError(StarshellError):
+    """An operation the gateway does not offer (it changes the store, or reads too much)."""
+
+    exit_code = 2
+    http_status = 403
+
+
 class TaskError(StarshellError):
     """A Firetask failed in a way the rocket records on the launch."""
 

@@ -41,8 +41,12 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
 
     @classmethod
     def from_file(cls, path=None):
-        """The LaunchPad that ``my_launchpad.yaml`` (or the default) describes."""
+        """The LaunchPad that ``my_launchpad.yaml`` (or the default) describes; a file
+        naming a gateway gives its client, which offers the rocket's methods and reads."""
         config = load_config(path)
+        if config.kind == "gateway":
+            from .gateway.client import GatewayLaunchPad
+            return GatewayLaunchPad(config)
         return cls(open_store(config), config=config)
 
     auto_load = from_file

@@ -8,6 +8,10 @@ __all__ = ["Store", "WorkerFilter", "SQLiteStore", "open_store", "index_fields"]
 
 def open_store(config):
     """The store a ``launchpad.config.LaunchpadConfig`` describes."""
+    if config.kind == "gateway":
+        from ..errors import ConfigError
+        raise ConfigError(f"{config.source or 'the launchpad file'} names a gateway, not a store: "
+                          "only rockets and read-only commands (LaunchPad.from_file) can use it")
     if config.kind == "sqlite":
         return SQLiteStore(config.path)
     from .mongo import MongoStore

@@ -1,0 +1,184 @@
+"""The client side: a LaunchPad whose store is behind ``lpad gateway``.
+
+``GatewayLaunchPad`` forwards the allow-listed LaunchPad methods as HTTP
+calls and does nothing else, so the rocket and the read-only ``lpad``
+commands run the same code whichever way they reach the store. Each thread
+keeps one keep-alive connection (the rocket's heartbeat has its own).
+
+A call that gets no answer is retried with back-off under the same request
+id, so the gateway applies it once; past ``patience`` it raises
+StoreUnavailableError, which the rocket waits out as it waits out a store
+outage. A claim or completion whose outcome stayed unknown is marked as a
+retry when the rocket sends it again, so a restarted gateway looks in the
+store for what the first attempt did.
+"""
+
+import functools
+import http.client
+import json
+import ssl
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError, GatewayRefusedError, StoreUnavailableError
+from ..launchpad import LaunchPad, system_clock
+from . import protocol
+from .tokens import client_token
+
+_NO_ANSWER = (OSError, http.client.HTTPException)
+
+
+class GatewayClient:
+    """HTTP calls to one gateway: thread-local connections, retries, errors."""
+
+    def __init__(self, url, token, ca_file=None, timeout=300.0, patience=10.0,
+                 sleep=time.sleep, clock=time.monotonic):
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"gateway {url!r} is not an http:// or https:// address "
+                              "(example: http://login1:6100)")
+        self.url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self._host, self._port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        self._prefix = parts.path.rstrip("/") + protocol.API_PREFIX
+        self._context = _tls_context(ca_file) if parts.scheme == "https" else None
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.timeout, self.patience = float(timeout), float(patience)
+        self._sleep, self._clock = sleep, clock
+        self._local = threading.local()
+        self._uncertain = {}  # fingerprint of an unanswered claim/completion -> its request id
+
+    @classmethod
+    def from_config(cls, config, **options):
+        return cls(config.gateway, client_token(config.token_file), config.ca_file, **options)
+
+    def describe(self):
+        return f"gateway {self.url}"
+
+    def close(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def call(self, method, kwargs, once=False):
+        """The result of ``method(**kwargs)`` on the gateway's LaunchPad."""
+        fingerprint = (method, json.dumps(kwargs, sort_keys=True, default=str)) if once else None
+        request_id = self._uncertain.pop(fingerprint, None) if once else None
+        retry = request_id is not None
+        request_id = request_id or uuid.uuid4().hex
+        deadline, delay = self._clock() + self.patience, 0.05
+        while True:
+            body = protocol.dumps({"kwargs": kwargs, "request_id": request_id, "retry": retry})
+            try:
+                status, reply = self._post(self._prefix + method, body)
+            except ssl.SSLCertVerificationError as exc:
+                raise ConfigError(f"the gateway {self.url} has a certificate this node does not "
+                                  f"trust ({exc.verify_message}); name its CA in ca_file") from None
+            except _NO_ANSWER as exc:
+                status, reply = None, exc
+            if status is not None and status != 503:
+                if status == 200:
+                    return protocol.untag(reply["result"])
+                raise protocol.error_from(reply, status)
+            retry = True  # the first attempt may have been applied
+            if self._clock() + delay > deadline:
+                if once:
+                    self._remember(fingerprint, request_id)
+                raise self._unavailable(status, reply)
+            self._sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _unavailable(self, status, reply):
+        if status == 503:
+            return protocol.error_from(reply, status)
+        return StoreUnavailableError(
+            f"the gateway {self.url} does not answer ({type(reply).__name__}: {reply}); is "
+            "`lpad gateway` running on the login node?")
+
+    def _remember(self, fingerprint, request_id):
+        if len(self._uncertain) > 100:
+            self._uncertain.clear()
+        self._uncertain[fingerprint] = request_id
+
+    def _post(self, path, body):
+        """One POST; a keep-alive connection the server closed meanwhile is reopened once."""
+        for fresh in (False, True):
+            conn = self._connection(fresh)
+            try:
+                conn.request("POST", path, body, self._headers)
+                response = conn.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.close()
+                if fresh:
+                    raise
+            except _NO_ANSWER:
+                self.close()
+                raise
+        try:
+            return response.status, json.loads(data)
+        except ValueError:
+            return response.status, None
+
+    def _connection(self, fresh):
+        conn = getattr(self._local, "conn", None)
+        if conn is None or fresh:
+            if conn is not None:
+                conn.close()
+            if self._context is not None:
+                conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout,
+                                                   context=self._context)
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            self._local.conn = conn
+        return conn
+
+
+def _tls_context(ca_file):
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the gateway's CA file {ca_file}: {exc}") from None
+
+
+class GatewayLaunchPad:
+    """A LaunchPad on a compute node: the allow-listed methods, run by the gateway."""
+
+    today = LaunchPad.today
+    now = LaunchPad.now
+
+    def __init__(self, config=None, client=None, clock=system_clock):
+        self.config = config
+        self.store = client or GatewayClient.from_config(config)  # close() and describe()
+        self.clock = clock
+
+    @classmethod
+    def from_file(cls, path=None):
+        from ..config import load_config
+        return cls(load_config(path))
+
+    def describe(self):
+        return self.store.describe()
+
+    def __getattr__(self, name):
+        if name in protocol.ALLOWED:
+            forward = functools.partial(self._call, name)
+            setattr(self, name, forward)
+            return forward
+        if not name.startswith("_") and hasattr(LaunchPad, name):
+            raise GatewayRefusedError(
+                f"{name} is not offered through the gateway ({self.store.describe()}): it "
+                "serves rockets and read-only queries; run commands that change workflows "
+                "where the store is (the login node), with its own launchpad file")
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    def _call(self, name, *args, **kwargs):
+        if hasattr(LaunchPad, name):
+            kwargs = protocol.named_arguments(LaunchPad, name, args, kwargs)
+        elif args:
+            raise TypeError(f"{name} takes keyword arguments only through the gateway")
+        tagged = {k: protocol.tag(v) for k, v in kwargs.items()}
+        return self.store.call(name, tagged, once=name in protocol.ONCE_ONLY)

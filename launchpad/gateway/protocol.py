@@ -1,0 +1,98 @@
+"""What crosses the wire between a gateway client and ``lpad gateway``.
+
+A call is ``POST /v1/call/<LaunchPad method>`` with a JSON body
+``{"kwargs": {...}, "request_id": "...", "retry": bool}`` and a bearer token;
+the reply is ``{"result": ...}`` or ``{"error": {"type", "message"}}`` with the
+error's HTTP status. Only the methods listed here are served: the rocket's
+operations and reads that run no code. Objects travel as their ``to_dict``
+forms, tagged so the other side rebuilds them; tags are looked for only at
+the top of an argument or result, never inside user data.
+"""
+
+import inspect
+import json
+from datetime import date, datetime
+
+from .. import errors
+from ..actions import FWAction
+from ..models import Firework, Workflow
+from ..stores.base import WorkerFilter
+
+API_PREFIX = "/v1/call/"
+TAG = "__gateway__"
+
+# What a rocket does to a launch. Calls that are not idempotent by themselves
+# (a claim, a completion, a hand-back) are answered once per request id.
+ROCKET_METHODS = frozenset({
+    "checkout_fw", "set_launch_dir", "ping_launch", "complete_launch", "interrupt_launch",
+    "run_exists", "future_run_exists", "count_ready"})
+ONCE_ONLY = frozenset({"checkout_fw", "complete_launch", "interrupt_launch"})
+# Reads for lpad's read-only commands; each takes a vetted query, none runs code.
+READ_METHODS = frozenset({
+    "get_fw_dict", "get_fw_by_id", "get_fws", "get_fw_ids", "fw_state_counts", "wf_id_of",
+    "get_wf_summaries", "wf_state_counts", "count_wfs", "get_launch", "get_launches",
+    "get_launchdir", "get_wf", "get_wf_by_fw_id", "describe"})
+ALLOWED = ROCKET_METHODS | READ_METHODS
+# Reads whose answer grows with the store: capped at the gateway's max_rows.
+LISTINGS = frozenset({"get_fws", "get_fw_ids", "get_launches", "get_wf_summaries"})
+
+_TYPES = {"WorkerFilter": (WorkerFilter, lambda w: {"name": w.name, "category": w.category,
+                                                     "query": w.query},
+                           lambda d: WorkerFilter(**d)),
+          "FWAction": (FWAction, FWAction.to_dict, FWAction.from_dict),
+          "Firework": (Firework, Firework.to_dict, Firework.from_dict),
+          "Workflow": (Workflow, Workflow.to_dict, Workflow.from_dict)}
+
+
+def named_arguments(launchpad_class, method, args, kwargs):
+    """``{parameter: value}`` for a call, so positional and keyword calls look alike."""
+    bound = inspect.signature(getattr(launchpad_class, method)).bind(None, *args, **kwargs)
+    named = dict(bound.arguments)
+    named.pop(next(iter(named)))  # self
+    return named
+
+
+def tag(value):
+    """A JSON-able form of one argument or result."""
+    for name, (cls, to_dict, _) in _TYPES.items():
+        if isinstance(value, cls):
+            return {TAG: name, "value": to_dict(value)}
+    if isinstance(value, tuple):
+        return {TAG: "tuple", "value": [tag(v) for v in value]}
+    return value
+
+
+def untag(value):
+    """The object ``tag`` made a JSON form of."""
+    if not isinstance(value, dict) or TAG not in value:
+        return value
+    kind = value[TAG]
+    if kind == "tuple":
+        return tuple(untag(v) for v in value["value"])
+    if kind not in _TYPES:
+        raise errors.InvalidArgumentError(f"unknown object type {kind!r} in a gateway message")
+    return _TYPES[kind][2](value["value"])
+
+
+def dumps(value):
+    return json.dumps(value, default=_json_default, separators=(",", ":")).encode()
+
+
+def _json_default(value):
+    if isinstance(value, (datetime, date)):  # MongoDB documents may hold dates
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be sent through the gateway")
+
+
+def error_body(exc):
+    return {"error": {"type": type(exc).__name__, "message": str(exc)}}
+
+
+def error_from(body, status):
+    """The StarshellError a reply carries (its own class when it is one of ours)."""
+    info = (body or {}).get("error") or {}
+    cls = getattr(errors, str(info.get("type")), None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.StarshellError)):
+        unavailable = status in (502, 503, 504)  # a proxy in front, or the store, is down
+        cls = errors.StoreUnavailableError if unavailable else errors.StarshellError
+    return cls(info.get("message") or f"the gateway answered HTTP {status}")
