@@ -21,6 +21,9 @@ from .dynamics import DynamicsMixin
 
 S = State
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+# A firework handed back by a pilot's walltime this many times in a row is FIZZLED.
+WALLTIME_HANDBACKS_KEY = "_walltime_handbacks"
+DEFAULT_WALLTIME_HANDBACKS = 3
 
 
 def system_clock():
@@ -349,26 +352,66 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             expect={"state": S.FIZZLED.value})
         return True
 
-    def interrupt_launch(self, launch_id, fw_id, requeue=True, reason="interrupted"):
+    def interrupt_launch(self, launch_id, fw_id, requeue=True, reason="interrupted",
+                         walltime=False):
         """A rocket was stopped (SIGTERM, Ctrl-C, walltime) mid-run.
 
-        The launch is recorded as interrupted, and the firework goes back to
-        READY (``requeue``) or becomes FIZZLED; never left RUNNING silently.
+        The launch is recorded as interrupted, with ``walltime: true`` when the
+        batch job's time ran out, and the firework goes back to READY
+        (``requeue``) or becomes FIZZLED; never left RUNNING silently. A
+        firework the walltime stops ``_walltime_handbacks`` times in a row does
+        not fit in its pilots: it is FIZZLED rather than handed back for ever.
+        Returns the firework's new state, or None if it had moved on already.
         """
         now = self.now()
-        state = S.READY.value if requeue else S.FIZZLED.value
+        exception = {"message": reason, "interrupted": True, "walltime": bool(walltime)}
         with self.store.transaction():
+            too_many = self._walltime_give_up(fw_id, launch_id) if requeue and walltime else None
+            if too_many:
+                requeue, exception["message"] = False, too_many
+            state = S.READY.value if requeue else S.FIZZLED.value
             changed = self.store.update_fireworks(
                 [fw_id], {"state": state, "updated_on": now,
                           **({"current_launch": None} if requeue else {})},
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
+            opened = self._opened.pop(launch_id, None) or self.store.get_launch(launch_id) or {}
             self.store.update_launch(launch_id, {
                 "state": S.FIZZLED.value, "time_end": now, "interrupted": True,
-                "exception": {"message": reason, "interrupted": True}})
+                "walltime": bool(walltime), "handed_back": bool(changed and requeue),
+                "runtime_secs": _seconds_between(opened.get("time_start") or now, now),
+                "exception": exception})
             if changed and not requeue:
                 fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
                 self._release_after_fizzle(fw, now)
-        return bool(changed)
+        return state if changed else None
+
+    def _walltime_give_up(self, fw_id, launch_id):
+        """Why this walltime stop must FIZZLE the firework, or None to hand it back.
+
+        Only stops in a row count: a completion, a failure or a user's Ctrl-C in
+        between starts the count again, and so does the FIZZLED that ends a count.
+        """
+        spec = (self.store.get_firework(fw_id, fields=["spec"]) or {}).get("spec", {})
+        limit = spec.get(WALLTIME_HANDBACKS_KEY, DEFAULT_WALLTIME_HANDBACKS)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            limit = DEFAULT_WALLTIME_HANDBACKS
+        if limit == 0:
+            return None
+        earlier = self.store.find_launches(
+            {"fw_id": int(fw_id), "launch_id": {"$lt": int(launch_id)},
+             "state": {"$nin": [S.RESERVED.value, "CANCELLED"]}}, sort=[("launch_id", -1)])
+        stops = 1
+        for launch in earlier:
+            if not (launch.get("walltime") and launch.get("handed_back")):
+                break
+            stops += 1
+        if stops < limit:
+            return None
+        return (f"stopped by its pilot job's walltime {stops} times in a row: firework {fw_id} "
+                "does not fit in the time its pilots have. Give it more: a longer walltime in "
+                "my_qadapter.yaml, or its own job (qlaunch -r with spec._queueadapter.walltime), "
+                f"then lpad rerun_fws -i {fw_id} (spec.{WALLTIME_HANDBACKS_KEY} sets how many "
+                f"stops in a row are tolerated, default {DEFAULT_WALLTIME_HANDBACKS}; 0: no limit)")
 
     def run_exists(self, worker=None):
         """Whether waiting can still bring work: READY fireworks for this worker,

@@ -92,13 +92,14 @@ def shield_shell(command: str) -> str:
 
 
 def forward_signal(command: str) -> Optional[str]:
-    """Wrap a simple rlaunch command so SIGUSR1 to the batch shell reaches it as SIGTERM.
+    """Wrap a simple rlaunch command so SIGUSR1 to the batch shell reaches it.
 
     Slurm's ``--signal=B:...`` goes to the batch shell only, and a shell
     waiting on a foreground command neither forwards it nor survives it
     (rlaunch would be killed mid-task).  Running rlaunch in the background
-    with a trap hands the signal on; rlaunch turns SIGTERM into a clean
-    requeue.  USR1, not TERM, so that the scheduler's own TERM at the hard
+    with a trap hands the signal on; rlaunch takes SIGUSR1 as the walltime
+    warning and hands its firework back, counted as a walltime stop (not a
+    Ctrl-C).  USR1, not TERM, so that the scheduler's own TERM at the hard
     limit reaches rlaunch once, not twice.  The loop waits until rlaunch has
     really ended (a trap interrupts ``wait``) and keeps its exit status.
     Compound commands and commands other than rlaunch are left alone (None):
@@ -107,7 +108,7 @@ def forward_signal(command: str) -> Optional[str]:
     """
     if _NOT_SIMPLE.search(command) or not _RLAUNCH.search(command):
         return None
-    return (f"trap 'kill -TERM $pilot_pid 2>/dev/null' USR1; {SHIELD}{command} & pilot_pid=$!; "
+    return (f"trap 'kill -USR1 $pilot_pid 2>/dev/null' USR1; {SHIELD}{command} & pilot_pid=$!; "
             "while wait $pilot_pid; rc=$?; kill -0 $pilot_pid 2>/dev/null; do :; done; (exit $rc)")
 
 

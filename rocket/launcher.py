@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from .rocket import Rocket, RocketInterrupted
+from .rocket import STOP_SIGNALS, Rocket, RocketInterrupted, interrupt_message
 
 log = logging.getLogger("rocket")
 
@@ -29,11 +29,11 @@ def interruptible(guard=None):
         return
 
     def stop(signum, frame):
-        message = f"stopped by {signal.Signals(signum).name}"
+        message = interrupt_message(signum)
         if guard is None:
             raise RocketInterrupted(message)
         guard.deliver(message)
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -60,6 +60,7 @@ def rapidfire(launchpad, worker=None, launch_root=".", nlaunches=0, max_loops=-1
     """
     rocket = Rocket(launchpad, worker, launch_root, **rocket_options)
     started, launched, loops = clock(), 0, 0
+    rocket.time_left = None if timeout is None else lambda: timeout - (clock() - started)
 
     def out_of_time():
         return timeout is not None and clock() - started >= timeout
@@ -94,7 +95,7 @@ def multi(n, argv_tail, python=sys.executable):
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signum)
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
     try:
         codes = [p.wait() for p in procs]
     finally:

@@ -36,6 +36,20 @@ class RocketInterrupted(BaseException):
     """Raised inside a running task when the rocket is told to stop."""
 
 
+# The batch job's early walltime warning: qlaunch's pilot script passes Slurm's
+# --signal on as SIGUSR1, so a walltime stop is told apart from Ctrl-C or scancel.
+WALLTIME_SIGNAL = signal.SIGUSR1
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, WALLTIME_SIGNAL)
+
+
+def interrupt_message(signum):
+    """What a stop signal means, as the launch and rlaunch's last line say it."""
+    name = signal.Signals(signum).name
+    if signum == WALLTIME_SIGNAL:
+        return f"stopped by {name}: the batch job's walltime is nearly over"
+    return f"stopped by {name}"
+
+
 class SignalGuard:
     """Delivers a stop signal as RocketInterrupted only where that is safe.
 
@@ -122,6 +136,8 @@ class Rocket:
         self.guard = SignalGuard()
         self.store_patience = float(store_patience)
         self._sleep, self._clock = sleep, clock
+        # Seconds until the pilot's --timeout (set by rapidfire), None without one.
+        self.time_left = None
 
     def run_once(self, fw_id=None, states=("READY",)):
         """Run one firework; returns its fw_id, or None when nothing could be claimed.
@@ -145,12 +161,23 @@ class Rocket:
         except RocketInterrupted as exc:
             self.heartbeat.watch(None)
             self.guard.pending = None
-            self.lp.interrupt_launch(launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
-                                     reason=str(exc) or "rocket interrupted")
+            state = self.lp.interrupt_launch(
+                launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
+                reason=str(exc) or "rocket interrupted", walltime=self._walltime_stop(exc))
+            if state == "FIZZLED" and self.requeue_on_interrupt:
+                log.warning("firework %s FIZZLED: %s", fw["fw_id"],
+                            self.lp.get_launch(launch_id)["exception"]["message"])
             raise
         finally:
             self.heartbeat.watch(None)
         self._finish(fw, launch_id, action, state, exception)
+
+    def _walltime_stop(self, exc):
+        """Whether the batch job's time ran out: its warning signal, or any stop after
+        the pilot's --timeout (Slurm's SIGTERM at the hard limit)."""
+        if WALLTIME_SIGNAL.name in str(exc):
+            return True
+        return self.time_left is not None and self.time_left() <= 0
 
     def _claim(self, fw_id, states):
         """``(fw, launch_id, launch_dir)``; launch_id None when nothing runs (or it fizzled at once)."""

@@ -184,7 +184,7 @@ def test_reservation_mode_needs_rlaunch_in_rocket_launch():
 
 def test_signal_is_forwarded_only_to_a_simple_rlaunch_command():
     wrapped = forward_signal("rlaunch rapidfire --timeout 54")
-    assert wrapped.startswith("trap 'kill -TERM $pilot_pid 2>/dev/null' USR1; trap : TERM; ")
+    assert wrapped.startswith("trap 'kill -USR1 $pilot_pid 2>/dev/null' USR1; trap : TERM; ")
     assert "rlaunch rapidfire --timeout 54 & pilot_pid=$!" in wrapped
     assert forward_signal("rlaunch rapidfire > log 2>&1") is None
     assert forward_signal("module load x; rlaunch rapidfire") is None
@@ -200,6 +200,7 @@ def test_the_batch_shell_outlives_sigterm_only_around_rlaunch():
 
 FAKE_RLAUNCH = """#!/bin/bash
 trap 'echo TERM >> "$LOG"; sleep 0.3; exit 7' TERM
+trap 'echo USR1 >> "$LOG"; sleep 0.3; exit 7' USR1
 echo started >> "$LOG"
 while true; do sleep 0.05; done
 """
@@ -230,7 +231,8 @@ def test_the_wrapper_hands_usr1_on_once_and_waits_for_rlaunch(tmp_path):
     time.sleep(0.05)
     shell.send_signal(signal.SIGTERM)   # the hard limit reaches the shell too
     assert shell.wait(10) == 0
-    assert log.read_text().split() == ["started", "TERM", "shell-done"]  # one TERM, then on
+    # rlaunch gets the warning itself (a walltime stop, not a Ctrl-C), once, then the shell goes on
+    assert log.read_text().split() == ["started", "USR1", "shell-done"]
 
 
 @pytest.mark.parametrize("shielded", [True, False])

@@ -1,0 +1,146 @@
+"""A firework longer than its pilots' walltime: counted hand-backs, then FIZZLED.
+
+The counting runs on both stores inside the test's interpreter; the signals run
+the way a pilot gets them, on real ``rlaunch`` processes sharing a SQLite store.
+tests/test_queue_slurm_e2e.py lets a real Slurm walltime do it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from launchpad import Firework, LaunchPad, Workflow
+from launchpad.stores import SQLiteStore
+from launchpad.tasks import ScriptTask
+from rocket.rocket import Rocket, RocketInterrupted, interrupt_message
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def long_fw(**spec):
+    return Firework(ScriptTask(script="sleep 90"), spec=spec, name="long")
+
+
+def walltime_stop(lp, fw_id=None, walltime=True):
+    fw, launch_id = lp.checkout_fw(fw_id=fw_id)
+    assert fw is not None
+    state = lp.interrupt_launch(launch_id, fw["fw_id"], reason="walltime", walltime=walltime)
+    return state, launch_id
+
+
+def test_three_walltime_stops_in_a_row_fizzle_the_firework(lp):
+    lp.add_wf(long_fw())
+    assert walltime_stop(lp)[0] == "READY"
+    assert walltime_stop(lp)[0] == "READY"
+    state, launch_id = walltime_stop(lp)
+    assert state == "FIZZLED" and lp.get_fw_dict(1)["state"] == "FIZZLED"
+    launch = lp.get_launch(launch_id)
+    assert launch["walltime"] is True and launch["interrupted"] is True
+    assert launch["handed_back"] is False
+    message = launch["exception"]["message"]
+    assert "walltime 3 times in a row" in message and "does not fit" in message
+    assert "_queueadapter.walltime" in message and "lpad rerun_fws -i 1" in message
+    # a rerun after giving it more time starts the count again
+    lp.rerun_fw(1)
+    assert walltime_stop(lp)[0] == "READY"
+
+
+def test_only_stops_in_a_row_count(lp):
+    lp.add_wf(long_fw())
+    walltime_stop(lp)
+    walltime_stop(lp)
+    assert walltime_stop(lp, walltime=False)[0] == "READY"   # a Ctrl-C breaks the row
+    assert walltime_stop(lp)[0] == "READY"
+    assert walltime_stop(lp)[0] == "READY"
+    assert walltime_stop(lp)[0] == "FIZZLED"
+    flags = [(l["walltime"], l["handed_back"]) for l in lp.get_launches({"fw_id": 1})]
+    assert flags == [(True, True), (True, True), (False, True), (True, True), (True, True),
+                     (True, False)]
+
+
+@pytest.mark.parametrize("limit, runs", [(1, 1), (5, 5)])
+def test_walltime_handbacks_sets_the_limit(lp, limit, runs):
+    lp.add_wf(long_fw(_walltime_handbacks=limit))
+    states = [walltime_stop(lp)[0] for _ in range(runs)]
+    assert states == ["READY"] * (runs - 1) + ["FIZZLED"]
+
+
+def test_walltime_handbacks_zero_hands_back_for_ever(lp):
+    lp.add_wf(long_fw(_walltime_handbacks=0))
+    assert {walltime_stop(lp)[0] for _ in range(6)} == {"READY"}
+
+
+def test_children_that_allow_fizzled_parents_go_on(lp):
+    parent = long_fw(_walltime_handbacks=1)
+    child = Firework(ScriptTask(script="true"), spec={"_allow_fizzled_parents": True}, name="c")
+    lp.add_wf(Workflow([parent, child], {parent: [child]}))
+    assert walltime_stop(lp)[0] == "FIZZLED"
+    assert {f["name"]: f["state"] for f in lp.get_fws(fields=["name", "state"])} == \
+        {"long": "FIZZLED", "c": "READY"}
+
+
+def test_a_stop_after_the_pilot_timeout_is_a_walltime_stop(sqlite_lp):
+    rocket = Rocket(sqlite_lp)
+    sigterm = RocketInterrupted(interrupt_message(signal.SIGTERM))
+    assert not rocket._walltime_stop(sigterm)                    # no --timeout: a user's stop
+    rocket.time_left = lambda: 30.0
+    assert not rocket._walltime_stop(sigterm)                    # scancel before the timeout
+    assert rocket._walltime_stop(RocketInterrupted(interrupt_message(signal.SIGUSR1)))
+    rocket.time_left = lambda: -2.0
+    assert rocket._walltime_stop(sigterm)                        # Slurm's hard limit
+
+
+# -- real rlaunch processes -------------------------------------------------------------
+@pytest.fixture
+def cli_env(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    env = dict(os.environ, STARSHELL_HOME=str(tmp_path / "home"),
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("STARSHELL_LAUNCHPAD", None)
+    lp = LaunchPad(SQLiteStore(os.path.join(env["STARSHELL_HOME"], "launchpad.sqlite")))
+    return env, str(work), lp
+
+
+def run_until_running_then(sig, args, cli_env, after=0.3):
+    """Start ``rlaunch ARGS``, send ``sig`` once its firework runs; returns (rc, stderr)."""
+    env, work, lp = cli_env
+    proc = subprocess.Popen([sys.executable, "-m", "rocket.cli", *args], env=env, cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while lp.fw_state_counts().get("RUNNING") != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(after)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    return proc.returncode, err
+
+
+def test_rlaunch_fizzles_a_firework_the_walltime_warning_stopped_three_times(cli_env):
+    """Three pilots, each warned by qlaunch's wrapper (SIGUSR1) mid-task, as Slurm does."""
+    env, work, lp = cli_env
+    lp.add_wf(long_fw())
+    for expected in ("READY", "READY", "FIZZLED"):
+        rc, err = run_until_running_then(signal.SIGUSR1, ["rapidfire", "--sleep", "1"], cli_env)
+        assert rc == 143 and "the batch job's walltime is nearly over" in err, err
+        assert lp.fw_state_counts() == {expected: 1}, err
+    assert "firework 1 FIZZLED: stopped by its pilot job's walltime 3 times in a row" in err
+    launches = lp.get_launches({"fw_id": 1})
+    assert [l["walltime"] for l in launches] == [True] * 3
+    assert all(l["runtime_secs"] > 0 for l in launches)
+
+
+def test_rlaunch_sigterm_is_a_walltime_stop_only_after_its_timeout(cli_env):
+    env, work, lp = cli_env
+    lp.add_wf(long_fw())
+    rc, err = run_until_running_then(signal.SIGTERM, ["rapidfire", "--timeout", "1"], cli_env,
+                                     after=1.5)
+    assert rc == 143, err
+    rc, err = run_until_running_then(signal.SIGTERM, ["rapidfire", "--timeout", "600"], cli_env)
+    assert rc == 143, err
+    assert [l["walltime"] for l in lp.get_launches({"fw_id": 1})] == [True, False]
+    assert lp.fw_state_counts() == {"READY": 1}
