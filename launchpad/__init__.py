@@ -5,32 +5,40 @@ FireWorks users port scripts by changing imports::
     from launchpad import LaunchPad, Firework, Workflow, FWAction, FiretaskBase
 """
 
-from .actions import FWAction
-from .errors import StarshellError
-from .firetask import FiretaskBase, explicit_serialize, load_task, register_task
-from .launchpad import LaunchPad
-from .models import Firework, Launch, Workflow
-from .states import State
-from .stores import WorkerFilter
+import importlib
 
-# FireWorks' name for the base class, kept so ported imports keep working.
-FireTaskBase = FiretaskBase
-
-
-_LAZY_TASKS = ("ScriptTask", "PyTask", "FileWriteTask", "FileDeleteTask", "FileTransferTask",
-               "CompressDirTask", "DecompressDirTask", "ArchiveDirTask", "TemplateWriterTask")
+# Every public name loads on first use, not at import: `lpad` and `rlaunch`
+# import this package first, and each command should pay only for the
+# modules it runs (see BENCHMARKS.md, "CLI start-up").
+_LAZY = {
+    "FWAction": "actions", "StarshellError": "errors", "FiretaskBase": "firetask",
+    "FireTaskBase": "firetask",  # FireWorks' name for the base class, for ported imports
+    "explicit_serialize": "firetask", "load_task": "firetask", "register_task": "firetask",
+    "LaunchPad": "launchpad", "Firework": "models", "Launch": "models", "Workflow": "models",
+    "State": "states", "WorkerFilter": "stores",
+    **dict.fromkeys(("ScriptTask", "PyTask", "FileWriteTask", "FileDeleteTask",
+                     "FileTransferTask", "CompressDirTask", "DecompressDirTask",
+                     "ArchiveDirTask", "TemplateWriterTask"), "tasks"),
+}
 
 
 def __getattr__(name):
-    """Built-in tasks (ScriptTask, PyTask, ...) load on first use, not at import.
+    """Load a public name's module when the name is first asked for.
 
     Only the listed names trigger an import: ``from . import x`` inside the
     package also asks this hook, and must not recurse into it.
     """
-    if name in _LAZY_TASKS:
-        import importlib
-        return getattr(importlib.import_module(__name__ + ".tasks"), name)
-    raise AttributeError(f"module 'launchpad' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'launchpad' has no attribute {name!r}")
+    attr = "FiretaskBase" if name == "FireTaskBase" else name
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = ["LaunchPad", "Firework", "Workflow", "Launch", "FWAction", "FiretaskBase",

@@ -40,7 +40,6 @@ import launchpad.display as display
 from .cli_common import confirm
 from .config import LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path
 from .errors import ConfigError, StarshellError
-from .files import dumps, load_workflow
 from .redact import redact_text
 
 PLUGIN_GROUP = "starshell.lpad_commands"
@@ -96,7 +95,7 @@ def build_parser(plugins=True):
     _add_global_options(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     parser.subcommands = subparsers.choices  # {name: parser}, for help and tests
-    group = CommandGroup(subparsers)
+    parser.commands = group = CommandGroup(subparsers)  # where plugins add theirs
     register(group)
     cli_query.register(group)
     cli_state.register(group)
@@ -107,6 +106,31 @@ def build_parser(plugins=True):
 
 
 # -- plugins -----------------------------------------------------------------------
+class _NotACommandLine(Exception):
+    pass
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _NotACommandLine(message)
+
+
+def _command_name(argv):
+    """The subcommand ``argv`` names, read past the global options; None when
+    there is none (``lpad``, ``lpad --help``) or the line does not parse.
+
+    Core commands then start without scanning every installed distribution
+    for plugins, which costs about as much as the rest of a read command.
+    """
+    pre = _QuietParser(add_help=False)
+    _add_global_options(pre, suppress=False)
+    pre.add_argument("command", nargs="?")
+    try:
+        return pre.parse_known_args(argv)[0].command
+    except _NotACommandLine:
+        return None
+
+
 def plugin_entry_points():
     from importlib.metadata import entry_points
     eps = entry_points()
@@ -127,7 +151,10 @@ def load_plugins(group):
 # -- running -------------------------------------------------------------------------
 def main(argv=None, launchpad=None):
     """Run ``lpad`` with ``argv`` (default: the command line); return the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(plugins=False)
+    if _command_name(argv) not in parser.subcommands:  # a plugin's, or help: look them up
+        load_plugins(parser.commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a bad command line (2)
@@ -256,7 +283,7 @@ def init(args, _launchpad):
     config = _init_config(args)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(dumps(config_to_dict(config), "yaml"))
+        fh.write(display.dumps(config_to_dict(config), "yaml"))
     os.chmod(target, 0o600)  # an existing file keeps its mode through O_TRUNC
     display.emit({"file": os.path.abspath(target), "store": config.describe()}, args.output,
                  human=lambda: display.out(f"wrote {target}: {config.describe()}"))
@@ -286,6 +313,7 @@ def reset(args, lp):
 
 
 def add(args, lp):
+    from .files import load_workflow  # ruamel.yaml: only commands that read files load it
     workflows = [(path, load_workflow(path)) for path in args.files]  # all checked first
     results = []
     for path, wf in workflows:

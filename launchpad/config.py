@@ -13,7 +13,6 @@ import sys
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
-from .files import read_yaml_file
 
 LAUNCHPAD_FILE = "my_launchpad.yaml"
 FWORKER_FILE = "my_fworker.yaml"
@@ -115,6 +114,7 @@ def load_config(path=None):
     path = find_launchpad_file(path)
     if path is None:
         return LaunchpadConfig()
+    from .files import read_yaml_file  # ruamel.yaml loads only when there is a file to read
     data = read_yaml_file(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")

@@ -8,9 +8,6 @@ private and never printed.
 
 import sys
 
-from tabulate import tabulate
-
-from .files import dumps
 from .states import ALL_STATES
 
 MACHINE_FORMATS = ("json", "yaml")
@@ -54,11 +51,19 @@ def emit(data, fmt, human=None):
         out(data)
 
 
+def dumps(data, fmt):
+    """``files.dumps``, loaded on first use: ruamel.yaml's import would
+    otherwise slow every command, even ``lpad get_fws -d count``."""
+    from .files import dumps as files_dumps
+    return files_dumps(data, fmt)
+
+
 def table(rows, headers):
     """A plain-text table; ``rows`` are sequences matching ``headers``."""
     if not rows:
         out("  (none)")
         return
+    from tabulate import tabulate  # ~40 ms of imports (wcwidth, importlib.metadata)
     out(tabulate([[cell_text(c) for c in row] for row in rows], headers=headers,
                  tablefmt="simple", disable_numparse=True))
 

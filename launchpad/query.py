@@ -6,11 +6,9 @@ same text means the same thing on both stores. Operators that run code on
 the server are refused everywhere.
 """
 
+import functools
 import json
 import re
-
-from mongomock import OperationFailure
-from mongomock.filtering import filter_applies
 
 from .errors import InvalidQueryError
 
@@ -85,11 +83,21 @@ def matches(query, doc):
     """Whether ``doc`` satisfies the Mongo-style ``query`` (mongomock semantics)."""
     if not query:
         return True
+    filter_applies, operation_failure = _filter_engine()
     try:
         return filter_applies(query, doc)
-    except (OperationFailure, re.error, TypeError, ValueError, KeyError, NotImplementedError,
+    except (operation_failure, re.error, TypeError, ValueError, KeyError, NotImplementedError,
             AssertionError) as exc:  # mongomock asserts on some malformed $expr
         raise InvalidQueryError(f"cannot evaluate query {query!r:.120}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _filter_engine():
+    """mongomock's matcher, loaded on the first query that needs it: mongomock
+    brings pymongo along, which would double the start-up of every command."""
+    from mongomock import OperationFailure
+    from mongomock.filtering import filter_applies
+    return filter_applies, OperationFailure
 
 
 def project(doc, fields):

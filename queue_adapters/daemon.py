@@ -21,16 +21,16 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
-
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
+from typing import TYPE_CHECKING, Callable, Optional
 
 from launchpad.config import starshell_home
 from launchpad.errors import ConfigError, QueueError, StarshellError
 
 from .launcher import backoff
 from .reservations import detect_unreserved
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("starshell.daemon")
 
@@ -163,6 +163,10 @@ class QueueDaemon:
     # -- scheduling --------------------------------------------------------------------
     def build_scheduler(self) -> BackgroundScheduler:
         """A scheduler where each job runs alone and late runs collapse into one."""
+        # apscheduler loads here, not at import: `lpad --help` and `lpad get_qids`
+        # load this module and must not pay for it.
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
         scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},

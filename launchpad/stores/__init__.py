@@ -1,9 +1,17 @@
 """Store backends behind one interface; ``open_store`` picks one from a config."""
 
 from .base import Store, WorkerFilter, index_fields
-from .sqlite import SQLiteStore
 
 __all__ = ["Store", "WorkerFilter", "SQLiteStore", "open_store", "index_fields"]
+
+
+def __getattr__(name):
+    """Backends load when asked for: a MongoDB user never loads sqlite3's
+    store module, an embedded-store user never loads pymongo."""
+    if name == "SQLiteStore":
+        from .sqlite import SQLiteStore
+        return SQLiteStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(config):
@@ -13,6 +21,7 @@ def open_store(config):
         raise ConfigError(f"{config.source or 'the launchpad file'} names a gateway, not a store: "
                           "only rockets and read-only commands (LaunchPad.from_file) can use it")
     if config.kind == "sqlite":
+        from .sqlite import SQLiteStore
         return SQLiteStore(config.path)
     from .mongo import MongoStore
     return MongoStore.connect(uri=config.uri, host=config.host, port=config.port,
