@@ -38,7 +38,8 @@ import launchpad.cli_query as cli_query
 import launchpad.cli_state as cli_state
 import launchpad.display as display
 from .cli_common import confirm
-from .config import LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path
+from .config import (LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path,
+                     nonempty_path)
 from .errors import ConfigError, StarshellError
 from .redact import redact_text
 
@@ -277,7 +278,8 @@ def register(group):
 
 
 def init(args, _launchpad):
-    target = args.launchpad_file or LAUNCHPAD_FILE
+    target = LAUNCHPAD_FILE if args.launchpad_file is None else \
+        nonempty_path(args.launchpad_file, "launchpad file (-l)")
     if os.path.exists(target) and not args.force:
         raise ConfigError(f"{target} already exists; pass --force to overwrite it")
     config = _init_config(args)

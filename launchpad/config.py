@@ -88,11 +88,10 @@ def _looks_secret(key):
 def find_settings_file(name, what, explicit=None, env_var=None):
     """The settings file in force: ``explicit``, then ``$env_var``, then ./name,
     then $STARSHELL_HOME/name; None when there is none. One lookup order for the
-    launchpad, worker and queue-adapter files."""
-    if explicit:
-        if not os.path.exists(explicit):
-            raise ConfigError(f"{what} {explicit} does not exist")
-        return explicit
+    launchpad, worker and queue-adapter files. A file named on the command line
+    is used or refused, never replaced by another one."""
+    if explicit is not None:
+        return _given_file(what, explicit)
     from_env = os.environ.get(env_var) if env_var else None
     if from_env:
         if not os.path.exists(from_env):
@@ -104,9 +103,37 @@ def find_settings_file(name, what, explicit=None, env_var=None):
     return None
 
 
+def nonempty_path(path, what):
+    """``-l ""`` is most often an unset shell variable: refuse it rather than fall
+    back to the default file or store, which may be another project's."""
+    if not str(path).strip():
+        raise ConfigError(f"{what}: an empty path was given (an unset variable?); give the "
+                          "file's path, or leave the option out to use the default")
+    return path
+
+
+def _given_file(what, path):
+    nonempty_path(path, what)
+    if not os.path.exists(path):
+        raise ConfigError(f"{what} {path} does not exist (looked from {os.getcwd()}); "
+                          "check the path")
+    return path
+
+
+def read_settings_file(path, what):
+    """The mapping in a settings file; an empty file is an error, not the defaults,
+    since it is most often one whose writing failed."""
+    from .files import read_yaml_file  # ruamel.yaml loads only when there is a file to read
+    data = read_yaml_file(path)
+    if data is None:
+        raise ConfigError(f"{path}: the {what} is empty; write its settings in it, or "
+                          "remove it to use the default")
+    return data
+
+
 def find_launchpad_file(explicit=None):
     """The launchpad file in force: -l, $STARSHELL_LAUNCHPAD, ./, ~/.starshell/."""
-    return find_settings_file(LAUNCHPAD_FILE, "launchpad file", explicit, LAUNCHPAD_ENV)
+    return find_settings_file(LAUNCHPAD_FILE, "launchpad file (-l)", explicit, LAUNCHPAD_ENV)
 
 
 def load_config(path=None):
@@ -114,10 +141,7 @@ def load_config(path=None):
     path = find_launchpad_file(path)
     if path is None:
         return LaunchpadConfig()
-    from .files import read_yaml_file  # ruamel.yaml loads only when there is a file to read
-    data = read_yaml_file(path) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    data = read_settings_file(path, "launchpad file")
     return config_from_dict(data, source=os.path.abspath(path))
 
 

@@ -7,9 +7,8 @@ A worker decides which fireworks a rocket may pick up (``_category``,
 import socket
 from dataclasses import dataclass, field
 
-from .config import FWORKER_FILE, find_settings_file
+from .config import FWORKER_FILE, find_settings_file, read_settings_file
 from .errors import ConfigError, InvalidQueryError
-from .files import read_yaml_file
 from .query import parse_query
 from .stores import WorkerFilter
 
@@ -29,7 +28,7 @@ class FWorker:
 
 
 def find_fworker_file(explicit=None):
-    return find_settings_file(FWORKER_FILE, "worker file", explicit)
+    return find_settings_file(FWORKER_FILE, "worker file (-w)", explicit)
 
 
 def load_fworker(path=None):
@@ -37,8 +36,7 @@ def load_fworker(path=None):
     path = find_fworker_file(path)
     if path is None:
         return FWorker()
-    data = read_yaml_file(path) or {}
-    return fworker_from_dict(data, source=path)
+    return fworker_from_dict(read_settings_file(path, "worker file"), source=path)
 
 
 def fworker_from_dict(data, source="worker"):

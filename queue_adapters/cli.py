@@ -29,7 +29,7 @@ QADAPTER_FILE = "my_qadapter.yaml"
 
 def find_qadapter_file(explicit: Optional[str] = None, required: bool = True) -> Optional[str]:
     """The qadapter in force: -q, else ./my_qadapter.yaml, else $STARSHELL_HOME/my_qadapter.yaml."""
-    found = find_settings_file(QADAPTER_FILE, "queue adapter file", explicit)
+    found = find_settings_file(QADAPTER_FILE, "queue adapter file (-q)", explicit)
     if found is None and required:
         raise ConfigError(f"no queue adapter file: pass -q FILE, or put {QADAPTER_FILE} in the "
                           f"current directory or in {starshell_home()} "
@@ -107,12 +107,18 @@ def build_parser():
 
 def make_launcher(args, launchpad, run_command=run_subprocess, clock=time.monotonic,
                   sleep=time.sleep, required=True) -> Optional[QueueLauncher]:
-    """The QueueLauncher that -q/-w/-r/-d describe (None if no qadapter and not required)."""
+    """The QueueLauncher that -q/-w/-r/-d describe (None if no qadapter and not required).
+
+    Without ``launchpad`` it opens the one -l names, only once -q and -w are
+    known good: a mistyped option must not create or touch a store."""
+    worker = load_fworker(args.fworker_file)
     path = find_qadapter_file(args.queueadapter_file, required=required)
     if path is None:
         return None
     adapter = get_adapter(path, run_command=run_command)
-    return QueueLauncher(launchpad, adapter, load_fworker(args.fworker_file),
+    if launchpad is None:
+        launchpad = LaunchPad.from_file(args.launchpad_file)
+    return QueueLauncher(launchpad, adapter, worker,
                          launch_dir=args.launch_dir, reserve=args.reserve,
                          maxjobs_block=getattr(args, "maxjobs_block", 500),
                          submit_interval=args.submit_interval, clock=clock, sleep=sleep)
@@ -132,8 +138,7 @@ def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monot
     previous = _stop_on_sigterm()
     try:
         setup_logging(args)
-        lp = launchpad or LaunchPad.from_file(args.launchpad_file)
-        launcher = make_launcher(args, lp, run_command, clock, sleep)
+        launcher = make_launcher(args, launchpad, run_command, clock, sleep)
         if args.command == "singleshot":
             return _singleshot(launcher)
         n = launcher.rapidfire(args.maxjobs_queue, nlaunches=args.nlaunches,

@@ -70,12 +70,16 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read queue adapter file: {exc.strerror}") from exc
     try:
-        return YAML(typ="safe").load(text)
+        data = YAML(typ="safe").load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise ConfigError(f"{path}:{line}: not valid YAML: {exc.problem}") from exc
     except YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        raise ConfigError(f"{path}: the queue adapter file is empty; write _fw_q_type, "
+                          "rocket_launch and the job's settings in it")
+    return data
 
 
 def _from_mapping(data: Any, where: str, base_dir: Path) -> QAdapterConfig:

@@ -5,6 +5,7 @@ import logging
 import sys
 
 from launchpad import LaunchPad
+from launchpad.config import load_config
 from launchpad.errors import StarshellError
 from launchpad.worker import load_fworker
 
@@ -73,10 +74,10 @@ def main(argv=None, launchpad=None):
     level = logging.ERROR if args.silencer else getattr(logging, str(args.loglvl).upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
+        worker = load_fworker(args.fworker_file)  # a bad -w fails before a store is opened
         if args.command == "multi":
             return _multi(args)
         lp = launchpad or LaunchPad.from_file(args.launchpad_file)
-        worker = load_fworker(args.fworker_file)
         options = dict(ping_interval=args.ping_interval,
                        requeue_on_interrupt=args.on_interrupt == "requeue")
         if args.command == "singleshot":
@@ -100,7 +101,9 @@ def main(argv=None, launchpad=None):
 
 def _multi(args, argv=None):
     """Run ``rapidfire`` with the same settings in N processes (rebuilt from the parsed
-    options, so they may come before or after the process count)."""
+    options, so they may come before or after the process count). A bad -l fails
+    here once, not in each process."""
+    load_config(args.launchpad_file)
     tail = []
     for flag, value in (("-l", args.launchpad_file), ("-w", args.fworker_file),
                         ("--loglvl", args.loglvl), ("--ping_interval", args.ping_interval),

@@ -200,8 +200,9 @@ def test_bad_settings_are_config_errors_naming_the_file(home, tmp_path, text, wo
     assert str(path) in str(info.value)
 
 
-def test_an_empty_file_means_the_default(home, tmp_path):
-    assert load_config(_write(tmp_path / "empty.yaml", "")).kind == "sqlite"
+def test_an_empty_file_is_an_error_not_the_default(home, tmp_path):
+    with pytest.raises(ConfigError, match="empty.yaml: the launchpad file is empty"):
+        load_config(_write(tmp_path / "empty.yaml", "# nothing yet\n"))
 
 
 def test_config_from_dict_refuses_non_mappings():
