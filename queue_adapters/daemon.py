@@ -123,7 +123,8 @@ class QueueDaemon:
         if not stale:
             return "no stale reservations"
         return "; ".join(f"firework {s.fw_id} {'released' if s.released else 'not released'}: "
-                         f"{s.reason}" for s in stale)
+                         f"{s.reason}" + (f"; job {s.qid} cancelled" if s.job_cancelled else "")
+                         for s in stale)
 
     def job_table(self):
         """(name, method, interval) of the jobs that are on."""

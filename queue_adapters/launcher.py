@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -201,13 +202,23 @@ class QueueLauncher:
         return submission
 
     def _submit_one(self, parent: str) -> Optional[Submission]:
+        """A job from a new launcher directory; a failed submission (or nothing left to
+        reserve) removes the directory again, so no empty launcher_* is left behind."""
         launcher_dir = make_unique_dir(parent, "launcher_", self.now())
+        submission = None
+        try:
+            submission = self._submit_from(launcher_dir)
+        finally:
+            if submission is None:
+                shutil.rmtree(launcher_dir, ignore_errors=True)
+        return submission
+
+    def _submit_from(self, launcher_dir: str) -> Optional[Submission]:
         if not self.reserve:
             job_id = self._submit(launcher_dir, {})
             return Submission(job_id, launcher_dir)
         fw, launch_id = self.lp.reserve_fw(self.filter, launch_dir=launcher_dir)
         if fw is None:
-            os.rmdir(launcher_dir)
             return None
         try:
             job_id = self._submit(launcher_dir, _queue_overrides(fw), fw_id=fw["fw_id"])
@@ -239,11 +250,12 @@ class QueueLauncher:
         try:
             job_id = self.adapter.submit(str(script), cwd=launcher_dir)
         except QueueError as exc:
+            log.debug("the refused script %s:\n%s", script, script.read_text(encoding="utf-8"))
             what = f" for firework {fw_id}" if fw_id is not None else ""
             after = ("the firework is READY again, nothing stays reserved" if fw_id is not None
                      else "nothing was reserved")
-            raise QueueError(f"could not submit a pilot job{what}: {exc}\n{after}; "
-                             f"the script is {script}") from exc
+            raise QueueError(f"could not submit a pilot job{what}: {exc}\n{after} "
+                             "(--loglvl DEBUG shows the refused script)") from exc
         with open(os.path.join(launcher_dir, JOB_ID_FILE), "w", encoding="utf-8") as handle:
             handle.write(f"{job_id}\n")
         log.info("submitted pilot job %s from %s%s", job_id, launcher_dir,
@@ -286,13 +298,22 @@ class QueueLauncher:
         result = self.demand(maxjobs_queue)
         todo = result.wanted if limit is None else min(result.wanted, limit)
         for _ in range(todo):
-            submission = self._submit_one(self._block_dir())
+            try:
+                submission = self._submit_one(self._block_dir())
+            finally:
+                self._drop_empty_block()
             if submission is None:
                 break  # the READY work was taken meanwhile
             self._block_jobs += 1
             self.submitted_total += 1
             result.submitted.append(submission)
         return result
+
+    def _drop_empty_block(self):
+        """Remove a block directory this launcher made but got no job into."""
+        if self._block is not None and self._block_jobs == 0 and not os.listdir(self._block):
+            os.rmdir(self._block)
+            self._block = None
 
     def _block_dir(self) -> str:
         if self._block is None or self._block_jobs >= self.maxjobs_block:

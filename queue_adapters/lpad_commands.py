@@ -13,7 +13,7 @@ import sys
 import launchpad.display as display
 from launchpad.launchpad import LaunchPad
 from launchpad.cli_common import count, id_list, seconds
-from launchpad.errors import ConfigError
+from launchpad.errors import ConfigError, NotFoundError
 
 from .adapters import get_adapter
 from .cli import add_queue_options, find_qadapter_file, make_launcher
@@ -126,13 +126,22 @@ def _show_qids(ids, rows):
 def cancel_qid_command(args, launchpad) -> int:
     adapter = _adapter(args, required=True)
     result = cancel_qid(launchpad, adapter, args.qid, wait=args.wait)
+    if not result.known and not result.touched:
+        raise NotFoundError(f"job {args.qid} is not known to the scheduler: nothing was "
+                            "cancelled (squeue -u $USER lists your jobs; lpad get_qids -i IDS "
+                            "those of fireworks)")
     display.emit(result.to_dict(), getattr(args, "output", None),
                  human=lambda: _show_cancel(result, args.wait))
     return 1 if result.still_running else 0
 
 
 def _show_cancel(r, wait):
-    display.out(f"cancelled job {r.qid}")
+    if r.cancelled:
+        display.out(f"cancelled job {r.qid}")
+    elif r.known:
+        display.out(f"job {r.qid} had already ended ({r.job_state}): nothing to cancel")
+    else:
+        display.out(f"job {r.qid} is not known to the scheduler: nothing was cancelled")
     for fw_id in r.released:
         display.out(f"firework {fw_id}: its reservation was released; it is READY again")
     for fw_id in r.handed_back:
@@ -163,6 +172,10 @@ def _show_unreserved(stale, args):
     for s in stale:
         job = f"job {s.qid}" if s.qid else "no job"
         done = " -> READY" if s.released else ""
+        if s.job_cancelled:
+            done += f"; its queued job {s.qid} was cancelled"
+        elif s.cancel_job and not args.rerun:
+            done += f" (--rerun also cancels its queued job {s.qid})"
         display.out(f"firework {s.fw_id} (launch {s.launch_id}, {job}): {s.reason}{done}")
     if not args.rerun:
         display.out("pass --rerun to make them READY again")

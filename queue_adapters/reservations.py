@@ -85,9 +85,16 @@ class CancelResult:
     rerun: List[int] = field(default_factory=list)          # job gone, still RUNNING: fenced
     still_running: List[int] = field(default_factory=list)  # job not gone within --wait
     job_state: Optional[str] = None
+    known: bool = True       # the scheduler knew the job
+    cancelled: bool = False  # it was queued or running, and we cancelled it
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    @property
+    def touched(self) -> bool:
+        """Whether any firework was tied to the job."""
+        return bool(self.released or self.handed_back or self.rerun or self.still_running)
 
 
 def cancel_qid(lp, adapter, qid: str, wait: float = 15.0, poll: float = 0.5,
@@ -101,15 +108,23 @@ def cancel_qid(lp, adapter, qid: str, wait: float = 15.0, poll: float = 0.5,
     still RUNNING on that launch (the rocket was killed outright), it is
     rerun, which fences the old launch.  If the job has not ended within
     ``wait`` seconds, the firework is left RUNNING for detect_lostruns.
+    A job the scheduler does not know, or that already ended, is not
+    cancelled (``scancel`` of an unknown id says nothing and succeeds), and
+    the result says so.
     """
     qid = str(qid)
     result = CancelResult(qid)
+    before = adapter.job_state(qid)
+    result.known = before is not None
+    result.job_state = str(before) if before is not None else None
     reserved = [l for l in lp.get_launches({"reservation_id": qid, "state": S.RESERVED.value})
                 if _live_reservation(lp, l)]
     running = [l for l in lp.get_launches(
         {"state": S.RUNNING.value}, fields=["launch_id", "fw_id", "launch_dir", "reservation_id"])
         if launch_qid(l) == qid]
-    adapter.cancel(qid)
+    if before is not None and not before.finished:
+        adapter.cancel(qid)
+        result.cancelled = True
     for launch in reserved:
         try:
             result.released.append(lp.unreserve_fw(launch["fw_id"]))
@@ -147,6 +162,7 @@ class StaleReservation:
     reason: str
     cancel_job: bool = False
     released: bool = False
+    job_cancelled: bool = False   # its still-queued job was cancelled (with release)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -200,6 +216,9 @@ def _why_stale(launch, adapter, too_old, past_grace, max_wait) -> Optional[Stale
 def _release(lp, adapter, item: StaleReservation):
     if item.cancel_job and adapter is not None:
         adapter.cancel(item.qid)
+        item.job_cancelled = True
+        log.info("cancelled job %s: its reservation for firework %s waited too long",
+                 item.qid, item.fw_id)
     try:
         lp.unreserve_fw(item.fw_id)
         item.released = True

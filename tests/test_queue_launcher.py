@@ -477,6 +477,37 @@ def test_cancel_qid_releases_a_reserved_firework(lp, slurm, make_launcher):
     assert slurm.jobs[sub.job_id]["state"] == "CANCELLED"
 
 
+def test_cancel_qid_of_an_unknown_or_ended_job_cancels_nothing(lp, slurm, make_launcher):
+    adapter = get_adapter(QADAPTER, run_command=slurm)
+    result = cancel_qid(lp, adapter, "999")
+    assert (result.known, result.cancelled, result.touched) == (False, False, False)
+    assert not any(c[0] == "scancel" for c in slurm.calls)
+    (fw_id,) = add_fws(lp, 1)
+    sub = make_launcher(reserve=True).singleshot()
+    slurm.set_state("FAILED", sub.job_id)
+    result = cancel_qid(lp, adapter, sub.job_id)
+    assert (result.known, result.cancelled, result.job_state) == (True, False, "FAILED")
+    assert result.released == [fw_id]   # its reservation is freed all the same
+
+
+def test_a_failed_submission_leaves_no_directory(lp, slurm, make_launcher, tmp_path):
+    add_fws(lp, 2)
+    for reserve in (False, True):
+        launcher = make_launcher(reserve=reserve, queue="nope")
+        with pytest.raises(QueueError):
+            launcher.singleshot()
+        with pytest.raises(QueueError):
+            launcher.top_up(2)
+    assert list((tmp_path / "runs").iterdir()) == []
+    launcher = make_launcher()
+    launcher.top_up(1)
+    slurm.fail["sbatch"] = [(1, "", BAD_PARTITION)]
+    with pytest.raises(QueueError):
+        launcher.top_up(2)          # the block keeps its first job, loses the refused one
+    (block,) = (tmp_path / "runs").iterdir()
+    assert len(list(block.iterdir())) == 1
+
+
 def running_pilot(lp, launcher, slurm):
     sub = launcher.singleshot()
     slurm.set_state("RUNNING", sub.job_id)
@@ -671,6 +702,21 @@ def test_lpad_detect_unreserved(timed, slurm, tmp_path, capsys, monkeypatch):
     assert lpad(["detect_unreserved", "-q", qa, "--rerun"], lp) == 0
     assert f"is unknown to the scheduler -> READY" in capsys.readouterr().out
     assert lp.fw_state_counts() == {"READY": 1}
+
+
+def test_lpad_detect_unreserved_says_which_jobs_it_cancels(timed, slurm, tmp_path, capsys,
+                                                           monkeypatch):
+    lp, step, adapter, launcher = timed
+    add_fws(lp, 1)
+    sub = launcher.singleshot()
+    step.advance(7200)
+    qa = write_qadapter(tmp_path / "qa.yaml")
+    monkeypatch.setattr("queue_adapters.lpad_commands.get_adapter", lambda path: adapter)
+    assert lpad(["detect_unreserved", "-q", qa, "--time", "3600"], lp) == 0
+    assert f"(--rerun also cancels its queued job {sub.job_id})" in capsys.readouterr().out
+    assert lpad(["detect_unreserved", "-q", qa, "--time", "3600", "--rerun"], lp) == 0
+    assert f"-> READY; its queued job {sub.job_id} was cancelled" in capsys.readouterr().out
+    assert slurm.jobs[sub.job_id]["state"] == "CANCELLED"
 
 
 def test_the_architecture_keeps_queue_adapters_away_from_rocket():
