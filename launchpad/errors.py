@@ -43,6 +43,14 @@ class UnknownTaskError(InvalidWorkflowError):
     """A ``_fw_name`` names no registered Firetask."""
 
 
+class AmbiguousTaskError(UnknownTaskError):
+    """A short ``_fw_name`` is declared by two classes; only a ``{{module.Class}}`` name can say which."""
+
+
+class TaskNameWarning(UserWarning):
+    """A Firetask class declares a short name another class already has (see AmbiguousTaskError)."""
+
+
 class InvalidQueryError(StarshellError):
     """A user query is not valid JSON, or uses an operator we refuse to run."""
 

@@ -155,11 +155,14 @@ class Round:
     wanted: int
     submitted: List[Submission] = field(default_factory=list)
     ready_capped: bool = False   # counting stopped early: at least ``ready``
+    upcoming: int = 0            # WAITING children of running fireworks: READY soon
 
     def summary(self, maxjobs_queue: int) -> str:
         ids = ", ".join(s.job_id for s in self.submitted)
         done = f"submitted {len(self.submitted)}" + (f" (jobs {ids})" if ids else "")
         ready = f"{self.ready}{' or more' if self.ready_capped else ''}"
+        if self.upcoming:
+            ready += f" (+{self.upcoming} about to be)"
         return (f"{ready} READY firework(s) for this worker, {self.queued} of at most "
                 f"{maxjobs_queue} pilot job(s) queued: {done}")
 
@@ -278,14 +281,22 @@ class QueueLauncher:
 
     # -- rounds ------------------------------------------------------------------
     def demand(self, maxjobs_queue: int) -> Round:
-        """How many pilots to submit now: never past -m, never more than the READY work."""
+        """How many pilots to submit now: never past -m, never more than the work.
+
+        The work is READY fireworks plus, except in reservation mode (which can
+        only reserve READY ones), the WAITING children of running fireworks: a
+        wide step then gets its pilots while its parent runs, not a round later.
+        """
         queued = self.adapter.count_jobs(self.adapter.job_name)
         limit = maxjobs_queue + queued
         ready = self.lp.count_ready(self.filter, limit=limit)
+        upcoming = 0
+        if not self.reserve and ready < limit:
+            upcoming = self.lp.count_upcoming(self.filter, limit=limit - ready)
         # A reserved firework is no longer READY, so its queued job is already counted out.
-        free_work = ready if self.reserve else ready - queued
+        free_work = ready if self.reserve else ready + upcoming - queued
         return Round(ready, queued, max(0, min(maxjobs_queue - queued, free_work)),
-                     ready_capped=ready >= limit)
+                     ready_capped=ready + upcoming >= limit, upcoming=upcoming)
 
     def top_up(self, maxjobs_queue: int, limit: Optional[int] = None) -> Round:
         """One round: fill the queue up to ``maxjobs_queue`` pilots (at most ``limit`` new).
