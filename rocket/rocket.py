@@ -20,7 +20,7 @@ import time
 import traceback
 from datetime import datetime
 
-from launchpad.actions import FWAction
+from launchpad.actions import FWAction, apply_action_to_spec
 from launchpad.errors import StaleLaunchError, StarshellError, StoreUnavailableError, TaskError
 from launchpad.firetask import load_task
 from launchpad.tasks.paths import ALLOW_SPEC_KEY
@@ -264,7 +264,10 @@ class Rocket:
                 task = load_task(task_dict)
                 result = task.run_task(spec)
                 if result is not None:
-                    action = action.merged_with(_as_action(result))
+                    step = _as_action(result)
+                    action = action.merged_with(step)
+                    if step.update_spec or step.mod_spec:  # as FireWorks: later tasks see it too
+                        spec = apply_action_to_spec(spec, step)
                     if action.skip_remaining_tasks:
                         break
             timer.stop()

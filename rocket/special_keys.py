@@ -1,7 +1,10 @@
 """Reserved spec keys a rocket honours: ``_launch_dir``, ``_files_in``,
 ``_files_out`` and ``_pass_job_info`` (FireWorks' meanings)."""
 
+import bz2
 import glob
+import gzip
+import lzma
 import os
 import shutil
 
@@ -32,6 +35,15 @@ def _says_yes(flag):
     return bool(flag)
 
 
+# FireWorks' rule (monty's zopen): the suffix, in any case, says how a file is compressed.
+_OPENERS = {".gz": gzip.open, ".z": gzip.open, ".bz2": bz2.open, ".xz": lzma.open,
+            ".lzma": lzma.open}
+
+
+def _opener(path):
+    return _OPENERS.get(os.path.splitext(path)[1].lower())
+
+
 def files_in(spec, launch_dir):
     """Copy files named by a parent's ``_files_out`` into this launch directory."""
     wanted = spec.get("_files_in") or {}
@@ -43,7 +55,21 @@ def files_in(spec, launch_dir):
         target = os.path.realpath(os.path.join(launch_dir, dest))
         if not target.startswith(os.path.realpath(launch_dir) + os.sep):
             raise TaskError(f"_files_in destination {dest!r} leaves the launch directory")
-        shutil.copy2(source, target)
+        _copy_file_in(label, source, target)
+
+
+def _copy_file_in(label, source, target):
+    """As FireWorks: a compressed source (.gz, .bz2, .xz...) arrives uncompressed
+    under the name asked for, unless that name itself says compressed."""
+    read, write = _opener(source), _opener(target)
+    try:
+        if read is None and write is None:
+            shutil.copy2(source, target)
+            return
+        with (read or open)(source, "rb") as fin, (write or open)(target, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise TaskError(f"_files_in {label!r}: cannot copy {source} to {target}: {exc}") from exc
 
 
 def output_files_action(spec, launch_dir):
