@@ -70,14 +70,21 @@ def _add_global_options(parser, suppress):
 
 
 class CommandGroup:
-    """argparse's subparsers, adding the global options to every subcommand."""
+    """argparse's subparsers, adding the global options to every subcommand.
 
-    def __init__(self, subparsers):
+    With ``only``, just that command's parser is built; the others get a
+    stand-in, since argparse's set-up of ~30 subcommands costs as much as
+    the rest of a read command."""
+
+    def __init__(self, subparsers, only=None):
         self._subparsers = subparsers
+        self._only = only
         self._common = argparse.ArgumentParser(add_help=False)
         _add_global_options(self._common, suppress=True)
 
     def add_parser(self, name, **kwargs):
+        if self._only is not None and self._only not in (name, *kwargs.get("aliases", ())):
+            return _Unbuilt()
         kwargs["parents"] = [self._common, *kwargs.get("parents", [])]
         if "help" in kwargs:
             kwargs.setdefault("description", kwargs["help"])
@@ -87,7 +94,16 @@ class CommandGroup:
         return getattr(self._subparsers, name)
 
 
-def build_parser(plugins=True):
+class _Unbuilt:
+    """A parser not built for this run: takes every call a register function
+    makes (add_argument, set_defaults, add_subparsers...) and keeps nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self
+
+
+def build_parser(plugins=True, only=None):
+    """``lpad``'s parser; ``only``: build just that core command (see CommandGroup)."""
     parser = argparse.ArgumentParser(
         prog="lpad", description="Manage the workflows in a starshell LaunchPad "
         "(FireWorks-compatible). Run `lpad COMMAND --help` for a command's options.",
@@ -96,7 +112,7 @@ def build_parser(plugins=True):
     _add_global_options(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     parser.subcommands = subparsers.choices  # {name: parser}, for help and tests
-    parser.commands = group = CommandGroup(subparsers)  # where plugins add theirs
+    group = CommandGroup(subparsers, only)
     register(group)
     cli_query.register(group)
     cli_state.register(group)
@@ -120,8 +136,9 @@ def _command_name(argv):
     """The subcommand ``argv`` names, read past the global options; None when
     there is none (``lpad``, ``lpad --help``) or the line does not parse.
 
-    Core commands then start without scanning every installed distribution
-    for plugins, which costs about as much as the rest of a read command.
+    A core command then starts without building the other commands' parsers
+    or scanning every installed distribution for plugins: each costs about
+    as much as the rest of a read command.
     """
     pre = _QuietParser(add_help=False)
     _add_global_options(pre, suppress=False)
@@ -153,9 +170,10 @@ def load_plugins(group):
 def main(argv=None, launchpad=None):
     """Run ``lpad`` with ``argv`` (default: the command line); return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(plugins=False)
-    if _command_name(argv) not in parser.subcommands:  # a plugin's, or help: look them up
-        load_plugins(parser.commands)
+    command = _command_name(argv)
+    parser = build_parser(plugins=False, only=command) if command else None
+    if parser is None or command not in parser.subcommands:  # help, a plugin's, a typo
+        parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a bad command line (2)
