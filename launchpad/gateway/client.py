@@ -33,7 +33,7 @@ _NO_ANSWER = (OSError, http.client.HTTPException)
 class GatewayClient:
     """HTTP calls to one gateway: thread-local connections, retries, errors."""
 
-    def __init__(self, url, token, ca_file=None, timeout=300.0, patience=10.0,
+    def __init__(self, url, token, ca_file=None, timeout=300.0, patience=30.0,
                  sleep=time.sleep, clock=time.monotonic):
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -82,7 +82,10 @@ class GatewayClient:
                 if status == 200:
                     return protocol.untag(reply["result"])
                 raise protocol.error_from(reply, status)
-            retry = True  # the first attempt may have been applied
+            if not retry and status is None:  # most often a keep-alive connection the
+                retry = True                  # gateway closed: try a new one at once
+                continue
+            retry = True  # an earlier attempt may have been applied
             if self._clock() + delay > deadline:
                 if once:
                     self._remember(fingerprint, request_id)
@@ -103,31 +106,23 @@ class GatewayClient:
         self._uncertain[fingerprint] = request_id
 
     def _post(self, path, body):
-        """One POST; a keep-alive connection the server closed meanwhile is reopened once."""
-        for fresh in (False, True):
-            conn = self._connection(fresh)
-            try:
-                conn.request("POST", path, body, self._headers)
-                response = conn.getresponse()
-                data = response.read()
-                break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.close()
-                if fresh:
-                    raise
-            except _NO_ANSWER:
-                self.close()
-                raise
+        """One POST on this thread's connection (dropped after a failure)."""
+        conn = self._connection()
+        try:
+            conn.request("POST", path, body, self._headers)
+            response = conn.getresponse()
+            data = response.read()
+        except _NO_ANSWER:
+            self.close()
+            raise
         try:
             return response.status, json.loads(data)
         except ValueError:
             return response.status, None
 
-    def _connection(self, fresh):
+    def _connection(self):
         conn = getattr(self._local, "conn", None)
-        if conn is None or fresh:
-            if conn is not None:
-                conn.close()
+        if conn is None:
             if self._context is not None:
                 conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout,
                                                    context=self._context)
