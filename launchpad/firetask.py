@@ -24,7 +24,7 @@ import warnings
 from .errors import AmbiguousTaskError, TaskNameWarning, UnknownTaskError
 
 # name -> class, or a _Clash for a short name that several classes declare.
-_REGISTRY = {}
+_REGISTRY: dict = {}
 # The built-ins' short names, known without importing them, so that a user
 # class declaring one is caught whichever of the two is defined first.
 _BUILTIN_NAMES = frozenset((
@@ -35,7 +35,7 @@ USER_PACKAGES_ENV = "STARSHELL_USER_PACKAGES"
 ENTRY_POINT_GROUP = "starshell.firetasks"
 _IMPORT_HINT = ("put the directory that holds it on PYTHONPATH or install its package, "
                 "on this machine and on every worker")
-_ready = []  # non-empty once $STARSHELL_USER_PACKAGES was imported in this process
+_ready: list = []  # non-empty once $STARSHELL_USER_PACKAGES was imported in this process
 
 
 def _is_full(name):
@@ -55,8 +55,12 @@ def _module_path(cls):
     return os.path.splitext(os.path.basename(path))[0] if path else module
 
 
+def _braced(module, name):
+    return "{{" + module + "." + name + "}}"
+
+
 def _full_name(cls):
-    return "{{%s.%s}}" % (_module_path(cls), cls.__name__)
+    return _braced(_module_path(cls), cls.__name__)
 
 
 def _dotted(cls):
@@ -109,7 +113,7 @@ def _claim(name, cls, declared):
 
 def register_task(cls, name=None):
     """Make ``cls`` resolvable by ``name`` (default: its ``_fw_name``) and by its full name."""
-    _REGISTRY["{{%s.%s}}" % (cls.__module__, cls.__name__)] = cls
+    _REGISTRY[_braced(cls.__module__, cls.__name__)] = cls
     _REGISTRY[_full_name(cls)] = cls
     declared = name or cls._fw_name
     if not _is_full(declared):
