@@ -57,6 +57,10 @@ class InvalidQueryError(StarshellError):
     exit_code = 2
 
 
+class QueryTimeoutError(InvalidQueryError):
+    """A query ran past its time budget and was stopped, so it cannot hold the store or the GUI."""
+
+
 class InvalidArgumentError(StarshellError):
     """A value given to a command has the wrong type or range."""
 

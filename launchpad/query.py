@@ -4,13 +4,23 @@ Queries come from ``lpad -q``, worker files and the web GUI. They run on
 MongoDB natively and on SQLite through mongomock's filter engine, so the
 same text means the same thing on both stores. Operators that run code on
 the server are refused everywhere.
+
+Regular expressions run on RE2, which matches in time linear in the text:
+a ``$regex`` such as ``^(.|.){0,18}Q`` would otherwise backtrack for
+minutes while holding the interpreter (Python's ``re`` keeps the GIL), so
+one anonymous web request could freeze the whole GUI. RE2 has no
+look-around or back-references; such patterns are refused on both stores.
 """
 
 import functools
 import json
 import re
+import time
 
-from .errors import InvalidQueryError
+from .errors import InvalidQueryError, QueryTimeoutError
+
+# How long one query may run before it is stopped (stores' ``query_seconds``).
+QUERY_SECONDS = 60.0
 
 FORBIDDEN_OPERATORS = frozenset({"$where", "$function", "$accumulator"})
 # What both stores evaluate alike (MongoDB natively, SQLite through mongomock).
@@ -59,7 +69,8 @@ def check_safe(value, path="query", in_expr=False):
             check_safe(sub, f"{path}.{key}", in_expr or key == "$expr")
     elif isinstance(value, (list, tuple)):
         for i, sub in enumerate(value):
-            check_safe(sub, f"{path}[{i}]", in_expr)
+            if isinstance(sub, (dict, list, tuple)):  # a long $in of ids holds no operators
+                check_safe(sub, f"{path}[{i}]", in_expr)
 
 
 def _check_operator(op, operand, path):
@@ -73,22 +84,167 @@ def _check_operator(op, operand, path):
     if op in _NEEDS_MAPPING and not isinstance(operand, dict):
         raise InvalidQueryError(f"{path}: {op} needs an object, got {operand!r:.60}")
     if op == "$regex":
+        if not isinstance(operand, str):
+            raise InvalidQueryError(f"{path}: $regex needs a string, got {operand!r:.60}")
+        compile_regex(operand, "", path)
+    if op == "$options":
+        regex_flags(operand, path)
+
+
+# MongoDB's $options letters that RE2 honours ("u": text is always Unicode).
+_RE2_FLAGS = {"i": "i", "m": "m", "s": "s", "u": ""}
+_PY_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
+
+
+def regex_flags(options, path="query"):
+    """RE2's inline flags for MongoDB ``$options`` letters; unknown letters are refused."""
+    if not isinstance(options, str):
+        raise InvalidQueryError(f"{path}: $options needs a string of letters, got {options!r:.40}")
+    wrong = "".join(sorted(set(options) - set(_RE2_FLAGS)))
+    if wrong:
+        hint = "; x (extended syntax) is not supported: leave spaces and comments out of " \
+               "the pattern" if "x" in wrong else ""
+        raise InvalidQueryError(f"{path}: unknown $options {wrong!r}: use i, m or s{hint}")
+    return "".join(sorted({_RE2_FLAGS[c] for c in options} - {""}))
+
+
+@functools.lru_cache(maxsize=None)
+def _re2():
+    """RE2 and its options, loaded on the first regex (start-up stays fast)."""
+    import re2
+    options = re2.Options()
+    options.log_errors = False  # our error names the pattern; RE2 would also print to stderr
+    return re2, options
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern, flags):
+    re2, options = _re2()
+    return re2.compile(f"(?{flags}){pattern}" if flags else pattern, options)
+
+
+def compile_regex(pattern, options="", path="query"):
+    """``pattern`` compiled by RE2 (linear-time matching), or InvalidQueryError saying why not."""
+    flags = regex_flags(options, path)
+    try:
+        return _compiled(pattern, flags)
+    except _re2()[0].error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise InvalidQueryError(
+            f"{path}: bad $regex {pattern!r:.60}: {reason}. Patterns run on RE2, in linear "
+            "time: no look-around such as (?=...), no back-references such as \\1, "
+            "repetition counts up to 1000") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _linear_regex_class():
+    """LinearRegex, a BSON regex that mongomock evaluates with RE2.
+
+    mongomock calls ``try_compile`` on BSON regexes; pymongo sends this one
+    to MongoDB as an ordinary regex with the same pattern and flags.
+    (Built on first use: bson comes with pymongo, slow to import.)
+    """
+    from bson.regex import Regex
+
+    class LinearRegex(Regex):
+        def try_compile(self):
+            return compile_regex(self.pattern, _flag_letters(self.flags))
+    return Regex, LinearRegex
+
+
+def _flag_letters(flags):
+    if isinstance(flags, str):
+        return flags
+    if flags & re.VERBOSE:
+        raise InvalidQueryError("regular expressions with the VERBOSE (x) flag are not supported")
+    return "".join(letter for flag, letter in _PY_FLAGS if flags & flag)
+
+
+def _linear_regex(value, options=""):
+    regex, linear_regex = _linear_regex_class()
+    if isinstance(value, linear_regex):
+        return value
+    if isinstance(value, (re.Pattern, regex)):
+        if not isinstance(value.pattern, str):
+            raise InvalidQueryError("a regular expression must be text, not bytes")
+        options = _flag_letters(value.flags) + options
+        value = value.pattern
+    if not isinstance(value, str):
+        raise InvalidQueryError(f"$regex needs a string, got {value!r:.60}")
+    compile_regex(value, options)  # refuse it now, not at the first document
+    return linear_regex(value, regex_flags(options))
+
+
+def _is_regex(value):
+    return isinstance(value, (re.Pattern, _linear_regex_class()[0]))
+
+
+def linear(query):
+    """``query`` with every regular expression as a LinearRegex (evaluated by RE2).
+
+    ``{"$regex": p, "$options": o}`` becomes ``{"$regex": LinearRegex(p, o)}``,
+    and compiled patterns from the Python API are converted too. ``$expr``
+    is left to the store.
+    """
+    if isinstance(query, dict):
+        out = {}
+        for key, value in query.items():
+            if key == "$regex":
+                out[key] = _linear_regex(value, query.get("$options", ""))
+            elif not (key == "$options" and "$regex" in query):
+                out[key] = value if key == "$expr" else linear(value)
+        return out
+    if isinstance(query, list):
+        return [linear(v) for v in query]
+    return _linear_regex(query) if _is_regex(query) else query
+
+
+def matcher(query):
+    """A predicate ``doc -> bool`` for ``query``, its regexes prepared once for RE2."""
+    if not query:
+        return lambda doc: True
+    try:
+        prepared = linear(query)
+    except InvalidQueryError as exc:
+        raise InvalidQueryError(f"cannot evaluate query {query!r:.120}: {exc}") from None
+    filter_applies, operation_failure = _filter_engine()
+
+    def test(doc):
         try:
-            re.compile(operand)
-        except (re.error, TypeError) as exc:
-            raise InvalidQueryError(f"{path}: bad $regex {operand!r:.60}: {exc}") from None
+            return filter_applies(prepared, doc)
+        except (operation_failure, re.error, TypeError, ValueError, KeyError, NotImplementedError,
+                AssertionError) as exc:  # mongomock asserts on some malformed $expr
+            raise InvalidQueryError(f"cannot evaluate query {query!r:.120}: {exc}") from None
+    return test
 
 
 def matches(query, doc):
     """Whether ``doc`` satisfies the Mongo-style ``query`` (mongomock semantics)."""
-    if not query:
-        return True
-    filter_applies, operation_failure = _filter_engine()
-    try:
-        return filter_applies(query, doc)
-    except (operation_failure, re.error, TypeError, ValueError, KeyError, NotImplementedError,
-            AssertionError) as exc:  # mongomock asserts on some malformed $expr
-        raise InvalidQueryError(f"cannot evaluate query {query!r:.120}: {exc}") from None
+    return matcher(query)(doc)
+
+
+def timed_out(seconds, query=None):
+    """The error for a query stopped after ``seconds``."""
+    what = "the query" if query is None else f"the query {query!r:.120}"
+    return QueryTimeoutError(
+        f"{what} ran longer than {seconds:g} s and was stopped; narrow it with fields the "
+        "store indexes (fw_id, wf_id, state, name)")
+
+
+def select(query, docs, seconds=None, started=None, clock=time.monotonic):
+    """The ``docs`` matching ``query``, stopping with QueryTimeoutError once the query
+    has run ``seconds`` (counted from ``started``): a time budget for scans in Python."""
+    test = matcher(query)
+    deadline = None if seconds is None else (clock() if started is None else started) + seconds
+    out = []
+    for i, doc in enumerate(docs):
+        if deadline is not None and i % 128 == 0 and clock() > deadline:
+            raise timed_out(seconds, query)
+        if test(doc):
+            out.append(doc)
+    return out
 
 
 @functools.lru_cache(maxsize=None)

@@ -23,10 +23,11 @@ import uuid
 import bson
 from bson.errors import BSONError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import AutoReconnect, ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import (AutoReconnect, ConnectionFailure, ExecutionTimeout, OperationFailure,
+                            PyMongoError)
 
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
-from ..query import check_safe
+from ..query import QUERY_SECONDS, check_safe, linear, timed_out
 from .base import Store, index_fields
 
 _COLLECTIONS = ("fireworks", "workflows", "launches", "counters")
@@ -40,9 +41,10 @@ def _projection(fields):
 
 
 def _vetted(query):
-    """Every query, even one from the Python API, is refused if it would run JavaScript."""
+    """Every query, even one from the Python API, is refused if it would run JavaScript;
+    its regexes become LinearRegex, which mongomock runs on RE2 (MongoDB gets them as sent)."""
     check_safe(query or {})
-    return query
+    return linear(query) if query else query
 
 
 def _unstorable(exc):
@@ -64,6 +66,7 @@ class MongoStore(Store):
     """A store in a MongoDB database (collections fireworks, workflows, launches)."""
 
     kind = "mongodb"
+    query_seconds = QUERY_SECONDS  # sent as maxTimeMS: the server stops a query after this
 
     def __init__(self, database, description="mongodb", retries=5, sleep=None):
         import time
@@ -119,7 +122,9 @@ class MongoStore(Store):
         self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING),
                                      ("fw_id", ASCENDING)])
         self.fireworks.create_index([("wf_id", ASCENDING), ("state", ASCENDING)])
+        self.fireworks.create_index("name")  # name searches scan index keys, not documents
         self.workflows.create_index("wf_id", unique=True)
+        self.workflows.create_index("name")
         self.launches.create_index("launch_id", unique=True)
         self.launches.create_index("fw_id")
         self.launches.create_index([("state", ASCENDING), ("last_ping", ASCENDING)])
@@ -149,6 +154,8 @@ class MongoStore(Store):
                 delay = min(delay * 2, 5.0)
             except (OverflowError, BSONError, RecursionError) as exc:
                 raise _unstorable(exc) from None
+            except ExecutionTimeout:
+                raise timed_out(self.query_seconds) from None
             except OperationFailure as exc:  # the server refused the query itself
                 raise InvalidQueryError(f"{self._description} refused the query: {exc}") from None
             except PyMongoError as exc:
@@ -228,6 +235,8 @@ class MongoStore(Store):
         query = _vetted(query)
         def run():
             cursor = collection.find(query or {}, _projection(fields)).sort(_sort(sort, default_key))
+            if self.query_seconds:
+                cursor = cursor.max_time_ms(self._max_time_ms())
             if skip:
                 cursor = cursor.skip(skip)
             if limit:
@@ -238,12 +247,22 @@ class MongoStore(Store):
     def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
         return self._find(self.fireworks, "fw_id", query, fields, sort, limit, skip)
 
+    def _max_time_ms(self):
+        return max(int(self.query_seconds * 1000), 1)
+
+    def _count(self, collection, query):
+        vetted = _vetted(query) or {}
+        limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
+        return self._guard(lambda: collection.count_documents(vetted, **limits))
+
     def count_fireworks(self, query=None):
-        return self._guard(lambda: self.fireworks.count_documents(_vetted(query) or {}))
+        return self._count(self.fireworks, query)
 
     def count_fireworks_by_state(self, query=None):
         pipeline = [{"$match": _vetted(query) or {}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}]
-        return {r["_id"]: r["n"] for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline)))}
+        limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
+        return {r["_id"]: r["n"]
+                for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline, **limits)))}
 
     def workflow_state_counts(self, wf_ids=None):
         match = {} if wf_ids is None else {"wf_id": {"$in": list(wf_ids)}}
@@ -258,7 +277,7 @@ class MongoStore(Store):
         return self._find(self.workflows, "wf_id", query, fields, sort, limit, skip)
 
     def count_workflows(self, query=None):
-        return self._guard(lambda: self.workflows.count_documents(_vetted(query) or {}))
+        return self._count(self.workflows, query)
 
     def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
         return self._find(self.launches, "launch_id", query, fields, sort, limit, skip)

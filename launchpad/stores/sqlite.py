@@ -21,7 +21,8 @@ import threading
 import time
 
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
-from ..query import check_safe, matches, project, sort_docs
+from ..query import (QUERY_SECONDS, check_safe, compile_regex, matches, project, regex_flags,
+                     select, sort_docs, timed_out)
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, migrate
 
@@ -110,6 +111,76 @@ def _column_clause(col, kind, cond, params):
     return " AND ".join(parts)
 
 
+_REGEX_META = frozenset(".^$*+?{}[]\\|()")
+
+
+def _literal(pattern):
+    """The text a regex matches literally (``re.escape`` output, a plain word), else None."""
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            escaped = pattern[i + 1:i + 2]
+            if not escaped or escaped.isalnum() or not escaped.isascii():
+                return None
+            out.append(escaped)
+            i += 2
+            continue
+        if char in _REGEX_META:
+            return None
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _sql_regex(pattern, options, value):
+    """SQL function starshell_regex(pattern, options, value): MongoDB's $regex, on RE2."""
+    return int(isinstance(value, str) and compile_regex(pattern, options).search(value) is not None)
+
+
+def _regex_clause(col, cond, params):
+    """``{"$regex": ..., "$options": ...}`` on a text column as SQL, or None.
+
+    A plain word is found in SQLite's C code (instr, or LIKE when case does
+    not matter), so a name search reads no JSON documents; any other pattern
+    goes through RE2 (the SQL function starshell_regex). LIKE folds ASCII
+    case only, so names holding other characters are left to RE2.
+    """
+    if not isinstance(cond, dict) or "$regex" not in cond or set(cond) - {"$regex", "$options"}:
+        return None
+    pattern, options = cond["$regex"], cond.get("$options", "")
+    if not isinstance(pattern, str):
+        return None
+    compile_regex(pattern, options)
+    literal = _literal(pattern)
+    text = f"typeof({col}) = 'text'"
+    if literal is not None and "i" not in options:
+        params.append(literal)
+        return f"({text} AND instr({col}, ?) > 0)"
+    regex = f"starshell_regex(?, ?, {col})"
+    if literal is None or not literal.isascii():
+        params += [pattern, options]
+        return regex
+    params += ["%" + "".join("\\" + c if c in "%_\\" else c for c in literal) + "%",
+               pattern, options]
+    ascii_only = f"length({col}) = length(CAST({col} AS BLOB))"  # UTF-8: one byte a character
+    return (f"({text} AND ({col} LIKE ? ESCAPE '\\' AND {ascii_only} "
+            f"OR NOT {ascii_only} AND {regex}))")
+
+
+def _or_clause(branches, columns, params):
+    """``$or`` as SQL when every branch is all SQL, else None (it is then checked in Python)."""
+    parts, local = [], []
+    for sub in branches:
+        sub_clauses, sub_params, sub_residual = compile_filter(sub, columns)
+        if sub_residual:
+            return None
+        parts.append(" AND ".join(sub_clauses) or "1")
+        local += sub_params
+    params += local
+    return "(" + " OR ".join(f"({p})" for p in parts) + ")"
+
+
 def _vetted(query):
     """Every query, even one from the Python API, is refused if it would run code."""
     check_safe(query or {})
@@ -131,10 +202,14 @@ def compile_filter(query, columns):
             if rest:
                 residual.setdefault("$and", []).extend(rest)
             continue
-        sql = None
-        if key in columns:
-            local = []
+        sql, local = None, []
+        if key == "$or" and isinstance(cond, list) and cond:
+            sql = _or_clause(cond, columns, local)
+        elif key in columns:
             sql = _column_clause(key, columns[key], cond, local)
+            if sql is None and columns[key] == "text":
+                local = []
+                sql = _regex_clause(key, cond, local)
         if sql is None:
             residual[key] = cond
         else:
@@ -170,6 +245,7 @@ class _Table:
             conn.executemany(sql, (self.to_row(d) for d in docs))
 
     def find(self, query=None, fields=None, sort=None, limit=0, skip=0):
+        started = time.monotonic()
         clauses, params, residual = compile_filter(_vetted(query), self.columns)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
@@ -191,7 +267,7 @@ class _Table:
         if self.link_fields:
             self.attach_links(docs, _wanted_links(fields, residual))
         if residual:
-            docs = [d for d in docs if matches(residual, d)]
+            docs = select(residual, docs, self.store.query_seconds, started)
         if not sql_sort:
             sort_docs(docs, sort)
         if residual or not sql_sort:
@@ -269,7 +345,7 @@ def _wanted_links(fields, residual):
         return names
     wanted = {f.split(".")[0] for f in fields} & set(names)
     if residual:
-        text = json.dumps(residual)
+        text = json.dumps(residual, default=str)  # a compiled pattern from the Python API
         wanted |= {f for f in names if f'"{f}' in text}
     return tuple(f for f in names if f in wanted)
 
@@ -326,6 +402,7 @@ class SQLiteStore(Store):
     """A store in one SQLite file, shared safely by many processes on one node."""
 
     kind = "sqlite"
+    query_seconds = QUERY_SECONDS  # a query scanning documents in Python stops after this
 
     # SQLite waits silently for busy_timeout; past it, retrying() says so and waits on.
     def __init__(self, path, busy_timeout=2.0, lock_patience=300.0, sleep=time.sleep):
@@ -359,6 +436,7 @@ class SQLiteStore(Store):
                                        isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                conn.create_function("starshell_regex", 3, _sql_regex, deterministic=True)
             except sqlite3.DatabaseError as exc:
                 raise StoreUnavailableError(f"cannot open the store {self.path}: {exc}") from None
             self._local.conn, self._local.depth = conn, 0
