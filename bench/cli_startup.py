@@ -4,11 +4,16 @@ Every command runs as a user runs it: the installed console script, in its own
 process, with its own ``$STARSHELL_HOME`` and a scratch working directory.
 The cases take turns (one run of each, N rounds) so that the load of a shared
 machine falls on all of them alike; each is reported as its median and its
-ratio to a bare interpreter start. Bytecode is cached in a private
-``PYTHONPYCACHEPREFIX`` after one warm-up run, as an installed package has
-its ``.pyc`` files; one row shows the same command without them.
+ratio to a bare interpreter start, in wall-clock time and in CPU time (user +
+system, which other users of a shared machine disturb less). Bytecode is
+cached in a private ``PYTHONPYCACHEPREFIX`` after one warm-up run, as an
+installed package has its ``.pyc`` files; one row shows a command without them.
 
-    python bench/cli_startup.py [--runs 10] [--fireworks 10000]
+    python bench/cli_startup.py [--runs 10] [--fireworks 10000] [--before DIR]
+
+``--before DIR`` adds two rows run on another checkout of starshell (its
+``launchpad`` and ``rocket`` put first on PYTHONPATH), e.g. the commit before
+a change: ``git archive REV | tar -x -C DIR``.
 
 Prints a Markdown table (for BENCHMARKS.md) and one JSON line per case on stderr.
 """
@@ -16,6 +21,7 @@ Prints a Markdown table (for BENCHMARKS.md) and one JSON line per case on stderr
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,20 +47,30 @@ class Case:
 
     def __init__(self, label, argv, cwd, env):
         self.label, self.argv, self.cwd, self.env = label, argv, cwd, env
-        self.times = []
+        self.times, self.cpu_times = [], []
 
     def run_once(self):
-        t0 = time.perf_counter()
+        """Wall-clock and CPU (user + system) seconds of one run."""
+        cpu0, t0 = _children_cpu(), time.perf_counter()
         proc = subprocess.run(self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-        elapsed = time.perf_counter() - t0
+                              stderr=subprocess.PIPE, text=True, check=False)
+        elapsed, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
         if proc.returncode != 0:
             raise SystemExit(f"{self.label}: exit {proc.returncode}\n{proc.stderr}")
-        return elapsed
+        return elapsed, cpu
 
     @property
     def median_ms(self):
         return statistics.median(self.times) * 1000
+
+    @property
+    def median_cpu_ms(self):
+        return statistics.median(self.cpu_times) * 1000
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def user_env(home, pycache, bytecode=True):
@@ -120,6 +136,20 @@ def starshell_cases(scratch, pycache, runs, n_fireworks):
     return cases
 
 
+def before_cases(scratch, pycache, runs, tree):
+    """The empty-store count and the no-op singleshot, on the code in ``tree``."""
+    lpad, rlaunch = os.path.join(SCRIPTS, "lpad"), os.path.join(SCRIPTS, "rlaunch")
+    home, work = make_dirs(scratch, "before-empty")
+    env = {**user_env(home, pycache), "PYTHONPATH": os.path.abspath(tree)}
+    count = Case(f"before ({tree}): lpad get_fws -d count (empty store)",
+                 [lpad, "get_fws", "-d", "count"], work, env)
+    home, work = make_dirs(scratch, "before-rocket")
+    fill_store(home, runs + 1)
+    env = {**user_env(home, pycache), "PYTHONPATH": os.path.abspath(tree)}
+    return [count, Case(f"before ({tree}): rlaunch -s singleshot",
+                        [rlaunch, "-s", "singleshot"], work, env)]
+
+
 def fireworks_case(scratch, pycache):
     """FireWorks' ``lpad get_fws -d count`` on its embedded (mongomock-persistence) store."""
     if not os.access(os.path.join(FW_VENV, "lpad"), os.X_OK):
@@ -142,17 +172,22 @@ def measure(cases, runs):
         case.run_once()
     for _ in range(runs):
         for case in cases:
-            case.times.append(case.run_once())
+            elapsed, cpu = case.run_once()
+            case.times.append(elapsed)
+            case.cpu_times.append(cpu)
 
 
 def report(cases, runs):
-    base = cases[0].median_ms
-    print(f"| command (median of {runs} runs) | ms | x `python -c pass` |")
-    print("|---|---|---|")
+    base, base_cpu = cases[0].median_ms, cases[0].median_cpu_ms
+    print(f"| command (median of {runs} runs) | wall ms | x `python -c pass` | CPU ms "
+          "| CPU x `python -c pass` |")
+    print("|---|---|---|---|---|")
     for case in cases:
-        print(f"| {case.label} | {case.median_ms:.0f} | {case.median_ms / base:.1f} |")
+        print(f"| {case.label} | {case.median_ms:.0f} | {case.median_ms / base:.1f} "
+              f"| {case.median_cpu_ms:.0f} | {case.median_cpu_ms / base_cpu:.1f} |")
         print(json.dumps({"case": case.label, "median_ms": round(case.median_ms, 1),
                           "ratio": round(case.median_ms / base, 2),
+                          "median_cpu_ms": round(case.median_cpu_ms, 1),
                           "runs_ms": [round(t * 1000, 1) for t in case.times]}), file=sys.stderr)
 
 
@@ -161,11 +196,15 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=10, help="runs per case (default 10)")
     parser.add_argument("--fireworks", type=int, default=10000,
                         help="fireworks in the large store (default 10000)")
+    parser.add_argument("--before", metavar="DIR",
+                        help="also time two commands on the starshell checkout in DIR")
     args = parser.parse_args(argv)
     scratch = tempfile.mkdtemp(prefix="starshell-startup-")
     try:
         pycache = os.path.join(scratch, "pycache")
         cases = starshell_cases(scratch, pycache, args.runs, args.fireworks)
+        if args.before:
+            cases += before_cases(scratch, pycache, args.runs, args.before)
         fireworks = fireworks_case(scratch, pycache)
         if fireworks is None:
             print("FireWorks' venv is missing (bench/setup_fireworks.sh): no FireWorks row",

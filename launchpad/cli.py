@@ -26,6 +26,10 @@ global options (``-l``, ``-o``, ``--debug``), and ``args.output`` is
 global options describe; one that needs none sets
 ``needs_launchpad=False`` (it is then passed ``None``). A plugin that fails
 to load is reported on stderr and the other commands still work.
+
+Plugins load only when the command line names no core command (``lpad``,
+``lpad --help``, a plugin's command, a typo): a core command never pays for
+the entry-point scan, and runs with only its own parser built.
 """
 
 import argparse

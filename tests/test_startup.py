@@ -81,7 +81,7 @@ class User:
         proc = subprocess.run(
             [sys.executable, "-c", _WRAPPER, str(record), script, _ENTRY_MODULES[command],
              *map(str, argv)], cwd=self.work, env=self.env, capture_output=True, text=True,
-            timeout=120)
+            timeout=120, check=False)
         assert proc.returncode == expect, (command, argv, proc.stdout, proc.stderr)
         return proc.stdout, proc.stderr, set(record.read_text().split())
 
