@@ -259,6 +259,8 @@ class Plain(FiretaskBase):          # no decorator, no _fw_name
 if __name__ == "__main__":
     lp = LaunchPad(SQLiteStore(sys.argv[1]))
     lp.add_wf(Firework([Countdown(), Plain()], spec={"n": 2}))
+    if sys.argv[2:] == ["add"]:
+        sys.exit(0)
     rapidfire(lp, sleep=lambda s: None)
     for fw_id in sorted(lp.get_fw_ids()):
         fw = lp.get_fw_dict(fw_id)
@@ -274,6 +276,18 @@ def test_a_class_in_a_users_script_runs_in_process(user):
     lines = [line for line in ran.stdout.splitlines() if line.startswith("fw ")]
     assert lines[0] == "fw COMPLETED ['{{countdown.Countdown}}', '{{countdown.Plain}}']", lines
     assert lines[1:] == ["fw COMPLETED ['{{countdown.Countdown}}']"] * 2
+
+
+def test_a_scripts_class_runs_in_a_fresh_rocket_that_can_import_the_script(user):
+    """As in FireWorks, {{countdown.Countdown}} means: import countdown (guarded by __main__)."""
+    script = user.file("countdown.py", MAIN_SCRIPT)
+    os.makedirs(user.env["STARSHELL_HOME"], exist_ok=True)
+    user.ok(sys.executable, script, os.path.join(user.env["STARSHELL_HOME"], "launchpad.sqlite"), "add")
+    for _ in range(3):
+        user.ok("rlaunch", "singleshot", PYTHONPATH=os.pathsep.join([str(user.work), ROOT]))
+    fws = user.fws()
+    assert _states(fws) == ["COMPLETED"] * 3
+    assert {name for fw in fws for name in _names(fw)} == {"{{countdown.Countdown}}", "{{countdown.Plain}}"}
 
 
 # ---- the same through the API, on both stores ------------------------------------------
