@@ -413,17 +413,56 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 f"then lpad rerun_fws -i {fw_id} (spec.{WALLTIME_HANDBACKS_KEY} sets how many "
                 f"stops in a row are tolerated, default {DEFAULT_WALLTIME_HANDBACKS}; 0: no limit)")
 
-    def run_exists(self, worker=None):
-        """Whether waiting can still bring work: READY fireworks for this worker,
-        or RUNNING/RESERVED ones whose completion may ready others.
+    def run_exists(self, worker=None, lost_after=None):
+        """Whether waiting can still bring work for this worker: a READY firework it
+        may take (a retry's delay or not), or a WAITING descendant it may take of a
+        RUNNING or RESERVED firework (whose completion starts readying them).
 
-        Fireworks blocked only behind FIZZLED, DEFUSED or PAUSED parents do not
-        count, so ``rlaunch rapidfire`` ends instead of spinning (FireWorks #234).
+        With ``lost_after`` (seconds) a run silent that long does not count: its
+        rocket is probably dead, and waiting for it would keep a pilot idle until
+        its walltime. Fireworks blocked only behind FIZZLED, DEFUSED or PAUSED
+        parents do not count either, so ``rlaunch rapidfire`` ends instead of
+        spinning (FireWorks #234). The runs are looked at before the READY ones:
+        a run that completes in between has readied its children by then.
         """
-        worker = worker or WorkerFilter()
-        if self.store.count_fireworks({"state": {"$in": [S.RUNNING.value, S.RESERVED.value]}}):
+        worker = _worker_filter(worker)
+        if self.store.count_waiting_descendants(worker, self._live_runs(lost_after), limit=1):
             return True
         return self.store.count_claimable(worker, limit=1) > 0
+
+    def future_run_exists(self, fworker=None):
+        """FireWorks' name for :meth:`run_exists`: READY work for ``fworker`` now, or
+        WAITING work that running fireworks will release."""
+        return self.run_exists(fworker)
+
+    def count_upcoming(self, worker=None, limit=None, lost_after=600.0):
+        """WAITING children of live RUNNING/RESERVED fireworks that this worker may run:
+        work about to become READY, which pilots should be queued for already
+        (``lost_after``: ten default heartbeats)."""
+        return self.store.count_waiting_descendants(
+            _worker_filter(worker), self._live_runs(lost_after), limit=limit, children_only=True)
+
+    def silent_runs(self, seconds):
+        """RUNNING launches without a heartbeat for ``seconds``, as
+        ``[(fw_id, launch_id, seconds silent)]``: rockets that probably died."""
+        now = self.now()
+        found = self.store.find_launches(
+            {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(self.clock, seconds)}},
+            fields=["fw_id", "launch_id", "last_ping"])
+        return [(l["fw_id"], l["launch_id"], _seconds_between(l["last_ping"], now)) for l in found]
+
+    def activity_mark(self):
+        """Changes whenever a run starts or ends; one cheap query for idle rockets to poll."""
+        return self.store.activity_mark()
+
+    def _live_runs(self, lost_after):
+        """RUNNING and RESERVED fireworks, less those silent for ``lost_after`` seconds."""
+        active = [d["fw_id"] for d in self.store.find_fireworks(
+            {"state": {"$in": [S.RUNNING.value, S.RESERVED.value]}}, fields=["fw_id"])]
+        if active and lost_after is not None:
+            silent = {fw_id for fw_id, _, _ in self.silent_runs(lost_after)}
+            active = [fw_id for fw_id in active if fw_id not in silent]
+        return active
 
     def count_ready(self, worker=None, limit=None):
         """READY fireworks this worker may run (the queue launcher's demand)."""
@@ -456,6 +495,13 @@ def as_workflow(wf):
     if isinstance(wf, dict):
         return Workflow.from_dict(wf)
     raise TypeError(f"expected a Workflow, Firework or dict, got {type(wf).__name__}")
+
+
+def _worker_filter(worker):
+    """A WorkerFilter from None, a WorkerFilter, or a worker (FireWorks passes its FWorker)."""
+    if worker is None:
+        return WorkerFilter()
+    return worker.filter() if callable(getattr(worker, "filter", None)) else worker
 
 
 def _seconds_between(start, end):

@@ -192,6 +192,18 @@ class Store(ABC):
         with ``not_before``, leave out those held back until later)."""
 
     @abstractmethod
+    def count_waiting_descendants(self, worker, fw_ids, limit=None, children_only=False):
+        """How many WAITING descendants of ``fw_ids`` ``worker`` may take once they are
+        READY (stop counting at ``limit``). The walk goes through WAITING fireworks only:
+        what lies behind a PAUSED, DEFUSED or finished one cannot be readied by ``fw_ids``.
+        ``children_only``: the next generation only (work about to become READY)."""
+
+    @abstractmethod
+    def activity_mark(self):
+        """A cheap fingerprint of the RUNNING and RESERVED fireworks (how many, the
+        newest claim): an idle rocket polls it to learn that a run ended or began."""
+
+    @abstractmethod
     def update_launch(self, launch_id, changes, expect_state=None):
         """Set ``changes`` on a launch (only if its state is ``expect_state``)."""
 

@@ -348,6 +348,37 @@ class MongoStore(Store):
         kwargs = {"limit": int(limit)} if limit else {}
         return self._guard(lambda: self.fireworks.count_documents(cond, **kwargs))
 
+    def count_waiting_descendants(self, worker, fw_ids, limit=None, children_only=False):
+        """One indexed query per generation (fw_id ``$in``), stopping at ``limit``."""
+        cond = self._claimable(worker, ("WAITING",))
+
+        def walk():
+            seen, found = set(), 0
+            frontier = self._children_of(list(fw_ids), {})
+            while frontier:
+                seen.update(frontier)
+                kwargs = {"limit": int(limit) - found} if limit else {}
+                found += self.fireworks.count_documents(
+                    {**cond, "fw_id": {"$in": frontier}}, **kwargs)
+                if children_only or (limit and found >= limit):
+                    break
+                frontier = [c for c in self._children_of(frontier, {"state": "WAITING"})
+                            if c not in seen]
+            return found
+        return self._guard(walk)
+
+    def _children_of(self, fw_ids, cond):
+        children = {}  # a dict keeps the order and drops repeats
+        for doc in self.fireworks.find({**cond, "fw_id": {"$in": fw_ids}}, {"children": 1}):
+            children.update(dict.fromkeys(doc.get("children") or ()))
+        return list(children)
+
+    def activity_mark(self):
+        pipeline = [{"$match": {"state": {"$in": ["RUNNING", "RESERVED"]}}},
+                    {"$group": {"_id": None, "n": {"$sum": 1}, "last": {"$max": "$current_launch"}}}]
+        found = self._guard(lambda: list(self.fireworks.aggregate(pipeline)))
+        return (found[0]["n"], found[0]["last"]) if found else (0, None)
+
     def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
         cond = self._claimable(worker, states, fw_id, not_before)
         # No projection here: mongomock re-finds the updated document by _id only

@@ -632,18 +632,46 @@ class SQLiteStore(Store):
 
     def count_claimable(self, worker, states=("READY",), limit=None, not_before=None):
         where, params = self._claimable(worker, states, not_before=not_before)
+        return self._count_fireworks(f"FROM fireworks WHERE {where}", params, worker.query, limit)
+
+    def _count_fireworks(self, source, params, query, limit, prefix=""):
+        """How many fireworks ``[prefix] SELECT ... source`` yields that match ``query``
+        (a residual Mongo filter, checked in Python), stopping at ``limit``."""
         conn = self.conn()
-        if not worker.query:
+        if not query:
             cap = f" LIMIT {int(limit)}" if limit else ""
-            return conn.execute(f"SELECT COUNT(*) FROM (SELECT fw_id FROM fireworks WHERE {where}{cap})",
-                                params).fetchone()[0]
+            sql = f"{prefix}SELECT COUNT(*) FROM (SELECT fireworks.fw_id {source}{cap})"
+            return self.retrying(lambda: conn.execute(sql, params).fetchone()[0])
+        columns = ", ".join(f"fireworks.{c}" for c in self.fireworks.column_names)
         count = 0
-        for row in conn.execute(f"{self.fireworks.select} WHERE {where}", params):
-            if matches(worker.query, self.fireworks.to_doc(row)):
+        for row in conn.execute(f"{prefix}SELECT {columns}, fireworks.doc {source}", params):
+            if matches(query, self.fireworks.to_doc(row)):
                 count += 1
                 if limit and count >= limit:
                     break
         return count
+
+    def count_waiting_descendants(self, worker, fw_ids, limit=None, children_only=False):
+        roots = list(fw_ids)
+        if not roots:
+            return 0
+        params = []
+        step = ("SELECT links.child FROM {frm} JOIN fireworks ON fireworks.fw_id = links.child "
+                "WHERE {cond} AND fireworks.state = 'WAITING'")
+        down = step.format(frm="links", cond=_in_clause("links.parent", roots, params))
+        if not children_only:  # UNION, not UNION ALL: a diamond's node is walked once
+            down += " UNION " + step.format(frm="down JOIN links ON links.parent = down.node",
+                                            cond="1")
+        where, more = self._claimable(worker, ("WAITING",))
+        return self._count_fireworks(
+            f"FROM down JOIN fireworks ON fireworks.fw_id = down.node WHERE {where}",
+            params + more, worker.query, limit, prefix=f"WITH RECURSIVE down(node) AS ({down}) ")
+
+    def activity_mark(self):
+        row = self.retrying(lambda: self.conn().execute(
+            "SELECT COUNT(*), MAX(current_launch) FROM fireworks "
+            "WHERE state IN ('RUNNING', 'RESERVED')").fetchone())
+        return tuple(row)
 
     def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
         where, params = self._claimable(worker, states, fw_id, not_before)
