@@ -14,14 +14,16 @@ from .rocket import RocketInterrupted
 
 
 def _nlaunches(text):
+    """FireWorks' values: N, 0 (until no work can come) or -1/'infinite' (wait for ever)."""
     if str(text).lower() == "infinite":
-        return 0
+        return -1
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'infinite', got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("nlaunches must be 0 (no limit) or more")
+    if value < -1:
+        raise argparse.ArgumentTypeError("nlaunches must be a count, 0 (until no work can come) "
+                                         "or -1/infinite (keep waiting for new work)")
     return value
 
 
@@ -59,7 +61,8 @@ def build_parser():
 
 def _loop_options(p):
     p.add_argument("--nlaunches", type=_nlaunches, default=0,
-                   help="stop after this many fireworks; 0 or 'infinite' = no limit (default)")
+                   help="stop after this many fireworks; 0 (default): when no more work can "
+                   "come; 'infinite' or -1: keep waiting for new work until stopped")
     p.add_argument("--max_loops", type=int, default=-1,
                    help="rounds of waiting for fireworks others still run; -1 = no limit")
     p.add_argument("--sleep", type=float, default=60.0,
@@ -67,6 +70,9 @@ def _loop_options(p):
     p.add_argument("--timeout", type=float, default=None,
                    help="start no new firework after this many seconds (pilot jobs: less than "
                    "the walltime)")
+    p.add_argument("--lost_after", type=float, default=None,
+                   help="a run without a heartbeat for this many seconds looks lost and keeps "
+                   "no one waiting (default: 10 x --ping_interval)")
 
 
 def main(argv=None, launchpad=None):
@@ -86,7 +92,8 @@ def main(argv=None, launchpad=None):
                 print("no READY firework for this worker", file=sys.stderr)
             return 0
         n = rapidfire(lp, worker, nlaunches=args.nlaunches, max_loops=args.max_loops,
-                      sleep_time=args.sleep, timeout=args.timeout, **options)
+                      sleep_time=args.sleep, timeout=args.timeout, lost_after=args.lost_after,
+                      **options)
         logging.getLogger("rocket").info("rapidfire finished after %d firework(s)", n)
         return 0
     except RocketInterrupted as exc:
@@ -113,8 +120,9 @@ def _multi(args, argv=None):
     tail += ["-s"] if args.silencer else []
     tail += ["rapidfire", "--nlaunches", str(args.nlaunches), "--max_loops", str(args.max_loops),
              "--sleep", str(args.sleep)]
-    if args.timeout is not None:
-        tail += ["--timeout", str(args.timeout)]
+    for flag, value in (("--timeout", args.timeout), ("--lost_after", args.lost_after)):
+        if value is not None:
+            tail += [flag, str(value)]
     return multi(args.num_jobs, tail)
 
 

@@ -49,38 +49,93 @@ def launch_rocket(launchpad, worker=None, fw_id=None, launch_root=".", **rocket_
         return rocket.run_once(fw_id=fw_id, states=states)
 
 
-def rapidfire(launchpad, worker=None, launch_root=".", nlaunches=0, max_loops=-1, sleep_time=60.0,
-              timeout=None, clock=time.monotonic, sleep=time.sleep, **rocket_options):
-    """Run fireworks until none can become ready (``rlaunch rapidfire``).
+# A run silent for this many of the rocket's heartbeats looks lost: it keeps no one waiting.
+LOST_PINGS = 10
+# A waiting rocket looks at the store this often (one cheap query), so it ends, or
+# starts the work a finished run readied, within about this long of that run's end.
+POLL_SECS = 1.0
 
-    ``nlaunches`` 0 means no limit; ``max_loops`` -1 means no limit on the
-    rounds of waiting for fireworks that others are still running;
+
+def rapidfire(launchpad, worker=None, launch_root=".", nlaunches=0, max_loops=-1, sleep_time=60.0,
+              timeout=None, lost_after=None, poll=POLL_SECS, clock=time.monotonic,
+              sleep=time.sleep, **rocket_options):
+    """Run fireworks until none can become READY for this worker (``rlaunch rapidfire``).
+
+    ``nlaunches``: 0 no limit, N stop after N, -1 (FireWorks' ``infinite``)
+    keep waiting for new work until stopped; finite runs end once waiting
+    cannot bring work (``LaunchPad.run_exists``), so a pilot does not idle to
+    its walltime. ``max_loops`` -1 means no limit on the rounds of waiting;
     ``timeout`` (seconds) stops starting new fireworks after that long, so a
-    pilot job ends cleanly before its walltime. Returns the number launched.
+    pilot job ends cleanly before its walltime. ``lost_after`` (default: ten
+    of this rocket's heartbeats): a run silent that long keeps no one waiting.
+    Returns the number launched.
     """
     rocket = Rocket(launchpad, worker, launch_root, **rocket_options)
     started, launched, loops = clock(), 0, 0
     rocket.time_left = None if timeout is None else lambda: timeout - (clock() - started)
+    if lost_after is None and rocket.heartbeat.interval > 0:
+        lost_after = LOST_PINGS * rocket.heartbeat.interval
+    waiting = Waiting(launchpad, rocket.filter, lost_after, clock, sleep, poll)
 
     def out_of_time():
-        return timeout is not None and clock() - started >= timeout
+        return rocket.time_left is not None and rocket.time_left() <= 0
 
     with interruptible(rocket.guard):
         while True:
-            while nlaunches == 0 or launched < nlaunches:
+            while nlaunches <= 0 or launched < nlaunches:
                 if out_of_time() or rocket.run_once() is None:
                     break
                 launched += 1
             loops += 1
-            if (nlaunches and launched >= nlaunches) or out_of_time():
+            if (nlaunches > 0 and launched >= nlaunches) or out_of_time():
                 break
             if max_loops >= 0 and loops >= max_loops:
                 break
-            if not launchpad.run_exists(rocket.filter):
+            if nlaunches >= 0 and not waiting.work_may_come():
                 break
-            log.info("nothing READY for this worker yet; sleeping %g s", sleep_time)
-            sleep(sleep_time)
+            pause = sleep_time if timeout is None else min(sleep_time, rocket.time_left())
+            log.info("nothing READY for this worker yet; sleeping %g s", pause)
+            waiting.nap(pause, finite=nlaunches >= 0)
     return launched
+
+
+class Waiting:
+    """A rapidfire rocket between rounds: whether to wait, and waiting in short naps.
+
+    Each nap costs one cheap query (``activity_mark``); only when a run has
+    started or ended does the rocket look closer, so it picks up readied work
+    or ends within about ``poll`` seconds without loading the store.
+    """
+
+    def __init__(self, launchpad, worker, lost_after, clock=time.monotonic, sleep=time.sleep,
+                 poll=POLL_SECS):
+        self.lp, self.worker, self.lost_after = launchpad, worker, lost_after
+        self.clock, self.sleep, self.poll = clock, sleep, poll
+        self.reported = set()
+
+    def work_may_come(self):
+        """Whether waiting can bring work for this worker; says once which runs look lost."""
+        if self.lost_after is not None:
+            for fw_id, launch_id, silent in self.lp.silent_runs(self.lost_after):
+                if fw_id not in self.reported:
+                    self.reported.add(fw_id)
+                    log.warning("firework %s looks lost (no heartbeat for %.0f s); run lpad "
+                                "detect_lostruns", fw_id, silent)
+        return self.lp.run_exists(self.worker, lost_after=self.lost_after)
+
+    def nap(self, seconds, finite=True):
+        """Sleep up to ``seconds``; return early when work is READY for this worker or
+        (``finite``) when no more can come."""
+        end = self.clock() + seconds
+        mark = self.lp.activity_mark()
+        while self.clock() < end:
+            self.sleep(max(0.0, min(self.poll, end - self.clock())))
+            now_mark = self.lp.activity_mark()
+            if now_mark == mark:
+                continue
+            mark = now_mark
+            if self.lp.count_ready(self.worker, limit=1) or (finite and not self.work_may_come()):
+                return
 
 
 def multi(n, argv_tail, python=sys.executable):
