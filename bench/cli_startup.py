@@ -126,6 +126,10 @@ def starshell_cases(scratch, pycache, runs, n_fireworks):
     fill_store(home, n_fireworks)
     cases.append(Case(f"lpad get_fws -d count ({n_fireworks:,} fireworks)", count, work,
                       user_env(home, pycache)))
+    home, work = make_dirs(scratch, "table")
+    fill_store(home, 10)
+    cases.append(Case("lpad get_fws (10 fireworks: a table, loads tabulate)", [lpad, "get_fws"],
+                      work, user_env(home, pycache)))
     home, work = make_dirs(scratch, "help")
     cases.append(Case("lpad --help (loads the plugins)", [lpad, "--help"], work,
                       user_env(home, pycache)))
