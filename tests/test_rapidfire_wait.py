@@ -6,6 +6,7 @@ step) run the real commands in their own processes.
 """
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from datetime import datetime, timezone
 import pytest
 from conftest import ManualClock
 from faults.conftest import process_env
+from test_queue_slurm_e2e import script_fw, site  # noqa: F401  (site: the Slurm fixture)
+from test_slurm_real import slurm_up  # noqa: F401  (site's own fixture)
 
 from launchpad import Firework, LaunchPad, Workflow
 from launchpad.launchpad import TIME_FORMAT
@@ -245,3 +248,39 @@ def test_demand_counts_the_children_of_running_fireworks(lp, tmp_path):
     assert launcher.demand(maxjobs_queue=2).wanted == 1
     reserving = QueueLauncher(lp, Queue(queued=1), reserve=True, launch_dir=str(tmp_path))
     assert reserving.demand(maxjobs_queue=4).upcoming == 0  # only READY work can be reserved
+
+
+@pytest.mark.slurm
+@pytest.mark.timeout(240)
+def test_qlaunch_queues_pilots_for_a_wide_step_while_its_parent_runs(site):  # noqa: F811
+    """Issue 9 item 9: four parallel fireworks behind a running root got one pilot, and
+    the next round came a whole --sleep later; now the root's WAITING children count."""
+    hold = site.work / "hold"
+    hold.touch()
+    wait = f"for i in $(seq 600); do [ -e {hold} ] || break; sleep 0.1; done"
+    fws = [script_fw(1, wait)] + [script_fw(i, "sleep 1") for i in range(2, 6)]
+    site.lp.add_wf({"fws": fws, "links": {1: [2, 3, 4, 5]}, "name": "wide"})
+    qa = site.qadapter()
+
+    def pilots():
+        return len(list(site.work.glob("block_*/launcher_*/FW_job_id")))
+    qlaunch = command("queue_adapters.cli", ["--submit_interval", "0.2", "-q", qa, "rapidfire",
+                                             "-m", "4", "--sleep", "2", "--timeout", "150"],
+                      dict(os.environ), site.work)
+    try:
+        site.wait_for("the root running in the first pilot",
+                      lambda: site.states().get("RUNNING") == 1)
+        site.wait_for("a pilot for each branch while the root runs", lambda: pilots() == 4, 20)
+        assert site.states() == {"RUNNING": 1, "WAITING": 4}
+        hold.unlink()
+        _, err = qlaunch.communicate(timeout=180)
+    finally:
+        if qlaunch.poll() is None:
+            qlaunch.kill()
+    assert qlaunch.returncode == 0, err  # it may end first: nothing more can become READY
+    site.wait_for("the branches to complete in the pilots",
+                  lambda: site.states() == {"COMPLETED": 5})
+    branches = site.lp.get_launches({"fw_id": {"$gt": 1}}, fields=["launch_dir"])
+    branch_pilots = {os.path.dirname(launch["launch_dir"]) for launch in branches}
+    assert len(branch_pilots) >= 2, site.pilot_logs()  # the branches ran side by side
+    assert pilots() == 4 and "(+4 about to be) READY" in err
