@@ -3,6 +3,11 @@
 Every error a user can cause or fix is a ``StarshellError``; the CLI turns
 these into one-line messages and exit codes, the web GUI into HTTP statuses.
 Anything else escaping is a bug and keeps its traceback.
+
+Where FireWorks raises a builtin in the same situation (ValueError for bad
+ids, links, parameters and reset passwords; RuntimeError for a missing task
+parameter or a refused queue submission), our error also derives from it, so
+a ported ``except ValueError`` keeps working.
 """
 
 
@@ -19,7 +24,7 @@ class ConfigError(StarshellError):
     exit_code = 2
 
 
-class WorkflowFileError(StarshellError):
+class WorkflowFileError(StarshellError, ValueError):
     """A workflow or firework file cannot be read; the message names file and line."""
 
     exit_code = 2
@@ -33,14 +38,27 @@ class WorkflowFileError(StarshellError):
         self.line = line
 
 
-class InvalidWorkflowError(StarshellError):
-    """A workflow's structure is wrong: a cycle, a link to a missing id, a duplicate id."""
+class InvalidWorkflowError(StarshellError, ValueError):
+    """A workflow's structure is wrong: a cycle, a link to a missing id, a duplicate id
+    (a ValueError, as FireWorks raises there)."""
 
     exit_code = 2
 
 
-class UnknownTaskError(InvalidWorkflowError):
+class FWSerializationError(InvalidWorkflowError):
+    """An object cannot be built from its dict: no class has its ``_fw_name`` (FireWorks' name)."""
+
+
+class FWFormatError(InvalidWorkflowError):
+    """A serialization format other than json or yaml was asked for (FireWorks' name)."""
+
+
+class UnknownTaskError(FWSerializationError):
     """A ``_fw_name`` names no registered Firetask."""
+
+
+class MissingTaskParameterError(UnknownTaskError, RuntimeError):
+    """A Firetask lacks a ``required_params`` entry (a RuntimeError, as in FireWorks)."""
 
 
 class AmbiguousTaskError(UnknownTaskError):
@@ -51,7 +69,7 @@ class TaskNameWarning(UserWarning):
     """A Firetask class declares a short name another class already has (see AmbiguousTaskError)."""
 
 
-class InvalidQueryError(StarshellError):
+class InvalidQueryError(StarshellError, ValueError):
     """A user query is not valid JSON, or uses an operator we refuse to run."""
 
     exit_code = 2
@@ -61,14 +79,14 @@ class QueryTimeoutError(InvalidQueryError):
     """A query ran past its time budget and was stopped, so it cannot hold the store or the GUI."""
 
 
-class InvalidArgumentError(StarshellError):
+class InvalidArgumentError(StarshellError, ValueError):
     """A value given to a command has the wrong type or range."""
 
     exit_code = 2
 
 
-class NotFoundError(StarshellError):
-    """A firework, workflow or launch id does not exist."""
+class NotFoundError(StarshellError, ValueError):
+    """A firework, workflow or launch id does not exist (FireWorks raises ValueError)."""
 
     exit_code = 3
     http_status = 404
@@ -79,6 +97,10 @@ class InvalidTransitionError(StarshellError):
 
     exit_code = 4
     http_status = 409
+
+
+class ResetRefusedError(StarshellError, ValueError):
+    """``LaunchPad.reset`` was not given today's date as its password (FireWorks raises ValueError)."""
 
 
 class StaleLaunchError(StarshellError):
@@ -112,7 +134,7 @@ class TaskError(StarshellError):
     """A Firetask failed in a way the rocket records on the launch."""
 
 
-class QueueError(StarshellError):
+class QueueError(StarshellError, RuntimeError):
     """The batch system refused a command; the message carries its own words."""
 
     exit_code = 6

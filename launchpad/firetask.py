@@ -21,7 +21,7 @@ import os
 import sys
 import warnings
 
-from .errors import AmbiguousTaskError, TaskNameWarning, UnknownTaskError
+from .errors import AmbiguousTaskError, MissingTaskParameterError, TaskNameWarning, UnknownTaskError
 
 # name -> class, or a _Clash for a short name that several classes declare.
 _REGISTRY: dict = {}
@@ -171,7 +171,7 @@ class FiretaskBase(dict):
         self.pop("_fw_name", None)
         missing = [p for p in self.required_params if p not in self]
         if missing:
-            raise UnknownTaskError(
+            raise MissingTaskParameterError(
                 f"task {self.fw_name} is missing required parameter(s): {', '.join(missing)}"
             )
 

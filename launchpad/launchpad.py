@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 from .actions import FWAction
 from .config import load_config
-from .errors import InvalidTransitionError, NotFoundError, StaleLaunchError, StarshellError
+from .errors import (InvalidTransitionError, NotFoundError, ResetRefusedError, StaleLaunchError,
+                     StarshellError)
 from .models import Firework, Launch, Workflow
 from .states import State, check_transition, is_legal, workflow_state
 from .stores import WorkerFilter, index_fields, open_store
@@ -69,7 +70,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         """Erase every workflow. Scripts pass today's date (YYYY-MM-DD) as FireWorks does."""
         today = self.today()
         if require_password and password != today:
-            raise StarshellError(f"reset refused: pass today's date ({today}) as the password")
+            raise ResetRefusedError(f"reset refused: pass today's date ({today}) as the password")
         self.store.reset()
 
     # -- adding ------------------------------------------------------------------
