@@ -35,6 +35,9 @@ MARGIN_CAP = 300
 # Back-off after scheduler errors: first pause, doubling up to the cap.
 BACKOFF_START = 30.0
 BACKOFF_CAP = 600.0
+# Between rounds, qlaunch looks this often whether work is left (--nlaunches 0), so it
+# ends within seconds of the last firework instead of sleeping out a whole round.
+POLL_SECS = 5.0
 
 # ``rlaunch [global options] SUBCOMMAND [its options]`` inside rocket_launch.
 _RLAUNCH = re.compile(
@@ -191,6 +194,7 @@ class QueueLauncher:
         self._block_jobs = 0
         self._last_submit: Optional[float] = None
         self.submitted_total = 0   # pilots this launcher got into the queue, all rounds
+        self.poll = POLL_SECS
         self._signal_ok = (adapter.q_type == "SLURM" and "$${signal}" in adapter.template_text()
                            and adapter.config.params.get("signal") in (None, ""))
 
@@ -366,8 +370,26 @@ class QueueLauncher:
                 log.info("stopping: the next round would start after --timeout %g s", timeout)
                 break
             log.info("sleeping %g s", pause)
-            self.sleep(pause)
+            if self._pause(pause, nlaunches):
+                break
         return launched
+
+    def _pause(self, seconds: float, nlaunches: int) -> bool:
+        """Sleep between rounds; True when, with ``nlaunches`` 0, no work is left.
+
+        Rounds stay exactly ``seconds`` apart; only a wait that nothing can end
+        usefully is cut short, by a cheap look every ``poll`` seconds.
+        """
+        if nlaunches != 0:
+            self.sleep(seconds)
+            return False
+        end = self.clock() + seconds
+        while True:
+            self.sleep(max(0.0, min(end - self.clock(), self.poll)))
+            if self.clock() >= end:
+                return False
+            if self._finished(0, 0):
+                return True
 
     def _finished(self, launched: int, nlaunches: int) -> bool:
         if nlaunches > 0:

@@ -91,3 +91,15 @@ def test_a_refused_submission_leaves_no_directory(shell, mode):
     done = shell("qlaunch", *mode)
     assert done.returncode == 6 and "invalid partition" in done.stderr, done.stderr
     assert sorted(p.name for p in shell.work.iterdir()) == before
+
+
+def test_qlaunch_rapidfire_ends_soon_after_the_work_not_a_sleep_later(shell):
+    shell.qadapter()
+    shell.add_fw()
+    started = time.monotonic()
+    done = shell("qlaunch", "rapidfire", "-m", "1", "--sleep", "60", timeout=90)
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert "no work left" in done.stderr and "submitted 1 pilot job(s)" in done.stdout
+    assert shell.store().fw_state_counts() == {"COMPLETED": 1}
+    assert took < 30, f"qlaunch took {took:.0f} s"

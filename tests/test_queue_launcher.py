@@ -404,6 +404,7 @@ def test_rapidfire_refills_as_jobs_finish_and_stops_when_work_is_done(lp, slurm,
     add_fws(lp, 5)
     launcher = make_launcher()
     launcher.submit_interval = 0
+    launcher.poll = 60   # one sleep call per round: this test counts rounds by them
     rounds = []
 
     def sleep(seconds):
@@ -417,6 +418,22 @@ def test_rapidfire_refills_as_jobs_finish_and_stops_when_work_is_done(lp, slurm,
     assert rounds[:3] == [2, 3, 4]
     assert n == len(slurm.submitted()) and set(clock.sleeps) == {60}
     assert lp.fw_state_counts() == {"COMPLETED": 5}
+
+
+def test_rapidfire_ends_within_a_poll_of_the_last_firework(lp, slurm, make_launcher, clock):
+    """Not a whole --sleep later: qlaunch looks every 5 s whether work is left."""
+    add_fws(lp, 1)
+    launcher = make_launcher()
+    seen = []
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        seen.append(seconds)
+        if len(seen) == 2:
+            complete_all(lp)
+    launcher.sleep = sleep
+    assert launcher.rapidfire(maxjobs_queue=2, nlaunches=0, sleep_time=60) == 1
+    assert seen == [5, 5]
 
 
 def test_rapidfire_stops_after_nlaunches(lp, slurm, make_launcher):
