@@ -276,6 +276,15 @@ def register(group):
     p.add_argument("--password-file", dest="password_file", metavar="F",
                    help="a file holding the hash of the password that actions need "
                    "(make it with: python -m webgui.passwd F); without it the GUI is read-only")
+    p.add_argument("--nworkers", type=_positive_number(int), default=8, metavar="N",
+                   help="requests served at once, as threads (default 8, at least 4)")
+    p.add_argument("--query-seconds", dest="query_seconds", type=_positive_number(float),
+                   default=10.0, metavar="S",
+                   help="stop a workflow query that runs longer than this (default 10)")
+    p.add_argument("-s", "--server_mode", action="store_true",
+                   help="accepted for FireWorks: the server is always the production one")
+    p.add_argument("-b", "--nobrowser", action="store_true",
+                   help="accepted for FireWorks: no browser is ever opened")
     p.set_defaults(func=webgui)
 
     p = group.add_parser(
@@ -378,9 +387,24 @@ def webgui(args, lp):
             raise
         raise StarshellError("the web GUI is not available in this installation "
                              "(package webgui); reinstall starshell") from None
+    store = getattr(lp, "store", None)  # a gateway client has none: its server keeps time
+    if store is not None:
+        store.query_seconds = args.query_seconds  # a GUI query gives up sooner than lpad's
     result = serve(lp, host=args.host, port=args.port, read_only=args.read_only,
-                   password_file=args.password_file)
+                   password_file=args.password_file, STARSHELL_THREADS=max(args.nworkers, 4))
     return result if isinstance(result, int) else 0
+
+
+def _positive_number(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+        return value
+    return parse
 
 
 def gateway(args, lp):

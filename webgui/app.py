@@ -8,16 +8,19 @@ its API and nothing else. StarshellErrors become HTTP statuses (JSON under
 import json
 import os
 import sys
+import time
 
 from flask import Flask, current_app, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server as _werkzeug_server
 
 from launchpad.errors import ConfigError, StarshellError
 
-from . import api, auth, pages
+from . import api, auth, compat, pages
 from .colors import DISPLAY_ORDER
+from .server import DEFAULT_THREADS, GuiServer
+from .sessions import LoginThrottle, ServerSessionInterface, SessionStore
 
 DEFAULTS = {
     "STARSHELL_READ_ONLY": False,
@@ -27,9 +30,17 @@ DEFAULTS = {
     "STARSHELL_DAG_LIMIT": 2000,
     "STARSHELL_TAIL_LINES": 100,
     "STARSHELL_TAIL_BYTES": 64 * 1024,
+    "STARSHELL_SESSION_IDLE_SECONDS": 2 * 3600,
+    "STARSHELL_SESSION_MAX_SECONDS": 12 * 3600,
+    "STARSHELL_LOGIN_ATTEMPTS": 5,
+    "STARSHELL_LOGIN_WINDOW_SECONDS": 300,
+    "STARSHELL_LOOPBACK_ONLY": False,
+    "STARSHELL_THREADS": DEFAULT_THREADS,
+    "STARSHELL_CLOCK": time.monotonic,
     "SESSION_COOKIE_NAME": "starshell_session",
     "SESSION_COOKIE_SAMESITE": "Strict",
     "SESSION_COOKIE_HTTPONLY": True,
+    "COMPRESS_ALGORITHM": ["gzip"],
 }
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -62,13 +73,13 @@ def create_app(config=None, launchpad=None):
         from launchpad import LaunchPad
         launchpad = LaunchPad.from_file()
     app.extensions["starshell"] = launchpad
-    password_hash = app.config["STARSHELL_PASSWORD_HASH"]
-    if password_hash is None and app.config["STARSHELL_PASSWORD_FILE"]:
-        password_hash = auth.read_password_file(app.config["STARSHELL_PASSWORD_FILE"])
-    app.extensions["starshell_auth"] = auth.AuthSettings(password_hash, app.config["STARSHELL_READ_ONLY"])
+    _set_up_auth(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(compat.bp)
+    app.before_request(auth.check_host)
     app.before_request(auth.check_csrf)
+    Compress(app)
     app.after_request(_security_headers)
     app.register_error_handler(StarshellError, _starshell_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -77,6 +88,22 @@ def create_app(config=None, launchpad=None):
     app.add_template_filter(_duration, "duration")
     app.add_template_filter(_pretty, "pretty")
     return app
+
+
+def _set_up_auth(app):
+    """Server-side sessions, the login throttle, and the password (a file is watched)."""
+    config, clock = app.config, app.config["STARSHELL_CLOCK"]
+    sessions = SessionStore(config["STARSHELL_SESSION_IDLE_SECONDS"],
+                            config["STARSHELL_SESSION_MAX_SECONDS"], clock=clock)
+    app.session_interface = ServerSessionInterface(sessions)
+    app.extensions["starshell_throttle"] = LoginThrottle(
+        config["STARSHELL_LOGIN_ATTEMPTS"], config["STARSHELL_LOGIN_WINDOW_SECONDS"], clock=clock)
+    password_hash, password_file = config["STARSHELL_PASSWORD_HASH"], None
+    if password_hash is None and config["STARSHELL_PASSWORD_FILE"]:
+        password_file = config["STARSHELL_PASSWORD_FILE"]
+        password_hash = auth.read_password_file(password_file)
+    app.extensions["starshell_auth"] = auth.AuthSettings(
+        password_hash, config["STARSHELL_READ_ONLY"], password_file, on_change=sessions.drop_all)
 
 
 def _template_globals():
@@ -109,10 +136,9 @@ def _starshell_error(exc):
 
 
 def _http_error(exc):
-    response = _error_response(exc.code, exc.name, exc.description)
-    if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-        return (*response, {"Allow": ", ".join(exc.valid_methods)})
-    return response
+    """The error page or JSON, keeping the exception's own headers (Allow, Retry-After...)."""
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return (*_error_response(exc.code, exc.name, exc.description), headers)
 
 
 def _when(value):
@@ -137,14 +163,18 @@ def _pretty(value):
 
 
 def make_server(app, host="127.0.0.1", port=5000):
-    """A threaded WSGI server for ``app`` (port 0 picks a free one)."""
-    return _werkzeug_server(host, port, app, threaded=True)
+    """A threaded production server for ``app`` (port 0 picks a free one)."""
+    return GuiServer(app, host, port, app.config["STARSHELL_THREADS"])
 
 
-def serve(launchpad, host="127.0.0.1", port=5000, read_only=False, password_file=None):
-    """Serve the GUI until interrupted: what ``lpad webgui`` runs."""
-    app = create_app({"STARSHELL_READ_ONLY": read_only, "STARSHELL_PASSWORD_FILE": password_file},
-                     launchpad)
+def serve(launchpad, host="127.0.0.1", port=5000, read_only=False, password_file=None,
+          **config):
+    """Serve the GUI until interrupted: what ``lpad webgui`` runs.
+
+    ``config`` adds app settings (``STARSHELL_THREADS``...).
+    """
+    app = create_app({"STARSHELL_READ_ONLY": read_only, "STARSHELL_PASSWORD_FILE": password_file,
+                      "STARSHELL_LOOPBACK_ONLY": auth.is_loopback(host), **config}, launchpad)
     try:
         server = make_server(app, host, port)
     except OSError as exc:
@@ -157,7 +187,7 @@ def serve(launchpad, host="127.0.0.1", port=5000, read_only=False, password_file
     shown = f"[{host}]" if ":" in host else host
     print(f"starshell web GUI on http://{shown}:{server.server_port}/ ({notes[mode]}); "
           "Ctrl-C stops it", file=sys.stderr)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not auth.is_loopback(host):
         print(f"warning: listening on {host}: anyone who reaches it can read your workflows",
               file=sys.stderr)
     try:

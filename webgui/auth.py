@@ -4,17 +4,21 @@ Reading is open to whoever reaches the server (it binds 127.0.0.1 unless
 told otherwise). Changing needs three things: the GUI was started with a
 password file and without ``--read-only``; the browser holds a logged-in
 session; and the request carries the session's CSRF token, so another site
-cannot post through the user's cookie.
+cannot post through the user's cookie. Sessions live on the server
+(``sessions``): a login made under an older password no longer counts.
 """
 
+import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
+import threading
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, request, session
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 from werkzeug.security import check_password_hash
 
 from launchpad.errors import ConfigError
@@ -43,11 +47,48 @@ def settings():
 
 
 class AuthSettings:
-    """The GUI's mode, fixed when the app is created."""
+    """The GUI's mode, fixed when the app is created, and the current password hash.
 
-    def __init__(self, password_hash=None, read_only=False):
-        self.password_hash = password_hash
+    A password file is read again when it changes on disk (``python -m
+    webgui.passwd`` while the GUI runs): the new password is the one that
+    works, and ``on_change`` ends the sessions logged in with the old one.
+    """
+
+    def __init__(self, password_hash=None, read_only=False, password_file=None, on_change=None):
+        self._hash = password_hash
         self.read_only = bool(read_only)
+        self.password_file = password_file
+        self.on_change = on_change
+        self._lock = threading.Lock()
+        self._seen = _file_mark(password_file) if password_file else None
+
+    @property
+    def password_hash(self):
+        if self.password_file:
+            self._reload()
+        return self._hash
+
+    def _reload(self):
+        mark = _file_mark(self.password_file)
+        if mark == self._seen:
+            return
+        with self._lock:
+            if mark == self._seen:
+                return
+            self._seen = mark
+            try:
+                new = read_password_file(self.password_file)
+            except ConfigError:
+                new = None  # a file removed or emptied: nobody can log in until it is back
+            if new != self._hash:
+                self._hash = new
+                if self.on_change:
+                    self.on_change()
+
+    def fingerprint(self):
+        """Names the current password in a session, so a password change ends the session."""
+        current = self.password_hash
+        return hashlib.sha256(current.encode()).hexdigest()[:16] if current else None
 
     @property
     def actions_enabled(self):
@@ -80,18 +121,32 @@ def check_csrf():
         raise Forbidden("missing or wrong CSRF token: reload the page and try again")
 
 
+def _file_mark(path):
+    try:
+        info = os.stat(os.path.expanduser(path))
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+
 def logged_in():
-    return bool(session.get("logged_in"))
+    mark = session.get("password")
+    return bool(session.get("logged_in")) and mark is not None and mark == settings().fingerprint()
 
 
 def log_in():
+    """A fresh session (new id and token: no fixation) marked with the current password."""
     session.clear()
+    session.rotate = True
     session["logged_in"] = True
+    session["password"] = settings().fingerprint()
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
 
 
 def log_out():
+    """End the session on the server: its cookie and token are worth nothing from now on."""
     session.clear()
+    session.rotate = True
 
 
 def can_act():
@@ -122,3 +177,37 @@ def safe_next(target, default="/"):
             or "\\" in target:
         return default
     return target
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
+
+
+def is_loopback(host):
+    """Whether ``host`` (a name or an address) is this machine only."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header):
+    """The host part of a Host header: ``[::1]:5000`` -> ``::1``, ``a:5000`` -> ``a``."""
+    header = (header or "").strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def check_host():
+    """A server bound to loopback answers only to loopback names.
+
+    Otherwise a web page could point its own domain's DNS at 127.0.0.1
+    (DNS rebinding) and read the GUI through the user's browser.
+    """
+    if not current_app.config.get("STARSHELL_LOOPBACK_ONLY"):
+        return
+    if not is_loopback(host_name(request.headers.get("Host"))):
+        raise BadRequest("this GUI listens on the loopback address only and answers to "
+                         "Host: 127.0.0.1 or localhost; browse http://127.0.0.1:PORT/")

@@ -4,7 +4,9 @@ Each page renders the same dicts the JSON API returns (``data``); the
 page scripts then keep them live through ``/api`` and post the actions.
 """
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
+                   url_for)
+from werkzeug.exceptions import TooManyRequests
 
 from launchpad.errors import InvalidQueryError
 
@@ -54,9 +56,16 @@ def login():
     auth = settings()
     target = safe_next(request.values.get("next"))
     if request.method == "POST" and auth.actions_enabled:
+        throttle, client = current_app.extensions["starshell_throttle"], request.remote_addr
+        wait = throttle.retry_after(client)
+        if wait:
+            raise TooManyRequests(f"too many wrong passwords from {client}; try again in "
+                                  f"{wait} s", retry_after=wait)
         if auth.check_password(request.form.get("password")):
+            throttle.succeeded(client)
             log_in()
             return redirect(target)
+        throttle.failed(client)
         flash("Wrong password.", "error")
         return render_template("login.html", next=target), 401
     return render_template("login.html", next=target)
