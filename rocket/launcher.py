@@ -54,6 +54,7 @@ LOST_PINGS = 10
 # A waiting rocket looks at the store this often (one cheap query), so it ends, or
 # starts the work a finished run readied, within about this long of that run's end.
 POLL_SECS = 1.0
+LOOK_SPACING = 10
 
 
 def rapidfire(launchpad, worker=None, launch_root=".", nlaunches=0, max_loops=-1, sleep_time=60.0,
@@ -104,7 +105,9 @@ class Waiting:
 
     Each nap costs one cheap query (``activity_mark``); only when a run has
     started or ended does the rocket look closer, so it picks up readied work
-    or ends within about ``poll`` seconds without loading the store.
+    or ends within about ``poll`` seconds without loading the store. Looks are
+    spaced by ``LOOK_SPACING`` times their cost, so a look that is slow (a
+    worker ``query`` over a huge workflow) takes at most a tenth of the time.
     """
 
     def __init__(self, launchpad, worker, lost_after, clock=time.monotonic, sleep=time.sleep,
@@ -127,15 +130,16 @@ class Waiting:
         """Sleep up to ``seconds``; return early when work is READY for this worker or
         (``finite``) when no more can come."""
         end = self.clock() + seconds
-        mark = self.lp.activity_mark()
+        mark, next_look = self.lp.activity_mark(), self.clock()
         while self.clock() < end:
             self.sleep(max(0.0, min(self.poll, end - self.clock())))
             now_mark = self.lp.activity_mark()
-            if now_mark == mark:
-                continue
-            mark = now_mark
+            if now_mark == mark or self.clock() < next_look:
+                continue  # a change seen too soon after a look waits for the next nap
+            mark, started = now_mark, self.clock()
             if self.lp.count_ready(self.worker, limit=1) or (finite and not self.work_may_come()):
                 return
+            next_look = self.clock() + LOOK_SPACING * (self.clock() - started)
 
 
 def multi(n, argv_tail, python=sys.executable):

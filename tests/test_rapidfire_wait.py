@@ -142,6 +142,48 @@ def test_an_idle_rocket_polls_lightly_and_ends_soon_after_the_run(store, tmp_pat
     assert lp.fw_state_counts() == {"COMPLETED": 3}
 
 
+class BusyStore:
+    """A LaunchPad stand-in on a busy cluster: runs start and end at every poll, and a
+    closer look (a worker query over a huge workflow) takes ``look`` seconds."""
+
+    def __init__(self, clock, look):
+        self.clock, self.look, self.marks, self.looks = clock, look, 0, 0
+
+    def activity_mark(self):
+        self.marks += 1
+        return self.marks
+
+    def count_ready(self, worker, limit=None):
+        self.looks += 1
+        self.clock.now += self.look
+        return 0
+
+    def silent_runs(self, seconds):
+        return []
+
+    def run_exists(self, worker, lost_after=None):
+        return True
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.mark.parametrize("look,most", [(0.001, 60), (1.0, 6)])
+def test_slow_looks_are_spaced_out(look, most):
+    clock = FakeTime()
+    busy = BusyStore(clock, look)
+    Waiting(busy, WorkerFilter(), None, clock=clock, sleep=clock.sleep).nap(60)
+    assert most - 2 <= busy.looks <= most  # cheap: every 1 s nap; slow: a tenth of the time
+
+
 # -- the real commands ------------------------------------------------------------------
 @pytest.fixture
 def home(tmp_path):
