@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
+from launchpad.cli_state import DEFAULT_PING_INTERVAL, check_lost_time
 from launchpad.config import starshell_home
 from launchpad.errors import ConfigError, QueueError, StarshellError
 
@@ -49,6 +50,7 @@ class DaemonSettings:
     lostruns_action: str = "rerun"
     unreserved_interval: float = 600.0
     unreserved_time: float = 14 * 24 * 3600.0
+    ping_interval: float = DEFAULT_PING_INTERVAL   # the pilots' rlaunch --ping_interval
 
     def check(self, can_submit: bool):
         if self.lostruns_action not in LOST_ACTIONS:
@@ -62,6 +64,8 @@ class DaemonSettings:
                               "or turn it off with --topup_interval 0")
         if self.maxjobs_queue < 1:
             raise ConfigError("maxjobs_queue (-m) must be at least 1")
+        if self.lostruns_interval and self.lostruns_action != "report":
+            check_lost_time(self.lostruns_time, self.ping_interval, "--lostruns_time")
 
 
 def status_path(home: Optional[str] = None) -> str:

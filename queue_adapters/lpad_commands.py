@@ -8,6 +8,7 @@ point, so launchpad never imports queue_adapters.  Each handler is
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import launchpad.display as display
@@ -84,6 +85,9 @@ def _register_daemon(subparsers):
     p.add_argument("--lostruns_time", type=seconds, default=d.lostruns_time, metavar="SECS",
                    help="seconds without a heartbeat that make a run lost; keep it well above "
                    f"rlaunch's --ping_interval (default {d.lostruns_time:g})")
+    p.add_argument("--ping_interval", type=seconds, default=None, metavar="SECS",
+                   help="the pilots' heartbeat interval (default: rlaunch --ping_interval in the "
+                   "qadapter's rocket_launch, else 60); --lostruns_time must be at least twice it")
     p.add_argument("--lostruns_action", choices=LOST_ACTIONS, default=d.lostruns_action,
                    help="what to do with lost runs: rerun (default), fizzle, or report only")
     p.add_argument("--unreserved_interval", type=seconds, default=d.unreserved_interval,
@@ -194,11 +198,21 @@ def daemon_command(args, launchpad) -> int:
         maxjobs_queue=args.maxjobs_queue, topup_interval=args.topup_interval,
         lostruns_interval=args.lostruns_interval, lostruns_time=args.lostruns_time,
         lostruns_action=args.lostruns_action, unreserved_interval=args.unreserved_interval,
-        unreserved_time=args.unreserved_time)
+        unreserved_time=args.unreserved_time,
+        ping_interval=_ping_interval(args.ping_interval, launcher))
     adapter = launcher.adapter if launcher else None
     if not args.topup_interval:
         launcher = None
     return QueueDaemon(launchpad, settings, launcher, adapter).serve()
+
+
+def _ping_interval(given, launcher) -> float:
+    """The pilots' heartbeat interval: given, else read from the qadapter's rocket_launch."""
+    if given is not None:
+        return given
+    command = str(launcher.adapter.config.params.get("rocket_launch", "")) if launcher else ""
+    found = re.search(r"--ping_interval[=\s]+([0-9.]+)", command)
+    return float(found.group(1)) if found else DaemonSettings().ping_interval
 
 
 def _daemon_logging(args):

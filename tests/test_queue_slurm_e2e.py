@@ -286,7 +286,7 @@ def daemon(site):
         launcher = QueueLauncher(site.lp, adapter, launch_dir=site.work, submit_interval=0.2)
         d = QueueDaemon(site.lp, DaemonSettings(**{
             "maxjobs_queue": 2, "topup_interval": 1, "lostruns_interval": 1, "lostruns_time": 5,
-            "unreserved_interval": 0, **settings}), launcher,
+            "ping_interval": 1, "unreserved_interval": 0, **settings}), launcher,
             status_file=str(site.tmp / "daemon.json"))
         stop = threading.Event()
         thread = threading.Thread(target=d.serve, args=(stop, False), daemon=True)
