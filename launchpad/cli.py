@@ -285,6 +285,15 @@ def register(group):
                    help="accepted for FireWorks: the server is always the production one")
     p.add_argument("-b", "--nobrowser", action="store_true",
                    help="accepted for FireWorks: no browser is ever opened")
+    p.add_argument("--fwquery", metavar="JSON",
+                   help="show only the fireworks matching this query (dashboard counts, failures)")
+    p.add_argument("--wflowquery", metavar="JSON",
+                   help="show only the workflows matching this query (counts and lists)")
+    p.add_argument("--webgui_username", metavar="NAME",
+                   help="with --webgui_password: every page asks for this user (HTTP basic auth)")
+    p.add_argument("--webgui_password", metavar="PASSWORD",
+                   help="the basic-auth password (visible to other users in ps: prefer "
+                   "--password-file for actions and SSH tunnels for reading)")
     p.set_defaults(func=webgui)
 
     p = group.add_parser(
@@ -391,8 +400,21 @@ def webgui(args, lp):
     if store is not None:
         store.query_seconds = args.query_seconds  # a GUI query gives up sooner than lpad's
     result = serve(lp, host=args.host, port=args.port, read_only=args.read_only,
-                   password_file=args.password_file, STARSHELL_THREADS=max(args.nworkers, 4))
+                   password_file=args.password_file, STARSHELL_THREADS=max(args.nworkers, 4),
+                   STARSHELL_FW_QUERY=args.fwquery, STARSHELL_WF_QUERY=args.wflowquery,
+                   STARSHELL_BASIC_AUTH=_basic_auth(args))
     return result if isinstance(result, int) else 0
+
+
+def _basic_auth(args):
+    """FireWorks' --webgui_username/--webgui_password: both or neither."""
+    given = (args.webgui_username, args.webgui_password)
+    if not any(given):
+        return None
+    if not all(given):
+        raise ConfigError("give both --webgui_username and --webgui_password, or neither")
+    display.note("warning: --webgui_password is visible to other users of this machine (ps)")
+    return given
 
 
 def _positive_number(kind):

@@ -56,8 +56,12 @@ class Gui:
                    PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
         self.process = subprocess.Popen(lpad_command() + ["webgui", "--port", "0", *options],
                                         cwd=self.work, env=env, stderr=subprocess.PIPE, text=True)
-        banner = self.process.stderr.readline()
-        found = re.search(r"http://127\.0\.0\.1:(\d+)/", banner)
+        banner = ""
+        for _ in range(5):  # warnings may come first
+            banner += self.process.stderr.readline()
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/", banner)
+            if found or self.process.poll() is not None:
+                break
         if not found:
             self.stop()
             raise AssertionError(f"lpad webgui did not start: {banner}{self.process.stderr.read()}")
@@ -212,3 +216,40 @@ def test_fireworks_options_are_accepted(tmp_path):
         assert requests.get(f"{server.url}/", timeout=30).status_code == 200
     finally:
         server.stop()
+
+
+def test_fireworks_base_queries_narrow_what_the_gui_shows(tmp_path):
+    server = Gui(tmp_path, "--wflowquery", '{"name": {"$regex": " [12]$"}}',
+                 "--fwquery", '{"name": {"$regex": " 1$"}}', workflows=3)
+    try:
+        summary = requests.get(f"{server.url}/api/summary", timeout=30).json()
+        assert summary["total_workflows"] == 2 and summary["total_fireworks"] == 1
+        listed = requests.get(f"{server.url}/api/workflows", timeout=30).json()
+        assert sorted(w["name"][-1] for w in listed["items"]) == ["1", "2"]
+    finally:
+        server.stop()
+
+
+def test_fireworks_basic_auth_guards_every_page(tmp_path):
+    server = Gui(tmp_path, "--webgui_username", "ana", "--webgui_password", "pw", workflows=1)
+    try:
+        anonymous = requests.get(f"{server.url}/api/summary", timeout=30)
+        assert anonymous.status_code == 401 and "Basic" in anonymous.headers["WWW-Authenticate"]
+        assert requests.get(f"{server.url}/", auth=("ana", "pw"), timeout=30).status_code == 200
+        codes = [requests.get(f"{server.url}/", auth=("ana", f"x{i}"), timeout=30).status_code
+                 for i in range(6)]
+        assert codes == [401] * 5 + [429]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--webgui_username", "ana"], "both --webgui_username and --webgui_password"),
+    (["--fwquery", "{state: 1}"], "--fwquery: the query is not valid JSON"),
+    (["--wflowquery", '{"$where": "1"}'], "--wflowquery: .*runs code on the server")])
+def test_bad_webgui_options_are_one_line_errors(tmp_path, options, words):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
+    env.update(STARSHELL_HOME=str(tmp_path), PYTHONPATH=ROOT)
+    result = subprocess.run(lpad_command() + ["webgui", "--port", "0", *options], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and re.search(words, result.stderr), result.stderr

@@ -14,7 +14,7 @@ from launchpad.errors import StarshellError
 
 from . import data
 from .auth import can_act, logged_in, require_actions, settings
-from .context import cfg, lp
+from .context import cfg, lp, scope
 from .tails import tail
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -26,7 +26,7 @@ MAX_SELECTION = 5000
 
 @bp.get("/summary")
 def summary():
-    return jsonify(data.summary(lp()))
+    return jsonify(data.summary(lp(), scope=scope()))
 
 
 @bp.get("/session")
@@ -38,7 +38,7 @@ def session_info():
 
 @bp.get("/workflows")
 def workflows():
-    return jsonify(data.workflow_list(lp(), data.WorkflowFilters.from_args(request.args)))
+    return jsonify(data.workflow_list(lp(), data.WorkflowFilters.from_args(request.args), scope()))
 
 
 @bp.get("/workflows/<int:wf_id>")

@@ -15,9 +15,10 @@ from flask.json.provider import DefaultJSONProvider
 from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 
-from launchpad.errors import ConfigError, StarshellError
+from launchpad.errors import ConfigError, InvalidQueryError, StarshellError
+from launchpad.query import parse_query
 
-from . import api, auth, compat, pages
+from . import api, auth, compat, data, pages
 from .colors import DISPLAY_ORDER
 from .server import DEFAULT_THREADS, GuiServer
 from .sessions import LoginThrottle, ServerSessionInterface, SessionStore
@@ -35,6 +36,9 @@ DEFAULTS = {
     "STARSHELL_LOGIN_ATTEMPTS": 5,
     "STARSHELL_LOGIN_WINDOW_SECONDS": 300,
     "STARSHELL_LOOPBACK_ONLY": False,
+    "STARSHELL_FW_QUERY": None,
+    "STARSHELL_WF_QUERY": None,
+    "STARSHELL_BASIC_AUTH": None,
     "STARSHELL_THREADS": DEFAULT_THREADS,
     "STARSHELL_CLOCK": time.monotonic,
     "SESSION_COOKIE_NAME": "starshell_session",
@@ -74,10 +78,14 @@ def create_app(config=None, launchpad=None):
         launchpad = LaunchPad.from_file()
     app.extensions["starshell"] = launchpad
     _set_up_auth(app)
+    app.extensions["starshell_scope"] = data.Scope(
+        _base_query(app.config["STARSHELL_FW_QUERY"], "--fwquery"),
+        _base_query(app.config["STARSHELL_WF_QUERY"], "--wflowquery"))
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(compat.bp)
     app.before_request(auth.check_host)
+    app.before_request(auth.check_basic_auth)
     app.before_request(auth.check_csrf)
     Compress(app)
     app.after_request(_security_headers)
@@ -104,6 +112,13 @@ def _set_up_auth(app):
         password_hash = auth.read_password_file(password_file)
     app.extensions["starshell_auth"] = auth.AuthSettings(
         password_hash, config["STARSHELL_READ_ONLY"], password_file, on_change=sessions.drop_all)
+
+
+def _base_query(text, option):
+    try:
+        return parse_query(text) or None
+    except InvalidQueryError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
 
 
 def _template_globals():

@@ -18,7 +18,8 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, request, session
-from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from werkzeug.security import check_password_hash
 
 from launchpad.errors import ConfigError
@@ -198,6 +199,39 @@ def host_name(header):
     if header.startswith("["):
         return header[1:header.find("]")] if "]" in header else header
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def check_basic_auth():
+    """FireWorks' --webgui_username/--webgui_password: every request needs them.
+
+    Wrong guesses count against the same per-client limit as the login form.
+    """
+    expected = current_app.config.get("STARSHELL_BASIC_AUTH")
+    if not expected:
+        return None
+    throttle, client = guessing_allowed()
+    given = request.authorization
+    if given and given.type == "basic" and _same(given.username, expected[0]) \
+            and _same(given.password, expected[1]):
+        return None
+    if given:
+        throttle.failed(client)
+    raise Unauthorized("this GUI needs its user name and password",
+                       www_authenticate=WWWAuthenticate("basic", {"realm": "starshell"}))
+
+
+def guessing_allowed():
+    """The login throttle and this client, or 429 while the client must wait."""
+    throttle, client = current_app.extensions["starshell_throttle"], request.remote_addr
+    wait = throttle.retry_after(client)
+    if wait:
+        raise TooManyRequests(f"too many wrong passwords from {client}; try again in {wait} s",
+                              retry_after=wait)
+    return throttle, client
+
+
+def _same(given, expected):
+    return hmac.compare_digest(str(given or "").encode(), str(expected).encode())
 
 
 def check_host():

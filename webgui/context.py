@@ -10,3 +10,8 @@ def lp():
 
 def cfg(name):
     return current_app.config[name]
+
+
+def scope():
+    """The ``data.Scope`` (FireWorks' --fwquery/--wflowquery) this GUI was started with."""
+    return current_app.extensions["starshell_scope"]

@@ -26,27 +26,49 @@ def full_counts(counts):
     return {state: int(counts.get(state, 0)) for state in DISPLAY_ORDER}
 
 
-def summary(lp, recent=8):
+@dataclass(frozen=True)
+class Scope:
+    """What this GUI shows at all: FireWorks' ``--fwquery`` and ``--wflowquery``.
+
+    ``fw`` narrows the dashboard's firework counts and failures, ``wf`` the
+    workflow counts and lists; pages reached by id are not narrowed.
+    """
+
+    fw: dict = None
+    wf: dict = None
+
+
+def both(first, second):
+    """The conjunction of two filters (None or {} meaning everything)."""
+    if not first or not second:
+        return first or second or None
+    return {"$and": [first, second]}
+
+
+def summary(lp, recent=8, scope=Scope()):
     """The dashboard: fireworks and workflows by state, and the latest failures."""
-    fw_counts = full_counts(lp.fw_state_counts())
+    fw_counts = full_counts(lp.fw_state_counts(scope.fw or None))
     wf_counts = {}
-    for doc in lp.get_wf_summaries():
+    for doc in lp.get_wf_summaries(scope.wf or None):
         wf_counts[doc["state"]] = wf_counts.get(doc["state"], 0) + 1
-    fizzled = lp.get_fws({"state": "FIZZLED"}, fields=["fw_id", "wf_id", "name", "updated_on"],
+    fizzled = lp.get_fws(both(scope.fw, {"state": "FIZZLED"}),
+                         fields=["fw_id", "wf_id", "name", "updated_on"],
                          sort=[("updated_on", -1)], limit=recent)
     return {"fireworks": fw_counts, "workflows": full_counts(wf_counts),
             "total_fireworks": sum(fw_counts.values()), "total_workflows": sum(wf_counts.values()),
-            "recent_fizzled": fizzled, "recent_workflows": recent_workflows(lp, recent)}
+            "recent_fizzled": fizzled, "recent_workflows": recent_workflows(lp, recent, scope)}
 
 
-def recent_workflows(lp, count):
+def recent_workflows(lp, count, scope=Scope()):
     """Workflows whose fireworks changed last (a workflow's own updated_on never moves)."""
     latest = {}
-    for doc in lp.get_fws(fields=["wf_id", "updated_on"], sort=[("updated_on", -1)], limit=count * 20):
+    for doc in lp.get_fws(scope.fw or None, fields=["wf_id", "updated_on"],
+                          sort=[("updated_on", -1)], limit=count * 20):
         latest.setdefault(doc["wf_id"], doc["updated_on"])
         if len(latest) == count:
             break
-    docs = {d["wf_id"]: d for d in lp.get_wf_summaries({"wf_id": {"$in": list(latest)}})}
+    shown = both(scope.wf, {"wf_id": {"$in": list(latest)}})
+    docs = {d["wf_id"]: d for d in lp.get_wf_summaries(shown)}
     rows = []
     for wf_id, changed in latest.items():
         if wf_id in docs:
@@ -126,9 +148,9 @@ class WorkflowFilters:
         return {k: v for k, v in out.items() if v}
 
 
-def workflow_list(lp, filters):
+def workflow_list(lp, filters, scope=Scope()):
     """One page of workflows matching ``filters``, with the total for pagination."""
-    query = filters.mongo_query(lp)
+    query = both(scope.wf, filters.mongo_query(lp))
     skip = (filters.page - 1) * filters.per_page
     sort = SORTS[filters.sort]
     if filters.state:  # the workflow state is derived, so the filter reads every match

@@ -4,15 +4,13 @@ Each page renders the same dicts the JSON API returns (``data``); the
 page scripts then keep them live through ``/api`` and post the actions.
 """
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   url_for)
-from werkzeug.exceptions import TooManyRequests
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from launchpad.errors import InvalidQueryError
 
 from . import data
-from .auth import log_in, log_out, safe_next, settings
-from .context import cfg, lp
+from .auth import guessing_allowed, log_in, log_out, safe_next, settings
+from .context import cfg, lp, scope
 from .colors import DISPLAY_ORDER, stylesheet
 
 bp = Blueprint("pages", __name__)
@@ -20,7 +18,7 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def dashboard():
-    return render_template("dashboard.html", summary=data.summary(lp()))
+    return render_template("dashboard.html", summary=data.summary(lp(), scope=scope()))
 
 
 @bp.get("/workflows")
@@ -28,7 +26,7 @@ def workflows():
     """The list; a bad query shows its error above the form so it can be fixed there."""
     try:
         filters = data.WorkflowFilters.from_args(request.args)
-        result, error, status = data.workflow_list(lp(), filters), None, 200
+        result, error, status = data.workflow_list(lp(), filters, scope()), None, 200
     except InvalidQueryError as exc:
         filters = data.WorkflowFilters.raw(request.args)
         result, error, status = data.empty_page(), str(exc), 400
@@ -56,11 +54,7 @@ def login():
     auth = settings()
     target = safe_next(request.values.get("next"))
     if request.method == "POST" and auth.actions_enabled:
-        throttle, client = current_app.extensions["starshell_throttle"], request.remote_addr
-        wait = throttle.retry_after(client)
-        if wait:
-            raise TooManyRequests(f"too many wrong passwords from {client}; try again in "
-                                  f"{wait} s", retry_after=wait)
+        throttle, client = guessing_allowed()
         if auth.check_password(request.form.get("password")):
             throttle.succeeded(client)
             log_in()
