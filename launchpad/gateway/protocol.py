@@ -9,6 +9,7 @@ forms, tagged so the other side rebuilds them; tags are looked for only at
 the top of an argument or result, never inside user data.
 """
 
+import functools
 import inspect
 import json
 from datetime import date, datetime
@@ -47,10 +48,17 @@ _TYPES = {"WorkerFilter": (WorkerFilter, lambda w: {"name": w.name, "category": 
 
 def named_arguments(launchpad_class, method, args, kwargs):
     """``{parameter: value}`` for a call, so positional and keyword calls look alike."""
-    bound = inspect.signature(getattr(launchpad_class, method)).bind(None, *args, **kwargs)
+    if not args:
+        return kwargs
+    bound = _signature(launchpad_class, method).bind(None, *args, **kwargs)
     named = dict(bound.arguments)
     named.pop(next(iter(named)))  # self
     return named
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(launchpad_class, method):
+    return inspect.signature(getattr(launchpad_class, method))
 
 
 def tag(value):

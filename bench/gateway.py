@@ -1,0 +1,212 @@
+"""The gateway's cost: no-op fireworks per second through one ``lpad gateway``
+against the same rockets on the embedded store, and the load of idle rockets.
+
+Throughput: N no-op fireworks (PyTask ``math.floor(1)``, one-firework
+workflows) on a fresh SQLite store, run by 1, 4 and 16 real ``rlaunch
+rapidfire`` processes, either on the store directly or from a "compute node"
+environment whose launchpad file names a gateway on this machine.
+fw/s is completed fireworks over the span from the first launch's start to
+the last one's end (process start-up left out).
+
+Idle load: 100 rapidfire rockets (threads of one process, the real rapidfire
+loop) waiting for a firework held RUNNING, for ``--idle_s`` seconds; reported
+as LaunchPad calls per second and the CPU the gateway (or the rockets'
+process, on the store) spends.
+
+    python bench/gateway.py [--quick]      # one JSON line on stdout, a table on stderr
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from launchpad import Firework, LaunchPad, Workflow  # noqa: E402
+from launchpad.stores import SQLiteStore  # noqa: E402
+from launchpad.tasks import PyTask  # noqa: E402
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def env_for(home):
+    env = dict(os.environ, STARSHELL_HOME=str(home), PYTHONPATH=ROOT)
+    env.pop("STARSHELL_LAUNCHPAD", None)
+    return env
+
+
+def fresh_store(work, n):
+    lp = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
+    lp.add_wf(Workflow([Firework(PyTask(func="math.floor", args=[1]), fw_id=i)
+                        for i in range(1, n + 1)]))
+    return lp
+
+
+def start_gateway(work):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "launchpad.cli", "gateway", "--port", "0", "--token_file",
+         os.path.join(work, "gw.token"), "--threads", "24"], cwd=work, env=env_for(work),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = re.search(r"(https?://\S+)", proc.stdout.readline()).group(1)
+    node = os.path.join(work, "node")
+    os.makedirs(node)
+    shutil.copy(os.path.join(work, "gw.token"), os.path.join(node, "gw.token"))
+    with open(os.path.join(node, "gw.yaml"), "w") as fh:
+        json.dump({"gateway": url, "token_file": "gw.token"}, fh)
+    return proc, node
+
+
+def span_rate(lp):
+    """Completed fireworks per second from the first launch's start to the last one's end."""
+    launches = lp.get_launches({"state": "COMPLETED"}, fields=["time_start", "time_end"])
+    first = min(datetime.strptime(l["time_start"], TIME_FORMAT) for l in launches)
+    last = max(datetime.strptime(l["time_end"], TIME_FORMAT) for l in launches)
+    return len(launches), len(launches) / (last - first).total_seconds()
+
+
+def throughput(transport, rockets, n):
+    work = tempfile.mkdtemp(prefix=f"gwbench-{transport}-")
+    try:
+        lp = fresh_store(work, n)
+        gateway, cwd, home, args = None, work, work, []
+        if transport == "gateway":
+            gateway, cwd = start_gateway(work)
+            home, args = os.path.join(cwd, "home"), ["-l", "gw.yaml"]
+        cpu0 = _children_cpu()
+        procs = [subprocess.Popen([sys.executable, "-m", "rocket.cli", *args, "-s", "rapidfire",
+                                   "--sleep", "0.05"], cwd=cwd, env=env_for(home))
+                 for _ in range(rockets)]
+        codes = [p.wait() for p in procs]
+        rockets_cpu = _children_cpu() - cpu0
+        gateway_cpu = 0.0
+        if gateway is not None:
+            gateway_cpu = _cpu_of(gateway)
+            gateway.send_signal(signal.SIGTERM)
+            gateway.wait()
+        done, rate = span_rate(lp)
+        lp.store.close()
+        return {"transport": transport, "rockets": rockets, "n": n, "completed": done,
+                "fw_per_s": round(rate, 1), "ok": done == n and codes == [0] * rockets,
+                "rockets_cpu_ms_per_fw": round(1000 * rockets_cpu / max(done, 1), 3),
+                "gateway_cpu_ms_per_fw": round(1000 * gateway_cpu / max(done, 1), 3),
+                "load_avg": round(os.getloadavg()[0], 1)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class Counting:
+    """A LaunchPad stand-in that counts the calls the rockets make."""
+
+    def __init__(self, lp):
+        self._lp, self.calls = lp, 0
+
+    def __getattr__(self, name):
+        attr = getattr(self._lp, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return attr(*args, **kwargs)
+        return counted
+
+
+def idle_load(transport, rockets, seconds):
+    """Idle rockets polling for ``seconds``: calls/s and CPU of whoever serves them."""
+    from rocket import rapidfire
+    from launchpad.gateway.client import GatewayLaunchPad
+    from launchpad.config import load_config
+    work = tempfile.mkdtemp(prefix=f"gwbench-idle-{transport}-")
+    try:
+        lp = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
+        parent = Firework(PyTask(func="math.floor", args=[1]), fw_id=1)
+        lp.add_wf(Workflow([parent, Firework(PyTask(func="math.floor", args=[1]), fw_id=2)], {1: [2]}))
+        _, launch_id = lp.checkout_fw(launch_dir=work)  # held RUNNING: the rockets wait for it
+        gateway = None
+        if transport == "gateway":
+            gateway, node = start_gateway(work)
+            client = GatewayLaunchPad(load_config(os.path.join(node, "gw.yaml")))
+        else:
+            client = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
+        counting = Counting(client)
+        stop = threading.Event()
+
+        def keep_alive():
+            while not stop.wait(0.5):
+                lp.ping_launch(launch_id)
+        pinger = threading.Thread(target=keep_alive, daemon=True)
+        pinger.start()
+        cpu0, gw0, t0 = _own_cpu(), _cpu_of(gateway), time.monotonic()
+        threads = [threading.Thread(target=rapidfire, args=(counting,), daemon=True, kwargs=dict(
+            launch_root=work, sleep_time=60.0, timeout=seconds, ping_interval=1.0))
+            for _ in range(rockets)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - t0
+        stop.set()
+        out = {"transport": transport, "rockets": rockets, "seconds": round(elapsed, 1),
+               "calls_per_s": round(counting.calls / elapsed, 1),
+               "rockets_cpu_pct": round(100 * (_own_cpu() - cpu0) / elapsed, 1)}
+        if gateway is not None:
+            out["gateway_cpu_pct"] = round(100 * (_cpu_of(gateway) - gw0) / elapsed, 1)
+            gateway.send_signal(signal.SIGTERM)
+            gateway.wait()
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _own_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_of(proc):
+    if proc is None:
+        return 0.0
+    with open(f"/proc/{proc.pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
+    parser.add_argument("--idle_s", type=float, default=10.0, help="seconds of idle polling")
+    args = parser.parse_args(argv)
+    scale = 0.25 if args.quick else 1.0
+    runs = []
+    for rockets, n in ((1, 1000), (4, 2000), (16, 2000)):
+        for transport in ("store", "gateway"):
+            runs.append(throughput(transport, rockets, int(n * scale)))
+            r = runs[-1]
+            print(f"{transport:8} {rockets:3} rockets: {r['fw_per_s']:8.1f} fw/s, CPU ms per "
+                  f"firework: rockets {r['rockets_cpu_ms_per_fw']}, gateway "
+                  f"{r['gateway_cpu_ms_per_fw']} (load {r['load_avg']})", file=sys.stderr)
+    idle = [idle_load(t, 100, args.idle_s * scale) for t in ("store", "gateway")]
+    for row in idle:
+        print(f"idle {row}", file=sys.stderr)
+    print(json.dumps({"throughput": runs, "idle": idle}))
+    return 0 if all(r["ok"] for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
