@@ -45,6 +45,51 @@ def register(subparsers):
                    help="leave alone what changed less than SECS ago, since a running rocket "
                         f"or lpad add may still finish it (default {DEFAULT_GRACE_SECS:g})")
     p.set_defaults(func=check_command)
+    _register_import(actions)
+
+
+def _register_import(actions):
+    p = actions.add_parser(
+        "import_fireworks", help="copy the workflows of a FireWorks database into this store",
+        description="Copy every workflow of a FireWorks 2.x database (fireworks, launches, "
+                    "links, states, metadata) into the store -l names, keeping FireWorks' "
+                    "fw_ids and launch_ids. The FireWorks database is only read. Run it "
+                    "again after an interruption: workflows already copied are skipped.")
+    source = p.add_argument_group("the FireWorks database (give one)").add_mutually_exclusive_group(
+        required=True)
+    source.add_argument("--uri", help="a mongodb:// or mongodb+srv:// URI of the FireWorks server")
+    source.add_argument("--fireworks_launchpad", metavar="FILE",
+                        help="FireWorks' my_launchpad.yaml naming its database (-l names the "
+                             "target, this store)")
+    source.add_argument("--mongomock_file", metavar="PATH",
+                        help="the JSON file of FireWorks' embedded store (FW_config.yaml's "
+                             "MONGOMOCK_SERVERSTORE_FILE)")
+    p.add_argument("--name", metavar="DB",
+                   help="the FireWorks database's name (default: the URI's, else fireworks)")
+    p.add_argument("--renumber", action="store_true",
+                   help="give the imported fireworks and launches new ids, for a store that "
+                        "already uses FireWorks' ids (the old ids are kept in each document's "
+                        "fireworks_import field)")
+    p.set_defaults(func=import_command)
+
+
+def import_command(args, launchpad):
+    from .importer import import_fireworks  # loads bson/pymongo: only for this command
+    from .stores.fireworks_source import open_source
+    source = open_source(uri=args.uri, name=args.name, launchpad_file=args.fireworks_launchpad,
+                         mongomock_file=args.mongomock_file)
+    try:
+        summary = import_fireworks(launchpad, source, renumber=args.renumber,
+                                   progress=lambda done, total: display.note(
+                                       f"imported {done} of {total} workflows..."))
+    finally:
+        source.close()
+
+    def human():
+        for line in summary.lines():
+            display.out(line)
+    display.emit(summary.to_dict(), getattr(args, "output", None), human=human)
+    return EXIT_PROBLEMS if summary.failed else 0
 
 
 def check_command(args, launchpad):
@@ -57,4 +102,4 @@ def check_command(args, launchpad):
     return 0 if report.ok else EXIT_PROBLEMS
 
 
-__all__ = ["register", "check_command"]
+__all__ = ["register", "check_command", "import_command"]

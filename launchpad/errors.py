@@ -138,3 +138,9 @@ class QueueError(StarshellError, RuntimeError):
     """The batch system refused a command; the message carries its own words."""
 
     exit_code = 6
+
+
+class ImportConflictError(StarshellError):
+    """Ids of a FireWorks database being imported are taken in the target store."""
+
+    exit_code = 2
