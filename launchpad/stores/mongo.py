@@ -17,6 +17,7 @@ write twice.
 """
 
 import contextlib
+import logging
 import threading
 import uuid
 
@@ -29,6 +30,8 @@ from pymongo.errors import (AutoReconnect, ConnectionFailure, ExecutionTimeout, 
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, check_safe, linear, timed_out
 from .base import Store, index_fields
+
+log = logging.getLogger("starshell.store")
 
 _COLLECTIONS = ("fireworks", "workflows", "launches", "counters")
 
@@ -58,6 +61,36 @@ def _holds(doc, changes):
     return doc is not None and all(doc.get(k) == v for k, v in changes.items())
 
 
+# Per try; the store tries 1 + retries times, so an unreachable server fails in about
+# 25 s (MongoDB's own 30 s per try made it 68 s of silence). The user's value wins.
+SELECTION_TIMEOUT_MS = 3000
+# How long the first contact may take before the user is told we are still trying.
+FIRST_ANSWER_SECS = 1.0
+# Lost connections are tried again this many times, with a back-off from 0.2 s to 5 s;
+# fewer when the server never answered at all.
+RETRIES = 5
+FIRST_CONTACT_RETRIES = 2
+
+
+def _silent(client, description):
+    """Whether the server leaves the first ping unanswered; then one line on stderr says
+    so at once, instead of a long silence before the error."""
+    import pymongo
+    try:
+        with pymongo.timeout(FIRST_ANSWER_SECS):
+            client.admin.command("ping")
+    except ConnectionFailure:
+        per_try, tries = client.options.server_selection_timeout, FIRST_CONTACT_RETRIES
+        patience = (tries + 1) * per_try + sum(min(0.2 * 2 ** i, 5.0) for i in range(tries))
+        log.warning("no answer from %s within %g s; trying again for up to %.0f s "
+                    "(serverSelectionTimeoutMS %g per try)", description, FIRST_ANSWER_SECS,
+                    patience, per_try * 1000)
+        return True
+    except PyMongoError:  # e.g. a refused login: the first real operation reports it
+        pass
+    return False
+
+
 def _sort(sort, default):
     return [(f, ASCENDING if d > 0 else DESCENDING) for f, d in (sort or [(default, 1)])]
 
@@ -68,7 +101,7 @@ class MongoStore(Store):
     kind = "mongodb"
     query_seconds = QUERY_SECONDS  # sent as maxTimeMS: the server stops a query after this
 
-    def __init__(self, database, description="mongodb", retries=5, sleep=None):
+    def __init__(self, database, description="mongodb", retries=RETRIES, sleep=None):
         import time
         self.db = database
         self._description = description
@@ -92,7 +125,7 @@ class MongoStore(Store):
         from pymongo import MongoClient
         kwargs = dict(client_kwargs)
         if "serverselectiontimeoutms" not in str(uri or "").lower():  # the URI's own value wins
-            kwargs.setdefault("serverSelectionTimeoutMS", 10000)
+            kwargs.setdefault("serverSelectionTimeoutMS", SELECTION_TIMEOUT_MS)
         if uri:
             client = MongoClient(uri, **kwargs)
             from pymongo.uri_parser import parse_uri
@@ -106,7 +139,13 @@ class MongoStore(Store):
                     kwargs["authSource"] = authsource
             client = MongoClient(host, int(port), **kwargs)
             db_name, where = name, f"{host}:{port}"
-        return cls(client[db_name], description=f"mongodb://{where}/{db_name}")
+        description = f"mongodb://{where}/{db_name}"
+        # A server silent at the first contact is most often a wrong host, port or network:
+        # fewer tries then, so the error comes in seconds; later outages get them all.
+        retries = FIRST_CONTACT_RETRIES if _silent(client, description) else RETRIES
+        store = cls(client[db_name], description=description, retries=retries)
+        store._retries = RETRIES
+        return store
 
     def describe(self):
         return self._description
