@@ -35,6 +35,7 @@ pytestmark = pytest.mark.faults
 SLEEP = 1.0
 # Heartbeats every 0.2 s: a run looks lost after 10 of them (2 s).
 ROCKET_ARGS = ("--ping_interval", "0.2", "rapidfire", "--sleep", str(SLEEP))
+LOST_RUNS = ("--time", "2", "--ping_interval", "0.2", "--rerun")
 
 
 def _utc(timestamp):
@@ -101,7 +102,7 @@ def test_rockets_exit_when_only_killed_runs_are_left(lp, work):
     assert late <= 2 * SLEEP + 1.5, f"a rocket ended {late:.1f} s after the last firework"
 
     time.sleep(max(0.0, last_kill + 2.5 - time.monotonic()))  # the killed runs' pings are old
-    code, _, err = lpad(work, "detect_lostruns", "--time", "2", "--rerun")
+    code, _, err = lpad(work, "detect_lostruns", *LOST_RUNS)
     assert code == 0, err
     rerun = rlaunch(work, "rerun", "-s", *ROCKET_ARGS)
     assert finish([rerun], size(60, 300)) == [0], _errors([rerun])
@@ -135,7 +136,7 @@ def test_a_lost_parent_keeps_no_one_waiting_and_is_reported(lp, work):
     assert lp.fw_state_counts() == {"RUNNING": 1, "WAITING": 4}
 
     hold.unlink()
-    code, out, err = lpad(work, "detect_lostruns", "--time", "2", "--rerun")
+    code, out, err = lpad(work, "detect_lostruns", *LOST_RUNS)
     assert code == 0 and "1 lost run" in out, out + err
     rerun = rlaunch(work, "rerun", "-s", *ROCKET_ARGS)
     assert finish([rerun], 60) == [0], _errors([rerun])
