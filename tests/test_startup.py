@@ -108,6 +108,8 @@ def test_commands_on_the_embedded_store_load_no_heavy_package(user):
         # core commands do not even look for plugins: the queue plugin stays unloaded
         assert "queue_adapters" not in modules, (command, argv)
         outputs[" ".join(argv)] = out
+        if argv == ["get_fws", "-d", "count"]:  # no file to read, no table, no plugin scan
+            assert not {"ruamel", "tabulate", "importlib.metadata"} & modules
     assert outputs["get_fws -d count"].strip() == "1"
     assert [fw["fw_id"] for fw in json.loads(outputs["-o json get_fws -s COMPLETED"])] == [1]
 
