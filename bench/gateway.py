@@ -83,7 +83,7 @@ def throughput(transport, rockets, n):
         if transport == "gateway":
             gateway, cwd = start_gateway(work)
             home, args = os.path.join(cwd, "home"), ["-l", "gw.yaml"]
-        cpu0 = _children_cpu()
+        cpu0, gateway_cpu0 = _children_cpu(), _cpu_of(gateway)  # start-ups left out
         procs = [subprocess.Popen([sys.executable, "-m", "rocket.cli", *args, "-s", "rapidfire",
                                    "--sleep", "0.05"], cwd=cwd, env=env_for(home))
                  for _ in range(rockets)]
@@ -91,7 +91,7 @@ def throughput(transport, rockets, n):
         rockets_cpu = _children_cpu() - cpu0
         gateway_cpu = 0.0
         if gateway is not None:
-            gateway_cpu = _cpu_of(gateway)
+            gateway_cpu = _cpu_of(gateway) - gateway_cpu0
             gateway.send_signal(signal.SIGTERM)
             gateway.wait()
         done, rate = span_rate(lp)
@@ -190,11 +190,11 @@ def _cpu_of(proc):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
-    parser.add_argument("--idle_s", type=float, default=10.0, help="seconds of idle polling")
+    parser.add_argument("--idle_s", type=float, default=5.0, help="seconds of idle polling")
     args = parser.parse_args(argv)
     scale = 0.25 if args.quick else 1.0
     runs = []
-    for rockets, n in ((1, 1000), (4, 2000), (16, 2000)):
+    for rockets, n in ((1, 500), (4, 1000), (16, 1000)):
         for transport in ("store", "gateway"):
             runs.append(throughput(transport, rockets, int(n * scale)))
             r = runs[-1]
