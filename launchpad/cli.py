@@ -305,10 +305,10 @@ def register(group):
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     p.add_argument("--port", type=int, default=6100, help="port (default 6100; 0: any free one)")
-    p.add_argument("--token_file", default=os.path.join("~", ".starshell", "gateway.token"),
+    p.add_argument("--token_file",
                    help="the tokens clients may present, one a line; created (mode 600) with "
                    "one token if missing, re-read when it changes (default "
-                   "~/.starshell/gateway.token)")
+                   "$STARSHELL_HOME/gateway.token, i.e. ~/.starshell/gateway.token)")
     p.add_argument("--certfile", help="TLS certificate (PEM): serve https")
     p.add_argument("--keyfile", help="TLS private key (PEM) of --certfile")
     p.add_argument("--threads", type=int, default=16, help="requests served at once (default 16)")
@@ -435,12 +435,16 @@ def gateway(args, lp):
         raise ConfigError("lpad gateway serves a store; its launchpad file names a gateway. "
                           "Give it the login node's file (-l), which names the store")
     import logging
+    from .config import starshell_home
     from .gateway.server import build_server, serve, url_of
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server, created = build_server(lp, args.host, args.port, args.token_file, args.certfile,
+    token_file = os.path.expanduser(args.token_file or
+                                    os.path.join(starshell_home(), "gateway.token"))
+    server, created = build_server(lp, args.host, args.port, token_file, args.certfile,
                                    args.keyfile, args.threads, args.max_rows)
     if created:
-        display.note(f"created {os.path.expanduser(args.token_file)} with a new token (mode 600)")
+        display.note(f"created {token_file} with a new token (mode 600): copy it, or one line "
+                     "of it, to the compute nodes")
     display.emit({"gateway": url_of(server), "store": lp.describe()}, args.output,
                  human=lambda: display.out(f"gateway {url_of(server)} serving {lp.describe()}"))
     sys.stdout.flush()
