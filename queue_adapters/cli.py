@@ -23,6 +23,7 @@ from launchpad.worker import load_fworker
 
 from .adapters import get_adapter, run_subprocess
 from .launcher import QueueLauncher, stop_margin
+from .starter import write_starter_files
 
 QADAPTER_FILE = "my_qadapter.yaml"
 
@@ -33,7 +34,7 @@ def find_qadapter_file(explicit: Optional[str] = None, required: bool = True) ->
     if found is None and required:
         raise ConfigError(f"no queue adapter file: pass -q FILE, or put {QADAPTER_FILE} in the "
                           f"current directory or in {starshell_home()} "
-                          "(an example: examples/slurm/my_qadapter.yaml)")
+                          "(qlaunch init writes a starter one)")
     return found
 
 
@@ -81,6 +82,15 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    init = sub.add_parser(
+        "init", help="write starter my_qadapter.yaml, my_fworker.yaml and hello_cluster.yaml",
+        description="Write a Slurm queue adapter, a worker and a small workflow to try them "
+        "with into DIR, with DIR's absolute paths and the active virtualenv filled in (and "
+        "-l DIR/my_launchpad.yaml if it exists: run lpad init first). Edit queue, account "
+        "and walltime, then: lpad add hello_cluster.yaml; qlaunch singleshot.")
+    init.add_argument("directory", nargs="?", default=".", metavar="DIR",
+                      help="where to write them (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite files already there")
     sub.add_parser("singleshot", help="submit one pilot job now (if a READY firework exists)",
                    description="Submit one pilot job from a new launcher_<timestamp> directory.")
     rapid = sub.add_parser(
@@ -139,6 +149,8 @@ def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monot
     previous = _stop_on_sigterm()
     try:
         setup_logging(args)
+        if args.command == "init":  # needs no store and no qadapter
+            return _init(args)
         launcher = make_launcher(args, launchpad, run_command, clock, sleep)
         if args.command == "singleshot":
             return _singleshot(launcher)
@@ -168,6 +180,15 @@ def _stop_on_sigterm():
     def interrupt(signum, frame):
         raise KeyboardInterrupt
     return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _init(args) -> int:
+    written = write_starter_files(args.directory, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    print("next: set queue, account and walltime in my_qadapter.yaml for your site, then "
+          "lpad add hello_cluster.yaml && qlaunch singleshot")
+    return 0
 
 
 def _singleshot(launcher) -> int:

@@ -103,3 +103,16 @@ def test_qlaunch_rapidfire_ends_soon_after_the_work_not_a_sleep_later(shell):
     assert "no work left" in done.stderr and "submitted 1 pilot job(s)" in done.stdout
     assert shell.store().fw_state_counts() == {"COMPLETED": 1}
     assert took < 30, f"qlaunch took {took:.0f} s"
+
+
+def test_the_starter_files_run_a_workflow_on_slurm(shell):
+    """The tutorial from a pip install: lpad init, qlaunch init, lpad add, qlaunch."""
+    assert shell("lpad", "init").returncode == 0
+    assert shell("qlaunch", "init").returncode == 0
+    qadapter = shell.work / "my_qadapter.yaml"
+    qadapter.write_text(qadapter.read_text().replace(
+        "job_name: starshell_pilot", f"job_name: {shell.job_name}"))
+    shell.add_fw("echo hello from the pilot")
+    done = shell("qlaunch", "rapidfire", "-m", "1", "--sleep", "2", timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert shell.store().fw_state_counts() == {"COMPLETED": 1}

@@ -61,3 +61,35 @@ def test_the_daemon_reads_the_heartbeat_interval_from_rocket_launch():
     with pytest.raises(ConfigError, match="--lostruns_time 15 s is shorter"):
         DaemonSettings(lostruns_time=15).check(True)
     DaemonSettings(lostruns_time=15, lostruns_action="report").check(True)  # changes nothing
+
+
+# -- starter files ---------------------------------------------------------------------------
+def test_qlaunch_init_writes_starter_files_a_pip_user_can_follow(run):
+    assert run("lpad", "init").returncode == 0
+    done = run("qlaunch", "init")
+    assert done.returncode == 0, done.stderr
+    work = run.work
+    for name in ("my_qadapter.yaml", "my_fworker.yaml", "hello_cluster.yaml"):
+        assert f"wrote {work / name}" in done.stdout
+    qadapter = (work / "my_qadapter.yaml").read_text()
+    assert (f"rocket_launch: rlaunch -w {work}/my_fworker.yaml -l {work}/my_launchpad.yaml "
+            "rapidfire\n") in qadapter
+    from queue_adapters import get_adapter
+    adapter = get_adapter(str(work / "my_qadapter.yaml"))
+    assert adapter.walltime_seconds() == 7200 and "@" not in adapter.render()
+    added = run("lpad", "add", "hello_cluster.yaml")
+    assert added.returncode == 0 and "6 fireworks" in added.stdout, added.stderr
+    (work / "my_fworker.yaml").write_text("name: mine\n")
+    again = run("qlaunch", "init")
+    assert again.returncode == 2 and "already exist" in again.stderr
+    assert (work / "my_fworker.yaml").read_text() == "name: mine\n"
+    assert run("qlaunch", "init", "--force").returncode == 0
+    assert "cluster_pilot" in (work / "my_fworker.yaml").read_text()
+
+
+def test_the_slurm_tutorial_needs_no_source_checkout():
+    tutorial = open(os.path.join(ROOT, "examples", "slurm", "README.md")).read()
+    assert "qlaunch init" in tutorial and "\nlpad init\n" in tutorial
+    assert "cp my_qadapter.yaml" not in tutorial
+    with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as handle:
+        assert '"templates/starter/*.yaml"' in handle.read()   # shipped by pip install
