@@ -487,3 +487,56 @@ def test_every_launchpad_method_the_rocket_calls_is_served():
     local = {n for n in called if n in vars(GatewayLaunchPad)}
     assert called >= {"checkout_fw", "complete_launch", "ping_launch"}
     assert called - local - protocol.ALLOWED == set()
+
+
+# -- the launchpad file of a compute node ------------------------------------------------
+def test_a_gateway_file_is_read_with_paths_relative_to_it(tmp_path):
+    from launchpad.config import config_from_dict, config_to_dict
+    from launchpad.errors import ConfigError
+    source = str(tmp_path / "gw.yaml")
+    config = config_from_dict({"gateway": "http://login1:6100", "token_file": "tok"}, source=source)
+    assert config.kind == "gateway" and config.token_file == str(tmp_path / "tok")
+    assert config.describe() == "gateway http://login1:6100"
+    assert config_to_dict(config) == {"gateway": "http://login1:6100", "token_file": str(tmp_path / "tok")}
+    with pytest.raises(ConfigError, match="needs gateway: http://HOST:PORT and token_file"):
+        config_from_dict({"gateway": "http://login1:6100"}, source=source)
+    with pytest.raises(ConfigError, match="unknown setting.*host"):
+        config_from_dict({"gateway": "http://x:1", "token_file": "t", "host": "db"}, source=source)
+    with pytest.raises(ConfigError, match="names a gateway, not a store"):
+        from launchpad import LaunchPad
+        LaunchPad(config=config)
+
+
+def test_commands_say_what_to_do_when_the_gateway_is_wrong(tmp_path, login, gateway, node):
+    (node.path / "ftp.yaml").write_text('{"gateway": "ftp://login1", "token_file": "gateway.token"}')
+    code, _, err = run(["rocket.cli", "-l", "ftp.yaml", "singleshot"], node.path, node.home)
+    assert code == 2 and "not an http:// or https:// address" in err
+    code, _, err = run(["launchpad.cli", "-l", str(node.path / "gw_launchpad.yaml"), "gateway",
+                        "--port", "0"], login, login, timeout=30)
+    assert code == 2 and "names a gateway" in err
+    (node.path / "gateway.token").unlink()
+    code, _, err = node.rlaunch("singleshot")
+    assert code == 2 and "cannot read the gateway token file" in err
+
+
+def test_rlaunch_multi_through_the_gateway_and_the_default_token_file(tmp_path, login, login_lp):
+    from launchpad import Firework
+    from launchpad.tasks import ScriptTask
+    for i in range(6):
+        login_lp.add_wf(Firework(ScriptTask(script="true"), name=f"fw{i}"))
+    gw = Gateway(login)
+    gw.options, gw.token_file = [], login / "gateway.token"
+    proc = subprocess.Popen([sys.executable, "-m", "launchpad.cli", "gateway", "--port", "0"],
+                            cwd=login, env=env_for(login), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        gw.url = re.search(r"(http://\S+)", proc.stdout.readline()).group(1)
+        assert stat.S_IMODE(os.stat(login / "gateway.token").st_mode) == 0o600  # in STARSHELL_HOME
+        node = Node(tmp_path / "node", gw)
+        code, _, err = node.rlaunch("multi", "2", "--sleep", "0.1")
+        assert code == 0, err
+        assert login_lp.fw_state_counts() == {"COMPLETED": 6}
+        assert len({l["host"] for l in login_lp.get_launches()}) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
