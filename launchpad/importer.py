@@ -50,10 +50,10 @@ class ImportSummary:
 
     def lines(self):
         out = [f"not imported: {message}" for message in self.failed]
-        ids = "new ids (--renumber)" if self.renumbered else "their FireWorks ids"
-        out.append(f"imported {self.workflows} workflow(s) with {self.fireworks} firework(s) and "
-                   f"{self.launches} launch(es), keeping {ids}; skipped {self.skipped} already "
-                   f"imported; {len(self.failed)} failed (from {self.source} into {self.target})")
+        ids = "with new ids (--renumber)" if self.renumbered else "with their FireWorks ids"
+        out.append(f"imported {self.workflows} workflow(s) ({self.fireworks} firework(s), "
+                   f"{self.launches} launch(es)) {ids} from {self.source} into {self.target}")
+        out.append(f"skipped {self.skipped} already imported; {len(self.failed)} failed")
         return out
 
 
@@ -301,18 +301,18 @@ class Importer:
             return
         wanted = [i for f in fws for i in (f.get("launches") or []) + (f.get("archived_launches") or [])]
         launches = {d["launch_id"]: d for d in self.source.launches(sorted(set(wanted)))}
-        fw_ids, launch_ids = self._ids_for(nodes, sorted(launches))
         try:
-            mapped = map_workflow(wf, fws, launches, self.store.next_ids("wf"), fw_ids,
-                                  launch_ids, key, self.lp.now())
-        except ValueError as exc:
+            with self.store.transaction():  # on SQLite one commit: ids and documents together
+                fw_ids, launch_ids = self._ids_for(nodes, sorted(launches))
+                mapped = map_workflow(wf, fws, launches, self.store.next_ids("wf"), fw_ids,
+                                      launch_ids, key, self.lp.now())
+                self.store.insert_fireworks(mapped.fireworks)
+                for launch in mapped.launches:
+                    self.store.insert_launch(launch)
+                self.store.insert_workflow(mapped.workflow, [])  # last: it marks the import done
+        except ValueError as exc:  # a document FireWorks itself could not have written
             self.summary.failed.append(f"workflow {wf.get('name')!r} ({key}): {exc}")
             return
-        with self.store.transaction():
-            self.store.insert_fireworks(mapped.fireworks)
-            for launch in mapped.launches:
-                self.store.insert_launch(launch)
-            self.store.insert_workflow(mapped.workflow, [])  # last: it marks the import done
         self.summary.workflows += 1
         self.summary.fireworks += len(mapped.fireworks)
         self.summary.launches += len(mapped.launches)

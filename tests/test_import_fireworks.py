@@ -117,7 +117,7 @@ def lpad_json(user, *argv):
 def test_import_into_sqlite_with_lpad(user):
     result = user.run("lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--mongomock_file", DATA)
     assert result.returncode == 0, result.stderr
-    assert "imported 8 workflow(s) with 17 firework(s) and 11 launch(es)" in result.stdout
+    assert "imported 8 workflow(s) (17 firework(s), 11 launch(es)) with their FireWorks ids" in result.stdout
     fws = lpad_json(user, "get_fws", "-d", "all")
     launches = [l for f in fws for l in f["launches"]]
     wf_of = {f["fw_id"]: f["wf_id"] for f in lpad_json(user, "get_fws", "-d", "more")}

@@ -14,7 +14,6 @@ fw_id_assigner collections.
 """
 
 import os
-import shutil
 import sys
 import tempfile
 
@@ -22,16 +21,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def enter_scratch(out):
-    """FireWorks reads FW_config.yaml from the cwd when it is imported: set it up first."""
-    scratch = tempfile.mkdtemp(prefix="fireworks-db-")
+    """FireWorks reads FW_config.yaml from the cwd when it is imported: set it up first
+    (the benchmarks' helper), then point its store at ``out``."""
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "bench"))
+    from fireworks_side import enter_scratch as bench_scratch
+    scratch = bench_scratch(tempfile.gettempdir())
     with open(out, "w") as fh:
         fh.write("{}")
-    with open(os.path.join(scratch, "FW_config.yaml"), "w") as fh:
-        fh.write(f"MONGOMOCK_SERVERSTORE_FILE: {out}\n"
-                 "STREAM_LOGLEVEL: CRITICAL\nROCKET_STREAM_LOGLEVEL: CRITICAL\n")
-    os.environ["MONGOMOCK_SERVERSTORE_FILE"] = out
-    os.environ.pop("FW_CONFIG_FILE", None)
-    os.chdir(scratch)
+    os.environ["MONGOMOCK_SERVERSTORE_FILE"] = out  # wins over FW_config.yaml's file
     sys.path.insert(0, HERE)  # fw_actions, for PyTask
     return scratch
 
