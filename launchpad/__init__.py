@@ -3,6 +3,8 @@
 FireWorks users port scripts by changing imports::
 
     from launchpad import LaunchPad, Firework, Workflow, FWAction, FiretaskBase
+
+(the import map is in docs/fireworks.md).
 """
 
 import importlib
@@ -13,9 +15,13 @@ import importlib
 _LAZY = {
     "FWAction": "actions", "StarshellError": "errors", "FiretaskBase": "firetask",
     "FireTaskBase": "firetask",  # FireWorks' name for the base class, for ported imports
-    "explicit_serialize": "firetask", "load_task": "firetask", "register_task": "firetask",
+    "explicit_serialize": "serialization", "load_task": "firetask", "register_task": "firetask",
     "LaunchPad": "launchpad", "Firework": "models", "Launch": "models", "Workflow": "models",
-    "State": "states", "WorkerFilter": "stores",
+    "State": "states", "WorkerFilter": "stores", "FWorker": "worker",
+    # FireWorks' fw_serializers names (also in launchpad.serialization)
+    **dict.fromkeys(("FWSerializable", "load_object", "load_object_from_file",
+                     "recursive_serialize", "recursive_deserialize", "reconstitute_dates",
+                     "serialize_fw", "FWFormatError", "FWSerializationError"), "serialization"),
     **dict.fromkeys(("ScriptTask", "PyTask", "FileWriteTask", "FileDeleteTask",
                      "FileTransferTask", "CompressDirTask", "DecompressDirTask",
                      "ArchiveDirTask", "TemplateWriterTask"), "tasks"),
@@ -43,4 +49,6 @@ def __dir__():
 
 __all__ = ["LaunchPad", "Firework", "Workflow", "Launch", "FWAction", "FiretaskBase",
            "FireTaskBase", "explicit_serialize", "register_task", "load_task", "State",
-           "StarshellError", "WorkerFilter"]
+           "StarshellError", "WorkerFilter", "FWorker", "FWSerializable", "load_object",
+           "load_object_from_file", "recursive_serialize", "recursive_deserialize",
+           "reconstitute_dates", "serialize_fw", "FWFormatError", "FWSerializationError"]

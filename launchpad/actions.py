@@ -7,9 +7,10 @@ holds the data and the pure spec-editing rules so both are testable alone.
 import copy
 
 from .errors import InvalidWorkflowError, TaskError
+from .serializable import FWSerializable
 
 
-class FWAction:
+class FWAction(FWSerializable):
     """The result of a Firetask: data to store and changes to the workflow."""
 
     KEYS = ("stored_data", "exit", "update_spec", "mod_spec", "additions",

@@ -22,6 +22,7 @@ import sys
 import warnings
 
 from .errors import AmbiguousTaskError, MissingTaskParameterError, TaskNameWarning, UnknownTaskError
+from .serializable import FWSerializable
 
 # name -> class, or a _Clash for a short name that several classes declare.
 _REGISTRY: dict = {}
@@ -61,6 +62,9 @@ def _braced(module, name):
 
 def _full_name(cls):
     return _braced(_module_path(cls), cls.__name__)
+
+
+full_name = _full_name  # the {{module.Class}} name of any class (serialization names non-tasks so)
 
 
 def _dotted(cls):
@@ -149,7 +153,7 @@ def stored_name(cls):
     return name
 
 
-class FiretaskBase(dict):
+class FiretaskBase(dict, FWSerializable):
     """Base of every Firetask. Subclasses define ``run_task(self, fw_spec)``.
 
     ``required_params`` are checked when the task is built, so a bad workflow

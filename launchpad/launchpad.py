@@ -118,9 +118,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         return doc
 
     def get_fw_by_id(self, fw_id):
-        """A Firework model (FireWorks' name for it)."""
-        doc = self.get_fw_dict(fw_id)
-        return Firework.from_dict({**doc, "launches": [l["launch_id"] for l in doc["launches"]]})
+        """A Firework model with its Launch objects (FireWorks' name for it)."""
+        return Firework.from_dict(self.get_fw_dict(fw_id))
 
     def get_fws(self, query=None, fields=None, sort=None, limit=0, skip=0):
         return self.store.find_fireworks(query, fields, sort, limit, skip)
@@ -144,18 +143,20 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         return self.get_wf(self.wf_id_of(fw_id))
 
     def get_wf(self, wf_id):
+        """A Workflow model with its fireworks' Launch objects (one query for all launches)."""
         wf_doc = self.store.get_workflow(wf_id)
         if wf_doc is None:
             raise NotFoundError(f"no workflow with id {wf_id}")
         docs = self.store.find_fireworks({"wf_id": wf_id})
-        fws = [Firework.from_dict(d) for d in docs]
+        launches = {}
+        for launch in self.store.find_launches({"fw_id": {"$in": [d["fw_id"] for d in docs]}},
+                                               sort=[("launch_id", 1)]):
+            launches.setdefault(launch["fw_id"], []).append(launch)
+        fws = [Firework.from_dict({**d, "launches": launches.get(d["fw_id"], [])}) for d in docs]
         links = {d["fw_id"]: d["children"] for d in docs}
-        counts = {}
-        for d in docs:
-            counts[d["state"]] = counts.get(d["state"], 0) + 1
         return Workflow(fws, links, name=wf_doc["name"], metadata=wf_doc.get("metadata"),
                         created_on=wf_doc["created_on"], updated_on=wf_doc["updated_on"],
-                        state=workflow_state(counts), wf_id=wf_id)
+                        wf_id=wf_id)
 
     def get_wf_summaries(self, query=None, state=None, sort=None, limit=0, skip=0):
         """Workflow documents with ``state``, ``states`` (counts) and ``nodes`` added.
@@ -192,6 +193,10 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         if doc is None:
             raise NotFoundError(f"no launch with id {launch_id}")
         return doc
+
+    def get_launch_by_id(self, launch_id):
+        """A Launch model (FireWorks' name); ``get_launch`` gives the record as a dict."""
+        return Launch.from_dict(self.get_launch(launch_id))
 
     def get_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
         return self.store.find_launches(query, fields, sort, limit, skip)

@@ -1,31 +1,36 @@
-"""Firework, Workflow and Launch: plain data with no I/O.
+"""Firework, Workflow and Launch: plain data with no I/O, in FireWorks' shape.
 
 Their dict forms are FireWorks' (``spec._tasks``, ``fws``/``links``/
-``metadata``), so files written for FireWorks load unchanged. Ids given in
-a file or by the user are local: the LaunchPad maps them to fresh store ids.
+``metadata``), so files written for FireWorks load unchanged, and so are
+their attributes (``Firework.launches`` holds Launch objects, dates are
+datetimes, ``Workflow.state`` is computed as FireWorks computes it). Ids
+given in a file or by the user are local: the LaunchPad maps them to fresh
+store ids. Launches are stored apart from fireworks; the LaunchPad attaches
+them when it builds these objects.
 """
 
 import itertools
-from datetime import datetime, timezone
 
+from .actions import FWAction, apply_action_to_spec
 from .errors import InvalidWorkflowError
 from .firetask import FiretaskBase, load_task
-from .states import ALL_STATES, State
+from .serializable import FWSerializable, as_datetime, plain_dict, utcnow
+from .states import ALL_STATES, State, fireworks_workflow_state
+from .worker import FWorker
 
 _local_ids = itertools.count(-1, -1)
+WAITING = State.WAITING.value
 
 
-def utcnow():
-    """The store's timestamp format: ISO-8601 UTC, sortable as text."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
-
-
-class Firework:
+class Firework(FWSerializable):
     """One job: a list of Firetasks run in order with one spec."""
 
-    def __init__(self, tasks, spec=None, name=None, fw_id=None, parents=None,
-                 state=State.WAITING.value, created_on=None, updated_on=None,
-                 launches=None, archived_launches=None):
+    # FireWorks' ranking of states: the launch that speaks for a firework is the highest.
+    STATE_RANKS = {"ARCHIVED": -2, "FIZZLED": -1, "DEFUSED": 0, "PAUSED": 0, "WAITING": 1,
+                   "READY": 2, "RESERVED": 3, "RUNNING": 4, "COMPLETED": 5}
+
+    def __init__(self, tasks, spec=None, name=None, launches=None, archived_launches=None,
+                 state=WAITING, created_on=None, fw_id=None, parents=None, updated_on=None):
         tasks = tasks if isinstance(tasks, (list, tuple)) else [tasks]
         self.tasks = [load_task(t) if isinstance(t, dict) and not isinstance(t, FiretaskBase) else t
                       for t in tasks]
@@ -39,23 +44,44 @@ class Firework:
         if parents is None:
             parents = []
         self.parents = parents if isinstance(parents, (list, tuple)) else [parents]
-        if state not in ALL_STATES:
-            raise InvalidWorkflowError(f"firework {self.fw_id}: unknown state {state!r}")
-        self.state = state
-        self.created_on = created_on or utcnow()
-        self.updated_on = updated_on or self.created_on
-        self.launches = list(launches or [])
-        self.archived_launches = list(archived_launches or [])
+        self._state = _checked_state(state, self.fw_id)
+        self.created_on = as_datetime(created_on) or utcnow()
+        self.updated_on = as_datetime(updated_on) or self.created_on
+        self.launches = [_as_launch(x) for x in launches or []]
+        self.archived_launches = [_as_launch(x) for x in archived_launches or []]
+
+    @property
+    def state(self):
+        return self._state
+
+    @state.setter
+    def state(self, state):
+        """Setting a state also sets ``updated_on``, as in FireWorks."""
+        self._state = _checked_state(state, self.fw_id)
+        self.updated_on = utcnow()
 
     def full_spec(self):
         """The spec as stored: with ``_tasks``."""
         return {**self.spec, "_tasks": [t.to_dict() for t in self.tasks]}
 
     def to_dict(self):
-        return {"fw_id": self.fw_id, "name": self.name, "spec": self.full_spec(),
-                "state": self.state, "created_on": self.created_on,
-                "updated_on": self.updated_on, "launches": self.launches,
-                "archived_launches": self.archived_launches}
+        """FireWorks' form: launches only when there are some, state only when not WAITING."""
+        d = {"spec": self.full_spec(), "fw_id": self.fw_id,
+             "created_on": self.created_on, "updated_on": self.updated_on}
+        if self.launches:
+            d["launches"] = self.launches
+        if self.archived_launches:
+            d["archived_launches"] = self.archived_launches
+        if self.state != WAITING:
+            d["state"] = self.state
+        d["name"] = self.name
+        return plain_dict(d)
+
+    def to_db_dict(self):
+        """As stored: launches by id, and always a state."""
+        return {**self.to_dict(), "state": self.state,
+                "launches": [_launch_id(x) for x in self.launches],
+                "archived_launches": [_launch_id(x) for x in self.archived_launches]}
 
     @classmethod
     def from_dict(cls, d):
@@ -68,9 +94,22 @@ class Firework:
         if not isinstance(tasks, list):
             raise InvalidWorkflowError(f"firework {d.get('fw_id', '?')}: spec._tasks must be a list")
         return cls([load_task(t) for t in tasks], spec=spec, name=d.get("name"),
-                   fw_id=d.get("fw_id"), state=d.get("state", State.WAITING.value),
+                   fw_id=d.get("fw_id"), state=d.get("state", WAITING),
                    created_on=d.get("created_on"), updated_on=d.get("updated_on"),
                    launches=d.get("launches"), archived_launches=d.get("archived_launches"))
+
+    # A firework iterates over its tasks, as in FireWorks; it stays true with none.
+    def __iter__(self):
+        return iter(self.tasks)
+
+    def __len__(self):
+        return len(self.tasks)
+
+    def __getitem__(self, index):
+        return self.tasks[index]
+
+    def __bool__(self):
+        return True
 
     def __repr__(self):
         return f"<Firework {self.fw_id} {self.name!r} {self.state}>"
@@ -84,6 +123,21 @@ class Firework:
     __hash__ = object.__hash__
 
 
+def _checked_state(state, fw_id):
+    if state not in ALL_STATES:
+        raise InvalidWorkflowError(f"firework {fw_id}: unknown state {state!r}")
+    return str(state)
+
+
+def _as_launch(value):
+    """Launch objects for launch dicts; a bare launch id (a store document's) stays an id."""
+    return Launch.from_dict(value) if isinstance(value, dict) else value
+
+
+def _launch_id(value):
+    return value.launch_id if isinstance(value, Launch) else value
+
+
 def _fw_id(value):
     """A firework id as an int; ids in files may be written as "3" (FireWorks' link keys are)."""
     if not isinstance(value, bool):
@@ -95,45 +149,81 @@ def _fw_id(value):
     raise InvalidWorkflowError(f"firework id {value!r} is not an integer")
 
 
-class Workflow:
+class Links(dict, FWSerializable):
+    """``{parent id: [child ids]}`` with FireWorks' views (``Workflow.Links``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        for key, kids in dict(*args, **kwargs).items():  # "1" and 1 are one parent
+            kids = [] if kids is None else kids if isinstance(kids, (list, tuple)) else [kids]
+            self.setdefault(_link_id(key), []).extend(_link_id(k) for k in kids)
+
+    @property
+    def nodes(self):
+        """Every id, parent or child."""
+        return list(dict.fromkeys([*self, *(c for kids in self.values() for c in kids)]))
+
+    @property
+    def parent_links(self):
+        """``{child: [parents]}``; roots are absent, as in FireWorks."""
+        parents = {}
+        for parent, kids in self.items():
+            for child in kids:
+                parents.setdefault(child, []).append(parent)
+        return parents
+
+    def to_dict(self):
+        return {str(k): list(v) for k, v in self.items()}
+
+    def to_db_dict(self):
+        return {"links": self.to_dict(), "nodes": self.nodes,
+                "parent_links": {str(k): v for k, v in self.parent_links.items()}}
+
+    @classmethod
+    def from_dict(cls, m_dict):
+        return cls(m_dict)
+
+
+class Workflow(FWSerializable):
     """Fireworks plus parent->child links and free-form metadata."""
 
+    Links = Links
+
     def __init__(self, fireworks, links_dict=None, name=None, metadata=None,
-                 created_on=None, updated_on=None, state=None, wf_id=None):
+                 created_on=None, updated_on=None, fw_states=None, wf_id=None):
         if isinstance(fireworks, Firework):
             fireworks = [fireworks]
-        self.fws = list(fireworks)
-        if not self.fws:
+        fireworks = list(fireworks)
+        if not fireworks:
             raise InvalidWorkflowError("a workflow needs at least one firework")
-        for fw in self.fws:
-            if not isinstance(fw, Firework):
-                raise InvalidWorkflowError(f"a workflow holds Fireworks, got {fw!r:.80}")
         if not isinstance(links_dict or {}, dict):
             raise InvalidWorkflowError("'links' must map a parent id to a list of child ids")
         self.id_fw = {}
-        for fw in self.fws:
+        for fw in fireworks:
+            if not isinstance(fw, Firework):
+                raise InvalidWorkflowError(f"a workflow holds Fireworks, got {fw!r:.80}")
             if fw.fw_id in self.id_fw:
                 raise InvalidWorkflowError(f"duplicate firework id {fw.fw_id}")
             self.id_fw[fw.fw_id] = fw
-        self.links = {fw.fw_id: [] for fw in self.fws}
-        for parent, children in (links_dict or {}).items():
-            parent_id = _link_id(parent)
-            if children is None:  # "3:" with nothing after it in YAML: no children
-                children = []
-            kids = children if isinstance(children, (list, tuple)) else [children]
-            for child in kids:
-                self._add_link(parent_id, _link_id(child))
-        for fw in self.fws:  # Firework(parents=[...]) as in FireWorks
+        self.links = Links({fw_id: [] for fw_id in self.id_fw})
+        for parent, children in Links(links_dict or {}).items():
+            for child in children:
+                self._add_link(parent, child)
+        for fw in fireworks:  # Firework(parents=[...]) as in FireWorks
             for parent in fw.parents:
                 self._add_link(_link_id(parent), fw.fw_id)
         if name is None or name == "":
-            name = self.fws[0].name if len(self.fws) == 1 else "unnamed WF"
+            name = fireworks[0].name if len(fireworks) == 1 else "unnamed WF"
         self.name = str(name)
         self.metadata = dict(metadata or {})
-        self.created_on = created_on or utcnow()
-        self.updated_on = updated_on or self.created_on
-        self.state = state
+        self.created_on = as_datetime(created_on) or utcnow()
+        self.updated_on = as_datetime(updated_on) or self.created_on
         self.wf_id = wf_id
+        for fw_id, state in (fw_states or {}).items():
+            self.id_fw[_link_id(fw_id)]._state = _checked_state(state, fw_id)
+        self._check()
+
+    def _check(self):
         from .dag import check_acyclic
         check_acyclic(self.links)
 
@@ -148,28 +238,59 @@ class Workflow:
             self.links[parent].append(child)
 
     @property
+    def fws(self):
+        return list(self.id_fw.values())
+
+    @property
     def fw_states(self):
-        return {fw.fw_id: fw.state for fw in self.fws}
+        return {fw_id: fw.state for fw_id, fw in self.id_fw.items()}
+
+    @property
+    def state(self):
+        """The workflow's state, computed from its fireworks as FireWorks does."""
+        tolerated = {fw_id for fw_id, kids in self.links.items() if kids and all(
+            self.id_fw[k].spec.get("_allow_fizzled_parents") for k in kids)}
+        return fireworks_workflow_state(self.fw_states, self.leaf_fw_ids, tolerated)
 
     def parent_links(self):
+        """``{id: [parents]}`` for every firework, roots included (with none)."""
         parents = {fw_id: [] for fw_id in self.id_fw}
         for parent, kids in self.links.items():
             for child in kids:
                 parents[child].append(parent)
         return parents
 
+    @property
     def root_fw_ids(self):
-        parents = self.parent_links()
-        return [fw_id for fw_id, ps in parents.items() if not ps]
+        """Fireworks without parents (a property, as in FireWorks)."""
+        return [fw_id for fw_id, ps in self.parent_links().items() if not ps]
 
+    @property
     def leaf_fw_ids(self):
+        """Fireworks without children."""
         return [fw_id for fw_id, kids in self.links.items() if not kids]
 
+    # A workflow iterates over its fireworks, as in FireWorks.
+    def __iter__(self):
+        return iter(self.id_fw.values())
+
+    def __len__(self):
+        return len(self.id_fw)
+
+    def __getitem__(self, index):
+        return self.fws[index]
+
     def to_dict(self):
-        return {"fws": [fw.to_dict() for fw in self.fws],
-                "links": {str(k): list(v) for k, v in self.links.items()},
-                "name": self.name, "metadata": self.metadata,
-                "created_on": self.created_on, "updated_on": self.updated_on}
+        return plain_dict({"fws": [fw.to_dict() for fw in self.id_fw.values()],
+                           "links": self.links.to_dict(), "name": self.name,
+                           "metadata": self.metadata, "updated_on": self.updated_on,
+                           "created_on": self.created_on})
+
+    def to_db_dict(self):
+        return plain_dict({**self.links.to_db_dict(), "metadata": self.metadata,
+                           "state": self.state, "name": self.name,
+                           "created_on": self.created_on, "updated_on": self.updated_on,
+                           "fw_states": {str(k): v for k, v in self.fw_states.items()}})
 
     @classmethod
     def from_dict(cls, d):
@@ -193,10 +314,34 @@ class Workflow:
 
     @classmethod
     def from_firework(cls, fw, name=None, metadata=None):
-        return cls([fw], None, name=name or fw.name, metadata=metadata)
+        return cls([fw], None, name=name or fw.name, metadata=metadata,
+                   created_on=fw.created_on, updated_on=fw.updated_on)
+
+    from_Firework = from_firework  # FireWorks' older spelling
+
+    @classmethod
+    def from_wflow(cls, wflow):
+        """A copy of ``wflow`` with fresh local ids and every firework WAITING."""
+        new_wf = cls.from_dict(wflow.to_dict())
+        new_wf.reset(reset_ids=True)
+        return new_wf
+
+    def reset(self, reset_ids=True):
+        """Every firework back to WAITING; with ``reset_ids``, each gets a fresh local id."""
+        if reset_ids:
+            self._reassign_ids({fw_id: next(_local_ids) for fw_id in self.id_fw})
+        for fw in self.id_fw.values():
+            fw.state = WAITING
+
+    def _reassign_ids(self, old_new):
+        for old, fw in self.id_fw.items():
+            fw.fw_id = old_new.get(old, old)
+        self.id_fw = {fw.fw_id: fw for fw in self.id_fw.values()}
+        self.links = Links({old_new.get(p, p): [old_new.get(c, c) for c in kids]
+                            for p, kids in self.links.items()})
 
     def __repr__(self):
-        return f"<Workflow {self.name!r} with {len(self.fws)} fireworks>"
+        return f"<Workflow {self.name!r} with {len(self.id_fw)} fireworks>"
 
     def __eq__(self, other):
         if not isinstance(other, Workflow):
@@ -206,6 +351,123 @@ class Workflow:
                 and self.fws == other.fws and norm(self.links) == norm(other.links))
 
     __hash__ = object.__hash__
+
+    # -- editing in memory, as FireWorks' Workflow allows ---------------------
+    def append_wf(self, new_wf, fw_ids, detour=False, pull_spec_mods=False):
+        """Add ``new_wf`` as a child of each of ``fw_ids`` (FireWorks' rules: the new
+        fireworks need negative ids; a detour also gets the parents' children, which
+        must not have started). Returns the ids that changed."""
+        detours = _detours(detour, fw_ids)
+        for fw_id, det in zip(fw_ids, detours):
+            started = [c for c in self.links.get(fw_id, []) if c >= 0
+                       and Firework.STATE_RANKS[self.id_fw[c].state] > 1]
+            if det and started:
+                raise InvalidWorkflowError(f"firework {fw_id}: a detour needs children that have "
+                                           f"not been readied or run; {started} have")
+        for fw in new_wf:
+            if fw.fw_id >= 0 or fw.fw_id in self.id_fw:
+                raise InvalidWorkflowError(f"fireworks appended to a workflow need new negative "
+                                           f"ids; got {fw.fw_id}")
+        roots, leaves = new_wf.root_fw_ids, set(new_wf.leaf_fw_ids)
+        for fw in new_wf:
+            self.id_fw[fw.fw_id] = fw
+            kids = list(new_wf.links[fw.fw_id])
+            if fw.fw_id in leaves:
+                for fw_id, det in zip(fw_ids, detours):
+                    kids += [c for c in self.links[fw_id] if c >= 0] if det else []
+            self.links[fw.fw_id] = kids
+            fw.state = WAITING
+        for fw_id in fw_ids:
+            self.links[fw_id].extend(roots)
+            if pull_spec_mods:
+                self._pull_spec_mods(fw_id, [new_wf.id_fw[r] for r in roots])
+        self._check()
+        updated = {fw.fw_id for fw in new_wf}
+        for fw in new_wf:
+            updated = self.refresh(fw.fw_id, updated)
+        return sorted(updated)
+
+    def _pull_spec_mods(self, fw_id, roots):
+        launch = representative_launch(self.id_fw[fw_id])
+        if launch is None or launch.state != State.COMPLETED.value or launch.action is None:
+            return
+        for fw in roots:
+            fw.spec = apply_action_to_spec(fw.spec, launch.action)
+
+    def refresh(self, fw_id, updated_ids=None):
+        """Recompute ``fw_id``'s state from its parents and launches, then its
+        children's if it finished; returns the set of ids whose state changed.
+        (A COMPLETED launch's FWAction is not applied here: the LaunchPad applies
+        it when the launch completes.)"""
+        updated = set(updated_ids or ())
+        todo = [fw_id]
+        while todo:
+            fw = self.id_fw[todo.pop()]
+            before, after = fw.state, self._state_from_parents(fw)
+            if after == before:
+                continue
+            fw.state = after
+            updated.add(fw.fw_id)
+            if after in (State.COMPLETED.value, State.FIZZLED.value):
+                todo.extend(self.links[fw.fw_id])
+        self.updated_on = utcnow()
+        return updated
+
+    def _state_from_parents(self, fw):
+        if fw.state in (State.DEFUSED.value, State.ARCHIVED.value, State.PAUSED.value):
+            return fw.state
+        done = {State.COMPLETED.value}
+        if fw.spec.get("_allow_fizzled_parents"):
+            done.add(State.FIZZLED.value)
+        parents = self.links.parent_links.get(fw.fw_id, [])
+        if any(self.id_fw[p].state not in done for p in parents):
+            return WAITING
+        launch = representative_launch(fw)
+        return launch.state if launch is not None else State.READY.value
+
+    def remove_fws(self, fw_ids):
+        """Remove fireworks; each one's parents adopt those of its children that had no
+        other parent (FireWorks' rule)."""
+        gone = set(fw_ids)
+        parents_of = self.links.parent_links
+        links = Links({p: list(kids) for p, kids in self.links.items()})
+        for fw_id in fw_ids:
+            children = links.pop(fw_id, [])
+            for parent in parents_of.get(fw_id, []):
+                if parent in links:
+                    links[parent].remove(fw_id)
+                    links[parent] += [c for c in children if len(parents_of.get(c, [])) == 1]
+        if not self.id_fw.keys() - gone:
+            raise InvalidWorkflowError("removing these fireworks would leave an empty workflow")
+        self.id_fw = {i: fw for i, fw in self.id_fw.items() if i not in gone}
+        self.links = Links({p: [c for c in kids if c not in gone] for p, kids in links.items()})
+
+
+def _detours(detour, fw_ids):
+    if isinstance(detour, bool):
+        return [detour] * len(fw_ids)
+    if not isinstance(detour, (list, tuple)):
+        raise TypeError("detour must be a bool or a list of bools")
+    if len(detour) != len(fw_ids):
+        raise InvalidWorkflowError("detour needs one bool per parent id")
+    return list(detour)
+
+
+def representative_launch(fw):
+    """The launch that speaks for ``fw`` (FireWorks' rule): the highest-ranked state,
+    and among COMPLETED ones the one that ended last."""
+    best, rank, completed = None, Firework.STATE_RANKS["ARCHIVED"], []
+    for launch in fw.launches:
+        if not isinstance(launch, Launch):
+            continue
+        score = Firework.STATE_RANKS.get(launch.state, rank)
+        if score > rank:
+            best, rank = launch, score
+            if launch.state == State.COMPLETED.value:
+                completed.append(launch)
+    if completed:
+        return max(completed, key=lambda x: x.time_end or x.time_start or utcnow())
+    return best
 
 
 def _link_id(value):
@@ -219,26 +481,106 @@ def _link_id(value):
         raise InvalidWorkflowError(f"link id {value!r} is not an integer") from None
 
 
-class Launch:
-    """One attempt to run a firework: where, when, and what came of it."""
+class Launch(FWSerializable):
+    """One attempt to run a firework: where, when, and what came of it.
+
+    FireWorks' constructor and attributes (``action`` an FWAction, ``fworker``
+    an FWorker, dates as datetimes, ``runtime_secs`` computed); the LaunchPad
+    builds it from the launch record, whose extra fields (``last_ping``,
+    ``exception``...) are attributes too.
+    """
 
     FIELDS = ("launch_id", "fw_id", "fworker", "host", "ip", "launch_dir", "state",
-              "state_history", "time_start", "time_end", "runtime_secs", "action",
-              "last_ping", "reservation_id", "exception", "interrupted")
+              "state_history", "trackers", "time_start", "time_end", "runtime_secs", "action",
+              "last_ping", "reservation_id", "exception", "interrupted", "walltime",
+              "handed_back", "late_result")
+    _DATES = ("time_start", "time_end", "last_ping")
 
-    def __init__(self, **fields):
+    def __init__(self, state=None, launch_dir=None, fworker=None, host=None, ip=None,
+                 trackers=None, action=None, state_history=None, launch_id=None, fw_id=None,
+                 **fields):
         unknown = set(fields) - set(self.FIELDS)
         if unknown:
             raise TypeError(f"unknown launch fields: {sorted(unknown)}")
-        for name in self.FIELDS:
+        if state is not None and state not in ALL_STATES and state != "CANCELLED":
+            raise InvalidWorkflowError(f"launch {launch_id}: unknown state {state!r}")
+        self._state, self.launch_dir, self.host, self.ip = state, launch_dir, host, ip
+        self.launch_id, self.fw_id = launch_id, fw_id
+        self.fworker = fworker
+        self.action = FWAction.from_dict(action) if isinstance(action, dict) else action
+        self.trackers = list(trackers or [])
+        self.state_history = state_history if state_history is not None else []
+        for name in set(self.FIELDS) - set(vars(self)) - {"state", "fworker", "runtime_secs",
+                                                          "time_start", "time_end"}:
             setattr(self, name, fields.get(name))
+        self._time_start, self._time_end = fields.get("time_start"), fields.get("time_end")
+        self._runtime_secs = fields.get("runtime_secs")
+
+    @property
+    def fworker(self):
+        """The worker as an FWorker (the record keeps the mapping it was given)."""
+        raw = self._fworker
+        return FWorker.from_dict(raw) if isinstance(raw, dict) else raw
+
+    @fworker.setter
+    def fworker(self, value):
+        self._fworker = value
+
+    @property
+    def state(self):
+        return self._state
+
+    @state.setter
+    def state(self, state):
+        """A new state is also written to ``state_history``, as in FireWorks."""
+        if not self.state_history or self.state_history[-1].get("state") != state:
+            self.state_history.append({"state": state, "created_on": utcnow()})
+        self._state = state
+
+    def _history_time(self, states):
+        for entry in self.state_history:
+            if entry.get("state") in states:
+                return as_datetime(entry.get("created_on"))
+        return None
+
+    @property
+    def time_start(self):
+        """When the launch started RUNNING (an aware UTC datetime), or None."""
+        return as_datetime(self._time_start) or self._history_time(("RUNNING",))
+
+    @property
+    def time_end(self):
+        """When the launch was COMPLETED or FIZZLED, or None."""
+        return as_datetime(self._time_end) or self._history_time(("COMPLETED", "FIZZLED"))
+
+    @property
+    def runtime_secs(self):
+        """Seconds between start and end (None while running), mixing naive and aware times."""
+        start, end = self.time_start, self.time_end
+        if start is not None and end is not None:
+            return (end - start).total_seconds()
+        return self._runtime_secs
 
     def to_dict(self):
-        return {name: getattr(self, name) for name in self.FIELDS if getattr(self, name) is not None}
+        """The launch record: fields that are set, with dates in the store's form."""
+        d = {name: getattr(self, name) for name in self.FIELDS}
+        d.update(time_start=self._time_start, time_end=self._time_end, fworker=self._fworker)
+        for name in ("trackers", "state_history"):
+            if not d[name]:
+                del d[name]
+        return plain_dict({k: v for k, v in d.items() if v is not None})
 
     @classmethod
     def from_dict(cls, d):
-        return cls(**{k: v for k, v in d.items() if k in cls.FIELDS})
+        """A Launch from its record; its dates become datetimes, as FireWorks reads them."""
+        fields = {k: v for k, v in d.items() if k in cls.FIELDS}
+        for name in cls._DATES:
+            if fields.get(name) is not None:
+                fields[name] = as_datetime(fields[name])
+        fields["state_history"] = [
+            {**entry, **{k: as_datetime(entry[k]) for k in ("created_on", "updated_on") if k in entry}}
+            if isinstance(entry, dict) else entry for entry in fields.get("state_history") or []]
+        return cls(**fields)
 
     def __repr__(self):
         return f"<Launch {self.launch_id} of fw {self.fw_id} {self.state}>"

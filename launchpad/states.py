@@ -91,3 +91,29 @@ def workflow_state(counts):
         if counts.get(state.value, 0):
             return state.value
     return S.WAITING.value
+
+
+def fireworks_workflow_state(fw_states, leaf_ids, tolerated_fizzles=()):
+    """An in-memory Workflow's state, by FireWorks' rule (``Workflow.state``).
+
+    COMPLETED when every leaf is; then ARCHIVED (all), DEFUSED, PAUSED (any);
+    FIZZLED when a FIZZLED firework blocks the workflow (``tolerated_fizzles``:
+    those whose children all accept fizzled parents, which leave it RUNNING);
+    RUNNING when any is RUNNING or COMPLETED; RESERVED; else READY, also for a
+    workflow not yet added (all WAITING). Store listings use ``workflow_state``.
+    """
+    states = list(fw_states.values())
+    if all(fw_states[i] == S.COMPLETED.value for i in leaf_ids):
+        return S.COMPLETED.value
+    if all(s == S.ARCHIVED.value for s in states):
+        return S.ARCHIVED.value
+    for state in (S.DEFUSED, S.PAUSED):
+        if state.value in states:
+            return state.value
+    fizzled = [i for i, s in fw_states.items() if s == S.FIZZLED.value]
+    if fizzled:
+        blocking = any(i not in tolerated_fizzles for i in fizzled)
+        return S.FIZZLED.value if blocking else S.RUNNING.value
+    if S.RUNNING.value in states or S.COMPLETED.value in states:
+        return S.RUNNING.value
+    return S.RESERVED.value if S.RESERVED.value in states else S.READY.value

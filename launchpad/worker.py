@@ -4,19 +4,21 @@ A worker decides which fireworks a rocket may pick up (``_category``,
 ``_fworker`` and a query) and carries settings for the tasks it runs.
 """
 
+import json
 import socket
 from dataclasses import dataclass, field
 
 from .config import FWORKER_FILE, find_settings_file, read_settings_file
 from .errors import ConfigError, InvalidQueryError
 from .query import parse_query
+from .serializable import DATETIME_HANDLER, FWSerializable
 from .stores import WorkerFilter
 
 _KNOWN = {"name", "category", "query", "env", "allow_outside_launch_dir", "_fw_name"}
 
 
 @dataclass(frozen=True)
-class FWorker:
+class FWorker(FWSerializable):
     name: str = "Automatically generated Worker"
     category: object = None
     query: dict = field(default_factory=dict)
@@ -25,6 +27,24 @@ class FWorker:
 
     def filter(self):
         return WorkerFilter(name=self.name, category=self.category, query=self.query)
+
+    def to_dict(self):
+        """FireWorks' form: the query as JSON text (so FireWorks can read it back)."""
+        d = {"name": self.name, "category": self.category,
+             "query": json.dumps(self.query or {}, default=DATETIME_HANDLER), "env": dict(self.env)}
+        if self.allow_outside_launch_dir:
+            d["allow_outside_launch_dir"] = True
+        return d
+
+    @classmethod
+    def from_dict(cls, m_dict):
+        """From FireWorks' form (query as JSON text) or a launch record's (query a mapping)."""
+        query = m_dict.get("query") or {}
+        if isinstance(query, str):
+            query = json.loads(query) if query.strip() else {}
+        return cls(name=m_dict.get("name") or cls.name, category=m_dict.get("category"),
+                   query=dict(query), env=dict(m_dict.get("env") or {}),
+                   allow_outside_launch_dir=bool(m_dict.get("allow_outside_launch_dir", False)))
 
 
 def find_fworker_file(explicit=None):

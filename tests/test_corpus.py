@@ -197,7 +197,7 @@ def test_every_workflow_file_adds(lp, tutorial_tasks, relpath):
     for fw in wf.fws:
         spec = lp.get_fw_dict(id_map[fw.fw_id])["spec"]
         assert spec == fw.full_spec()  # _priority, _queueadapter, _trackers, _dupefinder... kept
-    roots = {id_map[r] for r in wf.root_fw_ids()}
+    roots = {id_map[r] for r in wf.root_fw_ids}
     assert set(lp.get_fw_ids({"state": "READY"})) == roots
 
 

@@ -1,5 +1,7 @@
 """Firework, Workflow and Launch as plain data: construction, validation, dict form, equality."""
 
+from datetime import datetime, timezone
+
 import pytest
 
 from launchpad.errors import InvalidWorkflowError, UnknownTaskError
@@ -71,7 +73,8 @@ def test_firework_dict_round_trip():
     again = Firework.from_dict(fw.to_dict())
     assert again == fw
     assert again.to_dict() == fw.to_dict()
-    assert again.created_on == "2020-01-01T00:00:00.000000"
+    assert again.created_on == datetime(2020, 1, 1, tzinfo=timezone.utc)  # a datetime, as in FireWorks
+    assert again.to_dict()["created_on"] == "2020-01-01T00:00:00.000000"
 
 
 def test_firework_equality_is_by_id_name_spec_state_and_tasks():
@@ -142,8 +145,8 @@ def test_parents_and_links_together_do_not_duplicate():
 
 def test_roots_and_leaves():
     wf = Workflow([_fw(i) for i in (1, 2, 3, 4)], {1: [2, 3], 2: [4], 3: [4]})
-    assert wf.root_fw_ids() == [1]
-    assert wf.leaf_fw_ids() == [4]
+    assert wf.root_fw_ids == [1]
+    assert wf.leaf_fw_ids == [4]
     assert wf.fw_states == {i: "WAITING" for i in (1, 2, 3, 4)}
 
 
