@@ -194,7 +194,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     scale = 0.25 if args.quick else 1.0
     runs = []
-    for rockets, n in ((1, 500), (4, 1000), (16, 1000)):
+    for rockets, n in ((1, 400), (4, 800), (16, 800)):
         for transport in ("store", "gateway"):
             runs.append(throughput(transport, rockets, int(n * scale)))
             r = runs[-1]
