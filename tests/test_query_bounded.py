@@ -33,8 +33,8 @@ def add_named(lp, names, wf_name="wf"):
 
 def lpad_command():
     exe = shutil.which("lpad")
-    return [exe] if exe else [sys.executable, "-c", "import sys; from launchpad.cli import main; "
-                              "sys.exit(main())"]
+    return [exe] if exe else [sys.executable, "-c",
+                              "import sys; from launchpad.cli import main; sys.exit(main())"]
 
 
 def run_lpad(tmp_path, *argv, timeout=60):

@@ -30,8 +30,8 @@ CATASTROPHIC = '{"name": {"$regex": "^(.|.){0,22}Q"}}'  # ~1 s a name in Python'
 
 def lpad_command():
     exe = shutil.which("lpad")
-    return [exe] if exe else [sys.executable, "-c", "import sys; from launchpad.cli import main; "
-                              "sys.exit(main())"]
+    return [exe] if exe else [sys.executable, "-c",
+                              "import sys; from launchpad.cli import main; sys.exit(main())"]
 
 
 def fill_store(home, workflows=40):

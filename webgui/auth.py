@@ -208,12 +208,12 @@ def check_basic_auth():
     """
     expected = current_app.config.get("STARSHELL_BASIC_AUTH")
     if not expected:
-        return None
+        return
     throttle, client = guessing_allowed()
     given = request.authorization
     if given and given.type == "basic" and _same(given.username, expected[0]) \
             and _same(given.password, expected[1]):
-        return None
+        return
     if given:
         throttle.failed(client)
     raise Unauthorized("this GUI needs its user name and password",
