@@ -14,6 +14,7 @@ was stopped (Ctrl-C, kill -9, a lost connection) is finished by running it
 again, and nothing is ever doubled.
 """
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -120,7 +121,6 @@ def _exception(action, history):
 def _fworker(value):
     """FireWorks stores the worker's query as JSON text; starshell as a mapping."""
     if isinstance(value, dict) and isinstance(value.get("query"), str):
-        import json
         try:
             return {**value, "query": json.loads(value["query"])}
         except ValueError:

@@ -320,3 +320,28 @@ def test_kill_9_half_way_then_resume(user):
     keys = [w[IMPORT_KEY]["source_id"] for w in lp.store.find_workflows()]
     assert len(set(keys)) == len(keys) == n_wfs  # none twice
     assert check(lp).ok
+
+
+def test_fireworks_launchpad_file_names_the_source(tmp_path):
+    from launchpad.stores.fireworks_source import open_source
+    path = tmp_path / "my_launchpad.yaml"  # as FireWorks' `lpad init` writes it
+    path.write_text("host: db.example.org\nport: 27017\nname: fw_prod\nusername: alice\n"
+                    "password: s3cret\nauthsource: admin\nssl: false\nuri_mode: false\n"
+                    "logdir: null\nstrm_lvl: INFO\nuser_indices: []\nwf_user_indices: []\n"
+                    "mongoclient_kwargs: {}\n")
+    source = open_source(launchpad_file=str(path))  # pymongo connects on first use only
+    try:
+        assert "fw_prod" in source.describe() and "s3cret" not in source.describe()
+        assert source.db.name == "fw_prod"
+    finally:
+        source.close()
+    other = open_source(launchpad_file=str(path), name="fw_old")
+    assert other.db.name == "fw_old"
+    other.close()
+
+
+def test_unreachable_server_is_exit_5(user):
+    result = user.run("lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--uri",
+                      "mongodb://localhost:27999/fw?serverSelectionTimeoutMS=300", timeout=60)
+    assert result.returncode == 5, result.stderr
+    assert "cannot read the FireWorks database" in result.stderr and "Traceback" not in result.stderr

@@ -27,8 +27,12 @@ def plain(value):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, int):  # bson's Int64 too, as a plain int
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:  # pymongo hands out naive UTC datetimes
             value = value.replace(tzinfo=datetime.timezone.utc)
@@ -172,7 +176,9 @@ class MongoSource(FireWorksSource):
         names; its credentials reach pymongo, never a message."""
         from pymongo import MongoClient
         from pymongo.uri_parser import parse_uri
-        kwargs = {"serverSelectionTimeoutMS": 10000, **config.client_kwargs}
+        kwargs = dict(config.client_kwargs)
+        if "serverselectiontimeoutms" not in str(config.uri or "").lower():  # the URI's wins
+            kwargs.setdefault("serverSelectionTimeoutMS", 10000)
         if config.uri:
             client = MongoClient(config.uri, **kwargs)
             name = parse_uri(config.uri).get("database") or config.name
@@ -193,8 +199,9 @@ class MongoSource(FireWorksSource):
         try:
             return operation()
         except PyMongoError as exc:
-            raise StoreUnavailableError(f"cannot read the FireWorks database "
-                                        f"{self._description}: {type(exc).__name__}") from None
+            raise StoreUnavailableError(
+                f"cannot read the FireWorks database {self._description}: {type(exc).__name__} "
+                "(is the server up, and are the address and credentials right?)") from None
 
     def workflows(self):
         docs = self._read(lambda: list(self.db.workflows.find({}, {"_id": 1}).sort("_id", 1)))
