@@ -53,6 +53,8 @@ class FWAction(FWSerializable):
     def from_dict(cls, d):
         if not isinstance(d, dict):
             raise TaskError(f"an FWAction must be a mapping, got {type(d).__name__}")
+        if "append_wfs" in d and not d["append_wfs"]:  # FireWorks 2.1 writes it, mostly empty
+            d = {k: v for k, v in d.items() if k != "append_wfs"}
         unknown = set(d) - set(cls.KEYS)
         if unknown:
             raise TaskError(f"unknown FWAction keys: {', '.join(sorted(unknown))}")

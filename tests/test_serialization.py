@@ -227,3 +227,37 @@ def test_package_exports_the_serialization_names():
                  "recursive_deserialize", "reconstitute_dates", "serialize_fw", "FWFormatError",
                  "FWSerializationError", "FWorker", "explicit_serialize"):
         assert getattr(launchpad, name) is not None
+
+
+# A firework as FireWorks 2.1.4 writes it (Firework.to_file with one Launch):
+# aware dates with an offset, the worker's query as JSON text, append_wfs.
+FIREWORKS_FW = {
+    "spec": {"_tasks": [{"script": ["echo hi"], "use_shell": True, "_fw_name": "ScriptTask"}],
+             "when": "2013-03-22T06:43:43.879368"},
+    "fw_id": 1, "created_on": "2026-11-29T22:41:32.972675+00:00",
+    "updated_on": "2026-11-29T22:41:32.972680+00:00", "state": "COMPLETED", "name": "Unnamed FW",
+    "launches": [{
+        "fworker": {"name": "w", "category": "c", "query": "{\"a\": 1}", "env": {}},
+        "fw_id": 1, "launch_dir": "/tmp/x", "host": "h", "ip": "1.2.3.4",
+        "trackers": [{"filename": "out.txt", "nlines": 5, "allow_zipped": False}],
+        "action": {"stored_data": {"x": 1}, "exit": False, "update_spec": {}, "mod_spec": [],
+                   "additions": [], "detours": [], "append_wfs": [], "defuse_children": False,
+                   "defuse_workflow": False, "propagate": False},
+        "state": "COMPLETED", "launch_id": 3,
+        "state_history": [{"state": "RUNNING", "created_on": "2026-11-29T22:40:00.000000+00:00"},
+                          {"state": "COMPLETED", "created_on": "2026-11-29T22:41:30.500000+00:00"}]}],
+}
+
+
+def test_a_firework_fireworks_wrote_loads_with_its_launch(tmp_path):
+    path = tmp_path / "fw.json"
+    path.write_text(json.dumps(FIREWORKS_FW))
+    fw = Firework.from_file(str(path))
+    (launch,) = fw.launches
+    assert fw.state == "COMPLETED" and fw.created_on.tzinfo is not None
+    assert fw.spec["when"] == "2013-03-22T06:43:43.879368"
+    assert launch.fworker == FWorker(name="w", category="c", query={"a": 1})
+    assert launch.action.stored_data == {"x": 1} and launch.runtime_secs == 90.5
+    assert launch.trackers[0]["filename"] == "out.txt"
+    wf = Workflow.from_firework(fw)
+    assert wf.state == "COMPLETED"
