@@ -359,7 +359,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         return True
 
     def interrupt_launch(self, launch_id, fw_id, requeue=True, reason="interrupted",
-                         walltime=False):
+                         walltime=False, not_started=False):
         """A rocket was stopped (SIGTERM, Ctrl-C, walltime) mid-run.
 
         The launch is recorded as interrupted, with ``walltime: true`` when the
@@ -367,10 +367,13 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         (``requeue``) or becomes FIZZLED; never left RUNNING silently. A
         firework the walltime stops ``_walltime_handbacks`` times in a row does
         not fit in its pilots: it is FIZZLED rather than handed back for ever.
+        ``not_started``: a pilot gave it back before running it (too little time
+        left); the launch is CANCELLED and counts as no attempt.
         Returns the firework's new state, or None if it had moved on already.
         """
         now = self.now()
-        exception = {"message": reason, "interrupted": True, "walltime": bool(walltime)}
+        exception = {"message": reason, "interrupted": True, "walltime": bool(walltime),
+                     **({"not_started": True} if not_started else {})}
         with self.store.transaction():
             too_many = self._walltime_give_up(fw_id, launch_id) if requeue and walltime else None
             if too_many:
@@ -382,7 +385,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
             opened = self._opened.pop(launch_id, None) or self.store.get_launch(launch_id) or {}
             self.store.update_launch(launch_id, {
-                "state": S.FIZZLED.value, "time_end": now, "interrupted": True,
+                "state": "CANCELLED" if not_started else S.FIZZLED.value, "time_end": now,
+                "interrupted": True,
                 "walltime": bool(walltime), "handed_back": bool(changed and requeue),
                 "runtime_secs": _seconds_between(opened.get("time_start") or now, now),
                 "exception": exception})

@@ -138,6 +138,7 @@ class Rocket:
         self._sleep, self._clock = sleep, clock
         # Seconds until the pilot's --timeout (set by rapidfire), None without one.
         self.time_left = None
+        self.started = 0   # fireworks whose tasks this rocket started
 
     def run_once(self, fw_id=None, states=("READY",)):
         """Run one firework; returns its fw_id, or None when nothing could be claimed.
@@ -149,12 +150,48 @@ class Rocket:
         self.guard.check()
         with self.guard.shielded():
             fw, launch_id, launch_dir = self._claim(fw_id, states)
-            if launch_id is not None:
+            if launch_id is not None and self._would_not_finish(fw, launch_id, launch_dir):
+                fw = None
+            elif launch_id is not None:
                 self._run_claimed(fw, launch_id, launch_dir)
         self.guard.check()  # a signal that came meanwhile stops the rocket now
         return fw["fw_id"] if fw else None
 
+    def _would_not_finish(self, fw, launch_id, launch_dir):
+        """Give a firework back unstarted when this pilot has too little time left for it.
+
+        Only a pilot that has already run something does this, and then ends
+        (its ``time_left`` becomes 0), so a fresh pilot takes the firework; a
+        fresh pilot always starts what it gets, or the firework would wait for ever.
+        """
+        if self.time_left is None or not self.started:
+            return False
+        needed, left = self._time_needed(fw), self.time_left()
+        if needed is None or needed <= left:
+            return False
+        self.heartbeat.watch(None)
+        self.lp.interrupt_launch(launch_id, fw["fw_id"], not_started=True, reason=(
+            f"not started: it needs about {needed:.0f} s and this pilot had {left:.0f} s left"))
+        with contextlib.suppress(OSError):
+            os.rmdir(launch_dir)
+        log.info("firework %s needs about %.0f s and this pilot has %.0f s left: handed back "
+                 "for a fresh pilot; this one stops", fw["fw_id"], needed, left)
+        self.time_left = lambda: 0.0
+        return True
+
+    def _time_needed(self, fw):
+        """Seconds the firework is expected to run: its longest earlier run (a walltime
+        stop counts as at least that long), at most its ``_max_runtime``; None if unknown."""
+        earlier = [l.get("runtime_secs") or 0 for l in self.lp.get_launches(
+            {"fw_id": fw["fw_id"], "state": {"$in": ["COMPLETED", "FIZZLED"]}},
+            fields=["runtime_secs"])]
+        limit = fw["spec"].get("_max_runtime")
+        limit = float(limit) if isinstance(limit, (int, float)) and limit > 0 else None
+        known = [t for t in (max(earlier, default=0) or None, limit) if t]
+        return min(known) if known else None
+
     def _run_claimed(self, fw, launch_id, launch_dir):
+        self.started += 1
         try:
             with self.guard.unshielded():  # a signal during the claim is raised here
                 action, state, exception = self._run_tasks(fw, launch_dir)

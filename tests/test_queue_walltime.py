@@ -144,3 +144,59 @@ def test_rlaunch_sigterm_is_a_walltime_stop_only_after_its_timeout(cli_env):
     assert rc == 143, err
     assert [l["walltime"] for l in lp.get_launches({"fw_id": 1})] == [True, False]
     assert lp.fw_state_counts() == {"READY": 1}
+
+
+# -- a pilot does not start what it cannot finish ------------------------------------------
+def quick_then(lp, **spec):
+    """Firework 1 quick, firework 2 with ``spec``: ids in that order."""
+    lp.add_wf(Workflow([Firework(ScriptTask(script="true"), name="quick", fw_id=1),
+                        Firework(ScriptTask(script="true"), spec=spec, name="next", fw_id=2)]))
+
+
+@pytest.mark.parametrize("left, runs", [(50.0, False), (150.0, True)])
+def test_a_pilot_hands_back_what_its_max_runtime_says_it_cannot_finish(lp, tmp_path, left, runs):
+    quick_then(lp, _max_runtime=100)
+    rocket = Rocket(lp, launch_root=tmp_path / "runs", chdir=False)
+    rocket.time_left = lambda: left
+    assert rocket.run_once() == 1
+    assert rocket.run_once() == (2 if runs else None)
+    if not runs:
+        assert lp.get_fw_dict(2)["state"] == "READY" and rocket.time_left() == 0
+        (launch,) = lp.get_launches({"fw_id": 2})
+        assert launch["state"] == "CANCELLED" and launch["exception"]["not_started"] is True
+        assert "needs about 100 s and this pilot had 50 s left" in launch["exception"]["message"]
+        assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == \
+            [lp.get_launches({"fw_id": 1})[0]["launch_dir"].rsplit("/", 1)[-1]]
+
+
+def test_a_pilot_goes_by_earlier_runs_and_a_fresh_pilot_always_starts(lp, tmp_path):
+    quick_then(lp)
+    fw, launch_id = lp.checkout_fw(fw_id=2)
+    lp._opened[launch_id]["time_start"] = lp.now()[:11] + "00:00:00.000000"  # it ran for hours
+    lp.interrupt_launch(launch_id, 2, reason="walltime", walltime=True)
+    needed = lp.get_launch(launch_id)["runtime_secs"]
+    fresh = Rocket(lp, launch_root=tmp_path, chdir=False)
+    fresh.time_left = lambda: 1.0
+    assert fresh._time_needed(lp.get_fw_dict(2)) == needed
+    assert fresh.run_once() == 1
+    assert fresh.run_once() is None                      # too little left after the first
+    second = Rocket(lp, launch_root=tmp_path, chdir=False)
+    second.time_left = lambda: 1.0
+    assert second.run_once() == 2                        # a fresh pilot starts it anyway
+    # the unstarted hand-back counted as no walltime stop
+    assert [l["state"] for l in lp.get_launches({"fw_id": 2})] == ["FIZZLED", "CANCELLED",
+                                                                   "COMPLETED"]
+
+
+def test_rlaunch_rapidfire_ends_rather_than_start_what_it_cannot_finish(cli_env):
+    env, work, lp = cli_env
+    lp.add_wf(Workflow([Firework(ScriptTask(script="sleep 1"), name="quick", fw_id=1),
+                        Firework(ScriptTask(script="true"), spec={"_max_runtime": 30},
+                                 name="long", fw_id=2)]))
+    pilot = [sys.executable, "-m", "rocket.cli", "rapidfire", "--timeout", "5", "--sleep", "1"]
+    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "firework 2 needs about 30 s and this pilot has" in done.stderr
+    assert lp.fw_state_counts() == {"COMPLETED": 1, "READY": 1}
+    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60)
+    assert lp.fw_state_counts() == {"COMPLETED": 2}, done.stderr
