@@ -18,6 +18,7 @@ _LAZY = {
     "explicit_serialize": "serialization", "load_task": "firetask", "register_task": "firetask",
     "LaunchPad": "launchpad", "Firework": "models", "Launch": "models", "Workflow": "models",
     "State": "states", "WorkerFilter": "stores", "FWorker": "worker",
+    "FilePad": "filepad",  # files kept in the store (FireWorks' FilePad)
     # FireWorks' fw_serializers names (also in launchpad.serialization)
     **dict.fromkeys(("FWSerializable", "load_object", "load_object_from_file",
                      "recursive_serialize", "recursive_deserialize", "reconstitute_dates",
@@ -51,4 +52,4 @@ __all__ = ["LaunchPad", "Firework", "Workflow", "Launch", "FWAction", "FiretaskB
            "FireTaskBase", "explicit_serialize", "register_task", "load_task", "State",
            "StarshellError", "WorkerFilter", "FWorker", "FWSerializable", "load_object",
            "load_object_from_file", "recursive_serialize", "recursive_deserialize",
-           "reconstitute_dates", "serialize_fw", "FWFormatError", "FWSerializationError"]
+           "reconstitute_dates", "serialize_fw", "FWFormatError", "FWSerializationError", "FilePad"]
