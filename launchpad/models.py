@@ -20,6 +20,9 @@ from .worker import FWorker
 
 _local_ids = itertools.count(-1, -1)
 WAITING = State.WAITING.value
+# Launch states a firework never has: a reservation whose job went away, a run
+# whose firework was rerun or defused under it.
+LAUNCH_ONLY_STATES = ("CANCELLED", "FENCED")
 
 
 class Firework(FWSerializable):
@@ -502,7 +505,7 @@ class Launch(FWSerializable):
         unknown = set(fields) - set(self.FIELDS)
         if unknown:
             raise TypeError(f"unknown launch fields: {sorted(unknown)}")
-        if state is not None and state not in ALL_STATES and state != "CANCELLED":
+        if state is not None and state not in ALL_STATES + LAUNCH_ONLY_STATES:
             raise InvalidWorkflowError(f"launch {launch_id}: unknown state {state!r}")
         self._state, self.launch_dir, self.host, self.ip = state, launch_dir, host, ip
         self.launch_id, self.fw_id = launch_id, fw_id

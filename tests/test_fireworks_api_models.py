@@ -325,3 +325,12 @@ def test_a_fireworks_script_runs_with_only_its_imports_changed(tmp_path):
     assert lines == ["before READY 2 True", "after COMPLETED ['COMPLETED', 'COMPLETED']",
                      "launch COMPLETED 3 True datetime", "spec 3",
                      "file {{fw_script.AddTask}}", "missing NotFoundError"]
+
+
+def test_a_fenced_launch_reads_as_a_launch(lp):
+    id_map = lp.add_wf(Workflow([echo("a", fw_id=1)]))
+    lp.checkout_fw(launch_dir="/scratch/fenced")
+    lp.rerun_fw(id_map[1])
+    fw = lp.get_fw_by_id(id_map[1])
+    assert [l.state for l in fw.launches] == ["FENCED"] and fw.state == "READY"
+    assert Workflow.from_firework(fw).state == "READY"
