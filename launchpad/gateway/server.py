@@ -93,8 +93,8 @@ class GatewayApp:
             return 404, {"error": {"type": "NotFoundError",
                                    "message": f"no such gateway endpoint {path[:80]}"}}
         try:
+            self.tokens.check(_bearer(environ))  # before reading a stranger's body
             body = _read_json(environ)
-            self.tokens.check(_bearer(environ))
             name = path[len(protocol.API_PREFIX):]
             if name not in protocol.ALLOWED or not callable(getattr(self.lp, name, None)):
                 raise GatewayRefusedError(
@@ -224,6 +224,7 @@ def build_server(launchpad, host="127.0.0.1", port=6100, token_file=None, certfi
                           "to have a new one made")
     server = wsgi.Server((host, port), GatewayApp(launchpad, tokens, max_rows),
                          numthreads=threads, server_name="starshell-gateway")
+    server.max_request_body_size = MAX_BODY
     if certfile or keyfile:
         server.ssl_adapter = _ssl_adapter(certfile, keyfile)
     try:
