@@ -168,8 +168,10 @@ def map_workflow(wf, fws, launches, wf_id, fw_ids, launch_ids, key, now):
     launch_docs, launch_states = [], {}
     for f in fws:
         archived = set(f.get("archived_launches") or ())
-        for old in list(f.get("launches") or ()) + sorted(archived):
-            if old in launches and old in launch_ids:
+        for old in dict.fromkeys(list(f.get("launches") or ()) + sorted(archived)):
+            # FireWorks' duplicates (_dupefinder) list another firework's launch: it is
+            # imported once, with the firework that ran it
+            if old in launches and launches[old].get("fw_id", f["fw_id"]) == f["fw_id"]:
                 doc = launch_doc(launches[old], fw_ids[f["fw_id"]], launch_ids[old], old in archived)
                 launch_docs.append(doc)
                 launch_states[doc["launch_id"]] = doc["state"]
@@ -271,13 +273,8 @@ class Importer:
             d["launch_id"] for d in self.store.find_launches(fields=["launch_id"])})
         if not taken_fws and not taken_launches:
             return
-        what = []
-        if taken_fws:
-            what.append(f"fw_id(s) {_ids(taken_fws)}")
-        if taken_launches:
-            what.append(f"launch_id(s) {_ids(taken_launches)}")
         raise ImportConflictError(
-            f"{' and '.join(what)} of the FireWorks database are already used in "
+            f"{_id_text(taken_fws, taken_launches)} of the FireWorks database are already used in "
             f"{self.lp.describe()} by other workflows; nothing was imported. Import into an "
             "empty store (-l another file) to keep FireWorks' ids, or pass --renumber to give "
             f"the imported fireworks and launches new ids (the old ones are kept in "
@@ -302,20 +299,38 @@ class Importer:
         wanted = [i for f in fws for i in (f.get("launches") or []) + (f.get("archived_launches") or [])]
         launches = {d["launch_id"]: d for d in self.source.launches(sorted(set(wanted)))}
         try:
-            with self.store.transaction():  # on SQLite one commit: ids and documents together
-                fw_ids, launch_ids = self._ids_for(nodes, sorted(launches))
-                mapped = map_workflow(wf, fws, launches, self.store.next_ids("wf"), fw_ids,
-                                      launch_ids, key, self.lp.now())
-                self.store.insert_fireworks(mapped.fireworks)
-                for launch in mapped.launches:
-                    self.store.insert_launch(launch)
-                self.store.insert_workflow(mapped.workflow, [])  # last: it marks the import done
+            mapped = self._write(wf, key, nodes, fws, launches)
         except ValueError as exc:  # a document FireWorks itself could not have written
-            self.summary.failed.append(f"workflow {wf.get('name')!r} ({key}): {exc}")
+            mapped = f"{exc}"
+        if isinstance(mapped, str):
+            self.summary.failed.append(f"workflow {wf.get('name')!r} ({key}): {mapped}")
             return
         self.summary.workflows += 1
         self.summary.fireworks += len(mapped.fireworks)
         self.summary.launches += len(mapped.launches)
+
+    def _write(self, wf, key, nodes, fws, launches):
+        """Insert one workflow; returns its documents, or why it was not written."""
+        with self.store.transaction():  # on SQLite one commit: ids and documents together
+            fw_ids, launch_ids = self._ids_for(nodes, sorted(launches))
+            mapped = map_workflow(wf, fws, launches, self.store.next_ids("wf"), fw_ids,
+                                  launch_ids, key, self.lp.now())
+            taken = None if self.renumber else self._in_use(mapped)
+            if taken:
+                return (f"{taken} are already in the store (listed by two FireWorks workflows, or "
+                        "taken while importing); --renumber imports it with new ids")
+            self.store.insert_fireworks(mapped.fireworks)
+            for launch in mapped.launches:
+                self.store.insert_launch(launch)
+            self.store.insert_workflow(mapped.workflow, [])  # last: it marks the import done
+        return mapped
+
+    def _in_use(self, mapped):
+        fws = self.store.get_fireworks([d["fw_id"] for d in mapped.fireworks], fields=["fw_id"])
+        launches = self.store.find_launches(
+            {"launch_id": {"$in": [d["launch_id"] for d in mapped.launches]}},
+            fields=["launch_id"]) if mapped.launches else []
+        return _id_text(sorted(d["fw_id"] for d in fws), sorted(d["launch_id"] for d in launches))
 
     def _ids_for(self, fw_ids, launch_ids):
         if not self.renumber:
@@ -324,6 +339,13 @@ class Importer:
         fws = {old: first + n for n, old in enumerate(fw_ids)}
         first = self.store.next_ids("launch", len(launch_ids)) if launch_ids else 0
         return fws, {old: first + n for n, old in enumerate(launch_ids)}
+
+
+def _id_text(fw_ids, launch_ids):
+    """"fw_id(s) 1, 2 and launch_id(s) 3": the ids a message names ("" for none)."""
+    what = [f"{kind}(s) {_ids(ids)}" for kind, ids in (("fw_id", fw_ids), ("launch_id", launch_ids))
+            if ids]
+    return " and ".join(what)
 
 
 def _ids(ids):

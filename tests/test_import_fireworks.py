@@ -345,3 +345,25 @@ def test_unreachable_server_is_exit_5(user):
                       "mongodb://localhost:27999/fw?serverSelectionTimeoutMS=300", timeout=60)
     assert result.returncode == 5, result.stderr
     assert "cannot read the FireWorks database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_shared_launches_and_a_firework_in_two_workflows(tmp_path):
+    """FireWorks' duplicates list another firework's launch: it is imported once, with the
+    firework that ran it. A firework listed by two workflows is imported with the first;
+    the second workflow is reported and left out."""
+    from bson import ObjectId, json_util
+    with open(DATA, encoding="utf-8") as fh:
+        data = json_util.loads(fh.read())
+    db = data["fireworks"]
+    fws = {doc["fw_id"]: doc for _k, doc in db["fireworks"]["documents"]}
+    fws[1]["launches"] = fws[1]["launches"] + [1]  # fw 3 ran launch 1; fw 1 is its duplicate
+    twice = {"_id": ObjectId(), "nodes": [9], "links": {"9": []}, "name": "again 9", "metadata": {}}
+    db["workflows"]["documents"].append([twice["_id"], twice])
+    path = tmp_path / "dupes.json"
+    path.write_text(json_util.dumps(data))
+    lp = _mongo_lp()
+    summary = import_fireworks(lp, JsonFileSource(str(path)))
+    assert (summary.workflows, summary.launches) == (8, 11)
+    assert len(summary.failed) == 1 and "'again 9'" in summary.failed[0]
+    assert "fw_id(s) 9 and launch_id(s) 9 are already in the store" in summary.failed[0]
+    assert lp.get_launch(1)["fw_id"] == 3 and check(lp).ok
