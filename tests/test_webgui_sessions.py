@@ -146,3 +146,21 @@ def test_host_check_is_off_unless_bound_to_loopback(client):
     client.application.config["STARSHELL_LOOPBACK_ONLY"] = True
     assert client.get("/api/summary", headers={"Host": "gui.example"}).status_code == 400
     assert client.get("/api/summary", headers={"Host": "localhost:5000"}).status_code == 200
+
+
+def test_a_password_file_rewritten_within_the_same_tick_is_still_noticed(tmp_path):
+    """Same size, same modification time (coarse file system clocks): read it again anyway."""
+    import os
+    from webgui.auth import AuthSettings, read_password_file
+    from webgui.passwd import write_password_file
+    path = tmp_path / "gui.passwd"
+    write_password_file(str(path), "first password")
+    before = os.stat(path)
+    ended = []
+    auth = AuthSettings(read_password_file(str(path)), password_file=str(path),
+                        on_change=lambda: ended.append(1))
+    assert auth.check_password("first password") and ended == []
+    write_password_file(str(path), "other password")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert auth.check_password("other password") and not auth.check_password("first password")
+    assert ended == [1]

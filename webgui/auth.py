@@ -14,6 +14,7 @@ import ipaddress
 import os
 import secrets
 import threading
+import time
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -70,12 +71,12 @@ class AuthSettings:
         return self._hash
 
     def _reload(self):
+        """Read the file again when it changed, or may have changed unseen: a file
+        rewritten within the clock's resolution keeps its size and time."""
         mark = _file_mark(self.password_file)
-        if mark == self._seen:
+        if mark == self._seen and (mark is None or time.time_ns() - mark[2] > 2 * 10**9):
             return
         with self._lock:
-            if mark == self._seen:
-                return
             self._seen = mark
             try:
                 new = read_password_file(self.password_file)
