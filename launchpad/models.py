@@ -10,6 +10,7 @@ them when it builds these objects.
 """
 
 import itertools
+from typing import ClassVar
 
 from .actions import FWAction, apply_action_to_spec
 from .errors import InvalidWorkflowError
@@ -29,7 +30,7 @@ class Firework(FWSerializable):
     """One job: a list of Firetasks run in order with one spec."""
 
     # FireWorks' ranking of states: the launch that speaks for a firework is the highest.
-    STATE_RANKS = {"ARCHIVED": -2, "FIZZLED": -1, "DEFUSED": 0, "PAUSED": 0, "WAITING": 1,
+    STATE_RANKS: ClassVar[dict] = {"ARCHIVED": -2, "FIZZLED": -1, "DEFUSED": 0, "PAUSED": 0, "WAITING": 1,
                    "READY": 2, "RESERVED": 3, "RUNNING": 4, "COMPLETED": 5}
 
     def __init__(self, tasks, spec=None, name=None, launches=None, archived_launches=None,
@@ -349,7 +350,7 @@ class Workflow(FWSerializable):
     def __eq__(self, other):
         if not isinstance(other, Workflow):
             return False
-        norm = lambda links: {k: sorted(v) for k, v in links.items()}  # noqa: E731
+        norm = lambda links: {k: sorted(v) for k, v in links.items()}
         return (self.name == other.name and self.metadata == other.metadata
                 and self.fws == other.fws and norm(self.links) == norm(other.links))
 

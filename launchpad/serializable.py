@@ -20,7 +20,7 @@ _FORMATS = {"json": "json", "yaml": "yaml", "yml": "yaml"}
 _FORMAT_HINT = "use json or yaml (or a file name ending in .json, .yaml or .yml)"
 
 
-def DATETIME_HANDLER(obj):  # noqa: N802 (FireWorks' name)
+def DATETIME_HANDLER(obj):
     """``json.dumps(default=...)``: datetimes as ISO-8601 text, as FireWorks writes them."""
     return obj.isoformat() if isinstance(obj, datetime.datetime) else None
 

@@ -8,12 +8,20 @@ dict by its ``_fw_name``.
 
 import importlib
 
-from .errors import FWFormatError, FWSerializationError, UnknownTaskError
 from . import firetask
+from .errors import FWFormatError, FWSerializationError, UnknownTaskError
 from .firetask import FiretaskBase, load_task
-from .serializable import (DATETIME_HANDLER, SERIALIZABLE_CLASSES, FWSerializable, loads,
-                           format_of, reconstitute_dates, recursive_dict, recursive_serialize,
-                           serialize_fw)
+from .serializable import (
+    DATETIME_HANDLER,
+    SERIALIZABLE_CLASSES,
+    FWSerializable,
+    format_of,
+    loads,
+    reconstitute_dates,
+    recursive_dict,
+    recursive_serialize,
+    serialize_fw,
+)
 
 
 def explicit_serialize(cls):
@@ -91,7 +99,18 @@ def recursive_deserialize(func):
     return _decorator
 
 
-__all__ = ["FWSerializable", "load_object", "load_object_from_file", "recursive_dict",
-           "recursive_serialize", "recursive_deserialize", "serialize_fw", "reconstitute_dates",
-           "explicit_serialize", "DATETIME_HANDLER", "FWFormatError", "FWSerializationError",
-           "UnknownTaskError"]
+__all__ = [
+    "DATETIME_HANDLER",
+    "FWFormatError",
+    "FWSerializable",
+    "FWSerializationError",
+    "UnknownTaskError",
+    "explicit_serialize",
+    "load_object",
+    "load_object_from_file",
+    "reconstitute_dates",
+    "recursive_deserialize",
+    "recursive_dict",
+    "recursive_serialize",
+    "serialize_fw",
+]

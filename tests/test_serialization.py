@@ -12,10 +12,18 @@ import pytest
 
 from launchpad import FiretaskBase, Firework, FWAction, FWorker, Launch, Workflow
 from launchpad.errors import FWFormatError, FWSerializationError, UnknownTaskError
-from launchpad.serialization import (DATETIME_HANDLER, FWSerializable, explicit_serialize,
-                                     load_object, load_object_from_file, reconstitute_dates,
-                                     recursive_deserialize, recursive_dict, recursive_serialize,
-                                     serialize_fw)
+from launchpad.serialization import (
+    DATETIME_HANDLER,
+    FWSerializable,
+    explicit_serialize,
+    load_object,
+    load_object_from_file,
+    reconstitute_dates,
+    recursive_deserialize,
+    recursive_dict,
+    recursive_serialize,
+    serialize_fw,
+)
 from launchpad.tasks import PyTask, ScriptTask
 
 UTC = datetime.timezone.utc
