@@ -14,7 +14,12 @@ import os
 import uuid
 import zlib
 
-from .config import config_from_dict, find_launchpad_file, load_config, read_settings_file
+from .config import (
+    config_from_dict,
+    find_launchpad_file,
+    load_config,
+    read_settings_file,
+)
 from .errors import ConfigError, InvalidArgumentError
 from .stores import open_store
 from .stores.filepad_base import CHUNK_BYTES, open_files, rechunk
@@ -32,15 +37,11 @@ _CONNECTION_ARGS = ("host", "port", "name", "username", "password", "authsource"
 def _read_blocks(path, text_mode=False):
     """A file's bytes, block by block (text mode: newlines normalised, as FireWorks' "r")."""
     try:
-        f = open(path, "r", encoding="utf-8") if text_mode else open(path, "rb")
+        with open(path, "r" if text_mode else "rb", encoding="utf-8" if text_mode else None) as f:
+            while block := f.read(CHUNK_BYTES):
+                yield block.encode("utf-8") if text_mode else block
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with f:
-        while True:
-            block = f.read(CHUNK_BYTES)
-            if not block:
-                return
-            yield block.encode("utf-8") if text_mode else block
 
 
 def _compressed(blocks, compress):
@@ -90,9 +91,9 @@ class FilePad:
         LaunchPad's own store is used. ``logdir``/``strm_lvl`` are accepted and unused:
         messages go to the ``launchpad.filepad`` logger."""
         if store is None:
-            given = dict(host=host, port=port, name=name, username=username, password=password,
-                         authsource=authsource, uri_mode=uri_mode,
-                         mongoclient_kwargs=mongoclient_kwargs)
+            given = {"host": host, "port": port, "name": name, "username": username,
+                     "password": password, "authsource": authsource, "uri_mode": uri_mode,
+                     "mongoclient_kwargs": mongoclient_kwargs}
             given = {k: v for k, v in given.items() if v not in (None, False)}
             config = config_from_dict({"store": "mongodb", **given}) if given else load_config()
             store = _open(config)

@@ -21,11 +21,11 @@ CHUNKS_PER_TRANSACTION = 16
 STALE_UPLOAD = datetime.timedelta(hours=1)
 
 _DDL = (
-    "CREATE TABLE IF NOT EXISTS filepad (seq INTEGER PRIMARY KEY, gfs_id TEXT NOT NULL UNIQUE, "
-    "identifier TEXT UNIQUE, complete INTEGER NOT NULL DEFAULT 0, touched TEXT, "
-    "doc TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS filepad_chunks (gfs_id TEXT NOT NULL, n INTEGER NOT NULL, "
-    "data BLOB NOT NULL, PRIMARY KEY (gfs_id, n))",
+    ("CREATE TABLE IF NOT EXISTS filepad (seq INTEGER PRIMARY KEY, gfs_id TEXT NOT NULL UNIQUE, "
+     "identifier TEXT UNIQUE, complete INTEGER NOT NULL DEFAULT 0, touched TEXT, "
+     "doc TEXT NOT NULL)"),
+    ("CREATE TABLE IF NOT EXISTS filepad_chunks (gfs_id TEXT NOT NULL, n INTEGER NOT NULL, "
+     "data BLOB NOT NULL, PRIMARY KEY (gfs_id, n))"),
 )
 _COLUMNS = {"seq": "int", "gfs_id": "text", "identifier": "text", "complete": "int",
             "touched": "text"}

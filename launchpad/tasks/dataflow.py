@@ -119,7 +119,8 @@ class _Call:
 
     def _open(self, path, mode, write=True):
         try:
-            handle = open(writable_path(path, self.fw_spec) if write else path, mode)
+            # closed by run(), once the command is done with it
+            handle = open(writable_path(path, self.fw_spec) if write else path, mode)  # noqa: SIM115
         except OSError as exc:
             raise TaskError(f"CommandLineTask cannot open {path}: {exc.strerror or exc}") from None
         self.opened.append(handle)
