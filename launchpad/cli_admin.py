@@ -102,4 +102,4 @@ def check_command(args, launchpad):
     return 0 if report.ok else EXIT_PROBLEMS
 
 
-__all__ = ["register", "check_command", "import_command"]
+__all__ = ["check_command", "import_command", "register"]

@@ -288,7 +288,7 @@ class Importer:
                 self.store.next_ids(kind, gap)
 
     def _import_one(self, wf, key):
-        nodes = sorted(set(int(i) for i in wf.get("nodes") or ()))
+        nodes = sorted({int(i) for i in wf.get("nodes") or ()})
         fws = self.source.fireworks(nodes)
         missing = sorted(set(nodes) - {f["fw_id"] for f in fws})
         if not nodes or missing:
@@ -357,4 +357,4 @@ def import_fireworks(launchpad, source, renumber=False, progress=None, every_sec
     return Importer(launchpad, source, renumber, progress, every_secs).run()
 
 
-__all__ = ["import_fireworks", "Importer", "ImportSummary", "map_workflow", "IMPORT_KEY"]
+__all__ = ["IMPORT_KEY", "ImportSummary", "Importer", "import_fireworks", "map_workflow"]

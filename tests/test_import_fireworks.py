@@ -17,6 +17,7 @@ import time
 import uuid
 
 import pytest
+from user_commands import new_user
 
 from launchpad import LaunchPad
 from launchpad.checker import check
@@ -24,7 +25,6 @@ from launchpad.importer import IMPORT_KEY, import_fireworks, stamp
 from launchpad.stores.fireworks_source import JsonFileSource, MongoSource
 from launchpad.stores.mongo import MongoStore
 from launchpad.stores.sqlite import SQLiteStore
-from user_commands import new_user
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "fireworks_db", "fireworks_db.json")
 
@@ -47,7 +47,8 @@ def _mongo_lp():
 
 def _store_dump(lp):
     """Everything in a store, to compare two imports."""
-    strip = lambda docs: [{k: v for k, v in d.items() if k != "_id"} for d in docs]  # noqa: E731
+    def strip(docs):
+        return [{k: v for k, v in d.items() if k != "_id"} for d in docs]
     return {"workflows": strip(lp.store.find_workflows()),
             "fireworks": strip(lp.store.find_fireworks()),
             "launches": strip(lp.store.find_launches())}
@@ -265,8 +266,11 @@ def _big_copy(path, copies):
     fw_step, launch_step = len(FWS) + 1, len(LAUNCHES) + 1
     out = {name: [] for name in ("workflows", "fireworks", "launches")}
     for n in range(copies):
-        shift_fw = lambda i: i + n * fw_step  # noqa: E731
-        shift_l = lambda i: i + n * launch_step  # noqa: E731
+        def shift_fw(i, n=n):
+            return i + n * fw_step
+
+        def shift_l(i, n=n):
+            return i + n * launch_step
         for _k, w in db["workflows"]["documents"]:
             out["workflows"].append({**w, "_id": ObjectId(), "nodes": [shift_fw(i) for i in w["nodes"]],
                                      "links": {str(shift_fw(int(p))): [shift_fw(c) for c in kids]

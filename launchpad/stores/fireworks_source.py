@@ -13,7 +13,6 @@ bson type. Nothing is ever written to the FireWorks database.
 """
 
 import datetime
-import json
 import os
 
 from ..errors import ConfigError, StoreUnavailableError
