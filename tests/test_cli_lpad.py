@@ -466,7 +466,10 @@ def test_webgui_is_imported_lazily_and_gets_its_options(run, lp, monkeypatch):
     code, _, _ = run("webgui", "--port", "5050", "--read-only", "--password-file", "pw", launchpad=lp)
     assert code == 0
     assert calls == [(lp, {"host": "127.0.0.1", "port": 5050, "read_only": True,
-                           "password_file": "pw"})]
+                           "password_file": "pw", "STARSHELL_THREADS": 8,
+                           "STARSHELL_FW_QUERY": None, "STARSHELL_WF_QUERY": None,
+                           "STARSHELL_BASIC_AUTH": None})]
+    assert lp.store.query_seconds == 10.0  # the GUI's query budget, not lpad's 60 s
     monkeypatch.setitem(sys.modules, "webgui", None)
     code, _, err = run("webgui", launchpad=lp)
     assert code == 1 and "web GUI" in err
