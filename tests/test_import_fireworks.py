@@ -324,6 +324,15 @@ def test_kill_9_half_way_then_resume(user):
     keys = [w[IMPORT_KEY]["source_id"] for w in lp.store.find_workflows()]
     assert len(set(keys)) == len(keys) == n_wfs  # none twice
     assert check(lp).ok
+    clean = LaunchPad(SQLiteStore(user.work / "clean.sqlite"))
+    import_fireworks(clean, JsonFileSource(str(big)))
+    assert _without_import_times(_store_dump(lp)) == _without_import_times(_store_dump(clean))
+
+
+def _without_import_times(dump):
+    for wf in dump["workflows"]:
+        wf[IMPORT_KEY].pop("imported_on")
+    return dump
 
 
 def test_fireworks_launchpad_file_names_the_source(tmp_path):
@@ -371,3 +380,10 @@ def test_shared_launches_and_a_firework_in_two_workflows(tmp_path):
     assert len(summary.failed) == 1 and "'again 9'" in summary.failed[0]
     assert "fw_id(s) 9 and launch_id(s) 9 are already in the store" in summary.failed[0]
     assert lp.get_launch(1)["fw_id"] == 3 and check(lp).ok
+
+
+def test_progress_is_reported_as_it_goes():
+    seen = []
+    import_fireworks(_mongo_lp(), JsonFileSource(DATA), progress=lambda *a: seen.append(a),
+                     every_secs=0)
+    assert seen == [(n, 8) for n in range(1, 9)]
