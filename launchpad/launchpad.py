@@ -423,27 +423,34 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 f"then lpad rerun_fws -i {fw_id} (spec.{WALLTIME_HANDBACKS_KEY} sets how many "
                 f"stops in a row are tolerated, default {DEFAULT_WALLTIME_HANDBACKS}; 0: no limit)")
 
-    def run_exists(self, worker=None, lost_after=None):
-        """Whether waiting can still bring work for this worker: a READY firework it
-        may take (a retry's delay or not), or a WAITING descendant it may take of a
-        RUNNING or RESERVED firework (whose completion starts readying them).
+    def run_exists(self, worker=None):
+        """Whether anything may still need a rocket: READY fireworks for this worker,
+        or RUNNING/RESERVED ones anywhere (their completion may ready others, and a
+        walltime may hand them back). ``qlaunch rapidfire`` stops when it is False.
 
-        With ``lost_after`` (seconds) a run silent that long does not count: its
-        rocket is probably dead, and waiting for it would keep a pilot idle until
-        its walltime. Fireworks blocked only behind FIZZLED, DEFUSED or PAUSED
-        parents do not count either, so ``rlaunch rapidfire`` ends instead of
-        spinning (FireWorks #234). The runs are looked at before the READY ones:
-        a run that completes in between has readied its children by then.
+        Fireworks blocked only behind FIZZLED, DEFUSED or PAUSED parents do not
+        count, so nothing waits for them for ever (FireWorks #234).
         """
         worker = _worker_filter(worker)
-        if self.store.count_waiting_descendants(worker, self._live_runs(lost_after), limit=1):
+        if self.store.count_fireworks({"state": {"$in": [S.RUNNING.value, S.RESERVED.value]}}):
             return True
         return self.store.count_claimable(worker, limit=1) > 0
 
-    def future_run_exists(self, fworker=None):
-        """FireWorks' name for :meth:`run_exists`: READY work for ``fworker`` now, or
-        WAITING work that running fireworks will release."""
-        return self.run_exists(fworker)
+    def future_run_exists(self, fworker=None, lost_after=None):
+        """Whether waiting can still bring work for this worker (FireWorks' name and
+        rule, what ``rlaunch rapidfire`` waits for): a READY firework it may take (a
+        retry's delay or not), or a WAITING descendant it may take of a RUNNING or
+        RESERVED firework, whose completion starts readying them.
+
+        With ``lost_after`` (seconds) a run silent that long does not count: its
+        rocket is probably dead, and waiting for it would keep a pilot idle until
+        its walltime. The runs are looked at before the READY fireworks: a run
+        that completes in between has readied its children by then.
+        """
+        worker = _worker_filter(fworker)
+        if self.store.count_waiting_descendants(worker, self._live_runs(lost_after), limit=1):
+            return True
+        return self.store.count_claimable(worker, limit=1) > 0
 
     def count_upcoming(self, worker=None, limit=None, lost_after=600.0):
         """WAITING children of live RUNNING/RESERVED fireworks that this worker may run:
