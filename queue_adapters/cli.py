@@ -104,8 +104,7 @@ def build_parser():
                        help="at most N launcher directories per block directory (default 500)")
     rapid.add_argument("--nlaunches", type=nlaunches_type, default=0, metavar="N",
                        help="stop after N jobs; 0 (default): stop when no work is left "
-                       "(nothing READY, and no running firework can ready more); "
-                       "'infinite': never stop")
+                       "(nothing READY, RUNNING or RESERVED); 'infinite': never stop")
     rapid.add_argument("--sleep", type=seconds, default=60.0, metavar="SECS",
                        help="seconds between two rounds, exactly (default 60)")
     rapid.add_argument("--timeout", type=seconds, default=None, metavar="SECS",

@@ -342,7 +342,7 @@ class QueueLauncher:
         """Top the queue up every ``sleep_time`` seconds; returns the number of jobs submitted.
 
         ``nlaunches``: N > 0 stops after N jobs; 0 stops once no work is left
-        (nothing READY, and no running firework can ready more); -1 never stops by itself.
+        (nothing READY, RUNNING or RESERVED); -1 never stops by itself.
         ``timeout`` stops before a sleep would pass it.  Failing before this
         launcher ever submitted a job stops at once (almost always a qadapter mistake: partition,
         account, walltime); later errors back off, and ``max_errors`` in a row
@@ -395,7 +395,7 @@ class QueueLauncher:
         if nlaunches > 0:
             return launched >= nlaunches
         if nlaunches == 0 and not self.lp.run_exists(self.filter):
-            log.info("no work left: nothing READY, and no running firework can ready more")
+            log.info("no work left: nothing READY, RUNNING or RESERVED")
             return True
         return False
 

@@ -64,7 +64,7 @@ def rapidfire(launchpad, worker=None, launch_root=".", nlaunches=0, max_loops=-1
 
     ``nlaunches``: 0 no limit, N stop after N, -1 (FireWorks' ``infinite``)
     keep waiting for new work until stopped; finite runs end once waiting
-    cannot bring work (``LaunchPad.run_exists``), so a pilot does not idle to
+    cannot bring work (``LaunchPad.future_run_exists``), so a pilot does not idle to
     its walltime. ``max_loops`` -1 means no limit on the rounds of waiting;
     ``timeout`` (seconds) stops starting new fireworks after that long, so a
     pilot job ends cleanly before its walltime. ``lost_after`` (default: ten
@@ -124,7 +124,7 @@ class Waiting:
                     self.reported.add(fw_id)
                     log.warning("firework %s looks lost (no heartbeat for %.0f s); run lpad "
                                 "detect_lostruns", fw_id, silent)
-        return self.lp.run_exists(self.worker, lost_after=self.lost_after)
+        return self.lp.future_run_exists(self.worker, lost_after=self.lost_after)
 
     def nap(self, seconds, finite=True):
         """Sleep up to ``seconds``; return early when work is READY for this worker or

@@ -53,9 +53,10 @@ def test_waiting_descendants_respect_the_worker_and_stop_at_blocked_ones(lp):
     assert count(WorkerFilter(query={"name": "cpu"}), [1]) == 1
     assert count(WorkerFilter(query={"name": "behind"}), [1]) == 0
     assert count(WorkerFilter(), []) == 0
-    assert lp.run_exists(WorkerFilter(category="cpu"))
+    assert lp.future_run_exists(WorkerFilter(category="cpu"))
     assert lp.future_run_exists(FWorker(category="cpu"))
-    assert not lp.run_exists(WorkerFilter(category="bigmem"))
+    assert not lp.future_run_exists(WorkerFilter(category="bigmem"))
+    assert lp.run_exists(WorkerFilter(category="bigmem"))  # qlaunch's: something runs
 
 
 def test_a_diamond_counts_once_and_long_lists_of_runs_work(lp):
@@ -81,7 +82,7 @@ def test_silent_runs_keep_no_one_waiting_and_are_reported_once(store, caplog):
     lp.add_wf(Workflow([a, noop("b", 4, [a])]))
     _, alive_launch = lp.checkout_fw(fw_id=1)
     _, lost_launch = lp.checkout_fw(fw_id=3)
-    assert lp.run_exists(lost_after=600) and lp.count_upcoming() == 2
+    assert lp.future_run_exists(lost_after=600) and lp.count_upcoming() == 2
     clock.advance(400)
     lp.ping_launch(alive_launch)  # the rocket of firework 1 is alive; that of firework 3 is not
     clock.advance(210)
@@ -93,7 +94,7 @@ def test_silent_runs_keep_no_one_waiting_and_are_reported_once(store, caplog):
         assert not waiting.work_may_come()
     lines = [r.getMessage() for r in caplog.records]
     assert lines == ["firework 3 looks lost (no heartbeat for 610 s); run lpad detect_lostruns"]
-    assert lp.run_exists(WorkerFilter(query={"name": "b"}))  # FireWorks' view: no heartbeats
+    assert lp.future_run_exists(WorkerFilter(query={"name": "b"}))  # FireWorks': no heartbeats
     assert Waiting(lp, WorkerFilter(query={"name": "child"}), lost_after=600).work_may_come()
 
 
@@ -161,7 +162,7 @@ class BusyStore:
     def silent_runs(self, seconds):
         return []
 
-    def run_exists(self, worker, lost_after=None):
+    def future_run_exists(self, worker, lost_after=None):
         return True
 
 
@@ -319,7 +320,7 @@ def test_qlaunch_queues_pilots_for_a_wide_step_while_its_parent_runs(site):  # n
     finally:
         if qlaunch.poll() is None:
             qlaunch.kill()
-    assert qlaunch.returncode == 0, err  # it may end first: nothing more can become READY
+    assert qlaunch.returncode == 0, err
     site.wait_for("the branches to complete in the pilots",
                   lambda: site.states() == {"COMPLETED": 5})
     branches = site.lp.get_launches({"fw_id": {"$gt": 1}}, fields=["launch_dir"])

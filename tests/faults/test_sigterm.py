@@ -73,7 +73,7 @@ def test_signal_during_the_claim_hands_the_firework_back(monkeypatch, tmp_path, 
 def test_signal_between_fireworks_stops_rapidfire_at_once(monkeypatch, tmp_path):
     lp = make_lp("sqlite", tmp_path)
     lp.add_wf(Workflow([recording_fw(str(i), tmp_path / "ran.log") for i in range(3)]))
-    _signal_during(monkeypatch, lp, "run_exists")
+    _signal_during(monkeypatch, lp, "future_run_exists")
     monkeypatch.setattr(lp, "checkout_fw", _only_once(lp.checkout_fw))
     with pytest.raises(RocketInterrupted):
         rapidfire(lp, launch_root=str(tmp_path), sleep_time=0, ping_interval=0)
