@@ -540,3 +540,19 @@ def test_rlaunch_multi_through_the_gateway_and_the_default_token_file(tmp_path, 
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_malformed_calls_are_refused_with_a_reason(lp, served):
+    from launchpad.gateway import protocol
+    server, client_lp = served
+    client = client_lp.store
+    for method, kwargs, status in (("get_fws", {"sort": [["fw_id"]]}, 400),
+                                   ("get_fws", {"limit": "many"}, 400),
+                                   ("get_fws", {"query": {"$where": "1"}}, 400),
+                                   ("get_fw_dict", {"no_such_argument": 1}, 400),
+                                   ("get_fw_dict", {"fw_id": 99}, 404)):
+        got, reply = client._post(f"/v1/call/{method}", protocol.dumps({"kwargs": kwargs}))
+        assert got == status and reply["error"]["message"], (method, kwargs, reply)
+    got, reply = client._post("/v1/call/get_fws", b'{"kwargs": [1, 2]}')
+    assert got == 400
+    assert protocol.error_from([1], 500).__class__.__name__ == "StarshellError"

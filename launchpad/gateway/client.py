@@ -81,7 +81,7 @@ class GatewayClient:
             except _NO_ANSWER as exc:
                 status, reply = None, exc
             if status is not None and status != 503:
-                if status == 200:
+                if status == 200 and isinstance(reply, dict) and "result" in reply:
                     return protocol.untag(reply["result"])
                 raise protocol.error_from(reply, status)
             if not retry and status is None:  # most often a keep-alive connection the

@@ -99,9 +99,15 @@ def error_body(exc):
 
 def error_from(body, status):
     """The StarshellError a reply carries (its own class when it is one of ours)."""
-    info = (body or {}).get("error") or {}
+    info = (body.get("error") if isinstance(body, dict) else None) or {}
+    if not isinstance(info, dict):
+        info = {}
     cls = getattr(errors, str(info.get("type")), None)
     if not (isinstance(cls, type) and issubclass(cls, errors.StarshellError)):
         unavailable = status in (502, 503, 504)  # a proxy in front, or the store, is down
         cls = errors.StoreUnavailableError if unavailable else errors.StarshellError
-    return cls(info.get("message") or f"the gateway answered HTTP {status}")
+    message = info.get("message") or f"the gateway answered HTTP {status}"
+    try:
+        return cls(message)
+    except TypeError:  # a class that takes more than a message
+        return errors.StarshellError(message)

@@ -73,7 +73,6 @@ class GatewayApp:
         self.tokens = tokens
         self.max_rows = int(max_rows)
         self.replies = Replies()
-        self.launchpad_class = type(launchpad)
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -110,7 +109,10 @@ class GatewayApp:
 
     def call(self, name, body):
         try:
-            kwargs = self._vet({k: protocol.untag(v) for k, v in (body.get("kwargs") or {}).items()})
+            given = body.get("kwargs") or {}
+            if not isinstance(given, dict):
+                raise TypeError("kwargs must be an object")
+            kwargs = self._vet({k: protocol.untag(v) for k, v in given.items()})
             result = _NOT_DONE
             if body.get("retry"):
                 result = self._done_before(name, kwargs)
@@ -120,7 +122,7 @@ class GatewayApp:
             return 200, {"result": protocol.tag(result)}
         except StarshellError as exc:
             return exc.http_status, protocol.error_body(exc)
-        except TypeError as exc:  # wrong arguments: a client of another version
+        except (TypeError, ValueError) as exc:  # wrong arguments: a client of another version
             return 400, {"error": {"type": "InvalidArgumentError", "message": f"{name}: {exc}"}}
 
     def _vet(self, kwargs):
