@@ -15,12 +15,20 @@ from typing import ClassVar
 from .actions import FWAction, apply_action_to_spec
 from .errors import InvalidWorkflowError
 from .firetask import FiretaskBase, load_task
-from .serializable import FWSerializable, as_datetime, plain_dict, utcnow
+from .serializable import FWSerializable, as_datetime, date_text, plain_dict
+from .serializable import utcnow as _now
 from .states import ALL_STATES, State, fireworks_workflow_state
 from .worker import FWorker
 
 _local_ids = itertools.count(-1, -1)
 WAITING = State.WAITING.value
+
+
+def utcnow():
+    """The store's timestamp format: ISO-8601 UTC, sortable as text (the objects hold datetimes)."""
+    return date_text(_now())
+
+
 # Launch states a firework never has: a reservation whose job went away, a run
 # whose firework was rerun or defused under it.
 LAUNCH_ONLY_STATES = ("CANCELLED", "FENCED")
@@ -49,7 +57,7 @@ class Firework(FWSerializable):
             parents = []
         self.parents = parents if isinstance(parents, (list, tuple)) else [parents]
         self._state = _checked_state(state, self.fw_id)
-        self.created_on = as_datetime(created_on) or utcnow()
+        self.created_on = as_datetime(created_on) or _now()
         self.updated_on = as_datetime(updated_on) or self.created_on
         self.launches = [_as_launch(x) for x in launches or []]
         self.archived_launches = [_as_launch(x) for x in archived_launches or []]
@@ -62,7 +70,7 @@ class Firework(FWSerializable):
     def state(self, state):
         """Setting a state also sets ``updated_on``, as in FireWorks."""
         self._state = _checked_state(state, self.fw_id)
-        self.updated_on = utcnow()
+        self.updated_on = _now()
 
     def full_spec(self):
         """The spec as stored: with ``_tasks``."""
@@ -220,7 +228,7 @@ class Workflow(FWSerializable):
             name = fireworks[0].name if len(fireworks) == 1 else "unnamed WF"
         self.name = str(name)
         self.metadata = dict(metadata or {})
-        self.created_on = as_datetime(created_on) or utcnow()
+        self.created_on = as_datetime(created_on) or _now()
         self.updated_on = as_datetime(updated_on) or self.created_on
         self.wf_id = wf_id
         for fw_id, state in (fw_states or {}).items():
@@ -414,7 +422,7 @@ class Workflow(FWSerializable):
             updated.add(fw.fw_id)
             if after in (State.COMPLETED.value, State.FIZZLED.value):
                 todo.extend(self.links[fw.fw_id])
-        self.updated_on = utcnow()
+        self.updated_on = _now()
         return updated
 
     def _state_from_parents(self, fw):
@@ -470,7 +478,7 @@ def representative_launch(fw):
             if launch.state == State.COMPLETED.value:
                 completed.append(launch)
     if completed:
-        return max(completed, key=lambda x: x.time_end or x.time_start or utcnow())
+        return max(completed, key=lambda x: x.time_end or x.time_start or _now())
     return best
 
 
@@ -538,7 +546,7 @@ class Launch(FWSerializable):
     def state(self, state):
         """A new state is also written to ``state_history``, as in FireWorks."""
         if not self.state_history or self.state_history[-1].get("state") != state:
-            self.state_history.append({"state": state, "created_on": utcnow()})
+            self.state_history.append({"state": state, "created_on": _now()})
         self._state = state
 
     def _history_time(self, states):
