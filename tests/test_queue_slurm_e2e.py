@@ -9,6 +9,7 @@ the same store.  Each test names its jobs uniquely and cancels them at the end.
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -273,6 +274,27 @@ def test_real_walltime_expiry_mid_task_is_recovered(site):
     assert site.lp.get_launches({"fw_id": 1})[0]["interrupted"] is True
     assert site.qlaunch("-q", qa, "singleshot") == 0
     site.wait_for("firework completed", lambda: site.states() == {"COMPLETED": 1})
+
+
+@pytest.mark.slow
+def test_a_firework_longer_than_the_walltime_fizzles_instead_of_running_for_ever(site):
+    """The issue's case: one-minute pilots, a 90 s task. Each pilot's walltime warning
+    hands it back; the second stop in a row (``_walltime_handbacks: 2``) fizzles it, with
+    the reason, and qlaunch rapidfire ends (about two minutes)."""
+    site.lp.add_wf({"fws": [script_fw(1, "sleep 90", _walltime_handbacks=2)], "links": {}})
+    qa = site.qadapter(walltime=1)
+    done = subprocess.run([sys.executable, "-m", "queue_adapters.cli", "-q", qa, "rapidfire",
+                           "-m", "1", "--sleep", "2"], cwd=site.work, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr + site.pilot_logs()
+    assert "submitted 2 pilot job(s)" in done.stdout, done.stderr
+    assert site.states() == {"FIZZLED": 1}, site.pilot_logs()
+    first, second = site.lp.get_launches({"fw_id": 1})
+    assert (first["walltime"], first["handed_back"]) == (True, True), first
+    assert (second["walltime"], second["handed_back"]) == (True, False), second
+    message = second["exception"]["message"]
+    assert "walltime 2 times in a row" in message and "does not fit" in message
+    assert "firework 1 FIZZLED: stopped by its pilot job's walltime" in site.pilot_logs()
 
 
 # -- the daemon ----------------------------------------------------------------------------------
