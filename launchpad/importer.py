@@ -231,7 +231,7 @@ class Importer:
         todo = [(source_key(wf), list(wf.get("nodes") or ())) for wf in self.source.workflows()]
         todo = [(key, nodes) for key, nodes in todo if key not in done]
         if not self.renumber:
-            self._refuse_clashes([i for _, nodes in todo for i in nodes])
+            self._refuse_clashes([i for _, nodes in todo for i in nodes], set(done.values()))
             self._move_counters()
         last_note = self.monotonic()
         for wf in self.source.workflows():
@@ -263,14 +263,19 @@ class Importer:
             if ours:
                 self.store.delete_fireworks(ours)
 
-    def _refuse_clashes(self, fw_ids):
-        """Keeping ids needs them free in the target: say which are taken, before any write."""
+    def _refuse_clashes(self, fw_ids, imported_wf_ids):
+        """Keeping ids needs them free in the target: say which other workflows use, before
+        any write (what an earlier run imported from this database is not in the way here;
+        a workflow whose ids it holds is reported on its own)."""
         wanted = set(fw_ids)
-        taken_fws = sorted(wanted & {d["fw_id"] for d in self.store.find_fireworks(fields=["fw_id"])})
+        present = self.store.find_fireworks(fields=["fw_id", "wf_id"])
+        ours = {d["fw_id"] for d in present if d["wf_id"] in imported_wf_ids}
+        taken_fws = sorted(wanted & ({d["fw_id"] for d in present} - ours))
         by_fw = self.source.launch_ids_of()
         wanted_launches = {i for fw_id in wanted for i in by_fw.get(fw_id, ())}
         taken_launches = sorted(wanted_launches & {
-            d["launch_id"] for d in self.store.find_launches(fields=["launch_id"])})
+            d["launch_id"] for d in self.store.find_launches(fields=["launch_id", "fw_id"])
+            if d["fw_id"] not in ours})
         if not taken_fws and not taken_launches:
             return
         raise ImportConflictError(

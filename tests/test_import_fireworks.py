@@ -380,6 +380,8 @@ def test_shared_launches_and_a_firework_in_two_workflows(tmp_path):
     assert len(summary.failed) == 1 and "'again 9'" in summary.failed[0]
     assert "fw_id(s) 9 and launch_id(s) 9 are already in the store" in summary.failed[0]
     assert lp.get_launch(1)["fw_id"] == 3 and check(lp).ok
+    again = import_fireworks(lp, JsonFileSource(str(path)))  # reported again, not refused
+    assert (again.workflows, again.skipped, len(again.failed)) == (0, 8, 1)
 
 
 def test_progress_is_reported_as_it_goes():
