@@ -54,6 +54,8 @@ LOST_PINGS = 10
 # A waiting rocket looks at the store this often (one cheap query), so it ends, or
 # starts the work a finished run readied, within about this long of that run's end.
 POLL_SECS = 1.0
+# Closer looks are spaced by this many times their own cost: a slow one (a worker
+# query over a huge workflow) takes at most a tenth of a waiting rocket's time.
 LOOK_SPACING = 10
 
 
