@@ -172,3 +172,20 @@ def test_regex_options_are_checked_alike_for_every_store():
                        ('{"name": {"$regex": "a{5000}"}}', "repetition")]:
         with pytest.raises(InvalidQueryError, match=words):
             parse_query(bad)
+
+
+def test_gui_json_api_answers_an_exponential_regex_at_once_on_both_stores(lp):
+    """The request the issue names, through the app, on SQLite and on mongomock."""
+    from webgui import create_app
+    for i in range(10):
+        fw = Firework(PyTask(func="math.floor", args=[1]), fw_id=1, name="a" * 40)
+        lp.add_wf(Workflow([fw], {}, name="b" * 40 + str(i), metadata={"x": "a" * 40}))
+    client = create_app({"TESTING": True}, lp).test_client()
+    started = time.monotonic()
+    for query in ('{"name": {"$regex": "^(.|.){0,22}Q"}}',
+                  '{"metadata.x": {"$regex": "^(.|.){0,22}Q"}}'):
+        response = client.get("/api/workflows", query_string={"query": query, "q": "a" * 30})
+        assert response.status_code == 200 and response.get_json()["total"] == 0
+    assert time.monotonic() - started < 3
+    refused = client.get("/api/workflows", query_string={"query": '{"name": {"$regex": "(?<=a)b"}}'})
+    assert refused.status_code == 400 and "look-around" in refused.get_json()["error"]
