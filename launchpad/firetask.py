@@ -30,8 +30,12 @@ _REGISTRY: dict = {}
 # class declaring one is caught whichever of the two is defined first.
 _BUILTIN_NAMES = frozenset((
     "ScriptTask", "PyTask", "FileWriteTask", "FileDeleteTask", "FileTransferTask",
-    "CompressDirTask", "DecompressDirTask", "ArchiveDirTask", "TemplateWriterTask"))
+    "CompressDirTask", "DecompressDirTask", "ArchiveDirTask", "TemplateWriterTask",
+    "CommandLineTask", "ForeachTask", "JoinDictTask", "JoinListTask", "ImportDataTask",
+    "AddFilesTask", "GetFilesTask", "GetFilesByQueryTask", "DeleteFilesTask"))
 _BUILTIN_PACKAGE = "launchpad.tasks"
+# Built-in task modules beyond launchpad.tasks' own exports, imported only with the built-ins.
+_BUILTIN_MODULES = ("launchpad.tasks.dataflow", "launchpad.tasks.filepad")
 USER_PACKAGES_ENV = "STARSHELL_USER_PACKAGES"
 ENTRY_POINT_GROUP = "starshell.firetasks"
 _IMPORT_HINT = ("put the directory that holds it on PYTHONPATH or install its package, "
@@ -205,11 +209,21 @@ class FiretaskBase(dict, FWSerializable):
     __hash__ = None
 
 
+def _builtin_classes():
+    """``{class name: class}`` of every built-in: launchpad.tasks' exports and _BUILTIN_MODULES' tasks."""
+    tasks = importlib.import_module(_BUILTIN_PACKAGE)
+    found = {name: getattr(tasks, name) for name in tasks.__all__}
+    for module_name in _BUILTIN_MODULES:
+        module = importlib.import_module(module_name)
+        found.update((name, cls) for name, cls in vars(module).items() if isinstance(cls, type)
+                     and issubclass(cls, FiretaskBase) and cls.__module__ == module_name)
+    return found
+
+
 def _load_builtins():
     """Import the built-ins and (re)register them: cheap once imported."""
-    tasks = importlib.import_module(_BUILTIN_PACKAGE)
-    for name in tasks.__all__:
-        register_task(getattr(tasks, name))
+    for cls in _builtin_classes().values():
+        register_task(cls)
 
 
 def _load_user_packages():
@@ -241,11 +255,11 @@ def _is_fireworks(module_name):
 
 def _fireworks_builtin(name, class_name):
     """Our built-in for FireWorks' own ``{{fireworks...Class}}`` path (not cached: FireWorks may appear)."""
-    tasks = importlib.import_module(_BUILTIN_PACKAGE)
-    if class_name in tasks.__all__:
-        return getattr(tasks, class_name)
+    builtins = _builtin_classes()
+    if class_name in builtins:
+        return builtins[class_name]
     raise UnknownTaskError(f"task {name!r} is FireWorks' own and has no starshell counterpart; "
-                           f"the built-ins are {', '.join(tasks.__all__)}")
+                           f"the built-ins are {', '.join(sorted(builtins))}")
 
 
 def _import_full_name(name):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from user_commands import ROOT, new_user
 
-from launchpad.errors import TaskError
+from launchpad.errors import TaskError, UnknownTaskError
 from launchpad.firetask import task_class
 from launchpad.tasks.dataflow import (
     CommandLineTask,
@@ -157,6 +157,13 @@ def test_foreach_refusals_say_what_to_fix(launch_dir, params, spec, message):
         ForeachTask(task=task, **params).run_task(spec)
 
 
+def test_foreach_checks_its_inner_task_when_built():
+    """FireWorks' page writes `function:`; PyTask needs `func`, so lpad add refuses the file."""
+    with pytest.raises(UnknownTaskError, match="PyTask is missing required parameter.*func"):
+        ForeachTask(task={"_fw_name": "PyTask", "function": "auxiliary.printurn",
+                          "inputs": ["n"]}, split="n")
+
+
 # ---- JoinDictTask, JoinListTask, ImportDataTask -----------------------------------
 
 def test_join_dict_new_and_existing_with_rename():
@@ -210,10 +217,10 @@ def _run_example(tmp_path, name, edit=lambda text: text):
     assert ran.returncode == 0, ran.stderr
     shown = user.run("lpad", "-o", "json", "get_fws", "-d", "all")
     assert shown.returncode == 0, shown.stderr
-    fws = {fw["name"]: fw for fw in json.loads(shown.stdout)}
-    for fw in fws.values():
+    listed = json.loads(shown.stdout)
+    for fw in listed:
         assert fw["state"] == "COMPLETED", (fw["name"], fw["launches"][-1].get("exception"))
-    return fws, ran
+    return {fw["name"]: fw for fw in listed}, listed
 
 
 def test_command_line_example_writes_stdout_to_a_new_file(tmp_path):
@@ -228,9 +235,9 @@ def test_command_line_example_writes_stdout_to_a_new_file(tmp_path):
 
 
 def test_foreach_coffee_example_fans_out_and_gathers(tmp_path):
-    fws, _ = _run_example(tmp_path, "foreach_coffee.yaml")
-    assert sorted(n for n in fws if n.startswith("ForeachTask")) == ["ForeachTask 0"] * 2 + \
-        ["ForeachTask 1"] * 2 + ["ForeachTask 2"] * 2
+    fws, listed = _run_example(tmp_path, "foreach_coffee.yaml")
+    chunks = sorted(fw["name"] for fw in listed if fw["name"].startswith("ForeachTask"))
+    assert chunks == ["ForeachTask 0"] * 2 + ["ForeachTask 1"] * 2 + ["ForeachTask 2"] * 2
     assert sorted(fws["Brew coffee"]["spec"]["coffee powder"]) == ["arabica", "liberica", "robusta"]
     served = fws["Serve coffee"]["spec"]["pure coffee"]
     assert sorted(served) == sorted(["arabica", "liberica", "robusta"] + ["workflowing water"] * 3)

@@ -17,6 +17,7 @@ import uuid
 from ..actions import FWAction
 from ..errors import TaskError
 from ..firetask import FiretaskBase, load_task
+from ..models import Firework
 from .paths import writable_path
 
 STDERR_TAIL_CHARS = 2000
@@ -263,6 +264,11 @@ class ForeachTask(FiretaskBase):
     required_params = ("task", "split")
     optional_params = ("number of chunks",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(self["task"], dict) and "_fw_name" in self["task"]:
+            load_task(dict(self["task"]))  # a bad inner task fails at lpad add, not on a node
+
     def run_task(self, fw_spec):
         split, task = self["split"], self["task"]
         if not isinstance(split, str):
@@ -280,7 +286,6 @@ class ForeachTask(FiretaskBase):
         return FWAction(detours=self._fireworks(fw_spec, split, task, items))
 
     def _fireworks(self, fw_spec, split, task, items):
-        from ..models import Firework
         base = {k: v for k, v in fw_spec.items() if k not in RUN_TIME_KEYS and k != "_tasks"}
         fireworks = []
         for index, chunk in enumerate(_chunks(items, self.get("number of chunks"))):
