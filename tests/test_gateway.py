@@ -556,3 +556,40 @@ def test_malformed_calls_are_refused_with_a_reason(lp, served):
     got, reply = client._post("/v1/call/get_fws", b'{"kwargs": [1, 2]}')
     assert got == 400
     assert protocol.error_from([1], 500).__class__.__name__ == "StarshellError"
+
+
+def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket(lp, tmp_path,
+                                                                                 monkeypatch):
+    """The client gives up after its patience; the rocket then waits as for a store
+    outage, and the result reaches a gateway started again on the same port."""
+    from launchpad import Firework
+    from launchpad.gateway.client import GatewayClient, GatewayLaunchPad
+    from launchpad.gateway.server import build_server, url_of
+    from launchpad.tasks import PyTask
+    from rocket import launch_rocket
+    token_file = str(tmp_path / "gw.token")
+    first, _ = build_server(lp, "127.0.0.1", 0, token_file, threads=4)
+    threading.Thread(target=first.serve, daemon=True).start()
+    token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
+    client_lp = GatewayLaunchPad(client=GatewayClient(url_of(first), token, patience=0.3))
+    (fw_id,) = lp.add_wf(Firework(PyTask(func="time.sleep", args=[1.0]), name="slow")).values()
+    restarted = []
+
+    def outage():
+        time.sleep(0.4)  # the task is running
+        first.stop()
+        time.sleep(2.0)  # several times the client's patience
+        again, _ = build_server(lp, "127.0.0.1", first.bind_addr[1], token_file, threads=4)
+        restarted.append(again)
+        again.serve()
+    threading.Thread(target=outage, daemon=True).start()
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert launch_rocket(client_lp, launch_root=str(tmp_path), ping_interval=0,
+                             store_patience=60) == fw_id
+    finally:
+        for server in restarted:
+            server.stop()
+    assert restarted, "the completion went through before the gateway stopped"
+    (launch,) = lp.get_launches()
+    assert launch["state"] == "COMPLETED" and lp.get_fw_dict(fw_id)["state"] == "COMPLETED"
