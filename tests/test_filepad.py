@@ -6,7 +6,7 @@ import os
 import tracemalloc
 
 import pytest
-from user_commands import new_user
+from user_commands import ROOT, new_user
 
 from launchpad.errors import ConfigError, InvalidArgumentError, TaskError
 from launchpad.filepad import FilePad
@@ -257,32 +257,12 @@ def test_get_files_by_query(pad_home):
 
 # ---- end to end ----------------------------------------------------------------------
 
-PAD_WORKFLOW = """
-name: through the pad
-fws:
-- fw_id: 1
-  name: produce
-  spec:
-    _tasks:
-    - {_fw_name: ScriptTask, script: "head -c 3000000 /dev/urandom > result.bin && sha256sum result.bin > sum.txt"}
-    - {_fw_name: AddFilesTask, paths: [result.bin, sum.txt], identifiers: [run-42, run-42-sum],
-       metadata: {project: demo}}
-- fw_id: 2
-  name: consume
-  spec:
-    _tasks:
-    - {_fw_name: GetFilesTask, identifiers: [run-42], new_file_names: [input.bin]}
-    - {_fw_name: GetFilesByQueryTask, query: {identifier: run-42-sum}}
-    - {_fw_name: ScriptTask, script: "sed 's/result.bin/input.bin/' sum.txt | sha256sum -c -"}
-    - {_fw_name: DeleteFilesTask, identifiers: [run-42-sum]}
-links: {1: [2]}
-"""
+PAD_WORKFLOW = os.path.join(ROOT, "examples", "dataflow", "filepad_handoff.yaml")
 
 
 def test_a_file_moves_from_parent_to_child_through_the_pad(tmp_path):
     user = new_user(tmp_path)
-    (user.work / "wf.yaml").write_text(PAD_WORKFLOW)
-    assert user.run("lpad", "add", "wf.yaml").returncode == 0
+    assert user.run("lpad", "add", PAD_WORKFLOW).returncode == 0
     ran = user.run("rlaunch", "-s", "rapidfire", "--sleep", "0")
     assert ran.returncode == 0, ran.stderr
     shown = json.loads(user.run("lpad", "-o", "json", "get_fws", "-d", "all").stdout)
