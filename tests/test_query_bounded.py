@@ -189,3 +189,14 @@ def test_gui_json_api_answers_an_exponential_regex_at_once_on_both_stores(lp):
     assert time.monotonic() - started < 3
     refused = client.get("/api/workflows", query_string={"query": '{"name": {"$regex": "(?<=a)b"}}'})
     assert refused.status_code == 400 and "look-around" in refused.get_json()["error"]
+
+
+def test_a_worker_query_with_an_exponential_regex_claims_at_once(lp, tmp_path):
+    """my_fworker.yaml's query runs on every claim: RE2 there too, on both stores."""
+    from launchpad.worker import FWorker
+    add_named(lp, ["a" * 40] * 10 + ["Q"])
+    worker = FWorker(query={"name": {"$regex": EXPONENTIAL}})
+    started = time.monotonic()
+    fw, _launch_id = lp.checkout_fw(worker=worker.filter(), launch_dir=str(tmp_path))
+    assert fw["name"] == "Q"
+    assert time.monotonic() - started < 2  # Python's re: about 1 s for each of 10 names

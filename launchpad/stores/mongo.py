@@ -375,7 +375,7 @@ class MongoStore(Store):
     @staticmethod
     def _claimable(worker, states, fw_id=None, not_before=None):
         _vetted(worker.query)
-        cond = {"state": {"$in": list(states)}, **worker.mongo_filter()}
+        cond = {"state": {"$in": list(states)}, **linear(worker.mongo_filter())}  # regexes: RE2
         if fw_id is not None:
             cond["fw_id"] = fw_id
         if not_before is not None:
