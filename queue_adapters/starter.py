@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from importlib import resources
-from typing import List
 
 from launchpad.errors import ConfigError
 
@@ -31,7 +30,7 @@ def starter_values(directory: str) -> dict:
     }
 
 
-def write_starter_files(directory: str = ".", force: bool = False) -> List[str]:
+def write_starter_files(directory: str = ".", force: bool = False) -> list[str]:
     """Write the starter files into ``directory``; an existing one is kept unless ``force``."""
     directory = os.path.abspath(directory)
     targets = [os.path.join(directory, name) for name in STARTER_FILES]

@@ -3,24 +3,22 @@
 Real ``lpad`` processes against a closed port on this machine (no server needed).
 """
 
-import os
 import subprocess
 import sys
 import time
 
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from user_commands import new_user
 
 
 def lpad_against_a_closed_port(tmp_path, extra=""):
     """Run ``lpad get_wflows``; returns (exit code, [(seconds after start, stderr line)])."""
-    (tmp_path / "my_launchpad.yaml").write_text(f"host: 127.0.0.1\nport: 9\nname: x\n{extra}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")}
-    env.update(STARSHELL_HOME=str(tmp_path / "home"), PYTHONPATH=ROOT)
+    user = new_user(tmp_path)
+    (user.work / "my_launchpad.yaml").write_text(f"host: 127.0.0.1\nport: 9\nname: x\n{extra}")
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "launchpad.cli", "get_wflows"], cwd=tmp_path,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "launchpad.cli", "get_wflows"], cwd=user.work,
+                            env=user.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
     lines = [(time.monotonic() - started, line.strip()) for line in proc.stderr]
     return proc.wait(timeout=60), lines
 

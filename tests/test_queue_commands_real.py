@@ -5,41 +5,34 @@ starts the one-node Slurm (without it these skip, and fail when CI=true).
 """
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
+from test_slurm_real import slurm_up  # noqa: F401  (the fixture: skip or fail without Slurm)
+from user_commands import new_user
 
 from launchpad import LaunchPad
 from launchpad.files import dumps
 from launchpad.stores import SQLiteStore
 from queue_adapters import run_subprocess
-from test_slurm_real import slurm_up  # noqa: F401  (the fixture: skip or fail without Slurm)
 
 pytestmark = pytest.mark.slurm
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULES = {"lpad": "launchpad.cli", "qlaunch": "queue_adapters.cli", "rlaunch": "rocket.cli"}
 
 
 class Shell:
     """A user's terminal: a private store and directory, commands run as programs."""
 
     def __init__(self, tmp_path):
-        self.work = tmp_path / "work"
-        self.work.mkdir()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")}
-        self.env.update(STARSHELL_HOME=str(tmp_path / "home"), PYTHONPATH=ROOT)
+        self.user = new_user(tmp_path)
+        self.work = self.user.work
         self.job_name = f"ss-{uuid.uuid4().hex[:10]}"
 
     def __call__(self, command, *argv, timeout=60):
-        return subprocess.run([sys.executable, "-m", MODULES[command], *map(str, argv)],
-                              cwd=self.work, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        return self.user.run(command, *argv, timeout=timeout)
 
     def store(self):
-        return LaunchPad(SQLiteStore(os.path.join(self.env["STARSHELL_HOME"], "launchpad.sqlite")))
+        return LaunchPad(SQLiteStore(os.path.join(self.user.home, "launchpad.sqlite")))
 
     def qadapter(self, **params):
         data = {"_fw_q_type": "SLURM", "rocket_launch": "rlaunch singleshot",

@@ -2,31 +2,23 @@
 ``pip install`` user can get: each tried with the real commands in their own processes."""
 
 import os
-import subprocess
-import sys
 
 import pytest
+from user_commands import ROOT, new_user
 
 from launchpad.errors import ConfigError
 from queue_adapters.daemon import DaemonSettings
 from queue_adapters.lpad_commands import _ping_interval
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULES = {"lpad": "launchpad.cli", "qlaunch": "queue_adapters.cli", "rlaunch": "rocket.cli"}
-
 
 @pytest.fixture
 def run(tmp_path):
     """``run("lpad", ...)``: a command in its own process, fresh STARSHELL_HOME and directory."""
-    work = tmp_path / "work"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")}
-    env.update(STARSHELL_HOME=str(tmp_path / "home"), PYTHONPATH=ROOT)
+    user = new_user(tmp_path)
 
     def command(name, *argv, timeout=60):
-        return subprocess.run([sys.executable, "-m", MODULES[name], *map(str, argv)], cwd=work,
-                              env=env, capture_output=True, text=True, timeout=timeout)
-    command.work = work
+        return user.run(name, *argv, timeout=timeout)
+    command.work = user.work
     return command
 
 
@@ -50,10 +42,9 @@ def test_the_daemon_refuses_a_lost_run_time_its_pilots_heartbeat_cannot_keep(run
 
 
 def test_the_daemon_reads_the_heartbeat_interval_from_rocket_launch():
-    class Launcher:
-        class adapter:
-            class config:
-                params = {"rocket_launch": "rlaunch --ping_interval=7.5 -w w.yaml rapidfire"}
+    from types import SimpleNamespace
+    Launcher = SimpleNamespace(adapter=SimpleNamespace(config=SimpleNamespace(
+        params={"rocket_launch": "rlaunch --ping_interval=7.5 -w w.yaml rapidfire"})))
     assert _ping_interval(None, Launcher) == 7.5
     assert _ping_interval(3, Launcher) == 3
     assert _ping_interval(None, None) == 60
@@ -88,7 +79,8 @@ def test_qlaunch_init_writes_starter_files_a_pip_user_can_follow(run):
 
 
 def test_the_slurm_tutorial_needs_no_source_checkout():
-    tutorial = open(os.path.join(ROOT, "examples", "slurm", "README.md")).read()
+    with open(os.path.join(ROOT, "examples", "slurm", "README.md"), encoding="utf-8") as handle:
+        tutorial = handle.read()
     assert "qlaunch init" in tutorial and "\nlpad init\n" in tutorial
     assert "cp my_qadapter.yaml" not in tutorial
     with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as handle:

@@ -5,20 +5,18 @@ the way a pilot gets them, on real ``rlaunch`` processes sharing a SQLite store.
 tests/test_queue_slurm_e2e.py lets a real Slurm walltime do it.
 """
 
-import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+from user_commands import new_user
 
 from launchpad import Firework, LaunchPad, Workflow
 from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
 from rocket.rocket import Rocket, RocketInterrupted, interrupt_message
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def long_fw(**spec):
@@ -97,13 +95,9 @@ def test_a_stop_after_the_pilot_timeout_is_a_walltime_stop(sqlite_lp):
 # -- real rlaunch processes -------------------------------------------------------------
 @pytest.fixture
 def cli_env(tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    env = dict(os.environ, STARSHELL_HOME=str(tmp_path / "home"),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.pop("STARSHELL_LAUNCHPAD", None)
-    lp = LaunchPad(SQLiteStore(os.path.join(env["STARSHELL_HOME"], "launchpad.sqlite")))
-    return env, str(work), lp
+    """A fresh user's environment and directory, and the store their rockets share."""
+    user = new_user(tmp_path)
+    return user.env, str(user.work), LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
 
 
 def run_until_running_then(sig, args, cli_env, after=0.3):
@@ -122,7 +116,7 @@ def run_until_running_then(sig, args, cli_env, after=0.3):
 
 def test_rlaunch_fizzles_a_firework_the_walltime_warning_stopped_three_times(cli_env):
     """Three pilots, each warned by qlaunch's wrapper (SIGUSR1) mid-task, as Slurm does."""
-    env, work, lp = cli_env
+    lp = cli_env[2]
     lp.add_wf(long_fw())
     for expected in ("READY", "READY", "FIZZLED"):
         rc, err = run_until_running_then(signal.SIGUSR1, ["rapidfire", "--sleep", "1"], cli_env)
@@ -135,7 +129,7 @@ def test_rlaunch_fizzles_a_firework_the_walltime_warning_stopped_three_times(cli
 
 
 def test_rlaunch_sigterm_is_a_walltime_stop_only_after_its_timeout(cli_env):
-    env, work, lp = cli_env
+    lp = cli_env[2]
     lp.add_wf(long_fw())
     rc, err = run_until_running_then(signal.SIGTERM, ["rapidfire", "--timeout", "1"], cli_env,
                                      after=1.5)
@@ -171,7 +165,7 @@ def test_a_pilot_hands_back_what_its_max_runtime_says_it_cannot_finish(lp, tmp_p
 
 def test_a_pilot_goes_by_earlier_runs_and_a_fresh_pilot_always_starts(lp, tmp_path):
     quick_then(lp)
-    fw, launch_id = lp.checkout_fw(fw_id=2)
+    _, launch_id = lp.checkout_fw(fw_id=2)
     lp._opened[launch_id]["time_start"] = lp.now()[:11] + "00:00:00.000000"  # it ran for hours
     lp.interrupt_launch(launch_id, 2, reason="walltime", walltime=True)
     needed = lp.get_launch(launch_id)["runtime_secs"]
@@ -194,9 +188,11 @@ def test_rlaunch_rapidfire_ends_rather_than_start_what_it_cannot_finish(cli_env)
                         Firework(ScriptTask(script="true"), spec={"_max_runtime": 30},
                                  name="long", fw_id=2)]))
     pilot = [sys.executable, "-m", "rocket.cli", "rapidfire", "--timeout", "5", "--sleep", "1"]
-    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60,
+                          check=False)
     assert done.returncode == 0, done.stderr
     assert "firework 2 needs about 30 s and this pilot has" in done.stderr
     assert lp.fw_state_counts() == {"COMPLETED": 1, "READY": 1}
-    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60,
+                          check=False)
     assert lp.fw_state_counts() == {"COMPLETED": 2}, done.stderr
