@@ -33,9 +33,9 @@ from datetime import datetime
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from launchpad import Firework, LaunchPad, Workflow  # noqa: E402
-from launchpad.stores import SQLiteStore  # noqa: E402
-from launchpad.tasks import PyTask  # noqa: E402
+from launchpad import Firework, LaunchPad, Workflow
+from launchpad.stores import SQLiteStore
+from launchpad.tasks import PyTask
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -124,9 +124,9 @@ class Counting:
 
 def idle_load(transport, rockets, seconds):
     """Idle rockets polling for ``seconds``: calls/s and CPU of whoever serves them."""
-    from rocket import rapidfire
-    from launchpad.gateway.client import GatewayLaunchPad
     from launchpad.config import load_config
+    from launchpad.gateway.client import GatewayLaunchPad
+    from rocket import rapidfire
     work = tempfile.mkdtemp(prefix=f"gwbench-idle-{transport}-")
     try:
         lp = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
@@ -148,9 +148,9 @@ def idle_load(transport, rockets, seconds):
         pinger = threading.Thread(target=keep_alive, daemon=True)
         pinger.start()
         cpu0, gw0, t0 = _own_cpu(), _cpu_of(gateway), time.monotonic()
-        threads = [threading.Thread(target=rapidfire, args=(counting,), daemon=True, kwargs=dict(
-            launch_root=work, sleep_time=60.0, timeout=seconds, ping_interval=1.0))
-            for _ in range(rockets)]
+        options = {"launch_root": work, "sleep_time": 60.0, "timeout": seconds, "ping_interval": 1.0}
+        threads = [threading.Thread(target=rapidfire, args=(counting,), kwargs=options, daemon=True)
+                   for _ in range(rockets)]
         for t in threads:
             t.start()
         for t in threads:

@@ -46,7 +46,7 @@ def env_for(home, **extra):
 
 def run(args, cwd, home, timeout=120, **kwargs):
     """``python -m <args>`` to completion: (exit code, stdout, stderr)."""
-    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env_for(home),
+    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env_for(home), check=False,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
     return done.returncode, done.stdout, done.stderr
 
@@ -64,12 +64,12 @@ class Gateway:
         self.err_path = login / "gateway.err"
 
     def start(self):
-        err = open(self.err_path, "a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "launchpad.cli", "gateway", "--port", str(self.port),
-             "--token_file", str(self.token_file), *self.options],
-            cwd=self.login, env=env_for(self.login), stdout=subprocess.PIPE, stderr=err, text=True)
-        err.close()
+        with open(self.err_path, "a") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "launchpad.cli", "gateway", "--port", str(self.port),
+                 "--token_file", str(self.token_file), *self.options],
+                cwd=self.login, env=env_for(self.login), stdout=subprocess.PIPE, stderr=err,
+                text=True)
         line = self.proc.stdout.readline()
         found = re.search(r"gateway (https?://\S+) serving", line)
         if not found:
@@ -108,11 +108,10 @@ class Node:
         return run(["launchpad.cli", "-l", "gw_launchpad.yaml", *args], self.path, self.home, **kwargs)
 
     def spawn_rlaunch(self, name, *args):
-        err = open(self.path / f"{name}.err", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "rocket.cli", "-l", "gw_launchpad.yaml", *args],
-                                cwd=self.path, env=env_for(self.home), stdout=subprocess.DEVNULL,
-                                stderr=err)
-        err.close()
+        with open(self.path / f"{name}.err", "w") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "rocket.cli", "-l", "gw_launchpad.yaml", *args],
+                cwd=self.path, env=env_for(self.home), stdout=subprocess.DEVNULL, stderr=err)
         proc.err_path = self.path / f"{name}.err"
         return proc
 
@@ -437,7 +436,7 @@ def test_an_unanswered_claim_sent_again_by_the_rocket_is_recognised(lp, served, 
     lp.add_wf(Firework(ScriptTask(script="true"), name="one"))
     lost = lose_replies(client_lp.store, {"checkout_fw"}, count=100)
     client_lp.store._sleep = lambda s: None
-    claim = dict(launch_dir=str(tmp_path / "launcher_1"), host="node1")
+    claim = {"launch_dir": str(tmp_path / "launcher_1"), "host": "node1"}
     with pytest.raises(StoreUnavailableError, match="does not answer"):
         client_lp.checkout_fw(**claim)
     server.wsgi_app.replies._done.clear()  # and the gateway was restarted meanwhile
@@ -447,10 +446,10 @@ def test_an_unanswered_claim_sent_again_by_the_rocket_is_recognised(lp, served, 
 
 
 def test_rapidfire_through_a_gateway_on_each_store(lp, served, tmp_path, monkeypatch):
-    from launchpad import Firework, Workflow, WorkerFilter
+    from launchpad import Firework, WorkerFilter, Workflow
     from launchpad.tasks import PyTask, ScriptTask
-    from rocket import rapidfire
     from launchpad.worker import FWorker
+    from rocket import rapidfire
     _, client_lp = served
     monkeypatch.chdir(tmp_path)
     parent = Firework(PyTask(func="test_gateway.defuse_children"), name="parent", fw_id=1)
@@ -473,12 +472,14 @@ def test_rapidfire_through_a_gateway_on_each_store(lp, served, tmp_path, monkeyp
 def test_every_launchpad_method_the_rocket_calls_is_served():
     """The rocket's code is the list: a LaunchPad call added there must be allowed here."""
     import ast
+
     from launchpad.gateway import protocol
     from launchpad.gateway.client import GatewayLaunchPad
     called = set()
     for name in os.listdir(os.path.join(ROOT, "rocket")):
         if name.endswith(".py"):
-            tree = ast.parse(open(os.path.join(ROOT, "rocket", name), encoding="utf-8").read())
+            with open(os.path.join(ROOT, "rocket", name), encoding="utf-8") as fh:
+                tree = ast.parse(fh.read())
             for node in ast.walk(tree):
                 if isinstance(node, ast.Attribute) and (
                         isinstance(node.value, ast.Name) and node.value.id in ("lp", "launchpad")
@@ -544,7 +545,7 @@ def test_rlaunch_multi_through_the_gateway_and_the_default_token_file(tmp_path, 
 
 def test_malformed_calls_are_refused_with_a_reason(lp, served):
     from launchpad.gateway import protocol
-    server, client_lp = served
+    _, client_lp = served
     client = client_lp.store
     for method, kwargs, status in (("get_fws", {"sort": [["fw_id"]]}, 400),
                                    ("get_fws", {"limit": "many"}, 400),

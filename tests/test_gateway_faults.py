@@ -15,11 +15,21 @@ import time
 from collections import Counter
 
 import pytest
-
-from faults.conftest import (assert_clean, assert_exactly_once, block_workflow, finish,
-                             record_figures, size)
+import test_gateway
+from faults.conftest import (
+    assert_clean,
+    assert_exactly_once,
+    block_workflow,
+    finish,
+    record_figures,
+    size,
+)
 from faults.tasks import read_log
-from test_gateway import Gateway, Node, run, gateway, login, login_lp, node  # noqa: F401 (fixtures)
+from test_gateway import Gateway, Node, run
+
+# the compute-node fixtures of test_gateway
+login, login_lp, gateway, node = (test_gateway.login, test_gateway.login_lp, test_gateway.gateway,
+                                  test_gateway.node)
 
 pytestmark = pytest.mark.faults
 
@@ -82,7 +92,7 @@ def test_a_rocket_killed_behind_the_gateway_is_a_lost_run_rerun_from_the_login_n
     lost = login_lp.get_fws({"state": "RUNNING"}, fields=["fw_id"])
     assert len(lost) == 1, "the killed rocket's firework is left RUNNING, as without a gateway"
     time.sleep(1.0)
-    code, out, err = run(["launchpad.cli", "detect_lostruns", "--time", "1", "--ping_interval", "0.5",
+    code, _, err = run(["launchpad.cli", "detect_lostruns", "--time", "1", "--ping_interval", "0.5",
                           "--rerun"], login, login)
     assert code == 0, err
     code, _, err = node.rlaunch(*ROCKET_ARGS)

@@ -56,7 +56,7 @@ def named_arguments(launchpad_class, method, args, kwargs):
     return named
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signature(launchpad_class, method):
     return inspect.signature(getattr(launchpad_class, method))
 
