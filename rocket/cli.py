@@ -2,10 +2,11 @@
 
 import argparse
 import logging
+import os
 import sys
 
 from launchpad import LaunchPad
-from launchpad.config import load_config
+from launchpad.config import LAUNCHPAD_ENV, load_config
 from launchpad.errors import StarshellError
 from launchpad.worker import load_fworker
 
@@ -79,11 +80,15 @@ def main(argv=None, launchpad=None):
     args = build_parser().parse_args(argv)
     level = logging.ERROR if args.silencer else getattr(logging, str(args.loglvl).upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    saved = os.environ.get(LAUNCHPAD_ENV)
     try:
         worker = load_fworker(args.fworker_file)  # a bad -w fails before a store is opened
         if args.command == "multi":
             return _multi(args)
         lp = launchpad or LaunchPad.from_file(args.launchpad_file)
+        source = getattr(getattr(lp, "config", None), "source", None)
+        if source:  # tasks run in launch directories: there, they find this store too (FilePad)
+            os.environ[LAUNCHPAD_ENV] = source
         options = dict(ping_interval=args.ping_interval,
                        requeue_on_interrupt=args.on_interrupt == "requeue")
         if args.command == "singleshot":
@@ -104,6 +109,11 @@ def main(argv=None, launchpad=None):
             raise
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    finally:  # an in-process caller gets its environment back
+        if saved is None:
+            os.environ.pop(LAUNCHPAD_ENV, None)
+        else:
+            os.environ[LAUNCHPAD_ENV] = saved
 
 
 def _multi(args, argv=None):

@@ -276,3 +276,16 @@ def test_a_file_moves_from_parent_to_child_through_the_pad(tmp_path):
     assert [d["identifier"] for d in fp.find()] == ["run-42"]
     assert fp.get_file("run-42")[1]["metadata"] == {"project": "demo"}
 
+
+
+def test_tasks_use_the_store_of_the_launchpad_file_rlaunch_found(tmp_path):
+    """Tasks run in launch directories, where ./my_launchpad.yaml is not: rlaunch points
+    them at its own file (FireWorks finds it once, at start-up, in the same place)."""
+    user = new_user(tmp_path)
+    (user.work / "my_launchpad.yaml").write_text("store: sqlite\npath: project.sqlite\n")
+    assert user.run("lpad", "add", PAD_WORKFLOW).returncode == 0
+    ran = user.run("rlaunch", "-s", "rapidfire", "--sleep", "0")
+    assert ran.returncode == 0, ran.stderr
+    project = FilePad.from_db_file(str(user.work / "my_launchpad.yaml"))
+    assert [d["identifier"] for d in project.find()] == ["run-42"]
+    assert not (user.home / "launchpad.sqlite").exists()  # nothing went to the default store

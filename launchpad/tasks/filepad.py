@@ -3,9 +3,8 @@
 AddFilesTask stores files, GetFilesTask and GetFilesByQueryTask write them
 into the launch directory (block by block, so big files never sit whole in
 memory), DeleteFilesTask removes them. Without ``filepad_file`` a task uses
-``FilePad.auto_load()``: the store the rocket's launchpad file names, found
-from the launch directory (so name it with $STARSHELL_LAUNCHPAD, or use the
-default store, when rlaunch runs with ``-l``).
+``FilePad.auto_load()``, which finds the rocket's own store: rlaunch names its
+launchpad file in $STARSHELL_LAUNCHPAD while tasks run in launch directories.
 """
 
 import contextlib
