@@ -2,7 +2,8 @@
 
 ``qlaunch singleshot`` submits one job now; ``qlaunch rapidfire`` keeps up to
 ``-m`` jobs queued while READY fireworks exist for the worker; ``-r`` ties each
-job to one reserved firework.  See docs/queue.md.
+job to one reserved firework; ``qlaunch init`` writes starter files.  See
+docs/queue.md.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def build_parser():
                        help="stop after N jobs; 0 (default): stop when no work is left "
                        "(nothing READY, RUNNING or RESERVED); 'infinite': never stop")
     rapid.add_argument("--sleep", type=seconds, default=60.0, metavar="SECS",
-                       help="seconds between two rounds, exactly (default 60)")
+                       help="seconds between two rounds, exactly (default 60); with --nlaunches "
+                       "0 qlaunch looks every 5 s meanwhile whether work is left, and ends then")
     rapid.add_argument("--timeout", type=seconds, default=None, metavar="SECS",
                        help="stop before a round would start after this many seconds")
     rapid.add_argument("--max_errors", type=count, default=5, metavar="N",
