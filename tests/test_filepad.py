@@ -181,6 +181,26 @@ def test_mongodb_docs_are_fireworks_own(tmp_path, monkeypatch):
     assert store.db["filepad_gfs.files"].count_documents({}) == 1
 
 
+def test_a_pad_fireworks_wrote_reads_as_it_is():
+    """tests/data/fireworks_filepad.json: FireWorks 2.1.4's FilePad (add_file of notes.txt,
+    compressed as "notes" and plain as "plain") in its embedded store's file."""
+    from bson import json_util
+
+    from launchpad.stores.mongo import MongoStore
+    store = MongoStore.connect(mongomock=True, name="fireworks")
+    with open(os.path.join(ROOT, "tests", "data", "fireworks_filepad.json")) as f:
+        saved = json_util.loads(f.read())["fireworks"]
+    for name, collection in saved.items():
+        store.db[name].insert_many([doc for _, doc in collection["documents"]])
+    fp = FilePad(store=store)
+    for identifier in ("notes", "plain"):
+        contents, doc = fp.get_file(identifier)
+        assert contents == b"line one\nline two\n"
+        assert doc["original_file_name"] == "notes.txt"
+    assert fp.get_file("notes")[1]["metadata"] == {"by": "FireWorks 2.1.4"}
+    assert fp.count() == 2
+
+
 # ---- tasks ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["AddFilesTask", "GetFilesTask", "GetFilesByQueryTask",
