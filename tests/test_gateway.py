@@ -594,3 +594,34 @@ def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket
     assert restarted, "the completion went through before the gateway stopped"
     (launch,) = lp.get_launches()
     assert launch["state"] == "COMPLETED" and lp.get_fw_dict(fw_id)["state"] == "COMPLETED"
+
+
+def test_the_client_reads_replies_a_proxy_may_reshape(tmp_path):
+    """Chunked replies (as a reverse proxy may send them) and replies without a length."""
+    import socket as socketlib
+
+    from launchpad.gateway.client import _Connection
+    replies = [(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"4\r\n{\"re\r\n9;x=y\r\nsult\": 7}\r\n0\r\n\r\n"),
+               b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\r\n<html>down</html>"]
+    listener = socketlib.create_server(("127.0.0.1", 0))
+
+    def serve():
+        for reply in replies:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(reply)
+            if b"Content-Length" not in reply and b"chunked" not in reply:
+                conn.close()
+            else:
+                conn.recv(65536)
+                conn.close()
+    threading.Thread(target=serve, daemon=True).start()
+    port = listener.getsockname()[1]
+    first = _Connection("127.0.0.1", port, 10)
+    assert first.post("/v1/call/x", b"{}", b"") == (200, b'{"result": 7}') and not first.closing
+    first.close()
+    second = _Connection("127.0.0.1", port, 10)
+    assert second.post("/v1/call/x", b"{}", b"") == (502, b"<html>down</html>") and second.closing
+    second.close()
+    listener.close()

@@ -153,24 +153,40 @@ class _Connection:
             status = int(line.split(None, 2)[1])
         except (IndexError, ValueError):
             raise http.client.BadStatusLine(line[:80]) from None
-        length = None
+        headers = self._headers()
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.closing = True
+        if headers.get(b"transfer-encoding", b"").lower() == b"chunked":  # a proxy's way
+            return status, self._chunks()
+        if b"content-length" not in headers:  # not a reply of ours: read to the end
+            self.closing = True
+            return status, self.rfile.read()
+        return status, self._exactly(int(headers[b"content-length"]))
+
+    def _headers(self):
+        headers = {}
         while True:
             line = self.rfile.readline(65537)
             if line in (b"\r\n", b"\n", b""):
-                break
+                return headers
             name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                self.closing = True
-        if length is None:  # not a reply of ours (a proxy's page?): read to the end
-            self.closing = True
-            return status, self.rfile.read()
+            headers[name.strip().lower()] = value.strip()
+
+    def _exactly(self, length):
         data = self.rfile.read(length)
         if len(data) < length:
             raise http.client.IncompleteRead(data, length - len(data))
-        return status, data
+        return data
+
+    def _chunks(self):
+        parts = []
+        while True:
+            size = int(self.rfile.readline(65537).split(b";")[0], 16)
+            if size == 0:
+                self._headers()  # trailers, up to the blank line
+                return b"".join(parts)
+            parts.append(self._exactly(size))
+            self.rfile.readline(65537)
 
     def close(self):
         self.rfile.close()
