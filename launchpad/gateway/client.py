@@ -44,8 +44,8 @@ class GatewayClient:
         self._host, self._port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
         self._prefix = parts.path.rstrip("/") + protocol.API_PREFIX
         self._context = _tls_context(ca_file) if parts.scheme == "https" else None
-        self._headers = (f"Authorization: Bearer {token}\r\n"
-                         "Content-Type: application/json\r\n").encode()
+        # The fewest header lines: the gateway reads each one in pure Python.
+        self._headers = f"Authorization: Bearer {token}\r\n".encode()
         self.timeout, self.patience = float(timeout), float(patience)
         self._sleep, self._clock = sleep, clock
         self._local = threading.local()
