@@ -27,6 +27,7 @@ from .stores.filepad_base import CHUNK_BYTES, open_files, rechunk
 log = logging.getLogger(__name__)
 
 DESCENDING = -1
+READ_BYTES = CHUNK_BYTES // 4  # small reads keep the copies on the way to a stored block small
 # Keys of a FireWorks filepad/db file that are not launchpad settings.
 _FILEPAD_KEYS = ("filepad", "filepad_gridfs", "text_mode", "admin_user", "admin_password",
                  "readonly_user", "readonly_password")
@@ -38,7 +39,7 @@ def _read_blocks(path, text_mode=False):
     """A file's bytes, block by block (text mode: newlines normalised, as FireWorks' "r")."""
     try:
         with open(path, "r" if text_mode else "rb", encoding="utf-8" if text_mode else None) as f:
-            while block := f.read(CHUNK_BYTES):
+            while block := f.read(READ_BYTES):
                 yield block.encode("utf-8") if text_mode else block
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -16,7 +16,7 @@ import secrets
 from .filepad_base import FileBackend
 from .sqlite import _dumps, _Table
 
-CHUNKS_PER_TRANSACTION = 16
+CHUNKS_PER_TRANSACTION = 2  # 2 MiB in memory, and in each write transaction
 # An incomplete upload untouched this long is taken to be dead (its writer crashed).
 STALE_UPLOAD = datetime.timedelta(hours=1)
 
@@ -77,17 +77,15 @@ class SQLiteFileBackend(FileBackend):
         return True
 
     def _write_chunks(self, gfs_id, blocks):
-        """Insert the blocks as they come, committing every few: one block in memory at a time."""
-        blocks, n, more = iter(blocks), 0, True
-        while more:
+        """Insert the blocks a few at a time, read before each short write transaction:
+        the write lock is never held while the file is read or compressed."""
+        blocks, n = iter(blocks), 0
+        while batch := list(itertools.islice(blocks, CHUNKS_PER_TRANSACTION)):
             with self.store.transaction() as conn:
-                start = n
-                for block in itertools.islice(blocks, CHUNKS_PER_TRANSACTION):
-                    conn.execute("INSERT INTO filepad_chunks (gfs_id, n, data) VALUES (?, ?, ?)",
-                                 (gfs_id, n, block))
-                    n += 1
+                conn.executemany("INSERT INTO filepad_chunks (gfs_id, n, data) VALUES (?, ?, ?)",
+                                 [(gfs_id, n + i, block) for i, block in enumerate(batch)])
                 conn.execute("UPDATE filepad SET touched = ? WHERE gfs_id = ?", (_now(), gfs_id))
-            more = n - start == CHUNKS_PER_TRANSACTION
+            n += len(batch)
 
     def _drop(self, gfs_id):
         with self.store.transaction() as conn:
