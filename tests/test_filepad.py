@@ -140,6 +140,27 @@ def test_a_failed_upload_leaves_nothing(fp, here, monkeypatch):
     assert fp.add_file("CHGCAR", identifier="half")[1] == "half"  # the identifier is free again
 
 
+def test_the_embedded_store_takes_writes_while_a_file_streams_in(tmp_path, monkeypatch):
+    """A rocket's claim must not wait for a big upload: the store's write lock is free
+    whenever the upload reads or compresses its file."""
+    from launchpad import filepad as module
+    from launchpad.stores import SQLiteStore
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("x")
+    fp = FilePad(store=SQLiteStore(tmp_path / "lp.sqlite"))
+    other = SQLiteStore(tmp_path / "lp.sqlite", busy_timeout=0.05, lock_patience=0.1)
+    ids = []
+
+    def slow_file(path, text_mode=False):
+        for _ in range(6):
+            yield os.urandom(MB)
+            ids.append(other.next_ids("fw"))  # another process's write, mid-upload
+    monkeypatch.setattr(module, "_read_blocks", slow_file)
+    fp.add_file("f", identifier="big", compress=False)
+    assert ids == [1, 2, 3, 4, 5, 6]
+    assert len(fp.get_file("big")[0]) == 6 * MB
+
+
 # ---- finding the store ------------------------------------------------------------
 
 def test_auto_load_uses_the_launchpad_store(tmp_path, monkeypatch):
