@@ -40,6 +40,7 @@ import traceback
 import launchpad.cli_admin as cli_admin
 import launchpad.cli_query as cli_query
 import launchpad.cli_state as cli_state
+import launchpad.cli_workflow as cli_workflow
 import launchpad.display as display
 from .cli_common import confirm
 from .config import (LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path,
@@ -121,6 +122,7 @@ def build_parser(plugins=True, only=None):
     cli_query.register(group)
     cli_state.register(group)
     cli_admin.register(group)
+    cli_workflow.register(group)
     if plugins:
         load_plugins(group)
     return parser
@@ -248,8 +250,9 @@ def register(group):
 
     p = group.add_parser(
         "reset", help="erase every workflow (asks first)",
-        description="Erase every workflow, firework and launch. Asks for confirmation on a "
-                    "terminal; scripts pass --password with today's date (YYYY-MM-DD).")
+        description="Erase every workflow, firework and launch. Asks for confirmation: type "
+                    "Y (also through a pipe: echo Y | lpad reset, as in FireWorks); scripts "
+                    "may instead pass --password with today's date (YYYY-MM-DD).")
     p.add_argument("--password", help="today's date (YYYY-MM-DD): confirms without asking")
     p.set_defaults(func=reset)
 
@@ -257,8 +260,11 @@ def register(group):
         "add", help="add workflows from YAML/JSON files",
         description="Add workflows (or single fireworks) from FireWorks-format YAML or JSON "
                     "files. Ids in a file are local: the new store ids are printed. Every "
-                    "file is checked before any is added.")
+                    "file is checked before any is added: one bad file adds nothing.")
     p.add_argument("files", nargs="+", metavar="FILE", help="workflow or firework files")
+    p.add_argument("-d", "--dir", action="store_true",
+                   help="FILEs are folders: add every .yaml/.yml/.json file directly in them "
+                        "(sorted by name), with a progress line and a summary")
     p.add_argument("-c", "--check", action="store_true", help="only check the files; add nothing")
     p.set_defaults(func=add)
 
@@ -347,7 +353,7 @@ def _init_config(args):
 
 
 def reset(args, lp):
-    confirm(lp, f"Erase every workflow in {lp.describe()}?", args.password)
+    confirm(lp, f"Erase every workflow in {lp.describe()}?", args.password, piped=True)
     lp.reset(require_password=False)
     display.emit({"reset": lp.describe()}, args.output,
                  human=lambda: display.out(f"reset {lp.describe()}: every workflow erased"))
@@ -356,19 +362,36 @@ def reset(args, lp):
 
 def add(args, lp):
     from .files import load_workflow  # ruamel.yaml: only commands that read files load it
-    workflows = [(path, load_workflow(path)) for path in args.files]  # all checked first
+    paths = args.files
+    if args.dir:
+        from .workflow_ops import workflow_files
+        paths = workflow_files(args.files)
+    workflows = [(path, load_workflow(path)) for path in _progress(paths, "checked", args.dir)]
     results = []
-    for path, wf in workflows:
+    for path, wf in _progress(workflows, "added", args.dir and not args.check):
         entry = {"file": path, "name": wf.name, "fireworks": len(wf.fws),
                  "links": sum(len(kids) for kids in wf.links.values())}
         if not args.check:
             entry["id_map"] = lp.add_wf(wf)
         results.append(entry)
-    display.emit(results, args.output, human=lambda: _show_added(results))
+    display.emit(results, args.output, human=lambda: _show_added(results, args.dir))
     return 0
 
 
-def _show_added(results):
+def _progress(items, label, shown):
+    """``add -d``: a "checked 3/40 files" line on stderr; none for plain ``add``."""
+    items = list(items)
+    for i, item in enumerate(items, 1):
+        yield item
+        if shown:
+            display.note(f"{label} {i}/{len(items)} files")
+
+
+def _show_added(results, summary=False):
+    if summary:
+        verb = "added" if all("id_map" in r for r in results) else "checked"
+        display.note(f"{verb} {display.plural(len(results), 'workflow')} with "
+                     f"{display.plural(sum(r['fireworks'] for r in results), 'firework')}")
     for r in results:
         what = f"workflow {r['name']!r} with {display.plural(r['fireworks'], 'firework')}"
         if "id_map" in r:

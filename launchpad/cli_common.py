@@ -94,6 +94,12 @@ def add_selection(parser, what="fireworks", ids_nargs="+"):
                         help=f"a Mongo-style JSON filter on the {what[:-1]} documents, e.g. " + (
                             "'{\"spec.param\": {\"$gt\": 3}}'" if what == "fireworks" else
                             "'{\"metadata.project\": \"x\"}'"))
+    if what == "fireworks":
+        parser.add_argument("-lm", "--launches_mode", action="store_true",
+                            help="-s and -q select the fireworks' launches (e.g. -lm -q "
+                                 "'{\"host\": \"node7\"}'); -n is then ignored, as in FireWorks")
+        parser.add_argument("--qid", metavar="JOB_ID",
+                            help="only the fireworks of this queue job (reservation id)")
 
 
 def add_listing(parser, sort_fields):
@@ -129,7 +135,8 @@ def given_ids(args):
 
 
 def has_selection(args):
-    return bool(given_ids(args) or args.name or args.state or args.query)
+    return bool(given_ids(args) or args.name or args.state or args.query
+                or getattr(args, "qid", None))
 
 
 def combine(query, extra):
@@ -155,17 +162,28 @@ def check_fw_ids(lp, ids):
 
 
 def fw_query(lp, args):
-    """The firework filter ``-i/-n/-s/-q`` ask for; unknown ``-i`` ids are an error."""
+    """The firework filter ``-i/-n/-s/-q`` ask for; unknown ``-i`` ids are an error.
+    With ``-lm`` (FireWorks' launches mode) ``-s/-q`` select launches and ``-n`` is
+    ignored, as in FireWorks; ``--qid`` keeps the fireworks of that queue job."""
     ids = given_ids(args)
     check_fw_ids(lp, ids)
     query = {}
     if ids:
         query["fw_id"] = ids[0] if len(ids) == 1 else {"$in": ids}
+    if getattr(args, "qid", None):
+        query = combine(query, {"fw_id": {"$in": lp.get_fw_ids_by_reservation(args.qid)}})
+    if getattr(args, "launches_mode", False):
+        return combine(query, {"fw_id": {"$in": _launch_fw_ids(lp, args)}})
     if args.name:
         query["name"] = args.name
     if args.state:
         query["state"] = args.state
     return combine(query, parse_query(args.query))
+
+
+def _launch_fw_ids(lp, args):
+    launch_query = combine({"state": args.state} if args.state else {}, parse_query(args.query))
+    return sorted({d["fw_id"] for d in lp.get_launches(launch_query, fields=["fw_id"])})
 
 
 def select_fw_ids(lp, args):
@@ -174,7 +192,7 @@ def select_fw_ids(lp, args):
         raise ConfigError("choose the fireworks with -i IDS, -n NAME, -s STATE or -q QUERY")
     ids = given_ids(args)
     query = fw_query(lp, args)
-    if ids and not (args.name or args.state or args.query):
+    if ids and not (args.name or args.state or args.query or getattr(args, "qid", None)):
         return ids  # keep the order the user gave
     return lp.get_fw_ids(query, sort=[("fw_id", 1)])
 
@@ -215,16 +233,21 @@ def stdin_is_tty():
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def confirm(lp, question, password=None):
-    """Go on only if the user agrees, or a script passed today's date as the password."""
+def confirm(lp, question, password=None, piped=False):
+    """Go on only if the user agrees, or a script passed today's date as the password.
+    ``piped``: a ``Y`` on a non-terminal stdin also agrees (FireWorks' ``lpad reset``)."""
     today = lp.today()
     if password is not None:
         if password != today:
             raise StarshellError(f"wrong password: pass today's date ({today}) to confirm")
         return
-    if not stdin_is_tty():
+    if not (piped or stdin_is_tty()):
         raise StarshellError(f"{question} Confirm on a terminal, or in scripts pass "
                              f"--password {today} (today's date)")
-    answer = input(f"{question} [y/N] ")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except (EOFError, OSError):  # stdin closed, or not readable (e.g. under a test runner)
+        raise StarshellError(f"{question} No answer on stdin: type Y, or pass "
+                             f"--password {today} (today's date)") from None
     if answer.strip().lower() not in ("y", "yes"):
         raise StarshellError("cancelled: nothing was changed")

@@ -68,7 +68,11 @@ def register(group):
 
 
 def get_fws(args, lp):
-    query = fw_query(lp, args)
+    return show_fws(lp, args, fw_query(lp, args))
+
+
+def show_fws(lp, args, query):
+    """Fireworks matching ``query`` in ``-d``'s format (get_fws, get_fws_in_wflows)."""
     sort = sort_spec(args, "fw_id")
     fmt, shown = args.output, args.display_format
     if shown == "count":

@@ -61,13 +61,19 @@ class DynamicsMixin:
             self.store.update_fireworks([doc["fw_id"]], {"spec": spec, "updated_on": now})
         self.store.release_children([d["fw_id"] for d in allowed], now)
 
-    def append_wf(self, new_wf, fw_ids, detour=False):
+    def append_wf(self, new_wf, fw_ids, detour=False, pull_spec_mods=True):
         """Add ``new_wf`` as children of ``fw_ids`` (as a detour: also before their children).
 
+        ``pull_spec_mods`` (FireWorks' default): the new roots get the
+        update_spec/mod_spec of parents that already completed.
         Returns ``{file id: store id}`` for the new fireworks.
         """
         from .launchpad import as_workflow
         fw_ids = [int(i) for i in fw_ids]
+        new_wf = as_workflow(new_wf)
+        if pull_spec_mods:
+            from .workflow_ops import pull_spec_mods as pull
+            pull(self, new_wf, fw_ids)
         wf_ids = {self.wf_id_of(i) for i in fw_ids}
         if len(wf_ids) != 1:
             from .errors import InvalidWorkflowError

@@ -108,6 +108,11 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                          **index_fields(spec)})
         return docs
 
+    def delete_fws(self, fw_ids, delete_launch_dirs=False):
+        """Delete fireworks (and their launches); refuses to strand children. See workflow_ops."""
+        from .workflow_ops import delete_fws
+        return delete_fws(self, fw_ids, delete_launch_dirs)
+
     # -- reading -----------------------------------------------------------------
     def get_fw_dict(self, fw_id, with_launches=True):
         doc = self.store.get_firework(int(fw_id))

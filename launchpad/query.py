@@ -45,13 +45,23 @@ def parse_query(text):
         try:
             query = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidQueryError(
-                f"the query is not valid JSON ({exc.msg} at character {exc.pos}): {text!r:.120}"
-            ) from None
+            query = _python_literal(text, exc)
     if not isinstance(query, dict):
         raise InvalidQueryError(f"a query must be a JSON object, got {type(query).__name__}")
     check_safe(query)
     return query
+
+
+def _python_literal(text, json_error):
+    """FireWorks reads ``-q`` with ast.literal_eval, so ``"{'state': 'READY'}"``
+    works there: accept a Python literal (never evaluated as code) when JSON fails."""
+    import ast
+    try:
+        return ast.literal_eval(text if isinstance(text, str) else text.decode())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, UnicodeDecodeError):
+        raise InvalidQueryError(
+            f"the query is not valid JSON ({json_error.msg} at character {json_error.pos}) "
+            f"nor a Python dict literal: {text!r:.120}") from None
 
 
 def check_safe(value, path="query", in_expr=False):

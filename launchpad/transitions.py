@@ -154,11 +154,15 @@ class TransitionsMixin:
     def archive_wf(self, fw_id):
         return self._move(self._workflow_fw_ids(fw_id), S.ARCHIVED.value, strict=False)
 
-    def delete_wf(self, fw_id):
-        """Remove the workflow, its fireworks and their launches (launch dirs stay on disk)."""
+    def delete_wf(self, fw_id, delete_launch_dirs=False):
+        """Remove the workflow, its fireworks and their launches; launch directories
+        stay on disk unless ``delete_launch_dirs`` (see workflow_ops.remove_launch_dirs)."""
         wf_id = self.wf_id_of(fw_id)
-        self.store.delete_workflow(wf_id)
-        return wf_id
+        if not delete_launch_dirs:
+            self.store.delete_workflow(wf_id)
+            return wf_id
+        from .workflow_ops import delete_wf_and_dirs
+        return delete_wf_and_dirs(self, wf_id)["wf_id"]
 
     # -- failure detection -------------------------------------------------------
     def detect_lostruns(self, expiration_secs=3600, fizzle=False, rerun=False):

@@ -1,0 +1,166 @@
+"""FireWorks' lpad verbs and options that starshell added later (issue 11):
+the API on every backend, then the real ``lpad`` in fresh processes."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from launchpad import Firework, FWAction, Workflow
+from launchpad.errors import InvalidArgumentError, InvalidTransitionError, NotFoundError
+from launchpad.tasks import ScriptTask
+from launchpad.workflow_ops import scripts_workflow
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def chain(n=2, name="chain"):
+    fws = [Firework(ScriptTask(script=f"echo {i}"), name=f"s{i}", fw_id=i) for i in range(1, n + 1)]
+    return Workflow(fws, {i: [i + 1] for i in range(1, n)}, name=name)
+
+
+def complete(lp, fw_id, action=None, launch_dir=""):
+    launch = lp.checkout_fw(fw_id=fw_id, launch_dir=launch_dir)
+    launch_id = launch[1] if isinstance(launch, tuple) else launch.launch_id
+    lp.complete_launch(launch_id, action or FWAction())
+
+
+# -- API, on every backend ------------------------------------------------------------
+def test_append_pulls_spec_mods_of_completed_parents(lp):
+    lp.add_wf(chain(1))
+    complete(lp, 1, FWAction(update_spec={"x": 1}, mod_spec=[{"_push": {"seen": "a"}}]))
+    pulled = lp.append_wf(chain(1, "more"), [1])
+    assert lp.get_fw_dict(pulled[1])["spec"]["x"] == 1
+    assert lp.get_fw_dict(pulled[1])["spec"]["seen"] == ["a"]
+    assert lp.get_fw_dict(pulled[1])["state"] == "READY"
+    plain = lp.append_wf(chain(1, "more"), [1], pull_spec_mods=False)
+    assert "x" not in lp.get_fw_dict(plain[1])["spec"]
+
+
+def test_delete_fws_unlinks_and_refuses_to_strand_children(lp):
+    lp.add_wf(chain(3))
+    with pytest.raises(InvalidArgumentError, match=r"children 3.*-i 2 3"):
+        lp.delete_fws([2])
+    with pytest.raises(NotFoundError):
+        lp.delete_fws([2, 3, 99])
+    result = lp.delete_fws([2, 3])
+    assert result["fw_ids"] == [2, 3] and result["wf_ids_removed"] == []
+    assert lp.get_fw_dict(1)["children"] == []
+    assert lp.get_wf_by_fw_id(1).links == {1: []}
+    assert len(lp.delete_fws([1])["wf_ids_removed"]) == 1
+    assert lp.store.count_workflows() == 0 and lp.store.count_fireworks() == 0
+
+
+def test_delete_fws_refuses_a_running_firework(lp):
+    lp.add_wf(chain(1))
+    lp.checkout_fw(fw_id=1)
+    with pytest.raises(InvalidTransitionError, match="RUNNING"):
+        lp.delete_fws([1])
+
+
+def test_delete_launch_dirs_only_those_safe_to_remove(lp, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lp.add_wf(chain(2))
+    own, shared = tmp_path / "launcher_1", tmp_path / "shared"
+    own.mkdir(), shared.mkdir()
+    complete(lp, 1, launch_dir=str(own))
+    complete(lp, 2, launch_dir=str(tmp_path))  # the working directory: never removed
+    result = lp.delete_fws([1, 2], delete_launch_dirs=True)
+    assert result["launch_dirs"] == [str(own)] and not own.exists()
+    assert str(tmp_path) in result["kept_dirs"] and tmp_path.exists()
+
+
+def test_scripts_workflow_is_a_chain():
+    wf = scripts_workflow(["echo a", "echo b", "echo c"], ["a", "b", "c"])
+    assert wf.name == "a" and wf.links == {0: [1], 1: [2], 2: []}
+    assert wf.id_fw[2].tasks[0]["script"] == "echo c" and wf.id_fw[2].tasks[0]["use_shell"]
+    with pytest.raises(InvalidArgumentError, match="one name per script"):
+        scripts_workflow(["echo a"], ["a", "b"])
+
+
+# -- the real lpad, in fresh processes ------------------------------------------------------
+@pytest.fixture
+def lpad(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")}
+    env.update(STARSHELL_HOME=str(tmp_path / "home"),
+               PYTHONPATH=os.pathsep.join([ROOT, env.get("PYTHONPATH", "")]))
+    work = tmp_path / "work"
+    work.mkdir()
+
+    command = [shutil.which("lpad")] if shutil.which("lpad") else [sys.executable, "-m", "launchpad.cli"]
+
+    def run(*argv, stdin=None):
+        return subprocess.run([*command, *argv], check=False, cwd=work, env=env,
+                              input=stdin, capture_output=True, text=True, timeout=60)
+    run.work = work
+    return run
+
+
+def ids(result):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_dump_wflow_round_trips_through_add(lpad):
+    (lpad.work / "wf.json").write_text(json.dumps(chain(3).to_dict()))
+    assert lpad("add", "wf.json").returncode == 0
+    assert lpad("append_wflow", "-i", "3", "-f", "wf.json", "--detour").returncode == 0
+    dumped = lpad("dump_wflow", "-i", "2", "-f", "out.yaml")
+    assert dumped.returncode == 0 and "6 fireworks" in dumped.stdout
+    assert lpad("add", "out.yaml").returncode == 0
+    first, second = ids(lpad("-o", "json", "get_wflows", "-d", "all"))
+    for key in ("name", "nodes", "states"):
+        assert first[key] == second[key]
+    shape = [sorted(len(kids) for kids in wf["links"].values()) for wf in (first, second)]
+    assert shape[0] == shape[1]
+
+
+def test_add_scripts_and_get_fws_in_wflows(lpad):
+    assert lpad("add_scripts", "echo 1", "echo 2", "-n", "one", "two", "-w", "sc").returncode == 0
+    assert lpad("add_scripts", "-s", "echo 3").returncode == 0
+    assert ids(lpad("-o", "json", "get_fws_in_wflows", "-wfn", "sc", "-d", "ids")) == [1, 2]
+    assert ids(lpad("-o", "json", "get_fws_in_wfs", "-wfi", "2", "-fws", "WAITING",
+                    "-d", "ids")) == [2]
+    assert ids(lpad("-o", "json", "get_fws_in_wflows", "-fwn", "one", "-d", "ids")) == [1]
+
+
+def test_delete_fws_command(lpad):
+    assert lpad("add_scripts", "echo 1", "echo 2").returncode == 0
+    refused = lpad("delete_fws", "-i", "1")
+    assert refused.returncode == 2 and "-i 1 2" in refused.stderr
+    done = lpad("delete_fws", "-i", "1", "2")
+    assert done.returncode == 0 and "emptied workflows" in done.stdout
+
+
+def test_add_dir_checks_every_file_first(lpad):
+    folder = lpad.work / "wfs"
+    folder.mkdir()
+    for name in ("a.yaml", "b.json"):
+        (folder / name).write_text(json.dumps(chain(2, name).to_dict()))
+    (folder / "notes.txt").write_text("not a workflow")
+    added = lpad("add", "-d", "wfs")
+    assert added.returncode == 0 and "added 2 workflows with 4 fireworks" in added.stderr
+    (folder / "c.yaml").write_text("fws: [")
+    bad = lpad("add", "-d", "wfs")
+    assert bad.returncode == 2 and "c.yaml" in bad.stderr
+    assert ids(lpad("-o", "json", "get_wflows", "-d", "count")) == 2
+
+
+def test_reset_reads_a_typed_y(lpad):
+    lpad("add_scripts", "echo 1")
+    assert lpad("reset", stdin="n\n").returncode == 1
+    assert lpad("reset", stdin="").returncode == 1
+    assert lpad("reset", stdin="Y\n").returncode == 0
+    assert ids(lpad("-o", "json", "get_fws", "-d", "count")) == 0
+
+
+def test_python_queries_and_launches_mode(lpad):
+    lpad("add_scripts", "echo 1", "echo 2")
+    assert ids(lpad("-o", "json", "get_fws", "-q", "{'state': 'READY'}", "-d", "ids")) == [1]
+    assert ids(lpad("-o", "json", "get_fws", "-lm", "-q", "{'state': 'RUNNING'}",
+                    "-d", "ids")) == []
+    bad = lpad("get_fws", "-q", "__import__('os')")
+    assert bad.returncode == 2 and "Python dict literal" in bad.stderr
