@@ -204,6 +204,20 @@ def test_import_data_merges_at_the_mapstring(launch_dir, fmt, text):
         ImportDataTask(filename="t.txt", mapstring="x").run_task({})
 
 
+def test_foreach_fans_out_and_gathers_on_every_store(lp, launch_dir):
+    """The coffee workflow through the LaunchPad on each store: detours, then pushes."""
+    from launchpad.files import load_workflow
+    from rocket import rapidfire
+    lp.add_wf(load_workflow(os.path.join(EXAMPLES, "foreach_coffee.yaml")))
+    assert rapidfire(lp, sleep=lambda s: None) == 9
+    docs = [lp.get_fw_dict(i) for i in lp.get_fw_ids()]
+    assert all(d["state"] == "COMPLETED" for d in docs)
+    serve = next(d for d in docs if d["name"] == "Serve coffee")
+    assert sorted(serve["spec"]["pure coffee"]) == sorted(
+        ["arabica", "liberica", "robusta"] + ["workflowing water"] * 3)
+    assert len(serve["parents"]) == 4  # Brew coffee and its three chunk fireworks
+
+
 # ---- FireWorks' documented examples, end to end ------------------------------------
 
 def _run_example(tmp_path, name, edit=lambda text: text):
