@@ -271,7 +271,9 @@ def test_real_walltime_expiry_mid_task_is_recovered(site):
     site.wait_for("firework handed back at the walltime",
                   lambda: site.lp.get_fw_dict(1)["state"] == "READY", 150)
     site.wait_for("pilot timed out", lambda: job_state(qid) == "TIMEOUT", 30)
-    assert site.lp.get_launches({"fw_id": 1})[0]["interrupted"] is True
+    launch = site.lp.get_launches({"fw_id": 1})[0]
+    assert launch["interrupted"] is True
+    assert launch["walltime"] is True   # a SIGTERM after the pilot's --timeout: the hard limit
     assert site.qlaunch("-q", qa, "singleshot") == 0
     site.wait_for("firework completed", lambda: site.states() == {"COMPLETED": 1})
 
