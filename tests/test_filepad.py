@@ -161,6 +161,24 @@ def test_the_embedded_store_takes_writes_while_a_file_streams_in(tmp_path, monke
     assert len(fp.get_file("big")[0]) == 6 * MB
 
 
+def test_an_identifier_being_added_elsewhere_is_refused_not_faked(tmp_path, monkeypatch):
+    from launchpad import filepad as module
+    from launchpad.stores import SQLiteStore
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("x")
+    path = tmp_path / "lp.sqlite"
+    refused = []
+
+    def racing_file(path_, text_mode=False):
+        yield b"first"
+        with pytest.raises(InvalidArgumentError, match="being added by another process") as exc:
+            FilePad(store=SQLiteStore(path)).add_file("f", identifier="same")
+        refused.append(exc)
+    monkeypatch.setattr(module, "_read_blocks", racing_file)
+    FilePad(store=SQLiteStore(path)).add_file("f", identifier="same", compress=False)
+    assert refused and FilePad(store=SQLiteStore(path)).get_file("same")[0] == b"first"
+
+
 # ---- finding the store ------------------------------------------------------------
 
 def test_auto_load_uses_the_launchpad_store(tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ import datetime
 import itertools
 import secrets
 
+from ..errors import InvalidArgumentError
 from .filepad_base import FileBackend
 from .sqlite import _dumps, _Table
 
@@ -55,7 +56,12 @@ class SQLiteFileBackend(FileBackend):
     def put(self, doc, blocks):
         gfs_id = doc["gfs_id"]
         if not self._reserve(doc):
-            return self.find_one({"identifier": doc["identifier"]}) or doc
+            existing = self.find_one({"identifier": doc["identifier"]})
+            if existing is None:
+                raise InvalidArgumentError(
+                    f"FilePad file {doc['identifier']!r} is being added by another process "
+                    "right now; add it again once that is done (or under another identifier)")
+            return existing
         try:
             self._write_chunks(gfs_id, blocks)
             self.table.update([gfs_id], {"complete": 1, "touched": _now()})
