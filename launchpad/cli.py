@@ -156,11 +156,8 @@ def _command_name(argv):
 
 
 def plugin_entry_points():
-    from importlib.metadata import entry_points
-    eps = entry_points()
-    if hasattr(eps, "select"):
-        return list(eps.select(group=PLUGIN_GROUP))
-    return list(eps.get(PLUGIN_GROUP, []))  # pragma: no cover - Python 3.9
+    from .plugins import entry_points_in
+    return entry_points_in(PLUGIN_GROUP)
 
 
 def load_plugins(group):

@@ -241,8 +241,8 @@ def _load_user_packages():
 
 def _load_entry_points():
     """Import the ``starshell.firetasks`` plugins: only when a name is still missing."""
-    from importlib.metadata import entry_points
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    from .plugins import entry_points_in
+    for ep in entry_points_in(ENTRY_POINT_GROUP):
         try:
             ep.load()
         except Exception as exc:  # a broken plugin must not hide the others
