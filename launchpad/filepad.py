@@ -91,6 +91,7 @@ class FilePad:
         """FireWorks' arguments name a MongoDB; with none of them (or ``store=``), the
         LaunchPad's own store is used. ``logdir``/``strm_lvl`` are accepted and unused:
         messages go to the ``launchpad.filepad`` logger."""
+        self._owns_store = store is None  # close() leaves a store it was lent alone
         if store is None:
             given = {"host": host, "port": port, "name": name, "username": username,
                      "password": password, "authsource": authsource, "uri_mode": uri_mode,
@@ -113,21 +114,25 @@ class FilePad:
             raise ConfigError(f"{db_file}: expected a mapping of settings")
         config = config_from_dict(_fireworks_credentials(data, admin),
                                   source=os.path.abspath(db_file))
-        return cls(store=_open(config), text_mode=data.get("text_mode", False),
-                   filepad_coll_name=data.get("filepad", "filepad"),
-                   gridfs_coll_name=data.get("filepad_gridfs", "filepad_gfs"))
+        pad = cls(store=_open(config), text_mode=data.get("text_mode", False),
+                  filepad_coll_name=data.get("filepad", "filepad"),
+                  gridfs_coll_name=data.get("filepad_gridfs", "filepad_gfs"))
+        pad._owns_store = True
+        return pad
 
     @classmethod
     def auto_load(cls):
         """The FilePad of the launchpad file LaunchPad.auto_load would use, else the embedded store."""
         path = find_launchpad_file()
-        return cls.from_db_file(path) if path else cls(store=_open(load_config()))
+        return cls.from_db_file(path) if path else cls()
 
     def describe(self):
         return self.files.describe()
 
     def close(self):
-        self.store.close()
+        """Close the store this FilePad opened (not one passed in with ``store=``)."""
+        if self._owns_store:
+            self.store.close()
 
     def build_indexes(self, indexes=None, background=True):
         """FireWorks' unique indexes on identifier and gfs_id (the embedded store always has them)."""

@@ -250,10 +250,10 @@ def test_fireworks_task_names_resolve(name):
 
 
 @pytest.fixture
-def pad_home(tmp_path, monkeypatch):
-    """Tasks auto-load the FilePad: give them a private embedded store."""
-    monkeypatch.setenv("STARSHELL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("STARSHELL_LAUNCHPAD", raising=False)
+def pad_home(tmp_path, monkeypatch, store):
+    """A launch directory whose tasks find the FilePad on the test's store (each backend)."""
+    from launchpad.tasks import filepad as tasks_module
+    monkeypatch.setattr(tasks_module, "get_fpad", lambda filepad_file=None: FilePad(store=store))
     monkeypatch.delenv("STARSHELL_ALLOW_OUTSIDE_LAUNCH_DIR", raising=False)
     work = tmp_path / "launch"
     work.mkdir()
@@ -263,19 +263,19 @@ def pad_home(tmp_path, monkeypatch):
     return work
 
 
-def test_add_get_delete_tasks(pad_home):
+def test_add_get_delete_tasks(pad_home, store):
     AddFilesTask(paths=["write.yaml", "delete.yaml"], identifiers=["write", "delete"]).run_task({})
     GetFilesTask(identifiers=["write"], new_file_names=["write_2.yaml"]).run_task({})
     assert (pad_home / "write_2.yaml").read_text() == "write.yaml: contents\n"
     DeleteFilesTask(identifiers=["write", "delete", "never"]).run_task({})
-    assert FilePad.auto_load().count() == 0
+    assert FilePad(store=store).count() == 0
     with pytest.raises(TaskError, match="no file 'write' in the FilePad"):
         GetFilesTask(identifiers=["write"]).run_task({})
 
 
-def test_add_files_by_pattern_named_by_path(pad_home):
+def test_add_files_by_pattern_named_by_path(pad_home, store):
     AddFilesTask(paths="*.yaml", directory=str(pad_home)).run_task({})
-    fp = FilePad.auto_load()
+    fp = FilePad(store=store)
     assert fp.get_file(str(pad_home / "write.yaml"))[0] == b"write.yaml: contents\n"
     with pytest.raises(TaskError, match="one identifier per path"):
         AddFilesTask(paths=["write.yaml"], identifiers=["a", "b"]).run_task({})
