@@ -63,6 +63,21 @@ def number(text):
     return int(value) if value.is_integer() else value
 
 
+def id_list_or_error(text):
+    """id_list for values read after parsing: a ConfigError (exit 2) instead."""
+    try:
+        return id_list(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def number_or_error(text):
+    try:
+        return number(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def count(text):
     try:
         value = int(text)
@@ -81,11 +96,11 @@ def seconds(text):
 
 
 # -- options -------------------------------------------------------------------------
-def add_selection(parser, what="fireworks", ids_nargs="+"):
+def add_selection(parser, what="fireworks", ids_nargs="+", id_type=id_list):
     """``-i/-n/-s/-q``: the same selection options on every command."""
     ids_help = ("firework ids (e.g. 3, 1,2,5-9)" if what == "fireworks" else
                 "ids of any firework of the workflows (as in FireWorks)")
-    parser.add_argument("-i", "--fw_id", type=id_list, nargs=ids_nargs, action="append",
+    parser.add_argument("-i", "--fw_id", type=id_type, nargs=ids_nargs, action="append",
                         metavar="IDS", help=ids_help)
     parser.add_argument("-n", "--name", help=f"{what} with exactly this name")
     parser.add_argument("-s", "--state", type=str.upper, choices=ALL_STATES, metavar="STATE",

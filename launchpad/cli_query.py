@@ -36,6 +36,9 @@ def register(group):
                     "commands. -q filters workflow documents (name, metadata...).")
     add_selection(p, "workflows")
     add_listing(p, WF_SORT)
+    p.add_argument("-t", "--table", action="store_true",
+                   help="a table (FireWorks' option; tables are already the default, and -t "
+                        "overrides -o)")
     p.set_defaults(func=get_wflows)
 
     p = group.add_parser(
@@ -53,6 +56,15 @@ def register(group):
                     "launches (mean and total seconds) by task and by day.")
     p.add_argument("--days", type=count, default=7,
                    help="runtimes of launches started in the last N days (0: all; default 7)")
+    p.add_argument("-c", "--collection", choices=sorted(reports.COLLECTIONS),
+                   help="FireWorks' report instead: fws, wflows or launches counted by state per "
+                        "interval of their last change (launches: their end)")
+    p.add_argument("-i", "--interval", choices=list(reports.INTERVALS),
+                   help="FireWorks' report: the interval (default days)")
+    p.add_argument("-n", "--num_intervals", type=count, default=5,
+                   help="FireWorks' report: how many intervals back (default 5; 0: all)")
+    p.add_argument("-q", "--query", metavar="QUERY",
+                   help="FireWorks' report: only documents matching this filter")
     p.set_defaults(func=report)
 
     p = group.add_parser(
@@ -103,7 +115,7 @@ def _launches_by_fw(lp, fw_ids):
 
 
 def get_wflows(args, lp):
-    fmt, shown = args.output, args.display_format
+    fmt, shown = (None if args.table else args.output), args.display_format
     if shown == "count":
         query, state = wf_selection(lp, args)
         total = len(select_workflows(lp, args)) if state else lp.count_wfs(query or None)
@@ -141,6 +153,8 @@ def get_launchdir(args, lp):
 
 
 def report(args, lp):
+    if args.collection or args.interval or args.query:
+        return interval_report(args, lp)
     data = {**reports.state_summary(lp), **reports.runtime_summary(lp, args.days)}
     display.emit(data, args.output, human=lambda: _show_report(data))
     return 0
@@ -162,6 +176,22 @@ def _show_report(data):
     display.table([[r["day"], r["launches"], r["completed"], r["fizzled"], r["total_secs"]]
                    for r in data["by_day"]],
                   ["day", "launches", "completed", "fizzled", "total s"])
+
+
+def interval_report(args, lp):
+    """FireWorks' ``lpad report -c -i -n -q``: counts by state per interval."""
+    from .query import parse_query
+    coll, interval = args.collection or "fws", args.interval or "days"
+    rows = reports.interval_stats(lp, coll, interval, args.num_intervals, parse_query(args.query))
+    states = [s for s in ALL_STATES if any(s in r["states"] for r in rows)]
+
+    def human():
+        display.out(f"{reports.COLLECTIONS[coll].capitalize()} by state per {interval[:-1]}")
+        display.table([[r["date"], *[r["states"].get(s, 0) for s in states], r["total"],
+                        f"{r['fizzled_pct']:g}%"] for r in rows],
+                      ["date", *states, "total", "fizzled"])
+    display.emit(rows, args.output, human=human)
+    return 0
 
 
 def _in_state_order(counts):

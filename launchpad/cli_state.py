@@ -10,7 +10,9 @@ from functools import partial
 
 import launchpad.display as display
 from .cli_common import (CONFIRM_ABOVE, add_selection, confirm, first_fw_ids, has_selection,
-                         json_object, number, seconds, select_fw_ids, select_workflows)
+                         id_list_or_error, json_object, number, number_or_error, seconds,
+                         select_fw_ids, select_workflows)
+from .cli_workflow import show_dirs
 from .errors import ConfigError, InvalidTransitionError, NotFoundError
 
 PASSWORD_HELP = ("today's date (YYYY-MM-DD): confirms without a prompt (FireWorks' "
@@ -50,6 +52,10 @@ def register(group):
         if name == "rerun_fws":
             p.add_argument("--rerun_duplicates", action="store_true",
                            help="accepted for FireWorks compatibility; ignored")
+            p.add_argument("--clear-recovery", "--clear_recovery", dest="clear_recovery",
+                           action="store_true",
+                           help="accepted for FireWorks compatibility: starshell keeps no "
+                                "task-level recovery data yet, so there is nothing to clear")
         p.set_defaults(func=partial(change_fws, verb=verb, method=method))
 
     for name, (verb, method, text) in WF_COMMANDS.items():
@@ -59,14 +65,17 @@ def register(group):
                                 if name in _CONFIRMED else ""))
         add_selection(p, "workflows")
         p.add_argument("--password", help=PASSWORD_HELP if name in _CONFIRMED else COMPAT_PASSWORD_HELP)
+        _add_wf_option(p, name)
         p.set_defaults(func=partial(change_wflows, verb=verb, method=method,
                                     ask=name in _CONFIRMED))
 
     p = group.add_parser("set_priority", help="set fireworks' _priority (higher runs first)",
                          description="Set spec._priority of fireworks: among READY ones, "
                                      "higher priorities run first. Example: lpad set_priority -i 3 100")
-    add_selection(p, ids_nargs=None)
-    p.add_argument("priority", type=number, help="the new priority (a number)")
+    add_selection(p, id_type=str)
+    p.add_argument("priority", type=number, nargs="?",
+                   help="the new priority (a number); may also come last after -i "
+                        "(lpad set_priority -i 1 2 100)")
     p.set_defaults(func=set_priority)
 
     p = group.add_parser("update_fws", help="change keys of fireworks' specs",
@@ -75,6 +84,10 @@ def register(group):
     add_selection(p)
     p.add_argument("-u", "--update", type=json_object, required=True, metavar="JSON",
                    help="the keys to set, as a JSON object, e.g. '{\"param\": 7}'")
+    p.add_argument("--mongo", action="store_true",
+                   help="-u is a MongoDB update document on the firework, as in FireWorks, e.g. "
+                        "'{\"$push\": {\"spec.tags\": \"x\"}}'; only the spec may change, with "
+                        "$set $unset $inc $push $pull $pullAll $addToSet $pop $rename")
     p.set_defaults(func=update_fws)
 
     p = group.add_parser("detect_lostruns", help="find RUNNING launches whose heartbeat stopped",
@@ -90,6 +103,18 @@ def register(group):
     act.add_argument("--fizzle", action="store_true", help="mark their fireworks FIZZLED")
     act.add_argument("--rerun", action="store_true", help="put their fireworks back to READY")
     p.set_defaults(func=detect_lostruns)
+
+
+def _add_wf_option(p, name):
+    if name == "defuse_wflows":
+        p.add_argument("--defuse_all_states", action="store_true",
+                       help="also defuse COMPLETED fireworks: they and their descendants are "
+                            "reset first (their results stay on their launches)")
+    elif name == "delete_wflows":
+        p.add_argument("--ldirs", dest="delete_launch_dirs", action="store_true",
+                       help="also delete the launch directories recorded on their launches, "
+                            "except one shared with another workflow, or holding the home or "
+                            "current directory")
 
 
 def _sentence(text):
@@ -133,10 +158,17 @@ def change_wflows(args, lp, verb, method, ask=False):
     first = first_fw_ids(lp, [d["wf_id"] for d in docs])
     results = []
     for doc in display.progress(docs, verb):
-        result = getattr(lp, method)(first[doc["wf_id"]])
-        changed = [] if method == "delete_wf" else sorted(result)
-        results.append({"wf_id": doc["wf_id"], "fw_id": first[doc["wf_id"]], "name": doc["name"],
-                        "fireworks": doc["nodes"], "changed": changed})
+        entry = {"wf_id": doc["wf_id"], "fw_id": first[doc["wf_id"]], "name": doc["name"],
+                 "fireworks": doc["nodes"]}
+        if getattr(args, "delete_launch_dirs", False):
+            from .workflow_ops import delete_wf_and_dirs  # shutil: only for --ldirs
+            entry.update(delete_wf_and_dirs(lp, doc["wf_id"]), changed=[])
+        elif getattr(args, "defuse_all_states", False):
+            entry["changed"] = sorted(lp.defuse_wf(entry["fw_id"], defuse_all_states=True))
+        else:
+            result = getattr(lp, method)(entry["fw_id"])
+            entry["changed"] = [] if method == "delete_wf" else sorted(result)
+        results.append(entry)
     display.emit(results, args.output, human=lambda: _show_wf_changes(verb, results))
     return 0
 
@@ -148,6 +180,7 @@ def _show_wf_changes(verb, results):
         head = f"{verb} workflow {r['wf_id']} ({r['name']!r}, fw_id {r['fw_id']})"
         if verb == "deleted":
             display.out(f"{head} with {display.plural(r['fireworks'], 'firework')}")
+            show_dirs(r)
         elif r["changed"]:
             display.out(f"{head}: {display.plural(len(r['changed']), 'firework')} "
                         f"{display.ids_text(r['changed'])}")
@@ -156,6 +189,13 @@ def _show_wf_changes(verb, results):
 
 
 def set_priority(args, lp):
+    """``-i 1 2 100`` (the priority last) and ``100 -i 1 2`` (FireWorks) both work."""
+    raw = [text for group in args.fw_id or [] for text in group]
+    if args.priority is None:
+        if len(raw) < 2:
+            raise ConfigError("give the priority: lpad set_priority -i IDS PRIORITY")
+        args.priority = number_or_error(raw.pop())
+    args.fw_id = [[i for text in raw for i in id_list_or_error(text)]] if raw else None
     ids = select_fw_ids(lp, args)
     changed, failures, code = _each(lp, ids, "priority",
                                     lambda fw_id: lp.set_priority(fw_id, args.priority))
@@ -165,7 +205,7 @@ def set_priority(args, lp):
 
 def update_fws(args, lp):
     ids = select_fw_ids(lp, args)
-    changed = lp.update_spec(ids, args.update) if ids else []
+    changed = lp.update_spec(ids, args.update, mongo=args.mongo) if ids else []
     display.show_changes("updated the spec of", changed, {}, args.output)
     return 0
 

@@ -137,3 +137,43 @@ def _count_features(docs):
         for feature in features(doc.get("spec")):
             counts[feature] += 1
     return counts
+
+
+# -- FireWorks' `lpad report -c COLL -i INTERVAL`: counts by state per time interval -----
+INTERVALS = {"minutes": (16, timedelta(minutes=1)), "hours": (13, timedelta(hours=1)),
+             "days": (10, timedelta(days=1)), "months": (7, timedelta(days=31)),
+             "years": (4, timedelta(days=366))}
+COLLECTIONS = {"fws": "fireworks", "fireworks": "fireworks", "wflows": "workflows",
+               "workflows": "workflows", "launches": "launches"}
+
+
+def interval_stats(lp, coll="fws", interval="days", num_intervals=5, query=None):
+    """Documents by state per interval of their last change (launches: their end),
+    newest first, as FireWorks' FWReport: ``[{"date", "states", "total", "fizzled_pct"}]``."""
+    width, step = INTERVALS[interval]
+    coll = COLLECTIONS[coll]
+    field = "time_end" if coll == "launches" else "updated_on"
+    query = dict(query or {})
+    if num_intervals:
+        start = (lp.clock() - step * num_intervals).strftime(_TIME_FORMAT)[:width]
+        query = {"$and": [query, {field: {"$gte": start}}]} if query else {field: {"$gte": start}}
+    counts = defaultdict(lambda: defaultdict(int))
+    for doc in _interval_docs(lp, coll, field, query):
+        stamp = doc.get(field)
+        if stamp:
+            counts[str(stamp).replace(" ", "T")[:width]][doc["state"]] += 1
+    rows = []
+    for date in sorted(counts, reverse=True):
+        states = dict(counts[date])
+        total = sum(states.values())
+        rows.append({"date": date, "states": states, "total": total,
+                     "fizzled_pct": round(100.0 * states.get(S.FIZZLED.value, 0) / total, 1)})
+    return rows
+
+
+def _interval_docs(lp, coll, field, query):
+    if coll == "launches":
+        return lp.get_launches(query, fields=["state", field])
+    if coll == "fireworks":
+        return lp.get_fws(query, fields=["state", field])
+    return lp.get_wf_summaries(query or None)

@@ -118,13 +118,21 @@ class TransitionsMixin:
                 changed.append(d["fw_id"])
         return changed
 
-    def update_spec(self, fw_ids, updates):
-        """Merge ``updates`` into each firework's spec (dotted keys reach inside)."""
+    def update_spec(self, fw_ids, updates, mongo=False):
+        """Merge ``updates`` into each firework's spec (dotted keys reach inside).
+        ``mongo``: ``updates`` is a MongoDB update document (FireWorks' option),
+        limited to the spec and to operators FWAction's mod_spec also has."""
         from .actions import apply_mod
+        mods = [{"_set": updates}]
+        if mongo:
+            from .workflow_ops import mongo_update_to_mods
+            mods = mongo_update_to_mods(updates)
         with self.store.transaction():
             docs = self._docs(fw_ids, fields=("fw_id", "spec"))
             for d in docs:
-                spec = apply_mod(d["spec"], {"_set": updates})
+                spec = d["spec"]
+                for mod in mods:
+                    spec = apply_mod(spec, mod)
                 self.store.update_fireworks([d["fw_id"]], {"spec": spec, "updated_on": self.now()})
         return [d["fw_id"] for d in docs]
 
@@ -135,8 +143,15 @@ class TransitionsMixin:
         return self.update_spec([fw_id], {"_priority": priority})
 
     # -- whole workflows (identified by any of their fireworks, as in FireWorks) ---
-    def defuse_wf(self, fw_id):
-        return self._move(self._workflow_fw_ids(fw_id), S.DEFUSED.value, strict=False)
+    def defuse_wf(self, fw_id, defuse_all_states=False):
+        """``defuse_all_states`` (FireWorks' option): COMPLETED fireworks too, reset
+        first with their descendants, as FireWorks does."""
+        ids = self._workflow_fw_ids(fw_id)
+        if defuse_all_states:
+            for doc in self.store.get_fireworks(ids, ["fw_id", "state"]):
+                if doc["state"] == S.COMPLETED.value:
+                    self.rerun_fw(doc["fw_id"])
+        return self._move(ids, S.DEFUSED.value, strict=False)
 
     def pause_wf(self, fw_id):
         ids = [d["fw_id"] for d in self.store.get_fireworks(self._workflow_fw_ids(fw_id), ["fw_id", "state"])

@@ -158,3 +158,48 @@ def workflow_files(paths):
                             if name.lower().endswith(WORKFLOW_SUFFIXES)
                             and os.path.isfile(os.path.join(folder, name))))
     return files
+
+
+_MONGO_TO_MOD = {"$set": "_set", "$unset": "_unset", "$inc": "_inc", "$push": "_push",
+                 "$pull": "_pull", "$pullAll": "_pull_all", "$addToSet": "_add_to_set",
+                 "$pop": "_pop", "$rename": "_rename"}
+
+
+def mongo_update_to_mods(update):
+    """FireWorks' ``update_fws --mongo`` document as mod_spec operations on the spec.
+
+    Only ``spec.`` fields and the operators mod_spec has are allowed: the rest
+    of a firework document is the store's, and a raw write could break it.
+    """
+    if not isinstance(update, dict) or not update:
+        raise InvalidArgumentError("--mongo needs an update document, e.g. "
+                                   "'{\"$set\": {\"spec.param\": 7}}'")
+    mods = []
+    for op, fields in update.items():
+        if op not in _MONGO_TO_MOD:
+            raise InvalidArgumentError(f"--mongo: operator {op!r} is not allowed; use one of "
+                                       f"{', '.join(_MONGO_TO_MOD)}")
+        if not isinstance(fields, dict):
+            raise InvalidArgumentError(f"--mongo: {op} takes an object of fields")
+        mods.append({_MONGO_TO_MOD[op]: {_spec_path(k): _spec_value(op, v) for k, v in fields.items()}})
+    return [_each_to_all(mod) for mod in mods]
+
+
+def _spec_path(key):
+    if not key.startswith("spec.") or key == "spec.":
+        raise InvalidArgumentError(f"--mongo: {key!r} is outside the spec; only fields starting "
+                                   "with 'spec.' may change")
+    return key[len("spec."):]
+
+
+def _spec_value(op, value):
+    return _spec_path(value) if op == "$rename" else value
+
+
+def _each_to_all(mod):
+    """``$push``/``$addToSet`` with ``{"$each": [...]}`` push every item, as MongoDB does."""
+    (op, fields), = mod.items()
+    if op == "_push" and any(isinstance(v, dict) and "$each" in v for v in fields.values()):
+        return {"_push_all": {k: v["$each"] if isinstance(v, dict) and "$each" in v else [v]
+                              for k, v in fields.items()}}
+    return mod

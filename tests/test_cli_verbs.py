@@ -164,3 +164,74 @@ def test_python_queries_and_launches_mode(lpad):
                     "-d", "ids")) == []
     bad = lpad("get_fws", "-q", "__import__('os')")
     assert bad.returncode == 2 and "Python dict literal" in bad.stderr
+
+
+# -- options (issue 11, "Options still refused or ignored") ------------------------------------
+def test_update_spec_mongo_document_stays_in_the_spec(lp):
+    lp.add_wf(chain(1))
+    lp.update_spec([1], {"$set": {"spec.x": 1}, "$push": {"spec.tags": {"$each": ["a", "b"]}},
+                         "$inc": {"spec.n": 2}}, mongo=True)
+    spec = lp.get_fw_dict(1)["spec"]
+    assert (spec["x"], spec["tags"], spec["n"]) == (1, ["a", "b"], 2)
+    for bad in ({"$set": {"state": "COMPLETED"}}, {"$where": {"spec.x": 1}}, {"$set": 1}, {}):
+        with pytest.raises(InvalidArgumentError):
+            lp.update_spec([1], bad, mongo=True)
+    assert lp.get_fw_dict(1)["state"] == "READY"
+
+
+def test_defuse_all_states_resets_completed_ones_first(lp):
+    lp.add_wf(chain(2))
+    complete(lp, 1)
+    assert lp.defuse_wf(1) == [2]
+    lp.reignite_wf(1)
+    assert sorted(lp.defuse_wf(1, defuse_all_states=True)) == [1, 2]
+    assert {d["state"] for d in lp.get_fws()} == {"DEFUSED"}
+
+
+def test_interval_report_counts_by_state(lp):
+    from launchpad.reports import interval_stats
+    lp.add_wf(chain(2))
+    complete(lp, 1)
+    rows = interval_stats(lp, "fws", "days", 5)
+    assert len(rows) == 1 and rows[0]["states"] == {"COMPLETED": 1, "READY": 1}
+    assert interval_stats(lp, "launches", "hours", 0)[0]["states"] == {"COMPLETED": 1}
+    assert interval_stats(lp, "fws", "days", 5, {"state": "READY"})[0]["total"] == 1
+
+
+def test_set_priority_takes_ids_as_fireworks_does(lpad):
+    lpad("add_scripts", "echo 1", "echo 2", "echo 3")
+    assert lpad("set_priority", "-i", "1", "2", "100").returncode == 0
+    assert lpad("set_priority", "5", "-i", "3").returncode == 0
+    assert lpad("set_priority", "-i", "1,2", "7.5").returncode == 0
+    assert lpad("set_priority", "-i", "1").returncode == 2
+    docs = ids(lpad("-o", "json", "get_fws", "-d", "all"))
+    assert [d["spec"]["_priority"] for d in docs] == [7.5, 7.5, 5]
+
+
+def test_state_command_options(lpad):
+    lpad("add_scripts", "echo 1", "echo 2")
+    assert lpad("rerun_fws", "-i", "1", "--clear-recovery").returncode == 0
+    assert lpad("defuse_wflows", "-i", "1", "--defuse_all_states").returncode == 0
+    assert lpad("update_fws", "-i", "1", "--mongo", "-u", '{"$set": {"spec.x": 3}}').returncode == 0
+    refused = lpad("update_fws", "-i", "1", "--mongo", "-u", '{"$set": {"state": "READY"}}')
+    assert refused.returncode == 2 and "outside the spec" in refused.stderr
+    table = lpad("-o", "json", "get_wflows", "-t")
+    assert table.returncode == 0 and table.stdout.startswith("fw_id")
+    report = lpad("report", "-c", "fws", "-i", "hours")
+    assert report.returncode == 0 and "DEFUSED" in report.stdout
+
+
+def test_delete_wflows_ldirs_removes_only_recorded_dirs(lpad):
+    lpad("add_scripts", "echo 1")
+    run_dir = lpad.work / "launcher_x"
+    run_dir.mkdir()
+    (lpad.work / "keep.txt").write_text("mine")
+    env_py = ("import sys; from launchpad import LaunchPad; lp = LaunchPad.from_file(None); "
+              "lp.checkout_fw(fw_id=1, launch_dir=sys.argv[1])")
+    subprocess.run([sys.executable, "-c", env_py, str(run_dir)], check=True, cwd=lpad.work,
+                   env={**{k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")},
+                        "STARSHELL_HOME": str(lpad.work.parent / "home")})
+    lpad("defuse_fws", "-i", "1")
+    done = lpad("delete_wflows", "-i", "1", "--ldirs")
+    assert done.returncode == 0 and f"removed launch directory {run_dir}" in done.stdout
+    assert not run_dir.exists() and (lpad.work / "keep.txt").exists()
