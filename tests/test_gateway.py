@@ -51,6 +51,21 @@ def run(args, cwd, home, timeout=120, **kwargs):
     return done.returncode, done.stdout, done.stderr
 
 
+def quiet_port():
+    """A free port below the ephemeral range: clients hammering a gateway that is down
+    could otherwise be given its port for themselves, and it could not start again."""
+    import random
+    import socket
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port between 20000 and 32000")
+
+
 class Gateway:
     """A real ``lpad gateway`` process serving the store under ``login``."""
 
@@ -58,7 +73,7 @@ class Gateway:
         self.login = login
         self.token_file = login / "gateway.token"
         self.options = list(options)
-        self.port = 0
+        self.port = quiet_port()
         self.proc = None
         self.url = None
         self.err_path = login / "gateway.err"
@@ -569,7 +584,7 @@ def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket
     from launchpad.tasks import PyTask
     from rocket import launch_rocket
     token_file = str(tmp_path / "gw.token")
-    first, _ = build_server(lp, "127.0.0.1", 0, token_file, threads=4)
+    first, _ = build_server(lp, "127.0.0.1", quiet_port(), token_file, threads=4)
     threading.Thread(target=first.serve, daemon=True).start()
     token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
     client_lp = GatewayLaunchPad(client=GatewayClient(url_of(first), token, patience=0.3))

@@ -16,6 +16,7 @@ store for what the first attempt did.
 import functools
 import http.client
 import json
+import select
 import socket
 import ssl
 import threading
@@ -110,6 +111,9 @@ class GatewayClient:
     def _post(self, path, body):
         """One POST on this thread's connection (dropped after a failure)."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and conn.stale():  # the gateway closed it while it was idle
+            self.close()
+            conn = None
         try:
             if conn is None:
                 conn = self._local.conn = _Connection(self._host, self._port, self.timeout,
@@ -136,6 +140,11 @@ class _Connection:
 
     def __init__(self, host, port, timeout, context=None):
         sock = socket.create_connection((host, port), timeout)
+        if sock.getsockname() == sock.getpeername():
+            # No gateway listens on a port of the local ephemeral range and TCP connected
+            # the socket to itself; it would hold the port the gateway restarts on.
+            sock.close()
+            raise ConnectionRefusedError(f"nothing listens on {host}:{port}")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if context is not None:
             sock = context.wrap_socket(sock, server_hostname=host)
@@ -187,6 +196,13 @@ class _Connection:
                 return b"".join(parts)
             parts.append(self._exactly(size))
             self.rfile.readline(65537)
+
+    def stale(self):
+        """Whether the gateway closed this idle connection (readable means EOF here)."""
+        try:
+            return bool(select.select([self.sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
 
     def close(self):
         self.rfile.close()
