@@ -640,3 +640,21 @@ def test_the_client_reads_replies_a_proxy_may_reshape(tmp_path):
     assert second.post("/v1/call/x", b"{}", b"") == (502, b"<html>down</html>") and second.closing
     second.close()
     listener.close()
+
+
+def test_a_fenced_launch_is_told_so_through_the_gateway(lp, served, tmp_path):
+    """Rerun while it runs: the heartbeat says fenced, the completion is refused (409)
+    and recorded as a late result, as on the store."""
+    from launchpad import Firework, FWAction
+    from launchpad.errors import StaleLaunchError
+    from launchpad.tasks import ScriptTask
+    _, client_lp = served
+    (fw_id,) = lp.add_wf(Firework(ScriptTask(script="true"), name="fenced")).values()
+    _, launch_id = client_lp.checkout_fw(launch_dir=str(tmp_path / "launcher_1"))
+    assert client_lp.ping_launch(launch_id) is True
+    lp.rerun_fw(fw_id)
+    assert client_lp.ping_launch(launch_id) is False
+    with pytest.raises(StaleLaunchError, match="fenced"):
+        client_lp.complete_launch(launch_id, FWAction(stored_data={"late": 1}), fw_id=fw_id)
+    assert lp.get_fw_dict(fw_id)["state"] == "READY"
+    assert lp.get_launch(launch_id)["late_result"]["action"]["stored_data"] == {"late": 1}
