@@ -6,7 +6,7 @@
 
 import argparse
 
-from . import display
+from . import cli_maint, display
 from .checker import DEFAULT_GRACE_SECS, check
 
 EXIT_PROBLEMS = 1
@@ -24,7 +24,7 @@ def _grace(text):
 
 def register(subparsers):
     admin = subparsers.add_parser(
-        "admin", help="check the store's consistency (and repair it)",
+        "admin", help="check, repair and tune the store (check, tuneup, refresh, orphaned...)",
         description="Store maintenance. `lpad admin check` looks for what a crash or a lost "
                     "connection can leave behind; --fix repairs what is safe to repair.")
     from launchpad.cli import CommandGroup  # cli imports this module: resolve at call time
@@ -46,6 +46,7 @@ def register(subparsers):
                         f"or lpad add may still finish it (default {DEFAULT_GRACE_SECS:g})")
     p.set_defaults(func=check_command)
     _register_import(actions)
+    cli_maint.register(actions)  # tuneup, refresh, unlock, maintain, orphaned
 
 
 def _register_import(actions):

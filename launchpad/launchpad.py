@@ -73,6 +73,15 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             raise ResetRefusedError(f"reset refused: pass today's date ({today}) as the password")
         self.store.reset()
 
+    def tuneup(self, full=False):
+        """FireWorks' name: indexes and statistics; ``full`` compacts (downtime only)."""
+        return self.store.tuneup(full=full)
+
+    def maintain(self, infinite=True, maintain_interval=None, **options):
+        """FireWorks' upkeep loop: tuneup, lost runs, safe repairs (see maintenance)."""
+        from .maintenance import MAINTAIN_INTERVAL, maintain
+        return maintain(self, infinite, maintain_interval or MAINTAIN_INTERVAL, **options)
+
     # -- adding ------------------------------------------------------------------
     def add_wf(self, wf):
         """Insert a Workflow (or Firework, or dict); returns ``{file id: store id}``.

@@ -220,6 +220,11 @@ class Store(ABC):
         """Delete fireworks and their launches: the checker's repair of pieces an
         interrupted add or delete left behind without their workflow."""
 
+    def tuneup(self, full=False):
+        """``lpad admin tuneup``: indexes and statistics (``full``: compaction);
+        returns the steps done, in words."""
+        return []
+
     @abstractmethod
     def delete_launches(self, launch_ids):
         """Delete launches whose firework no longer exists (the checker's repair)."""

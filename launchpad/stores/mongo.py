@@ -156,6 +156,19 @@ class MongoStore(Store):
         except (OverflowError, BSONError, RecursionError, TypeError) as exc:
             raise _unstorable(exc) from None
 
+    def tuneup(self, full=False):
+        """Missing indexes back; ``full`` also compacts each collection (blocks it on
+        some servers: downtime only). A server that cannot compact is named, not fatal."""
+        self._guard(self._ensure_indexes)
+        steps = ["indexes checked"]
+        for name in _COLLECTIONS if full else ():
+            try:
+                self._guard(lambda n=name: self.db.command({"compact": n}))
+                steps.append(f"compacted {name}")
+            except (OperationFailure, NotImplementedError, TypeError) as exc:
+                steps.append(f"{name} not compacted: {str(exc).splitlines()[0][:120]}")
+        return steps
+
     def _ensure_indexes(self):
         self.fireworks.create_index("fw_id", unique=True)
         self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING),

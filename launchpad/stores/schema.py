@@ -68,6 +68,13 @@ def _links_to_edge_table(conn):
 MIGRATIONS = {1: _links_to_edge_table}
 
 
+def ensure_indexes(conn):
+    """Create any index of the schema that is missing (``lpad admin tuneup``)."""
+    for statement in _DDL.split(";"):
+        if statement.strip().startswith("CREATE INDEX"):
+            conn.execute(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+
+
 def create_schema(conn):
     for statement in _DDL.split(";"):
         if statement.strip():

@@ -24,7 +24,7 @@ from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
 from ..query import (QUERY_SECONDS, check_safe, compile_regex, matches, project, regex_flags,
                      select, sort_docs, timed_out)
 from .base import Store, index_fields
-from .schema import SCHEMA_VERSION, TABLES, create_schema, migrate
+from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
 
 log = logging.getLogger(__name__)
 
@@ -535,6 +535,20 @@ class SQLiteStore(Store):
                 raise ConfigError(
                     f"the store {self.path} has schema version {version}, newer than this "
                     f"starshell understands ({SCHEMA_VERSION}); upgrade starshell")
+
+    def tuneup(self, full=False):
+        """Missing indexes back and fresh planner statistics; ``full`` also VACUUMs,
+        which rewrites the file and waits for every other writer (downtime only)."""
+        with self.transaction() as conn:
+            ensure_indexes(conn)
+            conn.execute("ANALYZE")
+        steps = ["indexes checked", "ANALYZE"]
+        if full:
+            before = os.path.getsize(self.path)
+            self.retrying(lambda: self.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+            self.retrying(lambda: self.conn().execute("VACUUM"))
+            steps.append(f"VACUUM ({before} -> {os.path.getsize(self.path)} bytes)")
+        return steps
 
     def reset(self):
         with self.transaction() as conn:
