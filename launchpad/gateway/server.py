@@ -34,7 +34,7 @@ _NOT_DONE = object()
 class Replies:
     """Answers by request id: the first call runs, repeats get its answer."""
 
-    def __init__(self, size=20000):
+    def __init__(self, size=5000):  # a few seconds of calls: later retries are found in the store
         self.size = size
         self._done = OrderedDict()
         self._running = {}
