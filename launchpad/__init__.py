@@ -19,6 +19,7 @@ _LAZY = {
     "LaunchPad": "launchpad", "Firework": "models", "Launch": "models", "Workflow": "models",
     "State": "states", "WorkerFilter": "stores", "FWorker": "worker",
     "FilePad": "filepad",  # files kept in the store (FireWorks' FilePad)
+    "plot_wf": "graph", "wf_to_graph": "graph",  # fireworks.utilities.visualize's names
     # FireWorks' fw_serializers names (also in launchpad.serialization)
     **dict.fromkeys(("FWSerializable", "load_object", "load_object_from_file",
                      "recursive_serialize", "recursive_deserialize", "reconstitute_dates",
@@ -52,4 +53,5 @@ __all__ = ["LaunchPad", "Firework", "Workflow", "Launch", "FWAction", "FiretaskB
            "FireTaskBase", "explicit_serialize", "register_task", "load_task", "State",
            "StarshellError", "WorkerFilter", "FWorker", "FWSerializable", "load_object",
            "load_object_from_file", "recursive_serialize", "recursive_deserialize",
-           "reconstitute_dates", "serialize_fw", "FWFormatError", "FWSerializationError", "FilePad"]
+           "reconstitute_dates", "serialize_fw", "FWFormatError", "FWSerializationError", "FilePad",
+           "plot_wf", "wf_to_graph"]

@@ -6,7 +6,6 @@ store (tuneup) and ``launchpad.maintenance``.
 
 import launchpad.display as display
 from .cli_common import given_ids, id_list, seconds
-from .cli_state import DEFAULT_PING_INTERVAL, check_lost_time
 
 EXIT_PROBLEMS = 1
 
@@ -100,8 +99,6 @@ def unlock(args, lp):
 def maintain(args, lp):
     from .maintenance import LOST_RUN_SECS, MAINTAIN_INTERVAL
     from .maintenance import maintain as maintain_store
-    if args.lostruns_time:
-        check_lost_time(args.lostruns_time, DEFAULT_PING_INTERVAL, "--lostruns_time")
     result = maintain_store(lp, args.infinite, args.maintain_interval or MAINTAIN_INTERVAL,
                             args.lostruns_time or LOST_RUN_SECS,
                             report=lambda r: display.emit(r, args.output, human=lambda: _round(r)))

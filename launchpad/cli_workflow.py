@@ -1,5 +1,5 @@
-"""``lpad`` commands that edit workflows as a whole (FireWorks' verbs):
-append_wflow, dump_wflow, add_scripts, get_fws_in_wflows, delete_fws.
+"""``lpad`` commands on workflows as a whole (FireWorks' verbs): append_wflow,
+dump_wflow, add_scripts, get_fws_in_wflows, check_wflow, delete_fws.
 
 Each is a short function over the LaunchPad; the logic lives in
 ``LaunchPad`` and ``workflow_ops``.
@@ -30,6 +30,19 @@ def register(group):
                         "(default: no splitting)")
     p.set_defaults(func=add_scripts)
     _register_get_fws_in_wflows(group)
+    p = group.add_parser(
+        "check_wflow", help="check a workflow's structure and data flow; draw it",
+        description="Check the workflow holding a firework as FireWorks' check_wflow does: "
+                    "no cycle, one connected piece, and every task input (PyTask-style "
+                    "'inputs') with exactly one source (a parent's task 'outputs', an earlier "
+                    "task's, or the spec). Exit 1 if a problem is found. -f also draws the "
+                    "DAG coloured by state (png, svg or pdf need Graphviz's dot program; "
+                    ".dot needs nothing).")
+    p.add_argument("-i", "--fw_id", type=int, required=True, help="any firework of the workflow")
+    p.add_argument("-f", "--file", metavar="PICTURE",
+                   help="also draw the workflow into this file (.png, .svg, .pdf or .dot)")
+    p.add_argument("--tasks", action="store_true", help="draw each firework's tasks too")
+    p.set_defaults(func=check_wflow)
     p = group.add_parser(
         "delete_fws", help="delete fireworks (and their launches) from their workflows",
         description="Delete fireworks, their launches and the links to them; a workflow "
@@ -124,6 +137,30 @@ def dump_wflow(args, lp):
     display.emit(data, args.output, human=lambda: display.out(
         f"wrote workflow {wf.name!r} ({display.plural(len(wf.fws), 'firework')}) to {args.wf_file}"))
     return 0
+
+
+def check_wflow(args, lp):
+    from .graph import check_workflow, wf_to_graph
+    wf = lp.get_wf_by_fw_id(args.fw_id)
+    problems = check_workflow(wf)
+    if args.file:
+        wf_to_graph(wf, wf_show_tasks=args.tasks).render(args.file)
+    data = {"wf_id": wf.wf_id, "name": wf.name, "fireworks": len(wf.fws),
+            "problems": problems, "picture": args.file}
+    display.emit(data, args.output, human=lambda: _show_check(data))
+    return 1 if problems else 0
+
+
+def _show_check(data):
+    head = f"workflow {data['wf_id']} ({data['name']!r}, {display.plural(data['fireworks'], 'firework')})"
+    if data["problems"]:
+        display.out(f"{head}: {display.plural(len(data['problems']), 'problem')}")
+        for problem in data["problems"]:
+            display.out(f"  {problem}")
+    else:
+        display.out(f"{head}: no problems (a connected DAG; every task input has one source)")
+    if data["picture"]:
+        display.out(f"drew {data['picture']}")
 
 
 def add_scripts(args, lp):

@@ -144,3 +144,9 @@ class ImportConflictError(StarshellError):
     """Ids of a FireWorks database being imported are taken in the target store."""
 
     exit_code = 2
+
+
+class DrawingError(StarshellError):
+    """A workflow picture cannot be made: Graphviz's ``dot`` is missing or refused."""
+
+    exit_code = 2

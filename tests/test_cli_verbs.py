@@ -235,3 +235,37 @@ def test_delete_wflows_ldirs_removes_only_recorded_dirs(lpad):
     done = lpad("delete_wflows", "-i", "1", "--ldirs")
     assert done.returncode == 0 and f"removed launch directory {run_dir}" in done.stdout
     assert not run_dir.exists() and (lpad.work / "keep.txt").exists()
+
+
+# -- check_wflow and pictures ------------------------------------------------------------------
+def test_check_workflow_finds_pieces_and_dataflow_gaps():
+    from launchpad import PyTask
+    from launchpad.graph import check_workflow
+    assert check_workflow(chain(3)) == []
+    apart = Workflow([Firework(ScriptTask(script="a"), fw_id=1),
+                      Firework(ScriptTask(script="b"), fw_id=2)], {}, name="apart")
+    assert "2 unconnected pieces" in check_workflow(apart)[0]
+    make = Firework(PyTask(func="json.dumps", inputs=["x"], outputs=["y"]), spec={"x": 1}, fw_id=1)
+    use = Firework(PyTask(func="json.dumps", inputs=["y", "z"]), fw_id=2)
+    problems = check_workflow(Workflow([make, use], {1: [2]}, name="flow"))
+    assert problems == ["firework 2 (Unnamed FW): input 'z' has no source"]
+
+
+def test_wf_to_graph_colours_by_state(tmp_path):
+    from launchpad import plot_wf, wf_to_graph
+    graph = wf_to_graph(chain(2))
+    assert "1 -> 2;" in graph.source and "#b0bec5" in graph.source  # WAITING (not added)
+    assert '"1-0" [label="ScriptTask"' in graph.source
+    assert plot_wf(chain(2), save_as=str(tmp_path / "wf.dot")).source == \
+        (tmp_path / "wf.dot").read_text()
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_check_wflow_draws_pictures(lpad):
+    lpad("add_scripts", "echo 1", "echo 2")
+    for name, magic in (("wf.png", b"\x89PNG"), ("wf.svg", b"<?xml")):
+        done = lpad("check_wflow", "-i", "2", "-f", name)
+        assert done.returncode == 0 and "no problems" in done.stdout
+        assert (lpad.work / name).read_bytes().startswith(magic)
+    bad = lpad("check_wflow", "-i", "1", "-f", "wf.gif")
+    assert bad.returncode == 2 and ".png" in bad.stderr

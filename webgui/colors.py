@@ -1,23 +1,12 @@
-"""The one place that defines what colour each firework state is drawn in.
+"""What colour each firework state is drawn in: the table is launchpad.graph's
+STATE_COLORS (lpad check_wflow's pictures use it too), the CSS is made here.
 
 Badges, DAG nodes and the dashboard bars all use the ``state-<STATE>``
 classes of the stylesheet generated here, so a colour changes in one line.
 """
 
+from launchpad.graph import STATE_COLORS  # state: (fill, ink); lpad check_wflow's pictures too
 from launchpad.states import ALL_STATES
-
-# state: (fill, ink). Ink is the text colour on the fill, chosen for contrast.
-STATE_COLORS = {
-    "COMPLETED": ("#2e7d32", "#ffffff"),
-    "RUNNING": ("#1565c0", "#ffffff"),
-    "RESERVED": ("#6a1b9a", "#ffffff"),
-    "READY": ("#00796b", "#ffffff"),
-    "WAITING": ("#b0bec5", "#1a2327"),
-    "PAUSED": ("#f9a825", "#1a2327"),
-    "FIZZLED": ("#c62828", "#ffffff"),
-    "DEFUSED": ("#5d4037", "#ffffff"),
-    "ARCHIVED": ("#e0e0e0", "#424242"),
-}
 
 # The order states are listed in: what needs attention first.
 DISPLAY_ORDER = ("FIZZLED", "RUNNING", "RESERVED", "READY", "WAITING", "PAUSED",

@@ -1,0 +1,185 @@
+"""A workflow's DAG as a picture, and FireWorks' structural check of it.
+
+The picture is Graphviz DOT text built here, drawn by Graphviz's ``dot``
+program (Debian/Ubuntu: ``apt-get install graphviz``; conda: ``graphviz``)
+when a PNG/SVG/PDF is asked for. No Python drawing package is needed, and a
+``.dot`` file needs nothing installed at all.
+"""
+
+import os
+import shutil
+import subprocess
+
+from .dag import find_cycle, topological_order
+from .errors import DrawingError
+
+# state: (fill, ink). The one table of state colours; the web GUI reads it too.
+STATE_COLORS = {
+    "COMPLETED": ("#2e7d32", "#ffffff"),
+    "RUNNING": ("#1565c0", "#ffffff"),
+    "RESERVED": ("#6a1b9a", "#ffffff"),
+    "READY": ("#00796b", "#ffffff"),
+    "WAITING": ("#b0bec5", "#1a2327"),
+    "PAUSED": ("#f9a825", "#1a2327"),
+    "FIZZLED": ("#c62828", "#ffffff"),
+    "DEFUSED": ("#5d4037", "#ffffff"),
+    "ARCHIVED": ("#e0e0e0", "#424242"),
+}
+PICTURE_FORMATS = ("png", "svg", "pdf", "dot")
+
+
+def _quote(text):
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _task_label(task):
+    name = str(task.get("_fw_name", type(task).__name__)).strip("{}")
+    return name.rsplit(".", 1)[-1]
+
+
+class WorkflowGraph:
+    """What FireWorks' ``wf_to_graph`` gives (a graphviz Digraph) that people use:
+    ``source``, ``render``, ``pipe`` and the notebook picture."""
+
+    def __init__(self, source, run_command=subprocess.run):
+        self.source = source
+        self._run = run_command
+
+    def __str__(self):
+        return self.source
+
+    def pipe(self, format="svg"):
+        """The picture's bytes, drawn by Graphviz's ``dot``."""
+        dot = shutil.which("dot")
+        if dot is None:
+            raise DrawingError("drawing a picture needs Graphviz's dot program: install "
+                               "graphviz (apt-get install graphviz, or conda install graphviz), "
+                               "or write a .dot file")
+        done = self._run([dot, f"-T{format}"], input=self.source.encode(), capture_output=True,
+                         timeout=120, check=False)
+        if done.returncode != 0:
+            raise DrawingError(f"dot -T{format} failed: {done.stderr.decode(errors='replace')[:300]}")
+        return done.stdout
+
+    def render(self, path, format=None):
+        """Write the picture to ``path``; the format is its extension (png, svg, pdf, dot)."""
+        format = (format or os.path.splitext(path)[1][1:] or "png").lower()
+        if format not in PICTURE_FORMATS:
+            raise DrawingError(f"{path}: cannot draw .{format}; use one of "
+                               f"{', '.join('.' + f for f in PICTURE_FORMATS)}")
+        data = self.source.encode() if format == "dot" else self.pipe(format)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return path
+
+    def _repr_svg_(self):
+        return self.pipe("svg").decode()
+
+
+def wf_to_graph(wf, dag_kwargs=None, wf_show_tasks=True):
+    """The workflow as a graph: one box per firework filled with its state's colour
+    (and its tasks as a dashed chain below it, like FireWorks)."""
+    attrs = {"rankdir": "TB" if wf_show_tasks else "LR", **(dag_kwargs or {})}
+    lines = [f"digraph {_quote(wf.name or 'workflow')} {{",
+             *(f"  {k}={_quote(v)};" for k, v in attrs.items()),
+             '  node [shape=box, style="rounded,filled", fontname="helvetica"];']
+    for fw_id in sorted(wf.id_fw):
+        fw = wf.id_fw[fw_id]
+        fill, ink = STATE_COLORS.get(fw.state, ("#ffffff", "#000000"))
+        label = f"{fw.name}\nid {fw_id} · {fw.state}"
+        lines.append(f"  {fw_id} [label={_quote(label)}, fillcolor={_quote(fill)}, "
+                     f"fontcolor={_quote(ink)}];")
+        if wf_show_tasks:
+            lines.extend(_task_chain(fw_id, fw.tasks))
+    for parent in sorted(wf.links):
+        lines.extend(f"  {parent} -> {child};" for child in sorted(wf.links[parent]))
+    lines.append("}")
+    return WorkflowGraph("\n".join(lines) + "\n")
+
+
+def _task_chain(fw_id, tasks):
+    previous = str(fw_id)
+    for idx, task in enumerate(tasks):
+        node = _quote(f"{fw_id}-{idx}")
+        yield (f"  {node} [label={_quote(_task_label(task))}, style=dashed, "
+               f"fillcolor=white, fontcolor=black];")
+        yield f"  {previous} -> {node} [style=dashed, arrowhead=none];"
+        previous = node
+
+
+def plot_wf(wf, save_as=None, **_fireworks_options):
+    """FireWorks' ``plot_wf`` draws with matplotlib; this draws with Graphviz and
+    saves to ``save_as`` (any of PICTURE_FORMATS). Its styling options are accepted
+    and ignored. Returns the WorkflowGraph."""
+    graph = wf_to_graph(wf, wf_show_tasks=False)
+    if save_as:
+        graph.render(save_as)
+    return graph
+
+
+# -- FireWorks' check_wflow: structure and data flow --------------------------------------
+def check_workflow(wf):
+    """Problems FireWorks' DAGFlow check would raise, in words (empty: none):
+    a cycle, a workflow in several unconnected pieces, a task input with no
+    source or several (a parent's task ``outputs``, an earlier task's, or the spec)."""
+    problems = []
+    order = topological_order(wf.links)
+    if len(order) < len(wf.id_fw):
+        cycle = find_cycle(wf.links, set(wf.id_fw) - set(order))
+        problems.append(f"the links form a cycle: {' -> '.join(map(str, cycle))}")
+        return problems
+    pieces = _pieces(wf)
+    if len(pieces) > 1:
+        problems.append(f"the workflow is {len(pieces)} unconnected pieces (firework ids "
+                        f"{'; '.join(', '.join(map(str, sorted(p))) for p in pieces)})")
+    return problems + _dataflow_problems(wf, order)
+
+
+def _pieces(wf):
+    neighbours = {i: set() for i in wf.id_fw}
+    for parent, kids in wf.links.items():
+        for kid in kids:
+            neighbours[parent].add(kid)
+            neighbours[kid].add(parent)
+    pieces, seen = [], set()
+    for start in sorted(neighbours):
+        if start in seen:
+            continue
+        piece, stack = set(), [start]
+        while stack:
+            node = stack.pop()
+            if node not in piece:
+                piece.add(node)
+                stack.extend(neighbours[node] - piece)
+        seen |= piece
+        pieces.append(piece)
+    return pieces
+
+
+def _names(value):
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _dataflow_problems(wf, order):
+    ancestors = {i: set() for i in wf.id_fw}
+    for node in order:
+        for kid in wf.links.get(node, ()):
+            ancestors[kid] |= ancestors[node] | {node}
+    outputs = {i: [o for t in wf.id_fw[i].tasks for o in _names(t.get("outputs"))]
+               for i in wf.id_fw}
+    problems = []
+    for fw_id in order:
+        fw, earlier = wf.id_fw[fw_id], []
+        for task in fw.tasks:
+            for name in _names(task.get("inputs")):
+                sources = [a for a in sorted(ancestors[fw_id]) if name in outputs[a]]
+                sources += ["its spec"] if name in fw.spec else []
+                sources += ["an earlier task"] if name in earlier else []
+                if len(sources) != 1:
+                    problems.append(f"firework {fw_id} ({fw.name}): input {name!r} has "
+                                    f"{'no source' if not sources else 'several sources: '}"
+                                    f"{', '.join(map(str, sources))}")
+            earlier += _names(task.get("outputs"))
+    return problems
