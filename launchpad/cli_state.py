@@ -9,9 +9,9 @@ and makes the exit code non-zero).
 from functools import partial
 
 import launchpad.display as display
-from .cli_common import (CONFIRM_ABOVE, add_selection, confirm, first_fw_ids, has_selection,
-                         id_list_or_error, json_object, number, number_or_error, seconds,
-                         select_fw_ids, select_workflows)
+from .cli_common import (CONFIRM_ABOVE, add_selection, check_fw_ids, confirm, first_fw_ids,
+                         has_selection, id_list_or_error, json_object, number, number_or_error,
+                         seconds, select_fw_ids, select_workflows)
 from .cli_workflow import show_dirs
 from .errors import ConfigError, InvalidTransitionError, NotFoundError
 
@@ -76,6 +76,9 @@ def register(group):
     p.add_argument("priority", type=number, nargs="?",
                    help="the new priority (a number); may also come last after -i "
                         "(lpad set_priority -i 1 2 100)")
+    p.add_argument("-wf", "--wf", dest="whole_workflows", action="store_true",
+                   help="set it on every firework of the selected fireworks' workflows")
+    p.add_argument("--password", help=COMPAT_PASSWORD_HELP)
     p.set_defaults(func=set_priority)
 
     p = group.add_parser("update_fws", help="change keys of fireworks' specs",
@@ -197,6 +200,9 @@ def set_priority(args, lp):
         args.priority = number_or_error(raw.pop())
     args.fw_id = [[i for text in raw for i in id_list_or_error(text)]] if raw else None
     ids = select_fw_ids(lp, args)
+    if args.whole_workflows and ids:
+        wf_ids = sorted(set(check_fw_ids(lp, ids).values()))
+        ids = lp.get_fw_ids({"wf_id": {"$in": wf_ids}}, sort=[("fw_id", 1)])
     changed, failures, code = _each(lp, ids, "priority",
                                     lambda fw_id: lp.set_priority(fw_id, args.priority))
     display.show_changes(f"set priority {args.priority} on", changed, failures, args.output)

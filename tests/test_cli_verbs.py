@@ -206,6 +206,9 @@ def test_set_priority_takes_ids_as_fireworks_does(lpad):
     assert lpad("set_priority", "-i", "1").returncode == 2
     docs = ids(lpad("-o", "json", "get_fws", "-d", "all"))
     assert [d["spec"]["_priority"] for d in docs] == [7.5, 7.5, 5]
+    assert lpad("set_priority", "9", "-i", "2", "-wf", "--password", "x").returncode == 0
+    docs = ids(lpad("-o", "json", "get_fws", "-d", "all"))
+    assert [d["spec"]["_priority"] for d in docs] == [9, 9, 9]
 
 
 def test_state_command_options(lpad):
