@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, start what they talk to, run them all.
 #   bash ci/test.sh [pytest args...]
-# As root it also installs and starts a one-node Slurm and Debian's chromium;
+# As root it also installs and starts a one-node Slurm, Debian's chromium and graphviz;
 # as another user those tests skip (they fail instead when CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,9 @@ if [ "$(id -u)" = 0 ]; then
     if [ -f ci/install-browser.sh ]; then
         bash ci/install-browser.sh
     fi
+    # Graphviz's dot draws lpad check_wflow's pictures (their test skips without it).
+    command -v dot >/dev/null || apt-get install -y -qq --no-install-recommends graphviz \
+        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz; }
 else
     echo "ci/test.sh: not root; Slurm and browser tests will skip unless already set up" >&2
 fi
