@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 from .actions import FWAction
 from .config import load_config
-from .errors import (InvalidTransitionError, NotFoundError, ResetRefusedError, StaleLaunchError,
-                     StarshellError)
+from .errors import (InvalidArgumentError, InvalidTransitionError, NotFoundError,
+                     ResetRefusedError, StaleLaunchError, StarshellError)
 from .models import Firework, Launch, Workflow
 from .states import State, check_transition, is_legal, workflow_state
 from .stores import WorkerFilter, index_fields, open_store
@@ -227,13 +227,16 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
 
     # -- running: the rocket's side ---------------------------------------------
     def checkout_fw(self, worker=None, launch_dir="", fw_id=None, host=None, ip=None,
-                    states=(S.READY.value,)):
+                    states=(S.READY.value,), ping_interval=None):
         """Atomically claim the best firework this worker may run and open a launch.
 
         Returns ``(fw_doc, launch_id)`` or ``(None, None)`` when nothing fits.
         A RESERVED firework's reservation launch becomes the running launch.
+        ``ping_interval`` (the rocket's heartbeat, 0 for none) is recorded on the
+        launch, so detect_lostruns knows how old a healthy run's heartbeat can be.
         """
         worker = worker or WorkerFilter()
+        ping_interval = heartbeat_interval(ping_interval)
         now = self.now()
         host = host or socket.gethostname()
         ip = ip or _ip_of(host)  # before the write lock: a name lookup may be slow
@@ -249,7 +252,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                             fworker={"name": worker.name, "category": worker.category,
                                      "query": worker.query},
                             state_history=[{"state": S.RUNNING.value, "created_on": now}],
-                            time_start=now, last_ping=now)
+                            time_start=now, last_ping=now, ping_interval=ping_interval)
             reserved = self._reservation(fw) if S.RESERVED.value in states else None
             if reserved is None:
                 self.store.insert_launch(launch.to_dict())
@@ -533,6 +536,19 @@ def _worker_filter(worker):
     if worker is None:
         return WorkerFilter()
     return worker.filter() if callable(getattr(worker, "filter", None)) else worker
+
+
+def heartbeat_interval(value):
+    """A rocket's heartbeat interval as a launch records it. It comes from rlaunch or
+    through the gateway, and detect_lostruns does arithmetic with it."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 <= value < float("inf"):
+        raise InvalidArgumentError(
+            f"ping_interval {value!r} is not a number of seconds: give the rocket's heartbeat "
+            "interval (rlaunch --ping_interval), 0 when it sends none")
+    return float(value)
 
 
 def _seconds_between(start, end):

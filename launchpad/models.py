@@ -505,7 +505,7 @@ class Launch(FWSerializable):
     FIELDS = ("launch_id", "fw_id", "fworker", "host", "ip", "launch_dir", "state",
               "state_history", "trackers", "time_start", "time_end", "runtime_secs", "action",
               "last_ping", "reservation_id", "exception", "interrupted", "walltime",
-              "handed_back", "late_result")
+              "handed_back", "late_result", "ping_interval")
     _DATES = ("time_start", "time_end", "last_ping")
 
     def __init__(self, state=None, launch_dir=None, fworker=None, host=None, ip=None,

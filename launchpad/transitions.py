@@ -15,6 +15,28 @@ S = State
 _DONE = (S.COMPLETED.value,)
 
 
+class LostRuns(tuple):
+    """``(launch_ids, fw_ids)`` of lost runs, unpacked as before; ``spared`` holds the
+    silent launches (``launch_id``, ``fw_id``, ``last_ping``, ``ping_interval``) whose
+    own heartbeat interval says they may still be alive, left RUNNING."""
+
+    def __new__(cls, launch_ids, fw_ids, spared=()):
+        lost = super().__new__(cls, (launch_ids, fw_ids))
+        lost.spared = list(spared)
+        return lost
+
+
+def _may_be_alive(launch, now):
+    """Whether a healthy rocket could have left this heartbeat: it is younger than two
+    of the launch's recorded intervals. Launches without one (older stores, FireWorks
+    imports) keep the plain --time rule."""
+    from .launchpad import _seconds_between
+    interval = launch.get("ping_interval")
+    if not isinstance(interval, (int, float)) or interval <= 0:
+        return False
+    return _seconds_between(launch["last_ping"], now) < 2 * interval
+
+
 class TransitionsMixin:
     """State commands on fireworks and workflows (mixed into LaunchPad)."""
 
@@ -183,19 +205,25 @@ class TransitionsMixin:
     def detect_lostruns(self, expiration_secs=3600, fizzle=False, rerun=False):
         """RUNNING launches whose last heartbeat is older than ``expiration_secs``.
 
-        Returns ``(launch_ids, fw_ids)``. With ``fizzle`` the fireworks become
-        FIZZLED, with ``rerun`` READY again; either fences the lost launch.
+        A launch that recorded its rocket's heartbeat interval is lost only once its
+        heartbeat is also two intervals old: a healthy run's heartbeat can be a whole
+        interval old, and a run declared lost runs a second time. Returns LostRuns,
+        ``(launch_ids, fw_ids)`` with the launches spared so in ``.spared``. With
+        ``fizzle`` the fireworks become FIZZLED, with ``rerun`` READY again; either
+        fences the lost launch.
         """
         from .launchpad import cutoff
-        lost = self.store.find_launches(
+        silent = self.store.find_launches(
             {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(self.clock, expiration_secs)}},
-            fields=["launch_id", "fw_id", "last_ping"])
-        launch_ids = [l["launch_id"] for l in lost]
-        fw_ids = [l["fw_id"] for l in lost]
+            fields=["launch_id", "fw_id", "last_ping", "ping_interval"])
+        now = self.now()
+        lost, spared = [], []
+        for launch in silent:
+            (spared if _may_be_alive(launch, now) else lost).append(launch)
         for launch in lost:
             if fizzle or rerun:
                 self._declare_lost(launch, rerun)
-        return launch_ids, fw_ids
+        return LostRuns([l["launch_id"] for l in lost], [l["fw_id"] for l in lost], spared)
 
     def _declare_lost(self, launch, rerun):
         now = self.now()

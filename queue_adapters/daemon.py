@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
-from launchpad.cli_state import DEFAULT_PING_INTERVAL, check_lost_time
+from launchpad.cli_state import lost_run_spared
 from launchpad.config import starshell_home
 from launchpad.errors import ConfigError, QueueError, StarshellError
 
@@ -50,7 +50,7 @@ class DaemonSettings:
     lostruns_action: str = "rerun"
     unreserved_interval: float = 600.0
     unreserved_time: float = 14 * 24 * 3600.0
-    ping_interval: float = DEFAULT_PING_INTERVAL   # the pilots' rlaunch --ping_interval
+    ping_interval: float | None = None   # the pilots' rlaunch --ping_interval, if known
 
     def check(self, can_submit: bool):
         if self.lostruns_action not in LOST_ACTIONS:
@@ -64,8 +64,16 @@ class DaemonSettings:
                               "or turn it off with --topup_interval 0")
         if self.maxjobs_queue < 1:
             raise ConfigError("maxjobs_queue (-m) must be at least 1")
-        if self.lostruns_interval and self.lostruns_action != "report":
-            check_lost_time(self.lostruns_time, self.ping_interval, "--lostruns_time")
+
+    def lost_time_note(self) -> str | None:
+        """Why the pilots' lost runs may be caught later than --lostruns_time: a run is
+        not declared lost while its heartbeat is younger than two of its intervals."""
+        pings = self.ping_interval
+        if not (self.lostruns_interval and pings and self.lostruns_time < 2 * pings):
+            return None
+        return (f"--lostruns_time {self.lostruns_time:g} s is shorter than twice the pilots' "
+                f"heartbeat interval ({pings:g} s, rlaunch --ping_interval in rocket_launch): "
+                f"their runs are declared lost after {2 * pings:g} s without a heartbeat")
 
 
 def status_path(home: Optional[str] = None) -> str:
@@ -113,13 +121,17 @@ class QueueDaemon:
 
     def lostruns(self) -> str:
         action = self.settings.lostruns_action
-        launch_ids, fw_ids = self.lp.detect_lostruns(
+        found = self.lp.detect_lostruns(
             self.settings.lostruns_time, fizzle=action == "fizzle", rerun=action == "rerun")
+        launch_ids, fw_ids = found
+        spared = [lost_run_spared(launch, self.settings.lostruns_time, "--lostruns_time")
+                  for launch in getattr(found, "spared", ())]
         if not launch_ids:
-            return "no lost runs"
+            return "; ".join(["no lost runs", *spared])
         done = {"rerun": "their fireworks will run again", "fizzle": "their fireworks FIZZLED",
                 "report": "left as they are (--lostruns_action report)"}[action]
-        return f"lost runs: launches {launch_ids} of fireworks {fw_ids}: {done}"
+        return "; ".join([f"lost runs: launches {launch_ids} of fireworks {fw_ids}: {done}",
+                          *spared])
 
     def unreserved(self) -> str:
         stale = detect_unreserved(self.lp, self.adapter, max_wait=self.settings.unreserved_time,
@@ -194,6 +206,8 @@ class QueueDaemon:
             self.scheduler.start()
             log.info("daemon started (pid %d); store %s; %s", os.getpid(), self.lp.describe(),
                      ", ".join(f"{n} every {e:g} s" for n, _, e in self.job_table()) or "no jobs")
+            if self.settings.lost_time_note():
+                log.warning("%s", self.settings.lost_time_note())
             self.write_status()
             while not (received or stop.is_set()):
                 time.sleep(0.2)

@@ -83,11 +83,9 @@ def _register_daemon(subparsers):
                    metavar="SECS", help="seconds between lost-run checks; 0: none "
                    f"(default {d.lostruns_interval:g})")
     p.add_argument("--lostruns_time", type=seconds, default=d.lostruns_time, metavar="SECS",
-                   help="seconds without a heartbeat that make a run lost; keep it well above "
-                   f"rlaunch's --ping_interval (default {d.lostruns_time:g})")
-    p.add_argument("--ping_interval", type=seconds, default=None, metavar="SECS",
-                   help="the pilots' heartbeat interval (default: rlaunch --ping_interval in the "
-                   "qadapter's rocket_launch, else 60); --lostruns_time must be at least twice it")
+                   help="seconds without a heartbeat that make a run lost; a run whose heartbeat "
+                   "is younger than twice its rocket's --ping_interval is never lost "
+                   f"(default {d.lostruns_time:g})")
     p.add_argument("--lostruns_action", choices=LOST_ACTIONS, default=d.lostruns_action,
                    help="what to do with lost runs: rerun (default), fizzle, or report only")
     p.add_argument("--unreserved_interval", type=seconds, default=d.unreserved_interval,
@@ -199,20 +197,25 @@ def daemon_command(args, launchpad) -> int:
         lostruns_interval=args.lostruns_interval, lostruns_time=args.lostruns_time,
         lostruns_action=args.lostruns_action, unreserved_interval=args.unreserved_interval,
         unreserved_time=args.unreserved_time,
-        ping_interval=_ping_interval(args.ping_interval, launcher))
+        ping_interval=_ping_interval(launcher))
     adapter = launcher.adapter if launcher else None
     if not args.topup_interval:
         launcher = None
     return QueueDaemon(launchpad, settings, launcher, adapter).serve()
 
 
-def _ping_interval(given, launcher) -> float:
-    """The pilots' heartbeat interval: given, else read from the qadapter's rocket_launch."""
-    if given is not None:
-        return given
-    command = str(launcher.adapter.config.params.get("rocket_launch", "")) if launcher else ""
+# rlaunch's default --ping_interval (queue_adapters does not import rocket).
+RLAUNCH_PING_INTERVAL = 60.0
+
+
+def _ping_interval(launcher) -> float | None:
+    """The pilots' heartbeat interval, read from the qadapter's rocket_launch (None
+    without a qadapter): only for the daemon's note on --lostruns_time."""
+    if launcher is None:
+        return None
+    command = str(launcher.adapter.config.params.get("rocket_launch", ""))
     found = re.search(r"--ping_interval[=\s]+([0-9.]+)", command)
-    return float(found.group(1)) if found else DaemonSettings().ping_interval
+    return float(found.group(1)) if found else RLAUNCH_PING_INTERVAL
 
 
 def _daemon_logging(args):

@@ -221,7 +221,9 @@ class Rocket:
         launch_dir = self._new_launch_dir()
         fw, launch_id = self.patiently(
             lambda: self.lp.checkout_fw(self.filter, launch_dir, fw_id=fw_id, host=self.host,
-                                        ip=self.ip, states=states), "claiming a firework")
+                                        ip=self.ip, states=states,
+                                        ping_interval=max(self.heartbeat.interval, 0.0)),
+            "claiming a firework")
         if fw is None:
             return None, None, None
         try:

@@ -119,6 +119,22 @@ def test_lostruns_reruns_a_rocket_that_stopped_beating(parts, tmp_path):
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
 
 
+def test_lostruns_leaves_a_run_whose_own_heartbeat_can_be_that_old(parts, tmp_path):
+    lp, step, _, _, _ = parts
+    (fw_id,) = add_fws(lp, 1)
+    _, launch_id = lp.checkout_fw(ping_interval=60)
+    step.advance(100)   # silent for 100 s: longer than --lostruns_time, not two heartbeats
+    daemon = make_daemon(parts, tmp_path, lostruns_time=30)
+    daemon.run_job("lostruns")
+    assert daemon._jobs["lostruns"]["result"] == (
+        f"no lost runs; launch {launch_id} pings every 60 s: --lostruns_time 30 cannot tell "
+        "it from a lost run; left RUNNING")
+    assert lp.get_fw_dict(fw_id)["state"] == "RUNNING"
+    step.advance(20)
+    daemon.run_job("lostruns")
+    assert lp.get_fw_dict(fw_id)["state"] == "READY"
+
+
 def test_lostruns_report_only_changes_nothing(parts, tmp_path):
     lp, step, _, _, _ = parts
     add_fws(lp, 1)

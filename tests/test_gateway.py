@@ -241,6 +241,7 @@ def test_a_worker_category_and_singleshot_of_a_reserved_firework(login_lp, node)
     assert code == 0, err
     (launch,) = login_lp.get_launches({"fw_id": cpu})
     assert launch["launch_id"] == launch_id and launch["state"] == "COMPLETED"
+    assert launch["ping_interval"] == 60   # rlaunch's default, from the rocket that started it
 
 
 def test_sigterm_hands_the_firework_back_through_the_gateway(login_lp, node):
@@ -258,6 +259,7 @@ def test_sigterm_hands_the_firework_back_through_the_gateway(login_lp, node):
     assert fw["state"] == "READY"
     (launch,) = fw["launches"]
     assert launch["interrupted"] and launch["last_ping"] > launch["time_start"]
+    assert launch["ping_interval"] == 0.2   # claimed through the gateway, for detect_lostruns
 
 
 # -- read-only lpad commands -------------------------------------------------------------

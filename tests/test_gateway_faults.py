@@ -92,8 +92,7 @@ def test_a_rocket_killed_behind_the_gateway_is_a_lost_run_rerun_from_the_login_n
     lost = login_lp.get_fws({"state": "RUNNING"}, fields=["fw_id"])
     assert len(lost) == 1, "the killed rocket's firework is left RUNNING, as without a gateway"
     time.sleep(1.0)
-    code, _, err = run(["launchpad.cli", "detect_lostruns", "--time", "1", "--ping_interval", "0.5",
-                          "--rerun"], login, login)
+    code, _, err = run(["launchpad.cli", "detect_lostruns", "--time", "1", "--rerun"], login, login)
     assert code == 0, err
     code, _, err = node.rlaunch(*ROCKET_ARGS)
     assert code == 0, err

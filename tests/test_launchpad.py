@@ -187,6 +187,42 @@ def test_detect_lostruns_fizzle(clocked):
     assert states(lp)[1] == "FIZZLED"
 
 
+def test_detect_lostruns_spares_a_run_whose_own_heartbeat_can_be_that_old(clocked):
+    lp, clock = clocked
+    lp.add_wf(Workflow([Firework(Noop(), fw_id=i) for i in (1, 2, 3)]))
+    _, healthy = lp.checkout_fw(fw_id=1, ping_interval=60)
+    _, silent = lp.checkout_fw(fw_id=2, ping_interval=60)
+    _, unknown = lp.checkout_fw(fw_id=3)   # an older store's launch: no recorded interval
+    assert lp.get_launch(healthy)["ping_interval"] == 60
+    clock.advance(50)
+    lp.ping_launch(healthy)
+    clock.advance(70)   # healthy: pinged 70 s ago, less than 2 x 60; silent: 120 s ago
+    found = lp.detect_lostruns(expiration_secs=1, rerun=True)
+    assert found == ([silent, unknown], [2, 3])
+    assert [(s["launch_id"], s["fw_id"], s["ping_interval"]) for s in found.spared] == \
+        [(healthy, 1, 60)]
+    assert states(lp) == {1: "RUNNING", 2: "READY", 3: "READY"}
+    assert lp.get_launch(healthy)["state"] == "RUNNING"
+    clock.advance(50)   # now silent for 120 s: two heartbeats missed
+    assert lp.detect_lostruns(expiration_secs=1) == ([healthy], [1])
+
+
+def test_a_reservation_records_the_interval_of_the_rocket_that_starts_it(lp):
+    lp.add_wf(diamond())
+    _, reserved = lp.reserve_fw()
+    assert "ping_interval" not in lp.get_launch(reserved)
+    _, launch_id = lp.checkout_fw(fw_id=1, states=("READY", "RESERVED"), ping_interval=5)
+    assert launch_id == reserved and lp.get_launch(reserved)["ping_interval"] == 5
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "60", True])
+def test_a_claim_refuses_a_heartbeat_interval_that_is_not_seconds(lp, bad):
+    lp.add_wf(diamond())
+    with pytest.raises(InvalidArgumentError, match="rlaunch --ping_interval"):
+        lp.checkout_fw(ping_interval=bad)
+    assert states(lp)[1] == "READY"
+
+
 def test_retries_with_backoff(clocked):
     lp, clock = clocked
     lp.add_wf(Firework(Noop(), spec={"_retries": 2, "_retry_delay": 10}))

@@ -40,8 +40,7 @@ def test_a_stopped_rocket_that_comes_back_is_refused(lp, work):
     late.send_signal(signal.SIGSTOP)  # a node that freezes (or a network that partitions)
     try:
         time.sleep(1.3)
-        code, out, err = lpad(work, "detect_lostruns", "--time", "1", "--ping_interval", "0.2",
-                               "--rerun")
+        code, out, err = lpad(work, "detect_lostruns", "--time", "1", "--rerun")
         assert code == 0 and "1 lost run" in out, out + err
         hold.unlink()
         second = rlaunch(work, "second", "singleshot", "-f", "1")
