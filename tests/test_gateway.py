@@ -660,3 +660,8 @@ def test_a_fenced_launch_is_told_so_through_the_gateway(lp, served, tmp_path):
         client_lp.complete_launch(launch_id, FWAction(stored_data={"late": 1}), fw_id=fw_id)
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
     assert lp.get_launch(launch_id)["late_result"]["action"]["stored_data"] == {"late": 1}
+
+
+def test_a_command_that_needs_the_store_itself_is_refused_cleanly(node):
+    code, _, err = node.lpad("admin", "check")
+    assert code == 2 and "needs the store itself" in err and "Traceback" not in err

@@ -59,6 +59,14 @@ class GatewayClient:
     def describe(self):
         return f"gateway {self.url}"
 
+    def __getattr__(self, name):
+        """Code reaching for the store itself (``lp.store.snapshot()``) is told why not."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise GatewayRefusedError(
+            f"this command needs the store itself ({name}), which the gateway ({self.url}) "
+            "does not offer; run it where the store is (the login node)")
+
     def close(self):
         conn = getattr(self._local, "conn", None)
         if conn is not None:
