@@ -19,6 +19,7 @@ _LAZY = {
     "LaunchPad": "launchpad", "Firework": "models", "Launch": "models", "Workflow": "models",
     "State": "states", "WorkerFilter": "stores", "FWorker": "worker",
     "FilePad": "filepad",  # files kept in the store (FireWorks' FilePad)
+    "Tracker": "trackers", "BackgroundTask": "background_task",  # spec objects _trackers, ...
     "plot_wf": "graph", "wf_to_graph": "graph",  # fireworks.utilities.visualize's names
     # FireWorks' fw_serializers names (also in launchpad.serialization)
     **dict.fromkeys(("FWSerializable", "load_object", "load_object_from_file",
@@ -54,4 +55,4 @@ __all__ = ["LaunchPad", "Firework", "Workflow", "Launch", "FWAction", "FiretaskB
            "StarshellError", "WorkerFilter", "FWorker", "FWSerializable", "load_object",
            "load_object_from_file", "recursive_serialize", "recursive_deserialize",
            "reconstitute_dates", "serialize_fw", "FWFormatError", "FWSerializationError", "FilePad",
-           "plot_wf", "wf_to_graph"]
+           "plot_wf", "wf_to_graph", "Tracker", "BackgroundTask"]

@@ -40,6 +40,7 @@ import traceback
 import launchpad.cli_admin as cli_admin
 import launchpad.cli_query as cli_query
 import launchpad.cli_state as cli_state
+import launchpad.cli_track as cli_track
 import launchpad.cli_workflow as cli_workflow
 import launchpad.display as display
 from .cli_common import confirm
@@ -121,6 +122,7 @@ def build_parser(plugins=True, only=None):
     register(group)
     cli_query.register(group)
     cli_state.register(group)
+    cli_track.register(group)
     cli_admin.register(group)
     cli_workflow.register(group)
     if plugins:

@@ -18,6 +18,8 @@ from .models import Firework, Launch, Workflow
 from .states import State, check_transition, is_legal, workflow_state
 from .stores import WorkerFilter, index_fields, open_store
 from .transitions import TransitionsMixin
+from .serializable import FWSerializable
+from .trackers import Tracker
 from .dynamics import DynamicsMixin
 
 S = State
@@ -108,7 +110,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             waiting_on = len(parents[old_id])
             state = fw.state if fw.state in (S.DEFUSED.value, S.PAUSED.value) else (
                 S.READY.value if waiting_on == 0 else S.WAITING.value)
-            spec = fw.full_spec()
+            spec = _plain_spec_objects(fw.full_spec())
             docs.append({"fw_id": id_map[old_id], "wf_id": wf_id, "name": fw.name, "state": state,
                          "spec": spec, "created_on": now, "updated_on": now,
                          "parents": [id_map[p] for p in parents[old_id]],
@@ -284,10 +286,41 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         """Record where a launch really runs (None: no directory could be made)."""
         self.store.update_launch(launch_id, {"launch_dir": path})
 
-    def ping_launch(self, launch_id):
-        """Record a heartbeat; False means the launch was fenced (rerun, defused, lost)."""
-        return self.store.update_launch(launch_id, {"last_ping": self.now()},
-                                        expect_state=S.RUNNING.value)
+    def ping_launch(self, launch_id, trackers=None):
+        """Record a heartbeat; False means the launch was fenced (rerun, defused, lost).
+
+        ``trackers`` (the rocket's latest tails of the spec's ``_trackers``, as
+        dicts) ride along in the same write, so a heartbeat stays one write.
+        """
+        changes = {"last_ping": self.now()}
+        if trackers is not None:
+            changes["trackers"] = _tracker_records(trackers)
+        return self.store.update_launch(launch_id, changes, expect_state=S.RUNNING.value)
+
+    def record_tracking(self, launch_id, trackers=None, background_errors=None):
+        """Keep a launch's last tracker tails and its background tasks' failures.
+
+        The rocket calls it at the end of a run, before the result, whatever
+        the launch's state: the tails of a failed or fenced run are what
+        someone will want to read.
+        """
+        changes = {}
+        if trackers is not None:
+            changes["trackers"] = _tracker_records(trackers)
+        if background_errors:
+            changes["background_errors"] = list(background_errors)
+        if changes:
+            self.store.update_launch(int(launch_id), changes)
+
+    def get_tracker_data(self, fw_id):
+        """``[{"launch_id", "trackers": [Tracker]}]`` for the firework's launches that track
+        files, oldest first (FireWorks' ``get_tracker_data``)."""
+        launches = self.store.find_launches({"fw_id": int(fw_id)}, fields=["launch_id", "trackers"],
+                                            sort=[("launch_id", 1)])
+        if not launches:
+            self.wf_id_of(fw_id)  # raises NotFoundError for an unknown id
+        return [{"launch_id": l["launch_id"], "trackers": [Tracker.from_dict(t) for t in l["trackers"]]}
+                for l in launches if l.get("trackers")]
 
     def complete_launch(self, launch_id, action=None, state=S.COMPLETED.value, exception=None,
                         fw_id=None):
@@ -519,6 +552,24 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         self.store.update_launch(launch_id, {
             "late_result": {"state": state, "action": action.to_dict(), "exception": exception,
                             "received_on": now}})
+
+
+def _plain_spec_objects(spec):
+    """``_trackers`` and ``_background_tasks`` given as objects, in their dict form, as
+    FireWorks writes them: the store keeps data, and the rocket rebuilds them."""
+    for key in ("_trackers", "_background_tasks"):
+        if isinstance(spec.get(key), (list, tuple)):
+            spec[key] = [x.to_dict() if isinstance(x, FWSerializable) else x for x in spec[key]]
+    return spec
+
+
+def _tracker_records(trackers):
+    """Tracker objects or dicts as the launch keeps them: FireWorks' form, vetted."""
+    records = []
+    for t in trackers:
+        t = t if isinstance(t, Tracker) else Tracker.from_dict(t)
+        records.append({**t.to_dict(), "content": t.content})
+    return records
 
 
 def as_workflow(wf):

@@ -26,6 +26,7 @@ from launchpad.firetask import load_task
 from launchpad.tasks.paths import ALLOW_SPEC_KEY
 from launchpad.worker import FWorker
 
+from .background import Sidecar
 from .heartbeat import Heartbeat
 from .special_keys import files_in, job_info_action, launch_dir_for, output_files_action
 
@@ -192,12 +193,14 @@ class Rocket:
 
     def _run_claimed(self, fw, launch_id, launch_dir):
         self.started += 1
+        sidecar = Sidecar(launch_dir)
         try:
             with self.guard.unshielded():  # a signal during the claim is raised here
-                action, state, exception = self._run_tasks(fw, launch_dir)
+                action, state, exception = self._run_tasks(fw, launch_dir, sidecar)
         except RocketInterrupted as exc:
             self.heartbeat.watch(None)
             self.guard.pending = None
+            self._record_sidecar(launch_id, sidecar)
             state = self.lp.interrupt_launch(
                 launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
                 reason=str(exc) or "rocket interrupted", walltime=self._walltime_stop(exc))
@@ -207,7 +210,21 @@ class Rocket:
             raise
         finally:
             self.heartbeat.watch(None)
+        self._record_sidecar(launch_id, sidecar)
         self._finish(fw, launch_id, action, state, exception)
+
+    def _record_sidecar(self, launch_id, sidecar):
+        """The trackers' last tails and any background failures, before the result: one
+        write, only for fireworks that have trackers or background tasks that failed."""
+        trackers, errors = sidecar.tracker_dicts(), list(sidecar.errors)
+        if trackers is None and not errors:
+            return
+        try:
+            self.patiently(lambda: self.lp.record_tracking(
+                launch_id, trackers=trackers, background_errors=errors or None),
+                f"recording the trackers of launch {launch_id}")
+        except StarshellError as exc:  # the result matters more than the tails
+            log.warning("trackers of launch %s not recorded: %s", launch_id, exc)
 
     def _walltime_stop(self, exc):
         """Whether the batch job's time ran out: its warning signal, or any stop after
@@ -288,9 +305,10 @@ class Rocket:
         spec["_launch_dir"] = launch_dir
         return spec
 
-    def _run_tasks(self, fw, launch_dir):
+    def _run_tasks(self, fw, launch_dir, sidecar=None):
         """Run the tasks in order; returns (action, state, exception info)."""
         spec = self._task_spec(fw, launch_dir)
+        sidecar = sidecar or Sidecar(launch_dir)
         action, index, task = FWAction(), None, None
         old_cwd = os.getcwd() if self.chdir else None
         timer = _Timer(spec.get("_max_runtime"))
@@ -298,6 +316,8 @@ class Rocket:
             if self.chdir:
                 os.chdir(launch_dir)
             files_in(spec, launch_dir)
+            sidecar.start(spec)
+            self.heartbeat.report(sidecar.tracker_dicts)
             timer.start()
             for index, task_dict in enumerate(spec.get("_tasks", [])):
                 task = load_task(task_dict)
@@ -310,6 +330,7 @@ class Rocket:
                     if action.skip_remaining_tasks:
                         break
             timer.stop()
+            sidecar.finish(spec)
             action = action.merged_with(output_files_action(spec, launch_dir))
             action = action.merged_with(job_info_action(fw, spec, launch_dir))
             return action, "COMPLETED", None
@@ -321,6 +342,7 @@ class Rocket:
             return action, "FIZZLED", _exception_info(exc, index, task)
         finally:
             timer.stop()
+            sidecar.stop()
             if old_cwd is not None:
                 os.chdir(old_cwd)
 

@@ -27,7 +27,7 @@ TAG = "__gateway__"
 ROCKET_METHODS = frozenset({
     "checkout_fw", "set_launch_dir", "ping_launch", "complete_launch", "interrupt_launch",
     "run_exists", "future_run_exists", "count_ready", "count_upcoming", "silent_runs",
-    "activity_mark"})
+    "activity_mark", "record_tracking"})
 ONCE_ONLY = frozenset({"checkout_fw", "complete_launch", "interrupt_launch"})
 # Reads for lpad's read-only commands; each takes a vetted query, none runs code.
 READ_METHODS = frozenset({
