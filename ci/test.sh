@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Install everything the tests need, start what they talk to, run them all.
 #   bash ci/test.sh [pytest args...]
-# As root it also installs and starts a one-node Slurm, Debian's chromium and graphviz;
-# as another user those tests skip (they fail instead when CI=true).
+# As root it also installs and starts a one-node Slurm, a test sshd on 127.0.0.1 (for
+# qlaunch -rh), Debian's chromium and graphviz; as another user those tests skip (they fail
+# instead when CI=true), except that the ssh tests start their own sshd if one is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test,ssh]'
 
 if [ "$(id -u)" = 0 ]; then
     bash ci/slurm-up.sh --clean --cpus 4 --timeout 120
-    trap 'bash ci/slurm-down.sh --purge >/dev/null 2>&1 || true' EXIT
+    SSHD_DIR=""
+    trap 'bash ci/slurm-down.sh --purge >/dev/null 2>&1 || true
+          [ -z "$SSHD_DIR" ] || bash ci/sshd-down.sh "$SSHD_DIR" >/dev/null 2>&1 || true' EXIT
+    # qlaunch -rh's tests log in here (openssh-server is installed if missing).
+    SSHD_DIR="$(bash ci/sshd-up.sh)"
+    export STARSHELL_SSHD_DIR="$SSHD_DIR"
     if [ -f ci/install-browser.sh ]; then
         bash ci/install-browser.sh
     fi

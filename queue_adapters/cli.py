@@ -24,9 +24,13 @@ from launchpad.worker import load_fworker
 
 from .adapters import get_adapter, run_subprocess
 from .launcher import QueueLauncher, stop_margin
+from .remote import DEFAULT_CONFIG_DIR, DEFAULT_SHELL, PASSWORD_ENV, run_remote
 from .starter import write_starter_files
 
 QADAPTER_FILE = "my_qadapter.yaml"
+COMMANDS = ("init", "singleshot", "rapidfire")
+LIST_OPTIONS = {"-rh": "--remote_host", "--remote_host": "--remote_host",
+                "-rc": "--remote_config_dir", "--remote_config_dir": "--remote_config_dir"}
 
 
 def find_qadapter_file(explicit: Optional[str] = None, required: bool = True) -> Optional[str]:
@@ -81,6 +85,7 @@ def build_parser():
     parser.add_argument("--loglvl", default="INFO", help="log level (DEBUG, INFO, WARNING...)")
     parser.add_argument("-s", "--silencer", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    add_remote_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     init = sub.add_parser(
@@ -117,6 +122,47 @@ def build_parser():
     return parser
 
 
+def add_remote_options(parser):
+    """FireWorks' -rh...: run this same qlaunch on remote login nodes over SSH (docs/queue.md)."""
+    group = parser.add_argument_group(
+        "remote clusters", "run this qlaunch command on other hosts over SSH, in their config "
+        "dirs, without the options below; host keys must be in ~/.ssh/known_hosts")
+    group.add_argument("-rh", "--remote_host", nargs="+", action="extend", metavar="HOST",
+                       help="[USER@]HOST[:PORT] ([ADDR]:PORT for IPv6) to run on, one after the "
+                       "other; several may follow one -rh")
+    group.add_argument("-rc", "--remote_config_dir", nargs="+", action="extend", metavar="DIR",
+                       help=f"remote directory (or several) to run in, where the remote qlaunch "
+                       f"finds its my_*.yaml (default {DEFAULT_CONFIG_DIR})")
+    group.add_argument("-ru", "--remote_user", help="user to log in as (default: the local "
+                       "user, or USER@ in -rh)")
+    group.add_argument("-rp", "--remote_password", help=f"password to log in with (visible in "
+                       f"this machine's ps: prefer keys, or ${PASSWORD_ENV})")
+    group.add_argument("-rkf", "--remote_key_file", metavar="FILE", help="private key to log "
+                       "in with (default: ~/.ssh's keys and ssh-agent)")
+    group.add_argument("-rsh", "--remote_shell", default=DEFAULT_SHELL, metavar="SHELL",
+                       help=f"remote shell command the qlaunch line is passed to (default "
+                       f"'{DEFAULT_SHELL}': a login shell, so the profile puts qlaunch on PATH)")
+    group.add_argument("-rs", "--remote_setup", action="store_true", help="first copy the "
+                       "my_launchpad/my_fworker/my_qadapter.yaml in force here (-l/-w/-q, ./, "
+                       "$STARSHELL_HOME) into each remote config dir")
+
+
+def split_list_options(argv):
+    """``-rh a b singleshot``: the command name ends -rh's (and -rc's) list of values.
+
+    argparse would take it as one more host, since these options take several
+    values as in FireWorks; each value is rewritten to its own ``--opt=value``."""
+    out, current = [], None
+    for word in argv:
+        if current and not word.startswith("-") and word not in COMMANDS:
+            bare = out[-1] in LIST_OPTIONS  # the option itself goes when it gets a value
+            out[len(out) - bare:] = [f"{current}={word}"]
+            continue
+        current = LIST_OPTIONS.get(word)
+        out.append(word)
+    return out
+
+
 def make_launcher(args, launchpad, run_command=run_subprocess, clock=time.monotonic,
                   sleep=time.sleep, required=True) -> Optional[QueueLauncher]:
     """The QueueLauncher that -q/-w/-r/-d describe (None if no qadapter and not required).
@@ -146,10 +192,13 @@ def setup_logging(args):
 
 def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monotonic,
          sleep=time.sleep) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(split_list_options(sys.argv[1:] if argv is None else argv))
     previous = _stop_on_sigterm()
     try:
         setup_logging(args)
+        if args.remote_host:
+            return _remote(args, parser)
         if args.command == "init":  # needs no store and no qadapter
             return _init(args)
         launcher = make_launcher(args, launchpad, run_command, clock, sleep)
@@ -181,6 +230,12 @@ def _stop_on_sigterm():
     def interrupt(signum, frame):
         raise KeyboardInterrupt
     return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _remote(args, parser) -> int:
+    if args.command == "init":
+        raise ConfigError("qlaunch init writes files here; run it on the remote host itself")
+    return run_remote(args, parser)
 
 
 def _init(args) -> int:
