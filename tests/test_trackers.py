@@ -222,3 +222,17 @@ def test_track_fws_separates_fireworks_and_sees_a_running_one(env):
     assert _run(env, work, "track_fws") == (
         "# FW id: 1, FW name='first'\n## Launch id: 1\n### Filename: a.txt\ndone\n>------<\n"
         "# FW id: 2, FW name='slow'\n## Launch id: 2\n### Filename: prog.log\nstep 10\n")
+
+
+def test_firework_page_shows_tracker_lines_escaped(sqlite_lp, tmp_path):
+    from test_webgui_pages import log_in, make_client
+    lp = sqlite_lp
+    lp.add_wf(Firework(ScriptTask(script="echo '<script>x</script>' > out.txt; echo last >> out.txt"),
+                       spec={"_trackers": [Tracker("out.txt", nlines=2)]}))
+    launch_rocket(lp, launch_root=str(tmp_path), ping_interval=0)
+    client = make_client(lp)
+    log_in(client)
+    page = client.get("/fireworks/1").get_data(as_text=True)
+    assert "Tracker: out.txt" in page
+    assert "&lt;script&gt;x&lt;/script&gt;\nlast" in page
+    assert "<script>x</script>" not in page
