@@ -43,19 +43,24 @@ import launchpad.cli_state as cli_state
 import launchpad.cli_track as cli_track
 import launchpad.cli_workflow as cli_workflow
 import launchpad.display as display
+import launchpad.fw_config as fw_config
 from .cli_common import confirm
 from .config import (LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path,
                      nonempty_path)
 from .errors import ConfigError, StarshellError
 from .redact import redact_text
+from .version import add_version_option, starshell_version
 
 PLUGIN_GROUP = "starshell.lpad_commands"
 EXIT_INTERRUPTED = 130
 
 _GLOBAL_HELP = {
     "launchpad_file": "the launchpad file (my_launchpad.yaml). Default: $STARSHELL_LAUNCHPAD, "
-                      "./my_launchpad.yaml, ~/.starshell/my_launchpad.yaml, else the "
-                      "embedded store under ~/.starshell",
+                      "-c DIR, FW_config.yaml's LAUNCHPAD_LOC, ./my_launchpad.yaml, "
+                      "~/.starshell/, ~/.fireworks/, else the embedded store under "
+                      "~/.starshell (docs/stores.md)",
+    "config_dir": "FireWorks' config folder: look for my_launchpad.yaml there first (after "
+                  "-l and $STARSHELL_LAUNCHPAD; default: FW_config.yaml's CONFIG_FILE_DIR)",
     "output": "machine-readable output: json or yaml (default: tables for people)",
     "debug": "show tracebacks of errors",
 }
@@ -73,6 +78,12 @@ def _add_global_options(parser, suppress):
                         **(defaults or {"default": None}))
     parser.add_argument("--debug", action="store_true", help=_GLOBAL_HELP["debug"],
                         **(defaults or {"default": False}))
+
+
+def _add_top_level_options(parser):
+    """-c is only before the command, as in FireWorks: ``add -c`` and ``report -c`` are theirs."""
+    parser.add_argument("-c", "--config_dir", metavar="DIR", default=None,
+                        help=_GLOBAL_HELP["config_dir"])
 
 
 class CommandGroup:
@@ -116,6 +127,8 @@ def build_parser(plugins=True, only=None):
         epilog="examples: lpad init; lpad add examples/hello.yaml; lpad get_wflows -d more; "
                "lpad -o yaml get_fws -s READY")
     _add_global_options(parser, suppress=False)
+    _add_top_level_options(parser)
+    add_version_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     parser.subcommands = subparsers.choices  # {name: parser}, for help and tests
     group = CommandGroup(subparsers, only)
@@ -150,6 +163,7 @@ def _command_name(argv):
     """
     pre = _QuietParser(add_help=False)
     _add_global_options(pre, suppress=False)
+    _add_top_level_options(pre)
     pre.add_argument("command", nargs="?")
     try:
         return pre.parse_known_args(argv)[0].command
@@ -180,21 +194,37 @@ def main(argv=None, launchpad=None):
     if parser is None or command not in parser.subcommands:  # help, a plugin's, a typo
         parser = build_parser()
     try:
+        settings = fw_config.load_fw_settings()
+    except StarshellError as exc:
+        display.note(f"error: {exc}")
+        return exc.exit_code
+    fw_config.set_option_defaults(parser.subcommands, OPTION_DEFAULTS, settings)
+    try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a bad command line (2)
         return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    return run(args, launchpad)
+    with fw_config.applied(settings):
+        return run(args, launchpad, settings)
 
 
-def run(args, launchpad=None):
+# FW_config.yaml keys that set the defaults of lpad's options: (command, option) -> key.
+OPTION_DEFAULTS = {("detect_lostruns", "time"): "RUN_EXPIRATION_SECS",
+                   ("detect_unreserved", "time"): "RESERVATION_EXPIRATION_SECS",
+                   ("daemon", "lostruns_time"): "RUN_EXPIRATION_SECS",
+                   ("daemon", "unreserved_time"): "RESERVATION_EXPIRATION_SECS",
+                   ("webgui", "host"): "WEBSERVER_HOST", ("webgui", "port"): "WEBSERVER_PORT"}
+
+
+def run(args, launchpad=None, settings=None):
     opened = None
     try:
         if launchpad is None and getattr(args, "needs_launchpad", True):
-            from .launchpad import LaunchPad
-            launchpad = opened = LaunchPad.from_file(args.launchpad_file)
+            launchpad = opened = fw_config.open_launchpad(
+                settings or fw_config.FWSettings(), args.launchpad_file,
+                fw_config.config_dir_option(getattr(args, "config_dir", None)))
         return int(args.func(args, launchpad) or 0)
     except StarshellError as exc:
         if args.debug:
@@ -274,8 +304,10 @@ def register(group):
         "webgui", help="serve the web interface",
         description="Serve the web GUI for this LaunchPad (by default on this machine "
                     "only: tunnel through SSH, or use --host with --password-file).")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1, or FW_config.yaml's WEBSERVER_HOST)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000, or "
+                   "FW_config.yaml's WEBSERVER_PORT)")
     p.add_argument("--read-only", dest="read_only", action="store_true",
                    help="show, but refuse every change")
     p.add_argument("--password-file", dest="password_file", metavar="F",
@@ -400,11 +432,7 @@ def _show_added(results, summary=False):
 
 
 def version(args, _launchpad):
-    from importlib.metadata import PackageNotFoundError, version as package_version
-    try:
-        number = package_version("starshell")
-    except PackageNotFoundError:
-        number = "unknown (not installed: pip install -e .)"
+    number = starshell_version()
     display.emit({"version": number}, args.output,
                  human=lambda: display.out(f"starshell {number}"))
     return 0

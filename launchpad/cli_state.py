@@ -99,7 +99,8 @@ def register(group):
                                      "A run is never declared lost while its heartbeat is younger "
                                      "than twice the interval its rocket pings at.")
     p.add_argument("--time", type=seconds, default=4 * 3600, metavar="SECS",
-                   help="seconds without a heartbeat that make a run lost (default 14400)")
+                   help="seconds without a heartbeat that make a run lost (default 14400, or "
+                   "FW_config.yaml's RUN_EXPIRATION_SECS)")
     act = p.add_mutually_exclusive_group()
     act.add_argument("--fizzle", action="store_true", help="mark their fireworks FIZZLED")
     act.add_argument("--rerun", action="store_true", help="put their fireworks back to READY")

@@ -227,7 +227,8 @@ def _refuse_other_kinds_of_file(data, where):
             hint = f" Its LAUNCHPAD_LOC names {data['LAUNCHPAD_LOC']}: pass that file with -l."
         raise ConfigError(
             f"{where}this looks like FireWorks' global FW_config.yaml ({', '.join(sorted(keys)[:3])}), "
-            "which starshell does not read; give a launchpad file (my_launchpad.yaml with host, "
+            "not a launchpad file: starshell reads it as ./FW_config.yaml, ~/.fireworks/"
+            "FW_config.yaml or $FW_CONFIG_FILE; give a launchpad file (my_launchpad.yaml with host, "
             f"port, name... or store: sqlite and path), or run lpad init.{hint}")
     if "_fw_q_type" in keys or "rocket_launch" in keys:
         raise ConfigError(f"{where}this is a queue adapter file (qadapter), not a launchpad file; "

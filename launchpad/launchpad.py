@@ -49,7 +49,12 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
     def from_file(cls, path=None):
         """The LaunchPad that ``my_launchpad.yaml`` (or the default) describes; a file
         naming a gateway gives its client, which offers the rocket's methods and reads."""
-        config = load_config(path)
+        return cls.from_config(load_config(path))
+
+    @classmethod
+    def from_config(cls, config):
+        """The LaunchPad a LaunchpadConfig describes (the CLIs adjust it, e.g. with
+        FW_config.yaml's MONGO_SOCKET_TIMEOUT_MS, before opening)."""
         if config.kind == "gateway":
             from .gateway.client import GatewayLaunchPad
             return GatewayLaunchPad(config)

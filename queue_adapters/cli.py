@@ -16,14 +16,15 @@ import threading
 import time
 from typing import Optional
 
-from launchpad import LaunchPad
+from launchpad import fw_config
 from launchpad.cli_common import count, seconds
 from launchpad.config import find_settings_file, starshell_home
 from launchpad.errors import ConfigError, StarshellError
+from launchpad.version import add_version_option
 from launchpad.worker import load_fworker
 
 from .adapters import get_adapter, run_subprocess
-from .launcher import QueueLauncher, stop_margin
+from .launcher import SUBMIT_SCRIPT, QueueLauncher, stop_margin
 from .remote import DEFAULT_CONFIG_DIR, DEFAULT_SHELL, PASSWORD_ENV, run_remote
 from .starter import write_starter_files
 
@@ -37,8 +38,9 @@ def find_qadapter_file(explicit: Optional[str] = None, required: bool = True) ->
     """The qadapter in force: -q, else ./my_qadapter.yaml, else $STARSHELL_HOME/my_qadapter.yaml."""
     found = find_settings_file(QADAPTER_FILE, "queue adapter file (-q)", explicit)
     if found is None and required:
-        raise ConfigError(f"no queue adapter file: pass -q FILE, or put {QADAPTER_FILE} in the "
-                          f"current directory or in {starshell_home()} "
+        raise ConfigError(f"no queue adapter file: pass -q FILE or -c DIR, or put {QADAPTER_FILE} "
+                          f"in the current directory, in {starshell_home()} or in ~/.fireworks, "
+                          "or name it in FW_config.yaml's QUEUEADAPTER_LOC "
                           "(qlaunch init writes a starter one)")
     return found
 
@@ -64,14 +66,16 @@ def add_queue_options(parser, launchpad_option=True):
                         "./my_fworker.yaml or ~/.starshell/my_fworker.yaml if present). The pilot "
                         "jobs use the worker named in rocket_launch")
     parser.add_argument("-q", "--queueadapter_file", help=f"the queue adapter file (default: "
-                        f"./{QADAPTER_FILE}, else ~/.starshell/{QADAPTER_FILE})")
+                        f"-c DIR, FW_config.yaml's QUEUEADAPTER_LOC, ./{QADAPTER_FILE}, "
+                        f"~/.starshell/, ~/.fireworks/)")
     parser.add_argument("-r", "--reserve", action="store_true", help="reservation mode: reserve "
                         "one READY firework per job; the job runs 'rlaunch singleshot --fw_id N' "
                         "with the firework's _queueadapter settings (walltime, nodes...) merged in")
     parser.add_argument("-d", "--launch_dir", default=".", help="where the block_*/launcher_* "
                         "directories are made and jobs submitted from (default: here)")
     parser.add_argument("--submit_interval", type=seconds, default=1.0, metavar="SECS",
-                        help="at least this many seconds between two submissions (default 1)")
+                        help="at least this many seconds between two submissions (default 1, or "
+                        "FW_config.yaml's QUEUE_UPDATE_INTERVAL)")
 
 
 def build_parser():
@@ -82,6 +86,10 @@ def build_parser():
         "before the end) so it stops taking work in time; on Slurm it is also warned by a "
         "signal and hands a running firework back.")
     add_queue_options(parser)
+    add_version_option(parser)
+    parser.add_argument("-c", "--config_dir", metavar="DIR", help="FireWorks' config folder: look "
+                        "for my_launchpad.yaml, my_fworker.yaml and my_qadapter.yaml there when "
+                        "-l/-w/-q are not given (default: FW_config.yaml's CONFIG_FILE_DIR)")
     parser.add_argument("--loglvl", default="INFO", help="log level (DEBUG, INFO, WARNING...)")
     parser.add_argument("-s", "--silencer", action="store_true", help="print nothing but errors")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -112,14 +120,23 @@ def build_parser():
                        help="stop after N jobs; 0 (default): stop when no work is left "
                        "(nothing READY, RUNNING or RESERVED); 'infinite': never stop")
     rapid.add_argument("--sleep", type=seconds, default=60.0, metavar="SECS",
-                       help="seconds between two rounds, exactly (default 60); with --nlaunches "
+                       help="seconds between two rounds, exactly (default 60, or FW_config.yaml's "
+                       "RAPIDFIRE_SLEEP_SECS); with --nlaunches "
                        "0 qlaunch looks every 5 s meanwhile whether work is left, and ends then")
     rapid.add_argument("--timeout", type=seconds, default=None, metavar="SECS",
                        help="stop before a round would start after this many seconds")
     rapid.add_argument("--max_errors", type=count, default=5, metavar="N",
                        help="give up after N scheduler errors in a row; they back off from 30 s "
-                       "to 10 min (default 5). The first submission failing stops at once")
+                       "to 10 min (default 5, or FW_config.yaml's QUEUE_RETRY_ATTEMPTS). The first "
+                       "submission failing stops at once")
+    parser.subcommands = sub.choices
     return parser
+
+
+# FW_config.yaml keys that set option defaults: (command, None: before it; option) -> key.
+OPTION_DEFAULTS = {(None, "submit_interval"): "QUEUE_UPDATE_INTERVAL",
+                   ("rapidfire", "sleep"): "RAPIDFIRE_SLEEP_SECS",
+                   ("rapidfire", "max_errors"): "QUEUE_RETRY_ATTEMPTS"}
 
 
 def add_remote_options(parser):
@@ -164,7 +181,7 @@ def split_list_options(argv):
 
 
 def make_launcher(args, launchpad, run_command=run_subprocess, clock=time.monotonic,
-                  sleep=time.sleep, required=True) -> Optional[QueueLauncher]:
+                  sleep=time.sleep, required=True, settings=None) -> Optional[QueueLauncher]:
     """The QueueLauncher that -q/-w/-r/-d describe (None if no qadapter and not required).
 
     Without ``launchpad`` it opens the one -l names, only once -q and -w are
@@ -175,11 +192,13 @@ def make_launcher(args, launchpad, run_command=run_subprocess, clock=time.monoto
         return None
     adapter = get_adapter(path, run_command=run_command)
     if launchpad is None:
-        launchpad = LaunchPad.from_file(args.launchpad_file)
+        launchpad = fw_config.open_launchpad(settings or fw_config.FWSettings(),
+                                             args.launchpad_file)
     return QueueLauncher(launchpad, adapter, worker,
                          launch_dir=args.launch_dir, reserve=args.reserve,
                          maxjobs_block=getattr(args, "maxjobs_block", 500),
-                         submit_interval=args.submit_interval, clock=clock, sleep=sleep)
+                         submit_interval=args.submit_interval, clock=clock, sleep=sleep,
+                         submit_script=getattr(args, "submit_script", SUBMIT_SCRIPT))
 
 
 def setup_logging(args):
@@ -193,7 +212,18 @@ def setup_logging(args):
 def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monotonic,
          sleep=time.sleep) -> int:
     parser = build_parser()
+    try:
+        settings = fw_config.load_fw_settings()
+    except StarshellError as exc:
+        print(f"qlaunch: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    fw_config.set_option_defaults({None: parser, **parser.subcommands}, OPTION_DEFAULTS, settings)
     args = parser.parse_args(split_list_options(sys.argv[1:] if argv is None else argv))
+    with fw_config.applied(settings):
+        return _run(args, parser, settings, launchpad, run_command, clock, sleep)
+
+
+def _run(args, parser, settings, launchpad, run_command, clock, sleep) -> int:
     previous = _stop_on_sigterm()
     try:
         setup_logging(args)
@@ -201,7 +231,8 @@ def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monot
             return _remote(args, parser)
         if args.command == "init":  # needs no store and no qadapter
             return _init(args)
-        launcher = make_launcher(args, launchpad, run_command, clock, sleep)
+        _find_files(args, settings)
+        launcher = make_launcher(args, launchpad, run_command, clock, sleep, settings=settings)
         if args.command == "singleshot":
             return _singleshot(launcher)
         n = launcher.rapidfire(args.maxjobs_queue, nlaunches=args.nlaunches,
@@ -220,6 +251,15 @@ def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monot
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _find_files(args, settings):
+    """-l/-w/-q resolved in docs/stores.md's order (-c DIR, FW_config.yaml's *_LOC...)."""
+    config_dir = fw_config.config_dir_option(args.config_dir)
+    for kind, dest in (("launchpad", "launchpad_file"), ("fworker", "fworker_file"),
+                       ("qadapter", "queueadapter_file")):
+        setattr(args, dest, settings.find_file(kind, getattr(args, dest), config_dir))
+    args.submit_script = settings.get("SUBMIT_SCRIPT_NAME", SUBMIT_SCRIPT)
 
 
 def _stop_on_sigterm():

@@ -178,7 +178,7 @@ class QueueLauncher:
                  launch_dir: str = ".", reserve: bool = False, maxjobs_block: int = 500,
                  submit_interval: float = 1.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = datetime.now):
+                 now: Callable[[], datetime] = datetime.now, submit_script: str = SUBMIT_SCRIPT):
         if maxjobs_block < 1:
             raise ConfigError("maxjobs_block (-b) must be at least 1")
         self.lp = launchpad
@@ -189,6 +189,7 @@ class QueueLauncher:
         self.reserve = reserve
         self.maxjobs_block = maxjobs_block
         self.submit_interval = submit_interval
+        self.submit_script = submit_script  # FW_config.yaml's SUBMIT_SCRIPT_NAME, if set
         self.clock, self.sleep, self.now = clock, sleep, now
         self._block: Optional[str] = None
         self._block_jobs = 0
@@ -252,7 +253,7 @@ class QueueLauncher:
         else:
             command = shield_shell(command)
         values.update(rocket_launch=command, launch_dir=launcher_dir)
-        script = self.adapter.write_script(os.path.join(launcher_dir, SUBMIT_SCRIPT), values)
+        script = self.adapter.write_script(os.path.join(launcher_dir, self.submit_script), values)
         self._rate_limit()
         try:
             job_id = self.adapter.submit(str(script), cwd=launcher_dir)

@@ -54,7 +54,8 @@ def register(subparsers):
         "not running. --rerun makes their fireworks READY again (and cancels a job still "
         "queued). Without a qadapter file only the --time rule applies.")
     p.add_argument("--time", type=seconds, default=DEFAULT_MAX_WAIT, metavar="SECS",
-                   help=f"seconds a reservation may wait (default {DEFAULT_MAX_WAIT}: two weeks)")
+                   help=f"seconds a reservation may wait (default {DEFAULT_MAX_WAIT}: two weeks, or "
+                   "FW_config.yaml's RESERVATION_EXPIRATION_SECS)")
     p.add_argument("--rerun", action="store_true", help="release them: back to READY")
     p.add_argument("-q", "--queueadapter_file", help=QADAPTER_HELP)
     p.set_defaults(func=detect_unreserved_command)

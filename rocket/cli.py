@@ -5,9 +5,10 @@ import logging
 import os
 import sys
 
-from launchpad import LaunchPad
+from launchpad import fw_config
 from launchpad.config import LAUNCHPAD_ENV, load_config
 from launchpad.errors import StarshellError
+from launchpad.version import add_version_option
 from launchpad.worker import load_fworker
 
 from .launcher import launch_rocket, multi, rapidfire
@@ -32,15 +33,23 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="rlaunch", description="Run READY fireworks from the LaunchPad on this node, each in "
         "its own launcher_<timestamp> directory under the current directory.")
-    parser.add_argument("-l", "--launchpad_file", help="my_launchpad.yaml to use "
-                        "(default: ./my_launchpad.yaml, ~/.starshell/, else the embedded store)")
+    add_version_option(parser)
+    parser.add_argument("-l", "--launchpad_file", help="my_launchpad.yaml to use (default: "
+                        "$STARSHELL_LAUNCHPAD, -c DIR, FW_config.yaml's LAUNCHPAD_LOC, "
+                        "./my_launchpad.yaml, ~/.starshell/, ~/.fireworks/, else the embedded "
+                        "store)")
     parser.add_argument("-w", "--fworker_file", help="my_fworker.yaml: worker name, category, "
-                        "query and env (default: ./my_fworker.yaml, else "
-                        "$STARSHELL_HOME/my_fworker.yaml, else a worker that takes anything)")
+                        "query and env (default: -c DIR, FW_config.yaml's FWORKER_LOC, "
+                        "./my_fworker.yaml, $STARSHELL_HOME/, ~/.fireworks/, else a worker "
+                        "that takes anything)")
+    parser.add_argument("-c", "--config_dir", metavar="DIR", help="FireWorks' config folder: "
+                        "look for my_launchpad.yaml and my_fworker.yaml there when -l/-w are "
+                        "not given (default: FW_config.yaml's CONFIG_FILE_DIR)")
     parser.add_argument("--loglvl", default="INFO", help="log level (DEBUG, INFO, WARNING, ...)")
     parser.add_argument("-s", "--silencer", action="store_true", help="print nothing but errors")
     parser.add_argument("--ping_interval", type=float, default=60.0,
-                        help="seconds between heartbeats of a running firework (default 60)")
+                        help="seconds between heartbeats of a running firework (default 60, "
+                        "or FW_config.yaml's PING_TIME_SECS)")
     parser.add_argument("--on_interrupt", choices=["requeue", "fizzle"], default="requeue",
                         help="what SIGTERM/Ctrl-C does to the running firework (default: "
                         "requeue, i.e. back to READY)")
@@ -57,7 +66,16 @@ def build_parser():
     many = sub.add_parser("multi", help="run N rapidfire rocket processes on this node")
     many.add_argument("num_jobs", type=int, help="number of rocket processes")
     _loop_options(many)
+    parser.subcommands = sub.choices
     return parser
+
+
+# FW_config.yaml keys that set option defaults: (command, None: before it; option) -> key.
+OPTION_DEFAULTS = {(None, "ping_interval"): "PING_TIME_SECS",
+                   ("rapidfire", "sleep"): "RAPIDFIRE_SLEEP_SECS",
+                   ("multi", "sleep"): "RAPIDFIRE_SLEEP_SECS"}
+# Set for the processes of rlaunch multi: their parent printed FW_config's notes already.
+QUIET_ENV = "STARSHELL_FW_CONFIG_SAID"
 
 
 def _loop_options(p):
@@ -67,7 +85,8 @@ def _loop_options(p):
     p.add_argument("--max_loops", type=int, default=-1,
                    help="rounds of waiting for fireworks others still run; -1 = no limit")
     p.add_argument("--sleep", type=float, default=60.0,
-                   help="seconds to wait before looking again when nothing is READY (default 60)")
+                   help="seconds to wait before looking again when nothing is READY (default 60, "
+                   "or FW_config.yaml's RAPIDFIRE_SLEEP_SECS)")
     p.add_argument("--timeout", type=float, default=None,
                    help="start no new firework after this many seconds (pilot jobs: less than "
                    "the walltime)")
@@ -77,15 +96,30 @@ def _loop_options(p):
 
 
 def main(argv=None, launchpad=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        settings = fw_config.load_fw_settings(quiet=bool(os.environ.get(QUIET_ENV)))
+    except StarshellError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    fw_config.set_option_defaults({None: parser, **parser.subcommands}, OPTION_DEFAULTS, settings)
+    args = parser.parse_args(argv)
+    with fw_config.applied(settings):
+        return _run(args, launchpad, settings)
+
+
+def _run(args, launchpad, settings):
     level = logging.ERROR if args.silencer else getattr(logging, str(args.loglvl).upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     saved = os.environ.get(LAUNCHPAD_ENV)
     try:
+        config_dir = fw_config.config_dir_option(args.config_dir)
+        args.fworker_file = settings.find_file("fworker", args.fworker_file, config_dir)
         worker = load_fworker(args.fworker_file)  # a bad -w fails before a store is opened
         if args.command == "multi":
+            args.launchpad_file = settings.find_file("launchpad", args.launchpad_file, config_dir)
             return _multi(args)
-        lp = launchpad or LaunchPad.from_file(args.launchpad_file)
+        lp = launchpad or fw_config.open_launchpad(settings, args.launchpad_file, config_dir)
         source = getattr(getattr(lp, "config", None), "source", None)
         if source:  # tasks run in launch directories: there, they find this store too (FilePad)
             os.environ[LAUNCHPAD_ENV] = source
@@ -133,7 +167,11 @@ def _multi(args, argv=None):
     for flag, value in (("--timeout", args.timeout), ("--lost_after", args.lost_after)):
         if value is not None:
             tail += [flag, str(value)]
-    return multi(args.num_jobs, tail)
+    os.environ[QUIET_ENV] = "1"
+    try:
+        return multi(args.num_jobs, tail)
+    finally:
+        os.environ.pop(QUIET_ENV, None)
 
 
 if __name__ == "__main__":

@@ -165,7 +165,7 @@ def test_config_is_frozen():
 @pytest.mark.corpus
 @pytest.mark.parametrize("relpath, words", [
     ("fw_config/FW_config.yaml", "looks like FireWorks' global FW_config.yaml \\(ECHO_TEST\\), "
-                                 "which starshell does not read"),
+                                 "not a launchpad file: starshell reads it as ./FW_config.yaml"),
     ("queue/qadapter_slurm.yaml", "queue adapter file .* give it to qlaunch with -q"),
     ("worker/my_fworker.yaml", "worker file .* give it to rlaunch with -w"),
     ("workflow/org_wf.yaml", "workflow file, not a launchpad file; add it with lpad add"),

@@ -1,0 +1,265 @@
+"""FireWorks' ``FW_config.yaml``: the keys starshell honours, and where files are found.
+
+FireWorks users keep ``FW_config.yaml`` and their ``my_*.yaml`` files in
+``~/.fireworks``; reading them lets such a user switch without moving files.
+FireWorks applies that file by rewriting its config module's globals at
+import; here ``load_fw_settings()`` returns a frozen value that each CLI
+reads once and passes on (option defaults, file lookup, environment for the
+tasks). Keys starshell has no use for are named in one warning, with why.
+"""
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from .config import LAUNCHPAD_ENV, nonempty_path, read_settings_file, starshell_home
+from .errors import ConfigError
+from .firetask import USER_PACKAGES_ENV
+
+FW_CONFIG_NAME = "FW_config.yaml"
+FW_CONFIG_ENV = "FW_CONFIG_FILE"
+FIREWORKS_DIR = os.path.join("~", ".fireworks")
+TEMPLATE_DIR_ENV = "STARSHELL_TEMPLATE_DIR"  # launchpad.tasks.templates' (not imported: jinja2)
+
+# kind -> (file name, FW_config key naming it, starshell's variable naming it)
+SETTINGS_FILES = {
+    "launchpad": ("my_launchpad.yaml", "LAUNCHPAD_LOC", LAUNCHPAD_ENV),
+    "fworker": ("my_fworker.yaml", "FWORKER_LOC", None),
+    "qadapter": ("my_qadapter.yaml", "QUEUEADAPTER_LOC", None),
+}
+_NUMBERS = ("PING_TIME_SECS", "RUN_EXPIRATION_SECS", "RESERVATION_EXPIRATION_SECS",
+            "RAPIDFIRE_SLEEP_SECS", "QUEUE_UPDATE_INTERVAL", "QUEUE_RETRY_ATTEMPTS",
+            "WEBSERVER_PORT", "MONGO_SOCKET_TIMEOUT_MS")
+_TEXTS = ("LAUNCHPAD_LOC", "FWORKER_LOC", "QUEUEADAPTER_LOC", "CONFIG_FILE_DIR",
+          "SUBMIT_SCRIPT_NAME", "TEMPLATE_DIR", "WEBSERVER_HOST")
+USED = frozenset(_NUMBERS + _TEXTS + ("ADD_USER_PACKAGES", "ECHO_TEST"))
+# FireWorks keys that change nothing here, and why (the warning says it).
+IGNORED = MappingProxyType({
+    "PRINT_FW_JSON": "starshell writes no FW.json in launch directories; the store has it, "
+                     "see lpad get_fws -i ID -d all",
+    "PRINT_FW_YAML": "starshell writes no FW.yaml in launch directories",
+    "REMOVE_USELESS_DIRS": "with _launch_dir starshell never makes the launcher_ directory, "
+                           "so none is left empty",
+    "EXCEPT_DETAILS_ON_RERUN": "a rerun keeps the exception on the FIZZLED launch, "
+                               "not in the spec; see lpad get_fws -d all",
+    "ALWAYS_CREATE_NEW_BLOCK": "every qlaunch run starts a new block_ directory already",
+    "USER_PACKAGES": "use ADD_USER_PACKAGES or $STARSHELL_USER_PACKAGES",
+    "FW_NAME_UPDATES": "task names are resolved as written; see docs/workflows.md",
+    "MONGOMOCK_SERVERSTORE_FILE": "the embedded store is SQLite; copy that file's workflows "
+                                  "with lpad admin import_fireworks --mongomock_file",
+    "WFLOCK_EXPIRATION_SECS": "starshell takes no workflow locks",
+    "WFLOCK_EXPIRATION_KILL": "starshell takes no workflow locks",
+    "PW_CHECK_NUM": "confirmations follow starshell's rules, see docs/cli.md",
+    "SORT_FWS": "ties of priority always go to the lowest fw_id",
+    "QSTAT_FREQUENCY": "qlaunch asks the queue once per round",
+    "QUEUE_JOBNAME_MAXLEN": "the job name is the qadapter's job_name",
+    "MAINTAIN_INTERVAL": "give lpad admin maintain --maintain_interval",
+    "ROCKET_STREAM_LOGLEVEL": "give rlaunch --loglvl",
+})
+_NOT_USED_HERE = ("FW_BLOCK_FORMAT", "FW_LOGGING_FORMAT", "YAML_STYLE", "JSON_SCHEMA_VALIDATE",
+                  "JSON_SCHEMA_VALIDATE_LIST", "DS_PASSWORD", "STORE_PACKING_INFO",
+                  "TRACKER_LINES", "ENCODE_MONTY", "DECODE_MONTY", "WEBSERVER_PERFWARNINGS",
+                  "GRIDFS_FALLBACK_COLLECTION", "NEGATIVE_FWID_CTR")
+_OTHER_REASON = "starshell has no such setting"
+
+
+@dataclass(frozen=True)
+class FWSettings:
+    """What an ``FW_config.yaml`` says (empty without one); read by the CLIs."""
+
+    source: str = None
+    values: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    ignored: tuple = ()          # (key, why) for each key that changes nothing
+
+    def get(self, key, default=None):
+        value = self.values.get(key)
+        return default if value is None else value
+
+    def user_packages(self):
+        return tuple(self.values.get("ADD_USER_PACKAGES") or ())
+
+    def find_file(self, kind, explicit=None, config_dir=None):
+        """The settings file to open, or None to leave the choice to starshell's own
+        lookup (``$STARSHELL_LAUNCHPAD``, ./, ``$STARSHELL_HOME``, the default).
+
+        The order is docs/stores.md's: the option, starshell's variable, ``-c DIR``
+        (else CONFIG_FILE_DIR), the *_LOC key, ./, ``$STARSHELL_HOME``,
+        ``~/.fireworks``. As in FireWorks, ``-c`` wins over the *_LOC key."""
+        if explicit is not None:
+            return explicit
+        name, key, env_var = SETTINGS_FILES[kind]
+        if env_var and os.environ.get(env_var):
+            return None
+        folder = config_dir if config_dir is not None else self.get("CONFIG_FILE_DIR")
+        if folder and os.path.exists(os.path.join(_expand(folder), name)):
+            return os.path.join(_expand(folder), name)
+        named = self.get(key)
+        if named:
+            if not os.path.exists(_expand(named)):
+                raise ConfigError(f"{self.source}: {key} names {named}, which does not exist "
+                                  f"(looked from {os.getcwd()}); fix the path or remove the key")
+            return _expand(named)
+        if os.path.exists(name) or os.path.exists(os.path.join(starshell_home(), name)):
+            return None
+        in_fireworks_dir = os.path.join(_expand(FIREWORKS_DIR), name)
+        return in_fireworks_dir if os.path.exists(in_fireworks_dir) else None
+
+
+def _expand(path):
+    return os.path.expanduser(str(path))
+
+
+def config_dir_option(path):
+    """``-c DIR``: a folder that must exist (its files may not: FireWorks then looks on)."""
+    if path is None:
+        return None
+    nonempty_path(path, "config folder (-c)")
+    if not os.path.isdir(_expand(path)):
+        raise ConfigError(f"config folder (-c) {path} is not a folder (looked from "
+                          f"{os.getcwd()}); give the folder holding my_launchpad.yaml, "
+                          "my_fworker.yaml or my_qadapter.yaml")
+    return _expand(path)
+
+
+def find_fw_config_file():
+    """FireWorks' order: ./FW_config.yaml, ~/.fireworks/FW_config.yaml, $FW_CONFIG_FILE;
+    the first that exists is used, and having several is said (as FireWorks does)."""
+    named = os.environ.get(FW_CONFIG_ENV)
+    if named and not os.path.exists(_expand(named)):
+        raise ConfigError(f"${FW_CONFIG_ENV} names {named}, which does not exist; fix it or "
+                          f"unset it (export -n {FW_CONFIG_ENV})")
+    found = []
+    for path in (FW_CONFIG_NAME, os.path.join(_expand(FIREWORKS_DIR), FW_CONFIG_NAME),
+                 named and _expand(named)):
+        if path and os.path.exists(path) and os.path.abspath(path) not in found:
+            found.append(os.path.abspath(path))
+    if len(found) > 1:
+        _note(f"note: several FW_config.yaml files ({', '.join(found)}); using {found[0]}")
+    return found[0] if found else None
+
+
+def load_fw_settings(quiet=False):
+    """The FWSettings of the FW_config.yaml in force. Prints ECHO_TEST and one warning
+    naming the keys that change nothing, unless ``quiet`` (a process started by one
+    that said it already)."""
+    path = find_fw_config_file()
+    if path is None:
+        return FWSettings()
+    settings = settings_from_dict(read_settings_file(path, "FW_config.yaml"), path)
+    if not quiet:
+        if settings.get("ECHO_TEST") is not None:
+            _note(str(settings.get("ECHO_TEST")))
+        if settings.ignored:
+            _note(f"warning: {path}: starshell ignores " + "; ".join(
+                f"{key}: {why}" for key, why in settings.ignored))
+    return settings
+
+
+def settings_from_dict(data, source):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of FireWorks settings (KEY: value), "
+                          f"got {type(data).__name__}")
+    values, ignored = {}, []
+    for key, value in data.items():
+        key = str(key)
+        if key in USED:
+            values[key] = _checked(key, value, source)
+        elif key in IGNORED:
+            ignored.append((key, IGNORED[key]))
+        elif key in _NOT_USED_HERE:
+            ignored.append((key, _OTHER_REASON))
+        else:
+            ignored.append((key, _unknown(key)))
+    return FWSettings(source=source, values=MappingProxyType(values), ignored=tuple(ignored))
+
+
+def _unknown(key):
+    import difflib  # only for a key nobody knows: a typo, most often
+    close = difflib.get_close_matches(key, sorted(USED | set(IGNORED)), n=1)
+    hint = f", did you mean {close[0]}?" if close else ""
+    return f"not a FireWorks setting{hint}"
+
+
+def _checked(key, value, source):
+    if value is None:
+        return None
+    if key in _NUMBERS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"{source}: {key} must be a number of at least 0, got {value!r}")
+        return value
+    if key == "ADD_USER_PACKAGES":
+        packages = [value] if isinstance(value, str) else value
+        if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+            raise ConfigError(f"{source}: ADD_USER_PACKAGES must be a list of module names, "
+                              f"got {value!r}")
+        return tuple(packages)
+    if key in _TEXTS and not isinstance(value, (str, int)):
+        raise ConfigError(f"{source}: {key} must be a text, got {value!r}")
+    return value if key == "ECHO_TEST" else str(value)
+
+
+def _note(text):
+    print(text, file=sys.stderr)
+
+
+def task_environment(settings):
+    """The variables that carry ADD_USER_PACKAGES and TEMPLATE_DIR to the tasks, in
+    this process and in every process it starts (rockets, pilot jobs)."""
+    env = {}
+    packages = settings.user_packages()
+    if packages:
+        already = [p.strip() for p in os.environ.get(USER_PACKAGES_ENV, "").split(",") if p.strip()]
+        env[USER_PACKAGES_ENV] = ",".join(already + [p for p in packages if p not in already])
+    if settings.get("TEMPLATE_DIR") and not os.environ.get(TEMPLATE_DIR_ENV):
+        env[TEMPLATE_DIR_ENV] = _expand(settings.get("TEMPLATE_DIR"))
+    return env
+
+
+@contextlib.contextmanager
+def applied(settings):
+    """``task_environment`` set for the command's duration; an in-process caller
+    (a test, a script calling ``main``) gets its environment back."""
+    env = task_environment(settings)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield settings
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def set_option_defaults(parsers, table, settings):
+    """Make FW_config values the defaults of the options they stand for; ``table``
+    maps (command or None for the top level, option dest) to a key. An option
+    given on the command line still wins."""
+    for (command, dest), key in table.items():
+        parser = parsers.get(command)
+        if parser is not None and settings.get(key) is not None:
+            parser.set_defaults(**{dest: settings.get(key)})
+
+
+def launchpad_config(settings, path):
+    """The LaunchpadConfig of ``path``, with MONGO_SOCKET_TIMEOUT_MS as MongoDB's
+    socketTimeoutMS unless the file's mongoclient_kwargs set it."""
+    import dataclasses
+
+    from .config import load_config
+    config = load_config(path)
+    timeout = settings.get("MONGO_SOCKET_TIMEOUT_MS")
+    if timeout is None or config.kind != "mongodb" or "socketTimeoutMS" in config.client_kwargs:
+        return config
+    return dataclasses.replace(config, client_kwargs={**config.client_kwargs,
+                                                      "socketTimeoutMS": int(timeout)})
+
+
+def open_launchpad(settings, explicit=None, config_dir=None):
+    """The LaunchPad a command works on, found in docs/stores.md's order."""
+    from .launchpad import LaunchPad
+    path = settings.find_file("launchpad", explicit, config_dir)
+    return LaunchPad.from_config(launchpad_config(settings, path))
