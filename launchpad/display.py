@@ -24,7 +24,7 @@ WF_MORE = ("fw_id", "wf_id", "name", "state", "nodes", "states", "created_on", "
 LAUNCH_PUBLIC = ("launch_id", "fw_id", "state", "host", "ip", "launch_dir", "fworker",
                  "time_start", "time_end", "runtime_secs", "last_ping", "reservation_id",
                  "state_history", "action", "exception", "interrupted", "late_result",
-                 "ping_interval")
+                 "ping_interval", "trackers", "background_errors")
 
 
 def out(text="", stream=None):

@@ -236,3 +236,33 @@ def test_firework_page_shows_tracker_lines_escaped(sqlite_lp, tmp_path):
     assert "Tracker: out.txt" in page
     assert "&lt;script&gt;x&lt;/script&gt;\nlast" in page
     assert "<script>x</script>" not in page
+
+
+def test_a_rocket_behind_a_gateway_records_trackers_and_background_errors(lp, tmp_path):
+    """The heartbeat's trackers and the end's record_tracking cross the gateway."""
+    import threading
+
+    from launchpad import BackgroundTask
+    from launchpad.gateway.client import GatewayClient, GatewayLaunchPad
+    from launchpad.gateway.server import build_server, url_of
+    from launchpad.tasks import PyTask
+    pings, real_ping = [], lp.ping_launch
+    lp.ping_launch = lambda launch_id, trackers=None: (
+        pings.append(trackers) or real_ping(launch_id, trackers=trackers))
+    server, _ = build_server(lp, "127.0.0.1", 0, str(tmp_path / "gw.token"), threads=4)
+    threading.Thread(target=server.serve, daemon=True).start()
+    try:
+        token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
+        client_lp = GatewayLaunchPad(client=GatewayClient(url_of(server), token, patience=2.0))
+        spec = {"_trackers": [Tracker("out.txt")],
+                "_background_tasks": [BackgroundTask(PyTask(func="math.sqrt", args=[-1]))]}
+        lp.add_wf(Firework(ScriptTask(script="echo a > out.txt; sleep 0.4; echo b >> out.txt"),
+                           spec=spec))
+        assert launch_rocket(client_lp, launch_root=str(tmp_path), ping_interval=0.1)
+    finally:
+        server.stop()
+    launch = lp.get_launches({"fw_id": 1})[0]
+    assert launch["state"] == "COMPLETED"
+    assert launch["trackers"][0]["content"] == "a\nb"
+    assert any(p and p[0]["filename"] == "out.txt" for p in pings)  # heartbeats carried them
+    assert launch["background_errors"][0]["message"] == "ValueError: math domain error"
