@@ -9,6 +9,7 @@ given, so the store never reads a compute node's files.
 import collections
 import importlib
 import os
+import zlib
 
 from .errors import InvalidArgumentError
 from .serializable import FWSerializable
@@ -92,7 +93,7 @@ def read_tail(path, nlines, allow_zipped=False):
         if opener is None:
             return _tail_plain(found, nlines)
         return _tail_stream(found, opener, nlines)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # unreadable, or a damaged archive
         return [f"(cannot read {found}: {exc})"]
 
 

@@ -63,7 +63,11 @@ class Heartbeat:
                             "its result will not be applied", launch_id)
 
     def _ping(self, launch_id, report):
-        trackers = report() if report is not None else None
+        try:
+            trackers = report() if report is not None else None
+        except Exception as exc:  # noqa: BLE001 - a tracker must never stop the heartbeat
+            log.warning("trackers of launch %s not read: %s: %s", launch_id, type(exc).__name__, exc)
+            trackers = None
         if trackers is None:
             return self.lp.ping_launch(launch_id)
         return self.lp.ping_launch(launch_id, trackers=trackers)

@@ -266,3 +266,48 @@ def test_a_rocket_behind_a_gateway_records_trackers_and_background_errors(lp, tm
     assert launch["trackers"][0]["content"] == "a\nb"
     assert any(p and p[0]["filename"] == "out.txt" for p in pings)  # heartbeats carried them
     assert launch["background_errors"][0]["message"] == "ValueError: math domain error"
+
+
+def test_trackers_recorded_when_rlaunch_is_stopped(env):
+    """SIGTERM hands the firework back; the launch keeps what its files said by then."""
+    import signal
+    env, work = env
+    lp = LaunchPad(SQLiteStore(os.path.join(env["STARSHELL_HOME"], "launchpad.sqlite")))
+    lp.add_wf(Firework(ScriptTask(script="echo started > run.log; sleep 30"),
+                       spec={"_trackers": [Tracker("run.log")]}))
+    rocket = subprocess.Popen([sys.executable, "-m", "rocket.cli", "-s", "singleshot"], env=env,
+                              cwd=work)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        launches = lp.get_launches({"fw_id": 1})
+        if launches and launches[0].get("launch_dir") and \
+                os.path.exists(os.path.join(launches[0]["launch_dir"], "run.log")):
+            break
+        time.sleep(0.05)
+    rocket.send_signal(signal.SIGTERM)
+    assert rocket.wait(timeout=60) == 143
+    launch = lp.get_launches({"fw_id": 1})[0]
+    assert launch["interrupted"] is True
+    assert launch["trackers"][0]["content"] == "started"
+
+
+def test_a_tracker_that_cannot_be_read_never_stops_the_heartbeat(sqlite_lp, tmp_path):
+    lp = sqlite_lp
+    lp.add_wf(Firework(ScriptTask(script="true")))
+    fw, launch_id = lp.checkout_fw(launch_dir=str(tmp_path))
+    first = lp.get_launch(launch_id)["last_ping"]
+    beat = Heartbeat(lp, interval=0.05)
+    beat.watch(launch_id)
+    beat.report(lambda: 1 / 0)
+    deadline = time.monotonic() + 5
+    while lp.get_launch(launch_id)["last_ping"] == first and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert lp.get_launch(launch_id)["last_ping"] > first
+    assert beat._thread is not None and beat._thread.is_alive()
+    beat.watch(None)
+
+
+def test_a_damaged_archive_is_reported_in_the_content(tmp_path):
+    (tmp_path / "out.txt.gz").write_bytes(gzip.compress(b"a\nb\n")[:-12] + b"garbage!")
+    text = Tracker("out.txt", allow_zipped=True).track_file(str(tmp_path))
+    assert text.startswith("(cannot read ")
