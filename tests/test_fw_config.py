@@ -165,7 +165,7 @@ def test_config_dir_option_on_each_command(user, tmp_path):
     # -c wins over LAUNCHPAD_LOC, as in FireWorks
     (tmp_path / "other").mkdir()
     other = _launchpad_file(tmp_path / "other", tmp_path / "other.sqlite")
-    config = _fw_config(tmp_path, f"LAUNCHPAD_LOC: {other}\n")
+    config = _fw_config(tmp_path, f"LAUNCHPAD_LOC: {other}\nSUBMIT_SCRIPT_NAME: job.sh\n")
     env = {"FW_CONFIG_FILE": str(config)}
     (user.work / "hello.yaml").write_text(HELLO)
     _ok(user, "lpad", "-c", str(folder), "add", "hello.yaml", extra_env=env)
@@ -175,6 +175,7 @@ def test_config_dir_option_on_each_command(user, tmp_path):
     assert _states(store) == {"READY": 1, "COMPLETED": 1}
     done = _ok(user, "qlaunch", "-c", str(folder), "singleshot", extra_env=env)
     assert "submitted job 7" in done.stdout
+    assert [p.name for p in user.work.glob("launcher_*/*.sh")] == ["job.sh"]
     assert not (tmp_path / "other.sqlite").exists()
     missing = user.run("rlaunch", "-c", str(tmp_path / "nowhere"), "singleshot")
     assert missing.returncode == 2 and "config folder (-c)" in missing.stderr
@@ -222,3 +223,66 @@ def test_the_corpus_fw_config_is_understood(user):
     assert done.stdout.startswith("starshell ")
     given = user.run("lpad", "-l", "FW_config.yaml", "get_fws")
     assert given.returncode == 2 and "not a launchpad file" in given.stderr
+
+
+def _settings(text, tmp_path):
+    from launchpad.files import read_yaml_file
+    from launchpad.fw_config import settings_from_dict
+    path = tmp_path / "FW_config.yaml"
+    path.write_text(text)
+    return settings_from_dict(read_yaml_file(str(path)), str(path))
+
+
+def test_keys_become_the_defaults_of_their_options(tmp_path):
+    """Every row of the three commands' tables reaches its option; the command line wins."""
+    from launchpad import cli as lpad_cli
+    from launchpad.fw_config import set_option_defaults
+    from queue_adapters import cli as qlaunch_cli
+    from rocket import cli as rlaunch_cli
+    settings = _settings("RUN_EXPIRATION_SECS: 99\nRESERVATION_EXPIRATION_SECS: 98\n"
+                         "WEBSERVER_HOST: 0.0.0.0\nWEBSERVER_PORT: 8080\nPING_TIME_SECS: 7\n"
+                         "RAPIDFIRE_SLEEP_SECS: 3\nQUEUE_UPDATE_INTERVAL: 4\n"
+                         "QUEUE_RETRY_ATTEMPTS: 9\n", tmp_path)
+    lpad = lpad_cli.build_parser()
+    set_option_defaults(lpad.subcommands, lpad_cli.OPTION_DEFAULTS, settings)
+    assert lpad.parse_args(["detect_lostruns"]).time == 99
+    assert lpad.parse_args(["detect_lostruns", "--time", "5"]).time == 5
+    assert lpad.parse_args(["detect_unreserved"]).time == 98
+    web = lpad.parse_args(["webgui"])
+    assert (web.host, web.port) == ("0.0.0.0", 8080)
+    daemon = lpad.parse_args(["daemon"])
+    assert (daemon.lostruns_time, daemon.unreserved_time) == (99, 98)
+    for module, argv, expected in (
+            (rlaunch_cli, ["rapidfire"], {"ping_interval": 7, "sleep": 3}),
+            (rlaunch_cli, ["multi", "2"], {"sleep": 3}),
+            (qlaunch_cli, ["rapidfire"], {"sleep": 3, "submit_interval": 4, "max_errors": 9})):
+        parser = module.build_parser()
+        set_option_defaults({None: parser, **parser.subcommands}, module.OPTION_DEFAULTS,
+                            settings)
+        args = parser.parse_args(argv)
+        assert {k: getattr(args, k) for k in expected} == expected
+
+
+def test_mongo_socket_timeout_reaches_the_client_unless_the_file_sets_it(tmp_path):
+    from launchpad.fw_config import launchpad_config
+    settings = _settings("MONGO_SOCKET_TIMEOUT_MS: 1234\n", tmp_path)
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("host: db.example.org\n")
+    own = tmp_path / "own.yaml"
+    own.write_text("host: db.example.org\nmongoclient_kwargs: {socketTimeoutMS: 5}\n")
+    assert launchpad_config(settings, str(plain)).client_kwargs["socketTimeoutMS"] == 1234
+    assert launchpad_config(settings, str(own)).client_kwargs["socketTimeoutMS"] == 5
+    embedded = tmp_path / "embedded.yaml"
+    embedded.write_text(f"store: sqlite\npath: {tmp_path / 'x.sqlite'}\n")
+    assert launchpad_config(settings, str(embedded)).client_kwargs == {}
+
+
+def test_template_dir_and_packages_go_to_the_tasks_environment(tmp_path, monkeypatch):
+    from launchpad.fw_config import task_environment
+    monkeypatch.setenv("STARSHELL_USER_PACKAGES", "mine")
+    monkeypatch.delenv("STARSHELL_TEMPLATE_DIR", raising=False)
+    settings = _settings("ADD_USER_PACKAGES: [a.tasks, mine]\nTEMPLATE_DIR: ~/templates\n",
+                         tmp_path)
+    env = task_environment(settings)
+    assert env["STARSHELL_USER_PACKAGES"] == "mine,a.tasks"
+    assert env["STARSHELL_TEMPLATE_DIR"] == os.path.expanduser("~/templates")
