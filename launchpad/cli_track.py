@@ -6,6 +6,7 @@ it keep working; ``-o json|yaml`` gives the same as data.
 """
 
 import launchpad.display as display
+
 from .cli_common import add_selection, count, fw_query
 from .trackers import Tracker
 
