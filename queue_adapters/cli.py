@@ -249,8 +249,8 @@ def _run(args, parser, settings, launchpad, run_command, clock, sleep) -> int:
         print(f"qlaunch: error: {exc}", file=sys.stderr)
         return exc.exit_code
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _find_files(args, settings):
@@ -263,13 +263,18 @@ def _find_files(args, settings):
 
 
 def _stop_on_sigterm():
-    """SIGTERM stops qlaunch like Ctrl-C, so a reservation in progress is given back."""
+    """SIGTERM stops qlaunch like Ctrl-C, so a reservation in progress is given back.
+
+    So does SIGHUP, unless ignored (nohup): a qlaunch run by ``qlaunch -rh``
+    gets it when the SSH session that started it ends. Returns the handlers
+    replaced, to put back."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return {}
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
-    return signal.signal(signal.SIGTERM, interrupt)
+    hangup = [signal.SIGHUP] if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL else []
+    return {signum: signal.signal(signum, interrupt) for signum in [signal.SIGTERM, *hangup]}
 
 
 def _remote(args, parser) -> int:

@@ -176,7 +176,7 @@ def _run_dir(client, target, config_dir, argv, args, out, err) -> int:
         if args.remote_setup:
             copy_settings(client, config_dir, args)
         rc = execute(client, remote_command(args.remote_shell, config_dir, argv),
-                     f"[{target.label}] ", out, err)
+                     f"[{target.label}] ", out, err, pty=True)
     except StarshellError as exc:
         print(f"qlaunch: {where}: error: {exc}", file=err)
         return exc.exit_code
@@ -190,11 +190,15 @@ def _run_dir(client, target, config_dir, argv, args, out, err) -> int:
     return rc
 
 
-def execute(client, command: str, prefix: str, out, err) -> int:
-    """Run ``command``, passing its output on line by line as it comes (rapidfire runs long)."""
+def execute(client, command: str, prefix: str, out, err, pty=False) -> int:
+    """Run ``command``, passing its output on line by line as it comes (rapidfire runs long).
+
+    With ``pty`` the remote side gets a terminal, so that when this end goes
+    (Ctrl-C, a lost network) sshd hangs it up and the remote qlaunch gets
+    SIGHUP and stops, instead of running on unseen; stderr then comes with stdout."""
     import paramiko  # noqa: F401  (only here; see the module docstring)
     try:
-        stdin, stdout, stderr = client.exec_command(command)
+        stdin, stdout, stderr = client.exec_command(command, get_pty=pty)
     except (paramiko.SSHException, OSError) as exc:
         raise RemoteUnreachableError(f"the SSH connection broke off: {exc}") from None
     stdin.close()
@@ -214,7 +218,7 @@ def _pump(stream, prefix, dest):
             line = line.decode(errors="replace")
         if not line:
             return
-        dest.write(prefix + line if line.endswith("\n") else prefix + line + "\n")
+        dest.write(prefix + line.rstrip("\r\n") + "\n")  # a terminal ends lines with \r\n
         dest.flush()
 
 

@@ -10,6 +10,7 @@ tests skip, and fail when CI=true.
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -190,6 +191,43 @@ def test_an_unreachable_host_fails_alone_and_the_exit_code_says_so(ws, slurm_up)
             "Connection refused") in done.stderr.splitlines()
     assert f"qlaunch: {user}@{ws.host} {ws.conf}: done" in done.stdout  # the next host still ran
     assert "qlaunch: 1 of 2 host(s) done" in done.stderr
+
+
+def processes_in(directory):
+    """{pid: command line} of the processes working in ``directory`` (the remote qlaunch does)."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(proc / "cwd") == str(directory):
+                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+    return {pid: cmd.decode() for pid, cmd in found.items()}
+
+
+@pytest.mark.slurm
+def test_stopping_the_local_qlaunch_stops_the_remote_one(ws, slurm_up):  # noqa: F811
+    """A remote rapidfire must not run on unseen once its SSH session is gone."""
+    ws.settings(ws.conf)
+    local = subprocess.Popen(
+        ["qlaunch", *ws.login(), "-rc", str(ws.conf), "rapidfire", "--nlaunches", "infinite",
+         "--sleep", "1"], cwd=ws.cwd, env={**os.environ, "HOME": str(ws.home)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in local.stdout:  # the remote qlaunch has done a round
+            if "sleeping 1 s" in line:
+                break
+        assert [c for c in processes_in(ws.conf).values() if "qlaunch rapidfire" in c]
+        local.terminate()
+        assert local.wait(timeout=30) == 130
+        end = time.monotonic() + 20
+        while processes_in(ws.conf) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert processes_in(ws.conf) == {}
+    finally:
+        local.kill()
+        for pid in processes_in(ws.conf):  # what this test started, should it fail
+            os.kill(pid, signal.SIGKILL)
 
 
 # -- refusals -------------------------------------------------------------------------------
