@@ -90,3 +90,17 @@ def test_a_malformed_background_task_fizzles_with_a_reason(lp, tmp_path):
     launch = lp.get_launches({"fw_id": 1})[0]
     assert launch["state"] == "FIZZLED"
     assert "tasks list" in launch["exception"]["message"]
+
+
+def test_background_tasks_stop_when_the_tasks_fail_without_a_last_run(lp, tmp_path):
+    """As in FireWorks, run_on_finish follows successful tasks only."""
+    spec = {"_background_tasks": [BackgroundTask(ScriptTask(script="echo tick >> log.txt"),
+                                                 sleep_time=0.1, run_on_finish=True)]}
+    lp.add_wf(Firework(ScriptTask(script="sleep 0.35; echo failed >> log.txt; exit 1"), spec=spec))
+    launch_rocket(lp, launch_root=str(tmp_path), ping_interval=0)
+    launch = lp.get_launches({"fw_id": 1})[0]
+    assert launch["state"] == "FIZZLED" and "background_errors" not in launch
+    lines = _lines(os.path.join(launch["launch_dir"], "log.txt"))
+    assert lines.count("tick") >= 2 and lines.index("failed") >= len(lines) - 2, lines
+    time.sleep(0.3)
+    assert _lines(os.path.join(launch["launch_dir"], "log.txt")) == lines
