@@ -196,7 +196,7 @@ def execute(client, command: str, prefix: str, out, err, pty=False) -> int:
     With ``pty`` the remote side gets a terminal, so that when this end goes
     (Ctrl-C, a lost network) sshd hangs it up and the remote qlaunch gets
     SIGHUP and stops, instead of running on unseen; stderr then comes with stdout."""
-    import paramiko  # noqa: F401  (only here; see the module docstring)
+    paramiko = _paramiko()
     try:
         stdin, stdout, stderr = client.exec_command(command, get_pty=pty)
     except (paramiko.SSHException, OSError) as exc:
@@ -250,10 +250,7 @@ def _remote_path(client, path):
 
 def ssh_connect(target: Target, password=None, key_file=None):
     """A logged-in paramiko client, or one of our errors with a one-line message."""
-    try:
-        import paramiko
-    except ImportError:
-        raise ConfigError("-rh needs paramiko: pip install 'starshell[ssh]'") from None
+    paramiko = _paramiko()
     if key_file and not os.path.isfile(os.path.expanduser(key_file)):
         raise ConfigError(f"-rkf {key_file}: no such file")
     _quiet(logging.getLogger("paramiko"))
@@ -266,10 +263,19 @@ def ssh_connect(target: Target, password=None, key_file=None):
                        look_for_keys=not key_file, allow_agent=not key_file,
                        timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT,
                        auth_timeout=CONNECT_TIMEOUT)
-    except BaseException as exc:
+    except (OSError, EOFError, paramiko.SSHException, StarshellError) as exc:
         client.close()
         raise _connect_error(paramiko, exc, target, key_file, password) from None
     return client
+
+
+def _paramiko():
+    """paramiko, imported only here (see the module docstring)."""
+    try:
+        import paramiko  # type: ignore[import-untyped]
+    except ImportError:
+        raise ConfigError("-rh needs paramiko: pip install 'starshell[ssh]'") from None
+    return paramiko
 
 
 def _quiet(logger):
@@ -297,25 +303,23 @@ def _refuse_unknown(paramiko, target):
     return Refuse()
 
 
-def _connect_error(paramiko, exc, target, key_file, password) -> BaseException:
+def _connect_error(paramiko, exc, target, key_file, password) -> StarshellError:
     """The one-line error for a failed login; never includes the password."""
-    if isinstance(exc, (StarshellError, KeyboardInterrupt)):
+    if isinstance(exc, StarshellError):
         return exc
     if isinstance(exc, paramiko.BadHostKeyException):
+        name = target.host if target.port == 22 else f"[{target.host}]:{target.port}"
         return UnknownHostKeyError(
-            f"host key of {target.host} differs from the one in {KNOWN_HOSTS}: the host was "
+            f"host key of {name} differs from the one in {KNOWN_HOSTS}: the host was "
             f"reinstalled, or someone is in between; ask the site, then "
-            f"'ssh-keygen -R {target.host}' and add the new key")
+            f"'ssh-keygen -R {shlex.quote(name)}' and add the new key")
     if isinstance(exc, paramiko.PasswordRequiredException):
         return RemoteAuthError(f"key {key_file} has a passphrase: load it into ssh-agent "
                                "(ssh-add) and leave out -rkf")
     if isinstance(exc, paramiko.AuthenticationException):
         return RemoteAuthError(_refused(exc, target, key_file, password))
-    if isinstance(exc, (OSError, EOFError, paramiko.SSHException)):
-        why = _reason(exc)
-        return RemoteUnreachableError(
-            f"cannot reach {target.host} port {target.port}: {why or type(exc).__name__}")
-    return exc
+    return RemoteUnreachableError(  # OSError, EOFError, any other SSHException
+        f"cannot reach {target.host} port {target.port}: {_reason(exc) or type(exc).__name__}")
 
 
 def _refused(exc, target, key_file, password) -> str:

@@ -18,12 +18,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_slurm_real import slurm_up  # noqa: F401  (the fixture: skip or fail without Slurm)
 
 from launchpad import LaunchPad
 from launchpad.files import dumps
 from queue_adapters import run_subprocess
-
-from test_slurm_real import slurm_up  # noqa: F401  (the fixture: skip or fail without Slurm)
 
 pytestmark = pytest.mark.ssh
 
@@ -52,12 +51,13 @@ def sshd():
     if not os.path.exists("/usr/sbin/sshd") or not shutil.which("ssh-keygen"):
         _missing("no /usr/sbin/sshd: apt-get install openssh-server, or bash ci/sshd-up.sh")
     started = subprocess.run(["bash", str(ROOT / "ci" / "sshd-up.sh")], capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=60, check=False)
     if started.returncode != 0:
         _missing(f"ci/sshd-up.sh failed: {started.stderr.strip()}")
     directory = started.stdout.strip().splitlines()[-1]
     yield _read_env(directory)
-    subprocess.run(["bash", str(ROOT / "ci" / "sshd-down.sh"), directory], timeout=30)
+    subprocess.run(["bash", str(ROOT / "ci" / "sshd-down.sh"), directory], timeout=30,
+                   check=False)
 
 
 class Workstation:
@@ -98,7 +98,7 @@ class Workstation:
                if k not in ("SSH_AUTH_SOCK", "STARSHELL_LAUNCHPAD")}
         env.update(HOME=str(self.home), STARSHELL_HOME=str(self.home / ".starshell"))
         return subprocess.run(["qlaunch", *argv], cwd=self.cwd, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
 
     def login(self, *hosts):
         """-rh ... -ru ... -rkf ...: the test server's user and key."""
@@ -251,6 +251,20 @@ def test_a_host_whose_key_is_not_known_is_refused_with_how_to_add_it(sshd, tmp_p
     assert f"ssh-keyscan -p {sshd['SSHD_PORT']} 127.0.0.1 >> ~/.ssh/known_hosts" in line
     assert not (ws.home / ".ssh" / "known_hosts").exists()  # nothing added behind the user
     assert not list(ws.conf.glob("launcher_*"))
+
+
+def test_a_host_whose_key_changed_is_refused(sshd, tmp_path):
+    ws = Workstation(tmp_path, sshd, known=False)
+    other = tmp_path / "other_host_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    key = " ".join(other.with_suffix(".pub").read_text().split()[:2])
+    (ws.home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{sshd['SSHD_PORT']} {key}\n")
+    done = ws.qlaunch(*ws.login(), "singleshot", timeout=60)
+
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert f"host key of [127.0.0.1]:{sshd['SSHD_PORT']} differs from the one in" in line
+    assert f"ssh-keygen -R '[127.0.0.1]:{sshd['SSHD_PORT']}'" in line
 
 
 def test_a_key_the_host_does_not_accept_is_refused_in_one_line(ws):
