@@ -93,10 +93,10 @@ class Workstation:
             "rocket_launch": f"rlaunch -l {self.conf}/my_launchpad.yaml --ping_interval 1 "
                              f"{rlaunch}"})
 
-    def qlaunch(self, *argv, timeout=120):
+    def qlaunch(self, *argv, timeout=120, **extra_env):
         env = {k: v for k, v in os.environ.items()
-               if k not in ("SSH_AUTH_SOCK", "STARSHELL_LAUNCHPAD")}
-        env.update(HOME=str(self.home), STARSHELL_HOME=str(self.home / ".starshell"))
+               if k not in ("SSH_AUTH_SOCK", "STARSHELL_LAUNCHPAD", "STARSHELL_REMOTE_PASSWORD")}
+        env.update(HOME=str(self.home), STARSHELL_HOME=str(self.home / ".starshell"), **extra_env)
         return subprocess.run(["qlaunch", *argv], cwd=self.cwd, env=env, capture_output=True,
                               text=True, timeout=timeout, check=False)
 
@@ -285,6 +285,10 @@ def test_a_password_shows_nowhere(ws):
                          "singleshot", timeout=60)
     assert refused.returncode == 2
     assert "a password; the host accepts only publickey" in one_line(refused.stderr)
+    from_env = ws.qlaunch("-rh", ws.host, "-ru", ws.sshd["SSHD_USER"], "singleshot", timeout=60,
+                          STARSHELL_REMOTE_PASSWORD=SECRET)  # not in this machine's ps
+    assert from_env.returncode == 2
+    assert "a password; the host accepts only publickey" in one_line(from_env.stderr)
 
     seen = ws.home / "remote-command"
     shell = ws.home / "record-shell"
@@ -295,6 +299,6 @@ def test_a_password_shows_nowhere(ws):
                      "--loglvl", "DEBUG", "singleshot", timeout=60)
     assert "no queue adapter file" in ran.stdout + ran.stderr  # the remote qlaunch did run
     assert f"cd {ws.conf} || exit 2; qlaunch --loglvl DEBUG singleshot" in seen.read_text()
-    for text in (ran.stdout, ran.stderr, refused.stdout, seen.read_text(),
+    for text in (ran.stdout, ran.stderr, refused.stdout, from_env.stderr, seen.read_text(),
                  (Path(ws.sshd["SSHD_DIR"]) / "sshd.log").read_text()):
         assert SECRET not in text
