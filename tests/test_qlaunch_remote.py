@@ -279,6 +279,21 @@ def test_a_key_the_host_does_not_accept_is_refused_in_one_line(ws):
     assert f"refused (key {wrong}" in line
 
 
+def test_each_remote_config_dir_gets_its_own_run_and_result(ws):
+    """-rc DIR1 DIR2 -ru USER: the next option ends the list; one result line per directory."""
+    first, second = ws.conf / "queue_a", ws.conf / "queue_b"
+    first.mkdir(parents=True)
+    second.mkdir()
+    done = ws.qlaunch("-rh", ws.host, "-rc", str(first), str(second), "-ru", ws.sshd["SSHD_USER"],
+                      "-rkf", ws.sshd["SSHD_KEY"], "singleshot", timeout=60)
+
+    assert done.returncode == 2  # neither has a my_qadapter.yaml: the remote qlaunch's exit code
+    for directory in (first, second):
+        assert (f"qlaunch: {ws.sshd['SSHD_USER']}@{ws.host} {directory}: remote qlaunch failed "
+                "(exit 2)") in done.stderr
+    assert done.stdout.count("no queue adapter file") == 2
+
+
 def test_a_password_shows_nowhere(ws):
     """Not in qlaunch's messages, nor in the remote command line (ps), nor in sshd's log."""
     refused = ws.qlaunch("-rh", ws.host, "-ru", ws.sshd["SSHD_USER"], "-rp", SECRET,
