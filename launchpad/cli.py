@@ -206,6 +206,7 @@ def main(argv=None, launchpad=None):
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    args.fw_settings = settings  # for plugins' own files (lpad daemon's -w/-q)
     with fw_config.applied(settings):
         return run(args, launchpad, settings)
 

@@ -38,9 +38,9 @@ def find_qadapter_file(explicit: Optional[str] = None, required: bool = True) ->
     """The qadapter in force: -q, else ./my_qadapter.yaml, else $STARSHELL_HOME/my_qadapter.yaml."""
     found = find_settings_file(QADAPTER_FILE, "queue adapter file (-q)", explicit)
     if found is None and required:
-        raise ConfigError(f"no queue adapter file: pass -q FILE or -c DIR, or put {QADAPTER_FILE} "
-                          f"in the current directory, in {starshell_home()} or in ~/.fireworks, "
-                          "or name it in FW_config.yaml's QUEUEADAPTER_LOC "
+        raise ConfigError(f"no queue adapter file: pass -q FILE, or put {QADAPTER_FILE} in the "
+                          f"current directory, in {starshell_home()}, in ~/.fireworks or in "
+                          "-c DIR, or name it in FW_config.yaml's QUEUEADAPTER_LOC "
                           "(qlaunch init writes a starter one)")
     return found
 
@@ -231,7 +231,7 @@ def _run(args, parser, settings, launchpad, run_command, clock, sleep) -> int:
             return _remote(args, parser)
         if args.command == "init":  # needs no store and no qadapter
             return _init(args)
-        _find_files(args, settings)
+        find_files(args, settings)
         launcher = make_launcher(args, launchpad, run_command, clock, sleep, settings=settings)
         if args.command == "singleshot":
             return _singleshot(launcher)
@@ -253,12 +253,14 @@ def _run(args, parser, settings, launchpad, run_command, clock, sleep) -> int:
             signal.signal(signum, handler)
 
 
-def _find_files(args, settings):
-    """-l/-w/-q resolved in docs/stores.md's order (-c DIR, FW_config.yaml's *_LOC...)."""
-    config_dir = fw_config.config_dir_option(args.config_dir)
+def find_files(args, settings):
+    """-l/-w/-q resolved in docs/stores.md's order (-c DIR, FW_config.yaml's *_LOC...);
+    also for lpad's queue commands, which have -w/-q but take lpad's -l and -c."""
+    config_dir = fw_config.config_dir_option(getattr(args, "config_dir", None))
     for kind, dest in (("launchpad", "launchpad_file"), ("fworker", "fworker_file"),
                        ("qadapter", "queueadapter_file")):
-        setattr(args, dest, settings.find_file(kind, getattr(args, dest), config_dir))
+        if hasattr(args, dest):
+            setattr(args, dest, settings.find_file(kind, getattr(args, dest), config_dir))
     args.submit_script = settings.get("SUBMIT_SCRIPT_NAME", SUBMIT_SCRIPT)
 
 

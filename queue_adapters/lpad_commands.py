@@ -12,12 +12,12 @@ import re
 import sys
 
 import launchpad.display as display
-from launchpad.launchpad import LaunchPad
+from launchpad import fw_config
 from launchpad.cli_common import count, id_list, seconds
 from launchpad.errors import ConfigError, NotFoundError
 
 from .adapters import get_adapter
-from .cli import add_queue_options, find_qadapter_file, make_launcher
+from .cli import add_queue_options, find_files, find_qadapter_file, make_launcher
 from .daemon import LOST_ACTIONS, DaemonSettings, QueueDaemon, daemon_state, status_path, stop_daemon
 from .reservations import DEFAULT_MAX_WAIT, cancel_qid, detect_unreserved, get_qids
 
@@ -104,7 +104,16 @@ def _register_daemon(subparsers):
 
 
 # -- handlers --------------------------------------------------------------------
+def _found(args):
+    """FW_config.yaml's settings (lpad puts them on args) after -w/-q are looked for
+    as qlaunch looks: lpad's -c, the *_LOC keys, ~/.fireworks."""
+    settings = getattr(args, "fw_settings", None) or fw_config.FWSettings()
+    find_files(args, settings)
+    return settings
+
+
 def _adapter(args, required):
+    _found(args)
     path = find_qadapter_file(args.queueadapter_file, required=required)
     return get_adapter(path) if path else None
 
@@ -190,9 +199,10 @@ def daemon_command(args, launchpad) -> int:
     if args.action == "stop":
         return _daemon_stop(args.wait)
     _daemon_logging(args)
+    found = _found(args)
     if launchpad is None:
-        launchpad = LaunchPad.from_file(getattr(args, "launchpad_file", None))
-    launcher = make_launcher(args, launchpad, required=args.topup_interval > 0)
+        launchpad = fw_config.open_launchpad(found, getattr(args, "launchpad_file", None))
+    launcher = make_launcher(args, launchpad, required=args.topup_interval > 0, settings=found)
     settings = DaemonSettings(
         maxjobs_queue=args.maxjobs_queue, topup_interval=args.topup_interval,
         lostruns_interval=args.lostruns_interval, lostruns_time=args.lostruns_time,

@@ -286,3 +286,15 @@ def test_template_dir_and_packages_go_to_the_tasks_environment(tmp_path, monkeyp
     env = task_environment(settings)
     assert env["STARSHELL_USER_PACKAGES"] == "mine,a.tasks"
     assert env["STARSHELL_TEMPLATE_DIR"] == os.path.expanduser("~/templates")
+
+
+def test_lpad_queue_commands_find_the_qadapter_like_qlaunch(user, tmp_path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    _launchpad_file(folder, tmp_path / "site.sqlite")
+    without = _ok(user, "lpad", "detect_unreserved")
+    assert "no queue adapter file" in without.stderr
+    _qadapter(folder, tmp_path)
+    done = _ok(user, "lpad", "-c", str(folder), "detect_unreserved")
+    assert "no queue adapter file" not in done.stderr and "no stale reservations" in done.stdout
+    assert (tmp_path / "site.sqlite").exists()
