@@ -31,15 +31,16 @@ class Sidecar:
     def __init__(self, launch_dir):
         self.launch_dir = launch_dir
         self.trackers, self.tasks, self.errors = [], [], []
-        self._stop = threading.Event()
         self._threads = []
-        self._lock = threading.Lock()
+        self._stop = self._lock = None  # made only for fireworks with background tasks
 
     def start(self, spec):
         """Read ``_trackers`` and ``_background_tasks`` (a malformed one raises, fizzling
         the firework before its tasks start) and start the background threads."""
         self.trackers = trackers_of(spec)
         self.tasks = background_tasks_of(spec)
+        if self.tasks:
+            self._stop, self._lock = threading.Event(), threading.Lock()
         for n, btask in enumerate(self.tasks):
             thread = threading.Thread(target=self._repeat, args=(n, btask, spec),
                                       name=f"background-{n}", daemon=True)
@@ -49,6 +50,8 @@ class Sidecar:
     def stop(self):
         """Stop repeating; wait a little for runs in progress (a run never outlives the rocket:
         the threads are daemons)."""
+        if not self._threads:
+            return
         self._stop.set()
         deadline = time.monotonic() + STOP_WAIT
         for thread in self._threads:
