@@ -32,6 +32,7 @@ SETTINGS_FILES = {
 _NUMBERS = ("PING_TIME_SECS", "RUN_EXPIRATION_SECS", "RESERVATION_EXPIRATION_SECS",
             "RAPIDFIRE_SLEEP_SECS", "QUEUE_UPDATE_INTERVAL", "QUEUE_RETRY_ATTEMPTS",
             "WEBSERVER_PORT", "MONGO_SOCKET_TIMEOUT_MS")
+_COUNTS = ("QUEUE_RETRY_ATTEMPTS", "WEBSERVER_PORT", "MONGO_SOCKET_TIMEOUT_MS")
 _TEXTS = ("LAUNCHPAD_LOC", "FWORKER_LOC", "QUEUEADAPTER_LOC", "CONFIG_FILE_DIR",
           "SUBMIT_SCRIPT_NAME", "TEMPLATE_DIR", "WEBSERVER_HOST")
 USED = frozenset(_NUMBERS + _TEXTS + ("ADD_USER_PACKAGES", "ECHO_TEST"))
@@ -186,8 +187,10 @@ def _checked(key, value, source):
     if value is None:
         return None
     if key in _NUMBERS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"{source}: {key} must be a number of at least 0, got {value!r}")
+        kind = int if key in _COUNTS else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or value < 0:
+            what = "a whole number" if key in _COUNTS else "a number"
+            raise ConfigError(f"{source}: {key} must be {what} of at least 0, got {value!r}")
         return value
     if key == "ADD_USER_PACKAGES":
         packages = [value] if isinstance(value, str) else value

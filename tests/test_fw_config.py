@@ -211,6 +211,9 @@ def test_fw_config_mistakes_stop_the_command(user, tmp_path):
     config.write_text("PING_TIME_SECS: soon\n")
     bad = user.run("rlaunch", "singleshot", extra_env={"FW_CONFIG_FILE": str(config)})
     assert bad.returncode == 2 and "PING_TIME_SECS must be a number" in bad.stderr
+    config.write_text("WEBSERVER_PORT: 80.5\n")
+    port = user.run("lpad", "webgui", extra_env={"FW_CONFIG_FILE": str(config)})
+    assert port.returncode == 2 and "WEBSERVER_PORT must be a whole number" in port.stderr
     _no_default_store(user)
 
 
