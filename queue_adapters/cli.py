@@ -228,7 +228,7 @@ def _run(args, parser, settings, launchpad, run_command, clock, sleep) -> int:
     try:
         setup_logging(args)
         if args.remote_host:
-            return _remote(args, parser)
+            return _remote(args, parser, settings)
         if args.command == "init":  # needs no store and no qadapter
             return _init(args)
         find_files(args, settings)
@@ -279,10 +279,10 @@ def _stop_on_sigterm():
     return {signum: signal.signal(signum, interrupt) for signum in [signal.SIGTERM, *hangup]}
 
 
-def _remote(args, parser) -> int:
+def _remote(args, parser, settings) -> int:
     if args.command == "init":
         raise ConfigError("qlaunch init writes files here; run it on the remote host itself")
-    return run_remote(args, parser)
+    return run_remote(args, parser, settings)
 
 
 def _init(args) -> int:

@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
+from launchpad import fw_config
 from launchpad.config import find_settings_file
 from launchpad.errors import ConfigError, StarshellError
 
@@ -35,9 +36,10 @@ KNOWN_HOSTS = "~/.ssh/known_hosts"
 # The options that say where and how to log in: never passed on to the remote qlaunch.
 REMOTE_DESTS = frozenset({"remote_host", "remote_config_dir", "remote_user", "remote_password",
                           "remote_key_file", "remote_shell", "remote_setup"})
-# Local settings files: with -rs they are copied to the config dirs, so not passed on.
-SETTINGS = {"launchpad_file": "my_launchpad.yaml", "fworker_file": "my_fworker.yaml",
-            "queueadapter_file": "my_qadapter.yaml"}
+# Local settings files (kind, option): with -rs they are copied to the config dirs, so
+# these options are not passed on.
+SETTINGS = {"launchpad": "launchpad_file", "fworker": "fworker_file",
+            "qadapter": "queueadapter_file"}
 COMMAND_NOT_FOUND = 127
 
 
@@ -86,7 +88,7 @@ def parse_target(text: str, default_user: Optional[str] = None) -> Target:
 
 def remote_argv(args, parser) -> list:
     """The qlaunch command line to run remotely: every option given that is not a remote one."""
-    skip = REMOTE_DESTS | ({*SETTINGS, "config_dir"} if args.remote_setup else set())
+    skip = REMOTE_DESTS | ({*SETTINGS.values(), "config_dir"} if args.remote_setup else set())
     argv = _given_options(parser, args, skip)
     sub = _subparser(parser, args.command)
     return argv + [args.command] + _given_options(sub, args, skip)
@@ -138,13 +140,15 @@ def remote_command(shell: str, config_dir: str, argv: list) -> str:
     return f"{shell} {shlex.quote(inner)}"
 
 
-def run_remote(args, parser, out=None, err=None, connect=None) -> int:
+def run_remote(args, parser, settings=None, out=None, err=None, connect=None) -> int:
     """Run qlaunch on every -rh host in every -rc dir; the exit code sums up all results."""
     out, err = out or sys.stdout, err or sys.stderr
     connect = connect or ssh_connect
     targets = [parse_target(h, args.remote_user) for h in args.remote_host]
     dirs = args.remote_config_dir or [DEFAULT_CONFIG_DIR]
     argv = remote_argv(args, parser)
+    if args.remote_setup:  # read before any login: a missing file is this machine's error
+        args.files_to_copy = local_settings_files(args, settings or fw_config.FWSettings())
     codes = [_run_host(t, dirs, argv, args, connect, out, err) for t in targets]
     failed = [c for c in codes if c != 0]
     if len(targets) > 1:
@@ -222,14 +226,26 @@ def _pump(stream, prefix, dest):
         dest.flush()
 
 
+def local_settings_files(args, settings) -> dict:
+    """-rs: {name: path} of the settings files a local qlaunch would use: -l/-w/-q, then
+    FireWorks' -c DIR (what its -rs copies), FW_config.yaml, ./, $STARSHELL_HOME."""
+    config_dir = fw_config.config_dir_option(getattr(args, "config_dir", None))
+    files = {}
+    for kind, dest in SETTINGS.items():
+        name, _, env_var = fw_config.SETTINGS_FILES[kind]
+        path = (settings.find_file(kind, getattr(args, dest, None), config_dir)
+                or find_settings_file(name, f"{name} to copy (-rs)", None, env_var))
+        if path:
+            files[name] = path
+    if not files:
+        raise ConfigError("-rs: no my_launchpad.yaml, my_fworker.yaml or my_qadapter.yaml to "
+                          "copy (none given with -l/-w/-q or -c, none here or in $STARSHELL_HOME)")
+    return files
+
+
 def copy_settings(client, config_dir, args):
     """-rs: copy the settings files in force here into the remote config dir (made if missing)."""
-    files = {name: find_settings_file(name, f"{name} to copy (-rs)", getattr(args, dest))
-             for dest, name in SETTINGS.items()}
-    files = {name: path for name, path in files.items() if path}
-    if not files:
-        raise ConfigError("-rs: no my_launchpad.yaml, my_fworker.yaml or my_qadapter.yaml here "
-                          "or in $STARSHELL_HOME to copy")
+    files = args.files_to_copy
     remote_dir = _remote_path(client, config_dir)
     if execute(client, f"mkdir -p {shlex.quote(remote_dir)}", "", sys.stdout, sys.stderr):
         raise ConfigError(f"-rs: cannot create {config_dir} on the remote host")

@@ -160,6 +160,22 @@ def test_singleshot_over_ssh_submits_a_pilot_that_completes_the_firework(ws, slu
     assert list(ws.conf.glob("launcher_*/FW_job_id"))
 
 
+def test_remote_setup_copies_the_files_of_the_config_dir_c(ws):
+    """FireWorks' -rs copies what -c names; the remote qlaunch then runs with those files."""
+    local = ws.cwd / "site"
+    ws.settings(local)
+    (ws.cwd / "my_qadapter.yaml").write_text("not: the one to copy\n")  # -c wins over ./
+    remote = ws.conf / "new" / "dir"
+    done = ws.qlaunch(*ws.login(), "-c", str(local), "-rs", "-rc", str(remote), "singleshot",
+                      timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert "no READY firework for this worker; no job submitted" in done.stdout
+    for name in ("my_launchpad.yaml", "my_qadapter.yaml"):
+        assert (remote / name).read_text() == (local / name).read_text()
+    assert not (remote / "my_fworker.yaml").exists()  # none here: none copied
+
+
 @pytest.mark.slurm
 def test_two_hosts_at_once_each_submit_a_pilot(ws, slurm_up):  # noqa: F811
     """-rh HOST1 HOST2 singleshot: the command name ends the list of hosts."""
