@@ -8,6 +8,7 @@ the user's real one is never read or written. Without sshd (or Slurm) these
 tests skip, and fail when CI=true.
 """
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -44,6 +45,8 @@ def _read_env(directory):
 @pytest.fixture(scope="session")
 def sshd():
     """ci/test.sh's sshd ($STARSHELL_SSHD_DIR), else one started here for the session."""
+    if importlib.util.find_spec("paramiko") is None:
+        _missing("paramiko is not installed: pip install -e '.[ssh]'")
     given = os.environ.get("STARSHELL_SSHD_DIR")
     if given and (Path(given) / "env").exists():
         yield _read_env(given)
