@@ -213,6 +213,8 @@ def execute(client, command: str, prefix: str, out, err, pty=False) -> int:
     rc = stdout.channel.recv_exit_status()
     for pump in pumps:
         pump.join()
+    if rc == -1:  # paramiko's word for a channel that closed without an exit status
+        raise RemoteUnreachableError("the SSH connection broke off before the command ended")
     return rc
 
 
@@ -245,14 +247,24 @@ def local_settings_files(args, settings) -> dict:
 
 def copy_settings(client, config_dir, args):
     """-rs: copy the settings files in force here into the remote config dir (made if missing)."""
-    files = args.files_to_copy
-    remote_dir = _remote_path(client, config_dir)
-    if execute(client, f"mkdir -p {shlex.quote(remote_dir)}", "", sys.stdout, sys.stderr):
-        raise ConfigError(f"-rs: cannot create {config_dir} on the remote host")
-    with client.open_sftp() as sftp:
-        for name, path in files.items():
-            sftp.put(path, f"{remote_dir}/{name}")
-            sftp.chmod(f"{remote_dir}/{name}", 0o600)  # my_launchpad.yaml may hold a password
+    paramiko = _paramiko()
+    try:
+        remote_dir = _remote_path(client, config_dir)
+        if execute(client, f"mkdir -p {shlex.quote(remote_dir)}", "", sys.stdout, sys.stderr):
+            raise ConfigError(f"-rs: cannot create {config_dir} on the remote host")
+        with client.open_sftp() as sftp:
+            for name, path in args.files_to_copy.items():
+                _put_private(sftp, path, f"{remote_dir}/{name}")
+    except (OSError, paramiko.SSHException) as exc:
+        raise ConfigError(f"-rs: cannot copy the settings files into {config_dir}: {exc}") \
+            from None
+
+
+def _put_private(sftp, local, remote):
+    """Made 0600 before anything is written into it: my_launchpad.yaml may hold a password."""
+    with open(local, "rb") as source, sftp.open(remote, "wb") as target:
+        target.chmod(0o600)
+        target.write(source.read())
 
 
 def _remote_path(client, path):
