@@ -150,9 +150,9 @@ def add_remote_options(parser):
     group.add_argument("-rc", "--remote_config_dir", nargs="+", action="extend", metavar="DIR",
                        help=f"remote directory (or several) to run in, where the remote qlaunch "
                        f"finds its my_*.yaml (default {DEFAULT_CONFIG_DIR})")
-    group.add_argument("-ru", "--remote_user", help="user to log in as (default: the local "
+    group.add_argument("-ru", "--remote_user", metavar="USER", help="user to log in as (default: the local "
                        "user, or USER@ in -rh)")
-    group.add_argument("-rp", "--remote_password", help=f"password to log in with (visible in "
+    group.add_argument("-rp", "--remote_password", metavar="PASSWORD", help=f"password to log in with (visible in "
                        f"this machine's ps: prefer keys, or ${PASSWORD_ENV})")
     group.add_argument("-rkf", "--remote_key_file", metavar="FILE", help="private key to log "
                        "in with (default: ~/.ssh's keys and ssh-agent)")
@@ -160,8 +160,9 @@ def add_remote_options(parser):
                        help=f"remote shell command the qlaunch line is passed to (default "
                        f"'{DEFAULT_SHELL}': a login shell, so the profile puts qlaunch on PATH)")
     group.add_argument("-rs", "--remote_setup", action="store_true", help="first copy the "
-                       "my_launchpad/my_fworker/my_qadapter.yaml in force here (-l/-w/-q, ./, "
-                       "$STARSHELL_HOME) into each remote config dir")
+                       "my_launchpad/my_fworker/my_qadapter.yaml a local qlaunch would use "
+                       "(-l/-w/-q, -c DIR, FW_config.yaml, ./, $STARSHELL_HOME) into each "
+                       "remote config dir")
 
 
 def split_list_options(argv):
