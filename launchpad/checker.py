@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .dag import find_cycle, topological_order
-from .states import State
+from .states import LaunchState, State
 
 S = State
 PENDING = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
@@ -350,8 +350,8 @@ class Checker:
                        fixable=settled, repair=lambda: self._close_stray(launch, fw))
 
     def _close_stray(self, launch, fw):
-        if launch["state"] == S.RESERVED.value:
-            changes = {"state": "CANCELLED", "time_end": self.lp.now()}
+        if launch["state"] == LaunchState.RESERVED.value:
+            changes = {"state": LaunchState.CANCELLED.value, "time_end": self.lp.now()}
         elif fw.get("current_launch") == launch["launch_id"] and fw["state"] in RAN:
             changes = {"state": fw["state"], "time_end": self.lp.now()}
         else:

@@ -12,18 +12,19 @@ import subprocess
 
 from .dag import find_cycle, topological_order
 from .errors import DrawingError
+from .states import State
 
 # state: (fill, ink). The one table of state colours; the web GUI reads it too.
 STATE_COLORS = {
-    "COMPLETED": ("#2e7d32", "#ffffff"),
-    "RUNNING": ("#1565c0", "#ffffff"),
-    "RESERVED": ("#6a1b9a", "#ffffff"),
-    "READY": ("#00796b", "#ffffff"),
-    "WAITING": ("#b0bec5", "#1a2327"),
-    "PAUSED": ("#f9a825", "#1a2327"),
-    "FIZZLED": ("#c62828", "#ffffff"),
-    "DEFUSED": ("#5d4037", "#ffffff"),
-    "ARCHIVED": ("#e0e0e0", "#424242"),
+    State.COMPLETED.value: ("#2e7d32", "#ffffff"),
+    State.RUNNING.value: ("#1565c0", "#ffffff"),
+    State.RESERVED.value: ("#6a1b9a", "#ffffff"),
+    State.READY.value: ("#00796b", "#ffffff"),
+    State.WAITING.value: ("#b0bec5", "#1a2327"),
+    State.PAUSED.value: ("#f9a825", "#1a2327"),
+    State.FIZZLED.value: ("#c62828", "#ffffff"),
+    State.DEFUSED.value: ("#5d4037", "#ffffff"),
+    State.ARCHIVED.value: ("#e0e0e0", "#424242"),
 }
 PICTURE_FORMATS = ("png", "svg", "pdf", "dot")
 

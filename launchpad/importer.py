@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 from .errors import ImportConflictError
 from .models import utcnow
-from .states import ALL_STATES, State
+from .states import ALL_STATES, LaunchState, State
 from .stores import index_fields
 
 S = State
@@ -30,7 +30,8 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 _PENDING = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
 _RAN = (S.RUNNING.value, S.COMPLETED.value, S.FIZZLED.value)
 # A rerun in FireWorks archives a live launch as it is; in starshell such a launch is closed.
-_ARCHIVED_LIVE = {S.RUNNING.value: "FENCED", S.RESERVED.value: "CANCELLED"}
+_ARCHIVED_LIVE = {LaunchState.RUNNING.value: LaunchState.FENCED.value,
+                  LaunchState.RESERVED.value: LaunchState.CANCELLED.value}
 
 
 @dataclass

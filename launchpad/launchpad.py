@@ -15,7 +15,7 @@ from .config import load_config
 from .errors import (InvalidArgumentError, InvalidTransitionError, NotFoundError,
                      ResetRefusedError, StaleLaunchError, StarshellError)
 from .models import Firework, Launch, Workflow
-from .states import State, check_transition, is_legal, workflow_state
+from .states import LaunchState, State, check_transition, is_legal, workflow_state
 from .stores import WorkerFilter, index_fields, open_store
 from .transitions import TransitionsMixin
 from .serializable import FWSerializable
@@ -440,7 +440,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
             opened = self._opened.pop(launch_id, None) or self.store.get_launch(launch_id) or {}
             self.store.update_launch(launch_id, {
-                "state": "CANCELLED" if not_started else S.FIZZLED.value, "time_end": now,
+                "state": LaunchState.CANCELLED.value if not_started else LaunchState.FIZZLED.value, "time_end": now,
                 "interrupted": True,
                 "walltime": bool(walltime), "handed_back": bool(changed and requeue),
                 "runtime_secs": _seconds_between(opened.get("time_start") or now, now),
@@ -464,7 +464,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             return None
         earlier = self.store.find_launches(
             {"fw_id": int(fw_id), "launch_id": {"$lt": int(launch_id)},
-             "state": {"$nin": [S.RESERVED.value, "CANCELLED"]}}, sort=[("launch_id", -1)])
+             "state": {"$nin": [LaunchState.RESERVED.value, LaunchState.CANCELLED.value]}}, sort=[("launch_id", -1)])
         stops = 1
         for launch in earlier:
             if not (launch.get("walltime") and launch.get("handed_back")):

@@ -17,7 +17,7 @@ from .errors import InvalidWorkflowError
 from .firetask import FiretaskBase, load_task
 from .serializable import FWSerializable, as_datetime, date_text, plain_dict
 from .serializable import utcnow as _now
-from .states import ALL_STATES, State, fireworks_workflow_state
+from .states import ALL_STATES, LAUNCH_ONLY_STATES, LaunchState, State, fireworks_workflow_state
 from .worker import FWorker
 
 _local_ids = itertools.count(-1, -1)
@@ -29,17 +29,17 @@ def utcnow():
     return date_text(_now())
 
 
-# Launch states a firework never has: a reservation whose job went away, a run
-# whose firework was rerun or defused under it.
-LAUNCH_ONLY_STATES = ("CANCELLED", "FENCED")
+# LAUNCH_ONLY_STATES (from states.py), kept importable from here: a reservation whose job
+# went away, a run whose firework was rerun or defused under it.
 
 
 class Firework(FWSerializable):
     """One job: a list of Firetasks run in order with one spec."""
 
     # FireWorks' ranking of states: the launch that speaks for a firework is the highest.
-    STATE_RANKS: ClassVar[dict] = {"ARCHIVED": -2, "FIZZLED": -1, "DEFUSED": 0, "PAUSED": 0, "WAITING": 1,
-                   "READY": 2, "RESERVED": 3, "RUNNING": 4, "COMPLETED": 5}
+    STATE_RANKS: ClassVar[dict] = {s.value: rank for s, rank in (
+        (State.ARCHIVED, -2), (State.FIZZLED, -1), (State.DEFUSED, 0), (State.PAUSED, 0), (State.WAITING, 1),
+        (State.READY, 2), (State.RESERVED, 3), (State.RUNNING, 4), (State.COMPLETED, 5))}
 
     def __init__(self, tasks, spec=None, name=None, launches=None, archived_launches=None,
                  state=WAITING, created_on=None, fw_id=None, parents=None, updated_on=None):
@@ -468,7 +468,7 @@ def _detours(detour, fw_ids):
 def representative_launch(fw):
     """The launch that speaks for ``fw`` (FireWorks' rule): the highest-ranked state,
     and among COMPLETED ones the one that ended last."""
-    best, rank, completed = None, Firework.STATE_RANKS["ARCHIVED"], []
+    best, rank, completed = None, Firework.STATE_RANKS[State.ARCHIVED.value], []
     for launch in fw.launches:
         if not isinstance(launch, Launch):
             continue
@@ -558,12 +558,12 @@ class Launch(FWSerializable):
     @property
     def time_start(self):
         """When the launch started RUNNING (an aware UTC datetime), or None."""
-        return as_datetime(self._time_start) or self._history_time(("RUNNING",))
+        return as_datetime(self._time_start) or self._history_time((LaunchState.RUNNING.value,))
 
     @property
     def time_end(self):
         """When the launch was COMPLETED or FIZZLED, or None."""
-        return as_datetime(self._time_end) or self._history_time(("COMPLETED", "FIZZLED"))
+        return as_datetime(self._time_end) or self._history_time((LaunchState.COMPLETED.value, LaunchState.FIZZLED.value))
 
     @property
     def runtime_secs(self):

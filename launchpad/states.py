@@ -27,6 +27,30 @@ class State(str, Enum):
 S = State
 ALL_STATES = tuple(s.value for s in State)
 
+
+class LaunchState(str, Enum):
+    """The states of one launch (one run of a firework), stored as these strings.
+
+    A launch shares four names with its firework, and adds two a firework
+    never has (``LAUNCH_ONLY_STATES``).
+    """
+
+    RESERVED = "RESERVED"    # a queue job was submitted for the firework; it has not started
+    RUNNING = "RUNNING"      # a rocket is running the firework's tasks
+    COMPLETED = "COMPLETED"  # every task ran; its FWAction was applied
+    FIZZLED = "FIZZLED"      # a task raised, the run was interrupted, or it was declared lost
+    FENCED = "FENCED"        # the firework was rerun, defused or archived under it; a late result is kept, not applied
+    CANCELLED = "CANCELLED"  # a reservation whose job went away (or was cancelled) before it ran
+
+    def __str__(self):
+        return self.value
+
+
+L = LaunchState
+LAUNCH_STATES = tuple(s.value for s in LaunchState)
+# Launch states a firework never has.
+LAUNCH_ONLY_STATES = (L.CANCELLED.value, L.FENCED.value)
+
 # Reset targets: a rerun, reignite or resume puts a firework back to WAITING or
 # READY depending on its parents, so both are always allowed together.
 _RESET = {S.WAITING, S.READY}

@@ -9,7 +9,7 @@ firework fences its live launch: the late result is refused.
 import math
 
 from .errors import InvalidArgumentError, InvalidTransitionError, NotFoundError
-from .states import RERUNNABLE, State, check_transition, is_legal
+from .states import RERUNNABLE, LaunchState, State, check_transition, is_legal
 
 S = State
 _DONE = (S.COMPLETED.value,)
@@ -77,8 +77,8 @@ class TransitionsMixin:
     def _fence(self, doc):
         """Mark the live launch so a late result cannot overwrite the new state."""
         if doc.get("current_launch") is not None:
-            self.store.update_launch(doc["current_launch"], {"state": "FENCED", "time_end": self.now()},
-                                     expect_state=S.RUNNING.value)
+            self.store.update_launch(doc["current_launch"], {"state": LaunchState.FENCED.value, "time_end": self.now()},
+                                     expect_state=LaunchState.RUNNING.value)
 
     def _workflow_fw_ids(self, fw_id):
         wf_id = self.wf_id_of(fw_id)
@@ -277,8 +277,8 @@ class TransitionsMixin:
             if doc["state"] != S.RESERVED.value:
                 raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}, not RESERVED")
             if doc.get("current_launch") is not None:
-                self.store.update_launch(doc["current_launch"], {"state": "CANCELLED", "time_end": now},
-                                         expect_state=S.RESERVED.value)
+                self.store.update_launch(doc["current_launch"], {"state": LaunchState.CANCELLED.value, "time_end": now},
+                                         expect_state=LaunchState.RESERVED.value)
             self.store.update_fireworks([doc["fw_id"]], {"state": self._reset_state(doc),
                                                          "current_launch": None, "updated_on": now},
                                         expect={"state": S.RESERVED.value})

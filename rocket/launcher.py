@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 
+from launchpad.states import State
+
 from .rocket import STOP_SIGNALS, Rocket, RocketInterrupted, interrupt_message
 
 log = logging.getLogger("rocket")
@@ -44,7 +46,7 @@ def interruptible(guard=None):
 def launch_rocket(launchpad, worker=None, fw_id=None, launch_root=".", **rocket_options):
     """Run at most one firework (``rlaunch singleshot``); returns its id or None."""
     rocket = Rocket(launchpad, worker, launch_root, **rocket_options)
-    states = ("READY", "RESERVED") if fw_id is not None else ("READY",)
+    states = (State.READY.value, State.RESERVED.value) if fw_id is not None else (State.READY.value,)
     with interruptible(rocket.guard):
         return rocket.run_once(fw_id=fw_id, states=states)
 

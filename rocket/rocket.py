@@ -23,6 +23,7 @@ from datetime import datetime
 from launchpad.actions import FWAction, apply_action_to_spec
 from launchpad.errors import StaleLaunchError, StarshellError, StoreUnavailableError, TaskError
 from launchpad.firetask import load_task
+from launchpad.states import LaunchState, State
 from launchpad.tasks.paths import ALLOW_SPEC_KEY
 from launchpad.worker import FWorker
 
@@ -141,7 +142,7 @@ class Rocket:
         self.time_left = None
         self.started = 0   # fireworks whose tasks this rocket started
 
-    def run_once(self, fw_id=None, states=("READY",)):
+    def run_once(self, fw_id=None, states=(State.READY.value,)):
         """Run one firework; returns its fw_id, or None when nothing could be claimed.
 
         Signals are held back for the whole launch except while the tasks run,
@@ -184,7 +185,8 @@ class Rocket:
         """Seconds the firework is expected to run: its longest earlier run (a walltime
         stop counts as at least that long), at most its ``_max_runtime``; None if unknown."""
         earlier = [l.get("runtime_secs") or 0 for l in self.lp.get_launches(
-            {"fw_id": fw["fw_id"], "state": {"$in": ["COMPLETED", "FIZZLED"]}},
+            {"fw_id": fw["fw_id"],
+             "state": {"$in": [LaunchState.COMPLETED.value, LaunchState.FIZZLED.value]}},
             fields=["runtime_secs"])]
         limit = fw["spec"].get("_max_runtime")
         limit = float(limit) if isinstance(limit, (int, float)) and limit > 0 else None
@@ -204,7 +206,7 @@ class Rocket:
             state = self.lp.interrupt_launch(
                 launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
                 reason=str(exc) or "rocket interrupted", walltime=self._walltime_stop(exc))
-            if state == "FIZZLED" and self.requeue_on_interrupt:
+            if state == LaunchState.FIZZLED and self.requeue_on_interrupt:
                 log.warning("firework %s FIZZLED: %s", fw["fw_id"],
                             self.lp.get_launch(launch_id)["exception"]["message"])
             raise
@@ -247,7 +249,8 @@ class Rocket:
             launch_dir = self._prepare_dir(fw, launch_id, launch_dir)
         except (OSError, StarshellError) as exc:
             self.lp.set_launch_dir(launch_id, None)  # it was never created
-            self._finish(fw, launch_id, FWAction(), "FIZZLED", _exception_info(exc, None, None))
+            self._finish(fw, launch_id, FWAction(), LaunchState.FIZZLED.value,
+                         _exception_info(exc, None, None))
             return fw, None, None
         log.info("launching firework %s (%s) in %s", fw["fw_id"], fw["name"], launch_dir)
         self.heartbeat.watch(launch_id)
@@ -260,7 +263,7 @@ class Rocket:
                 f"recording the result of firework {fw['fw_id']}")
         except StaleLaunchError as exc:
             log.warning("%s", exc)
-        if state == "FIZZLED":
+        if state == LaunchState.FIZZLED:
             log.warning("firework %s FIZZLED: %s", fw["fw_id"], (exception or {}).get("message"))
 
     def patiently(self, operation, what):
@@ -333,13 +336,13 @@ class Rocket:
             sidecar.finish(spec)
             action = action.merged_with(output_files_action(spec, launch_dir))
             action = action.merged_with(job_info_action(fw, spec, launch_dir))
-            return action, "COMPLETED", None
+            return action, LaunchState.COMPLETED.value, None
         except RocketInterrupted:
             raise
         except TaskTimeout as exc:
-            return action, "FIZZLED", _exception_info(exc, index, task)
+            return action, LaunchState.FIZZLED.value, _exception_info(exc, index, task)
         except Exception as exc:  # a task's failure is data for the launch, not a crash
-            return action, "FIZZLED", _exception_info(exc, index, task)
+            return action, LaunchState.FIZZLED.value, _exception_info(exc, index, task)
         finally:
             timer.stop()
             sidecar.stop()

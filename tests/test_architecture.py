@@ -66,3 +66,40 @@ def test_modules_stay_small(package, rel, path):
     with open(path, encoding="utf-8") as fh:
         lines = sum(1 for _ in fh)
     assert lines <= MAX_LINES, f"{rel} has {lines} lines; split it by concept"
+
+
+# A state is written as ``State.X`` / ``LaunchState.X`` (launchpad/states.py), never as a
+# bare string, so renaming or adding one is a change in one file. The exceptions are
+# batch systems' own job states, which merely share some names.
+STATE_LITERAL_EXCEPTIONS = {
+    os.path.join("launchpad", "states.py"),                  # where the enums live
+    os.path.join("queue_adapters", "adapters", "base.py"),   # the scheduler JobState enum
+    os.path.join("queue_adapters", "adapters", "slurm.py"),  # squeue's state names -> JobState
+}
+STATE_LITERAL_PACKAGES = ("launchpad", "rocket", "queue_adapters")
+
+
+def state_literals(tree):
+    """String constants equal to a firework or launch state's value (docstrings aside)."""
+    from launchpad.states import ALL_STATES, LAUNCH_STATES
+    names = set(ALL_STATES) | set(LAUNCH_STATES)
+    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and node.value in names and id(node) not in docstrings):
+            yield node
+
+
+@pytest.mark.parametrize("package,rel,path", ALL, ids=[m[1] for m in ALL])
+def test_states_are_enum_members_not_strings(package, rel, path):
+    if package not in STATE_LITERAL_PACKAGES or rel in STATE_LITERAL_EXCEPTIONS:
+        return
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    found = [f"{rel}:{node.lineno} {node.value!r}" for node in state_literals(tree)]
+    assert not found, f"use State/LaunchState from launchpad/states.py: {found}"
+
+
+def test_the_state_literal_rule_catches_a_bare_state():
+    tree = ast.parse('"""FENCED"""\nif launch["state"] == "FENCED": pass\nx = State.READY\n')
+    assert [node.lineno for node in state_literals(tree)] == [2]

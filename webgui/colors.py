@@ -6,11 +6,12 @@ classes of the stylesheet generated here, so a colour changes in one line.
 """
 
 from launchpad.graph import STATE_COLORS  # state: (fill, ink); lpad check_wflow's pictures too
-from launchpad.states import ALL_STATES
+from launchpad.states import ALL_STATES, State
 
 # The order states are listed in: what needs attention first.
-DISPLAY_ORDER = ("FIZZLED", "RUNNING", "RESERVED", "READY", "WAITING", "PAUSED",
-                 "DEFUSED", "COMPLETED", "ARCHIVED")
+DISPLAY_ORDER = tuple(s.value for s in (State.FIZZLED, State.RUNNING, State.RESERVED, State.READY,
+                                         State.WAITING, State.PAUSED, State.DEFUSED, State.COMPLETED,
+                                         State.ARCHIVED))
 
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from launchpad.errors import InvalidQueryError, NotFoundError
 from launchpad.query import parse_query
-from launchpad.states import ALL_STATES
+from launchpad.states import ALL_STATES, State
 
 from .colors import DISPLAY_ORDER
 from .layout import layout
@@ -51,7 +51,7 @@ def summary(lp, recent=8, scope=Scope()):
     wf_counts = {}
     for doc in lp.get_wf_summaries(scope.wf or None):
         wf_counts[doc["state"]] = wf_counts.get(doc["state"], 0) + 1
-    fizzled = lp.get_fws(both(scope.fw, {"state": "FIZZLED"}),
+    fizzled = lp.get_fws(both(scope.fw, {"state": State.FIZZLED.value}),
                          fields=["fw_id", "wf_id", "name", "updated_on"],
                          sort=[("updated_on", -1)], limit=recent)
     return {"fireworks": fw_counts, "workflows": full_counts(wf_counts),

@@ -11,6 +11,7 @@ import os
 import sys
 
 from launchpad import Firework, FWAction, LaunchPad, Workflow
+from launchpad.states import LaunchState
 from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
 
@@ -37,8 +38,8 @@ def record_launch(lp, fw_id, state, launch_dir, host="node042", **result):
     fw, launch_id = lp.checkout_fw(fw_id=fw_id, launch_dir=launch_dir, host=host, ip="10.0.0.42")
     if fw is None:
         raise RuntimeError(f"firework {fw_id} is not READY")
-    _write_outputs(launch_dir, fw["name"], failed=state == "FIZZLED")
-    if state != "RUNNING":
+    _write_outputs(launch_dir, fw["name"], failed=state == LaunchState.FIZZLED)
+    if state != LaunchState.RUNNING:
         lp.complete_launch(launch_id, state=state, fw_id=fw_id, **result)
     return launch_id
 
@@ -55,13 +56,13 @@ def build_demo(lp, launch_root, extra_workflows=3):
                  for j in range(1, 4)]
         lp.add_wf(Workflow(chain, {1: [2], 2: [3]}, name=f"convergence test {k}"))
     root = os.path.abspath(launch_root)
-    record_launch(lp, ids[1], "COMPLETED", os.path.join(root, "launch_fetch"),
+    record_launch(lp, ids[1], LaunchState.COMPLETED.value, os.path.join(root, "launch_fetch"),
                   action=FWAction(stored_data={"structures": 3, "source": "demo"}))
-    record_launch(lp, ids[2], "COMPLETED", os.path.join(root, "launch_relax_si"),
+    record_launch(lp, ids[2], LaunchState.COMPLETED.value, os.path.join(root, "launch_relax_si"),
                   action=FWAction(stored_data={"energy_eV": -10.84}))
-    record_launch(lp, ids[3], "FIZZLED", os.path.join(root, "launch_relax_ge"),
+    record_launch(lp, ids[3], LaunchState.FIZZLED.value, os.path.join(root, "launch_relax_ge"),
                   exception={"message": "SCF did not converge in 60 steps", "traceback": TRACEBACK})
-    record_launch(lp, ids[4], "RUNNING", os.path.join(root, "launch_relax_gaas"), host="node043")
+    record_launch(lp, ids[4], LaunchState.RUNNING.value, os.path.join(root, "launch_relax_gaas"), host="node043")
     return ids
 
 

@@ -22,6 +22,7 @@ from collections import OrderedDict
 
 from ..errors import ConfigError, GatewayRefusedError, StarshellError
 from ..query import parse_query
+from ..states import LaunchState, State
 from ..stores.base import WorkerFilter
 from . import protocol
 from .tokens import TokenFile, check_private, create_token_file
@@ -161,13 +162,13 @@ class GatewayApp:
         return _NOT_DONE
 
     def _claimed_before(self, kwargs):
-        found = self.lp.get_launches({"launch_dir": kwargs["launch_dir"], "state": "RUNNING"},
+        found = self.lp.get_launches({"launch_dir": kwargs["launch_dir"], "state": LaunchState.RUNNING.value},
                                      sort=[("launch_id", -1)], limit=1)
         if not found or (kwargs.get("host") and found[0].get("host") != kwargs["host"]):
             return _NOT_DONE
         launch_id = found[0]["launch_id"]
         fw = self.lp.get_fw_dict(found[0]["fw_id"], with_launches=False)
-        if fw["state"] != "RUNNING" or fw.get("current_launch") != launch_id:
+        if fw["state"] != State.RUNNING.value or fw.get("current_launch") != launch_id:
             return _NOT_DONE
         log.info("a retried claim found its launch %s (firework %s)", launch_id, fw["fw_id"])
         return fw, launch_id
@@ -175,7 +176,7 @@ class GatewayApp:
     def _completed_before(self, kwargs):
         launch = self.lp.get_launch(kwargs["launch_id"])
         exc = launch.get("exception") or {}
-        if (launch["state"] != kwargs.get("state", "COMPLETED") or not launch.get("time_end")
+        if (launch["state"] != kwargs.get("state", LaunchState.COMPLETED.value) or not launch.get("time_end")
                 or launch.get("interrupted") or exc.get("lost") or launch.get("late_result")):
             return _NOT_DONE
         log.info("a retried completion of launch %s was applied before", launch["launch_id"])

@@ -19,6 +19,8 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from ..states import State
+
 FIREWORK_INDEX_FIELDS = ("priority", "category", "fworker")
 
 
@@ -181,13 +183,13 @@ class Store(ABC):
         move WAITING fireworks that reach zero to READY. Returns the readied ids."""
 
     @abstractmethod
-    def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
+    def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
         """Atomically pick the best firework in ``states`` that ``worker`` may run
         (highest priority, then lowest fw_id), apply ``changes``, return it.
         With ``not_before`` (a timestamp), skip fireworks held back until later."""
 
     @abstractmethod
-    def count_claimable(self, worker, states=("READY",), limit=None, not_before=None):
+    def count_claimable(self, worker, states=(State.READY.value,), limit=None, not_before=None):
         """How many fireworks in ``states`` ``worker`` may take (stop counting at ``limit``;
         with ``not_before``, leave out those held back until later)."""
 

@@ -29,6 +29,7 @@ from pymongo.errors import (AutoReconnect, ConnectionFailure, ExecutionTimeout, 
 
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, check_safe, linear, timed_out
+from ..states import State
 from .base import Store, index_fields
 
 log = logging.getLogger("starshell.store")
@@ -377,11 +378,11 @@ class MongoStore(Store):
                 {"fw_id": {"$in": ids}, "waiting_on": {"$gt": 0}, "release_tokens": {"$ne": token}},
                 {"$inc": {"waiting_on": -1},
                  "$push": {"release_tokens": {"$each": [token], "$slice": -20}}})
-            cond = {"fw_id": {"$in": ids}, "state": "WAITING", "waiting_on": 0}
+            cond = {"fw_id": {"$in": ids}, "state": State.WAITING.value, "waiting_on": 0}
             ready = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
             if ready:
                 self.fireworks.update_many({**cond, "fw_id": {"$in": ready}},
-                                           {"$set": {"state": "READY", "updated_on": updated_on}})
+                                           {"$set": {"state": State.READY.value, "updated_on": updated_on}})
             return ready
         return self._guard(release)
 
@@ -395,14 +396,14 @@ class MongoStore(Store):
             cond["$or"] = [{"not_before": None}, {"not_before": {"$lte": not_before}}]
         return cond
 
-    def count_claimable(self, worker, states=("READY",), limit=None, not_before=None):
+    def count_claimable(self, worker, states=(State.READY.value,), limit=None, not_before=None):
         cond = self._claimable(worker, states, not_before=not_before)
         kwargs = {"limit": int(limit)} if limit else {}
         return self._guard(lambda: self.fireworks.count_documents(cond, **kwargs))
 
     def count_waiting_descendants(self, worker, fw_ids, limit=None, children_only=False):
         """One indexed query per generation (fw_id ``$in``), stopping at ``limit``."""
-        cond = self._claimable(worker, ("WAITING",))
+        cond = self._claimable(worker, (State.WAITING.value,))
 
         def walk():
             seen, found = set(), 0
@@ -414,7 +415,7 @@ class MongoStore(Store):
                     {**cond, "fw_id": {"$in": frontier}}, **kwargs)
                 if children_only or (limit and found >= limit):
                     break
-                frontier = [c for c in self._children_of(frontier, {"state": "WAITING"})
+                frontier = [c for c in self._children_of(frontier, {"state": State.WAITING.value})
                             if c not in seen]
             return found
         return self._guard(walk)
@@ -426,12 +427,12 @@ class MongoStore(Store):
         return list(children)
 
     def activity_mark(self):
-        pipeline = [{"$match": {"state": {"$in": ["RUNNING", "RESERVED"]}}},
+        pipeline = [{"$match": {"state": {"$in": [State.RUNNING.value, State.RESERVED.value]}}},
                     {"$group": {"_id": None, "n": {"$sum": 1}, "last": {"$max": "$current_launch"}}}]
         found = self._guard(lambda: list(self.fireworks.aggregate(pipeline)))
         return (found[0]["n"], found[0]["last"]) if found else (0, None)
 
-    def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
+    def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
         cond = self._claimable(worker, states, fw_id, not_before)
         # No projection here: mongomock re-finds the updated document by _id only
         # when the projection keeps _id, and would otherwise update the wrong one.

@@ -23,6 +23,7 @@ import time
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
 from ..query import (QUERY_SECONDS, check_safe, compile_regex, matches, project, regex_flags,
                      select, sort_docs, timed_out)
+from ..states import State
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
 
@@ -651,7 +652,7 @@ class SQLiteStore(Store):
             params.append(not_before)
         return " AND ".join(where), params
 
-    def count_claimable(self, worker, states=("READY",), limit=None, not_before=None):
+    def count_claimable(self, worker, states=(State.READY.value,), limit=None, not_before=None):
         where, params = self._claimable(worker, states, not_before=not_before)
         return self._count_fireworks(f"FROM fireworks WHERE {where}", params, worker.query, limit)
 
@@ -683,7 +684,7 @@ class SQLiteStore(Store):
         if not children_only:  # UNION, not UNION ALL: a diamond's node is walked once
             down += " UNION " + step.format(frm="down JOIN links ON links.parent = down.node",
                                             cond="1")
-        where, more = self._claimable(worker, ("WAITING",))
+        where, more = self._claimable(worker, (State.WAITING.value,))
         # CROSS JOIN keeps the walk as the outer loop, so a LIMIT stops it early instead
         # of SQLite scanning every WAITING firework by the state index (10x faster).
         return self._count_fireworks(
@@ -696,7 +697,7 @@ class SQLiteStore(Store):
             "WHERE state IN ('RUNNING', 'RESERVED')").fetchone())
         return tuple(row)
 
-    def claim_firework(self, worker, changes, states=("READY",), fw_id=None, not_before=None):
+    def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
         where, params = self._claimable(worker, states, fw_id, not_before)
         order = " ORDER BY priority DESC, fw_id ASC"
         sets = ", ".join(f"{c} = ?" for c in changes)
