@@ -207,7 +207,8 @@ class Checker:
         yield from self.counters(snap)
 
     def orphan_launches(self, snap):
-        orphans = sorted(l["launch_id"] for l in snap.launches.values() if l["fw_id"] not in snap.fws)
+        orphans = sorted(launch["launch_id"] for launch in snap.launches.values()
+                         if launch["fw_id"] not in snap.fws)
         if orphans:
             yield Problem("orphan_launch", f"launch(es) {_ids(orphans)} belong to no firework "
                           "(left by an interrupted delete); --fix removes them",
@@ -343,9 +344,10 @@ class Checker:
         settled = self.old_enough(launch.get("last_ping") or launch.get("time_start"))
         action = ("--fix closes it" if settled else
                   f"its last sign of life is less than {self.grace:g} s old; left alone")
+        points_to = ("points to launch " + str(fw["current_launch"]) if fw.get("current_launch")
+                     else "has no current launch")
         return Problem("stray_launch", f"launch {launch['launch_id']} is {launch['state']} but "
-                       f"its firework {fw['fw_id']} is {fw['state']} and "
-                       f"{'points to launch ' + str(fw['current_launch']) if fw.get('current_launch') else 'has no current launch'}"
+                       f"its firework {fw['fw_id']} is {fw['state']} and {points_to}"
                        f"; {action}", fw_id=fw["fw_id"], launch_id=launch["launch_id"],
                        fixable=settled, repair=lambda: self._close_stray(launch, fw))
 

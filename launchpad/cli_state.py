@@ -219,8 +219,8 @@ def detect_lostruns(args, lp):
     found = lp.detect_lostruns(args.time, fizzle=args.fizzle, rerun=args.rerun)
     launch_ids, fw_ids = found
     action = "fizzle" if args.fizzle else "rerun" if args.rerun else None
-    spared = [display.pick(l, ("launch_id", "fw_id", "ping_interval", "last_ping"))
-              for l in found.spared]
+    spared = [display.pick(launch, ("launch_id", "fw_id", "ping_interval", "last_ping"))
+              for launch in found.spared]
     data = {"launch_ids": launch_ids, "fw_ids": fw_ids, "action": action, "spared": spared}
     display.emit(data, args.output, human=lambda: _show_lost(data))
     for launch in spared:

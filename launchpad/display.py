@@ -132,7 +132,7 @@ def fw_public(doc, launches=None):
     """The public form of a firework document (``-d all``)."""
     public = {k: doc[k] for k in FW_PUBLIC if k in doc}
     if launches is not None:
-        public["launches"] = [launch_public(l) for l in launches]
+        public["launches"] = [launch_public(launch) for launch in launches]
     return public
 
 
@@ -171,7 +171,7 @@ def show_changes(verb, changed, failures, fmt, noun="firework"):
         out(f"{verb} {plural(len(changed), noun)}: {ids_text(changed)}")
     elif not failures:
         out(f"{verb} no {noun}s: nothing needed changing")
-    for key, message in sorted(failures.items()):
+    for _key, message in sorted(failures.items()):
         note(f"error: {message}")
 
 

@@ -91,7 +91,7 @@ class DynamicsMixin:
         first = self.store.next_ids("fw", len(old_ids))
         id_map = {old: first + i for i, old in enumerate(old_ids)}
         roots = {id_map[r] for r in wf.root_fw_ids}
-        leaves = [id_map[l] for l in wf.leaf_fw_ids]
+        leaves = [id_map[leaf] for leaf in wf.leaf_fw_ids]
         parents = self.store.get_fireworks(parent_ids, ["fw_id", "state", "children"])
         not_done = sum(1 for p in parents if p["state"] != S.COMPLETED.value)
         docs = self._firework_docs(wf, id_map, wf_id, now)

@@ -195,7 +195,8 @@ class FilePad:
         return self._contents(self.files.find_one({"gfs_id": gfs_id}))
 
     def get_file_by_query(self, query, sort_key=None, sort_direction=DESCENDING):
-        """[(contents, doc)] of every match: all in memory, so prefer ``find`` + ``save_file`` for big files."""
+        """[(contents, doc)] of every match: all in memory, so prefer ``find`` + ``save_file``
+        for big files."""
         return [self._contents(doc) for doc in self.find(query, sort_key, sort_direction)]
 
     def save_file(self, identifier, path):

@@ -142,7 +142,8 @@ def _release(name, cls):
 
 
 def explicit_serialize(cls):
-    """Decorator: name the task ``{{module.Class}}`` in files, importable by any process (FireWorks' idiom)."""
+    """Decorator: name the task ``{{module.Class}}`` in files, importable by any process
+    (FireWorks' idiom)."""
     if cls._fw_name and not _is_full(cls._fw_name):
         _release(cls._fw_name, cls)
     cls._fw_name = _full_name(cls)
@@ -310,7 +311,8 @@ def _resolve(name):
 
 
 def task_class(name):
-    """The Firetask class ``name`` stands for; raises UnknownTaskError (runs for every task: one dict lookup)."""
+    """The Firetask class ``name`` stands for; raises UnknownTaskError
+    (runs for every task: one dict lookup)."""
     cls = _REGISTRY.get(name)
     if isinstance(cls, type) and _ready:
         return cls

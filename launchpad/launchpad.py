@@ -324,8 +324,9 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                                             sort=[("launch_id", 1)])
         if not launches:
             self.wf_id_of(fw_id)  # raises NotFoundError for an unknown id
-        return [{"launch_id": l["launch_id"], "trackers": [Tracker.from_dict(t) for t in l["trackers"]]}
-                for l in launches if l.get("trackers")]
+        return [{"launch_id": launch["launch_id"],
+                 "trackers": [Tracker.from_dict(t) for t in launch["trackers"]]}
+                for launch in launches if launch.get("trackers")]
 
     def complete_launch(self, launch_id, action=None, state=S.COMPLETED.value, exception=None,
                         fw_id=None):
@@ -440,7 +441,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 expect={"state": S.RUNNING.value, "current_launch": launch_id})
             opened = self._opened.pop(launch_id, None) or self.store.get_launch(launch_id) or {}
             self.store.update_launch(launch_id, {
-                "state": LaunchState.CANCELLED.value if not_started else LaunchState.FIZZLED.value, "time_end": now,
+                "state": LaunchState.CANCELLED.value if not_started else LaunchState.FIZZLED.value,
+                "time_end": now,
                 "interrupted": True,
                 "walltime": bool(walltime), "handed_back": bool(changed and requeue),
                 "runtime_secs": _seconds_between(opened.get("time_start") or now, now),
@@ -464,7 +466,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             return None
         earlier = self.store.find_launches(
             {"fw_id": int(fw_id), "launch_id": {"$lt": int(launch_id)},
-             "state": {"$nin": [LaunchState.RESERVED.value, LaunchState.CANCELLED.value]}}, sort=[("launch_id", -1)])
+             "state": {"$nin": [LaunchState.RESERVED.value, LaunchState.CANCELLED.value]}},
+            sort=[("launch_id", -1)])
         stops = 1
         for launch in earlier:
             if not (launch.get("walltime") and launch.get("handed_back")):
@@ -521,7 +524,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         found = self.store.find_launches(
             {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(self.clock, seconds)}},
             fields=["fw_id", "launch_id", "last_ping"])
-        return [(l["fw_id"], l["launch_id"], _seconds_between(l["last_ping"], now)) for l in found]
+        return [(launch["fw_id"], launch["launch_id"], _seconds_between(launch["last_ping"], now))
+                for launch in found]
 
     def activity_mark(self):
         """Changes whenever a run starts or ends; one cheap query for idle rockets to poll."""

@@ -358,7 +358,9 @@ class Workflow(FWSerializable):
     def __eq__(self, other):
         if not isinstance(other, Workflow):
             return False
-        norm = lambda links: {k: sorted(v) for k, v in links.items()}
+        def norm(links):
+            return {k: sorted(v) for k, v in links.items()}
+
         return (self.name == other.name and self.metadata == other.metadata
                 and self.fws == other.fws and norm(self.links) == norm(other.links))
 
@@ -563,7 +565,8 @@ class Launch(FWSerializable):
     @property
     def time_end(self):
         """When the launch was COMPLETED or FIZZLED, or None."""
-        return as_datetime(self._time_end) or self._history_time((LaunchState.COMPLETED.value, LaunchState.FIZZLED.value))
+        return as_datetime(self._time_end) or self._history_time((LaunchState.COMPLETED.value,
+                                                                   LaunchState.FIZZLED.value))
 
     @property
     def runtime_secs(self):

@@ -49,7 +49,7 @@ def runtime_summary(lp, days=None):
     query = {"time_start": {"$gte": since(lp, days)}} if days else None
     launches = lp.get_launches(query, fields=["fw_id", "state", "runtime_secs",
                                               "time_start", "time_end"])
-    fw_ids = sorted({l["fw_id"] for l in launches})
+    fw_ids = sorted({launch["fw_id"] for launch in launches})
     labels = {d["fw_id"]: task_label(d.get("spec"))
               for d in lp.get_fws({"fw_id": {"$in": fw_ids}}, fields=["fw_id", "spec._tasks"])}
     by_task, by_day = defaultdict(_Tally), defaultdict(_Tally)

@@ -39,7 +39,8 @@ class LaunchState(str, Enum):
     RUNNING = "RUNNING"      # a rocket is running the firework's tasks
     COMPLETED = "COMPLETED"  # every task ran; its FWAction was applied
     FIZZLED = "FIZZLED"      # a task raised, the run was interrupted, or it was declared lost
-    FENCED = "FENCED"        # the firework was rerun, defused or archived under it; a late result is kept, not applied
+    # FENCED: the firework was rerun, defused or archived under it; a late result is kept, not applied
+    FENCED = "FENCED"
     CANCELLED = "CANCELLED"  # a reservation whose job went away (or was cancelled) before it ran
 
     def __str__(self):

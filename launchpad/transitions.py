@@ -77,7 +77,8 @@ class TransitionsMixin:
     def _fence(self, doc):
         """Mark the live launch so a late result cannot overwrite the new state."""
         if doc.get("current_launch") is not None:
-            self.store.update_launch(doc["current_launch"], {"state": LaunchState.FENCED.value, "time_end": self.now()},
+            self.store.update_launch(doc["current_launch"],
+                                     {"state": LaunchState.FENCED.value, "time_end": self.now()},
                                      expect_state=LaunchState.RUNNING.value)
 
     def _workflow_fw_ids(self, fw_id):
@@ -223,7 +224,8 @@ class TransitionsMixin:
         for launch in lost:
             if fizzle or rerun:
                 self._declare_lost(launch, rerun)
-        return LostRuns([l["launch_id"] for l in lost], [l["fw_id"] for l in lost], spared)
+        return LostRuns([launch["launch_id"] for launch in lost], [launch["fw_id"] for launch in lost],
+                        spared)
 
     def _declare_lost(self, launch, rerun):
         now = self.now()
@@ -243,7 +245,8 @@ class TransitionsMixin:
                     [launch["fw_id"]], {"state": S.FIZZLED.value, "updated_on": now},
                     expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]})
                 if changed:
-                    fw = self.store.get_firework(launch["fw_id"], ["fw_id", "wf_id", "name", "children", "spec"])
+                    fw = self.store.get_firework(launch["fw_id"],
+                                                 ["fw_id", "wf_id", "name", "children", "spec"])
                     self._release_after_fizzle(fw, now)
 
     # -- queue reservations ------------------------------------------------------
@@ -277,7 +280,8 @@ class TransitionsMixin:
             if doc["state"] != S.RESERVED.value:
                 raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}, not RESERVED")
             if doc.get("current_launch") is not None:
-                self.store.update_launch(doc["current_launch"], {"state": LaunchState.CANCELLED.value, "time_end": now},
+                self.store.update_launch(doc["current_launch"],
+                                         {"state": LaunchState.CANCELLED.value, "time_end": now},
                                          expect_state=LaunchState.RESERVED.value)
             self.store.update_fireworks([doc["fw_id"]], {"state": self._reset_state(doc),
                                                          "current_launch": None, "updated_on": now},
@@ -293,7 +297,7 @@ class TransitionsMixin:
         return self.store.find_launches(query)
 
     def get_fw_ids_by_reservation(self, reservation_id):
-        return [l["fw_id"] for l in self.store.find_launches(
+        return [launch["fw_id"] for launch in self.store.find_launches(
             {"reservation_id": str(reservation_id)}, fields=["fw_id"])]
 
 

@@ -85,7 +85,7 @@ class Store(ABC):
     def reset(self):
         """Delete everything and start the id counters again."""
 
-    def close(self):
+    def close(self):  # noqa: B027 - optional: a no-op for backends with nothing to release
         """Release connections; the store must not be used afterwards."""
 
     @abstractmethod
@@ -101,7 +101,7 @@ class Store(ABC):
     def describe(self):
         """Where the data lives, without credentials (for messages and logs)."""
 
-    def check_storable(self, value):
+    def check_storable(self, value):  # noqa: B027 - optional: a no-op where every value fits
         """Raise InvalidWorkflowError if ``value`` cannot be written to this store
         (e.g. nested too deeply), so a caller can refuse it before its first write."""
 

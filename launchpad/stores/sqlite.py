@@ -21,8 +21,7 @@ import threading
 import time
 
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
-from ..query import (QUERY_SECONDS, check_safe, compile_regex, matches, project, regex_flags,
-                     select, sort_docs, timed_out)
+from ..query import QUERY_SECONDS, check_safe, compile_regex, matches, project, select, sort_docs
 from ..states import State
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
@@ -523,8 +522,8 @@ class SQLiteStore(Store):
     def _prepare(self):
         # Read the version without the write lock: opening a store to read it must
         # not wait for a writer (a long add, another process's lock).
-        conn = self.conn()
-        if self.retrying(lambda: conn.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+        reader = self.conn()
+        if self.retrying(lambda: reader.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
             return
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]

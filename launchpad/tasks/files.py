@@ -56,7 +56,8 @@ class FileWriteTask(FiretaskBase):
 
 
 class FileDeleteTask(FiretaskBase):
-    """Delete the files ``files_to_delete`` in ``dest``; missing ones are ignored by default (as in FireWorks)."""
+    """Delete the files ``files_to_delete`` in ``dest``; missing ones are ignored by default
+    (as in FireWorks)."""
 
     _fw_name = "FileDeleteTask"
     required_params = ("files_to_delete",)
