@@ -123,7 +123,7 @@ class Waiting:
     def work_may_come(self):
         """Whether waiting can bring work for this worker; says once which runs look lost."""
         if self.lost_after is not None:
-            for fw_id, launch_id, silent in self.lp.silent_runs(self.lost_after):
+            for fw_id, _launch_id, silent in self.lp.silent_runs(self.lost_after):
                 if fw_id not in self.reported:
                     self.reported.add(fw_id)
                     log.warning("firework %s looks lost (no heartbeat for %.0f s); run lpad "

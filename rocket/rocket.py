@@ -184,7 +184,7 @@ class Rocket:
     def _time_needed(self, fw):
         """Seconds the firework is expected to run: its longest earlier run (a walltime
         stop counts as at least that long), at most its ``_max_runtime``; None if unknown."""
-        earlier = [l.get("runtime_secs") or 0 for l in self.lp.get_launches(
+        earlier = [launch.get("runtime_secs") or 0 for launch in self.lp.get_launches(
             {"fw_id": fw["fw_id"],
              "state": {"$in": [LaunchState.COMPLETED.value, LaunchState.FIZZLED.value]}},
             fields=["runtime_secs"])]
@@ -322,7 +322,8 @@ class Rocket:
             sidecar.start(spec)
             self.heartbeat.report(sidecar.tracker_dicts)
             timer.start()
-            for index, task_dict in enumerate(spec.get("_tasks", [])):
+            # index outlives the loop: the except clauses below name the task that failed
+            for index, task_dict in enumerate(spec.get("_tasks", [])):  # noqa: B007
                 task = load_task(task_dict)
                 result = task.run_task(spec)
                 if result is not None:
