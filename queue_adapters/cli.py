@@ -152,7 +152,8 @@ def add_remote_options(parser):
                        f"finds its my_*.yaml (default {DEFAULT_CONFIG_DIR})")
     group.add_argument("-ru", "--remote_user", metavar="USER", help="user to log in as (default: the local "
                        "user, or USER@ in -rh)")
-    group.add_argument("-rp", "--remote_password", metavar="PASSWORD", help=f"password to log in with (visible in "
+    group.add_argument("-rp", "--remote_password", metavar="PASSWORD",
+                       help=f"password to log in with (visible in "
                        f"this machine's ps: prefer keys, or ${PASSWORD_ENV})")
     group.add_argument("-rkf", "--remote_key_file", metavar="FILE", help="private key to log "
                        "in with (default: ~/.ssh's keys and ssh-agent)")

@@ -57,8 +57,8 @@ def get_qids(lp, fw_ids: List[int]) -> List[dict]:
     launches = lp.get_launches({"fw_id": {"$in": fw_ids}},
                                fields=["launch_id", "fw_id", "state", "launch_dir", "reservation_id"],
                                sort=[("fw_id", 1), ("launch_id", 1)])
-    return [{"fw_id": l["fw_id"], "launch_id": l["launch_id"], "state": l["state"],
-             "qid": launch_qid(l)} for l in launches]
+    return [{"fw_id": launch["fw_id"], "launch_id": launch["launch_id"], "state": launch["state"],
+             "qid": launch_qid(launch)} for launch in launches]
 
 
 def _live_reservation(lp, launch: dict) -> bool:
@@ -117,11 +117,11 @@ def cancel_qid(lp, adapter, qid: str, wait: float = 15.0, poll: float = 0.5,
     before = adapter.job_state(qid)
     result.known = before is not None
     result.job_state = str(before) if before is not None else None
-    reserved = [l for l in lp.get_launches({"reservation_id": qid, "state": S.RESERVED.value})
-                if _live_reservation(lp, l)]
-    running = [l for l in lp.get_launches(
+    reserved = [launch for launch in lp.get_launches({"reservation_id": qid, "state": S.RESERVED.value})
+                if _live_reservation(lp, launch)]
+    running = [launch for launch in lp.get_launches(
         {"state": S.RUNNING.value}, fields=["launch_id", "fw_id", "launch_dir", "reservation_id"])
-        if launch_qid(l) == qid]
+        if launch_qid(launch) == qid]
     if before is not None and not before.finished:
         adapter.cancel(qid)
         result.cancelled = True
@@ -140,12 +140,12 @@ def _settle_running(lp, adapter, result, running, wait, poll, clock, sleep):
     while True:
         state = adapter.job_state(result.qid)
         gone = state is None or state.finished
-        left = [l for l in running if _running_on(lp, l["fw_id"], l["launch_id"])]
+        left = [launch for launch in running if _running_on(lp, launch["fw_id"], launch["launch_id"])]
         if not left or gone or clock() >= deadline:  # once the job is gone, so is its rocket
             break
         sleep(poll)
     result.job_state = str(state) if state is not None else None
-    result.handed_back = [l["fw_id"] for l in running if l not in left]
+    result.handed_back = [launch["fw_id"] for launch in running if launch not in left]
     for launch in left:
         if gone:
             result.rerun.extend(lp.rerun_fw(launch["fw_id"])[:1])
@@ -179,8 +179,8 @@ def detect_unreserved(lp, adapter=None, max_wait: Optional[float] = DEFAULT_MAX_
     the fireworks go back to READY and still-queued jobs of stale
     reservations are cancelled, so they do not start later for nothing.
     """
-    old = {l["launch_id"] for l in lp.get_reservations(max_wait)} if max_wait is not None else set()
-    no_qid_old = {l["launch_id"] for l in lp.get_reservations(grace)}
+    old = {launch["launch_id"] for launch in lp.get_reservations(max_wait)} if max_wait is not None else set()
+    no_qid_old = {launch["launch_id"] for launch in lp.get_reservations(grace)}
     stale = []
     for launch in lp.get_reservations():
         if not _live_reservation(lp, launch):
