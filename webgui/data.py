@@ -233,7 +233,7 @@ def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024, tailed_launches=3)
     spec = dict(doc.get("spec") or {})
     tasks = spec.pop("_tasks", [])
     launches = []
-    newest_first = sorted(doc.pop("launches", []), key=lambda l: l["launch_id"], reverse=True)
+    newest_first = sorted(doc.pop("launches", []), key=lambda launch: launch["launch_id"], reverse=True)
     for i, launch in enumerate(newest_first):
         launch = {k: v for k, v in launch.items() if k != "_id"}
         action = launch.get("action") or {}

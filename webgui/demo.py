@@ -62,7 +62,8 @@ def build_demo(lp, launch_root, extra_workflows=3):
                   action=FWAction(stored_data={"energy_eV": -10.84}))
     record_launch(lp, ids[3], LaunchState.FIZZLED.value, os.path.join(root, "launch_relax_ge"),
                   exception={"message": "SCF did not converge in 60 steps", "traceback": TRACEBACK})
-    record_launch(lp, ids[4], LaunchState.RUNNING.value, os.path.join(root, "launch_relax_gaas"), host="node043")
+    record_launch(lp, ids[4], LaunchState.RUNNING.value, os.path.join(root, "launch_relax_gaas"),
+                  host="node043")
     return ids
 
 
