@@ -33,9 +33,9 @@ from datetime import datetime
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from launchpad import Firework, LaunchPad, Workflow
-from launchpad.stores import SQLiteStore
-from launchpad.tasks import PyTask
+from launchpad import Firework, LaunchPad, Workflow  # noqa: E402
+from launchpad.stores import SQLiteStore  # noqa: E402
+from launchpad.tasks import PyTask  # noqa: E402
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -70,8 +70,8 @@ def start_gateway(work):
 def span_rate(lp):
     """Completed fireworks per second from the first launch's start to the last one's end."""
     launches = lp.get_launches({"state": "COMPLETED"}, fields=["time_start", "time_end"])
-    first = min(datetime.strptime(l["time_start"], TIME_FORMAT) for l in launches)
-    last = max(datetime.strptime(l["time_end"], TIME_FORMAT) for l in launches)
+    first = min(datetime.strptime(launch["time_start"], TIME_FORMAT) for launch in launches)
+    last = max(datetime.strptime(launch["time_end"], TIME_FORMAT) for launch in launches)
     return len(launches), len(launches) / (last - first).total_seconds()
 
 

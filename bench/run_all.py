@@ -27,10 +27,10 @@ SHAPES = ("flat", "chain", "fan", "many")
 
 def run_json(argv, timeout=3600):
     out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"{' '.join(argv)} printed no result:\n{out.stderr[-2000:]}")
-    return [json.loads(l) for l in lines]
+    return [json.loads(line) for line in lines]
 
 
 def median_of(argv, reps):
@@ -203,7 +203,8 @@ def main(argv=None):
         with open(args.render) as fh:
             results = json.load(fh)
         with open(args.output, "w") as fh:
-            fh.write(render(results, "python bench/run_all.py" + (" --quick" if results["reps"] == 1 else "")))
+            command = "python bench/run_all.py" + (" --quick" if results["reps"] == 1 else "")
+            fh.write(render(results, command))
         return
     if not os.path.exists(FW_PYTHON):
         subprocess.run(["bash", os.path.join(BENCH, "setup_fireworks.sh")], check=False)
