@@ -4,7 +4,8 @@
 returns its exit code; tests pass a ``launchpad`` to skip the config file.
 Errors a user can fix (``StarshellError``) become one line on stderr and
 the error's ``exit_code``; ``--debug`` adds the traceback. Ctrl-C exits
-130; a bad command line exits 2.
+130; a bad command line exits 2. rlaunch and qlaunch share this error path
+(``cli_errors``).
 
 Plugins
 -------
@@ -35,9 +36,9 @@ the entry-point scan, and runs with only its own parser built.
 import argparse
 import os
 import sys
-import traceback
 
 import launchpad.cli_admin as cli_admin
+import launchpad.cli_errors as cli_errors
 import launchpad.cli_query as cli_query
 import launchpad.cli_state as cli_state
 import launchpad.cli_track as cli_track
@@ -48,11 +49,9 @@ from .cli_common import confirm
 from .config import (LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path,
                      nonempty_path)
 from .errors import ConfigError, StarshellError
-from .redact import redact_text
 from .version import add_version_option, starshell_version
 
 PLUGIN_GROUP = "starshell.lpad_commands"
-EXIT_INTERRUPTED = 130
 
 _GLOBAL_HELP = {
     "launchpad_file": "the launchpad file (my_launchpad.yaml). Default: $STARSHELL_LAUNCHPAD, "
@@ -196,8 +195,7 @@ def main(argv=None, launchpad=None):
     try:
         settings = fw_config.load_fw_settings()
     except StarshellError as exc:
-        display.note(f"error: {exc}")
-        return exc.exit_code
+        return cli_errors.report(exc, "lpad")
     fw_config.set_option_defaults(parser.subcommands, OPTION_DEFAULTS, settings)
     try:
         args = parser.parse_args(argv)
@@ -227,36 +225,14 @@ def run(args, launchpad=None, settings=None):
                 settings or fw_config.FWSettings(), args.launchpad_file,
                 fw_config.config_dir_option(getattr(args, "config_dir", None)))
         return int(args.func(args, launchpad) or 0)
-    except StarshellError as exc:
-        if args.debug:
-            traceback.print_exc()
-        display.note(f"error: {_one_line(exc, launchpad)}")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        if args.debug:
-            traceback.print_exc()
-        display.note("interrupted")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `lpad get_fws | head`: the reader left, nothing is wrong
-        _silence_stdout()
-        return 0
+    except cli_errors.HANDLED as exc:  # `lpad get_fws | head` (a closed pipe) exits 0
+        password = getattr(getattr(launchpad, "config", None), "password", None)
+        return cli_errors.report(exc, "lpad", debug=args.debug, secrets=[password])
     finally:
         if opened is not None:
             opened.store.close()
 
 
-def _one_line(exc, launchpad):
-    config = getattr(launchpad, "config", None)
-    message = redact_text(str(exc), [getattr(config, "password", None)])
-    return " | ".join(line.strip() for line in message.splitlines() if line.strip())
-
-
-def _silence_stdout():
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 # -- admin commands ------------------------------------------------------------------

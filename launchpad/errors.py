@@ -18,6 +18,16 @@ class StarshellError(Exception):
     http_status = 400
 
 
+class Interrupted(BaseException):
+    """A stop signal turned into an exception (rlaunch's RocketInterrupted, qlaunch's
+    SIGTERM); ``signum`` says which, so the exit code never depends on the message.
+    A BaseException, like KeyboardInterrupt, so a task's ``except Exception`` cannot swallow it."""
+
+    def __init__(self, message="", signum=None):
+        super().__init__(message)
+        self.signum = signum
+
+
 class ConfigError(StarshellError):
     """A configuration file or option is missing, unreadable or wrong."""
 

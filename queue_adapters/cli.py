@@ -16,10 +16,10 @@ import threading
 import time
 from typing import Optional
 
-from launchpad import fw_config
+from launchpad import cli_errors, fw_config
 from launchpad.cli_common import count, seconds
 from launchpad.config import find_settings_file, starshell_home
-from launchpad.errors import ConfigError, StarshellError
+from launchpad.errors import ConfigError, Interrupted, StarshellError
 from launchpad.version import add_version_option
 from launchpad.worker import load_fworker
 
@@ -217,8 +217,7 @@ def main(argv=None, launchpad=None, run_command=run_subprocess, clock=time.monot
     try:
         settings = fw_config.load_fw_settings()
     except StarshellError as exc:
-        print(f"qlaunch: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return cli_errors.report(exc, "qlaunch", prefix="qlaunch: ")
     fw_config.set_option_defaults({None: parser, **parser.subcommands}, OPTION_DEFAULTS, settings)
     args = parser.parse_args(split_list_options(sys.argv[1:] if argv is None else argv))
     with fw_config.applied(settings):
@@ -242,14 +241,9 @@ def _run(args, parser, settings, launchpad, run_command, clock, sleep) -> int:
                                max_errors=args.max_errors)
         print(f"qlaunch rapidfire: submitted {n} pilot job(s)")
         return 0
-    except KeyboardInterrupt:
-        print("qlaunch: interrupted; jobs already submitted stay queued", file=sys.stderr)
-        return 130
-    except StarshellError as exc:
-        if args.debug:
-            raise
-        print(f"qlaunch: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    except cli_errors.HANDLED as exc:  # Ctrl-C 130, SIGTERM/SIGHUP 143
+        return cli_errors.report(exc, "qlaunch", prefix="qlaunch: ", debug=args.debug,
+                                 interrupted_note="jobs already submitted stay queued")
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -276,7 +270,7 @@ def _stop_on_sigterm():
         return {}
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        raise Interrupted(f"stopped by {signal.Signals(signum).name}", signum)
     hangup = [signal.SIGHUP] if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL else []
     return {signum: signal.signal(signum, interrupt) for signum in [signal.SIGTERM, *hangup]}
 

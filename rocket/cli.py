@@ -5,14 +5,13 @@ import logging
 import os
 import sys
 
-from launchpad import fw_config
+from launchpad import cli_errors, fw_config
 from launchpad.config import LAUNCHPAD_ENV, load_config
 from launchpad.errors import StarshellError
 from launchpad.version import add_version_option
 from launchpad.worker import load_fworker
 
 from .launcher import launch_rocket, multi, rapidfire
-from .rocket import RocketInterrupted
 
 
 def _nlaunches(text):
@@ -100,8 +99,7 @@ def main(argv=None, launchpad=None):
     try:
         settings = fw_config.load_fw_settings(quiet=bool(os.environ.get(QUIET_ENV)))
     except StarshellError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return cli_errors.report(exc, "rlaunch")
     fw_config.set_option_defaults({None: parser, **parser.subcommands}, OPTION_DEFAULTS, settings)
     args = parser.parse_args(argv)
     with fw_config.applied(settings):
@@ -135,14 +133,9 @@ def _run(args, launchpad, settings):
                       **options)
         logging.getLogger("rocket").info("rapidfire finished after %d firework(s)", n)
         return 0
-    except RocketInterrupted as exc:
-        print(f"rlaunch: {exc}; no firework was left RUNNING", file=sys.stderr)
-        return 130 if "SIGINT" in str(exc) else 143  # the shell's codes for Ctrl-C and TERM
-    except StarshellError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    except cli_errors.HANDLED as exc:  # a stop signal: 130 for SIGINT, else 143
+        return cli_errors.report(exc, "rlaunch", debug=args.debug,
+                                 interrupted_note="no firework was left RUNNING")
     finally:  # an in-process caller gets its environment back
         if saved is None:
             os.environ.pop(LAUNCHPAD_ENV, None)

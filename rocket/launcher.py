@@ -33,8 +33,8 @@ def interruptible(guard=None):
     def stop(signum, frame):
         message = interrupt_message(signum)
         if guard is None:
-            raise RocketInterrupted(message)
-        guard.deliver(message)
+            raise RocketInterrupted(message, signum)
+        guard.deliver(message, signum)
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
         yield

@@ -21,7 +21,7 @@ import traceback
 from datetime import datetime
 
 from launchpad.actions import FWAction, apply_action_to_spec
-from launchpad.errors import StaleLaunchError, StarshellError, StoreUnavailableError, TaskError
+from launchpad.errors import Interrupted, StaleLaunchError, StarshellError, StoreUnavailableError, TaskError
 from launchpad.firetask import load_task
 from launchpad.states import LaunchState, State
 from launchpad.tasks.paths import ALLOW_SPEC_KEY
@@ -34,8 +34,8 @@ from .special_keys import files_in, job_info_action, launch_dir_for, output_file
 log = logging.getLogger("rocket")
 
 
-class RocketInterrupted(BaseException):
-    """Raised inside a running task when the rocket is told to stop."""
+class RocketInterrupted(Interrupted):
+    """Raised inside a running task when the rocket is told to stop (``signum``: by which signal)."""
 
 
 # The batch job's early walltime warning: qlaunch's pilot script passes Slurm's
@@ -65,12 +65,12 @@ class SignalGuard:
         self.pending = None
         self.depth = 0
 
-    def deliver(self, message):
+    def deliver(self, message, signum=None):
         """Called by the signal handler."""
         if self.depth:
-            self.pending = message
+            self.pending = (message, signum)
             return
-        raise RocketInterrupted(message)
+        raise RocketInterrupted(message, signum)
 
     @contextlib.contextmanager
     def shielded(self):
@@ -93,8 +93,8 @@ class SignalGuard:
     def check(self):
         """Raise a signal that came while shielded, now that it is safe."""
         if self.pending and not self.depth:
-            message, self.pending = self.pending, None
-            raise RocketInterrupted(message)
+            (message, signum), self.pending = self.pending, None
+            raise RocketInterrupted(message, signum)
 
 
 class TaskTimeout(Exception):
