@@ -49,7 +49,7 @@ from .cli_common import confirm
 from .config import (LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path,
                      nonempty_path)
 from .errors import ConfigError, StarshellError
-from .version import add_version_option, starshell_version
+from .version import add_version_option, print_warnings, version_report
 
 PLUGIN_GROUP = "starshell.lpad_commands"
 
@@ -274,7 +274,7 @@ def register(group):
     p.add_argument("-c", "--check", action="store_true", help="only check the files; add nothing")
     p.set_defaults(func=add)
 
-    p = group.add_parser("version", help="print starshell's version")
+    p = group.add_parser("version", help="print starshell's version and where its packages are")
     p.set_defaults(func=version, needs_launchpad=False)
 
     p = group.add_parser(
@@ -409,9 +409,10 @@ def _show_added(results, summary=False):
 
 
 def version(args, _launchpad):
-    number = starshell_version()
-    display.emit({"version": number}, args.output,
-                 human=lambda: display.out(f"starshell {number}"))
+    """The version, and the folder of each package: a same-named PyPI package can shadow one."""
+    lines, data, warnings = version_report()
+    display.emit(data, args.output, human=lambda: display.out("\n".join(lines)))
+    print_warnings(warnings)
     return 0
 
 
