@@ -255,7 +255,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             if fw is None:
                 return None, None
             launch = Launch(launch_id=launch_id, fw_id=fw["fw_id"], host=host, ip=ip,
-                            launch_dir=launch_dir, state=S.RUNNING.value,
+                            launch_dir=launch_dir, state=LaunchState.RUNNING.value,
                             fworker={"name": worker.name, "category": worker.category,
                                      "query": worker.query},
                             state_history=[{"state": S.RUNNING.value, "created_on": now}],
@@ -271,7 +271,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         return fw, launch_id
 
     def _reservation(self, fw):
-        found = self.store.find_launches({"fw_id": fw["fw_id"], "state": S.RESERVED.value},
+        found = self.store.find_launches({"fw_id": fw["fw_id"], "state": LaunchState.RESERVED.value},
                                          sort=[("launch_id", -1)], limit=1)
         return found[0] if found else None
 
@@ -284,7 +284,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         fw["current_launch"] = launch_id
         launch.state_history = reserved.get("state_history", []) + launch.state_history
         changes = {k: v for k, v in launch.to_dict().items() if k not in ("launch_id", "reservation_id")}
-        self.store.update_launch(launch_id, changes, expect_state=S.RESERVED.value)
+        self.store.update_launch(launch_id, changes, expect_state=LaunchState.RESERVED.value)
         return launch_id
 
     def set_launch_dir(self, launch_id, path):
@@ -300,7 +300,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         changes = {"last_ping": self.now()}
         if trackers is not None:
             changes["trackers"] = _tracker_records(trackers)
-        return self.store.update_launch(launch_id, changes, expect_state=S.RUNNING.value)
+        return self.store.update_launch(launch_id, changes, expect_state=LaunchState.RUNNING.value)
 
     def record_tracking(self, launch_id, trackers=None, background_errors=None):
         """Keep a launch's last tracker tails and its background tasks' failures.
@@ -391,7 +391,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         if not fw or fw["state"] != state or fw.get("current_launch") != launch_id:
             return False
         launch = self.store.get_launch(launch_id)
-        return launch is not None and launch["state"] == S.RUNNING.value
+        return launch is not None and launch["state"] == LaunchState.RUNNING.value
 
     def _retry_later(self, fw):
         """Put a fizzled firework back to READY while its ``_retries`` last.

@@ -403,7 +403,7 @@ class Workflow(FWSerializable):
 
     def _pull_spec_mods(self, fw_id, roots):
         launch = representative_launch(self.id_fw[fw_id])
-        if launch is None or launch.state != State.COMPLETED.value or launch.action is None:
+        if launch is None or launch.state != LaunchState.COMPLETED.value or launch.action is None:
             return
         for fw in roots:
             fw.spec = apply_action_to_spec(fw.spec, launch.action)
@@ -477,7 +477,7 @@ def representative_launch(fw):
         score = Firework.STATE_RANKS.get(launch.state, rank)
         if score > rank:
             best, rank = launch, score
-            if launch.state == State.COMPLETED.value:
+            if launch.state == LaunchState.COMPLETED.value:
                 completed.append(launch)
     if completed:
         return max(completed, key=lambda x: x.time_end or x.time_start or _now())

@@ -232,8 +232,8 @@ class TransitionsMixin:
         message = f"lost run: no heartbeat since {launch['last_ping']}"
         with self.store.transaction():
             self.store.update_launch(launch["launch_id"], {
-                "state": S.FIZZLED.value, "time_end": now,
-                "exception": {"message": message, "lost": True}}, expect_state=S.RUNNING.value)
+                "state": LaunchState.FIZZLED.value, "time_end": now,
+                "exception": {"message": message, "lost": True}}, expect_state=LaunchState.RUNNING.value)
             if rerun:
                 fenced = self.store.update_fireworks(
                     [launch["fw_id"]], {"current_launch": None, "updated_on": now},

@@ -10,6 +10,7 @@ import shutil
 
 from .actions import FWAction, apply_action_to_spec
 from .errors import InvalidArgumentError, InvalidTransitionError, NotFoundError
+from .states import LaunchState
 from .states import State as S
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
@@ -23,7 +24,7 @@ def pull_spec_mods(lp, wf, parent_ids):
             if p["state"] == S.COMPLETED.value]
     actions = []
     for fw_id in sorted(done):
-        last = lp.store.find_launches({"fw_id": fw_id, "state": S.COMPLETED.value},
+        last = lp.store.find_launches({"fw_id": fw_id, "state": LaunchState.COMPLETED.value},
                                       sort=[("launch_id", -1)], limit=1)
         action = last[0].get("action") if last else None
         if action:
