@@ -87,7 +87,8 @@ def test_named_files_must_exist(home, tmp_path, monkeypatch):
 @pytest.mark.corpus
 def test_the_corpus_launchpad_file_is_mongodb(home):
     config = load_config(os.path.join(CORPUS, "worker", "my_launchpad.yaml"))
-    assert (config.kind, config.host, config.port, config.name) == ("mongodb", "localhost", 27017, "fireworks")
+    assert (config.kind, config.host, config.port, config.name) == ("mongodb", "localhost", 27017,
+                                                                    "fireworks")
     assert config.username is None and config.password is None and config.uri is None
     assert config.source == os.path.join(CORPUS, "worker", "my_launchpad.yaml")
     assert config.describe() == "MongoDB localhost:27017/fireworks"

@@ -14,10 +14,11 @@ import pytest
 import rocket
 from conftest import CORPUS, ROOT
 
-pytestmark = pytest.mark.corpus
 from launchpad import firetask
 from launchpad.errors import UnknownTaskError, WorkflowFileError
 from launchpad.files import dump_workflow, load_workflow, loads_workflow
+
+pytestmark = pytest.mark.corpus
 
 EXAMPLES = os.path.join(ROOT, "examples")
 TUTORIAL_MODULE = "tutorial_tasks"
@@ -110,7 +111,7 @@ def stored(lp, fw_id):
 
 def launch_order(lp):
     """Store ids of the fireworks in the order they were launched."""
-    return [l["fw_id"] for l in lp.get_launches(sort=[("launch_id", 1)])]
+    return [launch["fw_id"] for launch in lp.get_launches(sort=[("launch_id", 1)])]
 
 
 def read(path):

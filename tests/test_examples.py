@@ -17,7 +17,7 @@ def example(name):
     return os.path.join(EXAMPLES, name)
 
 
-def test_fibonacci_grows_itself_through_additions(lp, launch_env, tutorial_tasks):
+def test_fibonacci_grows_itself_through_additions(lp, launch_env, tutorial_tasks):  # noqa: F811
     (first,) = lp.add_wf(load_workflow(example("fibonacci.yaml"))).values()
     assert run_all(lp, launch_env) == 11
     order = launch_order(lp)
@@ -29,7 +29,7 @@ def test_fibonacci_grows_itself_through_additions(lp, launch_env, tutorial_tasks
     assert wf.id_fw[order[-1]].name == "Fibonacci 89"
 
 
-def test_map_reduce_fans_out_with_a_detour_and_sums_the_mappers(lp, launch_env, tutorial_tasks):
+def test_map_reduce_fans_out_with_a_detour_and_sums_the_mappers(lp, launch_env, tutorial_tasks):  # noqa: F811
     id_map = lp.add_wf(load_workflow(example("map_reduce.yaml")))
     split, reduce_ = id_map[1], id_map[2]
     assert run_all(lp, launch_env) == 6
@@ -48,7 +48,7 @@ def test_map_reduce_fans_out_with_a_detour_and_sums_the_mappers(lp, launch_env, 
     assert stored(lp, reduce_) == {"total": 385, "partials": 4}  # 1² + ... + 10²
 
 
-def test_script_pipeline_hands_files_down(lp, launch_env):
+def test_script_pipeline_hands_files_down(lp, launch_env):  # noqa: F811
     id_map = lp.add_wf(load_workflow(example("script_pipeline.yaml")))
     assert run_all(lp, launch_env) == 3
     assert launch_order(lp) == [id_map[1], id_map[2], id_map[3]]
@@ -58,7 +58,7 @@ def test_script_pipeline_hands_files_down(lp, launch_env):
     assert read(os.path.join(third, "report.txt")) == "most common word: the (4 times)\n"
 
 
-def test_a_missing_file_fizzles_the_child_not_the_rocket(lp, launch_env):
+def test_a_missing_file_fizzles_the_child_not_the_rocket(lp, launch_env):  # noqa: F811
     """If a parent's _files_out matched nothing, the child fails with a message naming the label."""
     wf = load_workflow(example("script_pipeline.yaml"))
     wf.id_fw[1].spec["_files_out"] = {"text": "no-such-file.txt"}
@@ -71,7 +71,7 @@ def test_a_missing_file_fizzles_the_child_not_the_rocket(lp, launch_env):
 
 
 @pytest.mark.parametrize("name", ["fibonacci.yaml", "map_reduce.yaml"])
-def test_dynamic_examples_name_the_package_they_need(no_user_packages, name):
+def test_dynamic_examples_name_the_package_they_need(no_user_packages, name):  # noqa: F811
     with pytest.raises(WorkflowFileError, match="STARSHELL_USER_PACKAGES"):
         load_workflow(example(name))
 

@@ -100,7 +100,8 @@ def test_launches_are_launch_objects_with_fireworks_attributes(lp):
     assert fw.state == "COMPLETED" and fw.archived_launches == []
     (launch,) = fw.launches
     assert isinstance(launch, Launch) and launch.launch_id == launch_id and launch.fw_id == fw_id
-    assert (launch.launch_dir, launch.state, launch.host, launch.ip) == ("/scratch/run", "COMPLETED", "node7", "10.0.0.7")
+    assert (launch.launch_dir, launch.state, launch.host, launch.ip) == ("/scratch/run", "COMPLETED", "node7",
+                                                                         "10.0.0.7")
     assert isinstance(launch.action, FWAction) and launch.action.stored_data == {"answer": 42}
     assert isinstance(launch.fworker, FWorker) and launch.fworker.name == "w1"
     assert [h["state"] for h in launch.state_history] == ["RUNNING", "COMPLETED"]
@@ -134,7 +135,8 @@ def test_get_launch_by_id_of_an_unknown_launch(lp):
 
 # ---- Launch alone -------------------------------------------------------------------
 
-@pytest.mark.parametrize("start_aware, end_aware", [(False, True), (True, False), (False, False), (True, True)])
+@pytest.mark.parametrize("start_aware, end_aware",
+                         [(False, True), (True, False), (False, False), (True, True)])
 def test_runtime_secs_mixes_naive_and_aware_times(start_aware, end_aware):
     import datetime
 
@@ -146,12 +148,14 @@ def test_runtime_secs_mixes_naive_and_aware_times(start_aware, end_aware):
     launch = Launch(state="COMPLETED", launch_dir="/test", state_history=[
         {"state": "RUNNING", "created_on": start}, {"state": "COMPLETED", "created_on": end}])
     assert launch.runtime_secs == pytest.approx(120.0)
-    assert Launch("RUNNING", "/test", state_history=[{"state": "RUNNING", "created_on": start}]).runtime_secs is None
+    running = Launch("RUNNING", "/test", state_history=[{"state": "RUNNING", "created_on": start}])
+    assert running.runtime_secs is None
 
 
 def test_setting_a_launch_state_writes_its_history():
     from launchpad import Launch
-    launch = Launch("RUNNING", "/x", state_history=[{"state": "RUNNING", "created_on": "2026-01-01T00:00:00.000000"}])
+    launch = Launch("RUNNING", "/x",
+                    state_history=[{"state": "RUNNING", "created_on": "2026-01-01T00:00:00.000000"}])
     launch.state = "COMPLETED"
     assert [h["state"] for h in launch.state_history] == ["RUNNING", "COMPLETED"]
     assert launch.runtime_secs > 0
@@ -330,8 +334,8 @@ def test_a_fireworks_script_runs_with_only_its_imports_changed(tmp_path):
     result = subprocess.run([sys.executable, "fw_script.py"], cwd=work, env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-    lines = [l for l in result.stdout.splitlines()
-             if l.split(" ")[0] in ("before", "after", "launch", "spec", "file", "missing")]
+    lines = [line for line in result.stdout.splitlines()
+             if line.split(" ")[0] in ("before", "after", "launch", "spec", "file", "missing")]
     assert lines == ["before READY 2 True", "after COMPLETED ['COMPLETED', 'COMPLETED']",
                      "launch COMPLETED 3 True datetime", "spec 3",
                      "file {{fw_script.AddTask}}", "missing NotFoundError"]
@@ -342,5 +346,5 @@ def test_a_fenced_launch_reads_as_a_launch(lp):
     lp.checkout_fw(launch_dir="/scratch/fenced")
     lp.rerun_fw(id_map[1])
     fw = lp.get_fw_by_id(id_map[1])
-    assert [l.state for l in fw.launches] == ["FENCED"] and fw.state == "READY"
+    assert [launch.state for launch in fw.launches] == ["FENCED"] and fw.state == "READY"
     assert Workflow.from_firework(fw).state == "READY"

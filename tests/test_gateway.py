@@ -195,8 +195,9 @@ def outcome(lp, node_dir):
     fws = lp.get_fws(sort=[("fw_id", 1)])
     launches = lp.get_launches(sort=[("launch_id", 1)])
     return {"fireworks": [(f["fw_id"], f["name"], f["state"], clean(f["spec"])) for f in fws],
-            "launches": [(l["fw_id"], l["state"], clean((l.get("action") or {}).get("stored_data")),
-                          bool(l.get("exception"))) for l in launches]}
+            "launches": [(launch["fw_id"], launch["state"],
+                          clean((launch.get("action") or {}).get("stored_data")),
+                          bool(launch.get("exception"))) for launch in launches]}
 
 
 @pytest.mark.timeout(300)
@@ -218,7 +219,8 @@ def test_a_rocket_through_the_gateway_does_what_it_does_on_the_store(tmp_path, l
     states = {f["name"]: f["state"] for f in through.get_fws()}
     assert states["flaky"] == "COMPLETED" and states["too slow"] == "FIZZLED"
     assert states["defused child"] == "DEFUSED" and states["Fibonacci 89"] == "COMPLETED"
-    order = [through.get_fw_dict(l["fw_id"])["name"] for l in through.get_launches(sort=[("launch_id", 1)])]
+    order = [through.get_fw_dict(launch["fw_id"])["name"]
+             for launch in through.get_launches(sort=[("launch_id", 1)])]
     assert order.index("high") < order.index("low")
     assert "launch_dir" in through.get_launches()[0] and through.get_launches()[0]["launch_dir"].startswith(
         str(node.path))
@@ -319,8 +321,8 @@ def test_a_request_without_a_valid_token_gets_401_and_changes_nothing(login, log
     from launchpad.tasks import ScriptTask
     login_lp.add_wf(Firework(ScriptTask(script="true"), name="only"))
     assert stat.S_IMODE(os.stat(gateway.token_file).st_mode) == 0o600
-    (token,) = [l.split()[0] for l in gateway.token_file.read_text().splitlines()
-                if l and not l.startswith("#")]
+    (token,) = [line.split()[0] for line in gateway.token_file.read_text().splitlines()
+                if line and not line.startswith("#")]
     claim = {"kwargs": {"launch_dir": str(tmp_path)}}
     for bad in (None, "", "x" * len(token), token[:-1]):
         status, body = post(gateway.url, "checkout_fw", bad, claim)
@@ -342,7 +344,7 @@ def test_a_request_without_a_valid_token_gets_401_and_changes_nothing(login, log
         fh.write("worker-two-token-0123456789 worker two\n")
     assert Node(tmp_path / "two", gateway, token_file=second).lpad("get_fws")[0] == 0
     lines = gateway.token_file.read_text().splitlines()
-    gateway.token_file.write_text("\n".join(l for l in lines if not l.startswith(token)) + "\n")
+    gateway.token_file.write_text("\n".join(line for line in lines if not line.startswith(token)) + "\n")
     assert node.lpad("get_fws")[0] == 2
     assert node.rlaunch("singleshot")[0] == 2
     assert login_lp.get_fw_dict(1)["state"] == "READY"
@@ -459,7 +461,7 @@ def test_an_unanswered_claim_sent_again_by_the_rocket_is_recognised(lp, served, 
     server.wsgi_app.replies._done.clear()  # and the gateway was restarted meanwhile
     lost.extend([None] * 100)  # replies arrive again
     fw, launch_id = client_lp.checkout_fw(**claim)
-    assert fw["name"] == "one" and [l["launch_id"] for l in lp.get_launches()] == [launch_id]
+    assert fw["name"] == "one" and [launch["launch_id"] for launch in lp.get_launches()] == [launch_id]
 
 
 def test_rapidfire_through_a_gateway_on_each_store(lp, served, tmp_path, monkeypatch):
@@ -554,7 +556,7 @@ def test_rlaunch_multi_through_the_gateway_and_the_default_token_file(tmp_path, 
         code, _, err = node.rlaunch("multi", "2", "--sleep", "0.1")
         assert code == 0, err
         assert login_lp.fw_state_counts() == {"COMPLETED": 6}
-        assert len({l["host"] for l in login_lp.get_launches()}) == 1
+        assert len({launch["host"] for launch in login_lp.get_launches()}) == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

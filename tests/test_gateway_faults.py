@@ -69,7 +69,7 @@ def test_kill_9_of_the_gateway_mid_run_loses_nothing_and_runs_nothing_twice(tmp_
     runs = Counter(tag for tag, _ in read_log(log_path))
     assert [t for t, count in runs.items() if count > 1] == [], "a firework ran twice"
     assert login_lp.get_launches({"state": {"$ne": "COMPLETED"}}) == []
-    assert all("late_result" not in l for l in login_lp.get_launches())
+    assert all("late_result" not in launch for launch in login_lp.get_launches())
     assert_clean(login_lp)
     node.assert_no_store()
     record_figures("gateway kill -9", gateway_kills=done_kills, **figures)

@@ -62,19 +62,20 @@ def check_matches_fireworks(fws, launches, workflows):
         assert f["name"] == src["name"]
         assert f["spec"] == src["spec"]
         assert f["created_on"] == src["created_on"][:26]
-        mine = sorted(l["launch_id"] for l in launches if l["fw_id"] == f["fw_id"])
+        mine = sorted(launch["launch_id"] for launch in launches if launch["fw_id"] == f["fw_id"])
         assert mine == sorted(src["launches"] + src["archived_launches"])
     assert len(launches) == len(LAUNCHES)
-    for l in launches:
-        src = LAUNCHES[l["launch_id"]]
-        assert (l["fw_id"], l["host"], l["launch_dir"]) == (src["fw_id"], src["host"], src["launch_dir"])
-        assert l["state"] == src["state"]
-        assert l["fworker"]["name"] == src["fworker"]["name"]
-        assert [h["state"] for h in l["state_history"]] == [h["state"] for h in src["state_history"]]
-        assert l.get("action") == src["action"]
+    for launch in launches:
+        src = LAUNCHES[launch["launch_id"]]
+        assert ((launch["fw_id"], launch["host"], launch["launch_dir"])
+                == (src["fw_id"], src["host"], src["launch_dir"]))
+        assert launch["state"] == src["state"]
+        assert launch["fworker"]["name"] == src["fworker"]["name"]
+        assert [h["state"] for h in launch["state_history"]] == [h["state"] for h in src["state_history"]]
+        assert launch.get("action") == src["action"]
         for key in ("time_start", "time_end"):
-            assert l.get(key) == (src[key][:26] if src.get(key) else None)
-        assert l.get("runtime_secs") == src.get("runtime_secs")
+            assert launch.get(key) == (src[key][:26] if src.get(key) else None)
+        assert launch.get("runtime_secs") == src.get("runtime_secs")
     by_first = {min(w["nodes"]): w for w in RAW["workflows"]}
     assert len(workflows) == len(by_first)
     for w in workflows:
@@ -91,7 +92,7 @@ def _what_fireworks_did():
     states = {d["state"] for d in FWS.values()}
     assert states == {"COMPLETED", "FIZZLED", "RUNNING", "RESERVED", "READY", "WAITING",
                       "PAUSED", "DEFUSED", "ARCHIVED"}
-    actions = [l["action"] or {} for l in LAUNCHES.values()]
+    actions = [launch["action"] or {} for launch in LAUNCHES.values()]
     assert any(a.get("additions") for a in actions) and any(a.get("detours") for a in actions)
     assert any(d["archived_launches"] for d in FWS.values())
     assert os.path.getsize(DATA) < 1_000_000
@@ -120,7 +121,7 @@ def test_import_into_sqlite_with_lpad(user):
     assert result.returncode == 0, result.stderr
     assert "imported 8 workflow(s) (17 firework(s), 11 launch(es)) with their FireWorks ids" in result.stdout
     fws = lpad_json(user, "get_fws", "-d", "all")
-    launches = [l for f in fws for l in f["launches"]]
+    launches = [launch for f in fws for launch in f["launches"]]
     wf_of = {f["fw_id"]: f["wf_id"] for f in lpad_json(user, "get_fws", "-d", "more")}
     for f in fws:
         f["wf_id"] = wf_of[f["fw_id"]]
@@ -145,7 +146,8 @@ def test_import_into_sqlite_with_lpad(user):
 
 
 def test_ids_in_use_are_refused_or_renumbered(user):
-    (user.work / "wf.yaml").write_text("fws:\n- fw_id: 1\n  spec:\n    _tasks:\n    - _fw_name: ScriptTask\n      script: echo mine\n")
+    (user.work / "wf.yaml").write_text("fws:\n- fw_id: 1\n  spec:\n    _tasks:\n"
+                                       "    - _fw_name: ScriptTask\n      script: echo mine\n")
     assert user.run("lpad", "-l", "lp.yaml", "add", "wf.yaml").returncode == 0
     refused = user.run("lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--mongomock_file", DATA)
     assert refused.returncode == 2
@@ -245,7 +247,7 @@ def test_failure_half_way_is_finished_by_the_next_run(monkeypatch):
 def _compare_in_process_ids(lp):
     fws = lp.get_fws()
     assert sorted(f["fw_id"] for f in fws) == sorted(FWS)
-    assert sorted(l["launch_id"] for l in lp.get_launches()) == sorted(LAUNCHES)
+    assert sorted(launch["launch_id"] for launch in lp.get_launches()) == sorted(LAUNCHES)
     assert lp.count_wfs() == 8 and check(lp).ok
 
 
@@ -279,9 +281,9 @@ def _big_copy(path, copies):
             out["fireworks"].append({**f, "_id": ObjectId(), "fw_id": shift_fw(f["fw_id"]),
                                      "launches": [shift_l(i) for i in f["launches"]],
                                      "archived_launches": [shift_l(i) for i in f["archived_launches"]]})
-        for _k, l in db["launches"]["documents"]:
-            out["launches"].append({**l, "_id": ObjectId(), "launch_id": shift_l(l["launch_id"]),
-                                    "fw_id": shift_fw(l["fw_id"])})
+        for _k, launch in db["launches"]["documents"]:
+            out["launches"].append({**launch, "_id": ObjectId(), "launch_id": shift_l(launch["launch_id"]),
+                                    "fw_id": shift_fw(launch["fw_id"])})
     for name, docs in out.items():
         db[name]["documents"] = [[d["_id"], d] for d in docs]
     db["fw_id_assigner"]["documents"] = []

@@ -449,7 +449,8 @@ def test_lsf_down_is_a_queue_error():
 def test_lsf_script_reaches_bsub_on_stdin(tmp_path):
     """bsub only reads #BSUB lines from stdin: check our shell redirection for real."""
     fake = tmp_path / "bsub"
-    fake.write_text('#!/bin/sh\ncat > "$(dirname "$0")/got.txt"\necho "Job <42> is submitted to queue <normal>."\n')
+    fake.write_text('#!/bin/sh\ncat > "$(dirname "$0")/got.txt"\n'
+                    'echo "Job <42> is submitted to queue <normal>."\n')
     fake.chmod(0o755)
     adapter = get_adapter({**BASE, "_fw_q_type": "LSF", "_q_commands_override": {"submit_cmd": str(fake)}})
     script = adapter.write_script(tmp_path / "job sh")

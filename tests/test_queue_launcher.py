@@ -16,7 +16,6 @@ import pytest
 
 from launchpad import LaunchPad
 from launchpad.errors import ConfigError, NotFoundError, QueueError
-from launchpad.stores import SQLiteStore
 from launchpad.worker import FWorker
 from queue_adapters import get_adapter
 from queue_adapters import cli as qcli
@@ -155,7 +154,8 @@ def test_margin_is_a_tenth_of_the_walltime_capped_at_five_minutes(walltime, marg
 
 @pytest.mark.parametrize("command, expected", [
     ("rlaunch rapidfire", "rlaunch rapidfire --timeout 3300"),
-    ("rlaunch -w w.yaml rapidfire --sleep 5 > out.txt", "rlaunch -w w.yaml rapidfire --timeout 3300 --sleep 5 > out.txt"),
+    ("rlaunch -w w.yaml rapidfire --sleep 5 > out.txt",
+     "rlaunch -w w.yaml rapidfire --timeout 3300 --sleep 5 > out.txt"),
     ("/opt/venv/bin/rlaunch multi 4 --sleep 2", "/opt/venv/bin/rlaunch multi 4 --timeout 3300 --sleep 2"),
     ("python -m rocket.cli rapidfire", "python -m rocket.cli rapidfire --timeout 3300"),
     ("rlaunch rapidfire --timeout 99", "rlaunch rapidfire --timeout 99"),
@@ -377,10 +377,11 @@ def test_reservation_demand_counts_reserved_work_once(lp, make_launcher):
 
 def test_failed_reserved_submission_gives_the_firework_back(lp, make_launcher):
     (fw_id,) = add_fws(lp, 1)
-    with pytest.raises(QueueError, match=f"(?s)firework {fw_id}: .*invalid partition.*the firework is READY again"):
+    with pytest.raises(QueueError,
+                       match=f"(?s)firework {fw_id}: .*invalid partition.*the firework is READY again"):
         make_launcher(reserve=True, queue="nope").singleshot()
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
-    assert [l["state"] for l in lp.get_launches()] == ["CANCELLED"]
+    assert [launch["state"] for launch in lp.get_launches()] == ["CANCELLED"]
 
 
 def test_bad_queueadapter_of_a_firework_names_it_and_gives_it_back(lp, make_launcher):
@@ -655,7 +656,8 @@ def test_qlaunch_singleshot_and_rapidfire(lp, slurm, tmp_path, capsys):
 def test_qlaunch_reports_scheduler_errors_with_an_exit_code(lp, slurm, tmp_path, capsys):
     add_fws(lp, 1)
     qa = write_qadapter(tmp_path / "qa.yaml", queue="nope")
-    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"], launchpad=lp, run_command=slurm) == 6
+    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"],
+                     launchpad=lp, run_command=slurm) == 6
     err = capsys.readouterr().err
     assert "qlaunch: error: could not submit a pilot job" in err and "invalid partition" in err
     assert lp.fw_state_counts() == {"READY": 1}
@@ -717,7 +719,7 @@ def test_lpad_detect_unreserved(timed, slurm, tmp_path, capsys, monkeypatch):
     assert lpad(["detect_unreserved", "-q", qa], lp) == 0
     assert "pass --rerun to make them READY again" in capsys.readouterr().out
     assert lpad(["detect_unreserved", "-q", qa, "--rerun"], lp) == 0
-    assert f"is unknown to the scheduler -> READY" in capsys.readouterr().out
+    assert "is unknown to the scheduler -> READY" in capsys.readouterr().out
     assert lp.fw_state_counts() == {"READY": 1}
 
 
@@ -753,6 +755,7 @@ def test_an_interrupted_reservation_is_given_back(lp, slurm, tmp_path, capsys):
     def interrupted(argv, cwd):
         raise KeyboardInterrupt  # Ctrl-C, or SIGTERM, which qlaunch turns into the same
     slurm.sbatch = interrupted
-    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"], launchpad=lp, run_command=slurm) == 130
+    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"],
+                     launchpad=lp, run_command=slurm) == 130
     assert "interrupted" in capsys.readouterr().err
     assert lp.get_fw_dict(fw_id)["state"] == "READY" and lp.get_reservations() == []

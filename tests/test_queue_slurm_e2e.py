@@ -6,7 +6,6 @@ tmp_path and sbatch exports the environment, so the pilot jobs' rlaunch uses
 the same store.  Each test names its jobs uniquely and cancels them at the end.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -166,7 +165,7 @@ def test_200_firework_workflow_completes_with_rapidfire_m4(site, capsys):
     assert site.states() == {"COMPLETED": 200}, site.pilot_logs()
     submitted = int(re.search(r"submitted (\d+) pilot", capsys.readouterr().out).group(1))
     assert submitted == len(seen) and 2 <= submitted <= 8 and max(seen) <= 4
-    pilots = {Path(l["launch_dir"]).parent for l in site.lp.get_launches()}
+    pilots = {Path(launch["launch_dir"]).parent for launch in site.lp.get_launches()}
     assert len(pilots) >= 2 and all(p.parent.name.startswith("block_") for p in pilots)
     assert took < 85
 

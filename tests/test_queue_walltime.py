@@ -55,7 +55,7 @@ def test_only_stops_in_a_row_count(lp):
     assert walltime_stop(lp)[0] == "READY"
     assert walltime_stop(lp)[0] == "READY"
     assert walltime_stop(lp)[0] == "FIZZLED"
-    flags = [(l["walltime"], l["handed_back"]) for l in lp.get_launches({"fw_id": 1})]
+    flags = [(launch["walltime"], launch["handed_back"]) for launch in lp.get_launches({"fw_id": 1})]
     assert flags == [(True, True), (True, True), (False, True), (True, True), (True, True),
                      (True, False)]
 
@@ -124,8 +124,8 @@ def test_rlaunch_fizzles_a_firework_the_walltime_warning_stopped_three_times(cli
         assert lp.fw_state_counts() == {expected: 1}, err
     assert "firework 1 FIZZLED: stopped by its pilot job's walltime 3 times in a row" in err
     launches = lp.get_launches({"fw_id": 1})
-    assert [l["walltime"] for l in launches] == [True] * 3
-    assert all(l["runtime_secs"] > 0 for l in launches)
+    assert [launch["walltime"] for launch in launches] == [True] * 3
+    assert all(launch["runtime_secs"] > 0 for launch in launches)
 
 
 def test_rlaunch_sigterm_is_a_walltime_stop_only_after_its_timeout(cli_env):
@@ -136,7 +136,7 @@ def test_rlaunch_sigterm_is_a_walltime_stop_only_after_its_timeout(cli_env):
     assert rc == 143, err
     rc, err = run_until_running_then(signal.SIGTERM, ["rapidfire", "--timeout", "600"], cli_env)
     assert rc == 143, err
-    assert [l["walltime"] for l in lp.get_launches({"fw_id": 1})] == [True, False]
+    assert [launch["walltime"] for launch in lp.get_launches({"fw_id": 1})] == [True, False]
     assert lp.fw_state_counts() == {"READY": 1}
 
 
@@ -178,7 +178,7 @@ def test_a_pilot_goes_by_earlier_runs_and_a_fresh_pilot_always_starts(lp, tmp_pa
     second.time_left = lambda: 1.0
     assert second.run_once() == 2                        # a fresh pilot starts it anyway
     # the unstarted hand-back counted as no walltime stop
-    assert [l["state"] for l in lp.get_launches({"fw_id": 2})] == ["FIZZLED", "CANCELLED",
+    assert [launch["state"] for launch in lp.get_launches({"fw_id": 2})] == ["FIZZLED", "CANCELLED",
                                                                    "COMPLETED"]
 
 

@@ -258,8 +258,8 @@ def test_multi_ends_within_about_a_second_of_the_last_firework(home):
     ended = datetime.now(timezone.utc)
     assert proc.returncode == 0, err
     assert lp.fw_state_counts() == {"COMPLETED": 32}
-    last = max(datetime.strptime(l["time_end"], TIME_FORMAT).replace(tzinfo=timezone.utc)
-               for l in lp.get_launches(fields=["time_end"]))
+    last = max(datetime.strptime(launch["time_end"], TIME_FORMAT).replace(tzinfo=timezone.utc)
+               for launch in lp.get_launches(fields=["time_end"]))
     assert (ended - last).total_seconds() < 2.5, f"ended {ended - last} after the last firework"
     assert time.monotonic() - started < 40
 

@@ -217,7 +217,7 @@ def test_rlaunch_multi_runs_everything_once(cli_env):
     assert proc.returncode == 0, err
     assert lp.fw_state_counts() == {"COMPLETED": 200}
     assert len(lp.get_launches(fields=["launch_id"])) == 200
-    assert len({l["host"] for l in lp.get_launches(fields=["host"])}) == 1
+    assert len({launch["host"] for launch in lp.get_launches(fields=["host"])}) == 1
 
 
 def test_heartbeat_thread_ends_when_idle(sqlite_lp):

@@ -10,13 +10,11 @@ import time
 import pytest
 
 from launchpad import FiretaskBase, Firework, LaunchPad
-from launchpad.config import LaunchpadConfig, config_from_dict, load_config, warn_if_readable
+from launchpad.config import config_from_dict, load_config, warn_if_readable
 from launchpad.errors import InvalidQueryError, StoreUnavailableError
 from launchpad.files import dumps
 from launchpad.query import parse_query
 from launchpad.redact import redact_text, redact_uri
-from launchpad.stores import SQLiteStore
-from launchpad.stores.mongo import MongoStore
 from launchpad.tasks import FileTransferTask, FileWriteTask
 from launchpad.worker import FWorker, fworker_from_dict
 from rocket.rocket import Rocket

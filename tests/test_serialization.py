@@ -214,7 +214,8 @@ def test_fwaction_launch_fworker_and_task_round_trip():
     assert json.loads(worker.to_format())["query"] == '{"spec.k": 1}'  # text, as FireWorks writes it
     launch = Launch("COMPLETED", "/tmp/x", fworker=worker, host="n1", action=action, launch_id=7, fw_id=3,
                     state_history=[{"state": "RUNNING", "created_on": NOW},
-                                   {"state": "COMPLETED", "created_on": NOW + datetime.timedelta(seconds=90)}])
+                                   {"state": "COMPLETED",
+                                    "created_on": NOW + datetime.timedelta(seconds=90)}])
     again = Launch.from_format(launch.to_format("yaml"), "yaml")
     assert again.fworker == worker and again.action == action and again.runtime_secs == 90
     assert again.time_start == NOW and again.to_dict() == launch.to_dict()

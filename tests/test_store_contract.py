@@ -108,9 +108,10 @@ def test_release_children_readies_at_zero(store):
 
 
 def test_claim_takes_best_priority_then_oldest(store):
-    add(store, [fw_doc(1, spec={"_tasks": [], "_priority": 1}), fw_doc(2, spec={"_tasks": [], "_priority": 5}),
-                fw_doc(3, spec={"_tasks": [], "_priority": 5}), fw_doc(4, state="WAITING",
-                                                                   spec={"_tasks": [], "_priority": 99})])
+    add(store, [fw_doc(1, spec={"_tasks": [], "_priority": 1}),
+                fw_doc(2, spec={"_tasks": [], "_priority": 5}),
+                fw_doc(3, spec={"_tasks": [], "_priority": 5}),
+                fw_doc(4, state="WAITING", spec={"_tasks": [], "_priority": 99})])
     order = []
     while True:
         doc = store.claim_firework(WorkerFilter(), {"state": "RUNNING"})
@@ -142,7 +143,8 @@ def test_claim_honours_category_fworker_and_query(store):
 def test_claim_by_id_and_state_and_not_before(store):
     add(store, [fw_doc(1, state="RESERVED"), fw_doc(2, not_before="2030-01-01T00:00:00.000000")])
     assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, fw_id=1) is None
-    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, states=["RESERVED"], fw_id=1)["fw_id"] == 1
+    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, states=["RESERVED"],
+                                fw_id=1)["fw_id"] == 1
     assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"},
                                 not_before="2026-01-01T00:00:00.000000") is None
     assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"},

@@ -65,7 +65,8 @@ class Square(FiretaskBase):
     required_params = ("x",)
 
     def run_task(self, fw_spec):
-        return FWAction(stored_data={"square": self["x"] ** 2}, mod_spec=[{"_push": {"powers": self["x"] ** 2}}])
+        return FWAction(stored_data={"square": self["x"] ** 2},
+                        mod_spec=[{"_push": {"powers": self["x"] ** 2}}])
 
 
 class Collect(FiretaskBase):
@@ -400,7 +401,8 @@ def test_explicit_serialize_wins_over_a_declared_name(monkeypatch):
         class ArchiveDirTask(FiretaskBase):
             _fw_name = "ArchiveDirTask"
     assert ArchiveDirTask._fw_name == _full(__name__, "ArchiveDirTask")
-    assert firetask.task_class("ArchiveDirTask") is firetask.task_class("{{launchpad.tasks.files.ArchiveDirTask}}")
+    assert (firetask.task_class("ArchiveDirTask")
+            is firetask.task_class("{{launchpad.tasks.files.ArchiveDirTask}}"))
 
 
 def test_redefining_a_class_in_the_same_module_is_not_a_clash(monkeypatch):
@@ -427,7 +429,8 @@ def test_the_guides_archive_task_clashes_loudly_and_runs_by_its_full_name(user):
     refused = user.run("lpad", "add", user.file("a.yaml", ARCHIVE_YAML.format(name="ArchiveDirTask")),
                        **listed)
     assert refused.returncode == 2, refused.stderr
-    for part in ("mytasks.ArchiveDirTask", "launchpad.tasks.files.ArchiveDirTask", "{{mytasks.ArchiveDirTask}}"):
+    for part in ("mytasks.ArchiveDirTask", "launchpad.tasks.files.ArchiveDirTask",
+                 "{{mytasks.ArchiveDirTask}}"):
         assert part in refused.stderr
     user.ok("lpad", "add", user.file("b.yaml", ARCHIVE_YAML.format(name="{{mytasks.ArchiveDirTask}}")))
     user.ok("rlaunch", "rapidfire")

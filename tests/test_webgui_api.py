@@ -73,7 +73,8 @@ def test_summary_counts_fireworks_and_workflows_by_state(client, demo):
     ("q=RELAX", ["semiconductor band gaps"]),  # a firework's name, any case
     ("q=convergence&sort=name", ["convergence test 0", "convergence test 1", "convergence test 2"]),
     ("query=%7B%22metadata.project%22%3A+%22gaps%22%7D", ["semiconductor band gaps"]),
-    ("query=%7B%22wf_id%22%3A+%7B%22%24gt%22%3A+2%7D%7D&sort=oldest", ["convergence test 1", "convergence test 2"]),
+    ("query=%7B%22wf_id%22%3A+%7B%22%24gt%22%3A+2%7D%7D&sort=oldest",
+     ["convergence test 1", "convergence test 2"]),
 ])
 def test_workflow_list_filters(client, args, names):
     data = client.get(f"/api/workflows?{args}").get_json()
@@ -284,7 +285,8 @@ def test_selection_applies_to_each_and_reports_refusals(client, demo):
     assert [f["fw_id"] for f in data["failed"]] == [ids[2]] and data["failed"][0]["status"] == 409
     refused = post(client, "/api/actions", token, {"action": "resume", "fw_ids": [ids[2]]})
     assert refused.status_code == 409 and refused.get_json()["changed"] == []
-    prio = post(client, "/api/actions", token, {"action": "priority", "fw_ids": [ids[7], ids[8]], "priority": 3})
+    prio = post(client, "/api/actions", token,
+                {"action": "priority", "fw_ids": [ids[7], ids[8]], "priority": 3})
     assert prio.get_json()["changed"] == sorted([ids[7], ids[8]])
 
 

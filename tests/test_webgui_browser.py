@@ -52,8 +52,8 @@ def browser(tmp_path):
 def served(sqlite_lp, tmp_path):
     """The demo store behind a real HTTP server; yields (base url, LaunchPad, ids)."""
     ids = build_demo(sqlite_lp, tmp_path / "launches")
-    app = create_app({"STARSHELL_PASSWORD_HASH": generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"),
-                      "STARSHELL_REFRESH_SECONDS": 1}, sqlite_lp)
+    password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    app = create_app({"STARSHELL_PASSWORD_HASH": password_hash, "STARSHELL_REFRESH_SECONDS": 1}, sqlite_lp)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -81,7 +81,8 @@ def test_dashboard_workflow_login_and_rerun(browser, served, tmp_path):
     expect(page.locator('li[data-kind="fireworks"][data-state="FIZZLED"] .n')).to_have_text("1")
     page.evaluate("window.notReloaded = true")
     lp.pause_fw(ids[5])
-    expect(page.locator('li[data-kind="fireworks"][data-state="PAUSED"] .n')).to_have_text("1", timeout=WAIT_MS)
+    paused_count = page.locator('li[data-kind="fireworks"][data-state="PAUSED"] .n')
+    expect(paused_count).to_have_text("1", timeout=WAIT_MS)
     assert page.evaluate("window.notReloaded") is True
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 

@@ -205,7 +205,8 @@ def test_views_talk_to_the_launchpad_api_only():
             if isinstance(node, ast.Attribute):
                 assert node.attr != "store", f"{name} uses .store"
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                           else [node.module or ""])
                 for module in modules:
                     assert not module.startswith(("launchpad.stores", "pymongo", "sqlite3", "rocket",
                                                   "queue_adapters")), f"{name} imports {module}"
@@ -222,7 +223,7 @@ def test_layout_places_nodes_without_overlap():
     placed = layout(links)
     spots = {(p["x"], p["y"]) for p in placed["nodes"].values()}
     assert len(spots) == len(links)
-    for node, p in placed["nodes"].items():
+    for _node, p in placed["nodes"].items():
         assert 0 <= p["x"] and p["x"] + placed["node_width"] <= placed["width"]
         assert 0 <= p["y"] and p["y"] + placed["node_height"] <= placed["height"]
     assert layout({})["nodes"] == {}

@@ -139,7 +139,7 @@ def finish(procs, timeout):
             for q in procs:
                 if q.poll() is None:
                     q.send_signal(signal.SIGKILL)
-            raise AssertionError(f"processes still running after {timeout} s")
+            raise AssertionError(f"processes still running after {timeout} s") from None
     return codes
 
 
@@ -160,7 +160,7 @@ def run_accounting(lp, log_path):
     fws = {d["fw_id"]: d["name"] for d in lp.get_fws(fields=["fw_id", "name"])}
     launches = lp.get_launches(fields=["launch_id", "fw_id", "state", "launch_dir", "exception",
                                        "interrupted"])
-    by_dir = {os.path.basename(l["launch_dir"] or ""): l for l in launches}
+    by_dir = {os.path.basename(launch["launch_dir"] or ""): launch for launch in launches}
     per_launch = Counter(d for _, d in runs)
     unexplained = []
     for tag, launch_dir in runs:
@@ -185,7 +185,8 @@ def assert_exactly_once(lp, log_path, expected_tags):
     assert not unexplained, f"runs no fault explains: {unexplained[:10]}"
     lost = set(expected_tags) - set(counts)
     assert not lost, f"never ran: {sorted(lost)[:10]}"
-    completed = Counter(l["fw_id"] for l in lp.get_launches({"state": "COMPLETED"}, fields=["fw_id"]))
+    completed = Counter(launch["fw_id"]
+                        for launch in lp.get_launches({"state": "COMPLETED"}, fields=["fw_id"]))
     assert all(n == 1 for n in completed.values()), "a firework has two COMPLETED launches"
     assert lp.fw_state_counts() == {"COMPLETED": len(expected_tags)}
     return {"fireworks": len(expected_tags), "runs": sum(counts.values()),

@@ -6,7 +6,7 @@ import time
 import pytest
 from conftest import ManualClock
 
-from launchpad import FWAction, LaunchPad, Workflow
+from launchpad import FWAction, Workflow
 from launchpad.errors import StaleLaunchError
 
 from .conftest import (assert_clean, assert_exactly_once, finish, lpad, make_lp, record_figures,

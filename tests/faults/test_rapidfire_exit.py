@@ -96,7 +96,7 @@ def test_rockets_exit_when_only_killed_runs_are_left(lp, work):
     assert [rockets[i].returncode for i in survivors] == [0] * len(survivors), _errors(rockets)
     counts = lp.fw_state_counts()
     assert 1 <= counts.get("RUNNING", 0) <= len(killed) and set(counts) == {"COMPLETED", "RUNNING"}
-    last_done = max(_utc(l["time_end"]) for l in lp.get_launches({"state": "COMPLETED"},
+    last_done = max(_utc(launch["time_end"]) for launch in lp.get_launches({"state": "COMPLETED"},
                                                                    fields=["time_end"]))
     late = max((exits[i] - last_done).total_seconds() for i in survivors)
     assert late <= 2 * SLEEP + 1.5, f"a rocket ended {late:.1f} s after the last firework"

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from launchpad import Firework, LaunchPad, Workflow
-from launchpad.stores import SQLiteStore
+from launchpad import Firework, Workflow
 from launchpad.tasks import ScriptTask
 from rocket import launch_rocket, rapidfire
 from rocket.rocket import RocketInterrupted
@@ -106,8 +105,9 @@ def test_sigterm_storm_never_leaves_a_firework_running(lp, work):
         if before >= n:
             break
         proc = rlaunch(work, f"rocket{k}", "rapidfire", "--sleep", "0.05", "--max_loops", "3")
-        wait_for(lambda: len(read_log(log_path)) > before or proc.poll() is not None, 30,
-                 "the rocket to start running fireworks")
+        # Bound now: wait_for calls it before the loop moves on, but a closure should not rely on that.
+        wait_for(lambda before=before, proc=proc: len(read_log(log_path)) > before or proc.poll() is not None,
+                 30, "the rocket to start running fireworks")
         time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -14,7 +14,7 @@ from launchpad.stores import SQLiteStore
 from launchpad import LaunchPad
 
 from .conftest import (assert_clean, assert_exactly_once, finish, lpad, record_figures,
-                       recording_fw, rlaunch, size, spawn, wait_for)
+                       recording_fw, rlaunch, size, spawn)
 
 pytestmark = pytest.mark.faults
 
