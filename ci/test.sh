@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test,ssh]'
 
+# Lint before anything starts: a ruff finding fails the run (the rules are in pyproject.toml).
+python3 -m ruff check .
+
 if [ "$(id -u)" = 0 ]; then
     bash ci/slurm-up.sh --clean --cpus 4 --timeout 120
     SSHD_DIR=""
