@@ -6,7 +6,7 @@ classes of the stylesheet generated here, so a colour changes in one line.
 """
 
 from launchpad.graph import STATE_COLORS  # state: (fill, ink); lpad check_wflow's pictures too
-from launchpad.states import ALL_STATES, State
+from launchpad.states import State
 
 # The order states are listed in: what needs attention first.
 DISPLAY_ORDER = tuple(s.value for s in (State.FIZZLED, State.RUNNING, State.RESERVED, State.READY,
