@@ -231,7 +231,7 @@ class Rocket:
     def _walltime_stop(self, exc):
         """Whether the batch job's time ran out: its warning signal, or any stop after
         the pilot's --timeout (Slurm's SIGTERM at the hard limit)."""
-        if WALLTIME_SIGNAL.name in str(exc):
+        if exc.signum == WALLTIME_SIGNAL:
             return True
         return self.time_left is not None and self.time_left() <= 0
 

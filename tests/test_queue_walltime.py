@@ -83,11 +83,13 @@ def test_children_that_allow_fizzled_parents_go_on(lp):
 
 def test_a_stop_after_the_pilot_timeout_is_a_walltime_stop(sqlite_lp):
     rocket = Rocket(sqlite_lp)
-    sigterm = RocketInterrupted(interrupt_message(signal.SIGTERM))
+    sigterm = RocketInterrupted(interrupt_message(signal.SIGTERM), signal.SIGTERM)
     assert not rocket._walltime_stop(sigterm)                    # no --timeout: a user's stop
     rocket.time_left = lambda: 30.0
     assert not rocket._walltime_stop(sigterm)                    # scancel before the timeout
-    assert rocket._walltime_stop(RocketInterrupted(interrupt_message(signal.SIGUSR1)))
+    assert rocket._walltime_stop(RocketInterrupted(interrupt_message(signal.SIGUSR1), signal.SIGUSR1))
+    # the signal decides, not the words: a message naming SIGUSR1 from another stop does not
+    assert not rocket._walltime_stop(RocketInterrupted("stopped by SIGUSR1?", signal.SIGINT))
     rocket.time_left = lambda: -2.0
     assert rocket._walltime_stop(sigterm)                        # Slurm's hard limit
 
