@@ -13,8 +13,8 @@ from launchpad import Firework, FWAction, Workflow
 from launchpad.errors import InvalidArgumentError, InvalidTransitionError, NotFoundError
 from launchpad.tasks import ScriptTask
 from launchpad.workflow_ops import scripts_workflow
+from user_commands import new_user
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def chain(n=2, name="chain"):
@@ -84,18 +84,11 @@ def test_scripts_workflow_is_a_chain():
 # -- the real lpad, in fresh processes ------------------------------------------------------
 @pytest.fixture
 def lpad(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")}
-    env.update(STARSHELL_HOME=str(tmp_path / "home"),
-               PYTHONPATH=os.pathsep.join([ROOT, env.get("PYTHONPATH", "")]))
-    work = tmp_path / "work"
-    work.mkdir()
-
-    command = [shutil.which("lpad")] if shutil.which("lpad") else [sys.executable, "-m", "launchpad.cli"]
+    user = new_user(tmp_path)
 
     def run(*argv, stdin=None):
-        return subprocess.run([*command, *argv], check=False, cwd=work, env=env,
-                              input=stdin, capture_output=True, text=True, timeout=60)
-    run.work = work
+        return user.run("lpad", *argv, timeout=60, stdin=stdin)
+    run.work = user.work
     return run
 
 

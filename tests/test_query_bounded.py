@@ -5,10 +5,6 @@ A ``$regex`` like ``^(.|.){0,24}Q`` backtracks exponentially in Python's
 from ``lpad -q``, from the Python API on both stores, and through SQL.
 """
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 
 import pytest
@@ -20,8 +16,8 @@ from launchpad.query import matches, parse_query, select
 from launchpad.stores.mongo import MongoStore
 from launchpad.stores.sqlite import SQLiteStore, compile_filter
 from launchpad.tasks import PyTask
+from user_commands import new_user
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPONENTIAL = "^(.|.){0,22}Q"  # about a second a document in Python's re, on 40 characters
 
 
@@ -31,20 +27,6 @@ def add_named(lp, names, wf_name="wf"):
     lp.add_wf(Workflow(fws, {}, name=wf_name))
 
 
-def lpad_command():
-    exe = shutil.which("lpad")
-    return [exe] if exe else [sys.executable, "-c",
-                              "import sys; from launchpad.cli import main; sys.exit(main())"]
-
-
-def run_lpad(tmp_path, *argv, timeout=60):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
-    env.update(STARSHELL_HOME=str(tmp_path / "home"),
-               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
-    work = tmp_path / "work"
-    work.mkdir(exist_ok=True)
-    return subprocess.run(lpad_command() + list(argv), capture_output=True, text=True, env=env,
-                          cwd=work, timeout=timeout)
 
 
 def test_lpad_query_with_an_exponential_regex_answers_at_once(tmp_path):
@@ -53,17 +35,19 @@ def test_lpad_query_with_an_exponential_regex_answers_at_once(tmp_path):
     spec.write_text("fws:\n" + "".join(
         f"- fw_id: {i}\n  name: {'a' * 40}\n  spec: {{_tasks: [{{_fw_name: ScriptTask, script: 'true'}}]}}\n"
         for i in range(1, 4)))
-    assert run_lpad(tmp_path, "add", str(spec)).returncode == 0
+    user = new_user(tmp_path)
+    assert user.run("lpad", "add", spec, timeout=60).returncode == 0
     started = time.monotonic()
-    result = run_lpad(tmp_path, "-o", "json", "get_fws", "-q",
-                      '{"name": {"$regex": "^(.|.){0,24}Q"}}', "-d", "ids")
+    result = user.run("lpad", "-o", "json", "get_fws", "-q",
+                      '{"name": {"$regex": "^(.|.){0,24}Q"}}', "-d", "ids", timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     assert time.monotonic() - started < 8  # Python's re: about 10 s for each of the 3 names
 
 
 def test_lpad_query_with_look_around_is_refused_with_the_reason(tmp_path):
-    result = run_lpad(tmp_path, "get_fws", "-q", '{"name": {"$regex": "(?=relax)"}}')
+    result = new_user(tmp_path).run("lpad", "get_fws", "-q", '{"name": {"$regex": "(?=relax)"}}',
+                                    timeout=60)
     assert result.returncode == 2
     assert "RE2" in result.stderr and "look-around" in result.stderr
 

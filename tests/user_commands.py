@@ -19,12 +19,13 @@ class User:
     work: Path
     env: dict
 
-    def run(self, command, *argv, timeout=120, extra_env=None):
-        """The installed console script if there is one, else ``python -m``."""
+    def run(self, command, *argv, timeout=120, extra_env=None, stdin=None):
+        """The installed console script if there is one, else ``python -m``; ``stdin``
+        is what the user types (none: the command reads an empty input)."""
         script = os.path.join(sysconfig.get_path("scripts"), command)
         exe = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", _MODULES[command]]
         return subprocess.run(exe + [str(a) for a in argv], cwd=self.work, capture_output=True,
-                              text=True, timeout=timeout, check=False,
+                              text=True, timeout=timeout, check=False, input=stdin,
                               env={**self.env, **(extra_env or {})})
 
 
