@@ -467,8 +467,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         earlier = self.store.find_launches(
             {"fw_id": int(fw_id), "launch_id": {"$lt": int(launch_id)},
              "state": {"$nin": [LaunchState.RESERVED.value, LaunchState.CANCELLED.value]}},
-            sort=[("launch_id", -1)])
-        stops = 1
+            fields=["walltime", "handed_back"], sort=[("launch_id", -1)], limit=max(limit - 1, 1))
+        stops = 1  # this stop; only the limit - 1 launches before it can complete the count
         for launch in earlier:
             if not (launch.get("walltime") and launch.get("handed_back")):
                 break
