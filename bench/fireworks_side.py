@@ -25,10 +25,22 @@ import time
 
 SHAPES = ("flat", "chain", "fan", "many")
 COUNTED_METHODS = (
-    "find", "find_one", "find_one_and_update", "find_one_and_replace",
-    "find_one_and_delete", "update_one", "update_many", "insert_one",
-    "insert_many", "replace_one", "delete_one", "delete_many",
-    "count_documents", "estimated_document_count", "aggregate", "distinct",
+    "find",
+    "find_one",
+    "find_one_and_update",
+    "find_one_and_replace",
+    "find_one_and_delete",
+    "update_one",
+    "update_many",
+    "insert_one",
+    "insert_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "count_documents",
+    "estimated_document_count",
+    "aggregate",
+    "distinct",
     "bulk_write",
 )
 
@@ -60,20 +72,30 @@ class StoreOpCounter:
                 return method(*args, **kwargs)
             finally:
                 self._local.depth = depth
+
         return counted
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", choices=SHAPES, required=True,
-                        help="fan = 1 -> N-2 -> 1; many = N one-firework workflows")
+    parser.add_argument(
+        "--shape", choices=SHAPES, required=True, help="fan = 1 -> N-2 -> 1; many = N one-firework workflows"
+    )
     parser.add_argument("--n", type=int, required=True, help="number of fireworks")
-    parser.add_argument("--task", choices=("pytask", "script"), default="pytask",
-                        help="pytask: PyTask math.floor(1); script: ScriptTask `true`")
-    parser.add_argument("--workdir", default=tempfile.gettempdir(),
-                        help="parent of the scratch dir (store, config, launch dirs)")
-    parser.add_argument("--timeout", type=int, default=None,
-                        help="stop launching after this many seconds of run phase")
+    parser.add_argument(
+        "--task",
+        choices=("pytask", "script"),
+        default="pytask",
+        help="pytask: PyTask math.floor(1); script: ScriptTask `true`",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=tempfile.gettempdir(),
+        help="parent of the scratch dir (store, config, launch dirs)",
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=None, help="stop launching after this many seconds of run phase"
+    )
     args = parser.parse_args(argv)
     if args.n < (3 if args.shape == "fan" else 1):
         parser.error(f"--n {args.n} is too small for shape {args.shape}")
@@ -92,8 +114,10 @@ def enter_scratch(workdir):
     with open(store, "w") as f:
         f.write("{}")
     with open(os.path.join(scratch, "FW_config.yaml"), "w") as f:
-        f.write(f"MONGOMOCK_SERVERSTORE_FILE: {store}\n"
-                "STREAM_LOGLEVEL: CRITICAL\nROCKET_STREAM_LOGLEVEL: CRITICAL\n")
+        f.write(
+            f"MONGOMOCK_SERVERSTORE_FILE: {store}\n"
+            "STREAM_LOGLEVEL: CRITICAL\nROCKET_STREAM_LOGLEVEL: CRITICAL\n"
+        )
     os.environ["MONGOMOCK_SERVERSTORE_FILE"] = store
     os.environ.pop("FW_CONFIG_FILE", None)
     os.chdir(scratch)
@@ -145,19 +169,21 @@ def run(args):
     counter.active = True
     start = time.perf_counter()
     # A tiny sleep_time: the default (60 s) is slept once when a timeout cuts the run short.
-    rapidfire(lp, FWorker(), m_dir=launch_dir, strm_lvl="CRITICAL",
-              timeout=args.timeout, sleep_time=0.001)
+    rapidfire(lp, FWorker(), m_dir=launch_dir, strm_lvl="CRITICAL", timeout=args.timeout, sleep_time=0.001)
     run_s = time.perf_counter() - start
     counter.active = False
 
     completed = lp.fireworks.count_documents({"state": "COMPLETED"})
     return {
-        "system": "fireworks", "shape": args.shape, "n": args.n, "task": args.task,
-        "add_s": round(add_s, 4), "run_s": round(run_s, 4),
+        "system": "fireworks",
+        "shape": args.shape,
+        "n": args.n,
+        "task": args.task,
+        "add_s": round(add_s, 4),
+        "run_s": round(run_s, 4),
         "fw_per_s": round(completed / run_s, 2) if run_s else None,
         "completed": completed,
-        "timed_out": completed < args.n and args.timeout is not None
-        and run_s >= args.timeout,
+        "timed_out": completed < args.n and args.timeout is not None and run_s >= args.timeout,
         "store_ops": counter.ops,
         "store_ops_per_launch": round(counter.ops / completed, 2) if completed else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -48,16 +48,30 @@ def env_for(home):
 
 def fresh_store(work, n):
     lp = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
-    lp.add_wf(Workflow([Firework(PyTask(func="math.floor", args=[1]), fw_id=i)
-                        for i in range(1, n + 1)]))
+    lp.add_wf(Workflow([Firework(PyTask(func="math.floor", args=[1]), fw_id=i) for i in range(1, n + 1)]))
     return lp
 
 
 def start_gateway(work):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "launchpad.cli", "gateway", "--port", "0", "--token_file",
-         os.path.join(work, "gw.token"), "--threads", "24"], cwd=work, env=env_for(work),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "launchpad.cli",
+            "gateway",
+            "--port",
+            "0",
+            "--token_file",
+            os.path.join(work, "gw.token"),
+            "--threads",
+            "24",
+        ],
+        cwd=work,
+        env=env_for(work),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     url = re.search(r"(https?://\S+)", proc.stdout.readline()).group(1)
     node = os.path.join(work, "node")
     os.makedirs(node)
@@ -84,9 +98,14 @@ def throughput(transport, rockets, n):
             gateway, cwd = start_gateway(work)
             home, args = os.path.join(cwd, "home"), ["-l", "gw.yaml"]
         cpu0, gateway_cpu0 = _children_cpu(), _cpu_of(gateway)  # start-ups left out
-        procs = [subprocess.Popen([sys.executable, "-m", "rocket.cli", *args, "-s", "rapidfire",
-                                   "--sleep", "0.05"], cwd=cwd, env=env_for(home))
-                 for _ in range(rockets)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "rocket.cli", *args, "-s", "rapidfire", "--sleep", "0.05"],
+                cwd=cwd,
+                env=env_for(home),
+            )
+            for _ in range(rockets)
+        ]
         codes = [p.wait() for p in procs]
         rockets_cpu = _children_cpu() - cpu0
         gateway_cpu = 0.0
@@ -96,11 +115,17 @@ def throughput(transport, rockets, n):
             gateway.wait()
         done, rate = span_rate(lp)
         lp.store.close()
-        return {"transport": transport, "rockets": rockets, "n": n, "completed": done,
-                "fw_per_s": round(rate, 1), "ok": done == n and codes == [0] * rockets,
-                "rockets_cpu_ms_per_fw": round(1000 * rockets_cpu / max(done, 1), 3),
-                "gateway_cpu_ms_per_fw": round(1000 * gateway_cpu / max(done, 1), 3),
-                "load_avg": round(os.getloadavg()[0], 1)}
+        return {
+            "transport": transport,
+            "rockets": rockets,
+            "n": n,
+            "completed": done,
+            "fw_per_s": round(rate, 1),
+            "ok": done == n and codes == [0] * rockets,
+            "rockets_cpu_ms_per_fw": round(1000 * rockets_cpu / max(done, 1), 3),
+            "gateway_cpu_ms_per_fw": round(1000 * gateway_cpu / max(done, 1), 3),
+            "load_avg": round(os.getloadavg()[0], 1),
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -119,6 +144,7 @@ class Counting:
         def counted(*args, **kwargs):
             self.calls += 1
             return attr(*args, **kwargs)
+
         return counted
 
 
@@ -127,6 +153,7 @@ def idle_load(transport, rockets, seconds):
     from launchpad.config import load_config
     from launchpad.gateway.client import GatewayLaunchPad
     from rocket import rapidfire
+
     work = tempfile.mkdtemp(prefix=f"gwbench-idle-{transport}-")
     try:
         lp = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
@@ -145,21 +172,28 @@ def idle_load(transport, rockets, seconds):
         def keep_alive():
             while not stop.wait(0.5):
                 lp.ping_launch(launch_id)
+
         pinger = threading.Thread(target=keep_alive, daemon=True)
         pinger.start()
         cpu0, gw0, t0 = _own_cpu(), _cpu_of(gateway), time.monotonic()
         options = {"launch_root": work, "sleep_time": 60.0, "timeout": seconds, "ping_interval": 1.0}
-        threads = [threading.Thread(target=rapidfire, args=(counting,), kwargs=options, daemon=True)
-                   for _ in range(rockets)]
+        threads = [
+            threading.Thread(target=rapidfire, args=(counting,), kwargs=options, daemon=True)
+            for _ in range(rockets)
+        ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - t0
         stop.set()
-        out = {"transport": transport, "rockets": rockets, "seconds": round(elapsed, 1),
-               "calls_per_s": round(counting.calls / elapsed, 1),
-               "rockets_cpu_pct": round(100 * (_own_cpu() - cpu0) / elapsed, 1)}
+        out = {
+            "transport": transport,
+            "rockets": rockets,
+            "seconds": round(elapsed, 1),
+            "calls_per_s": round(counting.calls / elapsed, 1),
+            "rockets_cpu_pct": round(100 * (_own_cpu() - cpu0) / elapsed, 1),
+        }
         if gateway is not None:
             out["gateway_cpu_pct"] = round(100 * (_cpu_of(gateway) - gw0) / elapsed, 1)
             gateway.send_signal(signal.SIGTERM)
@@ -198,9 +232,12 @@ def main(argv=None):
         for transport in ("store", "gateway"):
             runs.append(throughput(transport, rockets, int(n * scale)))
             r = runs[-1]
-            print(f"{transport:8} {rockets:3} rockets: {r['fw_per_s']:8.1f} fw/s, CPU ms per "
-                  f"firework: rockets {r['rockets_cpu_ms_per_fw']}, gateway "
-                  f"{r['gateway_cpu_ms_per_fw']} (load {r['load_avg']})", file=sys.stderr)
+            print(
+                f"{transport:8} {rockets:3} rockets: {r['fw_per_s']:8.1f} fw/s, CPU ms per "
+                f"firework: rockets {r['rockets_cpu_ms_per_fw']}, gateway "
+                f"{r['gateway_cpu_ms_per_fw']} (load {r['load_avg']})",
+                file=sys.stderr,
+            )
     idle = [idle_load(t, 100, args.idle_s * scale) for t in ("store", "gateway")]
     for row in idle:
         print(f"idle {row}", file=sys.stderr)

@@ -42,8 +42,12 @@ def measure(n, samples):
             costs.append(time.perf_counter() - t0)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return {"n": n, "add_s": round(add_s, 4), "add_us_per_fw": round(add_s / n * 1e6, 1),
-            "claim_complete_us_median": round(statistics.median(costs) * 1e6, 1)}
+    return {
+        "n": n,
+        "add_s": round(add_s, 4),
+        "add_us_per_fw": round(add_s / n * 1e6, 1),
+        "claim_complete_us_median": round(statistics.median(costs) * 1e6, 1),
+    }
 
 
 def main(argv=None):

@@ -39,8 +39,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, required=True, help="number of fireworks")
     parser.add_argument("--shape", choices=("flat", "chain"), default="flat")
-    parser.add_argument("--db", help="database path, replaced if it exists "
-                        "(default: a temporary file, removed afterwards)")
+    parser.add_argument(
+        "--db", help="database path, replaced if it exists (default: a temporary file, removed afterwards)"
+    )
     return parser.parse_args(argv)
 
 
@@ -58,14 +59,18 @@ def connect(path):
 def add(conn, n, shape):
     def row(i):
         state = "READY" if shape == "flat" or i == 1 else "WAITING"
-        doc = {"fw_id": i, "name": f"fw{i}",
-               "spec": {"_tasks": [{"_fw_name": "PyTask", "func": "math.floor", "args": [1]}]}}
+        doc = {
+            "fw_id": i,
+            "name": f"fw{i}",
+            "spec": {"_tasks": [{"_fw_name": "PyTask", "func": "math.floor", "args": [1]}]},
+        }
         return i, state, json.dumps(doc)
 
     with conn:
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO fireworks (id, state, doc) VALUES (?, ?, ?)",
-                         (row(i) for i in range(1, n + 1)))
+        conn.executemany(
+            "INSERT INTO fireworks (id, state, doc) VALUES (?, ?, ?)", (row(i) for i in range(1, n + 1))
+        )
 
 
 def run(conn, shape):
@@ -82,8 +87,9 @@ def run(conn, shape):
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("UPDATE fireworks SET state = 'COMPLETED' WHERE id = ?", (fw_id,))
         if shape == "chain":
-            conn.execute("UPDATE fireworks SET state = 'READY' "
-                         "WHERE id = ? AND state = 'WAITING'", (fw_id + 1,))
+            conn.execute(
+                "UPDATE fireworks SET state = 'READY' WHERE id = ? AND state = 'WAITING'", (fw_id + 1,)
+            )
         conn.execute("COMMIT")
         completed += 1
 
@@ -99,9 +105,15 @@ def measure(path, n, shape):
         run_s = time.perf_counter() - start
     finally:
         conn.close()
-    return {"system": "raw-sqlite", "shape": shape, "n": n,
-            "add_s": round(add_s, 4), "run_s": round(run_s, 4),
-            "fw_per_s": round(completed / run_s, 1), "completed": completed}
+    return {
+        "system": "raw-sqlite",
+        "shape": shape,
+        "n": n,
+        "add_s": round(add_s, 4),
+        "run_s": round(run_s, 4),
+        "fw_per_s": round(completed / run_s, 1),
+        "completed": completed,
+    }
 
 
 def main(argv=None):

@@ -34,8 +34,10 @@ SEARCHES = {"common": "relax", "rare": "phonon-12", "absent": "zzz"}
 def build(lp, n_fireworks, seed=1):
     rng = random.Random(seed)
     for w in range(n_fireworks // PER_WORKFLOW):
-        fws = [Firework(PyTask(func="math.floor", args=[1]), fw_id=i + 1,
-                        name=f"{rng.choice(WORDS)}-{w}-{i}") for i in range(PER_WORKFLOW)]
+        fws = [
+            Firework(PyTask(func="math.floor", args=[1]), fw_id=i + 1, name=f"{rng.choice(WORDS)}-{w}-{i}")
+            for i in range(PER_WORKFLOW)
+        ]
         links = {i + 1: [i + 2] for i in range(PER_WORKFLOW - 1)}
         lp.add_wf(Workflow(fws, links, name=f"mp-{w}-{rng.choice(WORDS)}"))
 

@@ -25,9 +25,22 @@ from launchpad.stores.mongo import MongoStore  # noqa: E402
 from launchpad.tasks import PyTask, ScriptTask  # noqa: E402
 from rocket import rapidfire  # noqa: E402
 
-MONGO_METHODS = ("find", "find_one", "find_one_and_update", "update_one", "update_many",
-                 "insert_one", "insert_many", "replace_one", "delete_one", "delete_many",
-                 "count_documents", "aggregate", "distinct", "bulk_write")
+MONGO_METHODS = (
+    "find",
+    "find_one",
+    "find_one_and_update",
+    "update_one",
+    "update_many",
+    "insert_one",
+    "insert_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "count_documents",
+    "aggregate",
+    "distinct",
+    "bulk_write",
+)
 
 
 def make_task(kind):
@@ -61,6 +74,7 @@ class OpCounter:
 
     def wrap_mongomock(self):
         import mongomock
+
         cls = mongomock.collection.Collection
         depth = {"n": 0}
         for name in MONGO_METHODS:
@@ -76,6 +90,7 @@ class OpCounter:
                     return __original(*args, **kwargs)
                 finally:
                     depth["n"] -= 1
+
             setattr(cls, name, counted)
 
 
@@ -100,19 +115,27 @@ def run(args):
         add_s = time.perf_counter() - t0
         counter.active = True
         t0 = time.perf_counter()
-        done = rapidfire(lp, launch_root=scratch, sleep_time=0.01, ping_interval=0,
-                         timeout=args.timeout)
+        done = rapidfire(lp, launch_root=scratch, sleep_time=0.01, ping_interval=0, timeout=args.timeout)
         run_s = time.perf_counter() - t0
         counter.active = False
         completed = lp.fw_state_counts().get("COMPLETED", 0)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return {"system": "starshell", "backend": args.backend, "shape": args.shape, "n": args.n,
-            "task": args.task, "add_s": round(add_s, 4), "run_s": round(run_s, 4),
-            "fw_per_s": round(done / run_s, 1) if run_s else None, "completed": completed,
-            "timed_out": completed < args.n, "store_ops": counter.count,
-            "store_ops_per_launch": round(counter.count / done, 2) if done else None,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        "system": "starshell",
+        "backend": args.backend,
+        "shape": args.shape,
+        "n": args.n,
+        "task": args.task,
+        "add_s": round(add_s, 4),
+        "run_s": round(run_s, 4),
+        "fw_per_s": round(done / run_s, 1) if run_s else None,
+        "completed": completed,
+        "timed_out": completed < args.n,
+        "store_ops": counter.count,
+        "store_ops_per_launch": round(counter.count / done, 2) if done else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def main(argv=None):

@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test,ssh]'
 
-# Lint before anything starts: a ruff finding fails the run (the rules are in pyproject.toml).
+# Lint and layout before anything starts: a ruff finding or an unformatted file fails the
+# run (the rules are in pyproject.toml; `ruff format .` fixes the layout).
 python3 -m ruff check .
+python3 -m ruff format --check .
 
 if [ "$(id -u)" = 0 ]; then
     bash ci/slurm-up.sh --clean --cpus 4 --timeout 120

@@ -10,7 +10,7 @@ files load and run. Register this module the way any user package is::
 The map-reduce tasks at the end serve ``examples/map_reduce.yaml``.
 """
 
-from launchpad import Firework, FiretaskBase, FWAction, Workflow
+from launchpad import FiretaskBase, Firework, FWAction, Workflow
 
 
 def _numbers(fw_spec, key="input_array"):
@@ -39,8 +39,7 @@ class AddModifyTask(FiretaskBase):
     def run_task(self, fw_spec):
         total = sum(_numbers(fw_spec))
         print(f"The sum of {fw_spec.get('input_array', [])} is: {total}")
-        return FWAction(stored_data={"sum": total},
-                        mod_spec=[{"_push": {"input_array": total}}])
+        return FWAction(stored_data={"sum": total}, mod_spec=[{"_push": {"input_array": total}}])
 
 
 class FibonacciAdderTask(FiretaskBase):
@@ -61,9 +60,11 @@ class FibonacciAdderTask(FiretaskBase):
         if following >= stop_point:
             print(f"Reached the stop point {stop_point}; the workflow ends here.")
             return FWAction(stored_data={"next_fibnum": following})
-        successor = Firework(FibonacciAdderTask(), name=f"Fibonacci {following}",
-                             spec={"smaller": larger, "larger": following,
-                                   "stop_point": stop_point})
+        successor = Firework(
+            FibonacciAdderTask(),
+            name=f"Fibonacci {following}",
+            spec={"smaller": larger, "larger": following, "stop_point": stop_point},
+        )
         return FWAction(stored_data={"next_fibnum": following}, additions=successor)
 
 
@@ -78,12 +79,15 @@ class PrintJobTask(FiretaskBase):
             print("No parent passed its job info (set _pass_job_info: true on the parent).")
             return FWAction(stored_data={"previous_job": None})
         previous = jobs[-1]
-        print(f"The previous job was {previous.get('name')!r} (firework {previous.get('fw_id')}), "
-              f"run in {previous.get('launch_dir')}")
+        print(
+            f"The previous job was {previous.get('name')!r} (firework {previous.get('fw_id')}), "
+            f"run in {previous.get('launch_dir')}"
+        )
         return FWAction(stored_data={"previous_job": previous})
 
 
 # ---- map-reduce (examples/map_reduce.yaml) ----------------------------------
+
 
 class SplitTask(FiretaskBase):
     """Fan out: one mapper firework per chunk of ``numbers``, inserted as a detour.
@@ -101,11 +105,12 @@ class SplitTask(FiretaskBase):
         size = int(self.get("chunk_size", 2))
         if size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {size}")
-        chunks = [numbers[i:i + size] for i in range(0, len(numbers), size)]
-        mappers = [Firework(SquareSumTask(), name=f"map {i}", spec={"chunk": chunk})
-                   for i, chunk in enumerate(chunks)]
-        return FWAction(stored_data={"chunks": len(chunks)},
-                        detours=Workflow(mappers, name="mappers"))
+        chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+        mappers = [
+            Firework(SquareSumTask(), name=f"map {i}", spec={"chunk": chunk})
+            for i, chunk in enumerate(chunks)
+        ]
+        return FWAction(stored_data={"chunks": len(chunks)}, detours=Workflow(mappers, name="mappers"))
 
 
 class SquareSumTask(FiretaskBase):
@@ -115,8 +120,7 @@ class SquareSumTask(FiretaskBase):
 
     def run_task(self, fw_spec):
         partial = sum(x * x for x in _numbers(fw_spec, "chunk"))
-        return FWAction(stored_data={"partial": partial},
-                        mod_spec=[{"_push": {"partial_sums": partial}}])
+        return FWAction(stored_data={"partial": partial}, mod_spec=[{"_push": {"partial_sums": partial}}])
 
 
 class ReduceSumTask(FiretaskBase):

@@ -13,21 +13,54 @@ import importlib
 # import this package first, and each command should pay only for the
 # modules it runs (see BENCHMARKS.md, "CLI start-up").
 _LAZY = {
-    "FWAction": "actions", "StarshellError": "errors", "FiretaskBase": "firetask",
+    "FWAction": "actions",
+    "StarshellError": "errors",
+    "FiretaskBase": "firetask",
     "FireTaskBase": "firetask",  # FireWorks' name for the base class, for ported imports
-    "explicit_serialize": "serialization", "load_task": "firetask", "register_task": "firetask",
-    "LaunchPad": "launchpad", "Firework": "models", "Launch": "models", "Workflow": "models",
-    "State": "states", "WorkerFilter": "stores", "FWorker": "worker",
+    "explicit_serialize": "serialization",
+    "load_task": "firetask",
+    "register_task": "firetask",
+    "LaunchPad": "launchpad",
+    "Firework": "models",
+    "Launch": "models",
+    "Workflow": "models",
+    "State": "states",
+    "WorkerFilter": "stores",
+    "FWorker": "worker",
     "FilePad": "filepad",  # files kept in the store (FireWorks' FilePad)
-    "Tracker": "trackers", "BackgroundTask": "background_task",  # spec objects _trackers, ...
-    "plot_wf": "graph", "wf_to_graph": "graph",  # fireworks.utilities.visualize's names
+    "Tracker": "trackers",
+    "BackgroundTask": "background_task",  # spec objects _trackers, ...
+    "plot_wf": "graph",
+    "wf_to_graph": "graph",  # fireworks.utilities.visualize's names
     # FireWorks' fw_serializers names (also in launchpad.serialization)
-    **dict.fromkeys(("FWSerializable", "load_object", "load_object_from_file",
-                     "recursive_serialize", "recursive_deserialize", "reconstitute_dates",
-                     "serialize_fw", "FWFormatError", "FWSerializationError"), "serialization"),
-    **dict.fromkeys(("ScriptTask", "PyTask", "FileWriteTask", "FileDeleteTask",
-                     "FileTransferTask", "CompressDirTask", "DecompressDirTask",
-                     "ArchiveDirTask", "TemplateWriterTask"), "tasks"),
+    **dict.fromkeys(
+        (
+            "FWSerializable",
+            "load_object",
+            "load_object_from_file",
+            "recursive_serialize",
+            "recursive_deserialize",
+            "reconstitute_dates",
+            "serialize_fw",
+            "FWFormatError",
+            "FWSerializationError",
+        ),
+        "serialization",
+    ),
+    **dict.fromkeys(
+        (
+            "ScriptTask",
+            "PyTask",
+            "FileWriteTask",
+            "FileDeleteTask",
+            "FileTransferTask",
+            "CompressDirTask",
+            "DecompressDirTask",
+            "ArchiveDirTask",
+            "TemplateWriterTask",
+        ),
+        "tasks",
+    ),
 }
 
 
@@ -50,9 +83,33 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = ["LaunchPad", "Firework", "Workflow", "Launch", "FWAction", "FiretaskBase",
-           "FireTaskBase", "explicit_serialize", "register_task", "load_task", "State",
-           "StarshellError", "WorkerFilter", "FWorker", "FWSerializable", "load_object",
-           "load_object_from_file", "recursive_serialize", "recursive_deserialize",
-           "reconstitute_dates", "serialize_fw", "FWFormatError", "FWSerializationError", "FilePad",
-           "plot_wf", "wf_to_graph", "Tracker", "BackgroundTask"]
+__all__ = [
+    "LaunchPad",
+    "Firework",
+    "Workflow",
+    "Launch",
+    "FWAction",
+    "FiretaskBase",
+    "FireTaskBase",
+    "explicit_serialize",
+    "register_task",
+    "load_task",
+    "State",
+    "StarshellError",
+    "WorkerFilter",
+    "FWorker",
+    "FWSerializable",
+    "load_object",
+    "load_object_from_file",
+    "recursive_serialize",
+    "recursive_deserialize",
+    "reconstitute_dates",
+    "serialize_fw",
+    "FWFormatError",
+    "FWSerializationError",
+    "FilePad",
+    "plot_wf",
+    "wf_to_graph",
+    "Tracker",
+    "BackgroundTask",
+]

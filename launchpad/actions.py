@@ -13,12 +13,30 @@ from .serializable import FWSerializable
 class FWAction(FWSerializable):
     """The result of a Firetask: data to store and changes to the workflow."""
 
-    KEYS = ("stored_data", "exit", "update_spec", "mod_spec", "additions",
-            "detours", "defuse_children", "defuse_workflow", "propagate")
+    KEYS = (
+        "stored_data",
+        "exit",
+        "update_spec",
+        "mod_spec",
+        "additions",
+        "detours",
+        "defuse_children",
+        "defuse_workflow",
+        "propagate",
+    )
 
-    def __init__(self, stored_data=None, exit=False, update_spec=None, mod_spec=None,
-                 additions=None, detours=None, defuse_children=False,
-                 defuse_workflow=False, propagate=False):
+    def __init__(
+        self,
+        stored_data=None,
+        exit=False,
+        update_spec=None,
+        mod_spec=None,
+        additions=None,
+        detours=None,
+        defuse_children=False,
+        defuse_workflow=False,
+        propagate=False,
+    ):
         self.stored_data = _as_mapping(stored_data, "stored_data")
         self.exit = bool(exit)
         self.update_spec = _as_mapping(update_spec, "update_spec")
@@ -38,16 +56,27 @@ class FWAction(FWSerializable):
 
     @property
     def changes_workflow(self):
-        return bool(self.update_spec or self.mod_spec or self.additions or self.detours
-                    or self.defuse_children or self.defuse_workflow)
+        return bool(
+            self.update_spec
+            or self.mod_spec
+            or self.additions
+            or self.detours
+            or self.defuse_children
+            or self.defuse_workflow
+        )
 
     def to_dict(self):
-        return {"stored_data": self.stored_data, "exit": self.exit,
-                "update_spec": self.update_spec, "mod_spec": self.mod_spec,
-                "additions": [w.to_dict() for w in self.additions],
-                "detours": [w.to_dict() for w in self.detours],
-                "defuse_children": self.defuse_children,
-                "defuse_workflow": self.defuse_workflow, "propagate": self.propagate}
+        return {
+            "stored_data": self.stored_data,
+            "exit": self.exit,
+            "update_spec": self.update_spec,
+            "mod_spec": self.mod_spec,
+            "additions": [w.to_dict() for w in self.additions],
+            "detours": [w.to_dict() for w in self.detours],
+            "defuse_children": self.defuse_children,
+            "defuse_workflow": self.defuse_workflow,
+            "propagate": self.propagate,
+        }
 
     @classmethod
     def from_dict(cls, d):
@@ -71,7 +100,8 @@ class FWAction(FWSerializable):
             detours=self.detours + other.detours,
             defuse_children=self.defuse_children or other.defuse_children,
             defuse_workflow=self.defuse_workflow or other.defuse_workflow,
-            propagate=self.propagate or other.propagate)
+            propagate=self.propagate or other.propagate,
+        )
 
     def __repr__(self):
         parts = [f"{k}={getattr(self, k)!r}" for k in self.KEYS if getattr(self, k)]
@@ -87,8 +117,9 @@ def _as_mapping(value, name):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise TaskError(f"FWAction {name} must be a mapping of keys to values, "
-                        f"got {type(value).__name__}: {value!r:.60}")
+        raise TaskError(
+            f"FWAction {name} must be a mapping of keys to values, got {type(value).__name__}: {value!r:.60}"
+        )
     return dict(value)
 
 
@@ -100,6 +131,7 @@ def _as_list(value):
 
 def _as_workflow(value):
     from .models import Firework, Workflow
+
     if isinstance(value, Workflow):
         return value
     if isinstance(value, Firework):
@@ -114,6 +146,7 @@ def _as_workflow(value):
 
 # ---- DictMod: Mongo-like edits of a spec, as FireWorks' mod_spec ----------
 
+
 def _walk(doc, path, create=True):
     """The mapping that holds the last key of ``path``, and that key.
 
@@ -127,9 +160,11 @@ def _walk(doc, path, create=True):
                 return None, keys[-1]
             doc[key] = {}
         elif not isinstance(doc[key], dict):
-            where = "->".join(keys[:depth + 1])
-            raise TaskError(f"mod_spec path {path!r}: {where!r} holds "
-                            f"{type(doc[key]).__name__} {doc[key]!r:.40}, not a mapping")
+            where = "->".join(keys[: depth + 1])
+            raise TaskError(
+                f"mod_spec path {path!r}: {where!r} holds "
+                f"{type(doc[key]).__name__} {doc[key]!r:.40}, not a mapping"
+            )
         doc = doc[key]
     return doc, keys[-1]
 
@@ -140,8 +175,9 @@ def _list_at(target, key, path, op, create=True):
         target[key] = []
     value = target.get(key)
     if not isinstance(value, list):
-        raise TaskError(f"mod_spec {op} {path!r}: the value there is "
-                        f"{type(value).__name__} {value!r:.40}, not a list")
+        raise TaskError(
+            f"mod_spec {op} {path!r}: the value there is {type(value).__name__} {value!r:.40}, not a list"
+        )
     return value
 
 
@@ -221,9 +257,18 @@ def _rename(doc, path, new_name):
         _set(doc, new_name, value)
 
 
-MOD_OPERATORS = {"_set": _set, "_unset": _unset, "_push": _push, "_push_all": _push_all,
-                 "_inc": _inc, "_add_to_set": _add_to_set, "_pull": _pull,
-                 "_pull_all": _pull_all, "_pop": _pop, "_rename": _rename}
+MOD_OPERATORS = {
+    "_set": _set,
+    "_unset": _unset,
+    "_push": _push,
+    "_push_all": _push_all,
+    "_inc": _inc,
+    "_add_to_set": _add_to_set,
+    "_pull": _pull,
+    "_pull_all": _pull_all,
+    "_pop": _pop,
+    "_rename": _rename,
+}
 
 
 def apply_mod(spec, mod):

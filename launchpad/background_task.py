@@ -22,30 +22,39 @@ class BackgroundTask(FWSerializable):
         if not self.tasks:
             raise InvalidArgumentError("a BackgroundTask needs at least one Firetask")
         if isinstance(num_launches, bool) or not isinstance(num_launches, int) or num_launches < 0:
-            raise InvalidArgumentError(f"BackgroundTask num_launches must be a whole number "
-                                       f"(0: no limit), got {num_launches!r}")
+            raise InvalidArgumentError(
+                f"BackgroundTask num_launches must be a whole number (0: no limit), got {num_launches!r}"
+            )
         if isinstance(sleep_time, bool) or not isinstance(sleep_time, (int, float)) or sleep_time < 0:
-            raise InvalidArgumentError(f"BackgroundTask sleep_time must be seconds (>= 0), "
-                                       f"got {sleep_time!r}")
+            raise InvalidArgumentError(
+                f"BackgroundTask sleep_time must be seconds (>= 0), got {sleep_time!r}"
+            )
         self.num_launches, self.sleep_time = num_launches, sleep_time
         self.run_on_finish = bool(run_on_finish)
 
     def to_dict(self):
-        return {"_fw_name": self._fw_name,
-                "tasks": [t.to_dict() if hasattr(t, "to_dict") else t for t in self.tasks],
-                "num_launches": self.num_launches, "sleep_time": self.sleep_time,
-                "run_on_finish": self.run_on_finish}
+        return {
+            "_fw_name": self._fw_name,
+            "tasks": [t.to_dict() if hasattr(t, "to_dict") else t for t in self.tasks],
+            "num_launches": self.num_launches,
+            "sleep_time": self.sleep_time,
+            "run_on_finish": self.run_on_finish,
+        }
 
     @classmethod
     def from_dict(cls, m_dict):
         if not isinstance(m_dict, dict) or "tasks" not in m_dict:
             raise InvalidArgumentError(
-                f"a background task is a mapping with a tasks list, got {m_dict!r:.80}")
+                f"a background task is a mapping with a tasks list, got {m_dict!r:.80}"
+            )
         tasks = m_dict["tasks"]
         tasks = tasks if isinstance(tasks, (list, tuple)) else [tasks]
-        return cls([t if hasattr(t, "run_task") else load_task(t) for t in tasks],
-                   m_dict.get("num_launches", 0), m_dict.get("sleep_time", 60),
-                   m_dict.get("run_on_finish", False))
+        return cls(
+            [t if hasattr(t, "run_task") else load_task(t) for t in tasks],
+            m_dict.get("num_launches", 0),
+            m_dict.get("sleep_time", 60),
+            m_dict.get("run_on_finish", False),
+        )
 
     def __repr__(self):
         names = ", ".join(getattr(t, "fw_name", type(t).__name__) for t in self.tasks)

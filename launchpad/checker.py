@@ -23,10 +23,20 @@ from .states import LaunchState, State
 S = State
 PENDING = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
 RAN = (S.RUNNING.value, S.COMPLETED.value, S.FIZZLED.value)
-ID_KINDS = (("fw", "fireworks", "fw_id"), ("wf", "workflows", "wf_id"),
-            ("launch", "launches", "launch_id"))
-_FW_FIELDS = ["fw_id", "wf_id", "name", "state", "parents", "children", "waiting_on",
-              "current_launch", "created_on", "updated_on", "spec._allow_fizzled_parents"]
+ID_KINDS = (("fw", "fireworks", "fw_id"), ("wf", "workflows", "wf_id"), ("launch", "launches", "launch_id"))
+_FW_FIELDS = [
+    "fw_id",
+    "wf_id",
+    "name",
+    "state",
+    "parents",
+    "children",
+    "waiting_on",
+    "current_launch",
+    "created_on",
+    "updated_on",
+    "spec._allow_fizzled_parents",
+]
 _LAUNCH_FIELDS = ["launch_id", "fw_id", "state", "last_ping", "time_start"]
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 DEFAULT_GRACE_SECS = 300.0
@@ -46,8 +56,7 @@ class Problem:
     repair: object = field(default=None, repr=False, compare=False)
 
     def to_dict(self):
-        out = {"kind": self.kind, "message": self.message, "fixable": self.fixable,
-               "fixed": self.fixed}
+        out = {"kind": self.kind, "message": self.message, "fixable": self.fixable, "fixed": self.fixed}
         for key in ("fw_id", "launch_id", "wf_id"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -86,9 +95,12 @@ class Report:
         return out
 
     def to_dict(self):
-        return {"ok": self.ok, "checked": dict(self.checked),
-                "problems": [p.to_dict() for p in self.problems],
-                "remaining": [p.to_dict() for p in self.remaining]}
+        return {
+            "ok": self.ok,
+            "checked": dict(self.checked),
+            "problems": [p.to_dict() for p in self.problems],
+            "remaining": [p.to_dict() for p in self.remaining],
+        }
 
 
 # -- reading the store -----------------------------------------------------------
@@ -98,8 +110,9 @@ class Snapshot:
 
     def __init__(self, store):
         with store.snapshot():
-            self.workflows = {d["wf_id"]: d for d in store.find_workflows(
-                fields=["wf_id", "name", "created_on"])}
+            self.workflows = {
+                d["wf_id"]: d for d in store.find_workflows(fields=["wf_id", "name", "created_on"])
+            }
             self.fws = {d["fw_id"]: d for d in store.find_fireworks(fields=_FW_FIELDS)}
             self.launches = {d["launch_id"]: d for d in store.find_launches(fields=_LAUNCH_FIELDS)}
         # Counters only grow: read after the view, one behind the data is still behind.
@@ -112,8 +125,7 @@ class Snapshot:
             self.members.setdefault(fw["wf_id"], []).append(fw["fw_id"])
 
     def counts(self):
-        return {"workflows": len(self.workflows), "fireworks": len(self.fws),
-                "launches": len(self.launches)}
+        return {"workflows": len(self.workflows), "fireworks": len(self.fws), "launches": len(self.launches)}
 
     def allows_fizzled(self, fw):
         return bool((fw.get("spec") or {}).get("_allow_fizzled_parents"))
@@ -134,8 +146,9 @@ class Snapshot:
             state = parent["state"]
             if state == S.ARCHIVED.value:
                 return None
-            done = state == S.COMPLETED.value or (allow and (
-                state not in PENDING if lenient else state == S.FIZZLED.value))
+            done = state == S.COMPLETED.value or (
+                allow and (state not in PENDING if lenient else state == S.FIZZLED.value)
+            )
             if not done:
                 out.append(p)
         return out
@@ -190,8 +203,9 @@ class Checker:
             if repaired:
                 snap = Snapshot(self.store)
         report.checked = snap.counts()
-        report.remaining = self.find_all(snap) if report.fixed else [
-            p for p in report.problems if not p.fixed]
+        report.remaining = (
+            self.find_all(snap) if report.fixed else [p for p in report.problems if not p.fixed]
+        )
         return report
 
     def old_enough(self, stamp):
@@ -207,13 +221,18 @@ class Checker:
         yield from self.counters(snap)
 
     def orphan_launches(self, snap):
-        orphans = sorted(launch["launch_id"] for launch in snap.launches.values()
-                         if launch["fw_id"] not in snap.fws)
+        orphans = sorted(
+            launch["launch_id"] for launch in snap.launches.values() if launch["fw_id"] not in snap.fws
+        )
         if orphans:
-            yield Problem("orphan_launch", f"launch(es) {_ids(orphans)} belong to no firework "
-                          "(left by an interrupted delete); --fix removes them",
-                          launch_id=orphans[0], fixable=True,
-                          repair=lambda: self.store.delete_launches(orphans) or True)
+            yield Problem(
+                "orphan_launch",
+                f"launch(es) {_ids(orphans)} belong to no firework "
+                "(left by an interrupted delete); --fix removes them",
+                launch_id=orphans[0],
+                fixable=True,
+                repair=lambda: self.store.delete_launches(orphans) or True,
+            )
 
     def orphan_fireworks(self, snap):
         for wf_id, members in sorted(snap.members.items()):
@@ -221,18 +240,31 @@ class Checker:
                 continue
             newest = max(snap.fws[i].get("created_on") or "" for i in members)
             settled = self.old_enough(newest)
-            why = ("--fix removes them and their launches" if settled else
-                   f"added less than {self.grace:g} s ago, perhaps still being added; left alone")
-            yield Problem("orphan_firework", f"firework(s) {_ids(members)} belong to workflow "
-                          f"{wf_id}, which does not exist (an interrupted add or delete); {why}",
-                          fw_id=min(members), wf_id=wf_id, fixable=settled,
-                          repair=lambda m=members: self.store.delete_fireworks(m) or True)
+            why = (
+                "--fix removes them and their launches"
+                if settled
+                else f"added less than {self.grace:g} s ago, perhaps still being added; left alone"
+            )
+            yield Problem(
+                "orphan_firework",
+                f"firework(s) {_ids(members)} belong to workflow "
+                f"{wf_id}, which does not exist (an interrupted add or delete); {why}",
+                fw_id=min(members),
+                wf_id=wf_id,
+                fixable=settled,
+                repair=lambda m=members: self.store.delete_fireworks(m) or True,
+            )
 
     def empty_workflows(self, snap):
         for wf_id in sorted(set(snap.workflows) - set(snap.members)):
-            yield Problem("empty_workflow", f"workflow {wf_id} ({snap.workflows[wf_id].get('name')!r}) "
-                          "has no fireworks; --fix removes it", wf_id=wf_id, fixable=True,
-                          repair=lambda w=wf_id: self.store.delete_workflow(w) or True)
+            yield Problem(
+                "empty_workflow",
+                f"workflow {wf_id} ({snap.workflows[wf_id].get('name')!r}) "
+                "has no fireworks; --fix removes it",
+                wf_id=wf_id,
+                fixable=True,
+                repair=lambda w=wf_id: self.store.delete_workflow(w) or True,
+            )
 
     def links(self, snap):
         for fw in sorted(snap.fws.values(), key=lambda d: d["fw_id"]):
@@ -241,20 +273,35 @@ class Checker:
                 for other in fw[side]:
                     target = snap.fws.get(other)
                     if target is None:
-                        yield Problem("dangling_link", f"firework {me} lists {other} among its "
-                                      f"{side}, but there is no firework {other}; --fix drops "
-                                      "that link", fw_id=me, fixable=True,
-                                      repair=lambda a=me, b=other, s=side: self._drop_link(a, s, b))
+                        yield Problem(
+                            "dangling_link",
+                            f"firework {me} lists {other} among its "
+                            f"{side}, but there is no firework {other}; --fix drops "
+                            "that link",
+                            fw_id=me,
+                            fixable=True,
+                            repair=lambda a=me, b=other, s=side: self._drop_link(a, s, b),
+                        )
                     elif target["wf_id"] != fw["wf_id"]:
-                        yield Problem("cross_workflow_link", f"firework {me} (workflow "
-                                      f"{fw['wf_id']}) is linked to firework {other} of another "
-                                      f"workflow ({target['wf_id']})", fw_id=me, wf_id=fw["wf_id"])
+                        yield Problem(
+                            "cross_workflow_link",
+                            f"firework {me} (workflow "
+                            f"{fw['wf_id']}) is linked to firework {other} of another "
+                            f"workflow ({target['wf_id']})",
+                            fw_id=me,
+                            wf_id=fw["wf_id"],
+                        )
                     elif me not in target[other_side]:
-                        yield Problem("one_sided_link", f"firework {me} lists {other} among its "
-                                      f"{side}, but {other} does not list {me} among its "
-                                      f"{other_side} (an interrupted append or detour); --fix "
-                                      "completes the link", fw_id=me, fixable=True,
-                                      repair=lambda a=other, b=me, s=other_side: self._add_link(a, s, b))
+                        yield Problem(
+                            "one_sided_link",
+                            f"firework {me} lists {other} among its "
+                            f"{side}, but {other} does not list {me} among its "
+                            f"{other_side} (an interrupted append or detour); --fix "
+                            "completes the link",
+                            fw_id=me,
+                            fixable=True,
+                            repair=lambda a=other, b=me, s=other_side: self._add_link(a, s, b),
+                        )
 
     def _drop_link(self, fw_id, side, other):
         with self.store.transaction():
@@ -278,9 +325,13 @@ class Checker:
             order = topological_order(links)
             if len(order) < len(links):
                 cycle = find_cycle(links, set(links) - set(order))
-                yield Problem("cycle", f"workflow {wf_id} has a cycle: "
-                              f"{' -> '.join(map(str, cycle))}; its fireworks can never all run",
-                              fw_id=cycle[0], wf_id=wf_id)
+                yield Problem(
+                    "cycle",
+                    f"workflow {wf_id} has a cycle: "
+                    f"{' -> '.join(map(str, cycle))}; its fireworks can never all run",
+                    fw_id=cycle[0],
+                    wf_id=wf_id,
+                )
 
     def counters(self, snap):
         for kind, table, key in ID_KINDS:
@@ -288,10 +339,14 @@ class Checker:
             highest = max(items, default=0)
             if snap.next_ids[kind] <= highest:
                 gap = highest - snap.next_ids[kind] + 1
-                yield Problem("id_counter", f"the next {key} would be {snap.next_ids[kind]}, but "
-                              f"{table} up to {highest} exist; new ones would collide. --fix "
-                              "moves the counter on", fixable=True,
-                              repair=lambda k=kind, n=gap: self.store.next_ids(k, n) and True)
+                yield Problem(
+                    "id_counter",
+                    f"the next {key} would be {snap.next_ids[kind]}, but "
+                    f"{table} up to {highest} exist; new ones would collide. --fix "
+                    "moves the counter on",
+                    fixable=True,
+                    repair=lambda k=kind, n=gap: self.store.next_ids(k, n) and True,
+                )
 
     # -- stage 2: RUNNING and RESERVED fireworks against their launches -------------
     def launch_rules(self, snap):
@@ -320,20 +375,36 @@ class Checker:
         else:
             why = f"points to launch {current}, which is {launch['state']}"
         settled = self.old_enough(fw.get("updated_on"))
-        action = ("--fix puts it back to READY/WAITING" if settled else
-                  f"changed less than {self.grace:g} s ago; left alone")
+        action = (
+            "--fix puts it back to READY/WAITING"
+            if settled
+            else f"changed less than {self.grace:g} s ago; left alone"
+        )
         verb = "can never finish" if state == S.RUNNING.value else "is held for nothing"
-        return Problem("no_live_launch", f"firework {fw['fw_id']} is {state} but {why}: it "
-                       f"{verb}; {action}", fw_id=fw["fw_id"], launch_id=current, fixable=settled,
-                       repair=lambda: self._requeue(fw, snap))
+        return Problem(
+            "no_live_launch",
+            f"firework {fw['fw_id']} is {state} but {why}: it {verb}; {action}",
+            fw_id=fw["fw_id"],
+            launch_id=current,
+            fixable=settled,
+            repair=lambda: self._requeue(fw, snap),
+        )
 
     def _requeue(self, fw, snap):
         unfinished = snap.unfinished_parents(fw) or []
         goal = S.WAITING.value if unfinished else S.READY.value
-        return bool(self.store.update_fireworks(
-            [fw["fw_id"]], {"state": goal, "waiting_on": len(unfinished), "current_launch": None,
-                            "updated_on": self.lp.now()},
-            expect={"state": fw["state"], "current_launch": fw.get("current_launch")}))
+        return bool(
+            self.store.update_fireworks(
+                [fw["fw_id"]],
+                {
+                    "state": goal,
+                    "waiting_on": len(unfinished),
+                    "current_launch": None,
+                    "updated_on": self.lp.now(),
+                },
+                expect={"state": fw["state"], "current_launch": fw.get("current_launch")},
+            )
+        )
 
     def _stray_launch_problem(self, snap, launch):
         fw = snap.fws.get(launch["fw_id"])
@@ -342,14 +413,26 @@ class Checker:
         if fw.get("current_launch") == launch["launch_id"] and fw["state"] == launch["state"]:
             return None
         settled = self.old_enough(launch.get("last_ping") or launch.get("time_start"))
-        action = ("--fix closes it" if settled else
-                  f"its last sign of life is less than {self.grace:g} s old; left alone")
-        points_to = ("points to launch " + str(fw["current_launch"]) if fw.get("current_launch")
-                     else "has no current launch")
-        return Problem("stray_launch", f"launch {launch['launch_id']} is {launch['state']} but "
-                       f"its firework {fw['fw_id']} is {fw['state']} and {points_to}"
-                       f"; {action}", fw_id=fw["fw_id"], launch_id=launch["launch_id"],
-                       fixable=settled, repair=lambda: self._close_stray(launch, fw))
+        action = (
+            "--fix closes it"
+            if settled
+            else f"its last sign of life is less than {self.grace:g} s old; left alone"
+        )
+        points_to = (
+            "points to launch " + str(fw["current_launch"])
+            if fw.get("current_launch")
+            else "has no current launch"
+        )
+        return Problem(
+            "stray_launch",
+            f"launch {launch['launch_id']} is {launch['state']} but "
+            f"its firework {fw['fw_id']} is {fw['state']} and {points_to}"
+            f"; {action}",
+            fw_id=fw["fw_id"],
+            launch_id=launch["launch_id"],
+            fixable=settled,
+            repair=lambda: self._close_stray(launch, fw),
+        )
 
     def _close_stray(self, launch, fw):
         if launch["state"] == LaunchState.RESERVED.value:
@@ -357,8 +440,14 @@ class Checker:
         elif fw.get("current_launch") == launch["launch_id"] and fw["state"] in RAN:
             changes = {"state": fw["state"], "time_end": self.lp.now()}
         else:
-            changes = {"state": S.FIZZLED.value, "time_end": self.lp.now(), "exception": {
-                "message": "closed by lpad admin check: its firework had moved on", "checker": True}}
+            changes = {
+                "state": S.FIZZLED.value,
+                "time_end": self.lp.now(),
+                "exception": {
+                    "message": "closed by lpad admin check: its firework had moved on",
+                    "checker": True,
+                },
+            }
         return self.store.update_launch(launch["launch_id"], changes, expect_state=launch["state"])
 
     # -- stage 3: states and counts against the parents ---------------------------
@@ -371,10 +460,13 @@ class Checker:
             if unfinished is None:
                 continue
             if ran and unfinished:
-                yield Problem("ran_too_early", f"firework {fw['fw_id']} is {fw['state']} although "
-                              f"its parent(s) {_ids(unfinished)} are "
-                              f"{', '.join(sorted({snap.fws[p]['state'] for p in unfinished}))}",
-                              fw_id=fw["fw_id"])
+                yield Problem(
+                    "ran_too_early",
+                    f"firework {fw['fw_id']} is {fw['state']} although "
+                    f"its parent(s) {_ids(unfinished)} are "
+                    f"{', '.join(sorted({snap.fws[p]['state'] for p in unfinished}))}",
+                    fw_id=fw["fw_id"],
+                )
                 continue
             problem = self._count_problem(fw, unfinished)
             if problem:
@@ -389,23 +481,36 @@ class Checker:
             goal = S.WAITING.value
         if waiting == len(unfinished) and goal == state:
             if state == S.RESERVED.value and unfinished:
-                return Problem("reserved_too_early", f"firework {fw['fw_id']} is RESERVED although "
-                               f"its parent(s) {_ids(unfinished)} are not finished",
-                               fw_id=fw["fw_id"])
+                return Problem(
+                    "reserved_too_early",
+                    f"firework {fw['fw_id']} is RESERVED although "
+                    f"its parent(s) {_ids(unfinished)} are not finished",
+                    fw_id=fw["fw_id"],
+                )
             return None
         parts = []
         if waiting != len(unfinished):
-            parts.append(f"counts {waiting} unfinished parent(s), but {len(unfinished)} are "
-                         f"unfinished{' (' + _ids(unfinished) + ')' if unfinished else ''}")
+            parts.append(
+                f"counts {waiting} unfinished parent(s), but {len(unfinished)} are "
+                f"unfinished{' (' + _ids(unfinished) + ')' if unfinished else ''}"
+            )
         if goal != state:
-            parts.append(f"is {state} but should be {goal}" + (
-                ": it would never run" if goal == S.READY.value else ""))
-        return Problem("waiting_on", f"firework {fw['fw_id']} " + " and ".join(parts) +
-                       "; --fix recomputes it from its parents", fw_id=fw["fw_id"], fixable=True,
-                       repair=lambda: bool(self.store.update_fireworks(
-                           [fw["fw_id"]], {"waiting_on": len(unfinished), "state": goal,
-                                           "updated_on": self.lp.now()},
-                           expect={"state": state, "waiting_on": waiting})))
+            parts.append(
+                f"is {state} but should be {goal}" + (": it would never run" if goal == S.READY.value else "")
+            )
+        return Problem(
+            "waiting_on",
+            f"firework {fw['fw_id']} " + " and ".join(parts) + "; --fix recomputes it from its parents",
+            fw_id=fw["fw_id"],
+            fixable=True,
+            repair=lambda: bool(
+                self.store.update_fireworks(
+                    [fw["fw_id"]],
+                    {"waiting_on": len(unfinished), "state": goal, "updated_on": self.lp.now()},
+                    expect={"state": state, "waiting_on": waiting},
+                )
+            ),
+        )
 
 
 def check(launchpad, fix=False, grace_secs=DEFAULT_GRACE_SECS):

@@ -45,9 +45,9 @@ import launchpad.cli_track as cli_track
 import launchpad.cli_workflow as cli_workflow
 import launchpad.display as display
 import launchpad.fw_config as fw_config
+
 from .cli_common import confirm
-from .config import (LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path,
-                     nonempty_path)
+from .config import LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path, nonempty_path
 from .errors import ConfigError, StarshellError
 from .version import add_version_option, print_warnings, version_report
 
@@ -55,11 +55,11 @@ PLUGIN_GROUP = "starshell.lpad_commands"
 
 _GLOBAL_HELP = {
     "launchpad_file": "the launchpad file (my_launchpad.yaml). Default: $STARSHELL_LAUNCHPAD, "
-                      "-c DIR, FW_config.yaml's LAUNCHPAD_LOC, ./my_launchpad.yaml, "
-                      "~/.starshell/, ~/.fireworks/, else the embedded store under "
-                      "~/.starshell (docs/stores.md)",
+    "-c DIR, FW_config.yaml's LAUNCHPAD_LOC, ./my_launchpad.yaml, "
+    "~/.starshell/, ~/.fireworks/, else the embedded store under "
+    "~/.starshell (docs/stores.md)",
     "config_dir": "FireWorks' config folder: look for my_launchpad.yaml there first (after "
-                  "-l and $STARSHELL_LAUNCHPAD; default: FW_config.yaml's CONFIG_FILE_DIR)",
+    "-l and $STARSHELL_LAUNCHPAD; default: FW_config.yaml's CONFIG_FILE_DIR)",
     "output": "machine-readable output: json or yaml (default: tables for people)",
     "debug": "show tracebacks of errors",
 }
@@ -71,18 +71,28 @@ def _add_global_options(parser, suppress):
     defaults = dict(default=argparse.SUPPRESS) if suppress else {}
     if suppress:
         parser = parser.add_argument_group("global options (also accepted before the command)")
-    parser.add_argument("-l", "--launchpad_file", metavar="FILE", help=_GLOBAL_HELP["launchpad_file"],
-                        **(defaults or {"default": None}))
-    parser.add_argument("-o", "--output", choices=("json", "yaml"), help=_GLOBAL_HELP["output"],
-                        **(defaults or {"default": None}))
-    parser.add_argument("--debug", action="store_true", help=_GLOBAL_HELP["debug"],
-                        **(defaults or {"default": False}))
+    parser.add_argument(
+        "-l",
+        "--launchpad_file",
+        metavar="FILE",
+        help=_GLOBAL_HELP["launchpad_file"],
+        **(defaults or {"default": None}),
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("json", "yaml"),
+        help=_GLOBAL_HELP["output"],
+        **(defaults or {"default": None}),
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help=_GLOBAL_HELP["debug"], **(defaults or {"default": False})
+    )
 
 
 def _add_top_level_options(parser):
     """-c is only before the command, as in FireWorks: ``add -c`` and ``report -c`` are theirs."""
-    parser.add_argument("-c", "--config_dir", metavar="DIR", default=None,
-                        help=_GLOBAL_HELP["config_dir"])
+    parser.add_argument("-c", "--config_dir", metavar="DIR", default=None, help=_GLOBAL_HELP["config_dir"])
 
 
 class CommandGroup:
@@ -121,10 +131,12 @@ class _Unbuilt:
 def build_parser(plugins=True, only=None):
     """``lpad``'s parser; ``only``: build just that core command (see CommandGroup)."""
     parser = argparse.ArgumentParser(
-        prog="lpad", description="Manage the workflows in a starshell LaunchPad "
+        prog="lpad",
+        description="Manage the workflows in a starshell LaunchPad "
         "(FireWorks-compatible). Run `lpad COMMAND --help` for a command's options.",
         epilog="examples: lpad init; lpad add examples/hello.yaml; lpad get_wflows -d more; "
-               "lpad -o yaml get_fws -s READY")
+        "lpad -o yaml get_fws -s READY",
+    )
     _add_global_options(parser, suppress=False)
     _add_top_level_options(parser)
     add_version_option(parser)
@@ -172,6 +184,7 @@ def _command_name(argv):
 
 def plugin_entry_points():
     from .plugins import entry_points_in
+
     return entry_points_in(PLUGIN_GROUP)
 
 
@@ -180,8 +193,9 @@ def load_plugins(group):
         try:
             ep.load()(group)
         except Exception as exc:  # one broken plugin must not take lpad down with it
-            display.note(f"warning: lpad plugin {ep.name!r} ({ep.value}) was not loaded: "
-                         f"{type(exc).__name__}: {exc}")
+            display.note(
+                f"warning: lpad plugin {ep.name!r} ({ep.value}) was not loaded: {type(exc).__name__}: {exc}"
+            )
 
 
 # -- running -------------------------------------------------------------------------
@@ -210,11 +224,14 @@ def main(argv=None, launchpad=None):
 
 
 # FW_config.yaml keys that set the defaults of lpad's options: (command, option) -> key.
-OPTION_DEFAULTS = {("detect_lostruns", "time"): "RUN_EXPIRATION_SECS",
-                   ("detect_unreserved", "time"): "RESERVATION_EXPIRATION_SECS",
-                   ("daemon", "lostruns_time"): "RUN_EXPIRATION_SECS",
-                   ("daemon", "unreserved_time"): "RESERVATION_EXPIRATION_SECS",
-                   ("webgui", "host"): "WEBSERVER_HOST", ("webgui", "port"): "WEBSERVER_PORT"}
+OPTION_DEFAULTS = {
+    ("detect_lostruns", "time"): "RUN_EXPIRATION_SECS",
+    ("detect_unreserved", "time"): "RESERVATION_EXPIRATION_SECS",
+    ("daemon", "lostruns_time"): "RUN_EXPIRATION_SECS",
+    ("daemon", "unreserved_time"): "RESERVATION_EXPIRATION_SECS",
+    ("webgui", "host"): "WEBSERVER_HOST",
+    ("webgui", "port"): "WEBSERVER_PORT",
+}
 
 
 def run(args, launchpad=None, settings=None):
@@ -222,8 +239,10 @@ def run(args, launchpad=None, settings=None):
     try:
         if launchpad is None and getattr(args, "needs_launchpad", True):
             launchpad = opened = fw_config.open_launchpad(
-                settings or fw_config.FWSettings(), args.launchpad_file,
-                fw_config.config_dir_option(getattr(args, "config_dir", None)))
+                settings or fw_config.FWSettings(),
+                args.launchpad_file,
+                fw_config.config_dir_option(getattr(args, "config_dir", None)),
+            )
         return int(args.func(args, launchpad) or 0)
     except cli_errors.HANDLED as exc:  # `lpad get_fws | head` (a closed pipe) exits 0
         password = getattr(getattr(launchpad, "config", None), "password", None)
@@ -233,15 +252,15 @@ def run(args, launchpad=None, settings=None):
             opened.store.close()
 
 
-
-
 # -- admin commands ------------------------------------------------------------------
 def register(group):
     p = group.add_parser(
-        "init", help="write my_launchpad.yaml here",
+        "init",
+        help="write my_launchpad.yaml here",
         description="Write my_launchpad.yaml in the current directory (or the -l file). "
-                    "Default: the embedded store (a SQLite file under ~/.starshell); "
-                    "--mongodb or any MongoDB option selects MongoDB.")
+        "Default: the embedded store (a SQLite file under ~/.starshell); "
+        "--mongodb or any MongoDB option selects MongoDB.",
+    )
     p.add_argument("--path", help="the embedded store's file (default: ~/.starshell/launchpad.sqlite)")
     p.add_argument("--mongodb", action="store_true", help="use MongoDB")
     p.add_argument("--host", help="MongoDB host (default localhost)")
@@ -255,22 +274,30 @@ def register(group):
     p.set_defaults(func=init, needs_launchpad=False)
 
     p = group.add_parser(
-        "reset", help="erase every workflow (asks first)",
+        "reset",
+        help="erase every workflow (asks first)",
         description="Erase every workflow, firework and launch. Asks for confirmation: type "
-                    "Y (also through a pipe: echo Y | lpad reset, as in FireWorks); scripts "
-                    "may instead pass --password with today's date (YYYY-MM-DD).")
+        "Y (also through a pipe: echo Y | lpad reset, as in FireWorks); scripts "
+        "may instead pass --password with today's date (YYYY-MM-DD).",
+    )
     p.add_argument("--password", help="today's date (YYYY-MM-DD): confirms without asking")
     p.set_defaults(func=reset)
 
     p = group.add_parser(
-        "add", help="add workflows from YAML/JSON files",
+        "add",
+        help="add workflows from YAML/JSON files",
         description="Add workflows (or single fireworks) from FireWorks-format YAML or JSON "
-                    "files. Ids in a file are local: the new store ids are printed. Every "
-                    "file is checked before any is added: one bad file adds nothing.")
+        "files. Ids in a file are local: the new store ids are printed. Every "
+        "file is checked before any is added: one bad file adds nothing.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="workflow or firework files")
-    p.add_argument("-d", "--dir", action="store_true",
-                   help="FILEs are folders: add every .yaml/.yml/.json file directly in them "
-                        "(sorted by name), with a progress line and a summary")
+    p.add_argument(
+        "-d",
+        "--dir",
+        action="store_true",
+        help="FILEs are folders: add every .yaml/.yml/.json file directly in them "
+        "(sorted by name), with a progress line and a summary",
+    )
     p.add_argument("-c", "--check", action="store_true", help="only check the files; add nothing")
     p.set_defaults(func=add)
 
@@ -278,62 +305,107 @@ def register(group):
     p.set_defaults(func=version, needs_launchpad=False)
 
     p = group.add_parser(
-        "webgui", help="serve the web interface",
+        "webgui",
+        help="serve the web interface",
         description="Serve the web GUI for this LaunchPad (by default on this machine "
-                    "only: tunnel through SSH, or use --host with --password-file).")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
-                   "127.0.0.1, or FW_config.yaml's WEBSERVER_HOST)")
-    p.add_argument("--port", type=int, default=5000, help="port (default 5000, or "
-                   "FW_config.yaml's WEBSERVER_PORT)")
-    p.add_argument("--read-only", dest="read_only", action="store_true",
-                   help="show, but refuse every change")
-    p.add_argument("--password-file", dest="password_file", metavar="F",
-                   help="a file holding the hash of the password that actions need "
-                   "(make it with: python -m webgui.passwd F); without it the GUI is read-only")
-    p.add_argument("--nworkers", type=_positive_number(int), default=8, metavar="N",
-                   help="requests served at once, as threads (default 8, at least 4)")
-    p.add_argument("--query-seconds", dest="query_seconds", type=_positive_number(float),
-                   default=10.0, metavar="S",
-                   help="stop a workflow query that runs longer than this (default 10)")
-    p.add_argument("-s", "--server_mode", action="store_true",
-                   help="accepted for FireWorks: the server is always the production one")
-    p.add_argument("-b", "--nobrowser", action="store_true",
-                   help="accepted for FireWorks: no browser is ever opened")
-    p.add_argument("--fwquery", metavar="JSON",
-                   help="show only the fireworks matching this query (dashboard counts, failures)")
-    p.add_argument("--wflowquery", metavar="JSON",
-                   help="show only the workflows matching this query (counts and lists)")
-    p.add_argument("--webgui_username", metavar="NAME",
-                   help="with --webgui_password: every page asks for this user (HTTP basic auth)")
-    p.add_argument("--webgui_password", metavar="PASSWORD",
-                   help="the basic-auth password (visible to other users in ps: prefer "
-                   "--password-file for actions and SSH tunnels for reading)")
+        "only: tunnel through SSH, or use --host with --password-file).",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, or FW_config.yaml's WEBSERVER_HOST)",
+    )
+    p.add_argument(
+        "--port", type=int, default=5000, help="port (default 5000, or FW_config.yaml's WEBSERVER_PORT)"
+    )
+    p.add_argument("--read-only", dest="read_only", action="store_true", help="show, but refuse every change")
+    p.add_argument(
+        "--password-file",
+        dest="password_file",
+        metavar="F",
+        help="a file holding the hash of the password that actions need "
+        "(make it with: python -m webgui.passwd F); without it the GUI is read-only",
+    )
+    p.add_argument(
+        "--nworkers",
+        type=_positive_number(int),
+        default=8,
+        metavar="N",
+        help="requests served at once, as threads (default 8, at least 4)",
+    )
+    p.add_argument(
+        "--query-seconds",
+        dest="query_seconds",
+        type=_positive_number(float),
+        default=10.0,
+        metavar="S",
+        help="stop a workflow query that runs longer than this (default 10)",
+    )
+    p.add_argument(
+        "-s",
+        "--server_mode",
+        action="store_true",
+        help="accepted for FireWorks: the server is always the production one",
+    )
+    p.add_argument(
+        "-b", "--nobrowser", action="store_true", help="accepted for FireWorks: no browser is ever opened"
+    )
+    p.add_argument(
+        "--fwquery",
+        metavar="JSON",
+        help="show only the fireworks matching this query (dashboard counts, failures)",
+    )
+    p.add_argument(
+        "--wflowquery", metavar="JSON", help="show only the workflows matching this query (counts and lists)"
+    )
+    p.add_argument(
+        "--webgui_username",
+        metavar="NAME",
+        help="with --webgui_password: every page asks for this user (HTTP basic auth)",
+    )
+    p.add_argument(
+        "--webgui_password",
+        metavar="PASSWORD",
+        help="the basic-auth password (visible to other users in ps: prefer "
+        "--password-file for actions and SSH tunnels for reading)",
+    )
     p.set_defaults(func=webgui)
 
     p = group.add_parser(
-        "gateway", help="serve this store to compute nodes over HTTP",
+        "gateway",
+        help="serve this store to compute nodes over HTTP",
         description="Serve the rocket's operations and read-only queries of this LaunchPad "
-                    "over HTTP, for compute nodes that cannot reach the store. Their "
-                    "launchpad file names the gateway (gateway: http://HOST:PORT, "
-                    "token_file: FILE); see docs/gateway.md.")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+        "over HTTP, for compute nodes that cannot reach the store. Their "
+        "launchpad file names the gateway (gateway: http://HOST:PORT, "
+        "token_file: FILE); see docs/gateway.md.",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     p.add_argument("--port", type=int, default=6100, help="port (default 6100; 0: any free one)")
-    p.add_argument("--token_file",
-                   help="the tokens clients may present, one a line; created (mode 600) with "
-                   "one token if missing, re-read when it changes (default "
-                   "$STARSHELL_HOME/gateway.token, i.e. ~/.starshell/gateway.token)")
+    p.add_argument(
+        "--token_file",
+        help="the tokens clients may present, one a line; created (mode 600) with "
+        "one token if missing, re-read when it changes (default "
+        "$STARSHELL_HOME/gateway.token, i.e. ~/.starshell/gateway.token)",
+    )
     p.add_argument("--certfile", help="TLS certificate (PEM): serve https")
     p.add_argument("--keyfile", help="TLS private key (PEM) of --certfile")
     p.add_argument("--threads", type=int, default=16, help="requests served at once (default 16)")
-    p.add_argument("--max_rows", type=int, default=10000,
-                   help="the most records one read may return (default 10000)")
+    p.add_argument(
+        "--max_rows", type=int, default=10000, help="the most records one read may return (default 10000)"
+    )
     p.set_defaults(func=gateway)
 
 
 def init(args, _launchpad):
-    target = LAUNCHPAD_FILE if args.launchpad_file is None else \
-        nonempty_path(args.launchpad_file, "launchpad file (-l)")
+    target = (
+        LAUNCHPAD_FILE
+        if args.launchpad_file is None
+        else nonempty_path(args.launchpad_file, "launchpad file (-l)")
+    )
     if os.path.exists(target) and not args.force:
         raise ConfigError(f"{target} already exists; pass --force to overwrite it")
     config = _init_config(args)
@@ -341,44 +413,61 @@ def init(args, _launchpad):
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(display.dumps(config_to_dict(config), "yaml"))
     os.chmod(target, 0o600)  # an existing file keeps its mode through O_TRUNC
-    display.emit({"file": os.path.abspath(target), "store": config.describe()}, args.output,
-                 human=lambda: display.out(f"wrote {target}: {config.describe()}"))
+    display.emit(
+        {"file": os.path.abspath(target), "store": config.describe()},
+        args.output,
+        human=lambda: display.out(f"wrote {target}: {config.describe()}"),
+    )
     return 0
 
 
 def _init_config(args):
-    mongo_options = (args.host, args.port, args.name, args.username, args.password,
-                     args.authsource, args.uri)
+    mongo_options = (args.host, args.port, args.name, args.username, args.password, args.authsource, args.uri)
     if not args.mongodb and all(v is None for v in mongo_options):
         path = args.path or default_store_path()
         return LaunchpadConfig(kind="sqlite", path=os.path.abspath(os.path.expanduser(path)))
     if args.path:
         raise ConfigError("--path is for the embedded store; it cannot go with MongoDB options")
-    return LaunchpadConfig(kind="mongodb", uri=args.uri, host=args.host or "localhost",
-                           port=args.port or 27017, name=args.name or "fireworks",
-                           username=args.username, password=args.password,
-                           authsource=args.authsource)
+    return LaunchpadConfig(
+        kind="mongodb",
+        uri=args.uri,
+        host=args.host or "localhost",
+        port=args.port or 27017,
+        name=args.name or "fireworks",
+        username=args.username,
+        password=args.password,
+        authsource=args.authsource,
+    )
 
 
 def reset(args, lp):
     confirm(lp, f"Erase every workflow in {lp.describe()}?", args.password, piped=True)
     lp.reset(require_password=False)
-    display.emit({"reset": lp.describe()}, args.output,
-                 human=lambda: display.out(f"reset {lp.describe()}: every workflow erased"))
+    display.emit(
+        {"reset": lp.describe()},
+        args.output,
+        human=lambda: display.out(f"reset {lp.describe()}: every workflow erased"),
+    )
     return 0
 
 
 def add(args, lp):
     from .files import load_workflow  # ruamel.yaml: only commands that read files load it
+
     paths = args.files
     if args.dir:
         from .workflow_ops import workflow_files
+
         paths = workflow_files(args.files)
     workflows = [(path, load_workflow(path)) for path in _progress(paths, "checked", args.dir)]
     results = []
     for path, wf in _progress(workflows, "added", args.dir and not args.check):
-        entry = {"file": path, "name": wf.name, "fireworks": len(wf.fws),
-                 "links": sum(len(kids) for kids in wf.links.values())}
+        entry = {
+            "file": path,
+            "name": wf.name,
+            "fireworks": len(wf.fws),
+            "links": sum(len(kids) for kids in wf.links.values()),
+        }
         if not args.check:
             entry["id_map"] = lp.add_wf(wf)
         results.append(entry)
@@ -398,8 +487,10 @@ def _progress(items, label, shown):
 def _show_added(results, summary=False):
     if summary:
         verb = "added" if all("id_map" in r for r in results) else "checked"
-        display.note(f"{verb} {display.plural(len(results), 'workflow')} with "
-                     f"{display.plural(sum(r['fireworks'] for r in results), 'firework')}")
+        display.note(
+            f"{verb} {display.plural(len(results), 'workflow')} with "
+            f"{display.plural(sum(r['fireworks'] for r in results), 'firework')}"
+        )
     for r in results:
         what = f"workflow {r['name']!r} with {display.plural(r['fireworks'], 'firework')}"
         if "id_map" in r:
@@ -422,15 +513,23 @@ def webgui(args, lp):
     except ImportError as exc:
         if exc.name != "webgui":
             raise
-        raise StarshellError("the web GUI is not available in this installation "
-                             "(package webgui); reinstall starshell") from None
+        raise StarshellError(
+            "the web GUI is not available in this installation (package webgui); reinstall starshell"
+        ) from None
     store = getattr(lp, "store", None)  # a gateway client has none: its server keeps time
     if store is not None:
         store.query_seconds = args.query_seconds  # a GUI query gives up sooner than lpad's
-    result = serve(lp, host=args.host, port=args.port, read_only=args.read_only,
-                   password_file=args.password_file, STARSHELL_THREADS=max(args.nworkers, 4),
-                   STARSHELL_FW_QUERY=args.fwquery, STARSHELL_WF_QUERY=args.wflowquery,
-                   STARSHELL_BASIC_AUTH=_basic_auth(args))
+    result = serve(
+        lp,
+        host=args.host,
+        port=args.port,
+        read_only=args.read_only,
+        password_file=args.password_file,
+        STARSHELL_THREADS=max(args.nworkers, 4),
+        STARSHELL_FW_QUERY=args.fwquery,
+        STARSHELL_WF_QUERY=args.wflowquery,
+        STARSHELL_BASIC_AUTH=_basic_auth(args),
+    )
     return result if isinstance(result, int) else 0
 
 
@@ -454,27 +553,37 @@ def _positive_number(kind):
         if not value > 0:
             raise argparse.ArgumentTypeError(f"{text} must be more than 0")
         return value
+
     return parse
 
 
 def gateway(args, lp):
     """Serve until SIGTERM or Ctrl-C (the module loads only for this command)."""
     if getattr(lp.config, "kind", None) == "gateway":
-        raise ConfigError("lpad gateway serves a store; its launchpad file names a gateway. "
-                          "Give it the login node's file (-l), which names the store")
+        raise ConfigError(
+            "lpad gateway serves a store; its launchpad file names a gateway. "
+            "Give it the login node's file (-l), which names the store"
+        )
     import logging
+
     from .config import starshell_home
     from .gateway.server import build_server, serve, url_of
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    token_file = os.path.expanduser(args.token_file or
-                                    os.path.join(starshell_home(), "gateway.token"))
-    server, created = build_server(lp, args.host, args.port, token_file, args.certfile,
-                                   args.keyfile, args.threads, args.max_rows)
+    token_file = os.path.expanduser(args.token_file or os.path.join(starshell_home(), "gateway.token"))
+    server, created = build_server(
+        lp, args.host, args.port, token_file, args.certfile, args.keyfile, args.threads, args.max_rows
+    )
     if created:
-        display.note(f"created {token_file} with a new token (mode 600): copy it, or one line "
-                     "of it, to the compute nodes")
-    display.emit({"gateway": url_of(server), "store": lp.describe()}, args.output,
-                 human=lambda: display.out(f"gateway {url_of(server)} serving {lp.describe()}"))
+        display.note(
+            f"created {token_file} with a new token (mode 600): copy it, or one line "
+            "of it, to the compute nodes"
+        )
+    display.emit(
+        {"gateway": url_of(server), "store": lp.describe()},
+        args.output,
+        human=lambda: display.out(f"gateway {url_of(server)} serving {lp.describe()}"),
+    )
     sys.stdout.flush()
     return serve(server)
 

@@ -37,7 +37,8 @@ def id_list(text):
                 ids.append(int(part))
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a firework id list (examples: 3 or 1,2,5-9)") from None
+                f"{text!r} is not a firework id list (examples: 3 or 1,2,5-9)"
+            ) from None
     if not ids:
         raise argparse.ArgumentTypeError("no firework id given")
     return ids
@@ -49,7 +50,8 @@ def json_object(text):
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise argparse.ArgumentTypeError(
-            f"not valid JSON ({exc.msg} at character {exc.pos}): {text!r:.80}") from None
+            f"not valid JSON ({exc.msg} at character {exc.pos}): {text!r:.80}"
+        ) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"key\": 1}}', got {text!r:.80}")
     return value
@@ -98,34 +100,57 @@ def seconds(text):
 # -- options -------------------------------------------------------------------------
 def add_selection(parser, what="fireworks", ids_nargs="+", id_type=id_list):
     """``-i/-n/-s/-q``: the same selection options on every command."""
-    ids_help = ("firework ids (e.g. 3, 1,2,5-9)" if what == "fireworks" else
-                "ids of any firework of the workflows (as in FireWorks)")
-    parser.add_argument("-i", "--fw_id", type=id_type, nargs=ids_nargs, action="append",
-                        metavar="IDS", help=ids_help)
+    ids_help = (
+        "firework ids (e.g. 3, 1,2,5-9)"
+        if what == "fireworks"
+        else "ids of any firework of the workflows (as in FireWorks)"
+    )
+    parser.add_argument(
+        "-i", "--fw_id", type=id_type, nargs=ids_nargs, action="append", metavar="IDS", help=ids_help
+    )
     parser.add_argument("-n", "--name", help=f"{what} with exactly this name")
-    parser.add_argument("-s", "--state", type=str.upper, choices=ALL_STATES, metavar="STATE",
-                        help=f"{what} in this state ({', '.join(ALL_STATES)})")
-    parser.add_argument("-q", "--query", metavar="JSON",
-                        help=f"a Mongo-style JSON filter on the {what[:-1]} documents, e.g. " + (
-                            "'{\"spec.param\": {\"$gt\": 3}}'" if what == "fireworks" else
-                            "'{\"metadata.project\": \"x\"}'"))
+    parser.add_argument(
+        "-s",
+        "--state",
+        type=str.upper,
+        choices=ALL_STATES,
+        metavar="STATE",
+        help=f"{what} in this state ({', '.join(ALL_STATES)})",
+    )
+    parser.add_argument(
+        "-q",
+        "--query",
+        metavar="JSON",
+        help=f"a Mongo-style JSON filter on the {what[:-1]} documents, e.g. "
+        + ('\'{"spec.param": {"$gt": 3}}\'' if what == "fireworks" else '\'{"metadata.project": "x"}\''),
+    )
     if what == "fireworks":
-        parser.add_argument("-lm", "--launches_mode", action="store_true",
-                            help="-s and -q select the fireworks' launches (e.g. -lm -q "
-                                 "'{\"host\": \"node7\"}'); -n is then ignored, as in FireWorks")
-        parser.add_argument("--qid", metavar="JOB_ID",
-                            help="only the fireworks of this queue job (reservation id)")
+        parser.add_argument(
+            "-lm",
+            "--launches_mode",
+            action="store_true",
+            help="-s and -q select the fireworks' launches (e.g. -lm -q "
+            '\'{"host": "node7"}\'); -n is then ignored, as in FireWorks',
+        )
+        parser.add_argument(
+            "--qid", metavar="JOB_ID", help="only the fireworks of this queue job (reservation id)"
+        )
 
 
 def add_listing(parser, sort_fields):
-    parser.add_argument("-d", "--display_format", choices=DISPLAY_FORMATS, default="less",
-                        help="ids, count, less (a short table, the default), more, or all "
-                             "(whole documents)")
+    parser.add_argument(
+        "-d",
+        "--display_format",
+        choices=DISPLAY_FORMATS,
+        default="less",
+        help="ids, count, less (a short table, the default), more, or all (whole documents)",
+    )
     order = parser.add_mutually_exclusive_group()
     order.add_argument("--sort", choices=sort_fields, help="sort by this field")
     order.add_argument("--rsort", choices=sort_fields, help="sort by this field, in reverse")
-    parser.add_argument("-m", "--max", type=count, default=0, metavar="N",
-                        help="show at most N (default 0: no limit)")
+    parser.add_argument(
+        "-m", "--max", type=count, default=0, metavar="N", help="show at most N (default 0: no limit)"
+    )
 
 
 def sort_spec(args, default):
@@ -150,8 +175,7 @@ def given_ids(args):
 
 
 def has_selection(args):
-    return bool(given_ids(args) or args.name or args.state or args.query
-                or getattr(args, "qid", None))
+    return bool(given_ids(args) or args.name or args.state or args.query or getattr(args, "qid", None))
 
 
 def combine(query, extra):
@@ -257,12 +281,14 @@ def confirm(lp, question, password=None, piped=False):
             raise StarshellError(f"wrong password: pass today's date ({today}) to confirm")
         return
     if not (piped or stdin_is_tty()):
-        raise StarshellError(f"{question} Confirm on a terminal, or in scripts pass "
-                             f"--password {today} (today's date)")
+        raise StarshellError(
+            f"{question} Confirm on a terminal, or in scripts pass --password {today} (today's date)"
+        )
     try:
         answer = input(f"{question} [y/N] ")
     except (EOFError, OSError):  # stdin closed, or not readable (e.g. under a test runner)
-        raise StarshellError(f"{question} No answer on stdin: type Y, or pass "
-                             f"--password {today} (today's date)") from None
+        raise StarshellError(
+            f"{question} No answer on stdin: type Y, or pass --password {today} (today's date)"
+        ) from None
     if answer.strip().lower() not in ("y", "yes"):
         raise StarshellError("cancelled: nothing was changed")

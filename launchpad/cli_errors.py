@@ -16,9 +16,9 @@ import traceback
 from .errors import Interrupted, StarshellError
 from .redact import redact_text
 
-EXIT_INTERRUPTED = 130   # the shell's code for Ctrl-C (128 + SIGINT)
-EXIT_TERMINATED = 143    # 128 + SIGTERM: any other stop signal (scancel, a walltime)
-EXIT_UNEXPECTED = 1      # what Python itself exits with on an uncaught exception
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # 128 + SIGTERM: any other stop signal (scancel, a walltime)
+EXIT_UNEXPECTED = 1  # what Python itself exits with on an uncaught exception
 
 # What a CLI's ``except`` clause hands to ``report`` (SystemExit is argparse's).
 HANDLED = (Exception, KeyboardInterrupt, Interrupted)
@@ -51,8 +51,10 @@ def message(exc, prog, prefix="", secrets=(), interrupted_note=None):
         return f"{prog}: {text}" + (f"; {interrupted_note}" if interrupted_note else "")
     if isinstance(exc, StarshellError):
         return f"{prefix}error: {one_line(exc, secrets)}"
-    return (f"{prefix}error: unexpected {type(exc).__name__}: {one_line(exc, secrets)} "
-            f"(run with --debug for the traceback)")
+    return (
+        f"{prefix}error: unexpected {type(exc).__name__}: {one_line(exc, secrets)} "
+        f"(run with --debug for the traceback)"
+    )
 
 
 def report(exc, prog, prefix="", debug=False, secrets=(), interrupted_note=None):

@@ -9,98 +9,169 @@ and makes the exit code non-zero).
 from functools import partial
 
 import launchpad.display as display
-from .cli_common import (CONFIRM_ABOVE, add_selection, check_fw_ids, confirm, first_fw_ids,
-                         has_selection, id_list_or_error, json_object, number, number_or_error,
-                         seconds, select_fw_ids, select_workflows)
+
+from .cli_common import (
+    CONFIRM_ABOVE,
+    add_selection,
+    check_fw_ids,
+    confirm,
+    first_fw_ids,
+    has_selection,
+    id_list_or_error,
+    json_object,
+    number,
+    number_or_error,
+    seconds,
+    select_fw_ids,
+    select_workflows,
+)
 from .cli_workflow import show_dirs
 from .errors import ConfigError, InvalidTransitionError, NotFoundError
 
-PASSWORD_HELP = ("today's date (YYYY-MM-DD): confirms without a prompt (FireWorks' "
-                 "convention for scripts)")
-COMPAT_PASSWORD_HELP = ("accepted for FireWorks compatibility; lpad does not ask before "
-                        "changes that can be undone")
+PASSWORD_HELP = "today's date (YYYY-MM-DD): confirms without a prompt (FireWorks' convention for scripts)"
+COMPAT_PASSWORD_HELP = (
+    "accepted for FireWorks compatibility; lpad does not ask before changes that can be undone"
+)
 
 # command: (past-tense verb, LaunchPad method, help)
 FW_COMMANDS = {
-    "defuse_fws": ("defused", "defuse_fw",
-                   "defuse fireworks: they (and so their descendants) will not run until reignited"),
+    "defuse_fws": (
+        "defused",
+        "defuse_fw",
+        "defuse fireworks: they (and so their descendants) will not run until reignited",
+    ),
     "reignite_fws": ("reignited", "reignite_fw", "bring DEFUSED fireworks back to READY/WAITING"),
     "pause_fws": ("paused", "pause_fw", "pause WAITING/READY/RESERVED fireworks"),
     "resume_fws": ("resumed", "resume_fw", "bring PAUSED fireworks back to READY/WAITING"),
-    "rerun_fws": ("reset", "rerun_fw",
-                  "run fireworks again: they and all their descendants go back to READY/WAITING"),
+    "rerun_fws": (
+        "reset",
+        "rerun_fw",
+        "run fireworks again: they and all their descendants go back to READY/WAITING",
+    ),
 }
 WF_COMMANDS = {
     "pause_wflows": ("paused", "pause_wf", "pause every firework of workflows that has not started"),
-    "reignite_wflows": ("reignited", "reignite_wf",
-                        "bring back every DEFUSED or PAUSED firework of workflows"),
+    "reignite_wflows": (
+        "reignited",
+        "reignite_wf",
+        "bring back every DEFUSED or PAUSED firework of workflows",
+    ),
     "defuse_wflows": ("defused", "defuse_wf", "defuse every firework of workflows that can be"),
-    "archive_wflows": ("archived", "archive_wf",
-                       "archive workflows: their fireworks become ARCHIVED for good"),
-    "delete_wflows": ("deleted", "delete_wf",
-                      "delete workflows, their fireworks and launches (launch directories stay)"),
+    "archive_wflows": (
+        "archived",
+        "archive_wf",
+        "archive workflows: their fireworks become ARCHIVED for good",
+    ),
+    "delete_wflows": (
+        "deleted",
+        "delete_wf",
+        "delete workflows, their fireworks and launches (launch directories stay)",
+    ),
 }
 _CONFIRMED = ("archive_wflows", "delete_wflows")
 
 
 def register(group):
     for name, (verb, method, text) in FW_COMMANDS.items():
-        p = group.add_parser(name, help=text, description=_sentence(text) +
-                             " Select them with -i, -n, -s and/or -q (combined with AND).")
+        p = group.add_parser(
+            name,
+            help=text,
+            description=_sentence(text) + " Select them with -i, -n, -s and/or -q (combined with AND).",
+        )
         add_selection(p)
         p.add_argument("--password", help=COMPAT_PASSWORD_HELP)
         if name == "rerun_fws":
-            p.add_argument("--rerun_duplicates", action="store_true",
-                           help="accepted for FireWorks compatibility; ignored")
-            p.add_argument("--clear-recovery", "--clear_recovery", dest="clear_recovery",
-                           action="store_true",
-                           help="accepted for FireWorks compatibility: starshell keeps no "
-                                "task-level recovery data yet, so there is nothing to clear")
+            p.add_argument(
+                "--rerun_duplicates",
+                action="store_true",
+                help="accepted for FireWorks compatibility; ignored",
+            )
+            p.add_argument(
+                "--clear-recovery",
+                "--clear_recovery",
+                dest="clear_recovery",
+                action="store_true",
+                help="accepted for FireWorks compatibility: starshell keeps no "
+                "task-level recovery data yet, so there is nothing to clear",
+            )
         p.set_defaults(func=partial(change_fws, verb=verb, method=method))
 
     for name, (verb, method, text) in WF_COMMANDS.items():
-        p = group.add_parser(name, help=text, description=_sentence(text) + " A workflow "
-                             "is named by any of its fireworks' ids (-i), or selected with -n, -s, -q."
-                             + (f" Asks to confirm above {CONFIRM_ABOVE} workflows."
-                                if name in _CONFIRMED else ""))
+        p = group.add_parser(
+            name,
+            help=text,
+            description=_sentence(text) + " A workflow "
+            "is named by any of its fireworks' ids (-i), or selected with -n, -s, -q."
+            + (f" Asks to confirm above {CONFIRM_ABOVE} workflows." if name in _CONFIRMED else ""),
+        )
         add_selection(p, "workflows")
         p.add_argument("--password", help=PASSWORD_HELP if name in _CONFIRMED else COMPAT_PASSWORD_HELP)
         _add_wf_option(p, name)
-        p.set_defaults(func=partial(change_wflows, verb=verb, method=method,
-                                    ask=name in _CONFIRMED))
+        p.set_defaults(func=partial(change_wflows, verb=verb, method=method, ask=name in _CONFIRMED))
 
-    p = group.add_parser("set_priority", help="set fireworks' _priority (higher runs first)",
-                         description="Set spec._priority of fireworks: among READY ones, "
-                                     "higher priorities run first. Example: lpad set_priority -i 3 100")
+    p = group.add_parser(
+        "set_priority",
+        help="set fireworks' _priority (higher runs first)",
+        description="Set spec._priority of fireworks: among READY ones, "
+        "higher priorities run first. Example: lpad set_priority -i 3 100",
+    )
     add_selection(p, id_type=str)
-    p.add_argument("priority", type=number, nargs="?",
-                   help="the new priority (a number); may also come last after -i "
-                        "(lpad set_priority -i 1 2 100)")
-    p.add_argument("-wf", "--wf", dest="whole_workflows", action="store_true",
-                   help="set it on every firework of the selected fireworks' workflows")
+    p.add_argument(
+        "priority",
+        type=number,
+        nargs="?",
+        help="the new priority (a number); may also come last after -i (lpad set_priority -i 1 2 100)",
+    )
+    p.add_argument(
+        "-wf",
+        "--wf",
+        dest="whole_workflows",
+        action="store_true",
+        help="set it on every firework of the selected fireworks' workflows",
+    )
     p.add_argument("--password", help=COMPAT_PASSWORD_HELP)
     p.set_defaults(func=set_priority)
 
-    p = group.add_parser("update_fws", help="change keys of fireworks' specs",
-                         description="Merge a JSON object into fireworks' specs; dotted keys "
-                                     "reach inside (e.g. -u '{\"inputs.n\": 7}').")
+    p = group.add_parser(
+        "update_fws",
+        help="change keys of fireworks' specs",
+        description="Merge a JSON object into fireworks' specs; dotted keys "
+        "reach inside (e.g. -u '{\"inputs.n\": 7}').",
+    )
     add_selection(p)
-    p.add_argument("-u", "--update", type=json_object, required=True, metavar="JSON",
-                   help="the keys to set, as a JSON object, e.g. '{\"param\": 7}'")
-    p.add_argument("--mongo", action="store_true",
-                   help="-u is a MongoDB update document on the firework, as in FireWorks, e.g. "
-                        "'{\"$push\": {\"spec.tags\": \"x\"}}'; only the spec may change, with "
-                        "$set $unset $inc $push $pull $pullAll $addToSet $pop $rename")
+    p.add_argument(
+        "-u",
+        "--update",
+        type=json_object,
+        required=True,
+        metavar="JSON",
+        help="the keys to set, as a JSON object, e.g. '{\"param\": 7}'",
+    )
+    p.add_argument(
+        "--mongo",
+        action="store_true",
+        help="-u is a MongoDB update document on the firework, as in FireWorks, e.g. "
+        '\'{"$push": {"spec.tags": "x"}}\'; only the spec may change, with '
+        "$set $unset $inc $push $pull $pullAll $addToSet $pop $rename",
+    )
     p.set_defaults(func=update_fws)
 
-    p = group.add_parser("detect_lostruns", help="find RUNNING launches whose heartbeat stopped",
-                         description="List RUNNING launches whose last heartbeat is older than "
-                                     "--time seconds; --fizzle or --rerun acts on their fireworks. "
-                                     "A run is never declared lost while its heartbeat is younger "
-                                     "than twice the interval its rocket pings at.")
-    p.add_argument("--time", type=seconds, default=4 * 3600, metavar="SECS",
-                   help="seconds without a heartbeat that make a run lost (default 14400, or "
-                   "FW_config.yaml's RUN_EXPIRATION_SECS)")
+    p = group.add_parser(
+        "detect_lostruns",
+        help="find RUNNING launches whose heartbeat stopped",
+        description="List RUNNING launches whose last heartbeat is older than "
+        "--time seconds; --fizzle or --rerun acts on their fireworks. "
+        "A run is never declared lost while its heartbeat is younger "
+        "than twice the interval its rocket pings at.",
+    )
+    p.add_argument(
+        "--time",
+        type=seconds,
+        default=4 * 3600,
+        metavar="SECS",
+        help="seconds without a heartbeat that make a run lost (default 14400, or "
+        "FW_config.yaml's RUN_EXPIRATION_SECS)",
+    )
     act = p.add_mutually_exclusive_group()
     act.add_argument("--fizzle", action="store_true", help="mark their fireworks FIZZLED")
     act.add_argument("--rerun", action="store_true", help="put their fireworks back to READY")
@@ -109,14 +180,21 @@ def register(group):
 
 def _add_wf_option(p, name):
     if name == "defuse_wflows":
-        p.add_argument("--defuse_all_states", action="store_true",
-                       help="also defuse COMPLETED fireworks: they and their descendants are "
-                            "reset first (their results stay on their launches)")
+        p.add_argument(
+            "--defuse_all_states",
+            action="store_true",
+            help="also defuse COMPLETED fireworks: they and their descendants are "
+            "reset first (their results stay on their launches)",
+        )
     elif name == "delete_wflows":
-        p.add_argument("--ldirs", dest="delete_launch_dirs", action="store_true",
-                       help="also delete the launch directories recorded on their launches, "
-                            "except one shared with another workflow, or holding the home or "
-                            "current directory")
+        p.add_argument(
+            "--ldirs",
+            dest="delete_launch_dirs",
+            action="store_true",
+            help="also delete the launch directories recorded on their launches, "
+            "except one shared with another workflow, or holding the home or "
+            "current directory",
+        )
 
 
 def _sentence(text):
@@ -160,10 +238,15 @@ def change_wflows(args, lp, verb, method, ask=False):
     first = first_fw_ids(lp, [d["wf_id"] for d in docs])
     results = []
     for doc in display.progress(docs, verb):
-        entry = {"wf_id": doc["wf_id"], "fw_id": first[doc["wf_id"]], "name": doc["name"],
-                 "fireworks": doc["nodes"]}
+        entry = {
+            "wf_id": doc["wf_id"],
+            "fw_id": first[doc["wf_id"]],
+            "name": doc["name"],
+            "fireworks": doc["nodes"],
+        }
         if getattr(args, "delete_launch_dirs", False):
             from .workflow_ops import delete_wf_and_dirs  # shutil: only for --ldirs
+
             entry.update(delete_wf_and_dirs(lp, doc["wf_id"]), changed=[])
         elif getattr(args, "defuse_all_states", False):
             entry["changed"] = sorted(lp.defuse_wf(entry["fw_id"], defuse_all_states=True))
@@ -184,8 +267,9 @@ def _show_wf_changes(verb, results):
             display.out(f"{head} with {display.plural(r['fireworks'], 'firework')}")
             show_dirs(r)
         elif r["changed"]:
-            display.out(f"{head}: {display.plural(len(r['changed']), 'firework')} "
-                        f"{display.ids_text(r['changed'])}")
+            display.out(
+                f"{head}: {display.plural(len(r['changed']), 'firework')} {display.ids_text(r['changed'])}"
+            )
         else:
             display.out(f"{head}: no firework needed changing")
 
@@ -202,8 +286,7 @@ def set_priority(args, lp):
     if args.whole_workflows and ids:
         wf_ids = sorted(set(check_fw_ids(lp, ids).values()))
         ids = lp.get_fw_ids({"wf_id": {"$in": wf_ids}}, sort=[("fw_id", 1)])
-    changed, failures, code = _each(lp, ids, "priority",
-                                    lambda fw_id: lp.set_priority(fw_id, args.priority))
+    changed, failures, code = _each(lp, ids, "priority", lambda fw_id: lp.set_priority(fw_id, args.priority))
     display.show_changes(f"set priority {args.priority} on", changed, failures, args.output)
     return code
 
@@ -219,8 +302,9 @@ def detect_lostruns(args, lp):
     found = lp.detect_lostruns(args.time, fizzle=args.fizzle, rerun=args.rerun)
     launch_ids, fw_ids = found
     action = "fizzle" if args.fizzle else "rerun" if args.rerun else None
-    spared = [display.pick(launch, ("launch_id", "fw_id", "ping_interval", "last_ping"))
-              for launch in found.spared]
+    spared = [
+        display.pick(launch, ("launch_id", "fw_id", "ping_interval", "last_ping")) for launch in found.spared
+    ]
     data = {"launch_ids": launch_ids, "fw_ids": fw_ids, "action": action, "spared": spared}
     display.emit(data, args.output, human=lambda: _show_lost(data))
     for launch in spared:
@@ -231,16 +315,20 @@ def detect_lostruns(args, lp):
 def lost_run_spared(launch, lost_time, option="--time"):
     """Why a silent launch was not declared lost: a healthy run of its rocket can be
     this quiet, and declaring it lost would run its firework a second time."""
-    return (f"launch {launch['launch_id']} pings every {launch['ping_interval']:g} s: "
-            f"{option} {lost_time:g} cannot tell it from a lost run; left RUNNING")
+    return (
+        f"launch {launch['launch_id']} pings every {launch['ping_interval']:g} s: "
+        f"{option} {lost_time:g} cannot tell it from a lost run; left RUNNING"
+    )
 
 
 def _show_lost(data):
     if not data["launch_ids"]:
         display.out("no lost runs")
         return
-    display.out(f"{display.plural(len(data['launch_ids']), 'lost run')}: launches "
-                f"{display.ids_text(data['launch_ids'])} of fireworks {display.ids_text(data['fw_ids'])}")
+    display.out(
+        f"{display.plural(len(data['launch_ids']), 'lost run')}: launches "
+        f"{display.ids_text(data['launch_ids'])} of fireworks {display.ids_text(data['fw_ids'])}"
+    )
     if data["action"] == "fizzle":
         display.out("their fireworks are now FIZZLED")
     elif data["action"] == "rerun":

@@ -19,14 +19,28 @@ FWORKER_FILE = "my_fworker.yaml"
 LAUNCHPAD_ENV = "STARSHELL_LAUNCHPAD"
 HOME_ENV = "STARSHELL_HOME"
 
-_MONGO_KEYS = {"host", "port", "name", "username", "password", "authsource", "uri",
-               "uri_mode", "mongoclient_kwargs"}
+_MONGO_KEYS = {
+    "host",
+    "port",
+    "name",
+    "username",
+    "password",
+    "authsource",
+    "uri",
+    "uri_mode",
+    "mongoclient_kwargs",
+}
 _IGNORED_KEYS = {"logdir", "strm_lvl", "user_indices", "wf_user_indices", "_fw_name"}
 # FireWorks' connection keys -> pymongo's MongoClient keyword arguments.
-_CLIENT_KEYS = {"ssl": "tls", "ssl_ca_certs": "tlsCAFile", "ssl_certfile": "tlsCertificateKeyFile",
-                "ssl_keyfile": "tlsCertificateKeyFile",
-                "ssl_pem_passphrase": "tlsCertificateKeyFilePassword",
-                "authmechanism": "authMechanism", "replicaset": "replicaSet"}
+_CLIENT_KEYS = {
+    "ssl": "tls",
+    "ssl_ca_certs": "tlsCAFile",
+    "ssl_certfile": "tlsCertificateKeyFile",
+    "ssl_keyfile": "tlsCertificateKeyFile",
+    "ssl_pem_passphrase": "tlsCertificateKeyFilePassword",
+    "authmechanism": "authMechanism",
+    "replicaset": "replicaSet",
+}
 
 
 def starshell_home():
@@ -39,7 +53,7 @@ def default_store_path():
 
 @dataclass(frozen=True)
 class LaunchpadConfig:
-    kind: str = "sqlite"                 # sqlite | mongodb | mongomock
+    kind: str = "sqlite"  # sqlite | mongodb | mongomock
     path: str = field(default_factory=default_store_path)
     uri: str = None
     host: str = "localhost"
@@ -49,14 +63,15 @@ class LaunchpadConfig:
     password: str = field(default=None, repr=False)
     authsource: str = None
     client_kwargs: dict = field(default_factory=dict)
-    source: str = None                   # the file it came from, if any
-    gateway: str = None                  # kind "gateway": the URL of `lpad gateway`
-    token_file: str = None               # kind "gateway": the file holding this client's token
-    ca_file: str = None                  # kind "gateway": the CA of an https gateway's certificate
+    source: str = None  # the file it came from, if any
+    gateway: str = None  # kind "gateway": the URL of `lpad gateway`
+    token_file: str = None  # kind "gateway": the file holding this client's token
+    ca_file: str = None  # kind "gateway": the CA of an https gateway's certificate
 
     def __repr__(self):
         """The dataclass's repr without credentials: configs end up in logs and tracebacks."""
         from .redact import redact_uri
+
         shown = []
         for f in fields(self):
             value = getattr(self, f.name)
@@ -77,6 +92,7 @@ class LaunchpadConfig:
             return f"gateway {self.gateway}"
         if self.uri:
             from .redact import redact_uri
+
             return f"MongoDB {redact_uri(self.uri)}"
         return f"MongoDB {self.host}:{self.port}/{self.name}"
 
@@ -107,16 +123,17 @@ def nonempty_path(path, what):
     """``-l ""`` is most often an unset shell variable: refuse it rather than fall
     back to the default file or store, which may be another project's."""
     if not str(path).strip():
-        raise ConfigError(f"{what}: an empty path was given (an unset variable?); give the "
-                          "file's path, or leave the option out to use the default")
+        raise ConfigError(
+            f"{what}: an empty path was given (an unset variable?); give the "
+            "file's path, or leave the option out to use the default"
+        )
     return path
 
 
 def _given_file(what, path):
     nonempty_path(path, what)
     if not os.path.exists(path):
-        raise ConfigError(f"{what} {path} does not exist (looked from {os.getcwd()}); "
-                          "check the path")
+        raise ConfigError(f"{what} {path} does not exist (looked from {os.getcwd()}); check the path")
     return path
 
 
@@ -124,10 +141,12 @@ def read_settings_file(path, what):
     """The mapping in a settings file; an empty file is an error, not the defaults,
     since it is most often one whose writing failed."""
     from .files import read_yaml_file  # ruamel.yaml loads only when there is a file to read
+
     data = read_yaml_file(path)
     if data is None:
-        raise ConfigError(f"{path}: the {what} is empty; write its settings in it, or "
-                          "remove it to use the default")
+        raise ConfigError(
+            f"{path}: the {what} is empty; write its settings in it, or remove it to use the default"
+        )
     return data
 
 
@@ -174,27 +193,37 @@ def config_from_dict(data, source=None):
     kwargs = data.get("mongoclient_kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ConfigError(f"{where}mongoclient_kwargs must be a mapping")
-    kwargs = {**{_CLIENT_KEYS[k]: v for k, v in data.items()
-                 if k in _CLIENT_KEYS and v not in (None, "")}, **kwargs}
+    kwargs = {
+        **{_CLIENT_KEYS[k]: v for k, v in data.items() if k in _CLIENT_KEYS and v not in (None, "")},
+        **kwargs,
+    }
     if source and (data.get("password") or _has_credentials(uri)):
         warn_if_readable(source)
-    return LaunchpadConfig(kind="mongomock" if kind == "mongomock" else "mongodb", uri=uri,
-                           host=str(host), port=port, name=str(data.get("name") or "fireworks"),
-                           username=data.get("username"), password=data.get("password"),
-                           authsource=data.get("authsource"), client_kwargs=dict(kwargs),
-                           source=source)
+    return LaunchpadConfig(
+        kind="mongomock" if kind == "mongomock" else "mongodb",
+        uri=uri,
+        host=str(host),
+        port=port,
+        name=str(data.get("name") or "fireworks"),
+        username=data.get("username"),
+        password=data.get("password"),
+        authsource=data.get("authsource"),
+        client_kwargs=dict(kwargs),
+        source=source,
+    )
 
 
 def _sqlite_config(data, source, where):
     unknown = set(data) - {"store", "path"} - _IGNORED_KEYS
     if unknown:
-        raise ConfigError(f"{where}unknown setting(s) for the embedded store: "
-                          f"{', '.join(sorted(map(str, unknown)))}; it takes store: sqlite and path")
+        raise ConfigError(
+            f"{where}unknown setting(s) for the embedded store: "
+            f"{', '.join(sorted(map(str, unknown)))}; it takes store: sqlite and path"
+        )
     path = data.get("path") or default_store_path()
     if not os.path.isabs(os.path.expanduser(str(path))) and source:
         path = os.path.join(os.path.dirname(source), str(path))
-    return LaunchpadConfig(kind="sqlite", path=os.path.abspath(os.path.expanduser(str(path))),
-                           source=source)
+    return LaunchpadConfig(kind="sqlite", path=os.path.abspath(os.path.expanduser(str(path))), source=source)
 
 
 _GATEWAY_KEYS = {"gateway", "token_file", "ca_file"}
@@ -204,18 +233,27 @@ def _gateway_config(data, source, where):
     """A compute node's file: the gateway's URL and the token file, paths relative to the file."""
     unknown = set(data) - _GATEWAY_KEYS - _IGNORED_KEYS
     if unknown:
-        raise ConfigError(f"{where}unknown setting(s) for a gateway: {', '.join(sorted(map(str, unknown)))}"
-                          "; it takes gateway, token_file and ca_file")
+        raise ConfigError(
+            f"{where}unknown setting(s) for a gateway: {', '.join(sorted(map(str, unknown)))}"
+            "; it takes gateway, token_file and ca_file"
+        )
     if not data.get("gateway") or not data.get("token_file"):
-        raise ConfigError(f"{where}a gateway file needs gateway: http://HOST:PORT and "
-                          "token_file: the file holding this node's token")
+        raise ConfigError(
+            f"{where}a gateway file needs gateway: http://HOST:PORT and "
+            "token_file: the file holding this node's token"
+        )
     base = os.path.dirname(source) if source else os.getcwd()
 
     def resolve(path):
         return path and os.path.join(base, os.path.expanduser(str(path)))
-    return LaunchpadConfig(kind="gateway", gateway=str(data["gateway"]),
-                           token_file=resolve(data["token_file"]),
-                           ca_file=resolve(data.get("ca_file")), source=source)
+
+    return LaunchpadConfig(
+        kind="gateway",
+        gateway=str(data["gateway"]),
+        token_file=resolve(data["token_file"]),
+        ca_file=resolve(data.get("ca_file")),
+        source=source,
+    )
 
 
 def _refuse_other_kinds_of_file(data, where):
@@ -229,17 +267,21 @@ def _refuse_other_kinds_of_file(data, where):
             f"{where}this looks like FireWorks' global FW_config.yaml ({', '.join(sorted(keys)[:3])}), "
             "not a launchpad file: starshell reads it as ./FW_config.yaml, ~/.fireworks/"
             "FW_config.yaml or $FW_CONFIG_FILE; give a launchpad file (my_launchpad.yaml with host, "
-            f"port, name... or store: sqlite and path), or run lpad init.{hint}")
+            f"port, name... or store: sqlite and path), or run lpad init.{hint}"
+        )
     if "_fw_q_type" in keys or "rocket_launch" in keys:
-        raise ConfigError(f"{where}this is a queue adapter file (qadapter), not a launchpad file; "
-                          "give it to qlaunch with -q")
+        raise ConfigError(
+            f"{where}this is a queue adapter file (qadapter), not a launchpad file; "
+            "give it to qlaunch with -q"
+        )
     if "fws" in keys or "spec" in keys:
-        raise ConfigError(f"{where}this is a workflow file, not a launchpad file; add it with "
-                          "lpad add")
+        raise ConfigError(f"{where}this is a workflow file, not a launchpad file; add it with lpad add")
     worker_keys = {"name", "category", "query", "env", "allow_outside_launch_dir"}
     if keys & (worker_keys - {"name"}) and keys <= worker_keys:
-        raise ConfigError(f"{where}this is a worker file (my_fworker.yaml), not a launchpad "
-                          "file; give it to rlaunch with -w")
+        raise ConfigError(
+            f"{where}this is a worker file (my_fworker.yaml), not a launchpad "
+            "file; give it to rlaunch with -w"
+        )
 
 
 def _has_credentials(uri):
@@ -253,8 +295,10 @@ def warn_if_readable(path):
     except OSError:
         return
     if mode & (stat.S_IRGRP | stat.S_IROTH):
-        print(f"warning: {path} holds a password and is readable by other users; "
-              f"run: chmod 600 {path}", file=sys.stderr)
+        print(
+            f"warning: {path} holds a password and is readable by other users; run: chmod 600 {path}",
+            file=sys.stderr,
+        )
 
 
 def config_to_dict(config):
@@ -263,8 +307,13 @@ def config_to_dict(config):
         return {"store": "sqlite", "path": config.path}
     if config.kind == "gateway":
         return {k: getattr(config, k) for k in sorted(_GATEWAY_KEYS) if getattr(config, k)}
-    out = {"host": config.uri or config.host, "port": config.port, "name": config.name,
-           "username": config.username, "password": config.password}
+    out = {
+        "host": config.uri or config.host,
+        "port": config.port,
+        "name": config.name,
+        "username": config.username,
+        "password": config.password,
+    }
     if config.authsource:
         out["authsource"] = config.authsource
     return out

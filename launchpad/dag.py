@@ -46,8 +46,7 @@ def check_acyclic(links):
     cycle = find_cycle(links, set(counts) - set(order))
     shown = " -> ".join(map(str, cycle if len(cycle) <= 11 else cycle[:10] + ["..."]))
     size = f" ({len(cycle) - 1} fireworks)" if len(cycle) > 11 else ""
-    raise InvalidWorkflowError(
-        f"the links form a cycle: {shown}{size}; remove one of these links")
+    raise InvalidWorkflowError(f"the links form a cycle: {shown}{size}; remove one of these links")
 
 
 def find_cycle(links, unsorted):
@@ -66,7 +65,7 @@ def find_cycle(links, unsorted):
     while node not in seen:
         seen[node] = len(seen)
         node = parents[node]
-    path = list(seen)[seen[node]:]
+    path = list(seen)[seen[node] :]
     path.reverse()  # walked child -> parent; show parent -> child
     start = path.index(min(path))
     path = path[start:] + path[:start]

@@ -15,16 +15,54 @@ MACHINE_FORMATS = ("json", "yaml")
 PROGRESS_THRESHOLD = 300
 
 FW_LESS = ("fw_id", "name", "state", "created_on")
-FW_MORE = ("fw_id", "name", "state", "wf_id", "priority", "category",
-           "parents", "children", "created_on", "updated_on")
-FW_PUBLIC = ("fw_id", "wf_id", "name", "state", "spec", "parents", "children",
-             "created_on", "updated_on", "launches")
+FW_MORE = (
+    "fw_id",
+    "name",
+    "state",
+    "wf_id",
+    "priority",
+    "category",
+    "parents",
+    "children",
+    "created_on",
+    "updated_on",
+)
+FW_PUBLIC = (
+    "fw_id",
+    "wf_id",
+    "name",
+    "state",
+    "spec",
+    "parents",
+    "children",
+    "created_on",
+    "updated_on",
+    "launches",
+)
 WF_LESS = ("fw_id", "wf_id", "name", "state", "nodes", "created_on")
 WF_MORE = ("fw_id", "wf_id", "name", "state", "nodes", "states", "created_on", "updated_on")
-LAUNCH_PUBLIC = ("launch_id", "fw_id", "state", "host", "ip", "launch_dir", "fworker",
-                 "time_start", "time_end", "runtime_secs", "last_ping", "reservation_id",
-                 "state_history", "action", "exception", "interrupted", "late_result",
-                 "ping_interval", "trackers", "background_errors")
+LAUNCH_PUBLIC = (
+    "launch_id",
+    "fw_id",
+    "state",
+    "host",
+    "ip",
+    "launch_dir",
+    "fworker",
+    "time_start",
+    "time_end",
+    "runtime_secs",
+    "last_ping",
+    "reservation_id",
+    "state_history",
+    "action",
+    "exception",
+    "interrupted",
+    "late_result",
+    "ping_interval",
+    "trackers",
+    "background_errors",
+)
 
 
 def out(text="", stream=None):
@@ -56,6 +94,7 @@ def dumps(data, fmt):
     """``files.dumps``, loaded on first use: ruamel.yaml's import would
     otherwise slow every command, even ``lpad get_fws -d count``."""
     from .files import dumps as files_dumps
+
     return files_dumps(data, fmt)
 
 
@@ -65,8 +104,15 @@ def table(rows, headers):
         out("  (none)")
         return
     from tabulate import tabulate  # ~40 ms of imports (wcwidth, importlib.metadata)
-    out(tabulate([[cell_text(c) for c in row] for row in rows], headers=headers,
-                 tablefmt="simple", disable_numparse=True))
+
+    out(
+        tabulate(
+            [[cell_text(c) for c in row] for row in rows],
+            headers=headers,
+            tablefmt="simple",
+            disable_numparse=True,
+        )
+    )
 
 
 def cell_text(value):
@@ -165,8 +211,10 @@ def show_documents(docs, fmt, empty="nothing matches"):
 def show_changes(verb, changed, failures, fmt, noun="firework"):
     """What a state command did: ids changed, and why others were not."""
     if fmt in MACHINE_FORMATS:
-        emit({"action": verb, "changed": sorted(changed),
-              "failed": {str(k): v for k, v in failures.items()}}, fmt)
+        emit(
+            {"action": verb, "changed": sorted(changed), "failed": {str(k): v for k, v in failures.items()}},
+            fmt,
+        )
     elif changed:
         out(f"{verb} {plural(len(changed), noun)}: {ids_text(changed)}")
     elif not failures:

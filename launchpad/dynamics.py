@@ -26,9 +26,11 @@ class DynamicsMixin:
         targets = list(fw["children"])
         if action.propagate:
             targets = sorted(set(targets) | descendants(targets, self._children_of))
-        return {doc["fw_id"]: apply_action_to_spec(doc["spec"], action)
-                for doc in self.store.get_fireworks(targets, ["fw_id", "spec", "state"])
-                if doc["state"] not in (S.RUNNING.value, S.COMPLETED.value, S.ARCHIVED.value)}
+        return {
+            doc["fw_id"]: apply_action_to_spec(doc["spec"], action)
+            for doc in self.store.get_fireworks(targets, ["fw_id", "spec", "state"])
+            if doc["state"] not in (S.RUNNING.value, S.COMPLETED.value, S.ARCHIVED.value)
+        }
 
     def apply_action(self, fw, action, now, plan=None):
         """Apply a completed firework's FWAction, then release its children."""
@@ -41,10 +43,16 @@ class DynamicsMixin:
         for wf in action.additions:
             self._attach(wf, [fw["fw_id"]], fw["wf_id"], now)
         if action.defuse_workflow:
-            ids = [d["fw_id"] for d in self.store.find_fireworks(
-                {"wf_id": fw["wf_id"], "state": {"$in": [S.WAITING.value, S.READY.value,
-                                                          S.RESERVED.value, S.PAUSED.value]}},
-                ["fw_id"])]
+            ids = [
+                d["fw_id"]
+                for d in self.store.find_fireworks(
+                    {
+                        "wf_id": fw["wf_id"],
+                        "state": {"$in": [S.WAITING.value, S.READY.value, S.RESERVED.value, S.PAUSED.value]},
+                    },
+                    ["fw_id"],
+                )
+            ]
             self._move(ids, S.DEFUSED.value, strict=False)
         elif action.defuse_children:
             self._move(children, S.DEFUSED.value, strict=False)
@@ -52,12 +60,16 @@ class DynamicsMixin:
 
     def _release_after_fizzle(self, fw, now):
         """Children that accept fizzled parents go on; they learn which parent failed."""
-        allowed = [d for d in self.store.get_fireworks(fw["children"], ["fw_id", "spec"])
-                   if d["spec"].get("_allow_fizzled_parents")]
+        allowed = [
+            d
+            for d in self.store.get_fireworks(fw["children"], ["fw_id", "spec"])
+            if d["spec"].get("_allow_fizzled_parents")
+        ]
         for doc in allowed:
             spec = dict(doc["spec"])
             spec["_fizzled_parents"] = spec.get("_fizzled_parents", []) + [
-                {"fw_id": fw["fw_id"], "name": fw.get("name")}]
+                {"fw_id": fw["fw_id"], "name": fw.get("name")}
+            ]
             self.store.update_fireworks([doc["fw_id"]], {"spec": spec, "updated_on": now})
         self.store.release_children([d["fw_id"] for d in allowed], now)
 
@@ -69,14 +81,17 @@ class DynamicsMixin:
         Returns ``{file id: store id}`` for the new fireworks.
         """
         from .launchpad import as_workflow
+
         fw_ids = [int(i) for i in fw_ids]
         new_wf = as_workflow(new_wf)
         if pull_spec_mods:
             from .workflow_ops import pull_spec_mods as pull
+
             pull(self, new_wf, fw_ids)
         wf_ids = {self.wf_id_of(i) for i in fw_ids}
         if len(wf_ids) != 1:
             from .errors import InvalidWorkflowError
+
             raise InvalidWorkflowError("append_wf: the parent fireworks belong to different workflows")
         with self.store.transaction():
             return self._attach(as_workflow(new_wf), fw_ids, wf_ids.pop(), self.now(), detour)
@@ -95,8 +110,7 @@ class DynamicsMixin:
         parents = self.store.get_fireworks(parent_ids, ["fw_id", "state", "children"])
         not_done = sum(1 for p in parents if p["state"] != S.COMPLETED.value)
         docs = self._firework_docs(wf, id_map, wf_id, now)
-        old_children = sorted(below if below is not None else
-                              {c for p in parents for c in p["children"]})
+        old_children = sorted(below if below is not None else {c for p in parents for c in p["children"]})
         for doc in docs:
             if doc["fw_id"] in roots:
                 doc["parents"] = list(parent_ids) + doc["parents"]

@@ -29,10 +29,25 @@ log = logging.getLogger(__name__)
 DESCENDING = -1
 READ_BYTES = CHUNK_BYTES // 4  # small reads keep the copies on the way to a stored block small
 # Keys of a FireWorks filepad/db file that are not launchpad settings.
-_FILEPAD_KEYS = ("filepad", "filepad_gridfs", "text_mode", "admin_user", "admin_password",
-                 "readonly_user", "readonly_password")
-_CONNECTION_ARGS = ("host", "port", "name", "username", "password", "authsource", "uri_mode",
-                    "mongoclient_kwargs")
+_FILEPAD_KEYS = (
+    "filepad",
+    "filepad_gridfs",
+    "text_mode",
+    "admin_user",
+    "admin_password",
+    "readonly_user",
+    "readonly_password",
+)
+_CONNECTION_ARGS = (
+    "host",
+    "port",
+    "name",
+    "username",
+    "password",
+    "authsource",
+    "uri_mode",
+    "mongoclient_kwargs",
+)
 
 
 def _read_blocks(path, text_mode=False):
@@ -84,18 +99,39 @@ def _fireworks_credentials(data, admin):
 class FilePad:
     """Files by identifier in the LaunchPad's store: add, get, update, delete, query."""
 
-    def __init__(self, host=None, port=None, name=None, username=None, password=None,
-                 authsource=None, uri_mode=False, mongoclient_kwargs=None,
-                 filepad_coll_name="filepad", gridfs_coll_name="filepad_gfs", logdir=None,
-                 strm_lvl=None, text_mode=False, *, store=None):
+    def __init__(
+        self,
+        host=None,
+        port=None,
+        name=None,
+        username=None,
+        password=None,
+        authsource=None,
+        uri_mode=False,
+        mongoclient_kwargs=None,
+        filepad_coll_name="filepad",
+        gridfs_coll_name="filepad_gfs",
+        logdir=None,
+        strm_lvl=None,
+        text_mode=False,
+        *,
+        store=None,
+    ):
         """FireWorks' arguments name a MongoDB; with none of them (or ``store=``), the
         LaunchPad's own store is used. ``logdir``/``strm_lvl`` are accepted and unused:
         messages go to the ``launchpad.filepad`` logger."""
         self._owns_store = store is None  # close() leaves a store it was lent alone
         if store is None:
-            given = {"host": host, "port": port, "name": name, "username": username,
-                     "password": password, "authsource": authsource, "uri_mode": uri_mode,
-                     "mongoclient_kwargs": mongoclient_kwargs}
+            given = {
+                "host": host,
+                "port": port,
+                "name": name,
+                "username": username,
+                "password": password,
+                "authsource": authsource,
+                "uri_mode": uri_mode,
+                "mongoclient_kwargs": mongoclient_kwargs,
+            }
             given = {k: v for k, v in given.items() if v not in (None, False)}
             config = config_from_dict({"store": "mongodb", **given}) if given else load_config()
             store = _open(config)
@@ -112,11 +148,13 @@ class FilePad:
         data = read_settings_file(db_file, "filepad file")
         if not isinstance(data, dict):
             raise ConfigError(f"{db_file}: expected a mapping of settings")
-        config = config_from_dict(_fireworks_credentials(data, admin),
-                                  source=os.path.abspath(db_file))
-        pad = cls(store=_open(config), text_mode=data.get("text_mode", False),
-                  filepad_coll_name=data.get("filepad", "filepad"),
-                  gridfs_coll_name=data.get("filepad_gridfs", "filepad_gfs"))
+        config = config_from_dict(_fireworks_credentials(data, admin), source=os.path.abspath(db_file))
+        pad = cls(
+            store=_open(config),
+            text_mode=data.get("text_mode", False),
+            filepad_coll_name=data.get("filepad", "filepad"),
+            gridfs_coll_name=data.get("filepad_gridfs", "filepad_gfs"),
+        )
         pad._owns_store = True
         return pad
 
@@ -166,8 +204,13 @@ class FilePad:
                 log.warning("identifier %r is already in the FilePad; not adding it again", identifier)
                 return existing["gfs_id"], existing["identifier"]
         gfs_id = self.files.new_id()
-        doc = {"identifier": identifier if identifier is not None else gfs_id, **doc,
-               "metadata": metadata, "compressed": bool(compress), "gfs_id": gfs_id}
+        doc = {
+            "identifier": identifier if identifier is not None else gfs_id,
+            **doc,
+            "metadata": metadata,
+            "compressed": bool(compress),
+            "gfs_id": gfs_id,
+        }
         stored = self.files.put(doc, rechunk(_compressed(blocks, compress)))
         if stored["gfs_id"] != gfs_id:
             log.warning("identifier %r is already in the FilePad; not adding it again", identifier)
@@ -262,7 +305,9 @@ class FilePad:
 
 def _open(config):
     if config.kind == "gateway":
-        raise ConfigError(f"{config.source}: names a gateway, and the FilePad needs the store "
-                          "itself; give the task a filepad_file naming the store, or run it "
-                          "where the store can be reached")
+        raise ConfigError(
+            f"{config.source}: names a gateway, and the FilePad needs the store "
+            "itself; give the task a filepad_file naming the store, or run it "
+            "where the store can be reached"
+        )
     return open_store(config)

@@ -45,8 +45,12 @@ def parse_text(text, fmt="yaml", path="<text>", error=WorkflowFileError):
     try:
         return _parse(text, fmt, path, error)
     except RecursionError:
-        raise _error(error, "nested too deeply to read (mappings or lists inside each other "
-                     "thousands of levels down)", path, None) from None
+        raise _error(
+            error,
+            "nested too deeply to read (mappings or lists inside each other thousands of levels down)",
+            path,
+            None,
+        ) from None
 
 
 def _parse(text, fmt, path, error):
@@ -106,6 +110,7 @@ def _plain(value):
 
 def workflow_from_data(data, path="<data>"):
     from .models import Workflow
+
     if data is None:
         raise WorkflowFileError("the file is empty", path)
     try:

@@ -28,18 +28,37 @@ from .serializable import FWSerializable
 _REGISTRY: dict = {}
 # The built-ins' short names, known without importing them, so that a user
 # class declaring one is caught whichever of the two is defined first.
-_BUILTIN_NAMES = frozenset((
-    "ScriptTask", "PyTask", "FileWriteTask", "FileDeleteTask", "FileTransferTask",
-    "CompressDirTask", "DecompressDirTask", "ArchiveDirTask", "TemplateWriterTask",
-    "CommandLineTask", "ForeachTask", "JoinDictTask", "JoinListTask", "ImportDataTask",
-    "AddFilesTask", "GetFilesTask", "GetFilesByQueryTask", "DeleteFilesTask"))
+_BUILTIN_NAMES = frozenset(
+    (
+        "ScriptTask",
+        "PyTask",
+        "FileWriteTask",
+        "FileDeleteTask",
+        "FileTransferTask",
+        "CompressDirTask",
+        "DecompressDirTask",
+        "ArchiveDirTask",
+        "TemplateWriterTask",
+        "CommandLineTask",
+        "ForeachTask",
+        "JoinDictTask",
+        "JoinListTask",
+        "ImportDataTask",
+        "AddFilesTask",
+        "GetFilesTask",
+        "GetFilesByQueryTask",
+        "DeleteFilesTask",
+    )
+)
 _BUILTIN_PACKAGE = "launchpad.tasks"
 # Built-in task modules beyond launchpad.tasks' own exports, imported only with the built-ins.
 _BUILTIN_MODULES = ("launchpad.tasks.dataflow", "launchpad.tasks.filepad")
 USER_PACKAGES_ENV = "STARSHELL_USER_PACKAGES"
 ENTRY_POINT_GROUP = "starshell.firetasks"
-_IMPORT_HINT = ("put the directory that holds it on PYTHONPATH or install its package, "
-                "on this machine and on every worker")
+_IMPORT_HINT = (
+    "put the directory that holds it on PYTHONPATH or install its package, "
+    "on this machine and on every worker"
+)
 _ready: list = []  # non-empty once $STARSHELL_USER_PACKAGES was imported in this process
 
 
@@ -89,7 +108,8 @@ class _Clash:
         options = " or ".join(_full_name(c) for c in self.classes)
         return AmbiguousTaskError(
             f"task name {self.name!r} is declared by {self.describe()}: write the full name of "
-            f"the one you mean ({options}), or give one of them another _fw_name")
+            f"the one you mean ({options}), or give one of them another _fw_name"
+        )
 
 
 def _declares(held, name):
@@ -113,10 +133,14 @@ def _claim(name, cls, declared):
     elif declared or not _declares(held, name):
         clash = _REGISTRY[name] = _Clash(name, rivals + [cls])
         if declared:
-            warnings.warn(TaskNameWarning(
-                f"task name {name!r} is declared by {clash.describe()}; it now names neither: "
-                f"files must say {' or '.join(_full_name(c) for c in clash.classes)}, or give "
-                f"{_dotted(cls)} a _fw_name of its own (or use @explicit_serialize)"), stacklevel=4)
+            warnings.warn(
+                TaskNameWarning(
+                    f"task name {name!r} is declared by {clash.describe()}; it now names neither: "
+                    f"files must say {' or '.join(_full_name(c) for c in clash.classes)}, or give "
+                    f"{_dotted(cls)} a _fw_name of its own (or use @explicit_serialize)"
+                ),
+                stacklevel=4,
+            )
 
 
 def register_task(cls, name=None):
@@ -216,8 +240,11 @@ def _builtin_classes():
     found = {name: getattr(tasks, name) for name in tasks.__all__}
     for module_name in _BUILTIN_MODULES:
         module = importlib.import_module(module_name)
-        found.update((name, cls) for name, cls in vars(module).items() if isinstance(cls, type)
-                     and issubclass(cls, FiretaskBase) and cls.__module__ == module_name)
+        found.update(
+            (name, cls)
+            for name, cls in vars(module).items()
+            if isinstance(cls, type) and issubclass(cls, FiretaskBase) and cls.__module__ == module_name
+        )
     return found
 
 
@@ -243,6 +270,7 @@ def _load_user_packages():
 def _load_entry_points():
     """Import the ``starshell.firetasks`` plugins: only when a name is still missing."""
     from .plugins import entry_points_in
+
     for ep in entry_points_in(ENTRY_POINT_GROUP):
         try:
             ep.load()
@@ -259,8 +287,10 @@ def _fireworks_builtin(name, class_name):
     builtins = _builtin_classes()
     if class_name in builtins:
         return builtins[class_name]
-    raise UnknownTaskError(f"task {name!r} is FireWorks' own and has no starshell counterpart; "
-                           f"the built-ins are {', '.join(sorted(builtins))}")
+    raise UnknownTaskError(
+        f"task {name!r} is FireWorks' own and has no starshell counterpart; "
+        f"the built-ins are {', '.join(sorted(builtins))}"
+    )
 
 
 def _import_full_name(name):
@@ -273,8 +303,10 @@ def _import_full_name(name):
     except Exception as exc:  # the user's module may fail in any way; say how, keep the cause
         if _is_fireworks(module_name):
             return _fireworks_builtin(name, class_name)
-        raise UnknownTaskError(f"task {name!r}: cannot import module {module_name!r} "
-                               f"({type(exc).__name__}: {exc}); {_IMPORT_HINT}") from exc
+        raise UnknownTaskError(
+            f"task {name!r}: cannot import module {module_name!r} "
+            f"({type(exc).__name__}: {exc}); {_IMPORT_HINT}"
+        ) from exc
     cls = getattr(module, class_name, None)
     if isinstance(cls, type) and issubclass(cls, FiretaskBase):
         _REGISTRY[name] = cls
@@ -283,10 +315,13 @@ def _import_full_name(name):
         return _fireworks_builtin(name, class_name)
     if cls is None:
         where = getattr(module, "__file__", None) or "?"
-        raise UnknownTaskError(f"task {name!r}: module {module_name!r} ({where}) has no class "
-                               f"{class_name!r}; was it renamed or moved?")
-    raise UnknownTaskError(f"task {name!r}: {module_name}.{class_name} is not a Firetask "
-                           "(a subclass of launchpad.FiretaskBase)")
+        raise UnknownTaskError(
+            f"task {name!r}: module {module_name!r} ({where}) has no class "
+            f"{class_name!r}; was it renamed or moved?"
+        )
+    raise UnknownTaskError(
+        f"task {name!r}: {module_name}.{class_name} is not a Firetask (a subclass of launchpad.FiretaskBase)"
+    )
 
 
 def _resolve(name):

@@ -29,40 +29,67 @@ SETTINGS_FILES = {
     "fworker": ("my_fworker.yaml", "FWORKER_LOC", None),
     "qadapter": ("my_qadapter.yaml", "QUEUEADAPTER_LOC", None),
 }
-_NUMBERS = ("PING_TIME_SECS", "RUN_EXPIRATION_SECS", "RESERVATION_EXPIRATION_SECS",
-            "RAPIDFIRE_SLEEP_SECS", "QUEUE_UPDATE_INTERVAL", "QUEUE_RETRY_ATTEMPTS",
-            "WEBSERVER_PORT", "MONGO_SOCKET_TIMEOUT_MS")
+_NUMBERS = (
+    "PING_TIME_SECS",
+    "RUN_EXPIRATION_SECS",
+    "RESERVATION_EXPIRATION_SECS",
+    "RAPIDFIRE_SLEEP_SECS",
+    "QUEUE_UPDATE_INTERVAL",
+    "QUEUE_RETRY_ATTEMPTS",
+    "WEBSERVER_PORT",
+    "MONGO_SOCKET_TIMEOUT_MS",
+)
 _COUNTS = ("QUEUE_RETRY_ATTEMPTS", "WEBSERVER_PORT", "MONGO_SOCKET_TIMEOUT_MS")
-_TEXTS = ("LAUNCHPAD_LOC", "FWORKER_LOC", "QUEUEADAPTER_LOC", "CONFIG_FILE_DIR",
-          "SUBMIT_SCRIPT_NAME", "TEMPLATE_DIR", "WEBSERVER_HOST")
+_TEXTS = (
+    "LAUNCHPAD_LOC",
+    "FWORKER_LOC",
+    "QUEUEADAPTER_LOC",
+    "CONFIG_FILE_DIR",
+    "SUBMIT_SCRIPT_NAME",
+    "TEMPLATE_DIR",
+    "WEBSERVER_HOST",
+)
 USED = frozenset(_NUMBERS + _TEXTS + ("ADD_USER_PACKAGES", "ECHO_TEST"))
 # FireWorks keys that change nothing here, and why (the warning says it).
-IGNORED = MappingProxyType({
-    "PRINT_FW_JSON": "starshell writes no FW.json in launch directories; the store has it, "
-                     "see lpad get_fws -i ID -d all",
-    "PRINT_FW_YAML": "starshell writes no FW.yaml in launch directories",
-    "REMOVE_USELESS_DIRS": "with _launch_dir starshell never makes the launcher_ directory, "
-                           "so none is left empty",
-    "EXCEPT_DETAILS_ON_RERUN": "a rerun keeps the exception on the FIZZLED launch, "
-                               "not in the spec; see lpad get_fws -d all",
-    "ALWAYS_CREATE_NEW_BLOCK": "every qlaunch run starts a new block_ directory already",
-    "USER_PACKAGES": "use ADD_USER_PACKAGES or $STARSHELL_USER_PACKAGES",
-    "FW_NAME_UPDATES": "task names are resolved as written; see docs/workflows.md",
-    "MONGOMOCK_SERVERSTORE_FILE": "the embedded store is SQLite; copy that file's workflows "
-                                  "with lpad admin import_fireworks --mongomock_file",
-    "WFLOCK_EXPIRATION_SECS": "starshell takes no workflow locks",
-    "WFLOCK_EXPIRATION_KILL": "starshell takes no workflow locks",
-    "PW_CHECK_NUM": "confirmations follow starshell's rules, see docs/cli.md",
-    "SORT_FWS": "ties of priority always go to the lowest fw_id",
-    "QSTAT_FREQUENCY": "qlaunch asks the queue once per round",
-    "QUEUE_JOBNAME_MAXLEN": "the job name is the qadapter's job_name",
-    "MAINTAIN_INTERVAL": "give lpad admin maintain --maintain_interval",
-    "ROCKET_STREAM_LOGLEVEL": "give rlaunch --loglvl",
-})
-_NOT_USED_HERE = ("FW_BLOCK_FORMAT", "FW_LOGGING_FORMAT", "YAML_STYLE", "JSON_SCHEMA_VALIDATE",
-                  "JSON_SCHEMA_VALIDATE_LIST", "DS_PASSWORD", "STORE_PACKING_INFO",
-                  "TRACKER_LINES", "ENCODE_MONTY", "DECODE_MONTY", "WEBSERVER_PERFWARNINGS",
-                  "GRIDFS_FALLBACK_COLLECTION", "NEGATIVE_FWID_CTR")
+IGNORED = MappingProxyType(
+    {
+        "PRINT_FW_JSON": "starshell writes no FW.json in launch directories; the store has it, "
+        "see lpad get_fws -i ID -d all",
+        "PRINT_FW_YAML": "starshell writes no FW.yaml in launch directories",
+        "REMOVE_USELESS_DIRS": "with _launch_dir starshell never makes the launcher_ directory, "
+        "so none is left empty",
+        "EXCEPT_DETAILS_ON_RERUN": "a rerun keeps the exception on the FIZZLED launch, "
+        "not in the spec; see lpad get_fws -d all",
+        "ALWAYS_CREATE_NEW_BLOCK": "every qlaunch run starts a new block_ directory already",
+        "USER_PACKAGES": "use ADD_USER_PACKAGES or $STARSHELL_USER_PACKAGES",
+        "FW_NAME_UPDATES": "task names are resolved as written; see docs/workflows.md",
+        "MONGOMOCK_SERVERSTORE_FILE": "the embedded store is SQLite; copy that file's workflows "
+        "with lpad admin import_fireworks --mongomock_file",
+        "WFLOCK_EXPIRATION_SECS": "starshell takes no workflow locks",
+        "WFLOCK_EXPIRATION_KILL": "starshell takes no workflow locks",
+        "PW_CHECK_NUM": "confirmations follow starshell's rules, see docs/cli.md",
+        "SORT_FWS": "ties of priority always go to the lowest fw_id",
+        "QSTAT_FREQUENCY": "qlaunch asks the queue once per round",
+        "QUEUE_JOBNAME_MAXLEN": "the job name is the qadapter's job_name",
+        "MAINTAIN_INTERVAL": "give lpad admin maintain --maintain_interval",
+        "ROCKET_STREAM_LOGLEVEL": "give rlaunch --loglvl",
+    }
+)
+_NOT_USED_HERE = (
+    "FW_BLOCK_FORMAT",
+    "FW_LOGGING_FORMAT",
+    "YAML_STYLE",
+    "JSON_SCHEMA_VALIDATE",
+    "JSON_SCHEMA_VALIDATE_LIST",
+    "DS_PASSWORD",
+    "STORE_PACKING_INFO",
+    "TRACKER_LINES",
+    "ENCODE_MONTY",
+    "DECODE_MONTY",
+    "WEBSERVER_PERFWARNINGS",
+    "GRIDFS_FALLBACK_COLLECTION",
+    "NEGATIVE_FWID_CTR",
+)
 _OTHER_REASON = "starshell has no such setting"
 
 
@@ -72,7 +99,7 @@ class FWSettings:
 
     source: str = None
     values: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    ignored: tuple = ()          # (key, why) for each key that changes nothing
+    ignored: tuple = ()  # (key, why) for each key that changes nothing
 
     def get(self, key, default=None):
         value = self.values.get(key)
@@ -99,8 +126,10 @@ class FWSettings:
         named = self.get(key)
         if named:
             if not os.path.exists(_expand(named)):
-                raise ConfigError(f"{self.source}: {key} names {named}, which does not exist "
-                                  f"(looked from {os.getcwd()}); fix the path or remove the key")
+                raise ConfigError(
+                    f"{self.source}: {key} names {named}, which does not exist "
+                    f"(looked from {os.getcwd()}); fix the path or remove the key"
+                )
             return _expand(named)
         if os.path.exists(name) or os.path.exists(os.path.join(starshell_home(), name)):
             return None
@@ -118,9 +147,11 @@ def config_dir_option(path):
         return None
     nonempty_path(path, "config folder (-c)")
     if not os.path.isdir(_expand(path)):
-        raise ConfigError(f"config folder (-c) {path} is not a folder (looked from "
-                          f"{os.getcwd()}); give the folder holding my_launchpad.yaml, "
-                          "my_fworker.yaml or my_qadapter.yaml")
+        raise ConfigError(
+            f"config folder (-c) {path} is not a folder (looked from "
+            f"{os.getcwd()}); give the folder holding my_launchpad.yaml, "
+            "my_fworker.yaml or my_qadapter.yaml"
+        )
     return _expand(path)
 
 
@@ -129,11 +160,16 @@ def find_fw_config_file():
     the first that exists is used, and having several is said (as FireWorks does)."""
     named = os.environ.get(FW_CONFIG_ENV)
     if named and not os.path.exists(_expand(named)):
-        raise ConfigError(f"${FW_CONFIG_ENV} names {named}, which does not exist; fix it or "
-                          f"unset it (export -n {FW_CONFIG_ENV})")
+        raise ConfigError(
+            f"${FW_CONFIG_ENV} names {named}, which does not exist; fix it or "
+            f"unset it (export -n {FW_CONFIG_ENV})"
+        )
     found = []
-    for path in (FW_CONFIG_NAME, os.path.join(_expand(FIREWORKS_DIR), FW_CONFIG_NAME),
-                 named and _expand(named)):
+    for path in (
+        FW_CONFIG_NAME,
+        os.path.join(_expand(FIREWORKS_DIR), FW_CONFIG_NAME),
+        named and _expand(named),
+    ):
         if path and os.path.exists(path) and os.path.abspath(path) not in found:
             found.append(os.path.abspath(path))
     if len(found) > 1:
@@ -153,15 +189,18 @@ def load_fw_settings(quiet=False):
         if settings.get("ECHO_TEST") is not None:
             _note(str(settings.get("ECHO_TEST")))
         if settings.ignored:
-            _note(f"warning: {path}: starshell ignores " + "; ".join(
-                f"{key}: {why}" for key, why in settings.ignored))
+            _note(
+                f"warning: {path}: starshell ignores "
+                + "; ".join(f"{key}: {why}" for key, why in settings.ignored)
+            )
     return settings
 
 
 def settings_from_dict(data, source):
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of FireWorks settings (KEY: value), "
-                          f"got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping of FireWorks settings (KEY: value), got {type(data).__name__}"
+        )
     values, ignored = {}, []
     for key, value in data.items():
         key = str(key)
@@ -178,6 +217,7 @@ def settings_from_dict(data, source):
 
 def _unknown(key):
     import difflib  # only for a key nobody knows: a typo, most often
+
     close = difflib.get_close_matches(key, sorted(USED | set(IGNORED)), n=1)
     hint = f", did you mean {close[0]}?" if close else ""
     return f"not a FireWorks setting{hint}"
@@ -195,8 +235,7 @@ def _checked(key, value, source):
     if key == "ADD_USER_PACKAGES":
         packages = [value] if isinstance(value, str) else value
         if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
-            raise ConfigError(f"{source}: ADD_USER_PACKAGES must be a list of module names, "
-                              f"got {value!r}")
+            raise ConfigError(f"{source}: ADD_USER_PACKAGES must be a list of module names, got {value!r}")
         return tuple(packages)
     if key in _TEXTS and not isinstance(value, (str, int)):
         raise ConfigError(f"{source}: {key} must be a text, got {value!r}")
@@ -253,16 +292,19 @@ def launchpad_config(settings, path):
     import dataclasses
 
     from .config import load_config
+
     config = load_config(path)
     timeout = settings.get("MONGO_SOCKET_TIMEOUT_MS")
     if timeout is None or config.kind != "mongodb" or "socketTimeoutMS" in config.client_kwargs:
         return config
-    return dataclasses.replace(config, client_kwargs={**config.client_kwargs,
-                                                      "socketTimeoutMS": int(timeout)})
+    return dataclasses.replace(
+        config, client_kwargs={**config.client_kwargs, "socketTimeoutMS": int(timeout)}
+    )
 
 
 def open_launchpad(settings, explicit=None, config_dir=None):
     """The LaunchPad a command works on, found in docs/stores.md's order."""
     from .launchpad import LaunchPad
+
     path = settings.find_file("launchpad", explicit, config_dir)
     return LaunchPad.from_config(launchpad_config(settings, path))

@@ -53,11 +53,14 @@ class WorkflowGraph:
         """The picture's bytes, drawn by Graphviz's ``dot``."""
         dot = shutil.which("dot")
         if dot is None:
-            raise DrawingError("drawing a picture needs Graphviz's dot program: install "
-                               "graphviz (apt-get install graphviz, or conda install graphviz), "
-                               "or write a .dot file")
-        done = self._run([dot, f"-T{format}"], input=self.source.encode(), capture_output=True,
-                         timeout=120, check=False)
+            raise DrawingError(
+                "drawing a picture needs Graphviz's dot program: install "
+                "graphviz (apt-get install graphviz, or conda install graphviz), "
+                "or write a .dot file"
+            )
+        done = self._run(
+            [dot, f"-T{format}"], input=self.source.encode(), capture_output=True, timeout=120, check=False
+        )
         if done.returncode != 0:
             raise DrawingError(f"dot -T{format} failed: {done.stderr.decode(errors='replace')[:300]}")
         return done.stdout
@@ -66,8 +69,9 @@ class WorkflowGraph:
         """Write the picture to ``path``; the format is its extension (png, svg, pdf, dot)."""
         format = (format or os.path.splitext(path)[1][1:] or "png").lower()
         if format not in PICTURE_FORMATS:
-            raise DrawingError(f"{path}: cannot draw .{format}; use one of "
-                               f"{', '.join('.' + f for f in PICTURE_FORMATS)}")
+            raise DrawingError(
+                f"{path}: cannot draw .{format}; use one of {', '.join('.' + f for f in PICTURE_FORMATS)}"
+            )
         data = self.source.encode() if format == "dot" else self.pipe(format)
         with open(path, "wb") as fh:
             fh.write(data)
@@ -81,15 +85,16 @@ def wf_to_graph(wf, dag_kwargs=None, wf_show_tasks=True):
     """The workflow as a graph: one box per firework filled with its state's colour
     (and its tasks as a dashed chain below it, like FireWorks)."""
     attrs = {"rankdir": "TB" if wf_show_tasks else "LR", **(dag_kwargs or {})}
-    lines = [f"digraph {_quote(wf.name or 'workflow')} {{",
-             *(f"  {k}={_quote(v)};" for k, v in attrs.items()),
-             '  node [shape=box, style="rounded,filled", fontname="helvetica"];']
+    lines = [
+        f"digraph {_quote(wf.name or 'workflow')} {{",
+        *(f"  {k}={_quote(v)};" for k, v in attrs.items()),
+        '  node [shape=box, style="rounded,filled", fontname="helvetica"];',
+    ]
     for fw_id in sorted(wf.id_fw):
         fw = wf.id_fw[fw_id]
         fill, ink = STATE_COLORS.get(fw.state, ("#ffffff", "#000000"))
         label = f"{fw.name}\nid {fw_id} · {fw.state}"
-        lines.append(f"  {fw_id} [label={_quote(label)}, fillcolor={_quote(fill)}, "
-                     f"fontcolor={_quote(ink)}];")
+        lines.append(f"  {fw_id} [label={_quote(label)}, fillcolor={_quote(fill)}, fontcolor={_quote(ink)}];")
         if wf_show_tasks:
             lines.extend(_task_chain(fw_id, fw.tasks))
     for parent in sorted(wf.links):
@@ -102,8 +107,9 @@ def _task_chain(fw_id, tasks):
     previous = str(fw_id)
     for idx, task in enumerate(tasks):
         node = _quote(f"{fw_id}-{idx}")
-        yield (f"  {node} [label={_quote(_task_label(task))}, style=dashed, "
-               f"fillcolor=white, fontcolor=black];")
+        yield (
+            f"  {node} [label={_quote(_task_label(task))}, style=dashed, fillcolor=white, fontcolor=black];"
+        )
         yield f"  {previous} -> {node} [style=dashed, arrowhead=none];"
         previous = node
 
@@ -131,8 +137,10 @@ def check_workflow(wf):
         return problems
     pieces = _pieces(wf)
     if len(pieces) > 1:
-        problems.append(f"the workflow is {len(pieces)} unconnected pieces (firework ids "
-                        f"{'; '.join(', '.join(map(str, sorted(p))) for p in pieces)})")
+        problems.append(
+            f"the workflow is {len(pieces)} unconnected pieces (firework ids "
+            f"{'; '.join(', '.join(map(str, sorted(p))) for p in pieces)})"
+        )
     return problems + _dataflow_problems(wf, order)
 
 
@@ -168,8 +176,7 @@ def _dataflow_problems(wf, order):
     for node in order:
         for kid in wf.links.get(node, ()):
             ancestors[kid] |= ancestors[node] | {node}
-    outputs = {i: [o for t in wf.id_fw[i].tasks for o in _names(t.get("outputs"))]
-               for i in wf.id_fw}
+    outputs = {i: [o for t in wf.id_fw[i].tasks for o in _names(t.get("outputs"))] for i in wf.id_fw}
     problems = []
     for fw_id in order:
         fw, earlier = wf.id_fw[fw_id], []
@@ -179,8 +186,10 @@ def _dataflow_problems(wf, order):
                 sources += ["its spec"] if name in fw.spec else []
                 sources += ["an earlier task"] if name in earlier else []
                 if len(sources) != 1:
-                    problems.append(f"firework {fw_id} ({fw.name}): input {name!r} has "
-                                    f"{'no source' if not sources else 'several sources: '}"
-                                    f"{', '.join(map(str, sources))}")
+                    problems.append(
+                        f"firework {fw_id} ({fw.name}): input {name!r} has "
+                        f"{'no source' if not sources else 'several sources: '}"
+                        f"{', '.join(map(str, sources))}"
+                    )
             earlier += _names(task.get("outputs"))
     return problems

@@ -30,8 +30,10 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 _PENDING = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
 _RAN = (S.RUNNING.value, S.COMPLETED.value, S.FIZZLED.value)
 # A rerun in FireWorks archives a live launch as it is; in starshell such a launch is closed.
-_ARCHIVED_LIVE = {LaunchState.RUNNING.value: LaunchState.FENCED.value,
-                  LaunchState.RESERVED.value: LaunchState.CANCELLED.value}
+_ARCHIVED_LIVE = {
+    LaunchState.RUNNING.value: LaunchState.FENCED.value,
+    LaunchState.RESERVED.value: LaunchState.CANCELLED.value,
+}
 
 
 @dataclass
@@ -53,8 +55,10 @@ class ImportSummary:
     def lines(self):
         out = [f"not imported: {message}" for message in self.failed]
         ids = "with new ids (--renumber)" if self.renumbered else "with their FireWorks ids"
-        out.append(f"imported {self.workflows} workflow(s) ({self.fireworks} firework(s), "
-                   f"{self.launches} launch(es)) {ids} from {self.source} into {self.target}")
+        out.append(
+            f"imported {self.workflows} workflow(s) ({self.fireworks} firework(s), "
+            f"{self.launches} launch(es)) {ids} from {self.source} into {self.target}"
+        )
         out.append(f"skipped {self.skipped} already imported; {len(self.failed)} failed")
         return out
 
@@ -82,6 +86,7 @@ def _waiting_on(state, spec, parent_states):
         if parent == S.COMPLETED.value:
             return True
         return allow and (parent not in _PENDING if lenient else parent == S.FIZZLED.value)
+
     return sum(1 for p in parent_states if not done(p))
 
 
@@ -94,8 +99,11 @@ def _current_launch(state, launch_ids, launch_states):
 
 
 def _history(entries):
-    return [{**h, **{k: stamp(h[k]) for k in ("created_on", "updated_on") if k in h}}
-            for h in entries or () if isinstance(h, dict)]
+    return [
+        {**h, **{k: stamp(h[k]) for k in ("created_on", "updated_on") if k in h}}
+        for h in entries or ()
+        if isinstance(h, dict)
+    ]
 
 
 def _last_ping(history):
@@ -114,9 +122,13 @@ def _exception(action, history):
     lines = [line for line in trace.splitlines() if line.strip()]
     task = data.get("_task") if isinstance(data.get("_task"), dict) else {}
     checkpoint = (history[-1].get("checkpoint") or {}) if history else {}
-    return {"message": lines[-1].strip() if lines else str(data.get("_message") or "task failed"),
-            "traceback": trace, "details": exc.get("_details"),
-            "task_index": checkpoint.get("_task_n"), "task_name": task.get("_fw_name")}
+    return {
+        "message": lines[-1].strip() if lines else str(data.get("_message") or "task failed"),
+        "traceback": trace,
+        "details": exc.get("_details"),
+        "task_index": checkpoint.get("_task_n"),
+        "task_name": task.get("_fw_name"),
+    }
 
 
 def _fworker(value):
@@ -137,11 +149,17 @@ def launch_doc(src, fw_id, launch_id, archived):
         state = _ARCHIVED_LIVE[state]
     reservations = [h["reservation_id"] for h in history if h.get("reservation_id") is not None]
     doc = {k: v for k, v in src.items() if k != "_id"}
-    doc.update(launch_id=launch_id, fw_id=fw_id, state=state, state_history=history,
-               fworker=_fworker(src.get("fworker")), last_ping=_last_ping(history),
-               reservation_id=str(reservations[-1]) if reservations else None,
-               exception=_exception(src.get("action"), history),
-               **{k: stamp(src.get(k)) for k in ("time_start", "time_end", "time_reserved")})
+    doc.update(
+        launch_id=launch_id,
+        fw_id=fw_id,
+        state=state,
+        state_history=history,
+        fworker=_fworker(src.get("fworker")),
+        last_ping=_last_ping(history),
+        reservation_id=str(reservations[-1]) if reservations else None,
+        exception=_exception(src.get("action"), history),
+        **{k: stamp(src.get(k)) for k in ("time_start", "time_end", "time_reserved")},
+    )
     if launch_id != src.get("launch_id"):
         doc[IMPORT_KEY] = {"launch_id": src.get("launch_id")}
     return {k: v for k, v in doc.items() if v is not None}
@@ -159,8 +177,11 @@ class Mapped:
 def map_workflow(wf, fws, launches, wf_id, fw_ids, launch_ids, key, now):
     """Documents for one workflow. ``fw_ids``/``launch_ids`` map FireWorks ids to the
     store's (the identity unless renumbering); ``key`` names the FireWorks workflow."""
-    links = {int(p): [int(c) for c in kids or () if int(c) in fw_ids]
-             for p, kids in (wf.get("links") or {}).items() if int(p) in fw_ids}
+    links = {
+        int(p): [int(c) for c in kids or () if int(c) in fw_ids]
+        for p, kids in (wf.get("links") or {}).items()
+        if int(p) in fw_ids
+    }
     parents = {i: [] for i in fw_ids}
     for parent, kids in links.items():
         for child in kids:
@@ -176,13 +197,17 @@ def map_workflow(wf, fws, launches, wf_id, fw_ids, launch_ids, key, now):
                 doc = launch_doc(launches[old], fw_ids[f["fw_id"]], launch_ids[old], old in archived)
                 launch_docs.append(doc)
                 launch_states[doc["launch_id"]] = doc["state"]
-    fw_docs = [_firework_doc(f, wf_id, fw_ids, launch_ids, links, parents, states,
-                             launch_states, key) for f in fws]
-    workflow = {"wf_id": wf_id, "name": str(wf.get("name") or "unnamed WF"),
-                "metadata": wf.get("metadata") if isinstance(wf.get("metadata"), dict) else {},
-                "created_on": stamp(wf.get("created_on")) or now,
-                "updated_on": stamp(wf.get("updated_on")) or now,
-                IMPORT_KEY: {"source_id": key, "imported_on": now}}
+    fw_docs = [
+        _firework_doc(f, wf_id, fw_ids, launch_ids, links, parents, states, launch_states, key) for f in fws
+    ]
+    workflow = {
+        "wf_id": wf_id,
+        "name": str(wf.get("name") or "unnamed WF"),
+        "metadata": wf.get("metadata") if isinstance(wf.get("metadata"), dict) else {},
+        "created_on": stamp(wf.get("created_on")) or now,
+        "updated_on": stamp(wf.get("updated_on")) or now,
+        IMPORT_KEY: {"source_id": key, "imported_on": now},
+    }
     return Mapped(workflow, fw_docs, sorted(launch_docs, key=lambda d: d["launch_id"]))
 
 
@@ -194,16 +219,23 @@ def _firework_doc(f, wf_id, fw_ids, launch_ids, links, parents, states, launch_s
     spec.setdefault("_tasks", [])
     live = [launch_ids[i] for i in f.get("launches") or () if i in launch_ids]
     created = stamp(f.get("created_on")) or utcnow()
-    return {"fw_id": fw_ids[old], "wf_id": wf_id, "name": str(f.get("name") or "Unnamed FW"),
-            "state": state, "spec": spec, "created_on": created,
-            "updated_on": stamp(f.get("updated_on")) or created,
-            "parents": [fw_ids[p] for p in parents[old]],
-            "children": [fw_ids[c] for c in links.get(old, [])],
-            "waiting_on": _waiting_on(state, spec, [states[p] for p in parents[old]]),
-            "current_launch": _current_launch(state, live, launch_states), "not_before": None,
-            "archived_launches": [launch_ids[i] for i in f.get("archived_launches") or ()
-                                  if i in launch_ids],
-            IMPORT_KEY: {"source_id": key, "fw_id": old}, **index_fields(spec)}
+    return {
+        "fw_id": fw_ids[old],
+        "wf_id": wf_id,
+        "name": str(f.get("name") or "Unnamed FW"),
+        "state": state,
+        "spec": spec,
+        "created_on": created,
+        "updated_on": stamp(f.get("updated_on")) or created,
+        "parents": [fw_ids[p] for p in parents[old]],
+        "children": [fw_ids[c] for c in links.get(old, [])],
+        "waiting_on": _waiting_on(state, spec, [states[p] for p in parents[old]]),
+        "current_launch": _current_launch(state, live, launch_states),
+        "not_before": None,
+        "archived_launches": [launch_ids[i] for i in f.get("archived_launches") or () if i in launch_ids],
+        IMPORT_KEY: {"source_id": key, "fw_id": old},
+        **index_fields(spec),
+    }
 
 
 # -- the run -------------------------------------------------------------------------
@@ -217,8 +249,9 @@ def source_key(wf):
 class Importer:
     """Copies every not yet imported workflow of ``source`` into ``launchpad``'s store."""
 
-    def __init__(self, launchpad, source, renumber=False, progress=None, every_secs=5.0,
-                 monotonic=time.monotonic):
+    def __init__(
+        self, launchpad, source, renumber=False, progress=None, every_secs=5.0, monotonic=time.monotonic
+    ):
         self.lp, self.store, self.source = launchpad, launchpad.store, source
         self.renumber = renumber
         self.progress = progress
@@ -248,8 +281,9 @@ class Importer:
         return self.summary
 
     def _imported_keys(self):
-        found = self.store.find_workflows({f"{IMPORT_KEY}.source_id": {"$exists": True}},
-                                          fields=["wf_id", f"{IMPORT_KEY}.source_id"])
+        found = self.store.find_workflows(
+            {f"{IMPORT_KEY}.source_id": {"$exists": True}}, fields=["wf_id", f"{IMPORT_KEY}.source_id"]
+        )
         return {d[IMPORT_KEY]["source_id"]: d["wf_id"] for d in found}
 
     def _remove_leftovers(self):
@@ -258,8 +292,9 @@ class Importer:
         present = {d["wf_id"] for d in self.store.find_workflows(fields=["wf_id"])}
         orphans = {d["wf_id"] for d in self.store.find_fireworks(fields=["wf_id"])} - present
         if orphans:
-            docs = self.store.find_fireworks({"wf_id": {"$in": sorted(orphans)}},
-                                             fields=["fw_id", IMPORT_KEY])
+            docs = self.store.find_fireworks(
+                {"wf_id": {"$in": sorted(orphans)}}, fields=["fw_id", IMPORT_KEY]
+            )
             ours = [d["fw_id"] for d in docs if d.get(IMPORT_KEY)]
             if ours:
                 self.store.delete_fireworks(ours)
@@ -274,9 +309,14 @@ class Importer:
         taken_fws = sorted(wanted & ({d["fw_id"] for d in present} - ours))
         by_fw = self.source.launch_ids_of()
         wanted_launches = {i for fw_id in wanted for i in by_fw.get(fw_id, ())}
-        taken_launches = sorted(wanted_launches & {
-            d["launch_id"] for d in self.store.find_launches(fields=["launch_id", "fw_id"])
-            if d["fw_id"] not in ours})
+        taken_launches = sorted(
+            wanted_launches
+            & {
+                d["launch_id"]
+                for d in self.store.find_launches(fields=["launch_id", "fw_id"])
+                if d["fw_id"] not in ours
+            }
+        )
         if not taken_fws and not taken_launches:
             return
         raise ImportConflictError(
@@ -284,7 +324,8 @@ class Importer:
             f"{self.lp.describe()} by other workflows; nothing was imported. Import into an "
             "empty store (-l another file) to keep FireWorks' ids, or pass --renumber to give "
             f"the imported fireworks and launches new ids (the old ones are kept in "
-            f"{IMPORT_KEY}.fw_id and {IMPORT_KEY}.launch_id)")
+            f"{IMPORT_KEY}.fw_id and {IMPORT_KEY}.launch_id)"
+        )
 
     def _move_counters(self):
         """New fireworks and launches must never take an imported id."""
@@ -299,8 +340,9 @@ class Importer:
         missing = sorted(set(nodes) - {f["fw_id"] for f in fws})
         if not nodes or missing:
             why = f"firework(s) {_ids(missing)} are missing" if nodes else "it has no fireworks"
-            self.summary.failed.append(f"workflow {wf.get('name')!r} ({key}): {why} in the "
-                                       "FireWorks database")
+            self.summary.failed.append(
+                f"workflow {wf.get('name')!r} ({key}): {why} in the FireWorks database"
+            )
             return
         wanted = [i for f in fws for i in (f.get("launches") or []) + (f.get("archived_launches") or [])]
         launches = {d["launch_id"]: d for d in self.source.launches(sorted(set(wanted)))}
@@ -319,12 +361,15 @@ class Importer:
         """Insert one workflow; returns its documents, or why it was not written."""
         with self.store.transaction():  # on SQLite one commit: ids and documents together
             fw_ids, launch_ids = self._ids_for(nodes, sorted(launches))
-            mapped = map_workflow(wf, fws, launches, self.store.next_ids("wf"), fw_ids,
-                                  launch_ids, key, self.lp.now())
+            mapped = map_workflow(
+                wf, fws, launches, self.store.next_ids("wf"), fw_ids, launch_ids, key, self.lp.now()
+            )
             taken = None if self.renumber else self._in_use(mapped)
             if taken:
-                return (f"{taken} are already in the store (listed by two FireWorks workflows, or "
-                        "taken while importing); --renumber imports it with new ids")
+                return (
+                    f"{taken} are already in the store (listed by two FireWorks workflows, or "
+                    "taken while importing); --renumber imports it with new ids"
+                )
             self.store.insert_fireworks(mapped.fireworks)
             for launch in mapped.launches:
                 self.store.insert_launch(launch)
@@ -333,9 +378,13 @@ class Importer:
 
     def _in_use(self, mapped):
         fws = self.store.get_fireworks([d["fw_id"] for d in mapped.fireworks], fields=["fw_id"])
-        launches = self.store.find_launches(
-            {"launch_id": {"$in": [d["launch_id"] for d in mapped.launches]}},
-            fields=["launch_id"]) if mapped.launches else []
+        launches = (
+            self.store.find_launches(
+                {"launch_id": {"$in": [d["launch_id"] for d in mapped.launches]}}, fields=["launch_id"]
+            )
+            if mapped.launches
+            else []
+        )
         return _id_text(sorted(d["fw_id"] for d in fws), sorted(d["launch_id"] for d in launches))
 
     def _ids_for(self, fw_ids, launch_ids):
@@ -348,9 +397,8 @@ class Importer:
 
 
 def _id_text(fw_ids, launch_ids):
-    """"fw_id(s) 1, 2 and launch_id(s) 3": the ids a message names ("" for none)."""
-    what = [f"{kind}(s) {_ids(ids)}" for kind, ids in (("fw_id", fw_ids), ("launch_id", launch_ids))
-            if ids]
+    """ "fw_id(s) 1, 2 and launch_id(s) 3": the ids a message names ("" for none)."""
+    what = [f"{kind}(s) {_ids(ids)}" for kind, ids in (("fw_id", fw_ids), ("launch_id", launch_ids)) if ids]
     return " and ".join(what)
 
 

@@ -12,15 +12,21 @@ from datetime import datetime, timedelta, timezone
 
 from .actions import FWAction
 from .config import load_config
-from .errors import (InvalidArgumentError, InvalidTransitionError, NotFoundError,
-                     ResetRefusedError, StaleLaunchError, StarshellError)
+from .dynamics import DynamicsMixin
+from .errors import (
+    InvalidArgumentError,
+    InvalidTransitionError,
+    NotFoundError,
+    ResetRefusedError,
+    StaleLaunchError,
+    StarshellError,
+)
 from .models import Firework, Launch, Workflow
+from .serializable import FWSerializable
 from .states import LaunchState, State, check_transition, is_legal, workflow_state
 from .stores import WorkerFilter, index_fields, open_store
-from .transitions import TransitionsMixin
-from .serializable import FWSerializable
 from .trackers import Tracker
-from .dynamics import DynamicsMixin
+from .transitions import TransitionsMixin
 
 S = State
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -57,6 +63,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         FW_config.yaml's MONGO_SOCKET_TIMEOUT_MS, before opening)."""
         if config.kind == "gateway":
             from .gateway.client import GatewayLaunchPad
+
             return GatewayLaunchPad(config)
         return cls(open_store(config), config=config)
 
@@ -87,6 +94,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
     def maintain(self, infinite=True, maintain_interval=None, **options):
         """FireWorks' upkeep loop: tuneup, lost runs, safe repairs (see maintenance)."""
         from .maintenance import MAINTAIN_INTERVAL, maintain
+
         return maintain(self, infinite, maintain_interval or MAINTAIN_INTERVAL, **options)
 
     # -- adding ------------------------------------------------------------------
@@ -103,8 +111,9 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         now = self.now()
         docs = self._firework_docs(wf, id_map, wf_id, now)
         self.store.insert_workflow(
-            {"wf_id": wf_id, "name": wf.name, "metadata": wf.metadata,
-             "created_on": now, "updated_on": now}, docs)
+            {"wf_id": wf_id, "name": wf.name, "metadata": wf.metadata, "created_on": now, "updated_on": now},
+            docs,
+        )
         return id_map
 
     def _firework_docs(self, wf, id_map, wf_id, now, done_parents=()):
@@ -113,20 +122,35 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         docs = []
         for old_id, fw in wf.id_fw.items():
             waiting_on = len(parents[old_id])
-            state = fw.state if fw.state in (S.DEFUSED.value, S.PAUSED.value) else (
-                S.READY.value if waiting_on == 0 else S.WAITING.value)
+            state = (
+                fw.state
+                if fw.state in (S.DEFUSED.value, S.PAUSED.value)
+                else (S.READY.value if waiting_on == 0 else S.WAITING.value)
+            )
             spec = _plain_spec_objects(fw.full_spec())
-            docs.append({"fw_id": id_map[old_id], "wf_id": wf_id, "name": fw.name, "state": state,
-                         "spec": spec, "created_on": now, "updated_on": now,
-                         "parents": [id_map[p] for p in parents[old_id]],
-                         "children": [id_map[c] for c in wf.links[old_id]],
-                         "waiting_on": waiting_on, "current_launch": None, "not_before": None,
-                         **index_fields(spec)})
+            docs.append(
+                {
+                    "fw_id": id_map[old_id],
+                    "wf_id": wf_id,
+                    "name": fw.name,
+                    "state": state,
+                    "spec": spec,
+                    "created_on": now,
+                    "updated_on": now,
+                    "parents": [id_map[p] for p in parents[old_id]],
+                    "children": [id_map[c] for c in wf.links[old_id]],
+                    "waiting_on": waiting_on,
+                    "current_launch": None,
+                    "not_before": None,
+                    **index_fields(spec),
+                }
+            )
         return docs
 
     def delete_fws(self, fw_ids, delete_launch_dirs=False):
         """Delete fireworks (and their launches); refuses to strand children. See workflow_ops."""
         from .workflow_ops import delete_fws
+
         return delete_fws(self, fw_ids, delete_launch_dirs)
 
     # -- reading -----------------------------------------------------------------
@@ -170,14 +194,21 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             raise NotFoundError(f"no workflow with id {wf_id}")
         docs = self.store.find_fireworks({"wf_id": wf_id})
         launches = {}
-        for launch in self.store.find_launches({"fw_id": {"$in": [d["fw_id"] for d in docs]}},
-                                               sort=[("launch_id", 1)]):
+        for launch in self.store.find_launches(
+            {"fw_id": {"$in": [d["fw_id"] for d in docs]}}, sort=[("launch_id", 1)]
+        ):
             launches.setdefault(launch["fw_id"], []).append(launch)
         fws = [Firework.from_dict({**d, "launches": launches.get(d["fw_id"], [])}) for d in docs]
         links = {d["fw_id"]: d["children"] for d in docs}
-        return Workflow(fws, links, name=wf_doc["name"], metadata=wf_doc.get("metadata"),
-                        created_on=wf_doc["created_on"], updated_on=wf_doc["updated_on"],
-                        wf_id=wf_id)
+        return Workflow(
+            fws,
+            links,
+            name=wf_doc["name"],
+            metadata=wf_doc.get("metadata"),
+            created_on=wf_doc["created_on"],
+            updated_on=wf_doc["updated_on"],
+            wf_id=wf_id,
+        )
 
     def get_wf_summaries(self, query=None, state=None, sort=None, limit=0, skip=0):
         """Workflow documents with ``state``, ``states`` (counts) and ``nodes`` added.
@@ -191,7 +222,7 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             docs = self.store.find_workflows(query, sort=sort)
             counts = self.store.workflow_state_counts([d["wf_id"] for d in docs])
             docs = [d for d in docs if workflow_state(counts[d["wf_id"]]) == state]
-            docs = docs[skip:skip + limit] if limit else docs[skip:]
+            docs = docs[skip : skip + limit] if limit else docs[skip:]
         for d in docs:
             c = counts.get(d["wf_id"], {})
             d.update(state=workflow_state(c), states=c, nodes=sum(c.values()))
@@ -233,8 +264,16 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             raise NotFoundError(f"firework {fw_id} has no launch number {launch_idx}") from None
 
     # -- running: the rocket's side ---------------------------------------------
-    def checkout_fw(self, worker=None, launch_dir="", fw_id=None, host=None, ip=None,
-                    states=(S.READY.value,), ping_interval=None):
+    def checkout_fw(
+        self,
+        worker=None,
+        launch_dir="",
+        fw_id=None,
+        host=None,
+        ip=None,
+        states=(S.READY.value,),
+        ping_interval=None,
+    ):
         """Atomically claim the best firework this worker may run and open a launch.
 
         Returns ``(fw_doc, launch_id)`` or ``(None, None)`` when nothing fits.
@@ -250,16 +289,27 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         with self.store.transaction():
             launch_id = self.store.next_ids("launch")
             fw = self.store.claim_firework(
-                worker, {"state": S.RUNNING.value, "current_launch": launch_id, "updated_on": now},
-                states=states, fw_id=fw_id, not_before=now)
+                worker,
+                {"state": S.RUNNING.value, "current_launch": launch_id, "updated_on": now},
+                states=states,
+                fw_id=fw_id,
+                not_before=now,
+            )
             if fw is None:
                 return None, None
-            launch = Launch(launch_id=launch_id, fw_id=fw["fw_id"], host=host, ip=ip,
-                            launch_dir=launch_dir, state=LaunchState.RUNNING.value,
-                            fworker={"name": worker.name, "category": worker.category,
-                                     "query": worker.query},
-                            state_history=[{"state": S.RUNNING.value, "created_on": now}],
-                            time_start=now, last_ping=now, ping_interval=ping_interval)
+            launch = Launch(
+                launch_id=launch_id,
+                fw_id=fw["fw_id"],
+                host=host,
+                ip=ip,
+                launch_dir=launch_dir,
+                state=LaunchState.RUNNING.value,
+                fworker={"name": worker.name, "category": worker.category, "query": worker.query},
+                state_history=[{"state": S.RUNNING.value, "created_on": now}],
+                time_start=now,
+                last_ping=now,
+                ping_interval=ping_interval,
+            )
             reserved = self._reservation(fw) if S.RESERVED.value in states else None
             if reserved is None:
                 self.store.insert_launch(launch.to_dict())
@@ -271,16 +321,18 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         return fw, launch_id
 
     def _reservation(self, fw):
-        found = self.store.find_launches({"fw_id": fw["fw_id"], "state": LaunchState.RESERVED.value},
-                                         sort=[("launch_id", -1)], limit=1)
+        found = self.store.find_launches(
+            {"fw_id": fw["fw_id"], "state": LaunchState.RESERVED.value}, sort=[("launch_id", -1)], limit=1
+        )
         return found[0] if found else None
 
     def _start_reservation(self, fw, reserved, launch, claimed_id):
         """The reservation's launch becomes the running one (as in FireWorks), so it is
         not left RESERVED for ever and keeps its queue id."""
         launch_id = reserved["launch_id"]
-        self.store.update_fireworks([fw["fw_id"]], {"current_launch": launch_id},
-                                    expect={"current_launch": claimed_id})
+        self.store.update_fireworks(
+            [fw["fw_id"]], {"current_launch": launch_id}, expect={"current_launch": claimed_id}
+        )
         fw["current_launch"] = launch_id
         launch.state_history = reserved.get("state_history", []) + launch.state_history
         changes = {k: v for k, v in launch.to_dict().items() if k not in ("launch_id", "reservation_id")}
@@ -320,16 +372,18 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
     def get_tracker_data(self, fw_id):
         """``[{"launch_id", "trackers": [Tracker]}]`` for the firework's launches that track
         files, oldest first (FireWorks' ``get_tracker_data``)."""
-        launches = self.store.find_launches({"fw_id": int(fw_id)}, fields=["launch_id", "trackers"],
-                                            sort=[("launch_id", 1)])
+        launches = self.store.find_launches(
+            {"fw_id": int(fw_id)}, fields=["launch_id", "trackers"], sort=[("launch_id", 1)]
+        )
         if not launches:
             self.wf_id_of(fw_id)  # raises NotFoundError for an unknown id
-        return [{"launch_id": launch["launch_id"],
-                 "trackers": [Tracker.from_dict(t) for t in launch["trackers"]]}
-                for launch in launches if launch.get("trackers")]
+        return [
+            {"launch_id": launch["launch_id"], "trackers": [Tracker.from_dict(t) for t in launch["trackers"]]}
+            for launch in launches
+            if launch.get("trackers")
+        ]
 
-    def complete_launch(self, launch_id, action=None, state=S.COMPLETED.value, exception=None,
-                        fw_id=None):
+    def complete_launch(self, launch_id, action=None, state=S.COMPLETED.value, exception=None, fw_id=None):
         """Finish a launch: record its result and apply its FWAction.
 
         A launch that was fenced meanwhile (rerun, defused, declared lost)
@@ -343,8 +397,10 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
             plan, action, state, exception = self._vet_result(fw, action, state, exception)
             changed = self.store.update_fireworks(
-                [fw_id], {"state": state, "updated_on": now},
-                expect={"state": S.RUNNING.value, "current_launch": launch_id})
+                [fw_id],
+                {"state": state, "updated_on": now},
+                expect={"state": S.RUNNING.value, "current_launch": launch_id},
+            )
             if not changed and self._cut_short(fw_id, launch_id, state):
                 changed = [fw_id]
             if changed:
@@ -358,7 +414,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         if not changed:
             raise StaleLaunchError(
                 f"launch {launch_id} of firework {fw_id} was fenced (rerun, defused or "
-                "declared lost) before it finished; its result was recorded but not applied")
+                "declared lost) before it finished; its result was recorded but not applied"
+            )
         return fw_id
 
     def _vet_result(self, fw, action, state, exception):
@@ -379,8 +436,11 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
                 self.store.check_storable(kept.to_dict())
             except StarshellError:
                 kept = FWAction()
-            problem = {"message": f"the task's FWAction could not be applied: {exc}",
-                       "task_index": None, "task_name": None}
+            problem = {
+                "message": f"the task's FWAction could not be applied: {exc}",
+                "task_index": None,
+                "task_name": None,
+            }
             return None, kept, S.FIZZLED.value, exception or problem
 
     def _cut_short(self, fw_id, launch_id, state):
@@ -402,20 +462,24 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         retries = fw["spec"].get("_retries") or 0
         if not isinstance(retries, int) or retries <= 0:
             return False
-        failures = len(self.store.find_launches(
-            {"fw_id": fw["fw_id"], "state": S.FIZZLED.value}, fields=["launch_id"]))
+        failures = len(
+            self.store.find_launches({"fw_id": fw["fw_id"], "state": S.FIZZLED.value}, fields=["launch_id"])
+        )
         if failures > retries:
             return False
         delay = float(fw["spec"].get("_retry_delay", 0) or 0)
         delay *= float(fw["spec"].get("_retry_backoff", 2) or 1) ** (failures - 1)
         not_before = cutoff(self.clock, -delay) if delay > 0 else None
-        self.store.update_fireworks([fw["fw_id"]], {
-            "state": S.READY.value, "not_before": not_before, "updated_on": self.now()},
-            expect={"state": S.FIZZLED.value})
+        self.store.update_fireworks(
+            [fw["fw_id"]],
+            {"state": S.READY.value, "not_before": not_before, "updated_on": self.now()},
+            expect={"state": S.FIZZLED.value},
+        )
         return True
 
-    def interrupt_launch(self, launch_id, fw_id, requeue=True, reason="interrupted",
-                         walltime=False, not_started=False):
+    def interrupt_launch(
+        self, launch_id, fw_id, requeue=True, reason="interrupted", walltime=False, not_started=False
+    ):
         """A rocket was stopped (SIGTERM, Ctrl-C, walltime) mid-run.
 
         The launch is recorded as interrupted, with ``walltime: true`` when the
@@ -428,25 +492,35 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         Returns the firework's new state, or None if it had moved on already.
         """
         now = self.now()
-        exception = {"message": reason, "interrupted": True, "walltime": bool(walltime),
-                     **({"not_started": True} if not_started else {})}
+        exception = {
+            "message": reason,
+            "interrupted": True,
+            "walltime": bool(walltime),
+            **({"not_started": True} if not_started else {}),
+        }
         with self.store.transaction():
             too_many = self._walltime_give_up(fw_id, launch_id) if requeue and walltime else None
             if too_many:
                 requeue, exception["message"] = False, too_many
             state = S.READY.value if requeue else S.FIZZLED.value
             changed = self.store.update_fireworks(
-                [fw_id], {"state": state, "updated_on": now,
-                          **({"current_launch": None} if requeue else {})},
-                expect={"state": S.RUNNING.value, "current_launch": launch_id})
+                [fw_id],
+                {"state": state, "updated_on": now, **({"current_launch": None} if requeue else {})},
+                expect={"state": S.RUNNING.value, "current_launch": launch_id},
+            )
             opened = self._opened.pop(launch_id, None) or self.store.get_launch(launch_id) or {}
-            self.store.update_launch(launch_id, {
-                "state": LaunchState.CANCELLED.value if not_started else LaunchState.FIZZLED.value,
-                "time_end": now,
-                "interrupted": True,
-                "walltime": bool(walltime), "handed_back": bool(changed and requeue),
-                "runtime_secs": _seconds_between(opened.get("time_start") or now, now),
-                "exception": exception})
+            self.store.update_launch(
+                launch_id,
+                {
+                    "state": LaunchState.CANCELLED.value if not_started else LaunchState.FIZZLED.value,
+                    "time_end": now,
+                    "interrupted": True,
+                    "walltime": bool(walltime),
+                    "handed_back": bool(changed and requeue),
+                    "runtime_secs": _seconds_between(opened.get("time_start") or now, now),
+                    "exception": exception,
+                },
+            )
             if changed and not requeue:
                 fw = self.store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
                 self._release_after_fizzle(fw, now)
@@ -465,9 +539,15 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         if limit == 0:
             return None
         earlier = self.store.find_launches(
-            {"fw_id": int(fw_id), "launch_id": {"$lt": int(launch_id)},
-             "state": {"$nin": [LaunchState.RESERVED.value, LaunchState.CANCELLED.value]}},
-            fields=["walltime", "handed_back"], sort=[("launch_id", -1)], limit=max(limit - 1, 1))
+            {
+                "fw_id": int(fw_id),
+                "launch_id": {"$lt": int(launch_id)},
+                "state": {"$nin": [LaunchState.RESERVED.value, LaunchState.CANCELLED.value]},
+            },
+            fields=["walltime", "handed_back"],
+            sort=[("launch_id", -1)],
+            limit=max(limit - 1, 1),
+        )
         stops = 1  # this stop; only the limit - 1 launches before it can complete the count
         for launch in earlier:
             if not (launch.get("walltime") and launch.get("handed_back")):
@@ -475,11 +555,13 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
             stops += 1
         if stops < limit:
             return None
-        return (f"stopped by its pilot job's walltime {stops} times in a row: firework {fw_id} "
-                "does not fit in the time its pilots have. Give it more: a longer walltime in "
-                "my_qadapter.yaml, or its own job (qlaunch -r with spec._queueadapter.walltime), "
-                f"then lpad rerun_fws -i {fw_id} (spec.{WALLTIME_HANDBACKS_KEY} sets how many "
-                f"stops in a row are tolerated, default {DEFAULT_WALLTIME_HANDBACKS}; 0: no limit)")
+        return (
+            f"stopped by its pilot job's walltime {stops} times in a row: firework {fw_id} "
+            "does not fit in the time its pilots have. Give it more: a longer walltime in "
+            "my_qadapter.yaml, or its own job (qlaunch -r with spec._queueadapter.walltime), "
+            f"then lpad rerun_fws -i {fw_id} (spec.{WALLTIME_HANDBACKS_KEY} sets how many "
+            f"stops in a row are tolerated, default {DEFAULT_WALLTIME_HANDBACKS}; 0: no limit)"
+        )
 
     def run_exists(self, worker=None):
         """Whether anything may still need a rocket: READY fireworks for this worker,
@@ -515,7 +597,8 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         work about to become READY, which pilots should be queued for already
         (``lost_after``: ten default heartbeats)."""
         return self.store.count_waiting_descendants(
-            _worker_filter(worker), self._live_runs(lost_after), limit=limit, children_only=True)
+            _worker_filter(worker), self._live_runs(lost_after), limit=limit, children_only=True
+        )
 
     def silent_runs(self, seconds):
         """RUNNING launches without a heartbeat for ``seconds``, as
@@ -523,9 +606,12 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         now = self.now()
         found = self.store.find_launches(
             {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(self.clock, seconds)}},
-            fields=["fw_id", "launch_id", "last_ping"])
-        return [(launch["fw_id"], launch["launch_id"], _seconds_between(launch["last_ping"], now))
-                for launch in found]
+            fields=["fw_id", "launch_id", "last_ping"],
+        )
+        return [
+            (launch["fw_id"], launch["launch_id"], _seconds_between(launch["last_ping"], now))
+            for launch in found
+        ]
 
     def activity_mark(self):
         """Changes whenever a run starts or ends; one cheap query for idle rockets to poll."""
@@ -533,8 +619,12 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
 
     def _live_runs(self, lost_after):
         """RUNNING and RESERVED fireworks, less those silent for ``lost_after`` seconds."""
-        active = [d["fw_id"] for d in self.store.find_fireworks(
-            {"state": {"$in": [S.RUNNING.value, S.RESERVED.value]}}, fields=["fw_id"])]
+        active = [
+            d["fw_id"]
+            for d in self.store.find_fireworks(
+                {"state": {"$in": [S.RUNNING.value, S.RESERVED.value]}}, fields=["fw_id"]
+            )
+        ]
         if active and lost_after is not None:
             silent = {fw_id for fw_id, _, _ in self.silent_runs(lost_after)}
             active = [fw_id for fw_id in active if fw_id not in silent]
@@ -550,17 +640,29 @@ class LaunchPad(TransitionsMixin, DynamicsMixin):
         if opened is None:
             opened = self.store.get_launch(launch_id)
         runtime = _seconds_between(opened["time_start"], now)
-        changes = {"state": state, "time_end": now, "runtime_secs": runtime,
-                   "action": action.to_dict(),
-                   "state_history": opened.get("state_history", []) + [{"state": state, "created_on": now}]}
+        changes = {
+            "state": state,
+            "time_end": now,
+            "runtime_secs": runtime,
+            "action": action.to_dict(),
+            "state_history": opened.get("state_history", []) + [{"state": state, "created_on": now}],
+        }
         if exception is not None:
             changes["exception"] = exception
         self.store.update_launch(launch_id, changes)
 
     def _record_stale(self, launch_id, state, action, exception, now):
-        self.store.update_launch(launch_id, {
-            "late_result": {"state": state, "action": action.to_dict(), "exception": exception,
-                            "received_on": now}})
+        self.store.update_launch(
+            launch_id,
+            {
+                "late_result": {
+                    "state": state,
+                    "action": action.to_dict(),
+                    "exception": exception,
+                    "received_on": now,
+                }
+            },
+        )
 
 
 def _plain_spec_objects(spec):
@@ -603,19 +705,28 @@ def heartbeat_interval(value):
     through the gateway, and detect_lostruns does arithmetic with it."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not 0 <= value < float("inf"):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
         raise InvalidArgumentError(
             f"ping_interval {value!r} is not a number of seconds: give the rocket's heartbeat "
-            "interval (rlaunch --ping_interval), 0 when it sends none")
+            "interval (rlaunch --ping_interval), 0 when it sends none"
+        )
     return float(value)
 
 
 def _seconds_between(start, end):
     """Seconds between two store timestamps (fixed format: sliced, not strptime'd)."""
+
     def parse(ts):
-        return datetime(int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]),
-                        int(ts[14:16]), int(ts[17:19]), int(ts[20:26] or 0))
+        return datetime(
+            int(ts[0:4]),
+            int(ts[5:7]),
+            int(ts[8:10]),
+            int(ts[11:13]),
+            int(ts[14:16]),
+            int(ts[17:19]),
+            int(ts[20:26] or 0),
+        )
+
     return (parse(end) - parse(start)).total_seconds()
 
 
@@ -632,5 +743,12 @@ def cutoff(clock, seconds):
     return (clock() - timedelta(seconds=seconds)).strftime(TIME_FORMAT)
 
 
-__all__ = ["LaunchPad", "as_workflow", "cutoff", "system_clock", "InvalidTransitionError",
-           "is_legal", "check_transition"]
+__all__ = [
+    "LaunchPad",
+    "as_workflow",
+    "cutoff",
+    "system_clock",
+    "InvalidTransitionError",
+    "is_legal",
+    "check_transition",
+]

@@ -33,6 +33,7 @@ class _ScopedChecker(Checker):
                     wf_id = snap.fws[problem.fw_id]["wf_id"]
                 if self.wf_ids is None or wf_id in self.wf_ids:
                     yield problem
+
         return run
 
 
@@ -42,8 +43,7 @@ def refresh(lp, fw_ids):
     wf_ids = set()
     for fw_id in fw_ids:
         wf_ids.add(lp.wf_id_of(fw_id))
-    return _ScopedChecker(lp, ("links", "dependency_rules"), wf_ids, fix=True,
-                          grace_secs=0).run()
+    return _ScopedChecker(lp, ("links", "dependency_rules"), wf_ids, fix=True, grace_secs=0).run()
 
 
 def orphaned(lp, remove=False, grace_secs=DEFAULT_GRACE_SECS):
@@ -62,16 +62,29 @@ def unlock(lp, fw_ids):
 def maintain_once(lp, lost_after=LOST_RUN_SECS):
     """One round: tuneup, lost runs rerun, then the checker's safe repairs."""
     from .checker import check
+
     steps = lp.store.tuneup(full=False)
     launch_ids, fw_ids = lp.detect_lostruns(lost_after, rerun=True)
     report = check(lp, fix=True)
-    return {"tuneup": steps, "lost_launches": launch_ids, "rerun_fw_ids": fw_ids,
-            "problems": len(report.problems), "fixed": sum(p.fixed for p in report.problems),
-            "remaining": [p.message for p in report.remaining]}
+    return {
+        "tuneup": steps,
+        "lost_launches": launch_ids,
+        "rerun_fw_ids": fw_ids,
+        "problems": len(report.problems),
+        "fixed": sum(p.fixed for p in report.problems),
+        "remaining": [p.message for p in report.remaining],
+    }
 
 
-def maintain(lp, infinite=False, interval=MAINTAIN_INTERVAL, lost_after=LOST_RUN_SECS,
-             report=None, sleep=time.sleep, max_loops=None):
+def maintain(
+    lp,
+    infinite=False,
+    interval=MAINTAIN_INTERVAL,
+    lost_after=LOST_RUN_SECS,
+    report=None,
+    sleep=time.sleep,
+    max_loops=None,
+):
     """Run ``maintain_once``, then (``infinite``) again every ``interval`` seconds
     until stopped; ``report(result)`` sees each round. Returns the last round's result."""
     loops = 0
@@ -85,5 +98,4 @@ def maintain(lp, infinite=False, interval=MAINTAIN_INTERVAL, lost_after=LOST_RUN
         sleep(interval)
 
 
-__all__ = ["MAINTAIN_INTERVAL", "maintain", "maintain_once", "orphaned",
-           "refresh", "unlock"]
+__all__ = ["MAINTAIN_INTERVAL", "maintain", "maintain_once", "orphaned", "refresh", "unlock"]

@@ -37,15 +37,38 @@ class Firework(FWSerializable):
     """One job: a list of Firetasks run in order with one spec."""
 
     # FireWorks' ranking of states: the launch that speaks for a firework is the highest.
-    STATE_RANKS: ClassVar[dict] = {s.value: rank for s, rank in (
-        (State.ARCHIVED, -2), (State.FIZZLED, -1), (State.DEFUSED, 0), (State.PAUSED, 0), (State.WAITING, 1),
-        (State.READY, 2), (State.RESERVED, 3), (State.RUNNING, 4), (State.COMPLETED, 5))}
+    STATE_RANKS: ClassVar[dict] = {
+        s.value: rank
+        for s, rank in (
+            (State.ARCHIVED, -2),
+            (State.FIZZLED, -1),
+            (State.DEFUSED, 0),
+            (State.PAUSED, 0),
+            (State.WAITING, 1),
+            (State.READY, 2),
+            (State.RESERVED, 3),
+            (State.RUNNING, 4),
+            (State.COMPLETED, 5),
+        )
+    }
 
-    def __init__(self, tasks, spec=None, name=None, launches=None, archived_launches=None,
-                 state=WAITING, created_on=None, fw_id=None, parents=None, updated_on=None):
+    def __init__(
+        self,
+        tasks,
+        spec=None,
+        name=None,
+        launches=None,
+        archived_launches=None,
+        state=WAITING,
+        created_on=None,
+        fw_id=None,
+        parents=None,
+        updated_on=None,
+    ):
         tasks = tasks if isinstance(tasks, (list, tuple)) else [tasks]
-        self.tasks = [load_task(t) if isinstance(t, dict) and not isinstance(t, FiretaskBase) else t
-                      for t in tasks]
+        self.tasks = [
+            load_task(t) if isinstance(t, dict) and not isinstance(t, FiretaskBase) else t for t in tasks
+        ]
         for t in self.tasks:
             if not isinstance(t, FiretaskBase):
                 raise InvalidWorkflowError(f"not a Firetask: {t!r:.80}")
@@ -78,8 +101,12 @@ class Firework(FWSerializable):
 
     def to_dict(self):
         """FireWorks' form: launches only when there are some, state only when not WAITING."""
-        d = {"spec": self.full_spec(), "fw_id": self.fw_id,
-             "created_on": self.created_on, "updated_on": self.updated_on}
+        d = {
+            "spec": self.full_spec(),
+            "fw_id": self.fw_id,
+            "created_on": self.created_on,
+            "updated_on": self.updated_on,
+        }
         if self.launches:
             d["launches"] = self.launches
         if self.archived_launches:
@@ -91,9 +118,12 @@ class Firework(FWSerializable):
 
     def to_db_dict(self):
         """As stored: launches by id, and always a state."""
-        return {**self.to_dict(), "state": self.state,
-                "launches": [_launch_id(x) for x in self.launches],
-                "archived_launches": [_launch_id(x) for x in self.archived_launches]}
+        return {
+            **self.to_dict(),
+            "state": self.state,
+            "launches": [_launch_id(x) for x in self.launches],
+            "archived_launches": [_launch_id(x) for x in self.archived_launches],
+        }
 
     @classmethod
     def from_dict(cls, d):
@@ -105,10 +135,17 @@ class Firework(FWSerializable):
         tasks = spec.get("_tasks", [])
         if not isinstance(tasks, list):
             raise InvalidWorkflowError(f"firework {d.get('fw_id', '?')}: spec._tasks must be a list")
-        return cls([load_task(t) for t in tasks], spec=spec, name=d.get("name"),
-                   fw_id=d.get("fw_id"), state=d.get("state", WAITING),
-                   created_on=d.get("created_on"), updated_on=d.get("updated_on"),
-                   launches=d.get("launches"), archived_launches=d.get("archived_launches"))
+        return cls(
+            [load_task(t) for t in tasks],
+            spec=spec,
+            name=d.get("name"),
+            fw_id=d.get("fw_id"),
+            state=d.get("state", WAITING),
+            created_on=d.get("created_on"),
+            updated_on=d.get("updated_on"),
+            launches=d.get("launches"),
+            archived_launches=d.get("archived_launches"),
+        )
 
     # A firework iterates over its tasks, as in FireWorks; it stays true with none.
     def __iter__(self):
@@ -188,8 +225,11 @@ class Links(dict, FWSerializable):
         return {str(k): list(v) for k, v in self.items()}
 
     def to_db_dict(self):
-        return {"links": self.to_dict(), "nodes": self.nodes,
-                "parent_links": {str(k): v for k, v in self.parent_links.items()}}
+        return {
+            "links": self.to_dict(),
+            "nodes": self.nodes,
+            "parent_links": {str(k): v for k, v in self.parent_links.items()},
+        }
 
     @classmethod
     def from_dict(cls, m_dict):
@@ -201,8 +241,17 @@ class Workflow(FWSerializable):
 
     Links = Links
 
-    def __init__(self, fireworks, links_dict=None, name=None, metadata=None,
-                 created_on=None, updated_on=None, fw_states=None, wf_id=None):
+    def __init__(
+        self,
+        fireworks,
+        links_dict=None,
+        name=None,
+        metadata=None,
+        created_on=None,
+        updated_on=None,
+        fw_states=None,
+        wf_id=None,
+    ):
         if isinstance(fireworks, Firework):
             fireworks = [fireworks]
         fireworks = list(fireworks)
@@ -237,13 +286,15 @@ class Workflow(FWSerializable):
 
     def _check(self):
         from .dag import check_acyclic
+
         check_acyclic(self.links)
 
     def _add_link(self, parent, child):
         for fw_id in (parent, child):
             if fw_id not in self.id_fw:
-                raise InvalidWorkflowError(f"link {parent} -> {child} names firework {fw_id}, "
-                                           "which is not in the workflow")
+                raise InvalidWorkflowError(
+                    f"link {parent} -> {child} names firework {fw_id}, which is not in the workflow"
+                )
         if parent == child:
             raise InvalidWorkflowError(f"firework {parent} is linked to itself")
         if child not in self.links[parent]:
@@ -260,8 +311,11 @@ class Workflow(FWSerializable):
     @property
     def state(self):
         """The workflow's state, computed from its fireworks as FireWorks does."""
-        tolerated = {fw_id for fw_id, kids in self.links.items() if kids and all(
-            self.id_fw[k].spec.get("_allow_fizzled_parents") for k in kids)}
+        tolerated = {
+            fw_id
+            for fw_id, kids in self.links.items()
+            if kids and all(self.id_fw[k].spec.get("_allow_fizzled_parents") for k in kids)
+        }
         return fireworks_workflow_state(self.fw_states, self.leaf_fw_ids, tolerated)
 
     def parent_links(self):
@@ -293,16 +347,29 @@ class Workflow(FWSerializable):
         return self.fws[index]
 
     def to_dict(self):
-        return plain_dict({"fws": [fw.to_dict() for fw in self.id_fw.values()],
-                           "links": self.links.to_dict(), "name": self.name,
-                           "metadata": self.metadata, "updated_on": self.updated_on,
-                           "created_on": self.created_on})
+        return plain_dict(
+            {
+                "fws": [fw.to_dict() for fw in self.id_fw.values()],
+                "links": self.links.to_dict(),
+                "name": self.name,
+                "metadata": self.metadata,
+                "updated_on": self.updated_on,
+                "created_on": self.created_on,
+            }
+        )
 
     def to_db_dict(self):
-        return plain_dict({**self.links.to_db_dict(), "metadata": self.metadata,
-                           "state": self.state, "name": self.name,
-                           "created_on": self.created_on, "updated_on": self.updated_on,
-                           "fw_states": {str(k): v for k, v in self.fw_states.items()}})
+        return plain_dict(
+            {
+                **self.links.to_db_dict(),
+                "metadata": self.metadata,
+                "state": self.state,
+                "name": self.name,
+                "created_on": self.created_on,
+                "updated_on": self.updated_on,
+                "fw_states": {str(k): v for k, v in self.fw_states.items()},
+            }
+        )
 
     @classmethod
     def from_dict(cls, d):
@@ -313,7 +380,8 @@ class Workflow(FWSerializable):
                 found = ", ".join(map(str, list(d)[:5])) or "nothing"
                 raise InvalidWorkflowError(
                     "neither a workflow (a 'fws' list) nor a firework (a 'spec' mapping); "
-                    f"found keys: {found}")
+                    f"found keys: {found}"
+                )
             return cls.from_firework(Firework.from_dict(d))
         if not isinstance(d["fws"], list):
             raise InvalidWorkflowError("'fws' must be a list of fireworks")
@@ -321,13 +389,25 @@ class Workflow(FWSerializable):
         metadata = d.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise InvalidWorkflowError("'metadata' must be a mapping")
-        return cls([Firework.from_dict(f) for f in d["fws"]], links, d.get("name"),
-                   metadata, d.get("created_on"), d.get("updated_on"))
+        return cls(
+            [Firework.from_dict(f) for f in d["fws"]],
+            links,
+            d.get("name"),
+            metadata,
+            d.get("created_on"),
+            d.get("updated_on"),
+        )
 
     @classmethod
     def from_firework(cls, fw, name=None, metadata=None):
-        return cls([fw], None, name=name or fw.name, metadata=metadata,
-                   created_on=fw.created_on, updated_on=fw.updated_on)
+        return cls(
+            [fw],
+            None,
+            name=name or fw.name,
+            metadata=metadata,
+            created_on=fw.created_on,
+            updated_on=fw.updated_on,
+        )
 
     from_Firework = from_firework  # FireWorks' older spelling
 
@@ -349,8 +429,9 @@ class Workflow(FWSerializable):
         for old, fw in self.id_fw.items():
             fw.fw_id = old_new.get(old, old)
         self.id_fw = {fw.fw_id: fw for fw in self.id_fw.values()}
-        self.links = Links({old_new.get(p, p): [old_new.get(c, c) for c in kids]
-                            for p, kids in self.links.items()})
+        self.links = Links(
+            {old_new.get(p, p): [old_new.get(c, c) for c in kids] for p, kids in self.links.items()}
+        )
 
     def __repr__(self):
         return f"<Workflow {self.name!r} with {len(self.id_fw)} fireworks>"
@@ -358,11 +439,16 @@ class Workflow(FWSerializable):
     def __eq__(self, other):
         if not isinstance(other, Workflow):
             return False
+
         def norm(links):
             return {k: sorted(v) for k, v in links.items()}
 
-        return (self.name == other.name and self.metadata == other.metadata
-                and self.fws == other.fws and norm(self.links) == norm(other.links))
+        return (
+            self.name == other.name
+            and self.metadata == other.metadata
+            and self.fws == other.fws
+            and norm(self.links) == norm(other.links)
+        )
 
     __hash__ = object.__hash__
 
@@ -373,15 +459,21 @@ class Workflow(FWSerializable):
         must not have started). Returns the ids that changed."""
         detours = _detours(detour, fw_ids)
         for fw_id, det in zip(fw_ids, detours):
-            started = [c for c in self.links.get(fw_id, []) if c >= 0
-                       and Firework.STATE_RANKS[self.id_fw[c].state] > 1]
+            started = [
+                c
+                for c in self.links.get(fw_id, [])
+                if c >= 0 and Firework.STATE_RANKS[self.id_fw[c].state] > 1
+            ]
             if det and started:
-                raise InvalidWorkflowError(f"firework {fw_id}: a detour needs children that have "
-                                           f"not been readied or run; {started} have")
+                raise InvalidWorkflowError(
+                    f"firework {fw_id}: a detour needs children that have "
+                    f"not been readied or run; {started} have"
+                )
         for fw in new_wf:
             if fw.fw_id >= 0 or fw.fw_id in self.id_fw:
-                raise InvalidWorkflowError(f"fireworks appended to a workflow need new negative "
-                                           f"ids; got {fw.fw_id}")
+                raise InvalidWorkflowError(
+                    f"fireworks appended to a workflow need new negative ids; got {fw.fw_id}"
+                )
         roots, leaves = new_wf.root_fw_ids, set(new_wf.leaf_fw_ids)
         for fw in new_wf:
             self.id_fw[fw.fw_id] = fw
@@ -504,15 +596,45 @@ class Launch(FWSerializable):
     ``exception``...) are attributes too.
     """
 
-    FIELDS = ("launch_id", "fw_id", "fworker", "host", "ip", "launch_dir", "state",
-              "state_history", "trackers", "time_start", "time_end", "runtime_secs", "action",
-              "last_ping", "reservation_id", "exception", "interrupted", "walltime",
-              "handed_back", "late_result", "ping_interval")
+    FIELDS = (
+        "launch_id",
+        "fw_id",
+        "fworker",
+        "host",
+        "ip",
+        "launch_dir",
+        "state",
+        "state_history",
+        "trackers",
+        "time_start",
+        "time_end",
+        "runtime_secs",
+        "action",
+        "last_ping",
+        "reservation_id",
+        "exception",
+        "interrupted",
+        "walltime",
+        "handed_back",
+        "late_result",
+        "ping_interval",
+    )
     _DATES = ("time_start", "time_end", "last_ping")
 
-    def __init__(self, state=None, launch_dir=None, fworker=None, host=None, ip=None,
-                 trackers=None, action=None, state_history=None, launch_id=None, fw_id=None,
-                 **fields):
+    def __init__(
+        self,
+        state=None,
+        launch_dir=None,
+        fworker=None,
+        host=None,
+        ip=None,
+        trackers=None,
+        action=None,
+        state_history=None,
+        launch_id=None,
+        fw_id=None,
+        **fields,
+    ):
         unknown = set(fields) - set(self.FIELDS)
         if unknown:
             raise TypeError(f"unknown launch fields: {sorted(unknown)}")
@@ -524,8 +646,11 @@ class Launch(FWSerializable):
         self.action = FWAction.from_dict(action) if isinstance(action, dict) else action
         self.trackers = list(trackers or [])
         self.state_history = state_history if state_history is not None else []
-        for name in set(self.FIELDS) - set(vars(self)) - {"state", "fworker", "runtime_secs",
-                                                          "time_start", "time_end"}:
+        for name in (
+            set(self.FIELDS)
+            - set(vars(self))
+            - {"state", "fworker", "runtime_secs", "time_start", "time_end"}
+        ):
             setattr(self, name, fields.get(name))
         self._time_start, self._time_end = fields.get("time_start"), fields.get("time_end")
         self._runtime_secs = fields.get("runtime_secs")
@@ -565,8 +690,9 @@ class Launch(FWSerializable):
     @property
     def time_end(self):
         """When the launch was COMPLETED or FIZZLED, or None."""
-        return as_datetime(self._time_end) or self._history_time((LaunchState.COMPLETED.value,
-                                                                   LaunchState.FIZZLED.value))
+        return as_datetime(self._time_end) or self._history_time(
+            (LaunchState.COMPLETED.value, LaunchState.FIZZLED.value)
+        )
 
     @property
     def runtime_secs(self):
@@ -594,7 +720,10 @@ class Launch(FWSerializable):
                 fields[name] = as_datetime(fields[name])
         fields["state_history"] = [
             {**entry, **{k: as_datetime(entry[k]) for k in ("created_on", "updated_on") if k in entry}}
-            if isinstance(entry, dict) else entry for entry in fields.get("state_history") or []]
+            if isinstance(entry, dict)
+            else entry
+            for entry in fields.get("state_history") or []
+        ]
         return cls(**fields)
 
     def __repr__(self):

@@ -9,6 +9,7 @@ part of a command's start-up, so callers ask only when they need plugins.
 def entry_points_in(group):
     """The installed entry points of ``group``, as a list."""
     from importlib.metadata import entry_points
+
     found = entry_points()
     if hasattr(found, "select"):
         return list(found.select(group=group))

@@ -25,10 +25,31 @@ QUERY_SECONDS = 60.0
 FORBIDDEN_OPERATORS = frozenset({"$where", "$function", "$accumulator"})
 # What both stores evaluate alike (MongoDB natively, SQLite through mongomock).
 # Inside $expr the keys are aggregation operators and are left to the store.
-QUERY_OPERATORS = frozenset({
-    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin",
-    "$and", "$or", "$nor", "$not", "$exists", "$type", "$regex", "$options",
-    "$all", "$elemMatch", "$size", "$expr", "$comment"})
+QUERY_OPERATORS = frozenset(
+    {
+        "$eq",
+        "$ne",
+        "$gt",
+        "$gte",
+        "$lt",
+        "$lte",
+        "$in",
+        "$nin",
+        "$and",
+        "$or",
+        "$nor",
+        "$not",
+        "$exists",
+        "$type",
+        "$regex",
+        "$options",
+        "$all",
+        "$elemMatch",
+        "$size",
+        "$expr",
+        "$comment",
+    }
+)
 _NEEDS_LIST = frozenset({"$in", "$nin", "$all", "$and", "$or", "$nor"})
 _NEEDS_MAPPING = frozenset({"$elemMatch", "$not"})
 
@@ -56,12 +77,14 @@ def _python_literal(text, json_error):
     """FireWorks reads ``-q`` with ast.literal_eval, so ``"{'state': 'READY'}"``
     works there: accept a Python literal (never evaluated as code) when JSON fails."""
     import ast
+
     try:
         return ast.literal_eval(text if isinstance(text, str) else text.decode())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, UnicodeDecodeError):
         raise InvalidQueryError(
             f"the query is not valid JSON ({json_error.msg} at character {json_error.pos}) "
-            f"nor a Python dict literal: {text!r:.120}") from None
+            f"nor a Python dict literal: {text!r:.120}"
+        ) from None
 
 
 def check_safe(value, path="query", in_expr=False):
@@ -73,7 +96,8 @@ def check_safe(value, path="query", in_expr=False):
                 raise InvalidQueryError(f"{path}: keys must be strings, got {key!r}")
             if key in FORBIDDEN_OPERATORS:
                 raise InvalidQueryError(
-                    f"{path}: the operator {key} runs code on the server and is not allowed")
+                    f"{path}: the operator {key} runs code on the server and is not allowed"
+                )
             if key.startswith("$") and not in_expr:
                 _check_operator(key, sub, path)
             check_safe(sub, f"{path}.{key}", in_expr or key == "$expr")
@@ -85,8 +109,9 @@ def check_safe(value, path="query", in_expr=False):
 
 def _check_operator(op, operand, path):
     if op not in QUERY_OPERATORS:
-        raise InvalidQueryError(f"{path}: unknown query operator {op}; use one of "
-                                f"{', '.join(sorted(QUERY_OPERATORS))}")
+        raise InvalidQueryError(
+            f"{path}: unknown query operator {op}; use one of {', '.join(sorted(QUERY_OPERATORS))}"
+        )
     if op in _NEEDS_LIST and not isinstance(operand, list):
         raise InvalidQueryError(f"{path}: {op} needs a list, got {operand!r:.60}")
     if op in ("$and", "$or", "$nor") and not all(isinstance(c, dict) for c in operand):
@@ -112,8 +137,11 @@ def regex_flags(options, path="query"):
         raise InvalidQueryError(f"{path}: $options needs a string of letters, got {options!r:.40}")
     wrong = "".join(sorted(set(options) - set(_RE2_FLAGS)))
     if wrong:
-        hint = "; x (extended syntax) is not supported: leave spaces and comments out of " \
-               "the pattern" if "x" in wrong else ""
+        hint = (
+            "; x (extended syntax) is not supported: leave spaces and comments out of the pattern"
+            if "x" in wrong
+            else ""
+        )
         raise InvalidQueryError(f"{path}: unknown $options {wrong!r}: use i, m or s{hint}")
     return "".join(sorted({_RE2_FLAGS[c] for c in options} - {""}))
 
@@ -122,6 +150,7 @@ def regex_flags(options, path="query"):
 def _re2():
     """RE2 and its options, loaded on the first regex (start-up stays fast)."""
     import re2
+
     options = re2.Options()
     options.log_errors = False  # our error names the pattern; RE2 would also print to stderr
     return re2, options
@@ -145,7 +174,8 @@ def compile_regex(pattern, options="", path="query"):
         raise InvalidQueryError(
             f"{path}: bad $regex {pattern!r:.60}: {reason}. Patterns run on RE2, in linear "
             "time: no look-around such as (?=...), no back-references such as \\1, "
-            "repetition counts up to 1000") from None
+            "repetition counts up to 1000"
+        ) from None
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,6 +191,7 @@ def _linear_regex_class():
     class LinearRegex(Regex):
         def try_compile(self):
             return compile_regex(self.pattern, _flag_letters(self.flags))
+
     return Regex, LinearRegex
 
 
@@ -224,9 +255,17 @@ def matcher(query):
     def test(doc):
         try:
             return filter_applies(prepared, doc)
-        except (operation_failure, re.error, TypeError, ValueError, KeyError, NotImplementedError,
-                AssertionError) as exc:  # mongomock asserts on some malformed $expr
+        except (
+            operation_failure,
+            re.error,
+            TypeError,
+            ValueError,
+            KeyError,
+            NotImplementedError,
+            AssertionError,
+        ) as exc:  # mongomock asserts on some malformed $expr
             raise InvalidQueryError(f"cannot evaluate query {query!r:.120}: {exc}") from None
+
     return test
 
 
@@ -240,7 +279,8 @@ def timed_out(seconds, query=None):
     what = "the query" if query is None else f"the query {query!r:.120}"
     return QueryTimeoutError(
         f"{what} ran longer than {seconds:g} s and was stopped; narrow it with fields the "
-        "store indexes (fw_id, wf_id, state, name)")
+        "store indexes (fw_id, wf_id, state, name)"
+    )
 
 
 def select(query, docs, seconds=None, started=None, clock=time.monotonic):
@@ -263,6 +303,7 @@ def _filter_engine():
     brings pymongo along, which would double the start-up of every command."""
     from mongomock import OperationFailure
     from mongomock.filtering import filter_applies
+
     return filter_applies, OperationFailure
 
 
@@ -288,8 +329,10 @@ _MISSING = object()
 def _pick(value, path):
     """The part of ``value`` that the dotted ``path`` selects, or _MISSING."""
     if isinstance(value, list):
-        return [p if p is not _MISSING else {} for p in
-                (_pick(v, path) for v in value if isinstance(v, (dict, list)))]
+        return [
+            p if p is not _MISSING else {}
+            for p in (_pick(v, path) for v in value if isinstance(v, (dict, list)))
+        ]
     head, _, rest = path.partition(".")
     if not isinstance(value, dict) or head not in value:
         return _MISSING
@@ -317,6 +360,7 @@ def _merge(into, picked):
 
 def sort_key(fields):
     """A Python sort key for ``[(field, direction)]`` that tolerates missing values."""
+
     def lookup(doc, field):
         for part in field.split("."):
             if not isinstance(doc, dict) or part not in doc:
@@ -330,6 +374,7 @@ def sort_key(fields):
             value = lookup(doc, field)
             out.append((value is not None, _orderable(value)))
         return out
+
     return key
 
 

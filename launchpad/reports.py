@@ -47,19 +47,22 @@ def runtime_summary(lp, days=None):
     task label; ``by_day``: the same counts and total per start day.
     """
     query = {"time_start": {"$gte": since(lp, days)}} if days else None
-    launches = lp.get_launches(query, fields=["fw_id", "state", "runtime_secs",
-                                              "time_start", "time_end"])
+    launches = lp.get_launches(query, fields=["fw_id", "state", "runtime_secs", "time_start", "time_end"])
     fw_ids = sorted({launch["fw_id"] for launch in launches})
-    labels = {d["fw_id"]: task_label(d.get("spec"))
-              for d in lp.get_fws({"fw_id": {"$in": fw_ids}}, fields=["fw_id", "spec._tasks"])}
+    labels = {
+        d["fw_id"]: task_label(d.get("spec"))
+        for d in lp.get_fws({"fw_id": {"$in": fw_ids}}, fields=["fw_id", "spec._tasks"])
+    }
     by_task, by_day = defaultdict(_Tally), defaultdict(_Tally)
     for launch in launches:
         secs = launch_runtime(launch)
         by_task[labels.get(launch["fw_id"], "(deleted)")].add(launch["state"], secs)
         by_day[(launch.get("time_start") or "?")[:10]].add(launch["state"], secs)
-    return {"days": days or None,
-            "by_task": [{"task": k, **v.as_dict()} for k, v in sorted(by_task.items())],
-            "by_day": [{"day": k, **v.as_dict()} for k, v in sorted(by_day.items())]}
+    return {
+        "days": days or None,
+        "by_task": [{"task": k, **v.as_dict()} for k, v in sorted(by_task.items())],
+        "by_day": [{"day": k, **v.as_dict()} for k, v in sorted(by_day.items())],
+    }
 
 
 def launch_runtime(launch):
@@ -87,8 +90,13 @@ class _Tally:
 
     def as_dict(self):
         mean = self.total / self.timed if self.timed else None
-        return {"launches": self.launches, "completed": self.completed, "fizzled": self.fizzled,
-                "mean_secs": mean, "total_secs": self.total}
+        return {
+            "launches": self.launches,
+            "completed": self.completed,
+            "fizzled": self.fizzled,
+            "mean_secs": mean,
+            "total_secs": self.total,
+        }
 
 
 # -- introspect ----------------------------------------------------------------
@@ -117,16 +125,16 @@ def introspect(lp, limit=1000):
     """
     counts = {}
     for state in FINISHED:
-        docs = lp.get_fws({"state": state}, fields=["fw_id", "spec"],
-                          sort=[("updated_on", -1)], limit=limit)
+        docs = lp.get_fws({"state": state}, fields=["fw_id", "spec"], sort=[("updated_on", -1)], limit=limit)
         counts[state] = (len(docs), _count_features(docs))
     n_fizzled, fizzled = counts[S.FIZZLED.value]
     n_completed, completed = counts[S.COMPLETED.value]
     rows = []
     for (kind, name), f in fizzled.items():
         c = completed.get((kind, name), 0)
-        rows.append({"kind": kind, "feature": name, "fizzled": f, "completed": c,
-                     "fizzled_fraction": f / (f + c)})
+        rows.append(
+            {"kind": kind, "feature": name, "fizzled": f, "completed": c, "fizzled_fraction": f / (f + c)}
+        )
     rows.sort(key=lambda r: (-r["fizzled_fraction"], -r["fizzled"], r["kind"], r["feature"]))
     return {"fizzled": n_fizzled, "completed": n_completed, "features": rows}
 
@@ -140,11 +148,20 @@ def _count_features(docs):
 
 
 # -- FireWorks' `lpad report -c COLL -i INTERVAL`: counts by state per time interval -----
-INTERVALS = {"minutes": (16, timedelta(minutes=1)), "hours": (13, timedelta(hours=1)),
-             "days": (10, timedelta(days=1)), "months": (7, timedelta(days=31)),
-             "years": (4, timedelta(days=366))}
-COLLECTIONS = {"fws": "fireworks", "fireworks": "fireworks", "wflows": "workflows",
-               "workflows": "workflows", "launches": "launches"}
+INTERVALS = {
+    "minutes": (16, timedelta(minutes=1)),
+    "hours": (13, timedelta(hours=1)),
+    "days": (10, timedelta(days=1)),
+    "months": (7, timedelta(days=31)),
+    "years": (4, timedelta(days=366)),
+}
+COLLECTIONS = {
+    "fws": "fireworks",
+    "fireworks": "fireworks",
+    "wflows": "workflows",
+    "workflows": "workflows",
+    "launches": "launches",
+}
 
 
 def interval_stats(lp, coll="fws", interval="days", num_intervals=5, query=None):
@@ -166,8 +183,14 @@ def interval_stats(lp, coll="fws", interval="days", num_intervals=5, query=None)
     for date in sorted(counts, reverse=True):
         states = dict(counts[date])
         total = sum(states.values())
-        rows.append({"date": date, "states": states, "total": total,
-                     "fizzled_pct": round(100.0 * states.get(S.FIZZLED.value, 0) / total, 1)})
+        rows.append(
+            {
+                "date": date,
+                "states": states,
+                "total": total,
+                "fizzled_pct": round(100.0 * states.get(S.FIZZLED.value, 0) / total, 1),
+            }
+        )
     return rows
 
 

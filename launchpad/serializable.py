@@ -62,18 +62,22 @@ def _plain(obj, dates):
 
 def recursive_serialize(func):
     """Decorator for ``to_dict``: its result made plain by :func:`recursive_dict`."""
+
     def _decorator(self, *args, **kwargs):
         return recursive_dict(func(self, *args, **kwargs))
+
     _decorator.__name__, _decorator.__doc__ = func.__name__, func.__doc__
     return _decorator
 
 
 def serialize_fw(func):
     """Decorator for ``to_dict``: adds ``_fw_name`` so ``load_object`` can rebuild the object."""
+
     def _decorator(self, *args, **kwargs):
         m_dict = func(self, *args, **kwargs)
         m_dict["_fw_name"] = self.fw_name
         return m_dict
+
     _decorator.__name__, _decorator.__doc__ = func.__name__, func.__doc__
     return _decorator
 
@@ -134,16 +138,19 @@ def dumps(data, f_format="json", **kwargs):
     if fmt == "json":
         return json.dumps(data, default=DATETIME_HANDLER, **kwargs)
     from .files import dumps as dump_text
+
     return dump_text(recursive_dict(data), "yaml")
 
 
 def loads(text, f_format="json", source="<text>"):
     """The mapping ``text`` holds; FWSerializationError if it holds anything else."""
     from .files import parse_text
+
     data = parse_text(text, format_of(None, f_format), source)
     if not isinstance(data, dict):
-        raise FWSerializationError(f"{source}: a serialized object must be a mapping, "
-                                   f"got {type(data).__name__}")
+        raise FWSerializationError(
+            f"{source}: a serialized object must be a mapping, got {type(data).__name__}"
+        )
     return data
 
 

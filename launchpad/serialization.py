@@ -91,10 +91,12 @@ def _recursive_load(obj):
 
 def recursive_deserialize(func):
     """Decorator for ``from_dict(cls, m_dict)``: ``m_dict``'s values loaded as objects and dates."""
+
     def _decorator(self, *args, **kwargs):
         new_args = list(args)
         new_args[0] = {k: _recursive_load(v) for k, v in args[0].items()}
         return func(self, *new_args, **kwargs)
+
     _decorator.__name__, _decorator.__doc__ = func.__name__, func.__doc__
     return _decorator
 

@@ -35,10 +35,10 @@ class LaunchState(str, Enum):
     never has (``LAUNCH_ONLY_STATES``).
     """
 
-    RESERVED = "RESERVED"    # a queue job was submitted for the firework; it has not started
-    RUNNING = "RUNNING"      # a rocket is running the firework's tasks
+    RESERVED = "RESERVED"  # a queue job was submitted for the firework; it has not started
+    RUNNING = "RUNNING"  # a rocket is running the firework's tasks
     COMPLETED = "COMPLETED"  # every task ran; its FWAction was applied
-    FIZZLED = "FIZZLED"      # a task raised, the run was interrupted, or it was declared lost
+    FIZZLED = "FIZZLED"  # a task raised, the run was interrupted, or it was declared lost
     # FENCED: the firework was rerun, defused or archived under it; a late result is kept, not applied
     FENCED = "FENCED"
     CANCELLED = "CANCELLED"  # a reservation whose job went away (or was cancelled) before it ran
@@ -68,6 +68,7 @@ TRANSITIONS = {
     S.ARCHIVED: set(),
 }
 
+
 # States from which each user command may start; derived from the table so the
 # commands can never disagree with it.
 def sources_of(target, among=ALL_STATES):
@@ -89,9 +90,7 @@ def is_legal(source, target):
 def check_transition(fw_id, source, target):
     """Raise InvalidTransitionError unless ``source -> target`` is legal."""
     if not is_legal(source, target):
-        raise InvalidTransitionError(
-            f"firework {fw_id} is {source}; it cannot become {target}"
-        )
+        raise InvalidTransitionError(f"firework {fw_id} is {source}; it cannot become {target}")
 
 
 def workflow_state(counts):

@@ -14,12 +14,11 @@ import zlib
 from .errors import InvalidArgumentError
 from .serializable import FWSerializable
 
-DEFAULT_LINES = 25      # FireWorks' TRACKER_LINES
-MAX_LINES = 1000        # FireWorks' Tracker.MAX_TRACKER_LINES
+DEFAULT_LINES = 25  # FireWorks' TRACKER_LINES
+MAX_LINES = 1000  # FireWorks' Tracker.MAX_TRACKER_LINES
 _BLOCK = 8192
 # monty's zpath order: the plain file first, then its compressed forms.
-_ZIPPED = ((".gz", "gzip"), (".GZ", "gzip"), (".bz2", "bz2"), (".BZ2", "bz2"), (".z", "gzip"),
-           (".Z", "gzip"))
+_ZIPPED = ((".gz", "gzip"), (".GZ", "gzip"), (".bz2", "bz2"), (".BZ2", "bz2"), (".z", "gzip"), (".Z", "gzip"))
 
 
 class Tracker(FWSerializable):
@@ -31,11 +30,13 @@ class Tracker(FWSerializable):
         if not isinstance(filename, str) or not filename:
             raise InvalidArgumentError(f"a tracker needs a file name, got {filename!r}")
         if isinstance(nlines, bool) or not isinstance(nlines, int) or nlines < 1:
-            raise InvalidArgumentError(f"tracker {filename}: nlines must be a positive whole "
-                                       f"number, got {nlines!r}")
+            raise InvalidArgumentError(
+                f"tracker {filename}: nlines must be a positive whole number, got {nlines!r}"
+            )
         if nlines > MAX_LINES:
-            raise InvalidArgumentError(f"tracker {filename}: at most {MAX_LINES} lines can be "
-                                       f"tracked; you asked for {nlines}")
+            raise InvalidArgumentError(
+                f"tracker {filename}: at most {MAX_LINES} lines can be tracked; you asked for {nlines}"
+            )
         self.filename, self.nlines = filename, nlines
         self.content, self.allow_zipped = content or "", bool(allow_zipped)
 
@@ -60,8 +61,12 @@ class Tracker(FWSerializable):
     def from_dict(cls, m_dict):
         if not isinstance(m_dict, dict) or "filename" not in m_dict:
             raise InvalidArgumentError(f"a tracker is a mapping with a filename, got {m_dict!r:.80}")
-        return cls(m_dict["filename"], m_dict.get("nlines", DEFAULT_LINES),
-                   m_dict.get("content", ""), m_dict.get("allow_zipped", False))
+        return cls(
+            m_dict["filename"],
+            m_dict.get("nlines", DEFAULT_LINES),
+            m_dict.get("content", ""),
+            m_dict.get("allow_zipped", False),
+        )
 
     def __str__(self):
         return f"### Filename: {self.filename}\n{self.content}"
@@ -74,8 +79,9 @@ def trackers_of(spec):
     """The spec's ``_trackers`` as Tracker objects; a malformed entry says which one."""
     entries = spec.get("_trackers") or []
     if not isinstance(entries, (list, tuple)):
-        raise InvalidArgumentError("_trackers must be a list of trackers "
-                                   "({filename: ..., nlines: ...} mappings)")
+        raise InvalidArgumentError(
+            "_trackers must be a list of trackers ({filename: ..., nlines: ...} mappings)"
+        )
     return [t if isinstance(t, Tracker) else Tracker.from_dict(t) for t in entries]
 
 

@@ -31,6 +31,7 @@ def _may_be_alive(launch, now):
     of the launch's recorded intervals. Launches without one (older stores, FireWorks
     imports) keep the plain --time rule."""
     from .launchpad import _seconds_between
+
     interval = launch.get("ping_interval")
     if not isinstance(interval, (int, float)) or interval <= 0:
         return False
@@ -77,9 +78,11 @@ class TransitionsMixin:
     def _fence(self, doc):
         """Mark the live launch so a late result cannot overwrite the new state."""
         if doc.get("current_launch") is not None:
-            self.store.update_launch(doc["current_launch"],
-                                     {"state": LaunchState.FENCED.value, "time_end": self.now()},
-                                     expect_state=LaunchState.RUNNING.value)
+            self.store.update_launch(
+                doc["current_launch"],
+                {"state": LaunchState.FENCED.value, "time_end": self.now()},
+                expect_state=LaunchState.RUNNING.value,
+            )
 
     def _workflow_fw_ids(self, fw_id):
         wf_id = self.wf_id_of(fw_id)
@@ -115,6 +118,7 @@ class TransitionsMixin:
         if doc["state"] not in RERUNNABLE:
             raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}; it cannot be rerun")
         from .dag import descendants
+
         targets = {int(fw_id)} | descendants([int(fw_id)], self._children_of)
         return self._reset_fireworks(targets)
 
@@ -123,21 +127,27 @@ class TransitionsMixin:
 
     def _reset_fireworks(self, targets):
         now, changed = self.now(), []
-        docs = self.store.get_fireworks(sorted(targets), fields=[
-            "fw_id", "state", "parents", "current_launch", "spec"])
+        docs = self.store.get_fireworks(
+            sorted(targets), fields=["fw_id", "state", "parents", "current_launch", "spec"]
+        )
         outside = {p for d in docs for p in d["parents"]} - targets
         parent_state = {d["fw_id"]: d["state"] for d in self.store.get_fireworks(outside, ["fw_id", "state"])}
         with self.store.transaction():
             for d in docs:
                 if d["state"] == S.ARCHIVED.value:
                     continue
-                waiting = sum(1 for p in d["parents"]
-                              if p in targets or not _parent_done(parent_state.get(p), d["spec"]))
+                waiting = sum(
+                    1
+                    for p in d["parents"]
+                    if p in targets or not _parent_done(parent_state.get(p), d["spec"])
+                )
                 goal = S.READY.value if waiting == 0 else S.WAITING.value
                 if d["state"] == S.RUNNING.value:
                     self._fence(d)
-                self.store.update_fireworks([d["fw_id"]], {
-                    "state": goal, "waiting_on": waiting, "current_launch": None, "updated_on": now})
+                self.store.update_fireworks(
+                    [d["fw_id"]],
+                    {"state": goal, "waiting_on": waiting, "current_launch": None, "updated_on": now},
+                )
                 changed.append(d["fw_id"])
         return changed
 
@@ -146,9 +156,11 @@ class TransitionsMixin:
         ``mongo``: ``updates`` is a MongoDB update document (FireWorks' option),
         limited to the spec and to operators FWAction's mod_spec also has."""
         from .actions import apply_mod
+
         mods = [{"_set": updates}]
         if mongo:
             from .workflow_ops import mongo_update_to_mods
+
             mods = mongo_update_to_mods(updates)
         with self.store.transaction():
             docs = self._docs(fw_ids, fields=("fw_id", "spec"))
@@ -160,8 +172,11 @@ class TransitionsMixin:
         return [d["fw_id"] for d in docs]
 
     def set_priority(self, fw_id, priority):
-        if isinstance(priority, bool) or not isinstance(priority, (int, float)) \
-                or not math.isfinite(priority):
+        if (
+            isinstance(priority, bool)
+            or not isinstance(priority, (int, float))
+            or not math.isfinite(priority)
+        ):
             raise InvalidArgumentError(f"priority must be a finite number, got {priority!r}")
         return self.update_spec([fw_id], {"_priority": priority})
 
@@ -177,14 +192,20 @@ class TransitionsMixin:
         return self._move(ids, S.DEFUSED.value, strict=False)
 
     def pause_wf(self, fw_id):
-        ids = [d["fw_id"] for d in self.store.get_fireworks(self._workflow_fw_ids(fw_id), ["fw_id", "state"])
-               if d["state"] in (S.WAITING.value, S.READY.value, S.RESERVED.value)]
+        ids = [
+            d["fw_id"]
+            for d in self.store.get_fireworks(self._workflow_fw_ids(fw_id), ["fw_id", "state"])
+            if d["state"] in (S.WAITING.value, S.READY.value, S.RESERVED.value)
+        ]
         return self._move(ids, S.PAUSED.value, strict=False)
 
     def reignite_wf(self, fw_id):
         """Bring back every DEFUSED or PAUSED firework of the workflow."""
-        ids = [d["fw_id"] for d in self.store.get_fireworks(self._workflow_fw_ids(fw_id), ["fw_id", "state"])
-               if d["state"] in (S.DEFUSED.value, S.PAUSED.value)]
+        ids = [
+            d["fw_id"]
+            for d in self.store.get_fireworks(self._workflow_fw_ids(fw_id), ["fw_id", "state"])
+            if d["state"] in (S.DEFUSED.value, S.PAUSED.value)
+        ]
         return self._move(ids, None, strict=False, reset=True)
 
     resume_wf = reignite_wf
@@ -200,6 +221,7 @@ class TransitionsMixin:
             self.store.delete_workflow(wf_id)
             return wf_id
         from .workflow_ops import delete_wf_and_dirs
+
         return delete_wf_and_dirs(self, wf_id)["wf_id"]
 
     # -- failure detection -------------------------------------------------------
@@ -214,9 +236,11 @@ class TransitionsMixin:
         fences the lost launch.
         """
         from .launchpad import cutoff
+
         silent = self.store.find_launches(
             {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(self.clock, expiration_secs)}},
-            fields=["launch_id", "fw_id", "last_ping", "ping_interval"])
+            fields=["launch_id", "fw_id", "last_ping", "ping_interval"],
+        )
         now = self.now()
         lost, spared = [], []
         for launch in silent:
@@ -224,49 +248,70 @@ class TransitionsMixin:
         for launch in lost:
             if fizzle or rerun:
                 self._declare_lost(launch, rerun)
-        return LostRuns([launch["launch_id"] for launch in lost], [launch["fw_id"] for launch in lost],
-                        spared)
+        return LostRuns(
+            [launch["launch_id"] for launch in lost], [launch["fw_id"] for launch in lost], spared
+        )
 
     def _declare_lost(self, launch, rerun):
         now = self.now()
         message = f"lost run: no heartbeat since {launch['last_ping']}"
         with self.store.transaction():
-            self.store.update_launch(launch["launch_id"], {
-                "state": LaunchState.FIZZLED.value, "time_end": now,
-                "exception": {"message": message, "lost": True}}, expect_state=LaunchState.RUNNING.value)
+            self.store.update_launch(
+                launch["launch_id"],
+                {
+                    "state": LaunchState.FIZZLED.value,
+                    "time_end": now,
+                    "exception": {"message": message, "lost": True},
+                },
+                expect_state=LaunchState.RUNNING.value,
+            )
             if rerun:
                 fenced = self.store.update_fireworks(
-                    [launch["fw_id"]], {"current_launch": None, "updated_on": now},
-                    expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]})
+                    [launch["fw_id"]],
+                    {"current_launch": None, "updated_on": now},
+                    expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]},
+                )
                 if fenced:
                     self.rerun_fw(launch["fw_id"])
             else:
                 changed = self.store.update_fireworks(
-                    [launch["fw_id"]], {"state": S.FIZZLED.value, "updated_on": now},
-                    expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]})
+                    [launch["fw_id"]],
+                    {"state": S.FIZZLED.value, "updated_on": now},
+                    expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]},
+                )
                 if changed:
-                    fw = self.store.get_firework(launch["fw_id"],
-                                                 ["fw_id", "wf_id", "name", "children", "spec"])
+                    fw = self.store.get_firework(
+                        launch["fw_id"], ["fw_id", "wf_id", "name", "children", "spec"]
+                    )
                     self._release_after_fizzle(fw, now)
 
     # -- queue reservations ------------------------------------------------------
     def reserve_fw(self, worker=None, launch_dir=""):
         """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
-        from .stores import WorkerFilter
         from .models import Launch
+        from .stores import WorkerFilter
+
         worker = worker or WorkerFilter()
         now = self.now()
         with self.store.transaction():
             launch_id = self.store.next_ids("launch")
-            fw = self.store.claim_firework(worker, {
-                "state": S.RESERVED.value, "current_launch": launch_id, "updated_on": now},
-                not_before=now)
+            fw = self.store.claim_firework(
+                worker,
+                {"state": S.RESERVED.value, "current_launch": launch_id, "updated_on": now},
+                not_before=now,
+            )
             if fw is None:
                 return None, None
-            self.store.insert_launch(Launch(
-                launch_id=launch_id, fw_id=fw["fw_id"], launch_dir=launch_dir,
-                state=S.RESERVED.value, time_start=now,
-                state_history=[{"state": S.RESERVED.value, "created_on": now}]).to_dict())
+            self.store.insert_launch(
+                Launch(
+                    launch_id=launch_id,
+                    fw_id=fw["fw_id"],
+                    launch_dir=launch_dir,
+                    state=S.RESERVED.value,
+                    time_start=now,
+                    state_history=[{"state": S.RESERVED.value, "created_on": now}],
+                ).to_dict()
+            )
         return fw, launch_id
 
     def set_reservation_id(self, launch_id, reservation_id):
@@ -280,12 +325,16 @@ class TransitionsMixin:
             if doc["state"] != S.RESERVED.value:
                 raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}, not RESERVED")
             if doc.get("current_launch") is not None:
-                self.store.update_launch(doc["current_launch"],
-                                         {"state": LaunchState.CANCELLED.value, "time_end": now},
-                                         expect_state=LaunchState.RESERVED.value)
-            self.store.update_fireworks([doc["fw_id"]], {"state": self._reset_state(doc),
-                                                         "current_launch": None, "updated_on": now},
-                                        expect={"state": S.RESERVED.value})
+                self.store.update_launch(
+                    doc["current_launch"],
+                    {"state": LaunchState.CANCELLED.value, "time_end": now},
+                    expect_state=LaunchState.RESERVED.value,
+                )
+            self.store.update_fireworks(
+                [doc["fw_id"]],
+                {"state": self._reset_state(doc), "current_launch": None, "updated_on": now},
+                expect={"state": S.RESERVED.value},
+            )
         return doc["fw_id"]
 
     def get_reservations(self, older_than_secs=None):
@@ -293,12 +342,15 @@ class TransitionsMixin:
         query = {"state": S.RESERVED.value}
         if older_than_secs is not None:
             from .launchpad import cutoff
+
             query["time_start"] = {"$lt": cutoff(self.clock, older_than_secs)}
         return self.store.find_launches(query)
 
     def get_fw_ids_by_reservation(self, reservation_id):
-        return [launch["fw_id"] for launch in self.store.find_launches(
-            {"reservation_id": str(reservation_id)}, fields=["fw_id"])]
+        return [
+            launch["fw_id"]
+            for launch in self.store.find_launches({"reservation_id": str(reservation_id)}, fields=["fw_id"])
+        ]
 
 
 def _parent_done(parent_state, child_spec):

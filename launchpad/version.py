@@ -16,6 +16,7 @@ PACKAGES = ("launchpad", "rocket", "queue_adapters", "webgui")
 def starshell_version():
     """The installed distribution's version (read lazily: importlib.metadata costs start-up)."""
     from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("starshell")
     except PackageNotFoundError:
@@ -26,6 +27,7 @@ def package_locations(names=PACKAGES):
     """``{name: folder (or file) it is imported from, or None}``, found without importing it
     (``webgui`` would import Flask)."""
     import importlib.util
+
     found = {}
     for name in names:
         module = sys.modules.get(name)
@@ -46,6 +48,7 @@ def package_locations(names=PACKAGES):
 def foreign_owner(name, location):
     """The installed distribution other than starshell whose files are ``location``, or None."""
     from importlib import metadata
+
     for dist_name in sorted(set(metadata.packages_distributions().get(name, ()))):
         if dist_name.lower() == "starshell":
             continue
@@ -84,8 +87,9 @@ def version_report():
     number = starshell_version()
     locations = package_locations()
     width = max(map(len, locations))
-    lines = [f"starshell {number}"] + [f"  {name:<{width}}  {location or 'not found'}"
-                                       for name, location in locations.items()]
+    lines = [f"starshell {number}"] + [
+        f"  {name:<{width}}  {location or 'not found'}" for name, location in locations.items()
+    ]
     data = {"version": number, "packages": locations}
     return lines, data, origin_warnings(locations)
 
@@ -99,8 +103,13 @@ class VersionAction(argparse.Action):
     """``-v/--version``: print ``starshell X`` (and where its packages are) and exit 0,
     as FireWorks' scripts do."""
 
-    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
-                 help="print starshell's version, where its packages are, and exit"):
+    def __init__(
+        self,
+        option_strings,
+        dest=argparse.SUPPRESS,
+        default=argparse.SUPPRESS,
+        help="print starshell's version, where its packages are, and exit",
+    ):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):

@@ -30,8 +30,12 @@ class FWorker(FWSerializable):
 
     def to_dict(self):
         """FireWorks' form: the query as JSON text (so FireWorks can read it back)."""
-        d = {"name": self.name, "category": self.category,
-             "query": json.dumps(self.query or {}, default=DATETIME_HANDLER), "env": dict(self.env)}
+        d = {
+            "name": self.name,
+            "category": self.category,
+            "query": json.dumps(self.query or {}, default=DATETIME_HANDLER),
+            "env": dict(self.env),
+        }
         if self.allow_outside_launch_dir:
             d["allow_outside_launch_dir"] = True
         return d
@@ -42,9 +46,13 @@ class FWorker(FWSerializable):
         query = m_dict.get("query") or {}
         if isinstance(query, str):
             query = json.loads(query) if query.strip() else {}
-        return cls(name=m_dict.get("name") or cls.name, category=m_dict.get("category"),
-                   query=dict(query), env=dict(m_dict.get("env") or {}),
-                   allow_outside_launch_dir=bool(m_dict.get("allow_outside_launch_dir", False)))
+        return cls(
+            name=m_dict.get("name") or cls.name,
+            category=m_dict.get("category"),
+            query=dict(query),
+            env=dict(m_dict.get("env") or {}),
+            allow_outside_launch_dir=bool(m_dict.get("allow_outside_launch_dir", False)),
+        )
 
 
 def find_fworker_file(explicit=None):
@@ -77,5 +85,10 @@ def fworker_from_dict(data, source="worker"):
     if category is not None and not isinstance(category, (str, list)):
         raise ConfigError(f"{source}: category must be a string or a list of strings")
     name = data.get("name") or f"{socket.gethostname()} worker"
-    return FWorker(name=str(name), category=category, query=query, env=dict(env),
-                   allow_outside_launch_dir=bool(data.get("allow_outside_launch_dir", False)))
+    return FWorker(
+        name=str(name),
+        category=category,
+        query=query,
+        env=dict(env),
+        allow_outside_launch_dir=bool(data.get("allow_outside_launch_dir", False)),
+    )

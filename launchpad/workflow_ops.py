@@ -20,12 +20,16 @@ _BUSY = (S.RUNNING.value, S.RESERVED.value)
 def pull_spec_mods(lp, wf, parent_ids):
     """Give ``wf``'s roots the update_spec/mod_spec of parents already COMPLETED:
     what they would have received had they been children at the time."""
-    done = [p["fw_id"] for p in lp.store.get_fireworks(parent_ids, ["fw_id", "state"])
-            if p["state"] == S.COMPLETED.value]
+    done = [
+        p["fw_id"]
+        for p in lp.store.get_fireworks(parent_ids, ["fw_id", "state"])
+        if p["state"] == S.COMPLETED.value
+    ]
     actions = []
     for fw_id in sorted(done):
-        last = lp.store.find_launches({"fw_id": fw_id, "state": LaunchState.COMPLETED.value},
-                                      sort=[("launch_id", -1)], limit=1)
+        last = lp.store.find_launches(
+            {"fw_id": fw_id, "state": LaunchState.COMPLETED.value}, sort=[("launch_id", -1)], limit=1
+        )
         action = last[0].get("action") if last else None
         if action:
             actions.append(action if isinstance(action, FWAction) else FWAction.from_dict(action))
@@ -47,8 +51,9 @@ def delete_fws(lp, fw_ids, delete_launch_dirs=False):
     with lp.store.transaction():
         outside_parents = sorted({p for d in docs for p in d["parents"]} - gone)
         for parent in lp.store.get_fireworks(outside_parents, ["fw_id", "children"]):
-            lp.store.update_fireworks([parent["fw_id"]], {
-                "children": [c for c in parent["children"] if c not in gone]})
+            lp.store.update_fireworks(
+                [parent["fw_id"]], {"children": [c for c in parent["children"] if c not in gone]}
+            )
         lp.store.delete_fireworks(ids)
         emptied = []
         for wf_id in sorted({d["wf_id"] for d in docs}):
@@ -78,7 +83,8 @@ def _check_deletable(ids, docs):
     if busy:
         raise InvalidTransitionError(
             f"firework {', '.join(map(str, busy))} is RUNNING or RESERVED: defuse it (lpad "
-            "defuse_fws) or let it finish before deleting it")
+            "defuse_fws) or let it finish before deleting it"
+        )
     stranded = {d["fw_id"]: sorted(set(d["children"]) - set(ids)) for d in docs}
     stranded = {k: v for k, v in stranded.items() if v}
     if stranded:
@@ -86,7 +92,8 @@ def _check_deletable(ids, docs):
         raise InvalidArgumentError(
             f"firework {parent} has children {', '.join(map(str, kids))} that would wait for "
             f"ever on a deleted parent: delete them too (-i {parent} {' '.join(map(str, kids))}) "
-            "or delete the whole workflow (lpad delete_wflows)")
+            "or delete the whole workflow (lpad delete_wflows)"
+        )
 
 
 def launch_dirs_of(lp, fw_ids):
@@ -103,9 +110,12 @@ def remove_launch_dirs(lp, dirs, deleted_fw_ids):
     one above them, a symlink, or gone. Returns ``(removed, {dir: why kept})``."""
     shared = set()
     if dirs:
-        shared = {d["launch_dir"] for d in lp.store.find_launches(
-            {"launch_dir": {"$in": list(dirs)}, "fw_id": {"$nin": list(deleted_fw_ids)}},
-            ["launch_dir"])}
+        shared = {
+            d["launch_dir"]
+            for d in lp.store.find_launches(
+                {"launch_dir": {"$in": list(dirs)}, "fw_id": {"$nin": list(deleted_fw_ids)}}, ["launch_dir"]
+            )
+        }
     removed, kept = [], {}
     for path in dirs:
         why = _unsafe_dir(path, shared)
@@ -136,15 +146,19 @@ def scripts_workflow(scripts, names=None, wf_name=None):
     """FireWorks' add_scripts: one ScriptTask firework per script, run in a chain."""
     from .models import Firework, Workflow
     from .tasks import ScriptTask
+
     if not scripts:
         raise InvalidArgumentError("give at least one script, e.g. lpad add_scripts 'echo hi'")
     names = list(names or [])
     if names and len(names) != len(scripts):
-        raise InvalidArgumentError(f"{len(scripts)} scripts but {len(names)} names (-n): give "
-                                   "one name per script, or none")
+        raise InvalidArgumentError(
+            f"{len(scripts)} scripts but {len(names)} names (-n): give one name per script, or none"
+        )
     names = names or [None] * len(scripts)
-    fws = [Firework(ScriptTask(script=s, use_shell=True), name=n, fw_id=i)
-           for i, (s, n) in enumerate(zip(scripts, names))]
+    fws = [
+        Firework(ScriptTask(script=s, use_shell=True), name=n, fw_id=i)
+        for i, (s, n) in enumerate(zip(scripts, names))
+    ]
     links = {i: [i + 1] for i in range(len(fws) - 1)}
     return Workflow(fws, links, name=wf_name or names[0])
 
@@ -155,15 +169,27 @@ def workflow_files(paths):
     for folder in paths:
         if not os.path.isdir(folder):
             raise InvalidArgumentError(f"{folder}: not a directory (with -d, give folders)")
-        files.extend(sorted(os.path.join(folder, name) for name in os.listdir(folder)
-                            if name.lower().endswith(WORKFLOW_SUFFIXES)
-                            and os.path.isfile(os.path.join(folder, name))))
+        files.extend(
+            sorted(
+                os.path.join(folder, name)
+                for name in os.listdir(folder)
+                if name.lower().endswith(WORKFLOW_SUFFIXES) and os.path.isfile(os.path.join(folder, name))
+            )
+        )
     return files
 
 
-_MONGO_TO_MOD = {"$set": "_set", "$unset": "_unset", "$inc": "_inc", "$push": "_push",
-                 "$pull": "_pull", "$pullAll": "_pull_all", "$addToSet": "_add_to_set",
-                 "$pop": "_pop", "$rename": "_rename"}
+_MONGO_TO_MOD = {
+    "$set": "_set",
+    "$unset": "_unset",
+    "$inc": "_inc",
+    "$push": "_push",
+    "$pull": "_pull",
+    "$pullAll": "_pull_all",
+    "$addToSet": "_add_to_set",
+    "$pop": "_pop",
+    "$rename": "_rename",
+}
 
 
 def mongo_update_to_mods(update):
@@ -173,13 +199,13 @@ def mongo_update_to_mods(update):
     of a firework document is the store's, and a raw write could break it.
     """
     if not isinstance(update, dict) or not update:
-        raise InvalidArgumentError("--mongo needs an update document, e.g. "
-                                   "'{\"$set\": {\"spec.param\": 7}}'")
+        raise InvalidArgumentError('--mongo needs an update document, e.g. \'{"$set": {"spec.param": 7}}\'')
     mods = []
     for op, fields in update.items():
         if op not in _MONGO_TO_MOD:
-            raise InvalidArgumentError(f"--mongo: operator {op!r} is not allowed; use one of "
-                                       f"{', '.join(_MONGO_TO_MOD)}")
+            raise InvalidArgumentError(
+                f"--mongo: operator {op!r} is not allowed; use one of {', '.join(_MONGO_TO_MOD)}"
+            )
         if not isinstance(fields, dict):
             raise InvalidArgumentError(f"--mongo: {op} takes an object of fields")
         mods.append({_MONGO_TO_MOD[op]: {_spec_path(k): _spec_value(op, v) for k, v in fields.items()}})
@@ -188,9 +214,10 @@ def mongo_update_to_mods(update):
 
 def _spec_path(key):
     if not key.startswith("spec.") or key == "spec.":
-        raise InvalidArgumentError(f"--mongo: {key!r} is outside the spec; only fields starting "
-                                   "with 'spec.' may change")
-    return key[len("spec."):]
+        raise InvalidArgumentError(
+            f"--mongo: {key!r} is outside the spec; only fields starting with 'spec.' may change"
+        )
+    return key[len("spec.") :]
 
 
 def _spec_value(op, value):
@@ -199,8 +226,11 @@ def _spec_value(op, value):
 
 def _each_to_all(mod):
     """``$push``/``$addToSet`` with ``{"$each": [...]}`` push every item, as MongoDB does."""
-    (op, fields), = mod.items()
+    ((op, fields),) = mod.items()
     if op == "_push" and any(isinstance(v, dict) and "$each" in v for v in fields.values()):
-        return {"_push_all": {k: v["$each"] if isinstance(v, dict) and "$each" in v else [v]
-                              for k, v in fields.items()}}
+        return {
+            "_push_all": {
+                k: v["$each"] if isinstance(v, dict) and "$each" in v else [v] for k, v in fields.items()
+            }
+        }
     return mod

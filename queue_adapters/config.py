@@ -77,8 +77,10 @@ def _read_yaml(path: Path) -> Any:
     except YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if data is None:
-        raise ConfigError(f"{path}: the queue adapter file is empty; write _fw_q_type, "
-                          "rocket_launch and the job's settings in it")
+        raise ConfigError(
+            f"{path}: the queue adapter file is empty; write _fw_q_type, "
+            "rocket_launch and the job's settings in it"
+        )
     return data
 
 
@@ -90,8 +92,10 @@ def _from_mapping(data: Any, where: str, base_dir: Path) -> QAdapterConfig:
         raise ConfigError(f"{where}: _fw_name {fw_name!r} is not supported; use CommonAdapter")
     params = _check_params(data, where, reserved_ok=True)
     if not params.get("rocket_launch"):
-        raise ConfigError(f"{where}: rocket_launch is missing: the command each job runs, "
-                          "e.g. 'rlaunch -l my_launchpad.yaml singleshot'")
+        raise ConfigError(
+            f"{where}: rocket_launch is missing: the command each job runs, "
+            "e.g. 'rlaunch -l my_launchpad.yaml singleshot'"
+        )
     walltime_seconds(params.get("walltime"), where=where)
     params.setdefault("job_name", None)
     if params["job_name"] is None:
@@ -107,8 +111,9 @@ def _from_mapping(data: Any, where: str, base_dir: Path) -> QAdapterConfig:
 
 def _q_type(value: Any, where: str) -> str:
     if value is None:
-        raise ConfigError(f"{where}: _fw_q_type is missing: say which batch system, "
-                          f"one of {', '.join(Q_TYPES)}")
+        raise ConfigError(
+            f"{where}: _fw_q_type is missing: say which batch system, one of {', '.join(Q_TYPES)}"
+        )
     known = {name.upper(): name for name in Q_TYPES}
     key = str(value).upper()
     key = _Q_TYPE_ALIASES.get(key, key)
@@ -158,9 +163,12 @@ def _template_text(data: Mapping[str, Any], where: str, base_dir: Path) -> Optio
 def _commands_override(data: Mapping[str, Any], where: str) -> dict:
     value = data.get("_q_commands_override") or {}
     if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()):
-        raise ConfigError(f"{where}: _q_commands_override must map names like submit_cmd "
-                          "to commands, e.g. {submit_cmd: my_sbatch}")
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+    ):
+        raise ConfigError(
+            f"{where}: _q_commands_override must map names like submit_cmd "
+            "to commands, e.g. {submit_cmd: my_sbatch}"
+        )
     return dict(value)
 
 
@@ -186,11 +194,11 @@ def walltime_seconds(value: Any, where: str = "qadapter") -> Optional[int]:
         raise ConfigError(f"{where}: walltime {value!r} is not minutes, HH:MM:SS or D-HH:MM:SS")
     days, *parts = match.groups()
     numbers = [int(p) for p in parts if p is not None]
-    if days is not None:   # D-HH[:MM[:SS]]
+    if days is not None:  # D-HH[:MM[:SS]]
         numbers += [0] * (3 - len(numbers))
         seconds = int(days) * 86400 + numbers[0] * 3600 + numbers[1] * 60 + numbers[2]
-    else:                  # MM, MM:SS or HH:MM:SS
-        seconds = sum(n * 60 ** i for i, n in enumerate(reversed(numbers)))
+    else:  # MM, MM:SS or HH:MM:SS
+        seconds = sum(n * 60**i for i, n in enumerate(reversed(numbers)))
         if len(numbers) == 1:
             seconds *= 60
     if seconds <= 0:

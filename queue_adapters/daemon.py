@@ -50,18 +50,29 @@ class DaemonSettings:
     lostruns_action: str = "rerun"
     unreserved_interval: float = 600.0
     unreserved_time: float = 14 * 24 * 3600.0
-    ping_interval: float | None = None   # the pilots' rlaunch --ping_interval, if known
+    ping_interval: float | None = None  # the pilots' rlaunch --ping_interval, if known
 
     def check(self, can_submit: bool):
         if self.lostruns_action not in LOST_ACTIONS:
-            raise ConfigError(f"lost runs action {self.lostruns_action!r} is not one of "
-                              f"{', '.join(LOST_ACTIONS)}")
-        if any(v < 0 for v in (self.topup_interval, self.lostruns_interval,
-                               self.unreserved_interval, self.lostruns_time, self.unreserved_time)):
+            raise ConfigError(
+                f"lost runs action {self.lostruns_action!r} is not one of {', '.join(LOST_ACTIONS)}"
+            )
+        if any(
+            v < 0
+            for v in (
+                self.topup_interval,
+                self.lostruns_interval,
+                self.unreserved_interval,
+                self.lostruns_time,
+                self.unreserved_time,
+            )
+        ):
             raise ConfigError("daemon intervals and times cannot be negative")
         if self.topup_interval and not can_submit:
-            raise ConfigError("the queue top-up needs a qadapter file (-q my_qadapter.yaml); "
-                              "or turn it off with --topup_interval 0")
+            raise ConfigError(
+                "the queue top-up needs a qadapter file (-q my_qadapter.yaml); "
+                "or turn it off with --topup_interval 0"
+            )
         if self.maxjobs_queue < 1:
             raise ConfigError("maxjobs_queue (-m) must be at least 1")
 
@@ -71,9 +82,11 @@ class DaemonSettings:
         pings = self.ping_interval
         if not (self.lostruns_interval and pings and self.lostruns_time < 2 * pings):
             return None
-        return (f"--lostruns_time {self.lostruns_time:g} s is shorter than twice the pilots' "
-                f"heartbeat interval ({pings:g} s, rlaunch --ping_interval in rocket_launch): "
-                f"their runs are declared lost after {2 * pings:g} s without a heartbeat")
+        return (
+            f"--lostruns_time {self.lostruns_time:g} s is shorter than twice the pilots' "
+            f"heartbeat interval ({pings:g} s, rlaunch --ping_interval in rocket_launch): "
+            f"their runs are declared lost after {2 * pings:g} s without a heartbeat"
+        )
 
 
 def status_path(home: Optional[str] = None) -> str:
@@ -81,15 +94,21 @@ def status_path(home: Optional[str] = None) -> str:
 
 
 def utc_now(later: float = 0.0) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=later)).strftime(
-        "%Y-%m-%dT%H:%M:%S+00:00")
+    return (datetime.now(timezone.utc) + timedelta(seconds=later)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 class QueueDaemon:
     """The scheduled maintenance of one LaunchPad (and, with a launcher, its queue)."""
 
-    def __init__(self, launchpad, settings: DaemonSettings, launcher=None, adapter=None,
-                 status_file: Optional[str] = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        launchpad,
+        settings: DaemonSettings,
+        launcher=None,
+        adapter=None,
+        status_file: Optional[str] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         settings.check(launcher is not None)
         self.lp = launchpad
         self.settings = settings
@@ -113,8 +132,7 @@ class QueueDaemon:
             self._topup_failures += 1
             pause = max(backoff(self._topup_failures), self.settings.topup_interval)
             self._topup_not_before = self.clock() + pause
-            log.warning("top-up: scheduler error %d in a row; next try in %g s",
-                        self._topup_failures, pause)
+            log.warning("top-up: scheduler error %d in a row; next try in %g s", self._topup_failures, pause)
             raise
         self._topup_failures, self._topup_not_before = 0, None
         return result.summary(self.settings.maxjobs_queue)
@@ -122,32 +140,40 @@ class QueueDaemon:
     def lostruns(self) -> str:
         action = self.settings.lostruns_action
         found = self.lp.detect_lostruns(
-            self.settings.lostruns_time, fizzle=action == "fizzle", rerun=action == "rerun")
+            self.settings.lostruns_time, fizzle=action == "fizzle", rerun=action == "rerun"
+        )
         launch_ids, fw_ids = found
-        spared = [lost_run_spared(launch, self.settings.lostruns_time, "--lostruns_time")
-                  for launch in getattr(found, "spared", ())]
+        spared = [
+            lost_run_spared(launch, self.settings.lostruns_time, "--lostruns_time")
+            for launch in getattr(found, "spared", ())
+        ]
         if not launch_ids:
             return "; ".join(["no lost runs", *spared])
-        done = {"rerun": "their fireworks will run again", "fizzle": "their fireworks FIZZLED",
-                "report": "left as they are (--lostruns_action report)"}[action]
-        return "; ".join([f"lost runs: launches {launch_ids} of fireworks {fw_ids}: {done}",
-                          *spared])
+        done = {
+            "rerun": "their fireworks will run again",
+            "fizzle": "their fireworks FIZZLED",
+            "report": "left as they are (--lostruns_action report)",
+        }[action]
+        return "; ".join([f"lost runs: launches {launch_ids} of fireworks {fw_ids}: {done}", *spared])
 
     def unreserved(self) -> str:
-        stale = detect_unreserved(self.lp, self.adapter, max_wait=self.settings.unreserved_time,
-                                  release=True)
+        stale = detect_unreserved(self.lp, self.adapter, max_wait=self.settings.unreserved_time, release=True)
         if not stale:
             return "no stale reservations"
-        return "; ".join(f"firework {s.fw_id} {'released' if s.released else 'not released'}: "
-                         f"{s.reason}" + (f"; job {s.qid} cancelled" if s.job_cancelled else "")
-                         for s in stale)
+        return "; ".join(
+            f"firework {s.fw_id} {'released' if s.released else 'not released'}: "
+            f"{s.reason}" + (f"; job {s.qid} cancelled" if s.job_cancelled else "")
+            for s in stale
+        )
 
     def job_table(self):
         """(name, method, interval) of the jobs that are on."""
         s = self.settings
-        jobs = [("topup", self.topup, s.topup_interval),
-                ("lostruns", self.lostruns, s.lostruns_interval),
-                ("unreserved", self.unreserved, s.unreserved_interval)]
+        jobs = [
+            ("topup", self.topup, s.topup_interval),
+            ("lostruns", self.lostruns, s.lostruns_interval),
+            ("unreserved", self.unreserved, s.unreserved_interval),
+        ]
         return [(name, method, every) for name, method, every in jobs if every > 0]
 
     def run_job(self, name: str) -> None:
@@ -157,8 +183,7 @@ class QueueDaemon:
         and tries again on the job's next turn.
         """
         method, every = {n: (m, e) for n, m, e in self.job_table()}[name]
-        record = {"last_run": utc_now(), "next_run": utc_now(every), "result": None,
-                  "error": None}
+        record = {"last_run": utc_now(), "next_run": utc_now(every), "result": None, "error": None}
         try:
             record["result"] = method()
             # A line when something changes, not every minute: the log stays readable.
@@ -184,35 +209,44 @@ class QueueDaemon:
         # load this module and must not pay for it.
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
+
         scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=timezone.utc)
+            timezone=timezone.utc,
+        )
         first = datetime.now(timezone.utc)
         for name, _, every in self.job_table():
-            scheduler.add_job(self.run_job, "interval", seconds=every, args=[name], id=name,
-                              name=name, next_run_time=first)
+            scheduler.add_job(
+                self.run_job, "interval", seconds=every, args=[name], id=name, name=name, next_run_time=first
+            )
         return scheduler
 
     def serve(self, stop: Optional[threading.Event] = None, handle_signals: bool = True) -> int:
         """Run until ``stop`` is set (SIGTERM and SIGINT set it); returns an exit code."""
         stop = stop or threading.Event()
         claim_status_file(self.status_file)
-        received = []   # signal names; the handler must not take locks (Event.set does)
+        received = []  # signal names; the handler must not take locks (Event.set does)
         previous = _install_handlers(received) if handle_signals else {}
         self.scheduler = self.build_scheduler()
         try:
             self.write_status()
             self.scheduler.start()
-            log.info("daemon started (pid %d); store %s; %s", os.getpid(), self.lp.describe(),
-                     ", ".join(f"{n} every {e:g} s" for n, _, e in self.job_table()) or "no jobs")
+            log.info(
+                "daemon started (pid %d); store %s; %s",
+                os.getpid(),
+                self.lp.describe(),
+                ", ".join(f"{n} every {e:g} s" for n, _, e in self.job_table()) or "no jobs",
+            )
             if self.settings.lost_time_note():
                 log.warning("%s", self.settings.lost_time_note())
             self.write_status()
             while not (received or stop.is_set()):
                 time.sleep(0.2)
-            log.info("%sstopping: waiting for running jobs to finish",
-                     f"received {received[0]}; " if received else "")
+            log.info(
+                "%sstopping: waiting for running jobs to finish",
+                f"received {received[0]}; " if received else "",
+            )
             self.scheduler.shutdown(wait=True)
         finally:
             for sig, handler in previous.items():
@@ -227,12 +261,18 @@ class QueueDaemon:
         """Write the status file; called from jobs, so it must not call the scheduler
         (its shutdown holds the scheduler's locks while it waits for running jobs)."""
         with self._lock:
-            data = {"pid": os.getpid(), "host": socket.gethostname(), "started": self._started(),
-                    "store": self.lp.describe(), "settings": asdict(self.settings),
-                    "qadapter": getattr(getattr(self.adapter, "config", None), "source", None),
-                    "jobs": {name: {"next_run": self._started(), **self._jobs.get(name, {}),
-                                    "every": every}
-                             for name, _, every in self.job_table()}}
+            data = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": self._started(),
+                "store": self.lp.describe(),
+                "settings": asdict(self.settings),
+                "qadapter": getattr(getattr(self.adapter, "config", None), "source", None),
+                "jobs": {
+                    name: {"next_run": self._started(), **self._jobs.get(name, {}), "every": every}
+                    for name, _, every in self.job_table()
+                },
+            }
             tmp = f"{self.status_file}.{os.getpid()}.tmp"
             with open(tmp, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=1)
@@ -251,6 +291,7 @@ def _install_handlers(received: list) -> dict:
 
     def handler(signum, frame):
         received.append(signal.Signals(signum).name)
+
     return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
 
 
@@ -262,8 +303,9 @@ def read_status(path: str) -> Optional[dict]:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the daemon status file {path}: {exc}; "
-                          "remove it if no daemon is running") from None
+        raise ConfigError(
+            f"cannot read the daemon status file {path}: {exc}; remove it if no daemon is running"
+        ) from None
 
 
 def pid_alive(pid: int) -> bool:
@@ -276,8 +318,7 @@ def pid_alive(pid: int) -> bool:
         return True
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
-            return not any(line.startswith("State:") and "Z" in line.split()[1:2]
-                           for line in handle)
+            return not any(line.startswith("State:") and "Z" in line.split()[1:2] for line in handle)
     except OSError:
         return True
 
@@ -288,7 +329,7 @@ def daemon_state(path: str) -> tuple:
     if data is None:
         return None, False
     if data.get("host") != socket.gethostname():
-        return data, True   # cannot check another host's processes; trust the file
+        return data, True  # cannot check another host's processes; trust the file
     if pid_alive(int(data.get("pid", 0))):
         return data, True
     _remove(path)
@@ -299,21 +340,28 @@ def claim_status_file(path: str):
     """Refuse to start a second daemon on the same store home."""
     data, running = daemon_state(path)
     if running:
-        raise ConfigError(f"a daemon is already running (pid {data['pid']} on {data['host']}, "
-                          f"status file {path}); stop it first: lpad daemon stop")
+        raise ConfigError(
+            f"a daemon is already running (pid {data['pid']} on {data['host']}, "
+            f"status file {path}); stop it first: lpad daemon stop"
+        )
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
 
 
-def stop_daemon(path: str, wait: float = 30.0, poll: float = 0.2,
-                clock: Callable[[], float] = time.monotonic,
-                sleep: Callable[[float], None] = time.sleep) -> dict:
+def stop_daemon(
+    path: str,
+    wait: float = 30.0,
+    poll: float = 0.2,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
     """Send SIGTERM to the daemon and wait for it to finish its running jobs."""
     data, running = daemon_state(path)
     if not running:
         return {"stopped": False, "running": False, "pid": (data or {}).get("pid")}
     if data["host"] != socket.gethostname():
-        raise ConfigError(f"the daemon runs on {data['host']} (pid {data['pid']}); "
-                          "run lpad daemon stop there")
+        raise ConfigError(
+            f"the daemon runs on {data['host']} (pid {data['pid']}); run lpad daemon stop there"
+        )
     pid = int(data["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = clock() + wait
@@ -331,5 +379,15 @@ def _remove(path: str):
         pass
 
 
-__all__ = ["QueueDaemon", "DaemonSettings", "status_path", "read_status", "daemon_state",
-           "stop_daemon", "claim_status_file", "pid_alive", "STATUS_FILE", "LOST_ACTIONS"]
+__all__ = [
+    "QueueDaemon",
+    "DaemonSettings",
+    "status_path",
+    "read_status",
+    "daemon_state",
+    "stop_daemon",
+    "claim_status_file",
+    "pid_alive",
+    "STATUS_FILE",
+    "LOST_ACTIONS",
+]

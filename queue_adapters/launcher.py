@@ -28,7 +28,7 @@ from launchpad.worker import FWorker
 log = logging.getLogger("qlaunch")
 
 SUBMIT_SCRIPT = "FW_submit.script"
-JOB_ID_FILE = "FW_job_id"   # the pilot's queue id, so lpad get_qids/cancel_qid find it
+JOB_ID_FILE = "FW_job_id"  # the pilot's queue id, so lpad get_qids/cancel_qid find it
 # A pilot stops taking new fireworks this long before its walltime ends.
 MARGIN_FRACTION = 0.10
 MARGIN_CAP = 300
@@ -44,7 +44,8 @@ _RLAUNCH = re.compile(
     r"(?:^|(?<=[\s;&|(]))(?:\S*/)?(?:rlaunch|rocket\.cli)(?=\s)"
     r"(?:\s+[^\s;&|<>]+)*?"
     r"\s+(?P<sub>singleshot|rapidfire|multi\s+\d+)"
-    r"(?P<opts>(?:\s+-[\w-]+(?:=[^\s;&|<>]+|\s+(?!-)[^\s;&|<>]+)?)*)")
+    r"(?P<opts>(?:\s+-[\w-]+(?:=[^\s;&|<>]+|\s+(?!-)[^\s;&|<>]+)?)*)"
+)
 _NOT_SIMPLE = re.compile(r"[;&|()`\n]")
 
 
@@ -59,8 +60,7 @@ def signal_lead(walltime: int) -> int:
     return max(1, stop_margin(walltime) // 2)
 
 
-def pilot_command(rocket_launch: str, walltime: Optional[int] = None,
-                  fw_id: Optional[int] = None) -> str:
+def pilot_command(rocket_launch: str, walltime: Optional[int] = None, fw_id: Optional[int] = None) -> str:
     """The command a pilot runs: ``--timeout`` added to rapidfire, or reservation's singleshot.
 
     With ``fw_id`` (reservation mode) the rlaunch subcommand and its options
@@ -73,14 +73,17 @@ def pilot_command(rocket_launch: str, walltime: Optional[int] = None,
             raise ConfigError(
                 f"reservation mode (-r) needs rocket_launch to run rlaunch, e.g. "
                 f"'rlaunch -w my_fworker.yaml singleshot' (it becomes 'singleshot --fw_id N'); "
-                f"got {rocket_launch!r}")
-        return (rocket_launch[:match.start("sub")] + f"singleshot --fw_id {fw_id}"
-                + rocket_launch[match.end("opts"):])
-    if (match is None or walltime is None or match["sub"] == "singleshot"
-            or "--timeout" in match["opts"]):
+                f"got {rocket_launch!r}"
+            )
+        return (
+            rocket_launch[: match.start("sub")]
+            + f"singleshot --fw_id {fw_id}"
+            + rocket_launch[match.end("opts") :]
+        )
+    if match is None or walltime is None or match["sub"] == "singleshot" or "--timeout" in match["opts"]:
         return rocket_launch
     timeout = walltime - stop_margin(walltime)
-    return rocket_launch[:match.end("sub")] + f" --timeout {timeout}" + rocket_launch[match.end("sub"):]
+    return rocket_launch[: match.end("sub")] + f" --timeout {timeout}" + rocket_launch[match.end("sub") :]
 
 
 # The batch shell must outlive the scheduler's SIGTERM (scancel, the walltime):
@@ -112,8 +115,10 @@ def forward_signal(command: str) -> Optional[str]:
     """
     if _NOT_SIMPLE.search(command) or not _RLAUNCH.search(command):
         return None
-    return (f"trap 'kill -USR1 $pilot_pid 2>/dev/null' USR1; {SHIELD}{command} & pilot_pid=$!; "
-            "while wait $pilot_pid; rc=$?; kill -0 $pilot_pid 2>/dev/null; do :; done; (exit $rc)")
+    return (
+        f"trap 'kill -USR1 $pilot_pid 2>/dev/null' USR1; {SHIELD}{command} & pilot_pid=$!; "
+        "while wait $pilot_pid; rc=$?; kill -0 $pilot_pid 2>/dev/null; do :; done; (exit $rc)"
+    )
 
 
 def stamped(prefix: str, now: datetime) -> str:
@@ -157,8 +162,8 @@ class Round:
     queued: int
     wanted: int
     submitted: List[Submission] = field(default_factory=list)
-    ready_capped: bool = False   # counting stopped early: at least ``ready``
-    upcoming: int = 0            # WAITING children of running fireworks: READY soon
+    ready_capped: bool = False  # counting stopped early: at least ``ready``
+    upcoming: int = 0  # WAITING children of running fireworks: READY soon
 
     def summary(self, maxjobs_queue: int) -> str:
         ids = ", ".join(s.job_id for s in self.submitted)
@@ -166,19 +171,30 @@ class Round:
         ready = f"{self.ready}{' or more' if self.ready_capped else ''}"
         if self.upcoming:
             ready += f" (+{self.upcoming} about to be)"
-        return (f"{ready} READY firework(s) for this worker, {self.queued} of at most "
-                f"{maxjobs_queue} pilot job(s) queued: {done}")
+        return (
+            f"{ready} READY firework(s) for this worker, {self.queued} of at most "
+            f"{maxjobs_queue} pilot job(s) queued: {done}"
+        )
 
 
 # -- the launcher -------------------------------------------------------------------
 class QueueLauncher:
     """Submits pilot jobs through ``adapter`` for READY work in ``launchpad``."""
 
-    def __init__(self, launchpad, adapter, worker: Optional[FWorker] = None,
-                 launch_dir: str = ".", reserve: bool = False, maxjobs_block: int = 500,
-                 submit_interval: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = datetime.now, submit_script: str = SUBMIT_SCRIPT):
+    def __init__(
+        self,
+        launchpad,
+        adapter,
+        worker: Optional[FWorker] = None,
+        launch_dir: str = ".",
+        reserve: bool = False,
+        maxjobs_block: int = 500,
+        submit_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = datetime.now,
+        submit_script: str = SUBMIT_SCRIPT,
+    ):
         if maxjobs_block < 1:
             raise ConfigError("maxjobs_block (-b) must be at least 1")
         self.lp = launchpad
@@ -194,10 +210,13 @@ class QueueLauncher:
         self._block: Optional[str] = None
         self._block_jobs = 0
         self._last_submit: Optional[float] = None
-        self.submitted_total = 0   # pilots this launcher got into the queue, all rounds
+        self.submitted_total = 0  # pilots this launcher got into the queue, all rounds
         self.poll = POLL_SECS
-        self._signal_ok = (adapter.q_type == "SLURM" and "$${signal}" in adapter.template_text()
-                           and adapter.config.params.get("signal") in (None, ""))
+        self._signal_ok = (
+            adapter.q_type == "SLURM"
+            and "$${signal}" in adapter.template_text()
+            and adapter.config.params.get("signal") in (None, "")
+        )
 
     # -- one pilot -------------------------------------------------------------
     def singleshot(self) -> Optional[Submission]:
@@ -232,8 +251,10 @@ class QueueLauncher:
             job_id = self._submit(launcher_dir, _queue_overrides(fw), fw_id=fw["fw_id"])
         except ConfigError as exc:
             self._give_back(fw["fw_id"])
-            raise ConfigError(f"firework {fw['fw_id']}: {exc}; it is READY again, fix its "
-                              f"spec._queueadapter with lpad update_fws -i {fw['fw_id']}") from exc
+            raise ConfigError(
+                f"firework {fw['fw_id']}: {exc}; it is READY again, fix its "
+                f"spec._queueadapter with lpad update_fws -i {fw['fw_id']}"
+            ) from exc
         except BaseException:  # any failure, even Ctrl-C: never keep a reservation without a job
             self._give_back(fw["fw_id"])
             raise
@@ -245,8 +266,9 @@ class QueueLauncher:
         walltime = self.adapter.walltime_seconds(values)
         base = values.get("rocket_launch") or self.adapter.config.params["rocket_launch"]
         command = pilot_command(str(base), walltime, fw_id)
-        wrapped = forward_signal(command) if (self._signal_ok and walltime
-                                              and not values.get("signal")) else None
+        wrapped = (
+            forward_signal(command) if (self._signal_ok and walltime and not values.get("signal")) else None
+        )
         if wrapped:
             command = wrapped
             values["signal"] = f"B:USR1@{signal_lead(walltime)}"
@@ -260,14 +282,23 @@ class QueueLauncher:
         except QueueError as exc:
             log.debug("the refused script %s:\n%s", script, script.read_text(encoding="utf-8"))
             what = f" for firework {fw_id}" if fw_id is not None else ""
-            after = ("the firework is READY again, nothing stays reserved" if fw_id is not None
-                     else "nothing was reserved")
-            raise QueueError(f"could not submit a pilot job{what}: {exc}\n{after} "
-                             "(--loglvl DEBUG shows the refused script)") from exc
+            after = (
+                "the firework is READY again, nothing stays reserved"
+                if fw_id is not None
+                else "nothing was reserved"
+            )
+            raise QueueError(
+                f"could not submit a pilot job{what}: {exc}\n{after} "
+                "(--loglvl DEBUG shows the refused script)"
+            ) from exc
         with open(os.path.join(launcher_dir, JOB_ID_FILE), "w", encoding="utf-8") as handle:
             handle.write(f"{job_id}\n")
-        log.info("submitted pilot job %s from %s%s", job_id, launcher_dir,
-                 f" for firework {fw_id}" if fw_id is not None else "")
+        log.info(
+            "submitted pilot job %s from %s%s",
+            job_id,
+            launcher_dir,
+            f" for firework {fw_id}" if fw_id is not None else "",
+        )
         return job_id
 
     def _rate_limit(self):
@@ -300,8 +331,13 @@ class QueueLauncher:
             upcoming = self.lp.count_upcoming(self.filter, limit=limit - ready)
         # A reserved firework is no longer READY, so its queued job is already counted out.
         free_work = ready if self.reserve else ready + upcoming - queued
-        return Round(ready, queued, max(0, min(maxjobs_queue - queued, free_work)),
-                     ready_capped=ready + upcoming >= limit, upcoming=upcoming)
+        return Round(
+            ready,
+            queued,
+            max(0, min(maxjobs_queue - queued, free_work)),
+            ready_capped=ready + upcoming >= limit,
+            upcoming=upcoming,
+        )
 
     def top_up(self, maxjobs_queue: int, limit: Optional[int] = None) -> Round:
         """One round: fill the queue up to ``maxjobs_queue`` pilots (at most ``limit`` new).
@@ -338,8 +374,14 @@ class QueueLauncher:
             log.info("new block directory %s", self._block)
         return self._block
 
-    def rapidfire(self, maxjobs_queue: int = 10, nlaunches: int = 0, sleep_time: float = 60.0,
-                  timeout: Optional[float] = None, max_errors: int = 5) -> int:
+    def rapidfire(
+        self,
+        maxjobs_queue: int = 10,
+        nlaunches: int = 0,
+        sleep_time: float = 60.0,
+        timeout: Optional[float] = None,
+        max_errors: int = 5,
+    ) -> int:
         """Top the queue up every ``sleep_time`` seconds; returns the number of jobs submitted.
 
         ``nlaunches``: N > 0 stops after N jobs; 0 stops once no work is left
@@ -363,8 +405,7 @@ class QueueLauncher:
                 if self.submitted_total == 0 or failures >= max_errors:
                     raise
                 pause = max(sleep_time, backoff(failures))
-                log.error("%s; attempt %d of %d, trying again in %g s", exc, failures,
-                          max_errors, pause)
+                log.error("%s; attempt %d of %d, trying again in %g s", exc, failures, max_errors, pause)
             if self._finished(launched, nlaunches):
                 break
             if timeout is not None and self.clock() - started + pause > timeout:
@@ -405,14 +446,29 @@ def _queue_overrides(fw: Mapping) -> dict:
     """A firework's ``_queueadapter`` (walltime, nodes, ...) for its own job."""
     overrides = fw["spec"].get("_queueadapter") or {}
     if not isinstance(overrides, Mapping):
-        raise ConfigError(f"firework {fw['fw_id']}: _queueadapter must be a mapping of qadapter "
-                          f"keys (walltime, nodes, ...), not {type(overrides).__name__}")
+        raise ConfigError(
+            f"firework {fw['fw_id']}: _queueadapter must be a mapping of qadapter "
+            f"keys (walltime, nodes, ...), not {type(overrides).__name__}"
+        )
     overrides = dict(overrides)
     if overrides.pop("job_name", None) is not None:
-        log.warning("firework %s: _queueadapter job_name ignored: qlaunch counts its jobs by "
-                    "the qadapter's job_name", fw["fw_id"])
+        log.warning(
+            "firework %s: _queueadapter job_name ignored: qlaunch counts its jobs by the qadapter's job_name",
+            fw["fw_id"],
+        )
     return overrides
 
 
-__all__ = ["QueueLauncher", "Round", "Submission", "pilot_command", "forward_signal", "shield_shell",
-           "stop_margin", "signal_lead", "backoff", "SUBMIT_SCRIPT", "JOB_ID_FILE"]
+__all__ = [
+    "QueueLauncher",
+    "Round",
+    "Submission",
+    "pilot_command",
+    "forward_signal",
+    "shield_shell",
+    "stop_margin",
+    "signal_lead",
+    "backoff",
+    "SUBMIT_SCRIPT",
+    "JOB_ID_FILE",
+]

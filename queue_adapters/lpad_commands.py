@@ -21,41 +21,66 @@ from .cli import add_queue_options, find_files, find_qadapter_file, make_launche
 from .daemon import LOST_ACTIONS, DaemonSettings, QueueDaemon, daemon_state, status_path, stop_daemon
 from .reservations import DEFAULT_MAX_WAIT, cancel_qid, detect_unreserved, get_qids
 
-QADAPTER_HELP = ("the queue adapter file, to ask the scheduler about jobs (default: "
-                 "./my_qadapter.yaml, else ~/.starshell/my_qadapter.yaml)")
+QADAPTER_HELP = (
+    "the queue adapter file, to ask the scheduler about jobs (default: "
+    "./my_qadapter.yaml, else ~/.starshell/my_qadapter.yaml)"
+)
 
 
 def register(subparsers):
     """Add the queue commands to ``lpad``'s subparsers."""
     p = subparsers.add_parser(
-        "get_qids", help="show the queue job ids of fireworks' launches",
+        "get_qids",
+        help="show the queue job ids of fireworks' launches",
         description="For each launch of the fireworks, the batch system's job id it ran or "
-        "waits in: a reservation's id, or the pilot job recorded in its launcher directory.")
-    p.add_argument("-i", "--fw_id", type=id_list, nargs="+", required=True, metavar="IDS",
-                   help="firework ids (e.g. 3, 1,2,5-9)")
+        "waits in: a reservation's id, or the pilot job recorded in its launcher directory.",
+    )
+    p.add_argument(
+        "-i",
+        "--fw_id",
+        type=id_list,
+        nargs="+",
+        required=True,
+        metavar="IDS",
+        help="firework ids (e.g. 3, 1,2,5-9)",
+    )
     p.set_defaults(func=get_qids_command)
 
     p = subparsers.add_parser(
-        "cancel_qid", help="cancel a queue job and free its fireworks",
+        "cancel_qid",
+        help="cancel a queue job and free its fireworks",
         description="Cancel the job (scancel, qdel...). Fireworks RESERVED for it become READY. "
         "A RUNNING firework is handed back by its rocket (SIGTERM means requeue); if the job "
         "ends without that, the firework is rerun; if the job does not end within --wait, it "
-        "stays RUNNING for detect_lostruns.")
+        "stays RUNNING for detect_lostruns.",
+    )
     p.add_argument("qid", help="the job id, as squeue/qstat show it")
     p.add_argument("-q", "--queueadapter_file", help=QADAPTER_HELP)
-    p.add_argument("--wait", type=seconds, default=15, metavar="SECS",
-                   help="how long to wait for a running job to end (default 15)")
+    p.add_argument(
+        "--wait",
+        type=seconds,
+        default=15,
+        metavar="SECS",
+        help="how long to wait for a running job to end (default 15)",
+    )
     p.set_defaults(func=cancel_qid_command)
 
     p = subparsers.add_parser(
-        "detect_unreserved", help="find RESERVED fireworks whose job vanished or waits too long",
+        "detect_unreserved",
+        help="find RESERVED fireworks whose job vanished or waits too long",
         description="List reservations (qlaunch -r) whose job the scheduler no longer knows, "
         "that ended without starting the firework, or that waited longer than --time while "
         "not running. --rerun makes their fireworks READY again (and cancels a job still "
-        "queued). Without a qadapter file only the --time rule applies.")
-    p.add_argument("--time", type=seconds, default=DEFAULT_MAX_WAIT, metavar="SECS",
-                   help=f"seconds a reservation may wait (default {DEFAULT_MAX_WAIT}: two weeks, or "
-                   "FW_config.yaml's RESERVATION_EXPIRATION_SECS)")
+        "queued). Without a qadapter file only the --time rule applies.",
+    )
+    p.add_argument(
+        "--time",
+        type=seconds,
+        default=DEFAULT_MAX_WAIT,
+        metavar="SECS",
+        help=f"seconds a reservation may wait (default {DEFAULT_MAX_WAIT}: two weeks, or "
+        "FW_config.yaml's RESERVATION_EXPIRATION_SECS)",
+    )
     p.add_argument("--rerun", action="store_true", help="release them: back to READY")
     p.add_argument("-q", "--queueadapter_file", help=QADAPTER_HELP)
     p.set_defaults(func=detect_unreserved_command)
@@ -65,40 +90,90 @@ def register(subparsers):
 
 def _register_daemon(subparsers):
     p = subparsers.add_parser(
-        "daemon", help="run the queue top-up and maintenance in the foreground (or status/stop)",
+        "daemon",
+        help="run the queue top-up and maintenance in the foreground (or status/stop)",
         description="A long-running process (fit for tmux, cron @reboot or a systemd unit) that "
         "keeps up to -m pilot jobs queued while READY work exists, reruns lost runs and frees "
         "stale reservations on schedules. SIGTERM or Ctrl-C stop it once running jobs finish. "
-        "'lpad daemon status' and 'lpad daemon stop' talk to the running one.")
-    p.add_argument("action", nargs="?", choices=("run", "status", "stop"), default="run",
-                   help="run (default), status or stop")
+        "'lpad daemon status' and 'lpad daemon stop' talk to the running one.",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=("run", "status", "stop"),
+        default="run",
+        help="run (default), status or stop",
+    )
     add_queue_options(p, launchpad_option=False)
-    p.add_argument("-m", "--maxjobs_queue", type=count, default=10, metavar="N",
-                   help="at most N of our pilot jobs queued or running (default 10)")
-    p.add_argument("-b", "--maxjobs_block", type=count, default=500, metavar="N",
-                   help="launcher directories per block directory (default 500)")
+    p.add_argument(
+        "-m",
+        "--maxjobs_queue",
+        type=count,
+        default=10,
+        metavar="N",
+        help="at most N of our pilot jobs queued or running (default 10)",
+    )
+    p.add_argument(
+        "-b",
+        "--maxjobs_block",
+        type=count,
+        default=500,
+        metavar="N",
+        help="launcher directories per block directory (default 500)",
+    )
     d = DaemonSettings()
-    p.add_argument("--topup_interval", type=seconds, default=d.topup_interval, metavar="SECS",
-                   help=f"seconds between queue top-ups; 0: none (default {d.topup_interval:g})")
-    p.add_argument("--lostruns_interval", type=seconds, default=d.lostruns_interval,
-                   metavar="SECS", help="seconds between lost-run checks; 0: none "
-                   f"(default {d.lostruns_interval:g})")
-    p.add_argument("--lostruns_time", type=seconds, default=d.lostruns_time, metavar="SECS",
-                   help="seconds without a heartbeat that make a run lost; a run whose heartbeat "
-                   "is younger than twice its rocket's --ping_interval is never lost "
-                   f"(default {d.lostruns_time:g})")
-    p.add_argument("--lostruns_action", choices=LOST_ACTIONS, default=d.lostruns_action,
-                   help="what to do with lost runs: rerun (default), fizzle, or report only")
-    p.add_argument("--unreserved_interval", type=seconds, default=d.unreserved_interval,
-                   metavar="SECS", help="seconds between stale-reservation checks; 0: none "
-                   f"(default {d.unreserved_interval:g})")
-    p.add_argument("--unreserved_time", type=seconds, default=d.unreserved_time, metavar="SECS",
-                   help="seconds a reservation may wait before it is released "
-                   f"(default {d.unreserved_time:.0f})")
+    p.add_argument(
+        "--topup_interval",
+        type=seconds,
+        default=d.topup_interval,
+        metavar="SECS",
+        help=f"seconds between queue top-ups; 0: none (default {d.topup_interval:g})",
+    )
+    p.add_argument(
+        "--lostruns_interval",
+        type=seconds,
+        default=d.lostruns_interval,
+        metavar="SECS",
+        help=f"seconds between lost-run checks; 0: none (default {d.lostruns_interval:g})",
+    )
+    p.add_argument(
+        "--lostruns_time",
+        type=seconds,
+        default=d.lostruns_time,
+        metavar="SECS",
+        help="seconds without a heartbeat that make a run lost; a run whose heartbeat "
+        "is younger than twice its rocket's --ping_interval is never lost "
+        f"(default {d.lostruns_time:g})",
+    )
+    p.add_argument(
+        "--lostruns_action",
+        choices=LOST_ACTIONS,
+        default=d.lostruns_action,
+        help="what to do with lost runs: rerun (default), fizzle, or report only",
+    )
+    p.add_argument(
+        "--unreserved_interval",
+        type=seconds,
+        default=d.unreserved_interval,
+        metavar="SECS",
+        help=f"seconds between stale-reservation checks; 0: none (default {d.unreserved_interval:g})",
+    )
+    p.add_argument(
+        "--unreserved_time",
+        type=seconds,
+        default=d.unreserved_time,
+        metavar="SECS",
+        help=f"seconds a reservation may wait before it is released (default {d.unreserved_time:.0f})",
+    )
     p.add_argument("--logfile", help="append the log to this file (default: standard error)")
     p.add_argument("--loglvl", default="INFO", help="log level (default INFO)")
-    p.add_argument("--wait", type=seconds, default=60.0, metavar="SECS",
-                   help="daemon stop: how long to wait for it to finish (default 60)")
+    p.add_argument(
+        "--wait",
+        type=seconds,
+        default=60.0,
+        metavar="SECS",
+        help="daemon stop: how long to wait for it to finish (default 60)",
+    )
     # status and stop must work while the store is down: the handler opens it for run only
     p.set_defaults(func=daemon_command, needs_launchpad=False)
 
@@ -128,8 +203,10 @@ def get_qids_command(args, launchpad) -> int:
 
 def _show_qids(ids, rows):
     if rows:
-        display.table([[r["fw_id"], r["launch_id"], r["state"], r["qid"] or "-"] for r in rows],
-                      ["fw_id", "launch_id", "launch state", "queue id"])
+        display.table(
+            [[r["fw_id"], r["launch_id"], r["state"], r["qid"] or "-"] for r in rows],
+            ["fw_id", "launch_id", "launch state", "queue id"],
+        )
     missing = sorted(set(ids) - {r["fw_id"] for r in rows})
     if missing:
         display.note(f"never launched or reserved: fireworks {display.ids_text(missing)}")
@@ -139,11 +216,14 @@ def cancel_qid_command(args, launchpad) -> int:
     adapter = _adapter(args, required=True)
     result = cancel_qid(launchpad, adapter, args.qid, wait=args.wait)
     if not result.known and not result.touched:
-        raise NotFoundError(f"job {args.qid} is not known to the scheduler: nothing was "
-                            "cancelled (squeue -u $USER lists your jobs; lpad get_qids -i IDS "
-                            "those of fireworks)")
-    display.emit(result.to_dict(), getattr(args, "output", None),
-                 human=lambda: _show_cancel(result, args.wait))
+        raise NotFoundError(
+            f"job {args.qid} is not known to the scheduler: nothing was "
+            "cancelled (squeue -u $USER lists your jobs; lpad get_qids -i IDS "
+            "those of fireworks)"
+        )
+    display.emit(
+        result.to_dict(), getattr(args, "output", None), human=lambda: _show_cancel(result, args.wait)
+    )
     return 1 if result.still_running else 0
 
 
@@ -161,8 +241,10 @@ def _show_cancel(r, wait):
     for fw_id in r.rerun:
         display.out(f"firework {fw_id}: the job ended without handing it back; it was rerun")
     for fw_id in r.still_running:
-        display.out(f"firework {fw_id} is still RUNNING: job {r.qid} has not ended after "
-                    f"{wait:g} s; lpad detect_lostruns --rerun will catch it if it never reports")
+        display.out(
+            f"firework {fw_id} is still RUNNING: job {r.qid} has not ended after "
+            f"{wait:g} s; lpad detect_lostruns --rerun will catch it if it never reports"
+        )
     if not (r.released or r.handed_back or r.rerun or r.still_running):
         display.note(f"no firework was tied to job {r.qid}")
 
@@ -204,11 +286,15 @@ def daemon_command(args, launchpad) -> int:
         launchpad = fw_config.open_launchpad(found, getattr(args, "launchpad_file", None))
     launcher = make_launcher(args, launchpad, required=args.topup_interval > 0, settings=found)
     settings = DaemonSettings(
-        maxjobs_queue=args.maxjobs_queue, topup_interval=args.topup_interval,
-        lostruns_interval=args.lostruns_interval, lostruns_time=args.lostruns_time,
-        lostruns_action=args.lostruns_action, unreserved_interval=args.unreserved_interval,
+        maxjobs_queue=args.maxjobs_queue,
+        topup_interval=args.topup_interval,
+        lostruns_interval=args.lostruns_interval,
+        lostruns_time=args.lostruns_time,
+        lostruns_action=args.lostruns_action,
+        unreserved_interval=args.unreserved_interval,
         unreserved_time=args.unreserved_time,
-        ping_interval=_ping_interval(launcher))
+        ping_interval=_ping_interval(launcher),
+    )
     adapter = launcher.adapter if launcher else None
     if not args.topup_interval:
         launcher = None
@@ -252,8 +338,16 @@ def _daemon_status() -> int:
         return 1
     display.out(f"daemon running: pid {data['pid']} on {data['host']} since {data['started']}")
     display.out(f"store: {data['store']}; queue adapter: {data.get('qadapter') or 'none'}")
-    rows = [[name, f"{job['every']:g} s", job.get("last_run") or "-", job.get("next_run") or "-",
-             job.get("error") or job.get("result") or "-"] for name, job in data["jobs"].items()]
+    rows = [
+        [
+            name,
+            f"{job['every']:g} s",
+            job.get("last_run") or "-",
+            job.get("next_run") or "-",
+            job.get("error") or job.get("result") or "-",
+        ]
+        for name, job in data["jobs"].items()
+    ]
     display.table(rows, ["job", "every", "last run (UTC)", "next run (UTC)", "last result"])
     return 0
 
@@ -264,8 +358,10 @@ def _daemon_stop(wait) -> int:
         display.out(f"daemon (pid {result['pid']}) stopped")
         return 0
     if result["running"]:
-        display.out(f"daemon (pid {result['pid']}) is still finishing its running jobs after "
-                    f"{wait:g} s; check again with lpad daemon status")
+        display.out(
+            f"daemon (pid {result['pid']}) is still finishing its running jobs after "
+            f"{wait:g} s; check again with lpad daemon status"
+        )
         return 1
     display.out("no daemon is running")
     return 0

@@ -34,12 +34,20 @@ CONNECT_TIMEOUT = 20
 PASSWORD_ENV = "STARSHELL_REMOTE_PASSWORD"
 KNOWN_HOSTS = "~/.ssh/known_hosts"
 # The options that say where and how to log in: never passed on to the remote qlaunch.
-REMOTE_DESTS = frozenset({"remote_host", "remote_config_dir", "remote_user", "remote_password",
-                          "remote_key_file", "remote_shell", "remote_setup"})
+REMOTE_DESTS = frozenset(
+    {
+        "remote_host",
+        "remote_config_dir",
+        "remote_user",
+        "remote_password",
+        "remote_key_file",
+        "remote_shell",
+        "remote_setup",
+    }
+)
 # Local settings files (kind, option): with -rs they are copied to the config dirs, so
 # these options are not passed on.
-SETTINGS = {"launchpad": "launchpad_file", "fworker": "fworker_file",
-            "qadapter": "queueadapter_file"}
+SETTINGS = {"launchpad": "launchpad_file", "fworker": "fworker_file", "qadapter": "queueadapter_file"}
 COMMAND_NOT_FOUND = 127
 
 
@@ -152,8 +160,10 @@ def run_remote(args, parser, settings=None, out=None, err=None, connect=None) ->
     codes = [_run_host(t, dirs, argv, args, connect, out, err) for t in targets]
     failed = [c for c in codes if c != 0]
     if len(targets) > 1:
-        print(f"qlaunch: {len(targets) - len(failed)} of {len(targets)} host(s) done",
-              file=err if failed else out)
+        print(
+            f"qlaunch: {len(targets) - len(failed)} of {len(targets)} host(s) done",
+            file=err if failed else out,
+        )
     if not failed:
         return 0
     return failed[0] if len(set(failed)) == 1 else 1
@@ -162,8 +172,11 @@ def run_remote(args, parser, settings=None, out=None, err=None, connect=None) ->
 def _run_host(target, dirs, argv, args, connect, out, err) -> int:
     """One host: its result line, and its exit code (errors stay with this host)."""
     try:
-        client = connect(target, password=args.remote_password or os.environ.get(PASSWORD_ENV),
-                         key_file=args.remote_key_file)
+        client = connect(
+            target,
+            password=args.remote_password or os.environ.get(PASSWORD_ENV),
+            key_file=args.remote_key_file,
+        )
     except StarshellError as exc:
         print(f"qlaunch: {target.label}: error: {exc}", file=err)
         return exc.exit_code
@@ -179,16 +192,25 @@ def _run_dir(client, target, config_dir, argv, args, out, err) -> int:
     try:
         if args.remote_setup:
             copy_settings(client, config_dir, args)
-        rc = execute(client, remote_command(args.remote_shell, config_dir, argv),
-                     f"[{target.label}] ", out, err, pty=True)
+        rc = execute(
+            client,
+            remote_command(args.remote_shell, config_dir, argv),
+            f"[{target.label}] ",
+            out,
+            err,
+            pty=True,
+        )
     except StarshellError as exc:
         print(f"qlaunch: {where}: error: {exc}", file=err)
         return exc.exit_code
     if rc == 0:
         print(f"qlaunch: {where}: done", file=out)
     elif rc == COMMAND_NOT_FOUND:
-        print(f"qlaunch: {where}: qlaunch not found on the remote PATH (exit 127): install "
-              "starshell there, or put it on the PATH in the login shell's profile", file=err)
+        print(
+            f"qlaunch: {where}: qlaunch not found on the remote PATH (exit 127): install "
+            "starshell there, or put it on the PATH in the login shell's profile",
+            file=err,
+        )
     else:
         print(f"qlaunch: {where}: remote qlaunch failed (exit {rc})", file=err)
     return rc
@@ -206,8 +228,10 @@ def execute(client, command: str, prefix: str, out, err, pty=False) -> int:
     except (paramiko.SSHException, OSError) as exc:
         raise RemoteUnreachableError(f"the SSH connection broke off: {exc}") from None
     stdin.close()
-    pumps = [threading.Thread(target=_pump, args=(f, prefix, dest), daemon=True)
-             for f, dest in ((stdout, out), (stderr, err))]
+    pumps = [
+        threading.Thread(target=_pump, args=(f, prefix, dest), daemon=True)
+        for f, dest in ((stdout, out), (stderr, err))
+    ]
     for pump in pumps:
         pump.start()
     rc = stdout.channel.recv_exit_status()
@@ -235,13 +259,16 @@ def local_settings_files(args, settings) -> dict:
     files = {}
     for kind, dest in SETTINGS.items():
         name, _, env_var = fw_config.SETTINGS_FILES[kind]
-        path = (settings.find_file(kind, getattr(args, dest, None), config_dir)
-                or find_settings_file(name, f"{name} to copy (-rs)", None, env_var))
+        path = settings.find_file(kind, getattr(args, dest, None), config_dir) or find_settings_file(
+            name, f"{name} to copy (-rs)", None, env_var
+        )
         if path:
             files[name] = path
     if not files:
-        raise ConfigError("-rs: no my_launchpad.yaml, my_fworker.yaml or my_qadapter.yaml to "
-                          "copy (none given with -l/-w/-q or -c, none here or in $STARSHELL_HOME)")
+        raise ConfigError(
+            "-rs: no my_launchpad.yaml, my_fworker.yaml or my_qadapter.yaml to "
+            "copy (none given with -l/-w/-q or -c, none here or in $STARSHELL_HOME)"
+        )
     return files
 
 
@@ -256,8 +283,7 @@ def copy_settings(client, config_dir, args):
             for name, path in args.files_to_copy.items():
                 _put_private(sftp, path, f"{remote_dir}/{name}")
     except (OSError, paramiko.SSHException) as exc:
-        raise ConfigError(f"-rs: cannot copy the settings files into {config_dir}: {exc}") \
-            from None
+        raise ConfigError(f"-rs: cannot copy the settings files into {config_dir}: {exc}") from None
 
 
 def _put_private(sftp, local, remote):
@@ -286,11 +312,18 @@ def ssh_connect(target: Target, password=None, key_file=None):
     _load_known_hosts(client)
     client.set_missing_host_key_policy(_refuse_unknown(paramiko, target))
     try:
-        client.connect(target.host, target.port, username=target.user, password=password,
-                       key_filename=os.path.expanduser(key_file) if key_file else None,
-                       look_for_keys=not key_file, allow_agent=not key_file,
-                       timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT,
-                       auth_timeout=CONNECT_TIMEOUT)
+        client.connect(
+            target.host,
+            target.port,
+            username=target.user,
+            password=password,
+            key_filename=os.path.expanduser(key_file) if key_file else None,
+            look_for_keys=not key_file,
+            allow_agent=not key_file,
+            timeout=CONNECT_TIMEOUT,
+            banner_timeout=CONNECT_TIMEOUT,
+            auth_timeout=CONNECT_TIMEOUT,
+        )
     except (OSError, EOFError, paramiko.SSHException, StarshellError) as exc:
         client.close()
         raise _connect_error(paramiko, exc, target, key_file, password) from None
@@ -327,7 +360,9 @@ def _refuse_unknown(paramiko, target):
             raise UnknownHostKeyError(
                 f"host key of {hostname} is not in {KNOWN_HOSTS} ({key.get_name()} "
                 f"{key.fingerprint}): check it with the site, then add it with "
-                f"'ssh-keyscan {port}{target.host} >> {KNOWN_HOSTS}' or log in once with ssh")
+                f"'ssh-keyscan {port}{target.host} >> {KNOWN_HOSTS}' or log in once with ssh"
+            )
+
     return Refuse()
 
 
@@ -340,14 +375,17 @@ def _connect_error(paramiko, exc, target, key_file, password) -> StarshellError:
         return UnknownHostKeyError(
             f"host key of {name} differs from the one in {KNOWN_HOSTS}: the host was "
             f"reinstalled, or someone is in between; ask the site, then "
-            f"'ssh-keygen -R {shlex.quote(name)}' and add the new key")
+            f"'ssh-keygen -R {shlex.quote(name)}' and add the new key"
+        )
     if isinstance(exc, paramiko.PasswordRequiredException):
-        return RemoteAuthError(f"key {key_file} has a passphrase: load it into ssh-agent "
-                               "(ssh-add) and leave out -rkf")
+        return RemoteAuthError(
+            f"key {key_file} has a passphrase: load it into ssh-agent (ssh-add) and leave out -rkf"
+        )
     if isinstance(exc, paramiko.AuthenticationException):
         return RemoteAuthError(_refused(exc, target, key_file, password))
     return RemoteUnreachableError(  # OSError, EOFError, any other SSHException
-        f"cannot reach {target.host} port {target.port}: {_reason(exc) or type(exc).__name__}")
+        f"cannot reach {target.host} port {target.port}: {_reason(exc) or type(exc).__name__}"
+    )
 
 
 def _refused(exc, target, key_file, password) -> str:
@@ -357,8 +395,10 @@ def _refused(exc, target, key_file, password) -> str:
         tried.append("a password")
     allowed = getattr(exc, "allowed_types", None)
     only = f"; the host accepts only {', '.join(allowed)}" if allowed else ""
-    return (f"login as {target.user or 'the local user'} refused ({' and '.join(tried)}{only}); "
-            "check -ru, -rkf or -rp")
+    return (
+        f"login as {target.user or 'the local user'} refused ({' and '.join(tried)}{only}); "
+        "check -ru, -rkf or -rp"
+    )
 
 
 def _reason(exc) -> str:

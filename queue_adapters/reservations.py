@@ -54,24 +54,35 @@ def get_qids(lp, fw_ids: List[int]) -> List[dict]:
     missing = [i for i in fw_ids if i not in known]
     if missing:
         raise NotFoundError(f"no firework with id {', '.join(map(str, missing))}")
-    launches = lp.get_launches({"fw_id": {"$in": fw_ids}},
-                               fields=["launch_id", "fw_id", "state", "launch_dir", "reservation_id"],
-                               sort=[("fw_id", 1), ("launch_id", 1)])
-    return [{"fw_id": launch["fw_id"], "launch_id": launch["launch_id"], "state": launch["state"],
-             "qid": launch_qid(launch)} for launch in launches]
+    launches = lp.get_launches(
+        {"fw_id": {"$in": fw_ids}},
+        fields=["launch_id", "fw_id", "state", "launch_dir", "reservation_id"],
+        sort=[("fw_id", 1), ("launch_id", 1)],
+    )
+    return [
+        {
+            "fw_id": launch["fw_id"],
+            "launch_id": launch["launch_id"],
+            "state": launch["state"],
+            "qid": launch_qid(launch),
+        }
+        for launch in launches
+    ]
 
 
 def _live_reservation(lp, launch: dict) -> bool:
     """Whether the firework still waits on this reservation (not taken, rerun or moved on)."""
     docs = lp.get_fws({"fw_id": launch["fw_id"]}, fields=["state", "current_launch"])
-    return bool(docs) and docs[0]["state"] == S.RESERVED.value \
+    return (
+        bool(docs)
+        and docs[0]["state"] == S.RESERVED.value
         and docs[0].get("current_launch") == launch["launch_id"]
+    )
 
 
 def _running_on(lp, fw_id: int, launch_id: int) -> bool:
     docs = lp.get_fws({"fw_id": fw_id}, fields=["state", "current_launch"])
-    return bool(docs) and docs[0]["state"] == S.RUNNING.value \
-        and docs[0].get("current_launch") == launch_id
+    return bool(docs) and docs[0]["state"] == S.RUNNING.value and docs[0].get("current_launch") == launch_id
 
 
 # -- cancel_qid ------------------------------------------------------------------
@@ -80,12 +91,12 @@ class CancelResult:
     """What ``cancel_qid`` did to the fireworks tied to one job."""
 
     qid: str
-    released: List[int] = field(default_factory=list)      # RESERVED -> READY
-    handed_back: List[int] = field(default_factory=list)   # the rocket requeued it itself
-    rerun: List[int] = field(default_factory=list)          # job gone, still RUNNING: fenced
+    released: List[int] = field(default_factory=list)  # RESERVED -> READY
+    handed_back: List[int] = field(default_factory=list)  # the rocket requeued it itself
+    rerun: List[int] = field(default_factory=list)  # job gone, still RUNNING: fenced
     still_running: List[int] = field(default_factory=list)  # job not gone within --wait
     job_state: Optional[str] = None
-    known: bool = True       # the scheduler knew the job
+    known: bool = True  # the scheduler knew the job
     cancelled: bool = False  # it was queued or running, and we cancelled it
 
     def to_dict(self) -> dict:
@@ -97,9 +108,15 @@ class CancelResult:
         return bool(self.released or self.handed_back or self.rerun or self.still_running)
 
 
-def cancel_qid(lp, adapter, qid: str, wait: float = 15.0, poll: float = 0.5,
-               clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> CancelResult:
+def cancel_qid(
+    lp,
+    adapter,
+    qid: str,
+    wait: float = 15.0,
+    poll: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CancelResult:
     """Cancel queue job ``qid`` and free its fireworks.
 
     RESERVED fireworks waiting for the job become READY at once.  A RUNNING
@@ -117,11 +134,18 @@ def cancel_qid(lp, adapter, qid: str, wait: float = 15.0, poll: float = 0.5,
     before = adapter.job_state(qid)
     result.known = before is not None
     result.job_state = str(before) if before is not None else None
-    reserved = [launch for launch in lp.get_launches({"reservation_id": qid, "state": S.RESERVED.value})
-                if _live_reservation(lp, launch)]
-    running = [launch for launch in lp.get_launches(
-        {"state": S.RUNNING.value}, fields=["launch_id", "fw_id", "launch_dir", "reservation_id"])
-        if launch_qid(launch) == qid]
+    reserved = [
+        launch
+        for launch in lp.get_launches({"reservation_id": qid, "state": S.RESERVED.value})
+        if _live_reservation(lp, launch)
+    ]
+    running = [
+        launch
+        for launch in lp.get_launches(
+            {"state": S.RUNNING.value}, fields=["launch_id", "fw_id", "launch_dir", "reservation_id"]
+        )
+        if launch_qid(launch) == qid
+    ]
     if before is not None and not before.finished:
         adapter.cancel(qid)
         result.cancelled = True
@@ -162,14 +186,19 @@ class StaleReservation:
     reason: str
     cancel_job: bool = False
     released: bool = False
-    job_cancelled: bool = False   # its still-queued job was cancelled (with release)
+    job_cancelled: bool = False  # its still-queued job was cancelled (with release)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
 
-def detect_unreserved(lp, adapter=None, max_wait: Optional[float] = DEFAULT_MAX_WAIT,
-                      release: bool = False, grace: float = NO_QID_GRACE) -> List[StaleReservation]:
+def detect_unreserved(
+    lp,
+    adapter=None,
+    max_wait: Optional[float] = DEFAULT_MAX_WAIT,
+    release: bool = False,
+    grace: float = NO_QID_GRACE,
+) -> List[StaleReservation]:
     """RESERVED fireworks whose queue job vanished or that waited longer than ``max_wait``.
 
     With an adapter, a reservation whose job the scheduler no longer knows,
@@ -185,8 +214,9 @@ def detect_unreserved(lp, adapter=None, max_wait: Optional[float] = DEFAULT_MAX_
     for launch in lp.get_reservations():
         if not _live_reservation(lp, launch):
             continue
-        found = _why_stale(launch, adapter, launch["launch_id"] in old,
-                           launch["launch_id"] in no_qid_old, max_wait)
+        found = _why_stale(
+            launch, adapter, launch["launch_id"] in old, launch["launch_id"] in no_qid_old, max_wait
+        )
         if found is not None:
             stale.append(found)
     if release:
@@ -198,7 +228,8 @@ def detect_unreserved(lp, adapter=None, max_wait: Optional[float] = DEFAULT_MAX_
 def _why_stale(launch, adapter, too_old, past_grace, max_wait) -> Optional[StaleReservation]:
     qid = launch.get("reservation_id")
     make = lambda reason, cancel=False: StaleReservation(  # noqa: E731
-        launch["launch_id"], launch["fw_id"], qid, reason, cancel)
+        launch["launch_id"], launch["fw_id"], qid, reason, cancel
+    )
     if not qid:
         if past_grace:
             return make("no queue job was recorded for it (qlaunch stopped while submitting?)")
@@ -217,8 +248,7 @@ def _release(lp, adapter, item: StaleReservation):
     if item.cancel_job and adapter is not None:
         adapter.cancel(item.qid)
         item.job_cancelled = True
-        log.info("cancelled job %s: its reservation for firework %s waited too long",
-                 item.qid, item.fw_id)
+        log.info("cancelled job %s: its reservation for firework %s waited too long", item.qid, item.fw_id)
     try:
         lp.unreserve_fw(item.fw_id)
         item.released = True
@@ -226,5 +256,13 @@ def _release(lp, adapter, item: StaleReservation):
         log.warning("firework %s: %s", item.fw_id, exc)
 
 
-__all__ = ["launch_qid", "get_qids", "cancel_qid", "CancelResult", "detect_unreserved",
-           "StaleReservation", "DEFAULT_MAX_WAIT", "NO_QID_GRACE"]
+__all__ = [
+    "launch_qid",
+    "get_qids",
+    "cancel_qid",
+    "CancelResult",
+    "detect_unreserved",
+    "StaleReservation",
+    "DEFAULT_MAX_WAIT",
+    "NO_QID_GRACE",
+]

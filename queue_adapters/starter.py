@@ -25,8 +25,11 @@ def starter_values(directory: str) -> dict:
     return {
         "DIR": directory,
         "LAUNCHPAD": f" -l {launchpad}" if os.path.exists(launchpad) else "",
-        "PRE_ROCKET": (f"source {sys.prefix}/bin/activate" if in_venv else
-                       "null   # e.g. module load python; source ~/venv/bin/activate"),
+        "PRE_ROCKET": (
+            f"source {sys.prefix}/bin/activate"
+            if in_venv
+            else "null   # e.g. module load python; source ~/venv/bin/activate"
+        ),
     }
 
 
@@ -36,13 +39,18 @@ def write_starter_files(directory: str = ".", force: bool = False) -> list[str]:
     targets = [os.path.join(directory, name) for name in STARTER_FILES]
     existing = [t for t in targets if os.path.exists(t)]
     if existing and not force:
-        raise ConfigError(f"{', '.join(existing)} already exist(s); nothing was written: "
-                          "pass --force to overwrite them, or name another directory")
+        raise ConfigError(
+            f"{', '.join(existing)} already exist(s); nothing was written: "
+            "pass --force to overwrite them, or name another directory"
+        )
     os.makedirs(directory, exist_ok=True)
     values = starter_values(directory)
     for name, target in zip(STARTER_FILES, targets):
-        text = resources.files("queue_adapters").joinpath(
-            "templates", "starter", name).read_text(encoding="utf-8")
+        text = (
+            resources.files("queue_adapters")
+            .joinpath("templates", "starter", name)
+            .read_text(encoding="utf-8")
+        )
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         with open(target, "w", encoding="utf-8") as handle:

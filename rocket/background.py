@@ -42,8 +42,9 @@ class Sidecar:
         if self.tasks:
             self._stop, self._lock = threading.Event(), threading.Lock()
         for n, btask in enumerate(self.tasks):
-            thread = threading.Thread(target=self._repeat, args=(n, btask, spec),
-                                      name=f"background-{n}", daemon=True)
+            thread = threading.Thread(
+                target=self._repeat, args=(n, btask, spec), name=f"background-{n}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -57,8 +58,7 @@ class Sidecar:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
-                log.warning("background task %s is still running; the firework ends without it",
-                            thread.name)
+                log.warning("background task %s is still running; the firework ends without it", thread.name)
         self._threads = []
 
     def finish(self, spec):
@@ -100,8 +100,12 @@ class Sidecar:
         name = getattr(task, "fw_name", type(task).__name__)
         log.warning("background task %s (%s) failed: %s: %s", n, name, type(exc).__name__, exc)
         with self._lock:
-            self.errors.append({
-                "background_index": n, "task_name": name,
-                "message": f"{type(exc).__name__}: {exc}",
-                "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-                "time": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()})
+            self.errors.append(
+                {
+                    "background_index": n,
+                    "task_name": name,
+                    "message": f"{type(exc).__name__}: {exc}",
+                    "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+                    "time": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+                }
+            )

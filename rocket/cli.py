@@ -23,35 +23,58 @@ def _nlaunches(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'infinite', got {text!r}") from None
     if value < -1:
-        raise argparse.ArgumentTypeError("nlaunches must be a count, 0 (until no work can come) "
-                                         "or -1/infinite (keep waiting for new work)")
+        raise argparse.ArgumentTypeError(
+            "nlaunches must be a count, 0 (until no work can come) or -1/infinite (keep waiting for new work)"
+        )
     return value
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="rlaunch", description="Run READY fireworks from the LaunchPad on this node, each in "
-        "its own launcher_<timestamp> directory under the current directory.")
+        prog="rlaunch",
+        description="Run READY fireworks from the LaunchPad on this node, each in "
+        "its own launcher_<timestamp> directory under the current directory.",
+    )
     add_version_option(parser)
-    parser.add_argument("-l", "--launchpad_file", help="my_launchpad.yaml to use (default: "
-                        "$STARSHELL_LAUNCHPAD, -c DIR, FW_config.yaml's LAUNCHPAD_LOC, "
-                        "./my_launchpad.yaml, ~/.starshell/, ~/.fireworks/, else the embedded "
-                        "store)")
-    parser.add_argument("-w", "--fworker_file", help="my_fworker.yaml: worker name, category, "
-                        "query and env (default: -c DIR, FW_config.yaml's FWORKER_LOC, "
-                        "./my_fworker.yaml, $STARSHELL_HOME/, ~/.fireworks/, else a worker "
-                        "that takes anything)")
-    parser.add_argument("-c", "--config_dir", metavar="DIR", help="FireWorks' config folder: "
-                        "look for my_launchpad.yaml and my_fworker.yaml there when -l/-w are "
-                        "not given (default: FW_config.yaml's CONFIG_FILE_DIR)")
+    parser.add_argument(
+        "-l",
+        "--launchpad_file",
+        help="my_launchpad.yaml to use (default: "
+        "$STARSHELL_LAUNCHPAD, -c DIR, FW_config.yaml's LAUNCHPAD_LOC, "
+        "./my_launchpad.yaml, ~/.starshell/, ~/.fireworks/, else the embedded "
+        "store)",
+    )
+    parser.add_argument(
+        "-w",
+        "--fworker_file",
+        help="my_fworker.yaml: worker name, category, "
+        "query and env (default: -c DIR, FW_config.yaml's FWORKER_LOC, "
+        "./my_fworker.yaml, $STARSHELL_HOME/, ~/.fireworks/, else a worker "
+        "that takes anything)",
+    )
+    parser.add_argument(
+        "-c",
+        "--config_dir",
+        metavar="DIR",
+        help="FireWorks' config folder: "
+        "look for my_launchpad.yaml and my_fworker.yaml there when -l/-w are "
+        "not given (default: FW_config.yaml's CONFIG_FILE_DIR)",
+    )
     parser.add_argument("--loglvl", default="INFO", help="log level (DEBUG, INFO, WARNING, ...)")
     parser.add_argument("-s", "--silencer", action="store_true", help="print nothing but errors")
-    parser.add_argument("--ping_interval", type=float, default=60.0,
-                        help="seconds between heartbeats of a running firework (default 60, "
-                        "or FW_config.yaml's PING_TIME_SECS)")
-    parser.add_argument("--on_interrupt", choices=["requeue", "fizzle"], default="requeue",
-                        help="what SIGTERM/Ctrl-C does to the running firework (default: "
-                        "requeue, i.e. back to READY)")
+    parser.add_argument(
+        "--ping_interval",
+        type=float,
+        default=60.0,
+        help="seconds between heartbeats of a running firework (default 60, "
+        "or FW_config.yaml's PING_TIME_SECS)",
+    )
+    parser.add_argument(
+        "--on_interrupt",
+        choices=["requeue", "fizzle"],
+        default="requeue",
+        help="what SIGTERM/Ctrl-C does to the running firework (default: requeue, i.e. back to READY)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -70,28 +93,49 @@ def build_parser():
 
 
 # FW_config.yaml keys that set option defaults: (command, None: before it; option) -> key.
-OPTION_DEFAULTS = {(None, "ping_interval"): "PING_TIME_SECS",
-                   ("rapidfire", "sleep"): "RAPIDFIRE_SLEEP_SECS",
-                   ("multi", "sleep"): "RAPIDFIRE_SLEEP_SECS"}
+OPTION_DEFAULTS = {
+    (None, "ping_interval"): "PING_TIME_SECS",
+    ("rapidfire", "sleep"): "RAPIDFIRE_SLEEP_SECS",
+    ("multi", "sleep"): "RAPIDFIRE_SLEEP_SECS",
+}
 # Set for the processes of rlaunch multi: their parent printed FW_config's notes already.
 QUIET_ENV = "STARSHELL_FW_CONFIG_SAID"
 
 
 def _loop_options(p):
-    p.add_argument("--nlaunches", type=_nlaunches, default=0,
-                   help="stop after this many fireworks; 0 (default): when no more work can "
-                   "come; 'infinite' or -1: keep waiting for new work until stopped")
-    p.add_argument("--max_loops", type=int, default=-1,
-                   help="rounds of waiting for fireworks others still run; -1 = no limit")
-    p.add_argument("--sleep", type=float, default=60.0,
-                   help="seconds to wait before looking again when nothing is READY (default 60, "
-                   "or FW_config.yaml's RAPIDFIRE_SLEEP_SECS)")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="start no new firework after this many seconds (pilot jobs: less than "
-                   "the walltime)")
-    p.add_argument("--lost_after", type=float, default=None,
-                   help="a run without a heartbeat for this many seconds looks lost and keeps "
-                   "no one waiting (default: 10 x --ping_interval)")
+    p.add_argument(
+        "--nlaunches",
+        type=_nlaunches,
+        default=0,
+        help="stop after this many fireworks; 0 (default): when no more work can "
+        "come; 'infinite' or -1: keep waiting for new work until stopped",
+    )
+    p.add_argument(
+        "--max_loops",
+        type=int,
+        default=-1,
+        help="rounds of waiting for fireworks others still run; -1 = no limit",
+    )
+    p.add_argument(
+        "--sleep",
+        type=float,
+        default=60.0,
+        help="seconds to wait before looking again when nothing is READY (default 60, "
+        "or FW_config.yaml's RAPIDFIRE_SLEEP_SECS)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="start no new firework after this many seconds (pilot jobs: less than the walltime)",
+    )
+    p.add_argument(
+        "--lost_after",
+        type=float,
+        default=None,
+        help="a run without a heartbeat for this many seconds looks lost and keeps "
+        "no one waiting (default: 10 x --ping_interval)",
+    )
 
 
 def main(argv=None, launchpad=None):
@@ -121,21 +165,28 @@ def _run(args, launchpad, settings):
         source = getattr(getattr(lp, "config", None), "source", None)
         if source:  # tasks run in launch directories: there, they find this store too (FilePad)
             os.environ[LAUNCHPAD_ENV] = source
-        options = dict(ping_interval=args.ping_interval,
-                       requeue_on_interrupt=args.on_interrupt == "requeue")
+        options = dict(ping_interval=args.ping_interval, requeue_on_interrupt=args.on_interrupt == "requeue")
         if args.command == "singleshot":
             fw_id = launch_rocket(lp, worker, fw_id=args.fw_id, **options)
             if fw_id is None:
                 print("no READY firework for this worker", file=sys.stderr)
             return 0
-        n = rapidfire(lp, worker, nlaunches=args.nlaunches, max_loops=args.max_loops,
-                      sleep_time=args.sleep, timeout=args.timeout, lost_after=args.lost_after,
-                      **options)
+        n = rapidfire(
+            lp,
+            worker,
+            nlaunches=args.nlaunches,
+            max_loops=args.max_loops,
+            sleep_time=args.sleep,
+            timeout=args.timeout,
+            lost_after=args.lost_after,
+            **options,
+        )
         logging.getLogger("rocket").info("rapidfire finished after %d firework(s)", n)
         return 0
     except cli_errors.HANDLED as exc:  # a stop signal: 130 for SIGINT, else 143
-        return cli_errors.report(exc, "rlaunch", debug=args.debug,
-                                 interrupted_note="no firework was left RUNNING")
+        return cli_errors.report(
+            exc, "rlaunch", debug=args.debug, interrupted_note="no firework was left RUNNING"
+        )
     finally:  # an in-process caller gets its environment back
         if saved is None:
             os.environ.pop(LAUNCHPAD_ENV, None)
@@ -149,14 +200,25 @@ def _multi(args, argv=None):
     here once, not in each process."""
     load_config(args.launchpad_file)
     tail = []
-    for flag, value in (("-l", args.launchpad_file), ("-w", args.fworker_file),
-                        ("--loglvl", args.loglvl), ("--ping_interval", args.ping_interval),
-                        ("--on_interrupt", args.on_interrupt)):
+    for flag, value in (
+        ("-l", args.launchpad_file),
+        ("-w", args.fworker_file),
+        ("--loglvl", args.loglvl),
+        ("--ping_interval", args.ping_interval),
+        ("--on_interrupt", args.on_interrupt),
+    ):
         if value is not None:
             tail += [flag, str(value)]
     tail += ["-s"] if args.silencer else []
-    tail += ["rapidfire", "--nlaunches", str(args.nlaunches), "--max_loops", str(args.max_loops),
-             "--sleep", str(args.sleep)]
+    tail += [
+        "rapidfire",
+        "--nlaunches",
+        str(args.nlaunches),
+        "--max_loops",
+        str(args.max_loops),
+        "--sleep",
+        str(args.sleep),
+    ]
     for flag, value in (("--timeout", args.timeout), ("--lost_after", args.lost_after)):
         if value is not None:
             tail += [flag, str(value)]

@@ -59,8 +59,10 @@ class Heartbeat:
                 continue
             if not alive and launch_id not in self.fenced:
                 self.fenced.add(launch_id)
-                log.warning("launch %s was fenced (rerun, defused or declared lost); "
-                            "its result will not be applied", launch_id)
+                log.warning(
+                    "launch %s was fenced (rerun, defused or declared lost); its result will not be applied",
+                    launch_id,
+                )
 
     def _ping(self, launch_id, report):
         try:

@@ -35,6 +35,7 @@ def interruptible(guard=None):
         if guard is None:
             raise RocketInterrupted(message, signum)
         guard.deliver(message, signum)
+
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
         yield
@@ -61,9 +62,20 @@ POLL_SECS = 1.0
 LOOK_SPACING = 10
 
 
-def rapidfire(launchpad, worker=None, launch_root=".", nlaunches=0, max_loops=-1, sleep_time=60.0,
-              timeout=None, lost_after=None, poll=POLL_SECS, clock=time.monotonic,
-              sleep=time.sleep, **rocket_options):
+def rapidfire(
+    launchpad,
+    worker=None,
+    launch_root=".",
+    nlaunches=0,
+    max_loops=-1,
+    sleep_time=60.0,
+    timeout=None,
+    lost_after=None,
+    poll=POLL_SECS,
+    clock=time.monotonic,
+    sleep=time.sleep,
+    **rocket_options,
+):
     """Run fireworks until none can become READY for this worker (``rlaunch rapidfire``).
 
     ``nlaunches``: 0 no limit, N stop after N, -1 (FireWorks' ``infinite``)
@@ -114,8 +126,7 @@ class Waiting:
     worker ``query`` over a huge workflow) takes at most a tenth of the time.
     """
 
-    def __init__(self, launchpad, worker, lost_after, clock=time.monotonic, sleep=time.sleep,
-                 poll=POLL_SECS):
+    def __init__(self, launchpad, worker, lost_after, clock=time.monotonic, sleep=time.sleep, poll=POLL_SECS):
         self.lp, self.worker, self.lost_after = launchpad, worker, lost_after
         self.clock, self.sleep, self.poll = clock, sleep, poll
         self.reported = set()
@@ -126,8 +137,11 @@ class Waiting:
             for fw_id, _launch_id, silent in self.lp.silent_runs(self.lost_after):
                 if fw_id not in self.reported:
                     self.reported.add(fw_id)
-                    log.warning("firework %s looks lost (no heartbeat for %.0f s); run lpad "
-                                "detect_lostruns", fw_id, silent)
+                    log.warning(
+                        "firework %s looks lost (no heartbeat for %.0f s); run lpad detect_lostruns",
+                        fw_id,
+                        silent,
+                    )
         return self.lp.future_run_exists(self.worker, lost_after=self.lost_after)
 
     def nap(self, seconds, finite=True):
@@ -158,6 +172,7 @@ def multi(n, argv_tail, python=sys.executable):
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signum)
+
     previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
     try:
         codes = [p.wait() for p in procs]

@@ -124,9 +124,18 @@ def launcher_dir_name(now=None):
 class Rocket:
     """Runs fireworks from ``launchpad`` for ``worker`` under ``launch_root``."""
 
-    def __init__(self, launchpad, worker=None, launch_root=".", ping_interval=60.0,
-                 chdir=True, requeue_on_interrupt=True, store_patience=600.0,
-                 sleep=time.sleep, clock=time.monotonic):
+    def __init__(
+        self,
+        launchpad,
+        worker=None,
+        launch_root=".",
+        ping_interval=60.0,
+        chdir=True,
+        requeue_on_interrupt=True,
+        store_patience=600.0,
+        sleep=time.sleep,
+        clock=time.monotonic,
+    ):
         self.lp = launchpad
         self.worker = worker or FWorker()
         self.filter = self.worker.filter()
@@ -140,7 +149,7 @@ class Rocket:
         self._sleep, self._clock = sleep, clock
         # Seconds until the pilot's --timeout (set by rapidfire), None without one.
         self.time_left = None
-        self.started = 0   # fireworks whose tasks this rocket started
+        self.started = 0  # fireworks whose tasks this rocket started
 
     def run_once(self, fw_id=None, states=(State.READY.value,)):
         """Run one firework; returns its fw_id, or None when nothing could be claimed.
@@ -172,22 +181,37 @@ class Rocket:
         if needed is None or needed <= left:
             return False
         self.heartbeat.watch(None)
-        self.lp.interrupt_launch(launch_id, fw["fw_id"], not_started=True, reason=(
-            f"not started: it needs about {needed:.0f} s and this pilot had {left:.0f} s left"))
+        self.lp.interrupt_launch(
+            launch_id,
+            fw["fw_id"],
+            not_started=True,
+            reason=(f"not started: it needs about {needed:.0f} s and this pilot had {left:.0f} s left"),
+        )
         with contextlib.suppress(OSError):
             os.rmdir(launch_dir)
-        log.info("firework %s needs about %.0f s and this pilot has %.0f s left: handed back "
-                 "for a fresh pilot; this one stops", fw["fw_id"], needed, left)
+        log.info(
+            "firework %s needs about %.0f s and this pilot has %.0f s left: handed back "
+            "for a fresh pilot; this one stops",
+            fw["fw_id"],
+            needed,
+            left,
+        )
         self.time_left = lambda: 0.0
         return True
 
     def _time_needed(self, fw):
         """Seconds the firework is expected to run: its longest earlier run (a walltime
         stop counts as at least that long), at most its ``_max_runtime``; None if unknown."""
-        earlier = [launch.get("runtime_secs") or 0 for launch in self.lp.get_launches(
-            {"fw_id": fw["fw_id"],
-             "state": {"$in": [LaunchState.COMPLETED.value, LaunchState.FIZZLED.value]}},
-            fields=["runtime_secs"])]
+        earlier = [
+            launch.get("runtime_secs") or 0
+            for launch in self.lp.get_launches(
+                {
+                    "fw_id": fw["fw_id"],
+                    "state": {"$in": [LaunchState.COMPLETED.value, LaunchState.FIZZLED.value]},
+                },
+                fields=["runtime_secs"],
+            )
+        ]
         limit = fw["spec"].get("_max_runtime")
         limit = float(limit) if isinstance(limit, (int, float)) and limit > 0 else None
         known = [t for t in (max(earlier, default=0) or None, limit) if t]
@@ -204,11 +228,18 @@ class Rocket:
             self.guard.pending = None
             self._record_sidecar(launch_id, sidecar)
             state = self.lp.interrupt_launch(
-                launch_id, fw["fw_id"], requeue=self.requeue_on_interrupt,
-                reason=str(exc) or "rocket interrupted", walltime=self._walltime_stop(exc))
+                launch_id,
+                fw["fw_id"],
+                requeue=self.requeue_on_interrupt,
+                reason=str(exc) or "rocket interrupted",
+                walltime=self._walltime_stop(exc),
+            )
             if state == LaunchState.FIZZLED and self.requeue_on_interrupt:
-                log.warning("firework %s FIZZLED: %s", fw["fw_id"],
-                            self.lp.get_launch(launch_id)["exception"]["message"])
+                log.warning(
+                    "firework %s FIZZLED: %s",
+                    fw["fw_id"],
+                    self.lp.get_launch(launch_id)["exception"]["message"],
+                )
             raise
         finally:
             self.heartbeat.watch(None)
@@ -222,9 +253,12 @@ class Rocket:
         if trackers is None and not errors:
             return
         try:
-            self.patiently(lambda: self.lp.record_tracking(
-                launch_id, trackers=trackers, background_errors=errors or None),
-                f"recording the trackers of launch {launch_id}")
+            self.patiently(
+                lambda: self.lp.record_tracking(
+                    launch_id, trackers=trackers, background_errors=errors or None
+                ),
+                f"recording the trackers of launch {launch_id}",
+            )
         except StarshellError as exc:  # the result matters more than the tails
             log.warning("trackers of launch %s not recorded: %s", launch_id, exc)
 
@@ -239,18 +273,26 @@ class Rocket:
         """``(fw, launch_id, launch_dir)``; launch_id None when nothing runs (or it fizzled at once)."""
         launch_dir = self._new_launch_dir()
         fw, launch_id = self.patiently(
-            lambda: self.lp.checkout_fw(self.filter, launch_dir, fw_id=fw_id, host=self.host,
-                                        ip=self.ip, states=states,
-                                        ping_interval=max(self.heartbeat.interval, 0.0)),
-            "claiming a firework")
+            lambda: self.lp.checkout_fw(
+                self.filter,
+                launch_dir,
+                fw_id=fw_id,
+                host=self.host,
+                ip=self.ip,
+                states=states,
+                ping_interval=max(self.heartbeat.interval, 0.0),
+            ),
+            "claiming a firework",
+        )
         if fw is None:
             return None, None, None
         try:
             launch_dir = self._prepare_dir(fw, launch_id, launch_dir)
         except (OSError, StarshellError) as exc:
             self.lp.set_launch_dir(launch_id, None)  # it was never created
-            self._finish(fw, launch_id, FWAction(), LaunchState.FIZZLED.value,
-                         _exception_info(exc, None, None))
+            self._finish(
+                fw, launch_id, FWAction(), LaunchState.FIZZLED.value, _exception_info(exc, None, None)
+            )
             return fw, None, None
         log.info("launching firework %s (%s) in %s", fw["fw_id"], fw["name"], launch_dir)
         self.heartbeat.watch(launch_id)
@@ -258,9 +300,12 @@ class Rocket:
 
     def _finish(self, fw, launch_id, action, state, exception):
         try:
-            self.patiently(lambda: self.lp.complete_launch(
-                launch_id, action, state=state, exception=exception, fw_id=fw["fw_id"]),
-                f"recording the result of firework {fw['fw_id']}")
+            self.patiently(
+                lambda: self.lp.complete_launch(
+                    launch_id, action, state=state, exception=exception, fw_id=fw["fw_id"]
+                ),
+                f"recording the result of firework {fw['fw_id']}",
+            )
         except StaleLaunchError as exc:
             log.warning("%s", exc)
         if state == LaunchState.FIZZLED:
@@ -360,9 +405,12 @@ def _as_action(result):
 
 
 def _exception_info(exc, index, task):
-    return {"message": f"{type(exc).__name__}: {exc}",
-            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-            "task_index": index, "task_name": task.fw_name if task is not None else None}
+    return {
+        "message": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "task_index": index,
+        "task_name": task.fw_name if task is not None else None,
+    }
 
 
 def _make_unique_dir(path):
@@ -387,8 +435,10 @@ class _Timer:
     def start(self):
         if self.seconds <= 0 or threading.current_thread() is not threading.main_thread():
             return
+
         def expire(signum, frame):
             raise TaskTimeout(f"firework exceeded its _max_runtime of {self.seconds:g} s")
+
         self.previous = signal.signal(signal.SIGALRM, expire)
         signal.setitimer(signal.ITIMER_REAL, self.seconds)
         self.active = True

@@ -24,7 +24,8 @@ def launch_dir_for(spec, launch_root, allow_outside=False):
         raise TaskError(
             f"_launch_dir {wanted} is outside the rocket's directory {root}; set "
             "allow_outside_launch_dir: true in my_fworker.yaml (or _allow_outside_launch_dir "
-            "in the spec) to allow it")
+            "in the spec) to allow it"
+        )
     return path
 
 
@@ -36,8 +37,7 @@ def _says_yes(flag):
 
 
 # FireWorks' rule (monty's zopen): the suffix, in any case, says how a file is compressed.
-_OPENERS = {".gz": gzip.open, ".z": gzip.open, ".bz2": bz2.open, ".xz": lzma.open,
-            ".lzma": lzma.open}
+_OPENERS = {".gz": gzip.open, ".z": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
 
 
 def _opener(path):

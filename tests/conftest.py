@@ -22,7 +22,8 @@ from launchpad.stores.mongo import MongoStore  # noqa: E402
 
 # FireWorks' tutorial files, kept beside the repository (../shared/); movable for other layouts.
 CORPUS = os.environ.get("STARSHELL_CORPUS") or os.path.join(
-    os.path.dirname(ROOT), "shared", "fireworks-corpus")
+    os.path.dirname(ROOT), "shared", "fireworks-corpus"
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -34,8 +35,10 @@ def pytest_collection_modifyitems(config, items):
         if "corpus" in item.keywords:
             item.add_marker(skip)
 
+
 BACKENDS = ["sqlite", "mongomock"] + (
-    [pytest.param("mongodb", marks=pytest.mark.mongodb)] if os.environ.get("MONGODB_URI") else [])
+    [pytest.param("mongodb", marks=pytest.mark.mongodb)] if os.environ.get("MONGODB_URI") else []
+)
 
 
 def make_store(kind, tmp_path):

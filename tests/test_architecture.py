@@ -72,8 +72,8 @@ def test_modules_stay_small(package, rel, path):
 # bare string, so renaming or adding one is a change in one file. The exceptions are
 # batch systems' own job states, which merely share some names.
 STATE_LITERAL_EXCEPTIONS = {
-    os.path.join("launchpad", "states.py"),                  # where the enums live
-    os.path.join("queue_adapters", "adapters", "base.py"),   # the scheduler JobState enum
+    os.path.join("launchpad", "states.py"),  # where the enums live
+    os.path.join("queue_adapters", "adapters", "base.py"),  # the scheduler JobState enum
     os.path.join("queue_adapters", "adapters", "slurm.py"),  # squeue's state names -> JobState
 }
 STATE_LITERAL_PACKAGES = ("launchpad", "rocket", "queue_adapters")
@@ -82,11 +82,16 @@ STATE_LITERAL_PACKAGES = ("launchpad", "rocket", "queue_adapters")
 def state_literals(tree):
     """String constants equal to a firework or launch state's value (docstrings aside)."""
     from launchpad.states import ALL_STATES, LAUNCH_STATES
+
     names = set(ALL_STATES) | set(LAUNCH_STATES)
     docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                and node.value in names and id(node) not in docstrings):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in names
+            and id(node) not in docstrings
+        ):
             yield node
 
 

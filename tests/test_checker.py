@@ -85,8 +85,10 @@ def test_clean_store_in_every_phase(clp):
 def test_clean_after_dynamic_additions_detours_and_archive(clp):
     clp.add_wf(diamond())
     extra = Firework(CheckNoop(), fw_id=10, name="extra")
-    run_one(clp, action=FWAction(detours=[Workflow([extra])], additions=[
-        Workflow([Firework(CheckNoop(), fw_id=11)])]))
+    run_one(
+        clp,
+        action=FWAction(detours=[Workflow([extra])], additions=[Workflow([Firework(CheckNoop(), fw_id=11)])]),
+    )
     assert check(clp).ok, check(clp).lines()
     clp.append_wf(Workflow([Firework(CheckNoop(), fw_id=1)]), [2])
     assert check(clp).ok, check(clp).lines()
@@ -171,11 +173,12 @@ def test_one_sided_links_are_completed(clp):
     if clp.store.kind == "sqlite":
         pytest.skip("SQLite keeps each link once, as an edge: it cannot be one-sided")
     clp.add_wf(diamond())
-    clp.store.update_fireworks([1], {"children": [2]})          # lost 1 -> 3 on the parent
-    clp.store.update_fireworks([4], {"parents": [2]})           # lost 3 -> 4 on the child
+    clp.store.update_fireworks([1], {"children": [2]})  # lost 1 -> 3 on the parent
+    clp.store.update_fireworks([4], {"parents": [2]})  # lost 3 -> 4 on the child
     found = assert_repaired(clp, ["one_sided_link", "one_sided_link", "waiting_on"])
-    assert any("firework 3 lists 1 among its parents, but 1 does not list 3" in p.message
-               for p in found.problems)
+    assert any(
+        "firework 3 lists 1 among its parents, but 1 does not list 3" in p.message for p in found.problems
+    )
     assert sorted(doc(clp, 1)["children"]) == [2, 3]
     assert sorted(doc(clp, 4)["parents"]) == [2, 3]
 
@@ -256,12 +259,33 @@ def test_reserved_firework_without_its_reservation(clp):
 # -- pieces without their workflow --------------------------------------------------
 def _orphans(lp, wf_id=77):
     start = lp.store.next_ids("fw", 2)
-    base = {"wf_id": wf_id, "name": "x", "state": "READY", "spec": {}, "waiting_on": 0,
-            "current_launch": None, "not_before": None, "priority": 0, "category": None,
-            "fworker": None, "created_on": lp.now(), "updated_on": lp.now()}
-    lp.store.insert_fireworks([{**base, "fw_id": start, "parents": [], "children": [start + 1]},
-                               {**base, "fw_id": start + 1, "parents": [start], "children": [],
-                                "state": "WAITING", "waiting_on": 1}])
+    base = {
+        "wf_id": wf_id,
+        "name": "x",
+        "state": "READY",
+        "spec": {},
+        "waiting_on": 0,
+        "current_launch": None,
+        "not_before": None,
+        "priority": 0,
+        "category": None,
+        "fworker": None,
+        "created_on": lp.now(),
+        "updated_on": lp.now(),
+    }
+    lp.store.insert_fireworks(
+        [
+            {**base, "fw_id": start, "parents": [], "children": [start + 1]},
+            {
+                **base,
+                "fw_id": start + 1,
+                "parents": [start],
+                "children": [],
+                "state": "WAITING",
+                "waiting_on": 1,
+            },
+        ]
+    )
     return [start, start + 1]
 
 
@@ -274,22 +298,32 @@ def test_fireworks_of_an_interrupted_add_are_removed_once_settled(clp):
     assert clp.get_fw_ids(count_only=True) == 6
     clp.test_clock.advance(600)
     found = assert_repaired(clp, ["orphan_firework"], grace_secs=300)
-    assert f"firework(s) {ids[0]}, {ids[1]} belong to workflow 77, which does not exist" in \
-        found.problems[0].message
+    assert (
+        f"firework(s) {ids[0]}, {ids[1]} belong to workflow 77, which does not exist"
+        in found.problems[0].message
+    )
     assert clp.get_fw_ids() == [1, 2, 3, 4]
 
 
 def test_launches_without_their_firework_are_removed(clp):
     clp.add_wf(diamond())
-    clp.store.insert_launch({"launch_id": clp.store.next_ids("launch"), "fw_id": 999,
-                             "state": "COMPLETED", "state_history": []})
+    clp.store.insert_launch(
+        {"launch_id": clp.store.next_ids("launch"), "fw_id": 999, "state": "COMPLETED", "state_history": []}
+    )
     assert_repaired(clp, ["orphan_launch"])
     assert clp.get_launches() == []
 
 
 def test_empty_workflow_is_removed(clp):
-    clp.store.insert_workflow({"wf_id": clp.store.next_ids("wf"), "name": "hollow",
-                               "created_on": clp.now(), "updated_on": clp.now()}, [])
+    clp.store.insert_workflow(
+        {
+            "wf_id": clp.store.next_ids("wf"),
+            "name": "hollow",
+            "created_on": clp.now(),
+            "updated_on": clp.now(),
+        },
+        [],
+    )
     found = assert_repaired(clp, ["empty_workflow"])
     assert "'hollow'" in found.problems[0].message
     assert clp.count_wfs() == 0
@@ -322,8 +356,10 @@ def test_report_forms(clp):
     data = report.to_dict()
     assert data["ok"] is False and data["checked"] == {"workflows": 1, "fireworks": 4, "launches": 0}
     assert data["problems"][0]["fw_id"] == 4 and data["problems"][0]["fixable"] is True
-    assert report.lines()[-1] == "1 problem(s) left; 1 can be fixed with --fix " \
-                                 "(1 workflows, 4 fireworks, 0 launches)"
+    assert (
+        report.lines()[-1] == "1 problem(s) left; 1 can be fixed with --fix "
+        "(1 workflows, 4 fireworks, 0 launches)"
+    )
     fixed = check(clp, fix=True)
     assert fixed.lines()[0].startswith("fixed: firework 4")
     assert fixed.lines()[-1].startswith("1 problem(s) fixed; none left")
@@ -335,6 +371,7 @@ class _EntryPoint:
 
     def load(self):
         from launchpad import cli_admin
+
         return cli_admin.register
 
 
@@ -342,6 +379,7 @@ class _EntryPoint:
 def lpad(monkeypatch):
     """``lpad`` with ``admin`` wired in the way the plugin hook does it."""
     from launchpad import cli
+
     monkeypatch.setattr(cli, "plugin_entry_points", lambda: [_EntryPoint()])
     return cli.main
 
@@ -358,6 +396,7 @@ def test_lpad_admin_check_and_fix(lpad, sqlite_lp, capsys):
     assert capsys.readouterr().out.startswith("fixed: firework 4")
     assert lpad(["admin", "check", "-o", "json"], launchpad=sqlite_lp) == 0
     import json
+
     assert json.loads(capsys.readouterr().out)["ok"] is True
 
 
@@ -388,24 +427,31 @@ def test_a_store_from_before_the_links_table_keeps_its_links(tmp_path):
     move them to the links table, not lose them (the checker would see a broken DAG)."""
     import json
     import sqlite3
+
     from launchpad.stores import SQLiteStore
+
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)
     conn.executescript(_V1_DDL + "PRAGMA user_version = 1;")
     conn.execute("INSERT INTO counters VALUES ('fw', 3), ('wf', 1)")
     conn.execute("INSERT INTO workflows VALUES (1, 'old', 't', 't', '{\"metadata\": {}}')")
     task = {"_tasks": [{"_fw_name": "Check Noop"}]}
-    for fw_id, state, waiting, parents, children in [(1, "COMPLETED", 0, [], [2, 3]),
-                                                     (2, "READY", 0, [1], []),
-                                                     (3, "READY", 0, [1], [])]:
+    for fw_id, state, waiting, parents, children in [
+        (1, "COMPLETED", 0, [], [2, 3]),
+        (2, "READY", 0, [1], []),
+        (3, "READY", 0, [1], []),
+    ]:
         old = {"spec": task, "parents": parents, "children": children}
-        conn.execute("INSERT INTO fireworks (fw_id, wf_id, name, state, waiting_on, doc) "
-                     "VALUES (?, 1, ?, ?, ?, ?)", (fw_id, f"fw{fw_id}", state, waiting, json.dumps(old)))
+        conn.execute(
+            "INSERT INTO fireworks (fw_id, wf_id, name, state, waiting_on, doc) VALUES (?, 1, ?, ?, ?, ?)",
+            (fw_id, f"fw{fw_id}", state, waiting, json.dumps(old)),
+        )
     conn.close()
     lp = LaunchPad(SQLiteStore(path))
     assert sorted(doc(lp, 1)["children"]) == [2, 3] and doc(lp, 3)["parents"] == [1]
-    assert "parents" not in json.loads(sqlite3.connect(path).execute(
-        "SELECT doc FROM fireworks WHERE fw_id = 2").fetchone()[0])
+    assert "parents" not in json.loads(
+        sqlite3.connect(path).execute("SELECT doc FROM fireworks WHERE fw_id = 2").fetchone()[0]
+    )
     assert check(lp).ok, check(lp).lines()
     lp.store.close()
     again = LaunchPad(SQLiteStore(path))  # a second open changes nothing
@@ -415,6 +461,7 @@ def test_a_store_from_before_the_links_table_keeps_its_links(tmp_path):
 def test_the_check_reads_one_view_without_holding_back_writers(tmp_path):
     from launchpad.checker import Snapshot
     from launchpad.stores import SQLiteStore
+
     path = tmp_path / "s.sqlite"
     reader = LaunchPad(SQLiteStore(path))
     writer = LaunchPad(SQLiteStore(path, busy_timeout=0.1, lock_patience=0.3))

@@ -13,8 +13,14 @@ import launchpad.fw_config as fw_config
 import queue_adapters.cli as qcli
 import rocket.cli as rcli
 from launchpad import Firework, LaunchPad, cli, cli_errors
-from launchpad.errors import (ConfigError, Interrupted, InvalidTransitionError, NotFoundError,
-                              QueueError, StoreUnavailableError)
+from launchpad.errors import (
+    ConfigError,
+    Interrupted,
+    InvalidTransitionError,
+    NotFoundError,
+    QueueError,
+    StoreUnavailableError,
+)
 from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
 
@@ -26,12 +32,22 @@ def _without_prefix(line):
 
 
 # -- the mapping ----------------------------------------------------------------------
-@pytest.mark.parametrize("exc,code", [
-    (ConfigError("x"), 2), (NotFoundError("x"), 3), (InvalidTransitionError("x"), 4),
-    (StoreUnavailableError("x"), 5), (QueueError("x"), 6), (RuntimeError("x"), 1),
-    (KeyboardInterrupt(), 130), (Interrupted("stopped by SIGINT", signal.SIGINT), 130),
-    (Interrupted("stopped by SIGTERM", signal.SIGTERM), 143),
-    (Interrupted("stopped by SIGUSR1", signal.SIGUSR1), 143), (BrokenPipeError(), 0)])
+@pytest.mark.parametrize(
+    "exc,code",
+    [
+        (ConfigError("x"), 2),
+        (NotFoundError("x"), 3),
+        (InvalidTransitionError("x"), 4),
+        (StoreUnavailableError("x"), 5),
+        (QueueError("x"), 6),
+        (RuntimeError("x"), 1),
+        (KeyboardInterrupt(), 130),
+        (Interrupted("stopped by SIGINT", signal.SIGINT), 130),
+        (Interrupted("stopped by SIGTERM", signal.SIGTERM), 143),
+        (Interrupted("stopped by SIGUSR1", signal.SIGUSR1), 143),
+        (BrokenPipeError(), 0),
+    ],
+)
 def test_exit_codes_are_the_documented_ones(exc, code):
     assert cli_errors.exit_code(exc) == code
 
@@ -50,24 +66,33 @@ def test_an_unexpected_error_is_one_line_that_points_to_debug():
 def _raise_inside(monkeypatch, exc):
     def fail(*args, **kwargs):
         raise exc
-    monkeypatch.setattr(fw_config, "open_launchpad", fail)   # lpad and rlaunch
-    monkeypatch.setattr(qcli, "make_launcher", fail)         # qlaunch, once its files are found
+
+    monkeypatch.setattr(fw_config, "open_launchpad", fail)  # lpad and rlaunch
+    monkeypatch.setattr(qcli, "make_launcher", fail)  # qlaunch, once its files are found
 
 
 def _run_cli(name, tmp_path):
     qa = tmp_path / "qa.yaml"
     qa.write_text("_fw_name: CommonAdapter\n_fw_q_type: SLURM\n")
-    return {"lpad": lambda: cli.main(["get_fws"]),
-            "rlaunch": lambda: rcli.main(["singleshot"]),
-            "qlaunch": lambda: qcli.main(["-q", str(qa), "singleshot"])}[name]()
+    return {
+        "lpad": lambda: cli.main(["get_fws"]),
+        "rlaunch": lambda: rcli.main(["singleshot"]),
+        "qlaunch": lambda: qcli.main(["-q", str(qa), "singleshot"]),
+    }[name]()
 
 
-@pytest.mark.parametrize("exc,code", [
-    (ConfigError("no store here"), 2), (NotFoundError("no firework with id 99"), 3),
-    (InvalidTransitionError("firework 1 is COMPLETED; it cannot become PAUSED"), 4),
-    (StoreUnavailableError("mongodb://h:1 is unreachable"), 5),
-    (QueueError("sbatch refused: no account"), 6),
-    (RuntimeError("a bug"), 1)], ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v))
+@pytest.mark.parametrize(
+    "exc,code",
+    [
+        (ConfigError("no store here"), 2),
+        (NotFoundError("no firework with id 99"), 3),
+        (InvalidTransitionError("firework 1 is COMPLETED; it cannot become PAUSED"), 4),
+        (StoreUnavailableError("mongodb://h:1 is unreachable"), 5),
+        (QueueError("sbatch refused: no account"), 6),
+        (RuntimeError("a bug"), 1),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
 def test_each_cli_gives_the_same_code_and_line(exc, code, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("STARSHELL_HOME", str(tmp_path))
@@ -108,8 +133,11 @@ def test_a_missing_launchpad_file_is_exit_2_and_one_line_in_each_cli(tmp_path):
     assert user.run("qlaunch", "init").returncode == 0  # a valid my_qadapter.yaml here
     missing = tmp_path / "nowhere" / "my_launchpad.yaml"
     lines = set()
-    for name, argv in (("lpad", ["get_fws", "-l", missing]), ("rlaunch", ["-l", missing, "singleshot"]),
-                       ("qlaunch", ["-l", missing, "singleshot"])):
+    for name, argv in (
+        ("lpad", ["get_fws", "-l", missing]),
+        ("rlaunch", ["-l", missing, "singleshot"]),
+        ("qlaunch", ["-l", missing, "singleshot"]),
+    ):
         proc = user.run(name, *argv)
         err = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(err) == 1, (name, proc.stderr)
@@ -129,8 +157,14 @@ def test_rlaunch_singleshot_stopped_by_a_signal_hands_the_firework_back(signum, 
     user = new_user(tmp_path)
     lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
     lp.add_wf(Firework(ScriptTask(script="sleep 30"), name="long"))
-    proc = subprocess.Popen([sys.executable, "-m", "rocket.cli", "singleshot"], env=user.env,
-                            cwd=user.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rocket.cli", "singleshot"],
+        env=user.env,
+        cwd=user.work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while lp.fw_state_counts().get("RUNNING") != 1 and time.monotonic() < deadline:
         time.sleep(0.05)

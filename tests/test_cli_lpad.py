@@ -27,8 +27,9 @@ from launchpad.stores import SQLiteStore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
-HELLO, DIAMOND, PASS_DATA = (os.path.join(EXAMPLES, f) for f in
-                             ("hello.yaml", "diamond.yaml", "pass_data.yaml"))
+HELLO, DIAMOND, PASS_DATA = (
+    os.path.join(EXAMPLES, f) for f in ("hello.yaml", "diamond.yaml", "pass_data.yaml")
+)
 TODAY = "2031-05-04"
 
 
@@ -61,10 +62,12 @@ def lp(isolated_home, clock):
 @pytest.fixture
 def run(isolated_home, capsys):
     """``run(*argv, launchpad=None) -> (exit code, stdout, stderr)``."""
+
     def _run(*argv, launchpad=None):
         code = cli.main([str(a) for a in argv], launchpad=launchpad)
         out, err = capsys.readouterr()
         return code, out, err
+
     return _run
 
 
@@ -91,8 +94,7 @@ def run_all(lp, launch_dir="."):
             for task in fw["spec"]["_tasks"]:
                 action = load_task(task).run_task(fw["spec"]) or action
         except Exception as exc:  # a test rocket: any task failure fizzles the firework
-            lp.complete_launch(launch_id, state="FIZZLED", exception={"message": str(exc)},
-                               fw_id=fw["fw_id"])
+            lp.complete_launch(launch_id, state="FIZZLED", exception={"message": str(exc)}, fw_id=fw["fw_id"])
             continue
         lp.complete_launch(launch_id, action, fw_id=fw["fw_id"])
 
@@ -119,8 +121,19 @@ def test_init_writes_the_embedded_default_and_refuses_to_overwrite(run, isolated
 
 
 def test_init_mongodb_keeps_the_password_out_of_output(run):
-    code, out, err = run("init", "--host", "db.example.org", "--port", "27018", "--name", "wf",
-                         "--username", "ann", "--password", "s3cret")
+    code, out, err = run(
+        "init",
+        "--host",
+        "db.example.org",
+        "--port",
+        "27018",
+        "--name",
+        "wf",
+        "--username",
+        "ann",
+        "--password",
+        "s3cret",
+    )
     assert code == 0 and "s3cret" not in out + err and "db.example.org" in out
     data = parse_text(open("my_launchpad.yaml").read())
     assert data["host"] == "db.example.org" and data["port"] == 27018 and data["password"] == "s3cret"
@@ -164,11 +177,15 @@ def test_add_prints_the_id_mapping_and_check_adds_nothing(run):
 BAD_FILES = {
     "malformed.yaml": ("fws:\n- fw_id: 1\n  spec: {_tasks: [}\n", r"malformed.yaml:3:"),
     "unknown_task.yaml": ("spec:\n  _tasks:\n  - _fw_name: NoSuchTask\n", "NoSuchTask"),
-    "cycle.yaml": ("fws:\n- {fw_id: 1, spec: {_tasks: []}}\n- {fw_id: 2, spec: {_tasks: []}}\n"
-                   "links: {1: [2], 2: [1]}\n", "cycle"),
+    "cycle.yaml": (
+        "fws:\n- {fw_id: 1, spec: {_tasks: []}}\n- {fw_id: 2, spec: {_tasks: []}}\nlinks: {1: [2], 2: [1]}\n",
+        "cycle",
+    ),
     "missing.yaml": ("fws:\n- {fw_id: 1, spec: {_tasks: []}}\nlinks: {1: [3]}\n", "3"),
-    "duplicate.yaml": ("fws:\n- {fw_id: 1, spec: {_tasks: []}}\n- {fw_id: 1, spec: {_tasks: []}}\n",
-                       "duplicate firework id 1"),
+    "duplicate.yaml": (
+        "fws:\n- {fw_id: 1, spec: {_tasks: []}}\n- {fw_id: 1, spec: {_tasks: []}}\n",
+        "duplicate firework id 1",
+    ),
     "bad.json": ('{"fws": [{"fw_id": 1, "spec": {"_tasks": []}}],\n "links": {1: []}}', "bad.json:2:"),
 }
 
@@ -221,20 +238,23 @@ def test_get_fws_query(run):
     assert docs[0]["spec"]["param"] == 7
 
 
-@pytest.mark.parametrize("argv, code, words", [
-    (["get_fws", "-q", "{not json"], 2, "not valid JSON"),
-    (["get_fws", "-q", '{"$where": "sleep(100)"}'], 2, "$where"),
-    (["get_fws", "-q", '[1, 2]'], 2, "JSON object"),
-    (["get_wflows", "-q", '{"$function": {}}'], 2, "$function"),
-    (["get_fws", "-i", "99"], 3, "no firework with id 99"),
-    (["get_wflows", "-i", "98,99"], 3, "98, 99"),
-    (["defuse_fws", "-i", "1,99"], 3, "99"),
-    (["get_launchdir", "99"], 3, "99"),
-    (["set_priority", "-i", "99", "5"], 3, "99"),
-    (["delete_wflows", "-i", "99"], 3, "99"),
-    (["defuse_fws"], 2, "-i"),
-    (["-l", "no_such_launchpad.yaml", "get_fws"], 2, "no_such_launchpad.yaml"),
-])
+@pytest.mark.parametrize(
+    "argv, code, words",
+    [
+        (["get_fws", "-q", "{not json"], 2, "not valid JSON"),
+        (["get_fws", "-q", '{"$where": "sleep(100)"}'], 2, "$where"),
+        (["get_fws", "-q", "[1, 2]"], 2, "JSON object"),
+        (["get_wflows", "-q", '{"$function": {}}'], 2, "$function"),
+        (["get_fws", "-i", "99"], 3, "no firework with id 99"),
+        (["get_wflows", "-i", "98,99"], 3, "98, 99"),
+        (["defuse_fws", "-i", "1,99"], 3, "99"),
+        (["get_launchdir", "99"], 3, "99"),
+        (["set_priority", "-i", "99", "5"], 3, "99"),
+        (["delete_wflows", "-i", "99"], 3, "99"),
+        (["defuse_fws"], 2, "-i"),
+        (["-l", "no_such_launchpad.yaml", "get_fws"], 2, "no_such_launchpad.yaml"),
+    ],
+)
 def test_bad_input_is_one_line_and_changes_nothing(run, argv, code, words):
     run("add", DIAMOND)
     before = states(run)
@@ -258,8 +278,17 @@ def test_get_wflows(run):
     assert run("get_wflows", "-q", '{"state": "PAUSED"}', "-d", "count")[1].strip() == "1"
     assert run("get_wflows", "-s", "READY", "-d", "count")[1].strip() == "2"
     more = json.loads(run("-o", "json", "get_wflows", "-i", "3", "-d", "more")[1])
-    assert more == [{**more[0], "wf_id": 2, "fw_id": 2, "nodes": 4, "state": "READY",
-                     "states": {"READY": 1, "WAITING": 3}, "metadata": {"example": "diamond"}}]
+    assert more == [
+        {
+            **more[0],
+            "wf_id": 2,
+            "fw_id": 2,
+            "nodes": 4,
+            "state": "READY",
+            "states": {"READY": 1, "WAITING": 3},
+            "metadata": {"example": "diamond"},
+        }
+    ]
     full = parse_text(run("get_wflows", "-i", "2", "-d", "all")[1])[0]
     assert [f["fw_id"] for f in full["fireworks"]] == [2, 3, 4, 5]
     assert full["links"][2] == [3, 4]
@@ -360,8 +389,10 @@ def test_detect_lostruns(run, lp, clock):
     lp.ping_launch(2)
     code, out, _ = run("detect_lostruns", "--time", "600", launchpad=lp)
     assert code == 0 and "1 lost run: launches 1 of fireworks 1" in out and "--fizzle" in out
-    assert json.loads(run("-o", "json", "detect_lostruns", "--time", "2000", launchpad=lp)[1])[
-        "launch_ids"] == []
+    assert (
+        json.loads(run("-o", "json", "detect_lostruns", "--time", "2000", launchpad=lp)[1])["launch_ids"]
+        == []
+    )
     code, out, _ = run("detect_lostruns", "--time", "600", "--rerun", launchpad=lp)
     assert code == 0 and "run again" in out and states(run)[1] == "READY"
     clock.advance(1000)
@@ -385,8 +416,9 @@ def test_report_counts_and_runtimes(run, lp, clock):
     clock.advance(8 * 86400)
     data = json.loads(run("-o", "json", "report", launchpad=lp)[1])
     assert data["by_task"] == [] and data["fireworks"]["COMPLETED"] == 5
-    assert json.loads(run("-o", "json", "report", "--days", "0", launchpad=lp)[1])["by_day"][0][
-        "launches"] == 6
+    assert (
+        json.loads(run("-o", "json", "report", "--days", "0", launchpad=lp)[1])["by_day"][0]["launches"] == 6
+    )
     code, out, _ = run("report", "--days", "0", launchpad=lp)
     assert code == 0 and "Runtimes by task" in out and "ScriptTask" in out and "FIZZLED" in out
 
@@ -395,8 +427,10 @@ def test_introspect_points_at_what_goes_with_failures(run, lp):
     code, out, _ = run("introspect")
     assert code == 0 and "no FIZZLED" in out
     write("ok.yaml", "spec:\n  color: blue\n  _tasks:\n  - {_fw_name: ScriptTask, script: 'true'}\n")
-    write("bad.yaml", "spec:\n  color: red\n  risky: true\n  _tasks:\n"
-                      "  - {_fw_name: ScriptTask, script: 'false'}\n")
+    write(
+        "bad.yaml",
+        "spec:\n  color: red\n  risky: true\n  _tasks:\n  - {_fw_name: ScriptTask, script: 'false'}\n",
+    )
     run("add", "ok.yaml", "ok.yaml", "bad.yaml")
     run_all(lp)
     data = json.loads(run("-o", "json", "introspect")[1])
@@ -417,8 +451,9 @@ def test_core_commands_on_every_backend(store, isolated_home, capsys):
         return code, capsys.readouterr().out
 
     assert lpad("add", DIAMOND)[0] == 0
-    assert json.loads(lpad("-o", "json", "get_fws", "-q", '{"name": {"$in": ["left", "right"]}}',
-                           "-d", "ids")[1]) == [2, 3]
+    assert json.loads(
+        lpad("-o", "json", "get_fws", "-q", '{"name": {"$in": ["left", "right"]}}', "-d", "ids")[1]
+    ) == [2, 3]
     assert lpad("defuse_wflows", "-i", "4")[0] == 0
     assert lpad("get_wflows", "-s", "DEFUSED", "-d", "ids")[1].split() == ["1"]
     assert lpad("reignite_wflows", "-i", "1")[0] == 0
@@ -465,10 +500,21 @@ def test_webgui_is_imported_lazily_and_gets_its_options(run, lp, monkeypatch):
     monkeypatch.setitem(sys.modules, "webgui", fake)
     code, _, _ = run("webgui", "--port", "5050", "--read-only", "--password-file", "pw", launchpad=lp)
     assert code == 0
-    assert calls == [(lp, {"host": "127.0.0.1", "port": 5050, "read_only": True,
-                           "password_file": "pw", "STARSHELL_THREADS": 8,
-                           "STARSHELL_FW_QUERY": None, "STARSHELL_WF_QUERY": None,
-                           "STARSHELL_BASIC_AUTH": None})]
+    assert calls == [
+        (
+            lp,
+            {
+                "host": "127.0.0.1",
+                "port": 5050,
+                "read_only": True,
+                "password_file": "pw",
+                "STARSHELL_THREADS": 8,
+                "STARSHELL_FW_QUERY": None,
+                "STARSHELL_WF_QUERY": None,
+                "STARSHELL_BASIC_AUTH": None,
+            },
+        )
+    ]
     assert lp.store.query_seconds == 10.0  # the GUI's query budget, not lpad's 60 s
     monkeypatch.setitem(sys.modules, "webgui", None)
     code, _, err = run("webgui", launchpad=lp)
@@ -497,8 +543,11 @@ def test_plugins_add_subcommands_with_the_global_options(run, monkeypatch):
         p.add_argument("--qid")
         p.set_defaults(func=handler)
 
-    monkeypatch.setattr(cli, "plugin_entry_points", lambda: [
-        FakeEntryPoint("queue", register), FakeEntryPoint("broken", ImportError("no module x"))])
+    monkeypatch.setattr(
+        cli,
+        "plugin_entry_points",
+        lambda: [FakeEntryPoint("queue", register), FakeEntryPoint("broken", ImportError("no module x"))],
+    )
     code, out, err = run("get_qids", "--qid", "42", "-o", "json")
     assert code == 7 and seen["output"] == "json" and seen["qid"] == "42"
     assert isinstance(seen["launchpad"], LaunchPad)
@@ -538,8 +587,9 @@ class Terminal:
         pass
 
 
-@pytest.mark.parametrize("n, tty, shown", [(400, True, True), (400, False, False),
-                                           (display.PROGRESS_THRESHOLD, True, False)])
+@pytest.mark.parametrize(
+    "n, tty, shown", [(400, True, True), (400, False, False), (display.PROGRESS_THRESHOLD, True, False)]
+)
 def test_progress_only_for_long_runs_on_a_terminal(n, tty, shown):
     stream = Terminal(tty)
     assert list(display.progress(range(n), "defused", stream)) == list(range(n))

@@ -8,13 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from user_commands import new_user
 
 from launchpad import Firework, FWAction, Workflow
 from launchpad.errors import InvalidArgumentError, InvalidTransitionError, NotFoundError
 from launchpad.tasks import ScriptTask
 from launchpad.workflow_ops import scripts_workflow
-from user_commands import new_user
-
 
 
 def chain(n=2, name="chain"):
@@ -88,6 +87,7 @@ def lpad(tmp_path):
 
     def run(*argv, stdin=None):
         return user.run("lpad", *argv, timeout=60, stdin=stdin)
+
     run.work = user.work
     return run
 
@@ -115,8 +115,7 @@ def test_add_scripts_and_get_fws_in_wflows(lpad):
     assert lpad("add_scripts", "echo 1", "echo 2", "-n", "one", "two", "-w", "sc").returncode == 0
     assert lpad("add_scripts", "-s", "echo 3").returncode == 0
     assert ids(lpad("-o", "json", "get_fws_in_wflows", "-wfn", "sc", "-d", "ids")) == [1, 2]
-    assert ids(lpad("-o", "json", "get_fws_in_wfs", "-wfi", "2", "-fws", "WAITING",
-                    "-d", "ids")) == [2]
+    assert ids(lpad("-o", "json", "get_fws_in_wfs", "-wfi", "2", "-fws", "WAITING", "-d", "ids")) == [2]
     assert ids(lpad("-o", "json", "get_fws_in_wflows", "-fwn", "one", "-d", "ids")) == [1]
 
 
@@ -153,8 +152,7 @@ def test_reset_reads_a_typed_y(lpad):
 def test_python_queries_and_launches_mode(lpad):
     lpad("add_scripts", "echo 1", "echo 2")
     assert ids(lpad("-o", "json", "get_fws", "-q", "{'state': 'READY'}", "-d", "ids")) == [1]
-    assert ids(lpad("-o", "json", "get_fws", "-lm", "-q", "{'state': 'RUNNING'}",
-                    "-d", "ids")) == []
+    assert ids(lpad("-o", "json", "get_fws", "-lm", "-q", "{'state': 'RUNNING'}", "-d", "ids")) == []
     bad = lpad("get_fws", "-q", "__import__('os')")
     assert bad.returncode == 2 and "Python dict literal" in bad.stderr
 
@@ -162,8 +160,11 @@ def test_python_queries_and_launches_mode(lpad):
 # -- options (issue 11, "Options still refused or ignored") ------------------------------------
 def test_update_spec_mongo_document_stays_in_the_spec(lp):
     lp.add_wf(chain(1))
-    lp.update_spec([1], {"$set": {"spec.x": 1}, "$push": {"spec.tags": {"$each": ["a", "b"]}},
-                         "$inc": {"spec.n": 2}}, mongo=True)
+    lp.update_spec(
+        [1],
+        {"$set": {"spec.x": 1}, "$push": {"spec.tags": {"$each": ["a", "b"]}}, "$inc": {"spec.n": 2}},
+        mongo=True,
+    )
     spec = lp.get_fw_dict(1)["spec"]
     assert (spec["x"], spec["tags"], spec["n"]) == (1, ["a", "b"], 2)
     for bad in ({"$set": {"state": "COMPLETED"}}, {"$where": {"spec.x": 1}}, {"$set": 1}, {}):
@@ -183,6 +184,7 @@ def test_defuse_all_states_resets_completed_ones_first(lp):
 
 def test_interval_report_counts_by_state(lp):
     from launchpad.reports import interval_stats
+
     lp.add_wf(chain(2))
     complete(lp, 1)
     rows = interval_stats(lp, "fws", "days", 5)
@@ -222,11 +224,19 @@ def test_delete_wflows_ldirs_removes_only_recorded_dirs(lpad):
     run_dir = lpad.work / "launcher_x"
     run_dir.mkdir()
     (lpad.work / "keep.txt").write_text("mine")
-    env_py = ("import sys; from launchpad import LaunchPad; lp = LaunchPad.from_file(None); "
-              "lp.checkout_fw(fw_id=1, launch_dir=sys.argv[1])")
-    subprocess.run([sys.executable, "-c", env_py, str(run_dir)], check=True, cwd=lpad.work,
-                   env={**{k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")},
-                        "STARSHELL_HOME": str(lpad.work.parent / "home")})
+    env_py = (
+        "import sys; from launchpad import LaunchPad; lp = LaunchPad.from_file(None); "
+        "lp.checkout_fw(fw_id=1, launch_dir=sys.argv[1])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", env_py, str(run_dir)],
+        check=True,
+        cwd=lpad.work,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")},
+            "STARSHELL_HOME": str(lpad.work.parent / "home"),
+        },
+    )
     lpad("defuse_fws", "-i", "1")
     done = lpad("delete_wflows", "-i", "1", "--ldirs")
     assert done.returncode == 0 and f"removed launch directory {run_dir}" in done.stdout
@@ -237,9 +247,13 @@ def test_delete_wflows_ldirs_removes_only_recorded_dirs(lpad):
 def test_check_workflow_finds_pieces_and_dataflow_gaps():
     from launchpad import PyTask
     from launchpad.graph import check_workflow
+
     assert check_workflow(chain(3)) == []
-    apart = Workflow([Firework(ScriptTask(script="a"), fw_id=1),
-                      Firework(ScriptTask(script="b"), fw_id=2)], {}, name="apart")
+    apart = Workflow(
+        [Firework(ScriptTask(script="a"), fw_id=1), Firework(ScriptTask(script="b"), fw_id=2)],
+        {},
+        name="apart",
+    )
     assert "2 unconnected pieces" in check_workflow(apart)[0]
     make = Firework(PyTask(func="json.dumps", inputs=["x"], outputs=["y"]), spec={"x": 1}, fw_id=1)
     use = Firework(PyTask(func="json.dumps", inputs=["y", "z"]), fw_id=2)
@@ -249,15 +263,17 @@ def test_check_workflow_finds_pieces_and_dataflow_gaps():
 
 def test_wf_to_graph_colours_by_state(tmp_path):
     from launchpad import plot_wf, wf_to_graph
+
     graph = wf_to_graph(chain(2))
     assert "1 -> 2;" in graph.source and "#b0bec5" in graph.source  # WAITING (not added)
     assert '"1-0" [label="ScriptTask"' in graph.source
-    assert plot_wf(chain(2), save_as=str(tmp_path / "wf.dot")).source == \
-        (tmp_path / "wf.dot").read_text()
+    assert plot_wf(chain(2), save_as=str(tmp_path / "wf.dot")).source == (tmp_path / "wf.dot").read_text()
 
 
-@pytest.mark.skipif(shutil.which("dot") is None and os.environ.get("CI") != "true",
-                    reason="Graphviz's dot is not installed (ci/test.sh installs it)")
+@pytest.mark.skipif(
+    shutil.which("dot") is None and os.environ.get("CI") != "true",
+    reason="Graphviz's dot is not installed (ci/test.sh installs it)",
+)
 def test_check_wflow_draws_pictures(lpad):
     lpad("add_scripts", "echo 1", "echo 2")
     for name, magic in (("wf.png", b"\x89PNG"), ("wf.svg", b"<?xml")):

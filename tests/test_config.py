@@ -4,11 +4,17 @@ import dataclasses
 import os
 
 import pytest
-
 from conftest import CORPUS
-from launchpad.config import (LaunchpadConfig, config_from_dict, config_to_dict,
-                              default_store_path, find_launchpad_file, load_config,
-                              starshell_home)
+
+from launchpad.config import (
+    LaunchpadConfig,
+    config_from_dict,
+    config_to_dict,
+    default_store_path,
+    find_launchpad_file,
+    load_config,
+    starshell_home,
+)
 from launchpad.errors import ConfigError
 from launchpad.worker import FWorker, find_fworker_file, fworker_from_dict, load_fworker
 
@@ -26,6 +32,7 @@ def _write(path, text, mode=0o600):
 
 
 # ---- the default: the embedded store under $STARSHELL_HOME ---------------------
+
 
 def test_no_file_means_the_embedded_store_in_starshell_home(home):
     config = load_config()
@@ -53,6 +60,7 @@ def test_launchpad_from_file_opens_the_default_store(home):
     from launchpad import LaunchPad
     from launchpad.models import Firework
     from launchpad.tasks import ScriptTask
+
     lp = LaunchPad.from_file()
     lp.add_wf(Firework(ScriptTask(script="true")))
     assert (home / "launchpad.sqlite").exists()
@@ -60,6 +68,7 @@ def test_launchpad_from_file_opens_the_default_store(home):
 
 
 # ---- finding the file ---------------------------------------------------------
+
 
 def test_file_search_order(home, tmp_path, monkeypatch):
     assert find_launchpad_file() is None
@@ -84,21 +93,29 @@ def test_named_files_must_exist(home, tmp_path, monkeypatch):
 
 # ---- MongoDB with FireWorks' keys ----------------------------------------------
 
+
 @pytest.mark.corpus
 def test_the_corpus_launchpad_file_is_mongodb(home):
     config = load_config(os.path.join(CORPUS, "worker", "my_launchpad.yaml"))
-    assert (config.kind, config.host, config.port, config.name) == ("mongodb", "localhost", 27017,
-                                                                    "fireworks")
+    assert (config.kind, config.host, config.port, config.name) == (
+        "mongodb",
+        "localhost",
+        27017,
+        "fireworks",
+    )
     assert config.username is None and config.password is None and config.uri is None
     assert config.source == os.path.join(CORPUS, "worker", "my_launchpad.yaml")
     assert config.describe() == "MongoDB localhost:27017/fireworks"
 
 
 def test_fireworks_keys(home, tmp_path):
-    path = _write(tmp_path / "lp.yaml", "host: db.example.org\nport: '27018'\nname: prod\n"
-                                       "username: alice\npassword: s3cret\nauthsource: admin\n"
-                                       "logdir: null\nstrm_lvl: INFO\nssl: false\n"
-                                       "mongoclient_kwargs: {connectTimeoutMS: 500}\n")
+    path = _write(
+        tmp_path / "lp.yaml",
+        "host: db.example.org\nport: '27018'\nname: prod\n"
+        "username: alice\npassword: s3cret\nauthsource: admin\n"
+        "logdir: null\nstrm_lvl: INFO\nssl: false\n"
+        "mongoclient_kwargs: {connectTimeoutMS: 500}\n",
+    )
     config = load_config(path)
     assert config.kind == "mongodb"
     assert (config.host, config.port, config.name) == ("db.example.org", 27018, "prod")
@@ -108,20 +125,41 @@ def test_fireworks_keys(home, tmp_path):
 
 
 def test_fireworks_tls_keys_reach_the_client(home):
-    config = config_from_dict({"host": "db", "ssl": True, "ssl_ca_certs": "/etc/ca.pem",
-                               "ssl_certfile": "/etc/me.pem", "authmechanism": "SCRAM-SHA-256",
-                               "replicaset": "rs0", "mongoclient_kwargs": {"tls": False}})
-    assert config.client_kwargs == {"tls": False, "tlsCAFile": "/etc/ca.pem",
-                                    "tlsCertificateKeyFile": "/etc/me.pem",
-                                    "authMechanism": "SCRAM-SHA-256", "replicaSet": "rs0"}
+    config = config_from_dict(
+        {
+            "host": "db",
+            "ssl": True,
+            "ssl_ca_certs": "/etc/ca.pem",
+            "ssl_certfile": "/etc/me.pem",
+            "authmechanism": "SCRAM-SHA-256",
+            "replicaset": "rs0",
+            "mongoclient_kwargs": {"tls": False},
+        }
+    )
+    assert config.client_kwargs == {
+        "tls": False,
+        "tlsCAFile": "/etc/ca.pem",
+        "tlsCertificateKeyFile": "/etc/me.pem",
+        "authMechanism": "SCRAM-SHA-256",
+        "replicaSet": "rs0",
+    }
 
 
-@pytest.mark.parametrize("data, uri", [
-    ({"host": "mongodb://alice:pw@db1,db2/prod?replicaSet=rs"}, "mongodb://alice:pw@db1,db2/prod?replicaSet=rs"),
-    ({"host": "mongodb+srv://alice:pw@cluster0.example.net/prod"}, "mongodb+srv://alice:pw@cluster0.example.net/prod"),
-    ({"host": "db.example.org/prod", "uri_mode": True}, "db.example.org/prod"),
-    ({"uri": "mongodb://db/prod"}, "mongodb://db/prod"),
-])
+@pytest.mark.parametrize(
+    "data, uri",
+    [
+        (
+            {"host": "mongodb://alice:pw@db1,db2/prod?replicaSet=rs"},
+            "mongodb://alice:pw@db1,db2/prod?replicaSet=rs",
+        ),
+        (
+            {"host": "mongodb+srv://alice:pw@cluster0.example.net/prod"},
+            "mongodb+srv://alice:pw@cluster0.example.net/prod",
+        ),
+        ({"host": "db.example.org/prod", "uri_mode": True}, "db.example.org/prod"),
+        ({"uri": "mongodb://db/prod"}, "mongodb://db/prod"),
+    ],
+)
 def test_uris_in_host_or_uri(data, uri):
     config = config_from_dict(data)
     assert config.kind == "mongodb" and config.uri == uri
@@ -133,6 +171,7 @@ def test_mongomock_store_for_tests():
 
 
 # ---- SQLite ---------------------------------------------------------------------
+
 
 def test_sqlite_relative_paths_are_relative_to_the_file(home, tmp_path):
     conf_dir = tmp_path / "project"
@@ -149,10 +188,14 @@ def test_sqlite_absolute_and_home_paths(home, tmp_path, monkeypatch):
 
 
 def test_config_to_dict_round_trips(home):
-    for config in (LaunchpadConfig(), config_from_dict({"store": "sqlite", "path": "/x/y.sqlite"}),
-                   config_from_dict({"host": "h", "port": 1, "name": "n", "username": "u",
-                                     "password": "p", "authsource": "admin"}),
-                   config_from_dict({"host": "mongodb://u:p@h/db"})):
+    for config in (
+        LaunchpadConfig(),
+        config_from_dict({"store": "sqlite", "path": "/x/y.sqlite"}),
+        config_from_dict(
+            {"host": "h", "port": 1, "name": "n", "username": "u", "password": "p", "authsource": "admin"}
+        ),
+        config_from_dict({"host": "mongodb://u:p@h/db"}),
+    ):
         assert config_from_dict(config_to_dict(config)) == config
 
 
@@ -163,14 +206,21 @@ def test_config_is_frozen():
 
 # ---- refusing wrong or wrongly-typed files --------------------------------------
 
+
 @pytest.mark.corpus
-@pytest.mark.parametrize("relpath, words", [
-    ("fw_config/FW_config.yaml", "looks like FireWorks' global FW_config.yaml \\(ECHO_TEST\\), "
-                                 "not a launchpad file: starshell reads it as ./FW_config.yaml"),
-    ("queue/qadapter_slurm.yaml", "queue adapter file .* give it to qlaunch with -q"),
-    ("worker/my_fworker.yaml", "worker file .* give it to rlaunch with -w"),
-    ("workflow/org_wf.yaml", "workflow file, not a launchpad file; add it with lpad add"),
-])
+@pytest.mark.parametrize(
+    "relpath, words",
+    [
+        (
+            "fw_config/FW_config.yaml",
+            "looks like FireWorks' global FW_config.yaml \\(ECHO_TEST\\), "
+            "not a launchpad file: starshell reads it as ./FW_config.yaml",
+        ),
+        ("queue/qadapter_slurm.yaml", "queue adapter file .* give it to qlaunch with -q"),
+        ("worker/my_fworker.yaml", "worker file .* give it to rlaunch with -w"),
+        ("workflow/org_wf.yaml", "workflow file, not a launchpad file; add it with lpad add"),
+    ],
+)
 def test_other_fireworks_files_given_as_the_launchpad_file_are_named(home, relpath, words):
     path = os.path.join(CORPUS, relpath)
     with pytest.raises(ConfigError, match=words) as info:
@@ -184,16 +234,19 @@ def test_fw_config_with_launchpad_loc_points_at_it():
         config_from_dict({"LAUNCHPAD_LOC": "/x/my_launchpad.yaml", "CONFIG_FILE_DIR": "/x"})
 
 
-@pytest.mark.parametrize("text, words", [
-    ("host: h\ncolour: blue\n", "unknown setting\\(s\\): colour"),
-    ("store: sqlite\nhost: h\n", "unknown setting\\(s\\) for the embedded store: host"),
-    ("store: redis\n", "unknown store 'redis'; use sqlite or mongodb"),
-    ("host: h\nport: many\n", "port must be a number, got 'many'"),
-    ("host: h\nport: true\n", "port must be a number, got True"),
-    ("host: h\nmongoclient_kwargs: [1]\n", "mongoclient_kwargs must be a mapping"),
-    ("- host\n- port\n", "expected a mapping of settings, got list"),
-    ("host: [unclosed\n", ":2: invalid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("host: h\ncolour: blue\n", "unknown setting\\(s\\): colour"),
+        ("store: sqlite\nhost: h\n", "unknown setting\\(s\\) for the embedded store: host"),
+        ("store: redis\n", "unknown store 'redis'; use sqlite or mongodb"),
+        ("host: h\nport: many\n", "port must be a number, got 'many'"),
+        ("host: h\nport: true\n", "port must be a number, got True"),
+        ("host: h\nmongoclient_kwargs: [1]\n", "mongoclient_kwargs must be a mapping"),
+        ("- host\n- port\n", "expected a mapping of settings, got list"),
+        ("host: [unclosed\n", ":2: invalid YAML"),
+    ],
+)
 def test_bad_settings_are_config_errors_naming_the_file(home, tmp_path, text, words):
     path = _write(tmp_path / "my_launchpad.yaml", text)
     with pytest.raises(ConfigError, match=words) as info:
@@ -213,8 +266,8 @@ def test_config_from_dict_refuses_non_mappings():
 
 # ---- password files readable by others -------------------------------------------
 
-@pytest.mark.parametrize("text", ["host: h\nusername: u\npassword: pw\n",
-                                  "host: mongodb://u:pw@h/db\n"])
+
+@pytest.mark.parametrize("text", ["host: h\nusername: u\npassword: pw\n", "host: mongodb://u:pw@h/db\n"])
 def test_a_readable_file_with_credentials_warns(home, tmp_path, capsys, text):
     path = _write(tmp_path / "lp.yaml", text, mode=0o644)
     load_config(path)
@@ -223,15 +276,21 @@ def test_a_readable_file_with_credentials_warns(home, tmp_path, capsys, text):
     assert f"chmod 600 {path}" in err and "pw" not in err.replace(path, "")
 
 
-@pytest.mark.parametrize("text, mode", [("host: h\npassword: pw\n", 0o600),
-                                        ("host: h\nusername: u\n", 0o644),
-                                        ("host: mongodb://h/db\n", 0o644)])
+@pytest.mark.parametrize(
+    "text, mode",
+    [
+        ("host: h\npassword: pw\n", 0o600),
+        ("host: h\nusername: u\n", 0o644),
+        ("host: mongodb://h/db\n", 0o644),
+    ],
+)
 def test_no_warning_when_private_or_without_password(home, tmp_path, capsys, text, mode):
     load_config(_write(tmp_path / "lp.yaml", text, mode=mode))
     assert capsys.readouterr().err == ""
 
 
 # ---- my_fworker.yaml ------------------------------------------------------------
+
 
 @pytest.mark.corpus
 def test_the_corpus_worker_file(home):
@@ -257,23 +316,32 @@ def test_worker_file_search(home, tmp_path):
 
 
 def test_worker_settings():
-    worker = fworker_from_dict({"name": "gpu node", "category": ["gpu", "big"],
-                                "query": '{"spec.size": {"$lt": 10}}', "env": {"vasp": "/opt/vasp"},
-                                "allow_outside_launch_dir": True})
+    worker = fworker_from_dict(
+        {
+            "name": "gpu node",
+            "category": ["gpu", "big"],
+            "query": '{"spec.size": {"$lt": 10}}',
+            "env": {"vasp": "/opt/vasp"},
+            "allow_outside_launch_dir": True,
+        }
+    )
     assert worker.category == ["gpu", "big"] and worker.query == {"spec.size": {"$lt": 10}}
     assert worker.env == {"vasp": "/opt/vasp"} and worker.allow_outside_launch_dir
     assert fworker_from_dict({"query": {"state": "READY"}}).query == {"state": "READY"}
     assert fworker_from_dict({}).name.endswith(" worker")
 
 
-@pytest.mark.parametrize("data, words", [
-    ({"query": "{not json"}, "my.yaml: bad query: the query is not valid JSON"),
-    ({"query": '{"$where": "1"}'}, "bad query: .*\\$where runs code"),
-    ({"name": "w", "host": "localhost"}, "unknown worker setting\\(s\\): host"),
-    ({"env": ["a"]}, "env must be a mapping"),
-    ({"category": 3}, "category must be a string or a list"),
-    ("name: w", "expected a mapping with name, category, query, env"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({"query": "{not json"}, "my.yaml: bad query: the query is not valid JSON"),
+        ({"query": '{"$where": "1"}'}, "bad query: .*\\$where runs code"),
+        ({"name": "w", "host": "localhost"}, "unknown worker setting\\(s\\): host"),
+        ({"env": ["a"]}, "env must be a mapping"),
+        ({"category": 3}, "category must be a string or a list"),
+        ("name: w", "expected a mapping with name, category, query, env"),
+    ],
+)
 def test_bad_worker_settings(data, words):
     with pytest.raises(ConfigError, match=words):
         fworker_from_dict(data, source="my.yaml")

@@ -57,26 +57,29 @@ def _default_store_untouched(user):
 EMPTY = "an empty path was given (an unset variable?); give the file's path, or leave the option out"
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["lpad", "-l", "", "get_fws"], "launchpad file (-l): " + EMPTY),
-    (["lpad", "-l", "", "add", "wf.yaml"], "launchpad file (-l): " + EMPTY),
-    (["lpad", "-l", " ", "reset", "--password", "x"], "launchpad file (-l): " + EMPTY),
-    (["lpad", "-l", "", "init"], "launchpad file (-l): " + EMPTY),
-    (["lpad", "-l", "missing.yaml", "get_fws"], "launchpad file (-l) missing.yaml does not exist"),
-    (["lpad", "-l", "empty.yaml", "get_fws"], "empty.yaml: the launchpad file is empty"),
-    (["rlaunch", "-w", "", "singleshot"], "worker file (-w): " + EMPTY),
-    (["rlaunch", "-w", "missing.yaml", "singleshot"], "worker file (-w) missing.yaml does not exist"),
-    (["rlaunch", "-w", "empty.yaml", "rapidfire"], "empty.yaml: the worker file is empty"),
-    (["rlaunch", "-l", "", "singleshot"], "launchpad file (-l): " + EMPTY),
-    (["rlaunch", "-l", "", "multi", "2"], "launchpad file (-l): " + EMPTY),
-    (["rlaunch", "-w", "", "multi", "2"], "worker file (-w): " + EMPTY),
-    (["qlaunch", "-q", "", "singleshot"], "queue adapter file (-q): " + EMPTY),
-    (["qlaunch", "-q", "missing.yaml", "singleshot"], "queue adapter file (-q) missing.yaml does not"),
-    (["qlaunch", "-q", "empty.yaml", "singleshot"], "empty.yaml: the queue adapter file is empty"),
-    (["qlaunch", "-w", "", "singleshot"], "worker file (-w): " + EMPTY),
-    (["qlaunch", "-l", "", "-q", "qa.yaml", "singleshot"], "launchpad file (-l): " + EMPTY),
-    (["qlaunch", "-l", "", "rapidfire"], "launchpad file (-l): " + EMPTY),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["lpad", "-l", "", "get_fws"], "launchpad file (-l): " + EMPTY),
+        (["lpad", "-l", "", "add", "wf.yaml"], "launchpad file (-l): " + EMPTY),
+        (["lpad", "-l", " ", "reset", "--password", "x"], "launchpad file (-l): " + EMPTY),
+        (["lpad", "-l", "", "init"], "launchpad file (-l): " + EMPTY),
+        (["lpad", "-l", "missing.yaml", "get_fws"], "launchpad file (-l) missing.yaml does not exist"),
+        (["lpad", "-l", "empty.yaml", "get_fws"], "empty.yaml: the launchpad file is empty"),
+        (["rlaunch", "-w", "", "singleshot"], "worker file (-w): " + EMPTY),
+        (["rlaunch", "-w", "missing.yaml", "singleshot"], "worker file (-w) missing.yaml does not exist"),
+        (["rlaunch", "-w", "empty.yaml", "rapidfire"], "empty.yaml: the worker file is empty"),
+        (["rlaunch", "-l", "", "singleshot"], "launchpad file (-l): " + EMPTY),
+        (["rlaunch", "-l", "", "multi", "2"], "launchpad file (-l): " + EMPTY),
+        (["rlaunch", "-w", "", "multi", "2"], "worker file (-w): " + EMPTY),
+        (["qlaunch", "-q", "", "singleshot"], "queue adapter file (-q): " + EMPTY),
+        (["qlaunch", "-q", "missing.yaml", "singleshot"], "queue adapter file (-q) missing.yaml does not"),
+        (["qlaunch", "-q", "empty.yaml", "singleshot"], "empty.yaml: the queue adapter file is empty"),
+        (["qlaunch", "-w", "", "singleshot"], "worker file (-w): " + EMPTY),
+        (["qlaunch", "-l", "", "-q", "qa.yaml", "singleshot"], "launchpad file (-l): " + EMPTY),
+        (["qlaunch", "-l", "", "rapidfire"], "launchpad file (-l): " + EMPTY),
+    ],
+)
 def test_an_empty_or_missing_settings_file_is_an_error(user, argv, message):
     (user.work / "wf.yaml").write_text("spec: {_tasks: [{_fw_name: ScriptTask, script: 'true'}]}\n")
     done = user.run(*argv)
@@ -89,8 +92,9 @@ def test_an_empty_or_missing_settings_file_is_an_error(user, argv, message):
 
 def test_an_unset_variable_in_a_job_script_stops_the_job(user):
     """The way it happens: a script passes "$LAUNCHPAD" that was never set."""
-    done = user.run("rlaunch", "-l", os.environ.get("STARSHELL_TEST_UNSET_VARIABLE", ""),
-                    "rapidfire", "--sleep", "0")
+    done = user.run(
+        "rlaunch", "-l", os.environ.get("STARSHELL_TEST_UNSET_VARIABLE", ""), "rapidfire", "--sleep", "0"
+    )
     assert done.returncode == 2 and "empty path" in done.stderr
     _default_store_untouched(user)
 

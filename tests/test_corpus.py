@@ -10,10 +10,9 @@ import os
 import sys
 
 import pytest
-
-import rocket
 from conftest import CORPUS, ROOT
 
+import rocket
 from launchpad import firetask
 from launchpad.errors import UnknownTaskError, WorkflowFileError
 from launchpad.files import dump_workflow, load_workflow, loads_workflow
@@ -23,26 +22,37 @@ pytestmark = pytest.mark.corpus
 EXAMPLES = os.path.join(ROOT, "examples")
 TUTORIAL_MODULE = "tutorial_tasks"
 
-NOT_WORKFLOWS = {"fw_config/FW_config.yaml", "worker/my_fworker.yaml", "worker/my_launchpad.yaml",
-                 *(f"queue/qadapter_{q}.yaml" for q in ("LoadLeveler", "MOAB", "SGE", "cobalt",
-                                                        "pbs", "slurm"))}
-TUTORIAL = {"duplicates/wf_12.yaml", "duplicates/wf_123.yaml", "dynamic_wf/addmod_wf.yaml",
-            "dynamic_wf/fw_fibnum.yaml", "dynamic_wf/printjob_wf.yaml", "firetask/fw_adder.yaml"}
+NOT_WORKFLOWS = {
+    "fw_config/FW_config.yaml",
+    "worker/my_fworker.yaml",
+    "worker/my_launchpad.yaml",
+    *(f"queue/qadapter_{q}.yaml" for q in ("LoadLeveler", "MOAB", "SGE", "cobalt", "pbs", "slurm")),
+}
+TUTORIAL = {
+    "duplicates/wf_12.yaml",
+    "duplicates/wf_123.yaml",
+    "dynamic_wf/addmod_wf.yaml",
+    "dynamic_wf/fw_fibnum.yaml",
+    "dynamic_wf/printjob_wf.yaml",
+    "firetask/fw_adder.yaml",
+}
 HOWDY = "howdy, your job launched successfully!"
 # Built-in tasks only, with what each leaves in its (last) launch directory.
 BUILTIN = {
     "failures/fw_sleep.yaml": {},
-    "firetask/fw_multi.yaml": {"inputs.txt": "option1 = 5.0\noption2 = fast method\n",
-                               "words.txt": "7\n"},
+    "firetask/fw_multi.yaml": {"inputs.txt": "option1 = 5.0\noption2 = fast method\n", "words.txt": "7\n"},
     "introduction/fw_test.yaml": {"howdy.txt": HOWDY + "\n"},
-    "priority/A_then_B/wfA.yaml": {}, "priority/A_then_B/wfB.yaml": {},
-    "priority/breadthfirst/wfA.yaml": {}, "priority/breadthfirst/wfB.yaml": {},
+    "priority/A_then_B/wfA.yaml": {},
+    "priority/A_then_B/wfB.yaml": {},
+    "priority/breadthfirst/wfA.yaml": {},
+    "priority/breadthfirst/wfB.yaml": {},
     "queue/fw_test.yaml": {"howdy.txt": HOWDY + "\n"},
     "queue_pt2/fw_walltime.yaml": {"howdy.txt": HOWDY + "\n"},
     "scratch/fw_better_multi.yaml": {"howdy.txt": HOWDY, "words.txt": "5\n"},
     "templatewritertask/fw_advanced.yaml": {
         "inputs_advanced.txt": "option1 = 5.0\noption2 = fast method\nextra = yes\n"
-                               "param = 1\nparam = 2\nparam = 3\nparam = 4\n"},
+        "param = 1\nparam = 2\nparam = 3\nparam = 4\n"
+    },
     "templatewritertask/fw_template.yaml": {"inputs.txt": "option1 = 5.0\noption2 = fast method\n"},
     "templatewritertask/fw_template2.yaml": {"inputs.txt": "option1 = 10.0\noption2 = stable method\n"},
     "tracker/FW.json": {"words.txt": "7\n"},
@@ -54,8 +64,10 @@ BUILTIN = {
 WORKFLOWS = sorted(TUTORIAL | set(BUILTIN))
 
 SIMPLE_TEMPLATE = "option1 = {{opt1}}\noption2 = {{opt2}}\n"
-ADVANCED_TEMPLATE = ("option1 = {{opt1}}\noption2 = {{opt2}}\n{% if optparam %}extra = yes\n{% endif %}"
-                     "{% for p in param_list %}param = {{p}}\n{% endfor %}")
+ADVANCED_TEMPLATE = (
+    "option1 = {{opt1}}\noption2 = {{opt2}}\n{% if optparam %}extra = yes\n{% endif %}"
+    "{% for p in param_list %}param = {{p}}\n{% endfor %}"
+)
 
 
 def corpus(relpath):
@@ -67,8 +79,11 @@ def tutorial_tasks(monkeypatch):
     """examples/tutorial_tasks.py registered as a user package, forgotten again afterwards."""
     monkeypatch.syspath_prepend(EXAMPLES)
     monkeypatch.setenv(firetask.USER_PACKAGES_ENV, TUTORIAL_MODULE)
-    monkeypatch.setattr(firetask, "_REGISTRY", {
-        name: cls for name, cls in firetask._REGISTRY.items() if cls.__module__ != TUTORIAL_MODULE})
+    monkeypatch.setattr(
+        firetask,
+        "_REGISTRY",
+        {name: cls for name, cls in firetask._REGISTRY.items() if cls.__module__ != TUTORIAL_MODULE},
+    )
     sys.modules.pop(TUTORIAL_MODULE, None)
     yield
     sys.modules.pop(TUTORIAL_MODULE, None)
@@ -77,8 +92,11 @@ def tutorial_tasks(monkeypatch):
 @pytest.fixture
 def no_user_packages(monkeypatch):
     monkeypatch.delenv(firetask.USER_PACKAGES_ENV, raising=False)
-    monkeypatch.setattr(firetask, "_REGISTRY", {
-        name: cls for name, cls in firetask._REGISTRY.items() if cls.__module__ != TUTORIAL_MODULE})
+    monkeypatch.setattr(
+        firetask,
+        "_REGISTRY",
+        {name: cls for name, cls in firetask._REGISTRY.items() if cls.__module__ != TUTORIAL_MODULE},
+    )
     monkeypatch.delitem(sys.modules, TUTORIAL_MODULE, raising=False)
 
 
@@ -121,9 +139,13 @@ def read(path):
 
 # ---- what the corpus holds ---------------------------------------------------------
 
+
 def test_every_corpus_file_is_accounted_for():
-    found = {os.path.relpath(p, CORPUS) for p in glob.glob(os.path.join(CORPUS, "**", "*"), recursive=True)
-             if os.path.isfile(p)} - {"README.md", "LICENSE-fireworks"}
+    found = {
+        os.path.relpath(p, CORPUS)
+        for p in glob.glob(os.path.join(CORPUS, "**", "*"), recursive=True)
+        if os.path.isfile(p)
+    } - {"README.md", "LICENSE-fireworks"}
     assert found == NOT_WORKFLOWS | TUTORIAL | set(BUILTIN)
 
 
@@ -135,14 +157,16 @@ def test_files_that_are_not_workflows_are_refused_as_workflows(relpath):
 
 # ---- loading ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("relpath", sorted(BUILTIN))
 def test_builtin_files_load_with_no_user_package(no_user_packages, relpath):
     assert load_workflow(corpus(relpath)).fws
 
 
 @pytest.mark.parametrize("relpath", sorted(TUTORIAL))
-def test_tutorial_files_name_the_missing_package_until_it_is_registered(no_user_packages, monkeypatch,
-                                                                       relpath):
+def test_tutorial_files_name_the_missing_package_until_it_is_registered(
+    no_user_packages, monkeypatch, relpath
+):
     with pytest.raises(WorkflowFileError, match="unknown task '.*'.*STARSHELL_USER_PACKAGES") as info:
         load_workflow(corpus(relpath))
     assert str(info.value).startswith(corpus(relpath) + ": ")
@@ -170,9 +194,12 @@ def test_fireworks_full_task_names_reach_the_built_ins(tmp_path, monkeypatch, fi
         monkeypatch.syspath_prepend(str(tmp_path))
     for name in [key for key in sys.modules if key == "fireworks" or key.startswith("fireworks.")]:
         monkeypatch.delitem(sys.modules, name)
-    wf = loads_workflow('{"spec": {"_tasks": [{"_fw_name": '
-                            '"{{fireworks.user_objects.firetasks.script_task.ScriptTask}}", '
-                            '"script": "echo hi"}]}}', fmt="json")
+    wf = loads_workflow(
+        '{"spec": {"_tasks": [{"_fw_name": '
+        '"{{fireworks.user_objects.firetasks.script_task.ScriptTask}}", '
+        '"script": "echo hi"}]}}',
+        fmt="json",
+    )
     assert type(wf.fws[0].tasks[0]).__name__ == "ScriptTask"
     assert wf.fws[0].tasks[0].fw_name == "ScriptTask"
     assert ("fireworks" in sys.modules) is fireworks_installed
@@ -193,8 +220,9 @@ def test_every_workflow_file_adds(lp, tutorial_tasks, relpath):
     id_map = lp.add_wf(wf)
     assert sorted(id_map) == sorted(wf.id_fw)
     stored_wf = lp.get_wf_by_fw_id(id_map[wf.fws[0].fw_id])
-    assert {id_map[p]: sorted(id_map[c] for c in kids) for p, kids in wf.links.items()} == \
-        {p: sorted(kids) for p, kids in stored_wf.links.items()}
+    assert {id_map[p]: sorted(id_map[c] for c in kids) for p, kids in wf.links.items()} == {
+        p: sorted(kids) for p, kids in stored_wf.links.items()
+    }
     for fw in wf.fws:
         spec = lp.get_fw_dict(id_map[fw.fw_id])["spec"]
         assert spec == fw.full_spec()  # _priority, _queueadapter, _trackers, _dupefinder... kept
@@ -217,6 +245,7 @@ def test_a_running_firework_file_is_added_fresh(lp):
 
 
 # ---- running ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("relpath", sorted(BUILTIN))
 def test_builtin_files_run_to_completed(lp, launch_env, monkeypatch, relpath):
@@ -262,10 +291,13 @@ def test_workflow_files_run_parents_first(lp, launch_env):
     assert order[0] == id_map[1] and order[-1] == id_map[4]
 
 
-@pytest.mark.parametrize("folder, expected", [
-    ("A_then_B", ["Task A-1", "Task A-2", "Task B-1", "Task B-2"]),
-    ("breadthfirst", ["Task A-1", "Task B-1", "Task B-2", "Task A-2"]),
-])
+@pytest.mark.parametrize(
+    "folder, expected",
+    [
+        ("A_then_B", ["Task A-1", "Task A-2", "Task B-1", "Task B-2"]),
+        ("breadthfirst", ["Task A-1", "Task B-1", "Task B-2", "Task A-2"]),
+    ],
+)
 def test_priority_files_run_in_priority_order(lp, launch_env, folder, expected):
     for name in ("wfA.yaml", "wfB.yaml"):
         lp.add_wf(load_workflow(corpus(f"priority/{folder}/{name}")))
@@ -275,6 +307,7 @@ def test_priority_files_run_in_priority_order(lp, launch_env, folder, expected):
 
 
 # ---- running the tutorial tasks --------------------------------------------------
+
 
 def test_addition_task_stores_the_sum(lp, launch_env, tutorial_tasks):
     (fw_id,) = lp.add_wf(load_workflow(corpus("firetask/fw_adder.yaml"))).values()
@@ -309,8 +342,9 @@ def test_print_job_task_sees_the_parents_job_info(lp, launch_env, tutorial_tasks
     assert f"(firework {id_map[1]})" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("relpath, sums", [("duplicates/wf_12.yaml", [2, 4]),
-                                           ("duplicates/wf_123.yaml", [2, 4, 7])])
+@pytest.mark.parametrize(
+    "relpath, sums", [("duplicates/wf_12.yaml", [2, 4]), ("duplicates/wf_123.yaml", [2, 4, 7])]
+)
 def test_dupefinder_files_run_and_keep_the_dupefinder(lp, launch_env, tutorial_tasks, relpath, sums):
     """starshell does not detect duplicates: _dupefinder is kept in the spec and otherwise ignored."""
     id_map = lp.add_wf(load_workflow(corpus(relpath)))

@@ -15,17 +15,21 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.base import STATE_STOPPED
+from conftest import ManualClock
+from test_queue_launcher import CONTROLLER_DOWN, QADAPTER, Clock, FakeSlurm, add_fws, lpad  # noqa: E402  (shared fakes)
 
 from launchpad import LaunchPad
 from launchpad.errors import ConfigError
 from queue_adapters import get_adapter
 from queue_adapters.daemon import (
-    DaemonSettings, QueueDaemon, daemon_state, pid_alive, read_status, stop_daemon)
+    DaemonSettings,
+    QueueDaemon,
+    daemon_state,
+    pid_alive,
+    read_status,
+    stop_daemon,
+)
 from queue_adapters.launcher import QueueLauncher
-
-from conftest import ManualClock
-from test_queue_launcher import (  # noqa: E402  (shared fakes)
-    CONTROLLER_DOWN, QADAPTER, Clock, FakeSlurm, add_fws, lpad)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,15 +40,17 @@ def parts(store, tmp_path):
     step, clock, slurm = ManualClock(), Clock(), FakeSlurm()
     lp = LaunchPad(store, clock=step)
     adapter = get_adapter(QADAPTER, run_command=slurm, user="alice")
-    launcher = QueueLauncher(lp, adapter, launch_dir=tmp_path, submit_interval=0,
-                             clock=clock, sleep=clock.sleep)
+    launcher = QueueLauncher(
+        lp, adapter, launch_dir=tmp_path, submit_interval=0, clock=clock, sleep=clock.sleep
+    )
     return lp, step, clock, slurm, launcher
 
 
 def make_daemon(parts, tmp_path, **settings):
     lp, _, clock, _, launcher = parts
-    return QueueDaemon(lp, DaemonSettings(**settings), launcher,
-                       status_file=str(tmp_path / "daemon.json"), clock=clock)
+    return QueueDaemon(
+        lp, DaemonSettings(**settings), launcher, status_file=str(tmp_path / "daemon.json"), clock=clock
+    )
 
 
 def test_settings_are_checked():
@@ -58,10 +64,9 @@ def test_settings_are_checked():
 
 
 def test_each_job_runs_alone_and_late_runs_coalesce(parts, tmp_path):
-    daemon = make_daemon(parts, tmp_path, topup_interval=5, lostruns_interval=7,
-                         unreserved_interval=0)
+    daemon = make_daemon(parts, tmp_path, topup_interval=5, lostruns_interval=7, unreserved_interval=0)
     scheduler = daemon.build_scheduler()
-    scheduler.start(paused=True)   # job defaults apply once the scheduler starts
+    scheduler.start(paused=True)  # job defaults apply once the scheduler starts
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown()
     assert set(jobs) == {"topup", "lostruns"}
@@ -91,16 +96,15 @@ def test_topup_backs_off_after_scheduler_errors(parts, tmp_path, caplog):
     daemon.run_job("topup")
     assert "Unable to contact slurm controller" in daemon._jobs["topup"]["error"]
     clock.now += 29
-    daemon.run_job("topup")     # still inside the 30 s back-off: no scheduler call
+    daemon.run_job("topup")  # still inside the 30 s back-off: no scheduler call
     assert daemon._jobs["topup"]["result"].startswith("waiting out the back-off")
     assert len([c for c in slurm.calls if c[0] == "squeue"]) == 1
     clock.now += 1
-    daemon.run_job("topup")     # fails again: 60 s now
+    daemon.run_job("topup")  # fails again: 60 s now
     assert daemon._topup_not_before == clock.now + 60
     clock.now += 60
     daemon.run_job("topup")
-    assert daemon._jobs["topup"] == {**daemon._jobs["topup"], "error": None, "runs": 4,
-                                     "failures": 2}
+    assert daemon._jobs["topup"] == {**daemon._jobs["topup"], "error": None, "runs": 4, "failures": 2}
     assert len(slurm.submitted()) == 1
     assert "top-up: scheduler error 2 in a row; next try in 60 s" in caplog.text
 
@@ -114,8 +118,7 @@ def test_lostruns_reruns_a_rocket_that_stopped_beating(parts, tmp_path):
     assert daemon._jobs["lostruns"]["result"] == "no lost runs"
     step.advance(601)
     daemon.run_job("lostruns")
-    assert f"of fireworks [{fw_id}]: their fireworks will run again" in \
-        daemon._jobs["lostruns"]["result"]
+    assert f"of fireworks [{fw_id}]: their fireworks will run again" in daemon._jobs["lostruns"]["result"]
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
 
 
@@ -123,12 +126,13 @@ def test_lostruns_leaves_a_run_whose_own_heartbeat_can_be_that_old(parts, tmp_pa
     lp, step, _, _, _ = parts
     (fw_id,) = add_fws(lp, 1)
     _, launch_id = lp.checkout_fw(ping_interval=60)
-    step.advance(100)   # silent for 100 s: longer than --lostruns_time, not two heartbeats
+    step.advance(100)  # silent for 100 s: longer than --lostruns_time, not two heartbeats
     daemon = make_daemon(parts, tmp_path, lostruns_time=30)
     daemon.run_job("lostruns")
     assert daemon._jobs["lostruns"]["result"] == (
         f"no lost runs; launch {launch_id} pings every 60 s: --lostruns_time 30 cannot tell "
-        "it from a lost run; left RUNNING")
+        "it from a lost run; left RUNNING"
+    )
     assert lp.get_fw_dict(fw_id)["state"] == "RUNNING"
     step.advance(20)
     daemon.run_job("lostruns")
@@ -139,7 +143,7 @@ def test_lostruns_report_only_changes_nothing(parts, tmp_path):
     lp, step, _, _, _ = parts
     add_fws(lp, 1)
     lp.checkout_fw()
-    step.advance(10 ** 5)
+    step.advance(10**5)
     daemon = make_daemon(parts, tmp_path, lostruns_action="report")
     daemon.run_job("lostruns")
     assert "left as they are" in daemon._jobs["lostruns"]["result"]
@@ -155,7 +159,8 @@ def test_unreserved_releases_a_reservation_whose_job_vanished(parts, tmp_path):
     daemon = make_daemon(parts, tmp_path)
     daemon.run_job("unreserved")
     assert daemon._jobs["unreserved"]["result"] == (
-        f"firework {fw_id} released: its job {sub.job_id} is unknown to the scheduler")
+        f"firework {fw_id} released: its job {sub.job_id} is unknown to the scheduler"
+    )
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
 
 
@@ -193,13 +198,14 @@ def test_serve_runs_the_jobs_and_stops_cleanly(parts, tmp_path):
 
 def test_a_dead_daemons_status_file_is_cleaned_up(tmp_path):
     path = tmp_path / "daemon.json"
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     import socket
+
     path.write_text(json.dumps({"pid": int(proc.stdout), "host": socket.gethostname()}))
     assert not pid_alive(int(proc.stdout))
-    assert daemon_state(str(path)) == ({"pid": int(proc.stdout), "host": socket.gethostname()},
-                                       False)
+    assert daemon_state(str(path)) == ({"pid": int(proc.stdout), "host": socket.gethostname()}, False)
     assert not path.exists()
     assert stop_daemon(str(path)) == {"stopped": False, "running": False, "pid": None}
 
@@ -208,9 +214,21 @@ def test_daemon_process_status_and_stop(isolated_home, capsys):
     """The real thing: an 'lpad daemon' process, SIGTERM through 'lpad daemon stop', its log."""
     log = isolated_home / "daemon.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "launchpad.cli", "daemon", "--topup_interval", "0",
-         "--lostruns_interval", "3600", "--logfile", str(log)],
-        cwd=isolated_home, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "-m",
+            "launchpad.cli",
+            "daemon",
+            "--topup_interval",
+            "0",
+            "--lostruns_interval",
+            "3600",
+            "--logfile",
+            str(log),
+        ],
+        cwd=isolated_home,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     status_file = Path(os.environ["STARSHELL_HOME"]) / "daemon.json"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not status_file.exists():
@@ -243,7 +261,7 @@ def test_the_log_says_what_changed_not_the_same_line_every_run(parts, tmp_path, 
         daemon.run_job("lostruns")
     add_fws(lp, 1)
     lp.checkout_fw()
-    parts[1].advance(10 ** 5)
+    parts[1].advance(10**5)
     daemon.run_job("lostruns")
     lines = [r.getMessage() for r in caplog.records if r.name == "starshell.daemon"]
     assert lines[0] == "lostruns: no lost runs" and len(lines) == 2
@@ -260,6 +278,7 @@ def test_stopping_while_a_job_runs_waits_for_it_without_deadlock(parts, tmp_path
         running.set()
         release.wait(10)
         return [], []
+
     monkeypatch.setattr(lp, "detect_lostruns", slow_lostruns)
     daemon = make_daemon(parts, tmp_path, topup_interval=0, unreserved_interval=0)
     stop = threading.Event()
@@ -269,7 +288,7 @@ def test_stopping_while_a_job_runs_waits_for_it_without_deadlock(parts, tmp_path
     stop.set()
     deadline = time.monotonic() + 10
     while daemon.scheduler.state != STATE_STOPPED and time.monotonic() < deadline:
-        time.sleep(0.01)     # serve is now in scheduler.shutdown(wait=True)
+        time.sleep(0.01)  # serve is now in scheduler.shutdown(wait=True)
     release.set()
     thread.join(10)
     assert not thread.is_alive(), "the daemon hung while stopping"

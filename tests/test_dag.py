@@ -21,21 +21,23 @@ def _precedes_everywhere(order, links):
     return all(where[p] < where[c] for p, kids in links.items() for c in kids)
 
 
-@pytest.mark.parametrize("links", [DIAMOND, {}, {7: []}, {1: [2], 3: [2], 2: []},
-                                   {10: [1], 1: [], 5: [10]}])
+@pytest.mark.parametrize("links", [DIAMOND, {}, {7: []}, {1: [2], 3: [2], 2: []}, {10: [1], 1: [], 5: [10]}])
 def test_acyclic_graphs_pass(links):
     check_acyclic(links)
 
 
-@pytest.mark.parametrize("links, cycle", [
-    ({1: [1]}, "1 -> 1"),
-    ({1: [2], 2: [1]}, "1 -> 2 -> 1"),
-    ({0: [1], 1: [2], 2: [3], 3: [1]}, "1 -> 2 -> 3 -> 1"),
-    # 8 sits below the cycle but is not on it, and is not named
-    ({5: [6], 6: [7], 7: [5, 8], 8: []}, "5 -> 6 -> 7 -> 5;"),
-    # a child that only appears as a link target still counts
-    ({3: [4], 4: [3, 9]}, "3 -> 4 -> 3;"),
-])
+@pytest.mark.parametrize(
+    "links, cycle",
+    [
+        ({1: [1]}, "1 -> 1"),
+        ({1: [2], 2: [1]}, "1 -> 2 -> 1"),
+        ({0: [1], 1: [2], 2: [3], 3: [1]}, "1 -> 2 -> 3 -> 1"),
+        # 8 sits below the cycle but is not on it, and is not named
+        ({5: [6], 6: [7], 7: [5, 8], 8: []}, "5 -> 6 -> 7 -> 5;"),
+        # a child that only appears as a link target still counts
+        ({3: [4], 4: [3, 9]}, "3 -> 4 -> 3;"),
+    ],
+)
 def test_a_cycle_is_one_line_naming_its_fireworks_in_link_order(links, cycle):
     with pytest.raises(InvalidWorkflowError) as info:
         check_acyclic(links)

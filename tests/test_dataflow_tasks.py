@@ -41,12 +41,17 @@ def test_fireworks_names_resolve(name):
 
 # ---- CommandLineTask ---------------------------------------------------------
 
+
 def cat_params():
-    return {"command_spec": {"command": ["cat"],
-                             "input string": {"source": "hello input", "target": {"type": "stdin"}},
-                             "output string": {"source": {"type": "stdout"},
-                                               "target": {"type": "data"}}},
-            "inputs": ["input string"], "outputs": ["output string"]}
+    return {
+        "command_spec": {
+            "command": ["cat"],
+            "input string": {"source": "hello input", "target": {"type": "stdin"}},
+            "output string": {"source": {"type": "stdout"}, "target": {"type": "data"}},
+        },
+        "inputs": ["input string"],
+        "outputs": ["output string"],
+    }
 
 
 def test_command_line_stdin_from_spec_stdout_to_children(launch_dir):
@@ -58,18 +63,28 @@ def test_command_line_stdin_from_spec_stdout_to_children(launch_dir):
 
 
 def test_command_line_stdout_to_a_new_file_in_a_directory_then_tee(launch_dir):
-    echo = {"command_spec": {"command": ["echo"], "input string": {"source": "input string"},
-                             "output file": {"source": {"type": "stdout"},
-                                             "target": {"type": "path", "value": "."}}},
-            "inputs": ["input string"], "outputs": ["output file"]}
+    echo = {
+        "command_spec": {
+            "command": ["echo"],
+            "input string": {"source": "input string"},
+            "output file": {"source": {"type": "stdout"}, "target": {"type": "path", "value": "."}},
+        },
+        "inputs": ["input string"],
+        "outputs": ["output file"],
+    }
     action = CommandLineTask(echo).run_task({"input string": {"type": "data", "value": "Hi!"}})
     written = action.update_spec["output file"]["value"]
     assert os.path.dirname(written) == "." and Path(written).read_text() == "Hi!\n"
-    tee = {"command_spec": {"command": ["tee"],
-                            "output string": {"source": {"type": "stdout"}, "target": {"type": "data"}},
-                            "input file": {"target": {"type": "stdin"}, "source": "input file"},
-                            "output file": {"source": "tee file", "target": {"type": "path", "value": "."}}},
-           "inputs": ["input file"], "outputs": ["output string", "output file"]}
+    tee = {
+        "command_spec": {
+            "command": ["tee"],
+            "output string": {"source": {"type": "stdout"}, "target": {"type": "data"}},
+            "input file": {"target": {"type": "stdin"}, "source": "input file"},
+            "output file": {"source": "tee file", "target": {"type": "path", "value": "."}},
+        },
+        "inputs": ["input file"],
+        "outputs": ["output string", "output file"],
+    }
     spec = {"input file": {"type": "path", "value": written}, "tee file": {"type": "data", "value": "x"}}
     action = CommandLineTask(tee).run_task(spec)
     assert action.update_spec["output string"] == {"type": "data", "value": "Hi!"}
@@ -77,11 +92,20 @@ def test_command_line_stdout_to_a_new_file_in_a_directory_then_tee(launch_dir):
 
 
 def test_command_line_bindings_and_several_path_outputs(launch_dir):
-    params = {"command_spec": {"command": ["touch"], "f1": {"source": "n1"}, "f2": {"source": "n2"},
-                               "o1": {"source": "n1", "target": {"type": "path", "value": "."}},
-                               "opt": {"binding": {"prefix": "--date", "separator": "="},
-                                       "source": {"type": "data", "value": "2020-01-02"}}},
-              "inputs": ["opt", "f1", "f2"], "outputs": ["o1"]}
+    params = {
+        "command_spec": {
+            "command": ["touch"],
+            "f1": {"source": "n1"},
+            "f2": {"source": "n2"},
+            "o1": {"source": "n1", "target": {"type": "path", "value": "."}},
+            "opt": {
+                "binding": {"prefix": "--date", "separator": "="},
+                "source": {"type": "data", "value": "2020-01-02"},
+            },
+        },
+        "inputs": ["opt", "f1", "f2"],
+        "outputs": ["o1"],
+    }
     spec = {"n1": {"type": "data", "value": "a.txt"}, "n2": {"type": "path", "value": "b.txt"}}
     action = CommandLineTask(params).run_task(spec)
     assert os.path.exists("a.txt") and os.path.exists("b.txt")
@@ -92,35 +116,48 @@ def test_command_line_bindings_and_several_path_outputs(launch_dir):
 def test_command_line_failure_and_fence_are_task_errors(launch_dir, tmp_path):
     with pytest.raises(TaskError, match="(?s)exited with return code 1.*No such file"):
         CommandLineTask(command_spec={"command": ["cat", "missing.txt"]}).run_task({})
-    out = {"command_spec": {"command": ["echo", "x"],
-                            "o": {"source": {"type": "stdout"},
-                                  "target": {"type": "path", "value": str(tmp_path.parent)}}},
-           "outputs": ["o"]}
+    out = {
+        "command_spec": {
+            "command": ["echo", "x"],
+            "o": {"source": {"type": "stdout"}, "target": {"type": "path", "value": str(tmp_path.parent)}},
+        },
+        "outputs": ["o"],
+    }
     with pytest.raises(TaskError, match="outside the launch directory.*_allow_outside_launch_dir"):
         CommandLineTask(out).run_task({})
     assert CommandLineTask(out).run_task({"_allow_outside_launch_dir": True}).update_spec
     with pytest.raises(TaskError, match="'command' must be a non-empty list"):
         CommandLineTask(command_spec={"command": "echo hi"}).run_task({})
     with pytest.raises(TaskError, match="spec key 'nope' is missing"):
-        CommandLineTask(command_spec={"command": ["echo"], "i": {"source": "nope"}},
-                        inputs=["i"]).run_task({})
+        CommandLineTask(command_spec={"command": ["echo"], "i": {"source": "nope"}}, inputs=["i"]).run_task(
+            {}
+        )
 
 
 # ---- ForeachTask -----------------------------------------------------------
 
+
 def power_task():
-    return {"_fw_name": "PyTask", "func": "auxiliary.printurn", "inputs": ["numbers", "power"],
-            "outputs": ["results"]}
+    return {
+        "_fw_name": "PyTask",
+        "func": "auxiliary.printurn",
+        "inputs": ["numbers", "power"],
+        "outputs": ["results"],
+    }
 
 
 def test_foreach_makes_one_detour_per_chunk_with_a_chunk_number(launch_dir):
-    spec = {"numbers": [0, 1, 2, 3, 4], "power": 2, "_launch_dir": "/somewhere",
-            "_fw_env": {"scratch": "/s"}, "_tasks": ["x"]}
+    spec = {
+        "numbers": [0, 1, 2, 3, 4],
+        "power": 2,
+        "_launch_dir": "/somewhere",
+        "_fw_env": {"scratch": "/s"},
+        "_tasks": ["x"],
+    }
     action = ForeachTask(task=power_task(), split="numbers", **{"number of chunks": 3}).run_task(spec)
     fws = [wf.fws[0] for wf in action.detours]
     assert [fw.name for fw in fws] == ["ForeachTask 0", "ForeachTask 1", "ForeachTask 2"]
-    assert [fw.spec for fw in fws] == [{"numbers": chunk, "power": 2}
-                                       for chunk in ([0, 1], [2, 3], [4])]
+    assert [fw.spec for fw in fws] == [{"numbers": chunk, "power": 2} for chunk in ([0, 1], [2, 3], [4])]
     assert [fw.tasks[0]["chunk_number"] for fw in fws] == [0, 1, 2]
     pushed = [mod for fw in fws for mod in fw.tasks[0].run_task(fw.spec).mod_spec]
     assert pushed[:2] == [{"_push": {"results": [0, 1]}}, {"_push": {"results": 2}}]
@@ -130,13 +167,19 @@ def test_foreach_makes_one_detour_per_chunk_with_a_chunk_number(launch_dir):
 
 def test_foreach_command_line_chunks(launch_dir):
     work = [{"source": {"type": "data", "value": s}} for s in ["black", "white", 2.5, 17]]
-    task = {"_fw_name": "CommandLineTask",
-            "command_spec": {"command": ["echo"], "work list": "work list",
-                             "file set": {"source": {"type": "stdout"},
-                                          "target": {"type": "path", "value": "."}}},
-            "inputs": ["work list"], "outputs": ["file set"]}
+    task = {
+        "_fw_name": "CommandLineTask",
+        "command_spec": {
+            "command": ["echo"],
+            "work list": "work list",
+            "file set": {"source": {"type": "stdout"}, "target": {"type": "path", "value": "."}},
+        },
+        "inputs": ["work list"],
+        "outputs": ["file set"],
+    }
     action = ForeachTask(task=task, split="work list", **{"number of chunks": 2}).run_task(
-        {"work list": work})
+        {"work list": work}
+    )
     texts = []
     for wf in action.detours:
         fw = wf.fws[0]
@@ -145,12 +188,15 @@ def test_foreach_command_line_chunks(launch_dir):
     assert texts == ["black white", "2.5 17"]
 
 
-@pytest.mark.parametrize("params, spec, message", [
-    ({"split": "n"}, {"n": []}, "non-empty list"),
-    ({"split": "n"}, {}, "spec key 'n' is missing"),
-    ({"split": "other"}, {"other": [1]}, "must include the split key"),
-    ({"split": "n", "number of chunks": -1}, {"n": [1]}, "positive integer"),
-])
+@pytest.mark.parametrize(
+    "params, spec, message",
+    [
+        ({"split": "n"}, {"n": []}, "non-empty list"),
+        ({"split": "n"}, {}, "spec key 'n' is missing"),
+        ({"split": "other"}, {"other": [1]}, "must include the split key"),
+        ({"split": "n", "number of chunks": -1}, {"n": [1]}, "positive integer"),
+    ],
+)
 def test_foreach_refusals_say_what_to_fix(launch_dir, params, spec, message):
     task = {"_fw_name": "PyTask", "func": "abs", "inputs": ["n"]}
     with pytest.raises(TaskError, match=message):
@@ -160,11 +206,11 @@ def test_foreach_refusals_say_what_to_fix(launch_dir, params, spec, message):
 def test_foreach_checks_its_inner_task_when_built():
     """FireWorks' page writes `function:`; PyTask needs `func`, so lpad add refuses the file."""
     with pytest.raises(UnknownTaskError, match="PyTask is missing required parameter.*func"):
-        ForeachTask(task={"_fw_name": "PyTask", "function": "auxiliary.printurn",
-                          "inputs": ["n"]}, split="n")
+        ForeachTask(task={"_fw_name": "PyTask", "function": "auxiliary.printurn", "inputs": ["n"]}, split="n")
 
 
 # ---- JoinDictTask, JoinListTask, ImportDataTask -----------------------------------
+
 
 def test_join_dict_new_and_existing_with_rename():
     t, p = {"value": 273.15, "units": "Kelvin"}, {"value": 1.2, "units": "bar"}
@@ -188,14 +234,16 @@ def test_join_list_new_and_existing():
         JoinListTask(inputs=["c"], output="all").run_task(spec)
 
 
-@pytest.mark.parametrize("fmt, text", [("json", '{"value": 273.15, "units": "K"}'),
-                                       ("yaml", "value: 273.15\nunits: K\n")])
+@pytest.mark.parametrize(
+    "fmt, text", [("json", '{"value": 273.15, "units": "K"}'), ("yaml", "value: 273.15\nunits: K\n")]
+)
 def test_import_data_merges_at_the_mapstring(launch_dir, fmt, text):
     (launch_dir / f"t.{fmt}").write_text(text)
     spec = {"state": {"temperature": {"source": "probe"}}}
     action = ImportDataTask(filename=f"t.{fmt}", mapstring="state/temperature").run_task(spec)
-    assert action.update_spec == {"state": {"temperature": {"source": "probe", "value": 273.15,
-                                                            "units": "K"}}}
+    assert action.update_spec == {
+        "state": {"temperature": {"source": "probe", "value": 273.15, "units": "K"}}
+    }
     action = ImportDataTask(filename=f"t.{fmt}", mapstring="fresh").run_task({})
     assert action.update_spec == {"fresh": {"value": 273.15, "units": "K"}}
     with pytest.raises(TaskError, match="'state/missing' is not a mapping"):
@@ -208,17 +256,20 @@ def test_foreach_fans_out_and_gathers_on_every_store(lp, launch_dir):
     """The coffee workflow through the LaunchPad on each store: detours, then pushes."""
     from launchpad.files import load_workflow
     from rocket import rapidfire
+
     lp.add_wf(load_workflow(os.path.join(EXAMPLES, "foreach_coffee.yaml")))
     assert rapidfire(lp, sleep=lambda s: None) == 9
     docs = [lp.get_fw_dict(i) for i in lp.get_fw_ids()]
     assert all(d["state"] == "COMPLETED" for d in docs)
     serve = next(d for d in docs if d["name"] == "Serve coffee")
     assert sorted(serve["spec"]["pure coffee"]) == sorted(
-        ["arabica", "liberica", "robusta"] + ["workflowing water"] * 3)
+        ["arabica", "liberica", "robusta"] + ["workflowing water"] * 3
+    )
     assert len(serve["parents"]) == 4  # Brew coffee and its three chunk fireworks
 
 
 # ---- FireWorks' documented examples, end to end ------------------------------------
+
 
 def _run_example(tmp_path, name, edit=lambda text: text):
     user = new_user(tmp_path)
@@ -240,8 +291,9 @@ def _run_example(tmp_path, name, edit=lambda text: text):
 def test_command_line_example_writes_stdout_to_a_new_file(tmp_path):
     outdir = tmp_path / "out"
     outdir.mkdir()
-    fws, _ = _run_example(tmp_path, "command_line.yaml",
-                          lambda text: text.replace("value: /tmp", f"value: {outdir}"))
+    fws, _ = _run_example(
+        tmp_path, "command_line.yaml", lambda text: text.replace("value: /tmp", f"value: {outdir}")
+    )
     action = fws["Run a command and store the result"]["launches"][-1]["action"]
     written = action["update_spec"]["output file"]
     assert written["type"] == "path" and os.path.dirname(written["value"]) == str(outdir)
@@ -260,10 +312,11 @@ def test_foreach_coffee_example_fans_out_and_gathers(tmp_path):
 def test_join_and_import_example(tmp_path):
     fws, _ = _run_example(tmp_path, "join_import.yaml")
     spec = fws["report"]["spec"]
-    assert spec["conditions"] == {"temp": {"value": 273.15, "units": "Kelvin"},
-                                  "state parameters": {"pressure": {"value": 1.2, "units": "bar"}}}
-    assert spec["readings"] == [{"value": 273.15, "units": "Kelvin"},
-                                {"value": 22.4, "units": "litre"}]
+    assert spec["conditions"] == {
+        "temp": {"value": 273.15, "units": "Kelvin"},
+        "state parameters": {"pressure": {"value": 1.2, "units": "bar"}},
+    }
+    assert spec["readings"] == [{"value": 273.15, "units": "Kelvin"}, {"value": 22.4, "units": "litre"}]
 
 
 def test_example_helper_unwraps_one_item_lists(capsys):

@@ -1,8 +1,8 @@
 """FWAction semantics applied by the LaunchPad, on both stores."""
 
-from launchpad import FiretaskBase, Firework, FWAction, Workflow
-
 from test_launchpad import Noop, diamond, run_one, states
+
+from launchpad import FiretaskBase, Firework, FWAction, Workflow
 
 
 def chain(n=3):
@@ -32,8 +32,10 @@ def test_propagate_reaches_all_descendants(lp):
 
 def test_mod_spec_operators(lp):
     lp.add_wf(chain(2))
-    run_one(lp, FWAction(mod_spec=[{"_push": {"results": 1}}, {"_inc": {"count": 2}},
-                                   {"_set": {"deep->key": "v"}}]))
+    run_one(
+        lp,
+        FWAction(mod_spec=[{"_push": {"results": 1}}, {"_inc": {"count": 2}}, {"_set": {"deep->key": "v"}}]),
+    )
     spec = spec_of(lp, 2)
     assert spec["results"] == [1] and spec["count"] == 2 and spec["deep"] == {"key": "v"}
 
@@ -48,8 +50,9 @@ def test_fan_in_collects_pushes_from_every_parent(lp):
 
 def test_additions_become_children_and_run(lp):
     lp.add_wf(chain(2))
-    extra = Workflow([Firework(Noop(), fw_id=1, name="new1"),
-                      Firework(Noop(), fw_id=2, name="new2", parents=[])])
+    extra = Workflow(
+        [Firework(Noop(), fw_id=1, name="new1"), Firework(Noop(), fw_id=2, name="new2", parents=[])]
+    )
     run_one(lp, FWAction(additions=[extra]))
     s = states(lp)
     assert s[2] == "READY" and s[3] == "READY" and s[4] == "READY"
@@ -63,8 +66,7 @@ def test_additions_become_children_and_run(lp):
 
 def test_detours_run_before_the_original_children(lp):
     lp.add_wf(chain(2))
-    detour = Workflow([Firework(Noop(), fw_id=1, name="d1"),
-                       Firework(Noop(), fw_id=2, name="d2")])
+    detour = Workflow([Firework(Noop(), fw_id=1, name="d1"), Firework(Noop(), fw_id=2, name="d2")])
     run_one(lp, FWAction(detours=[detour]))
     assert states(lp) == {1: "COMPLETED", 2: "WAITING", 3: "READY", 4: "READY"}
     assert sorted(lp.get_fw_dict(2)["parents"]) == [1, 3, 4]
@@ -96,6 +98,7 @@ def test_append_wf_as_child_and_as_detour(lp):
 
 class Grower(FiretaskBase):
     """A task that extends its own workflow until n reaches a limit."""
+
     _fw_name = "Test Grower"
 
     def run_task(self, fw_spec):
@@ -121,8 +124,9 @@ def test_an_action_that_cannot_apply_fizzles_the_firework(lp):
     lp.add_wf(chain(2))
     lp.update_spec([2], {"x": 5})
     fw, launch_id = lp.checkout_fw()
-    lp.complete_launch(launch_id, FWAction(mod_spec=[{"_push": {"x": 1}}], stored_data={"kept": 1}),
-                       fw_id=fw["fw_id"])
+    lp.complete_launch(
+        launch_id, FWAction(mod_spec=[{"_push": {"x": 1}}], stored_data={"kept": 1}), fw_id=fw["fw_id"]
+    )
     assert states(lp) == {1: "FIZZLED", 2: "WAITING"}
     launch = lp.get_launch(launch_id)
     assert "could not be applied" in launch["exception"]["message"]

@@ -42,10 +42,10 @@ def append_to_file(path, fw_tag):
 def stress_workflow(n, func, extra_args=()):
     """A mix of shapes: a chain, a fan-out/fan-in, and independent fireworks."""
     fws = [Firework(PyTask(func=func, args=[*extra_args, i]), fw_id=i) for i in range(1, n + 1)]
-    links = {i: [i + 1] for i in range(1, 50)}                  # chain 1..50
-    links[50] = list(range(51, 151))                            # fan out to 100
+    links = {i: [i + 1] for i in range(1, 50)}  # chain 1..50
+    links[50] = list(range(51, 151))  # fan out to 100
     for i in range(51, 151):
-        links[i] = [151]                                        # fan in
+        links[i] = [151]  # fan in
     return Workflow(fws, links)
 
 
@@ -66,13 +66,22 @@ def test_processes_on_sqlite(tmp_path):
     log_path = tmp_path / "ran.log"
     lp = LaunchPad(SQLiteStore(db))
     lp.add_wf(stress_workflow(n, "test_exactly_once.append_to_file", [str(log_path)]))
-    env = dict(os.environ, STARSHELL_HOME=str(tmp_path),
-               PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests"),
-                                           os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        STARSHELL_HOME=str(tmp_path),
+        PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests"), os.environ.get("PYTHONPATH", "")]),
+    )
     env.pop("STARSHELL_LAUNCHPAD", None)
-    procs = [subprocess.Popen([sys.executable, "-m", "rocket.cli", "-s", "rapidfire", "--sleep", "0.05"],
-                              cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
-             for _ in range(rockets)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "rocket.cli", "-s", "rapidfire", "--sleep", "0.05"],
+            cwd=tmp_path,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(rockets)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
@@ -93,6 +102,7 @@ def test_threads_on_mongomock(tmp_path):
             rapidfire(lp, launch_root=str(tmp_path), sleep_time=0.01, chdir=False, ping_interval=0)
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
+
     threads = [threading.Thread(target=rocket) for _ in range(rockets)]
     for t in threads:
         t.start()

@@ -5,12 +5,20 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
-from launchpad.files import load_workflow
+from test_corpus import (  # noqa: F401
+    EXAMPLES,
+    launch_env,
+    launch_order,
+    no_user_packages,
+    read,
+    run_all,
+    stored,
+    tutorial_tasks,
+)
+
 from launchpad.errors import WorkflowFileError
-from test_corpus import (EXAMPLES, launch_env, launch_order, no_user_packages,  # noqa: F401
-                         read, run_all, stored, tutorial_tasks)
+from launchpad.files import load_workflow
 
 
 def example(name):
@@ -80,13 +88,18 @@ def test_the_readme_commands_run_fibonacci(tmp_path):
     """examples/README.md: export PYTHONPATH and STARSHELL_USER_PACKAGES, lpad add, rlaunch rapidfire."""
     work = tmp_path / "work"
     work.mkdir()
-    env = {**os.environ, "STARSHELL_HOME": str(tmp_path / "home"),
-           "PYTHONPATH": os.pathsep.join([EXAMPLES, ROOT]), "STARSHELL_USER_PACKAGES": "tutorial_tasks"}
+    env = {
+        **os.environ,
+        "STARSHELL_HOME": str(tmp_path / "home"),
+        "PYTHONPATH": os.pathsep.join([EXAMPLES, ROOT]),
+        "STARSHELL_USER_PACKAGES": "tutorial_tasks",
+    }
     env.pop("STARSHELL_LAUNCHPAD", None)
 
     def run(*argv):
-        return subprocess.run([sys.executable, "-m", *argv], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", *argv], cwd=work, env=env, capture_output=True, text=True, timeout=60
+        )
 
     added = run("launchpad.cli", "add", example("fibonacci.yaml"))
     assert added.returncode == 0, added.stderr

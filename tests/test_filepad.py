@@ -38,9 +38,14 @@ def test_add_and_get_with_fireworks_fields(fp, here):
     assert identifier == "Fe3O4" and isinstance(gfs_id, str) and len(gfs_id) == 24
     contents, doc = fp.get_file("Fe3O4")
     assert contents == (here / "CHGCAR").read_bytes()
-    assert doc == {"identifier": "Fe3O4", "gfs_id": gfs_id, "metadata": {"author": "KM"},
-                   "original_file_name": "CHGCAR", "compressed": True,
-                   "original_file_path": str(here / "CHGCAR")}
+    assert doc == {
+        "identifier": "Fe3O4",
+        "gfs_id": gfs_id,
+        "metadata": {"author": "KM"},
+        "original_file_name": "CHGCAR",
+        "compressed": True,
+        "original_file_path": str(here / "CHGCAR"),
+    }
     assert fp.get_file_by_id(gfs_id) == (contents, doc)
     assert fp.get_file("nothing") == (None, None)
     assert fp.get_file_by_id("0" * 24) == (None, None)
@@ -132,6 +137,7 @@ def test_a_failed_upload_leaves_nothing(fp, here, monkeypatch):
     def broken(path, text_mode=False):
         yield b"x" * MB
         raise OSError("disk went away")
+
     monkeypatch.setattr(module, "_read_blocks", broken)
     with pytest.raises(OSError, match="disk went away"):
         fp.add_file("CHGCAR", identifier="half")
@@ -145,6 +151,7 @@ def test_the_embedded_store_takes_writes_while_a_file_streams_in(tmp_path, monke
     whenever the upload reads or compresses its file."""
     from launchpad import filepad as module
     from launchpad.stores import SQLiteStore
+
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f").write_text("x")
     fp = FilePad(store=SQLiteStore(tmp_path / "lp.sqlite"))
@@ -155,6 +162,7 @@ def test_the_embedded_store_takes_writes_while_a_file_streams_in(tmp_path, monke
         for _ in range(6):
             yield os.urandom(MB)
             ids.append(other.next_ids("fw"))  # another process's write, mid-upload
+
     monkeypatch.setattr(module, "_read_blocks", slow_file)
     fp.add_file("f", identifier="big", compress=False)
     assert ids == [1, 2, 3, 4, 5, 6]
@@ -164,6 +172,7 @@ def test_the_embedded_store_takes_writes_while_a_file_streams_in(tmp_path, monke
 def test_an_identifier_being_added_elsewhere_is_refused_not_faked(tmp_path, monkeypatch):
     from launchpad import filepad as module
     from launchpad.stores import SQLiteStore
+
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f").write_text("x")
     path = tmp_path / "lp.sqlite"
@@ -174,12 +183,14 @@ def test_an_identifier_being_added_elsewhere_is_refused_not_faked(tmp_path, monk
         with pytest.raises(InvalidArgumentError, match="being added by another process") as exc:
             FilePad(store=SQLiteStore(path)).add_file("f", identifier="same")
         refused.append(exc)
+
     monkeypatch.setattr(module, "_read_blocks", racing_file)
     FilePad(store=SQLiteStore(path)).add_file("f", identifier="same", compress=False)
     assert refused and FilePad(store=SQLiteStore(path)).get_file("same")[0] == b"first"
 
 
 # ---- finding the store ------------------------------------------------------------
+
 
 def test_auto_load_uses_the_launchpad_store(tmp_path, monkeypatch):
     monkeypatch.setenv("STARSHELL_HOME", str(tmp_path / "home"))
@@ -196,9 +207,19 @@ def test_auto_load_uses_the_launchpad_store(tmp_path, monkeypatch):
 
 def test_fireworks_db_file_keys(tmp_path, monkeypatch):
     db = tmp_path / "db.json"
-    db.write_text(json.dumps({"store": "mongomock", "name": "pad", "filepad": "files",
-                              "filepad_gridfs": "files_gfs", "admin_user": "a",
-                              "admin_password": "p", "readonly_user": "r"}))
+    db.write_text(
+        json.dumps(
+            {
+                "store": "mongomock",
+                "name": "pad",
+                "filepad": "files",
+                "filepad_gridfs": "files_gfs",
+                "admin_user": "a",
+                "admin_password": "p",
+                "readonly_user": "r",
+            }
+        )
+    )
     fp = FilePad.from_db_file(str(db))
     assert fp.filepad_coll_name == "files" and fp.gridfs_coll_name == "files_gfs"
     assert fp.store.db.name == "pad"
@@ -211,6 +232,7 @@ def test_fireworks_db_file_keys(tmp_path, monkeypatch):
 def test_mongodb_docs_are_fireworks_own(tmp_path, monkeypatch):
     """The collections and fields FireWorks' FilePad reads: a pad both can share."""
     from launchpad.stores.mongo import MongoStore
+
     store = MongoStore.connect(mongomock=True, name="shared")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f").write_text("shared data")
@@ -226,6 +248,7 @@ def test_a_pad_fireworks_wrote_reads_as_it_is():
     from bson import json_util
 
     from launchpad.stores.mongo import MongoStore
+
     store = MongoStore.connect(mongomock=True, name="fireworks")
     with open(os.path.join(ROOT, "tests", "data", "fireworks_filepad.json")) as f:
         saved = json_util.loads(f.read())["fireworks"]
@@ -242,8 +265,8 @@ def test_a_pad_fireworks_wrote_reads_as_it_is():
 
 # ---- tasks ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["AddFilesTask", "GetFilesTask", "GetFilesByQueryTask",
-                                  "DeleteFilesTask"])
+
+@pytest.mark.parametrize("name", ["AddFilesTask", "GetFilesTask", "GetFilesByQueryTask", "DeleteFilesTask"])
 def test_fireworks_task_names_resolve(name):
     cls = task_class(name)
     assert task_class("{{fireworks.user_objects.firetasks.filepad_tasks." + name + "}}") is cls
@@ -253,6 +276,7 @@ def test_fireworks_task_names_resolve(name):
 def pad_home(tmp_path, monkeypatch, store):
     """A launch directory whose tasks find the FilePad on the test's store (each backend)."""
     from launchpad.tasks import filepad as tasks_module
+
     monkeypatch.setattr(tasks_module, "get_fpad", lambda filepad_file=None: FilePad(store=store))
     monkeypatch.delenv("STARSHELL_ALLOW_OUTSIDE_LAUNCH_DIR", raising=False)
     work = tmp_path / "launch"
@@ -286,15 +310,17 @@ def test_get_files_stay_in_the_launch_directory(pad_home):
     with pytest.raises(TaskError, match="outside the launch directory"):
         GetFilesTask(identifiers=["w"], dest_dir=str(pad_home.parent)).run_task({})
     GetFilesTask(identifiers=["w"], dest_dir=str(pad_home.parent)).run_task(
-        {"_allow_outside_launch_dir": True})
+        {"_allow_outside_launch_dir": True}
+    )
     assert (pad_home.parent / "write.yaml").exists()
 
 
 def _add_degenerate(pad_home):
     for n, identifier in ((10, "first"), (20, "second")):
         (pad_home / "same.txt").write_text(f"contents {n}")
-        AddFilesTask(paths=["same.txt"], identifiers=[identifier],
-                     metadata={"key": "value", "sort_key": n}).run_task({})
+        AddFilesTask(
+            paths=["same.txt"], identifiers=[identifier], metadata={"key": "value", "sort_key": n}
+        ).run_task({})
     os.remove(pad_home / "same.txt")
 
 
@@ -302,11 +328,20 @@ def test_get_files_by_query(pad_home):
     _add_degenerate(pad_home)
     with pytest.raises(TaskError, match="used a second time by result 1/2"):
         GetFilesByQueryTask(query={"metadata->key": "value"}).run_task({})
-    GetFilesByQueryTask(query={"metadata->key": "value"}, fizzle_degenerate_file_name=False,
-                        sort_key="metadata.sort_key", sort_direction=1).run_task({})
+    GetFilesByQueryTask(
+        query={"metadata->key": "value"},
+        fizzle_degenerate_file_name=False,
+        sort_key="metadata.sort_key",
+        sort_direction=1,
+    ).run_task({})
     assert (pad_home / "same.txt").read_text() == "contents 20"  # the last one written wins
-    GetFilesByQueryTask(query={"metadata->key": "value"}, sort_key="metadata.sort_key",
-                        limit=1, new_file_names=["top.txt"], meta_file=True).run_task({})
+    GetFilesByQueryTask(
+        query={"metadata->key": "value"},
+        sort_key="metadata.sort_key",
+        limit=1,
+        new_file_names=["top.txt"],
+        meta_file=True,
+    ).run_task({})
     assert (pad_home / "top.txt").read_text() == "contents 20"  # descending by default
     assert (pad_home / "top.txt.meta.yaml").read_text() == "key: value\nsort_key: 20\n"
     with pytest.raises(TaskError, match="Query yielded empty result"):
@@ -334,7 +369,6 @@ def test_a_file_moves_from_parent_to_child_through_the_pad(tmp_path):
     fp = FilePad.from_db_file(str(tmp_path / "lp.yaml"))
     assert [d["identifier"] for d in fp.find()] == ["run-42"]
     assert fp.get_file("run-42")[1]["metadata"] == {"project": "demo"}
-
 
 
 def test_tasks_use_the_store_of_the_launchpad_file_rlaunch_found(tmp_path):

@@ -10,8 +10,7 @@ import os
 import pytest
 
 from launchpad.errors import ConfigError, WorkflowFileError
-from launchpad.files import (dump_workflow, dumps, load_workflow, loads_workflow, parse_text,
-                             read_yaml_file)
+from launchpad.files import dump_workflow, dumps, load_workflow, loads_workflow, parse_text, read_yaml_file
 from launchpad.models import Firework, Workflow
 from launchpad.tasks import PyTask, ScriptTask
 
@@ -84,8 +83,11 @@ def test_unquoted_dates_stay_text_as_written():
 
 
 def test_a_single_firework_file_is_a_one_node_workflow(tmp_path):
-    path = _write(tmp_path, "fw.yaml", "name: solo\nspec:\n  _tasks:\n  - _fw_name: ScriptTask\n"
-                                       "    script: echo hi\n  param: 1\n")
+    path = _write(
+        tmp_path,
+        "fw.yaml",
+        "name: solo\nspec:\n  _tasks:\n  - _fw_name: ScriptTask\n    script: echo hi\n  param: 1\n",
+    )
     wf = load_workflow(path)
     assert len(wf.fws) == 1 and wf.name == "solo" and wf.fws[0].spec == {"param": 1}
     assert load_workflow(_write(tmp_path, "again.yaml", dump_workflow(wf))) == wf
@@ -104,19 +106,24 @@ def test_python_built_workflows_dump_and_load(tmp_path):
 
 def test_dumps_handles_str_subclasses_and_non_string_keys():
     from launchpad.states import State
+
     text = dumps({"state": State.READY, 3: "int key", (1, 2): "tuple key"})
     assert parse_text(text) == {"state": "READY", 3: "int key", "(1, 2)": "tuple key"}
 
 
 # ---- errors ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, text, line, words", [
-    ("bad.yaml", "fws:\n- fw_id: 1\n  spec: {_tasks: [}\n", 3, "invalid YAML"),
-    ("tab.yaml", "spec:\n\t_tasks: []\n", 2, "invalid YAML"),
-    ("dup.yaml", "spec: {}\nname: a\nname: b\n", 3, "invalid YAML: found duplicate key"),
-    ("bad.json", '{"fws": [\n  {"fw_id": 1,\n   "spec": {}\n}\n', 5, "invalid JSON"),
-    ("trailing.json", '{"spec": {},}\n', 1, "invalid JSON"),
-])
+
+@pytest.mark.parametrize(
+    "name, text, line, words",
+    [
+        ("bad.yaml", "fws:\n- fw_id: 1\n  spec: {_tasks: [}\n", 3, "invalid YAML"),
+        ("tab.yaml", "spec:\n\t_tasks: []\n", 2, "invalid YAML"),
+        ("dup.yaml", "spec: {}\nname: a\nname: b\n", 3, "invalid YAML: found duplicate key"),
+        ("bad.json", '{"fws": [\n  {"fw_id": 1,\n   "spec": {}\n}\n', 5, "invalid JSON"),
+        ("trailing.json", '{"spec": {},}\n', 1, "invalid JSON"),
+    ],
+)
 def test_malformed_files_name_file_and_line(tmp_path, name, text, line, words):
     path = _write(tmp_path, name, text)
     with pytest.raises(WorkflowFileError) as info:
@@ -126,9 +133,16 @@ def test_malformed_files_name_file_and_line(tmp_path, name, text, line, words):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("name, text", [("empty.yaml", ""), ("blank.yaml", "\n  \n"),
-                                        ("comment.yaml", "# nothing here\n"),
-                                        ("empty.json", ""), ("blank.json", " \n")])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("empty.yaml", ""),
+        ("blank.yaml", "\n  \n"),
+        ("comment.yaml", "# nothing here\n"),
+        ("empty.json", ""),
+        ("blank.json", " \n"),
+    ],
+)
 def test_empty_files_say_so(tmp_path, name, text):
     path = _write(tmp_path, name, text)
     with pytest.raises(WorkflowFileError, match="the file is empty") as info:
@@ -147,20 +161,27 @@ def test_missing_and_unreadable_files(tmp_path):
         load_workflow(str(binary))
 
 
-@pytest.mark.parametrize("text, words", [
-    ("fws:\n- fw_id: 1\n  spec:\n    _tasks:\n    - _fw_name: Not A Real Task\n",
-     "unknown task 'Not A Real Task'.*STARSHELL_USER_PACKAGES"),
-    ("fws: {1: {spec: {}}}\n", "'fws' must be a list"),
-    ("fws:\n- fw_id: 1\n  spec: [a, b]\n", "firework 1 has no spec mapping"),
-    ("fws:\n- fw_id: one\n  spec: {}\n", "firework id 'one' is not an integer"),
-    ("fws:\n- fw_id: 1.5\n  spec: {}\n", "firework id 1.5 is not an integer"),
-    ("fws:\n- fw_id: 1\n  spec: {}\nlinks:\n  1: [2]\n", "names firework 2, which is not in"),
-    ("fws:\n- {fw_id: 1, spec: {}}\n- {fw_id: 1, spec: {}}\n", "duplicate firework id 1"),
-    ("fws:\n- {fw_id: 1, spec: {}}\n- {fw_id: 2, spec: {}}\nlinks: {1: [2], 2: [1]}\n",
-     "cycle: 1 -> 2 -> 1"),
-    ("- just\n- a list\n", "a workflow must be a mapping, got list"),
-    ("host: localhost\nport: 27017\n", "neither a workflow .* nor a firework"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (
+            "fws:\n- fw_id: 1\n  spec:\n    _tasks:\n    - _fw_name: Not A Real Task\n",
+            "unknown task 'Not A Real Task'.*STARSHELL_USER_PACKAGES",
+        ),
+        ("fws: {1: {spec: {}}}\n", "'fws' must be a list"),
+        ("fws:\n- fw_id: 1\n  spec: [a, b]\n", "firework 1 has no spec mapping"),
+        ("fws:\n- fw_id: one\n  spec: {}\n", "firework id 'one' is not an integer"),
+        ("fws:\n- fw_id: 1.5\n  spec: {}\n", "firework id 1.5 is not an integer"),
+        ("fws:\n- fw_id: 1\n  spec: {}\nlinks:\n  1: [2]\n", "names firework 2, which is not in"),
+        ("fws:\n- {fw_id: 1, spec: {}}\n- {fw_id: 1, spec: {}}\n", "duplicate firework id 1"),
+        (
+            "fws:\n- {fw_id: 1, spec: {}}\n- {fw_id: 2, spec: {}}\nlinks: {1: [2], 2: [1]}\n",
+            "cycle: 1 -> 2 -> 1",
+        ),
+        ("- just\n- a list\n", "a workflow must be a mapping, got list"),
+        ("host: localhost\nport: 27017\n", "neither a workflow .* nor a firework"),
+    ],
+)
 def test_wrong_content_names_the_file(tmp_path, text, words):
     path = _write(tmp_path, "wf.yaml", text)
     with pytest.raises(WorkflowFileError, match=words) as info:

@@ -36,12 +36,20 @@ def echo(text="hi", name=None, fw_id=None, parents=None):
 
 # ---- errors: FireWorks' builtins, and still StarshellErrors ---------------------------
 
-@pytest.mark.parametrize("error, builtin", [
-    (NotFoundError, ValueError), (InvalidWorkflowError, ValueError),
-    (InvalidArgumentError, ValueError), (InvalidQueryError, ValueError),
-    (WorkflowFileError, ValueError), (UnknownTaskError, ValueError),
-    (MissingTaskParameterError, RuntimeError), (QueueError, RuntimeError),
-])
+
+@pytest.mark.parametrize(
+    "error, builtin",
+    [
+        (NotFoundError, ValueError),
+        (InvalidWorkflowError, ValueError),
+        (InvalidArgumentError, ValueError),
+        (InvalidQueryError, ValueError),
+        (WorkflowFileError, ValueError),
+        (UnknownTaskError, ValueError),
+        (MissingTaskParameterError, RuntimeError),
+        (QueueError, RuntimeError),
+    ],
+)
 def test_errors_derive_from_the_builtin_fireworks_raises(error, builtin):
     assert issubclass(error, builtin) and issubclass(error, StarshellError)
 
@@ -76,6 +84,7 @@ def test_unknown_task_name_is_a_serialization_error():
 
 def test_cli_keeps_its_exit_code_for_errors_that_are_also_value_errors(isolated_home, capsys):
     from launchpad.cli import main
+
     assert main(["get_fws", "-i", "12345", "-d", "all"]) == NotFoundError.exit_code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "12345" in err[0]
@@ -83,16 +92,20 @@ def test_cli_keeps_its_exit_code_for_errors_that_are_also_value_errors(isolated_
 
 # ---- Launch objects through the LaunchPad ----------------------------------------------
 
+
 def _run_first(lp, worker_name="w1", **action):
     from launchpad.stores import WorkerFilter
-    fw, launch_id = lp.checkout_fw(WorkerFilter(name=worker_name), launch_dir="/scratch/run",
-                                   host="node7", ip="10.0.0.7")
+
+    fw, launch_id = lp.checkout_fw(
+        WorkerFilter(name=worker_name), launch_dir="/scratch/run", host="node7", ip="10.0.0.7"
+    )
     lp.complete_launch(launch_id, action or {"stored_data": {"answer": 42}})
     return fw["fw_id"], launch_id
 
 
 def test_launches_are_launch_objects_with_fireworks_attributes(lp):
     from launchpad import FWAction, FWorker, Launch
+
     id_map = lp.add_wf(Workflow([echo("a", fw_id=1), echo("b", fw_id=2, parents=[1])]))
     fw_id, launch_id = _run_first(lp)
     assert fw_id == id_map[1]
@@ -100,8 +113,12 @@ def test_launches_are_launch_objects_with_fireworks_attributes(lp):
     assert fw.state == "COMPLETED" and fw.archived_launches == []
     (launch,) = fw.launches
     assert isinstance(launch, Launch) and launch.launch_id == launch_id and launch.fw_id == fw_id
-    assert (launch.launch_dir, launch.state, launch.host, launch.ip) == ("/scratch/run", "COMPLETED", "node7",
-                                                                         "10.0.0.7")
+    assert (launch.launch_dir, launch.state, launch.host, launch.ip) == (
+        "/scratch/run",
+        "COMPLETED",
+        "node7",
+        "10.0.0.7",
+    )
     assert isinstance(launch.action, FWAction) and launch.action.stored_data == {"answer": 42}
     assert isinstance(launch.fworker, FWorker) and launch.fworker.name == "w1"
     assert [h["state"] for h in launch.state_history] == ["RUNNING", "COMPLETED"]
@@ -115,11 +132,17 @@ def test_launches_are_launch_objects_with_fireworks_attributes(lp):
 
 
 def test_workflow_from_the_launchpad_has_launches_state_and_links(lp):
-    id_map = lp.add_wf(Workflow([echo("a", fw_id=1), echo("b", fw_id=2, parents=[1]),
-                                 echo("c", fw_id=3, parents=[1])], name="fan"))
+    id_map = lp.add_wf(
+        Workflow(
+            [echo("a", fw_id=1), echo("b", fw_id=2, parents=[1]), echo("c", fw_id=3, parents=[1])], name="fan"
+        )
+    )
     wf = lp.get_wf_by_fw_id(id_map[2])
-    assert wf.state == "READY" and wf.fw_states == {id_map[1]: "READY", id_map[2]: "WAITING",
-                                                   id_map[3]: "WAITING"}
+    assert wf.state == "READY" and wf.fw_states == {
+        id_map[1]: "READY",
+        id_map[2]: "WAITING",
+        id_map[3]: "WAITING",
+    }
     assert isinstance(wf.links, Workflow.Links) and wf.links[id_map[1]] == [id_map[2], id_map[3]]
     assert wf.root_fw_ids == [id_map[1]] and sorted(wf.leaf_fw_ids) == [id_map[2], id_map[3]]
     _run_first(lp)
@@ -135,18 +158,24 @@ def test_get_launch_by_id_of_an_unknown_launch(lp):
 
 # ---- Launch alone -------------------------------------------------------------------
 
-@pytest.mark.parametrize("start_aware, end_aware",
-                         [(False, True), (True, False), (False, False), (True, True)])
+
+@pytest.mark.parametrize(
+    "start_aware, end_aware", [(False, True), (True, False), (False, False), (True, True)]
+)
 def test_runtime_secs_mixes_naive_and_aware_times(start_aware, end_aware):
     import datetime
 
     from launchpad import Launch
+
     utc = datetime.timezone.utc
     now = datetime.datetime.now(utc)
     start = now if start_aware else now.replace(tzinfo=None)
     end = (now + datetime.timedelta(seconds=120)).replace(tzinfo=utc if end_aware else None)
-    launch = Launch(state="COMPLETED", launch_dir="/test", state_history=[
-        {"state": "RUNNING", "created_on": start}, {"state": "COMPLETED", "created_on": end}])
+    launch = Launch(
+        state="COMPLETED",
+        launch_dir="/test",
+        state_history=[{"state": "RUNNING", "created_on": start}, {"state": "COMPLETED", "created_on": end}],
+    )
     assert launch.runtime_secs == pytest.approx(120.0)
     running = Launch("RUNNING", "/test", state_history=[{"state": "RUNNING", "created_on": start}])
     assert running.runtime_secs is None
@@ -154,8 +183,10 @@ def test_runtime_secs_mixes_naive_and_aware_times(start_aware, end_aware):
 
 def test_setting_a_launch_state_writes_its_history():
     from launchpad import Launch
-    launch = Launch("RUNNING", "/x",
-                    state_history=[{"state": "RUNNING", "created_on": "2026-01-01T00:00:00.000000"}])
+
+    launch = Launch(
+        "RUNNING", "/x", state_history=[{"state": "RUNNING", "created_on": "2026-01-01T00:00:00.000000"}]
+    )
     launch.state = "COMPLETED"
     assert [h["state"] for h in launch.state_history] == ["RUNNING", "COMPLETED"]
     assert launch.runtime_secs > 0
@@ -164,6 +195,7 @@ def test_setting_a_launch_state_writes_its_history():
 
 
 # ---- Firework and Workflow as FireWorks' objects --------------------------------------
+
 
 def test_firework_keywords_and_positions_are_fireworks():
     task = ScriptTask(script="echo")
@@ -228,19 +260,22 @@ def test_remove_leaf_and_root_fireworks():
     assert wf.links == {1: [3], 3: []}
 
 
-@pytest.mark.parametrize("states, expected", [
-    ({0: "WAITING"}, "READY"),  # not yet added: FireWorks calls it READY
-    ({0: "READY"}, "READY"),
-    ({0: "COMPLETED", 1: "RESERVED"}, "RUNNING"),
-    ({0: "RESERVED"}, "RESERVED"),
-    ({0: "COMPLETED", 1: "COMPLETED", 2: "COMPLETED", 3: "COMPLETED", 4: "COMPLETED"}, "COMPLETED"),
-    ({0: "COMPLETED", 1: "DEFUSED", 3: "COMPLETED", 4: "COMPLETED"}, "COMPLETED"),  # the leaves decide
-    ({i: "ARCHIVED" for i in range(5)}, "ARCHIVED"),
-    ({0: "COMPLETED", 1: "DEFUSED", 2: "PAUSED"}, "DEFUSED"),
-    ({0: "COMPLETED", 1: "FIZZLED", 2: "PAUSED"}, "PAUSED"),
-    ({0: "COMPLETED", 1: "FIZZLED", 2: "RUNNING"}, "FIZZLED"),
-    ({0: "COMPLETED", 3: "FIZZLED"}, "FIZZLED"),  # a fizzled leaf
-])
+@pytest.mark.parametrize(
+    "states, expected",
+    [
+        ({0: "WAITING"}, "READY"),  # not yet added: FireWorks calls it READY
+        ({0: "READY"}, "READY"),
+        ({0: "COMPLETED", 1: "RESERVED"}, "RUNNING"),
+        ({0: "RESERVED"}, "RESERVED"),
+        ({0: "COMPLETED", 1: "COMPLETED", 2: "COMPLETED", 3: "COMPLETED", 4: "COMPLETED"}, "COMPLETED"),
+        ({0: "COMPLETED", 1: "DEFUSED", 3: "COMPLETED", 4: "COMPLETED"}, "COMPLETED"),  # the leaves decide
+        ({i: "ARCHIVED" for i in range(5)}, "ARCHIVED"),
+        ({0: "COMPLETED", 1: "DEFUSED", 2: "PAUSED"}, "DEFUSED"),
+        ({0: "COMPLETED", 1: "FIZZLED", 2: "PAUSED"}, "PAUSED"),
+        ({0: "COMPLETED", 1: "FIZZLED", 2: "RUNNING"}, "FIZZLED"),
+        ({0: "COMPLETED", 3: "FIZZLED"}, "FIZZLED"),  # a fizzled leaf
+    ],
+)
 def test_workflow_state_is_computed_as_fireworks_does(states, expected):
     wf = _five()
     for fw_id, state in states.items():
@@ -259,6 +294,7 @@ def test_a_fizzle_children_accept_leaves_the_workflow_running():
 
 def test_refresh_readies_children_of_a_completed_firework():
     from launchpad import Launch
+
     wf = _five()
     wf.id_fw[0].state = "READY"
     wf.id_fw[0].launches.append(Launch("COMPLETED", "/x", launch_id=1, fw_id=0))
@@ -282,7 +318,7 @@ def test_append_wf_as_child_and_as_detour():
 
 # ---- a FireWorks user script, only its imports changed -----------------------------------
 
-USER_SCRIPT = '''
+USER_SCRIPT = """
 from launchpad import (FiretaskBase, Firework, FWAction, FWorker, LaunchPad, ScriptTask, Workflow,
                        explicit_serialize)
 from rocket import rapidfire
@@ -318,27 +354,43 @@ try:
     launchpad.get_fw_by_id(999)
 except ValueError as exc:
     print("missing", type(exc).__name__)
-'''
+"""
 
 
 def test_a_fireworks_script_runs_with_only_its_imports_changed(tmp_path):
     import os
     import subprocess
     import sys
+
     (tmp_path / "home").mkdir()
     work = tmp_path / "work"
     work.mkdir()
     (work / "fw_script.py").write_text(USER_SCRIPT)
     env = {**os.environ, "STARSHELL_HOME": str(tmp_path / "home")}
     env.pop("STARSHELL_LAUNCHPAD", None)
-    result = subprocess.run([sys.executable, "fw_script.py"], cwd=work, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "fw_script.py"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines()
-             if line.split(" ")[0] in ("before", "after", "launch", "spec", "file", "missing")]
-    assert lines == ["before READY 2 True", "after COMPLETED ['COMPLETED', 'COMPLETED']",
-                     "launch COMPLETED 3 True datetime", "spec 3",
-                     "file {{fw_script.AddTask}}", "missing NotFoundError"]
+    lines = [
+        line
+        for line in result.stdout.splitlines()
+        if line.split(" ")[0] in ("before", "after", "launch", "spec", "file", "missing")
+    ]
+    assert lines == [
+        "before READY 2 True",
+        "after COMPLETED ['COMPLETED', 'COMPLETED']",
+        "launch COMPLETED 3 True datetime",
+        "spec 3",
+        "file {{fw_script.AddTask}}",
+        "missing NotFoundError",
+    ]
 
 
 def test_a_fenced_launch_reads_as_a_launch(lp):

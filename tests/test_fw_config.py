@@ -23,7 +23,7 @@ HELLO = "spec: {_tasks: [{_fw_name: ScriptTask, script: 'echo hi > hello.txt'}]}
 FANCY_WF = "spec: {_tasks: [{_fw_name: Fancy Task, word: bonjour}]}\n"
 # A user task only reachable through ADD_USER_PACKAGES: its folder is on
 # PYTHONPATH, but nothing imports it unless a setting names it.
-FANCY_TASK = '''from launchpad import FiretaskBase
+FANCY_TASK = """from launchpad import FiretaskBase
 
 
 class FancyTask(FiretaskBase):
@@ -33,7 +33,9 @@ class FancyTask(FiretaskBase):
     def run_task(self, fw_spec):
         with open("fancy.txt", "w") as fh:
             fh.write(self["word"])
-'''
+"""
+
+
 @pytest.fixture
 def user(tmp_path):
     """A user whose HOME is fresh too: ~/.fireworks is theirs alone."""
@@ -101,8 +103,9 @@ def test_starshell_places_come_before_the_fireworks_folder(user, tmp_path):
 
 def _only_launch(user, env):
     """Firework 1's one launch, as lpad shows it (in that user's environment)."""
-    shown = json.loads(_ok(user, "lpad", "-o", "json", "get_fws", "-i", "1", "-d", "all",
-                           extra_env=env).stdout)
+    shown = json.loads(
+        _ok(user, "lpad", "-o", "json", "get_fws", "-i", "1", "-d", "all", extra_env=env).stdout
+    )
     (launch,) = (shown[0] if isinstance(shown, list) else shown)["launches"]
     return launch
 
@@ -125,13 +128,15 @@ def test_fw_config_file_names_the_launchpad_tasks_heartbeat_and_sleep(user, tmp_
     (user.work / "fancy.yaml").write_text(FANCY_WF)
     refused = user.run("lpad", "-l", str(lp_file), "add", "fancy.yaml")
     assert refused.returncode == 2 and "Fancy Task" in refused.stderr  # not reachable without it
-    config = _fw_config(tmp_path, f"LAUNCHPAD_LOC: {lp_file}\nADD_USER_PACKAGES: [fancy.tasks]\n"
-                                  "PING_TIME_SECS: 7\nRAPIDFIRE_SLEEP_SECS: 1\n")
+    config = _fw_config(
+        tmp_path,
+        f"LAUNCHPAD_LOC: {lp_file}\nADD_USER_PACKAGES: [fancy.tasks]\n"
+        "PING_TIME_SECS: 7\nRAPIDFIRE_SLEEP_SECS: 1\n",
+    )
     env = {"FW_CONFIG_FILE": str(config)}
     _ok(user, "lpad", "add", "fancy.yaml", extra_env=env)
     assert _states(store) == {"READY": 1}
-    done = _ok(user, "rlaunch", "rapidfire", "--nlaunches", "infinite", "--max_loops", "2",
-               extra_env=env)
+    done = _ok(user, "rlaunch", "rapidfire", "--nlaunches", "infinite", "--max_loops", "2", extra_env=env)
     assert "sleeping 1 s" in done.stderr
     assert _states(store) == {"COMPLETED": 1}
     launch = _only_launch(user, env)
@@ -191,8 +196,9 @@ def test_version_option(user, command):
 
 
 def test_ignored_and_unknown_keys_are_named_once(user, tmp_path):
-    (user.work / "FW_config.yaml").write_text("PRINT_FW_JSON: true\nPING_TIM_SECS: 3\n"
-                                              "RUN_EXPIRATION_SECS: 99\n")
+    (user.work / "FW_config.yaml").write_text(
+        "PRINT_FW_JSON: true\nPING_TIM_SECS: 3\nRUN_EXPIRATION_SECS: 99\n"
+    )
     for argv in (["lpad", "detect_lostruns"], ["rlaunch", "multi", "2"], ["qlaunch", "-v"]):
         done = _ok(user, *argv)
         assert done.stderr.count("PRINT_FW_JSON") == 1, (argv, done.stderr)
@@ -231,6 +237,7 @@ def test_the_corpus_fw_config_is_understood(user):
 def _settings(text, tmp_path):
     from launchpad.files import read_yaml_file
     from launchpad.fw_config import settings_from_dict
+
     path = tmp_path / "FW_config.yaml"
     path.write_text(text)
     return settings_from_dict(read_yaml_file(str(path)), str(path))
@@ -242,10 +249,14 @@ def test_keys_become_the_defaults_of_their_options(tmp_path):
     from launchpad.fw_config import set_option_defaults
     from queue_adapters import cli as qlaunch_cli
     from rocket import cli as rlaunch_cli
-    settings = _settings("RUN_EXPIRATION_SECS: 99\nRESERVATION_EXPIRATION_SECS: 98\n"
-                         "WEBSERVER_HOST: 0.0.0.0\nWEBSERVER_PORT: 8080\nPING_TIME_SECS: 7\n"
-                         "RAPIDFIRE_SLEEP_SECS: 3\nQUEUE_UPDATE_INTERVAL: 4\n"
-                         "QUEUE_RETRY_ATTEMPTS: 9\n", tmp_path)
+
+    settings = _settings(
+        "RUN_EXPIRATION_SECS: 99\nRESERVATION_EXPIRATION_SECS: 98\n"
+        "WEBSERVER_HOST: 0.0.0.0\nWEBSERVER_PORT: 8080\nPING_TIME_SECS: 7\n"
+        "RAPIDFIRE_SLEEP_SECS: 3\nQUEUE_UPDATE_INTERVAL: 4\n"
+        "QUEUE_RETRY_ATTEMPTS: 9\n",
+        tmp_path,
+    )
     lpad = lpad_cli.build_parser()
     set_option_defaults(lpad.subcommands, lpad_cli.OPTION_DEFAULTS, settings)
     assert lpad.parse_args(["detect_lostruns"]).time == 99
@@ -256,18 +267,19 @@ def test_keys_become_the_defaults_of_their_options(tmp_path):
     daemon = lpad.parse_args(["daemon"])
     assert (daemon.lostruns_time, daemon.unreserved_time) == (99, 98)
     for module, argv, expected in (
-            (rlaunch_cli, ["rapidfire"], {"ping_interval": 7, "sleep": 3}),
-            (rlaunch_cli, ["multi", "2"], {"sleep": 3}),
-            (qlaunch_cli, ["rapidfire"], {"sleep": 3, "submit_interval": 4, "max_errors": 9})):
+        (rlaunch_cli, ["rapidfire"], {"ping_interval": 7, "sleep": 3}),
+        (rlaunch_cli, ["multi", "2"], {"sleep": 3}),
+        (qlaunch_cli, ["rapidfire"], {"sleep": 3, "submit_interval": 4, "max_errors": 9}),
+    ):
         parser = module.build_parser()
-        set_option_defaults({None: parser, **parser.subcommands}, module.OPTION_DEFAULTS,
-                            settings)
+        set_option_defaults({None: parser, **parser.subcommands}, module.OPTION_DEFAULTS, settings)
         args = parser.parse_args(argv)
         assert {k: getattr(args, k) for k in expected} == expected
 
 
 def test_mongo_socket_timeout_reaches_the_client_unless_the_file_sets_it(tmp_path):
     from launchpad.fw_config import launchpad_config
+
     settings = _settings("MONGO_SOCKET_TIMEOUT_MS: 1234\n", tmp_path)
     plain = tmp_path / "plain.yaml"
     plain.write_text("host: db.example.org\n")
@@ -282,10 +294,10 @@ def test_mongo_socket_timeout_reaches_the_client_unless_the_file_sets_it(tmp_pat
 
 def test_template_dir_and_packages_go_to_the_tasks_environment(tmp_path, monkeypatch):
     from launchpad.fw_config import task_environment
+
     monkeypatch.setenv("STARSHELL_USER_PACKAGES", "mine")
     monkeypatch.delenv("STARSHELL_TEMPLATE_DIR", raising=False)
-    settings = _settings("ADD_USER_PACKAGES: [a.tasks, mine]\nTEMPLATE_DIR: ~/templates\n",
-                         tmp_path)
+    settings = _settings("ADD_USER_PACKAGES: [a.tasks, mine]\nTEMPLATE_DIR: ~/templates\n", tmp_path)
     env = task_environment(settings)
     assert env["STARSHELL_USER_PACKAGES"] == "mine,a.tasks"
     assert env["STARSHELL_TEMPLATE_DIR"] == os.path.expanduser("~/templates")

@@ -31,23 +31,36 @@ EXAMPLES = os.path.join(ROOT, "examples")
 def defuse_children():
     """A task for the fireworks below (imported by rocket processes as test_gateway)."""
     from launchpad.actions import FWAction
+
     return FWAction(defuse_children=True, stored_data={"defused": True})
 
 
 # -- processes ---------------------------------------------------------------------------
 def env_for(home, **extra):
     """A fresh environment: its own STARSHELL_HOME, the tutorial tasks importable."""
-    env = dict(os.environ, STARSHELL_HOME=str(home), STARSHELL_USER_PACKAGES="tutorial_tasks",
-               PYTHONPATH=os.pathsep.join([ROOT, TESTS, EXAMPLES, os.environ.get("PYTHONPATH", "")]),
-               **extra)
+    env = dict(
+        os.environ,
+        STARSHELL_HOME=str(home),
+        STARSHELL_USER_PACKAGES="tutorial_tasks",
+        PYTHONPATH=os.pathsep.join([ROOT, TESTS, EXAMPLES, os.environ.get("PYTHONPATH", "")]),
+        **extra,
+    )
     env.pop("STARSHELL_LAUNCHPAD", None)
     return env
 
 
 def run(args, cwd, home, timeout=120, **kwargs):
     """``python -m <args>`` to completion: (exit code, stdout, stderr)."""
-    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env_for(home), check=False,
-                          capture_output=True, text=True, timeout=timeout, **kwargs)
+    done = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        env=env_for(home),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
     return done.returncode, done.stdout, done.stderr
 
 
@@ -56,6 +69,7 @@ def quiet_port():
     could otherwise be given its port for themselves, and it could not start again."""
     import random
     import socket
+
     for port in random.sample(range(20000, 32000), 200):
         with socket.socket() as sock:
             try:
@@ -81,10 +95,23 @@ class Gateway:
     def start(self):
         with open(self.err_path, "a") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "launchpad.cli", "gateway", "--port", str(self.port),
-                 "--token_file", str(self.token_file), *self.options],
-                cwd=self.login, env=env_for(self.login), stdout=subprocess.PIPE, stderr=err,
-                text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "launchpad.cli",
+                    "gateway",
+                    "--port",
+                    str(self.port),
+                    "--token_file",
+                    str(self.token_file),
+                    *self.options,
+                ],
+                cwd=self.login,
+                env=env_for(self.login),
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
         line = self.proc.stdout.readline()
         found = re.search(r"gateway (https?://\S+) serving", line)
         if not found:
@@ -126,7 +153,11 @@ class Node:
         with open(self.path / f"{name}.err", "w") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "rocket.cli", "-l", "gw_launchpad.yaml", *args],
-                cwd=self.path, env=env_for(self.home), stdout=subprocess.DEVNULL, stderr=err)
+                cwd=self.path,
+                env=env_for(self.home),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
         proc.err_path = self.path / f"{name}.err"
         return proc
 
@@ -145,6 +176,7 @@ def login(tmp_path):
 def login_lp(login):
     from launchpad import LaunchPad
     from launchpad.stores import SQLiteStore
+
     lp = LaunchPad(SQLiteStore(login / "launchpad.sqlite"))
     yield lp
     lp.store.close()
@@ -166,16 +198,27 @@ def node(tmp_path, gateway):
 # -- the same rockets, through the gateway and on the store ---------------------------
 def feature_workflow(tmp_path):
     """Priorities, _retries, _max_runtime and defuse_children, in one file."""
+
     def script(text):
         return [{"_fw_name": "ScriptTask", "script": text}]
+
     fws = [
         {"fw_id": 1, "name": "low", "spec": {"_priority": 1, "_tasks": script("true")}},
         {"fw_id": 2, "name": "high", "spec": {"_priority": 9, "_tasks": script("true")}},
-        {"fw_id": 3, "name": "flaky", "spec": {"_retries": 1, "_tasks": script(
-            "test -e ../flaky.done || { touch ../flaky.done; exit 3; }")}},
+        {
+            "fw_id": 3,
+            "name": "flaky",
+            "spec": {
+                "_retries": 1,
+                "_tasks": script("test -e ../flaky.done || { touch ../flaky.done; exit 3; }"),
+            },
+        },
         {"fw_id": 4, "name": "too slow", "spec": {"_max_runtime": 0.5, "_tasks": script("sleep 3")}},
-        {"fw_id": 5, "name": "defuser", "spec": {"_tasks": [
-            {"_fw_name": "PyTask", "func": "test_gateway.defuse_children"}]}},
+        {
+            "fw_id": 5,
+            "name": "defuser",
+            "spec": {"_tasks": [{"_fw_name": "PyTask", "func": "test_gateway.defuse_children"}]},
+        },
         {"fw_id": 6, "name": "defused child", "spec": {"_tasks": script("true")}},
     ]
     path = tmp_path / "features.json"
@@ -183,27 +226,37 @@ def feature_workflow(tmp_path):
     return path
 
 
-WORKFLOWS = ["diamond.yaml", "pass_data.yaml", "script_pipeline.yaml", "fibonacci.yaml",
-             "map_reduce.yaml"]
+WORKFLOWS = ["diamond.yaml", "pass_data.yaml", "script_pipeline.yaml", "fibonacci.yaml", "map_reduce.yaml"]
 
 
 def outcome(lp, node_dir):
     """What a run left in the store, with this node's paths taken out."""
+
     def clean(value):
         text = json.dumps(value, sort_keys=True).replace(str(node_dir), "<node>")
         return json.loads(re.sub(r"launcher_[0-9_-]+", "launcher_X", text))
+
     fws = lp.get_fws(sort=[("fw_id", 1)])
     launches = lp.get_launches(sort=[("launch_id", 1)])
-    return {"fireworks": [(f["fw_id"], f["name"], f["state"], clean(f["spec"])) for f in fws],
-            "launches": [(launch["fw_id"], launch["state"],
-                          clean((launch.get("action") or {}).get("stored_data")),
-                          bool(launch.get("exception"))) for launch in launches]}
+    return {
+        "fireworks": [(f["fw_id"], f["name"], f["state"], clean(f["spec"])) for f in fws],
+        "launches": [
+            (
+                launch["fw_id"],
+                launch["state"],
+                clean((launch.get("action") or {}).get("stored_data")),
+                bool(launch.get("exception")),
+            )
+            for launch in launches
+        ],
+    }
 
 
 @pytest.mark.timeout(300)
 def test_a_rocket_through_the_gateway_does_what_it_does_on_the_store(tmp_path, login, gateway, node):
     from launchpad import LaunchPad
     from launchpad.stores import SQLiteStore
+
     direct = tmp_path / "direct"
     direct.mkdir()
     files = [os.path.join(EXAMPLES, f) for f in WORKFLOWS] + [str(feature_workflow(tmp_path))]
@@ -219,23 +272,28 @@ def test_a_rocket_through_the_gateway_does_what_it_does_on_the_store(tmp_path, l
     states = {f["name"]: f["state"] for f in through.get_fws()}
     assert states["flaky"] == "COMPLETED" and states["too slow"] == "FIZZLED"
     assert states["defused child"] == "DEFUSED" and states["Fibonacci 89"] == "COMPLETED"
-    order = [through.get_fw_dict(launch["fw_id"])["name"]
-             for launch in through.get_launches(sort=[("launch_id", 1)])]
+    order = [
+        through.get_fw_dict(launch["fw_id"])["name"]
+        for launch in through.get_launches(sort=[("launch_id", 1)])
+    ]
     assert order.index("high") < order.index("low")
     assert "launch_dir" in through.get_launches()[0] and through.get_launches()[0]["launch_dir"].startswith(
-        str(node.path))
+        str(node.path)
+    )
 
 
 def test_a_worker_category_and_singleshot_of_a_reserved_firework(login_lp, node):
     from launchpad import Firework, WorkerFilter
     from launchpad.tasks import ScriptTask
-    ids = [login_lp.add_wf(Firework(ScriptTask(script="true"), name=n, spec={"_category": c}))
-           for n, c in (("gpu job", "gpu"), ("cpu job", "cpu"))]
+
+    ids = [
+        login_lp.add_wf(Firework(ScriptTask(script="true"), name=n, spec={"_category": c}))
+        for n, c in (("gpu job", "gpu"), ("cpu job", "cpu"))
+    ]
     (node.path / "gpu_worker.yaml").write_text("name: gpu node\ncategory: gpu\n")
     code, _, err = node.rlaunch("-w", "gpu_worker.yaml", "rapidfire", "--sleep", "0.1")
     assert code == 0, err
-    assert {f["name"]: f["state"] for f in login_lp.get_fws()} == {"gpu job": "COMPLETED",
-                                                                   "cpu job": "READY"}
+    assert {f["name"]: f["state"] for f in login_lp.get_fws()} == {"gpu job": "COMPLETED", "cpu job": "READY"}
     (cpu,) = ids[1].values()
     fw, launch_id = login_lp.reserve_fw(WorkerFilter(category="cpu"), launch_dir="")
     assert fw["fw_id"] == cpu
@@ -243,12 +301,13 @@ def test_a_worker_category_and_singleshot_of_a_reserved_firework(login_lp, node)
     assert code == 0, err
     (launch,) = login_lp.get_launches({"fw_id": cpu})
     assert launch["launch_id"] == launch_id and launch["state"] == "COMPLETED"
-    assert launch["ping_interval"] == 60   # rlaunch's default, from the rocket that started it
+    assert launch["ping_interval"] == 60  # rlaunch's default, from the rocket that started it
 
 
 def test_sigterm_hands_the_firework_back_through_the_gateway(login_lp, node):
     from launchpad import Firework
     from launchpad.tasks import ScriptTask
+
     (fw_id,) = login_lp.add_wf(Firework(ScriptTask(script="sleep 30"), name="long")).values()
     rocket = node.spawn_rlaunch("rocket", "--ping_interval", "0.2", "singleshot")
     deadline = time.monotonic() + 30
@@ -261,7 +320,7 @@ def test_sigterm_hands_the_firework_back_through_the_gateway(login_lp, node):
     assert fw["state"] == "READY"
     (launch,) = fw["launches"]
     assert launch["interrupted"] and launch["last_ping"] > launch["time_start"]
-    assert launch["ping_interval"] == 0.2   # claimed through the gateway, for detect_lostruns
+    assert launch["ping_interval"] == 0.2  # claimed through the gateway, for detect_lostruns
 
 
 # -- read-only lpad commands -------------------------------------------------------------
@@ -269,9 +328,14 @@ def test_read_only_lpad_commands_work_and_changes_are_refused(login, login_lp, n
     code, _, err = run(["launchpad.cli", "add", os.path.join(EXAMPLES, "diamond.yaml")], login, login)
     assert code == 0, err
     assert node.rlaunch("singleshot")[0] == 0
-    for args in (["get_fws", "-s", "READY", "-d", "ids"], ["get_wflows", "-d", "more"],
-                 ["get_fws", "-i", "1", "-d", "all"], ["get_launchdir", "1"], ["report"],
-                 ["get_fws", "-q", '{"spec._tasks.0.script": {"$regex": "branch"}}']):
+    for args in (
+        ["get_fws", "-s", "READY", "-d", "ids"],
+        ["get_wflows", "-d", "more"],
+        ["get_fws", "-i", "1", "-d", "all"],
+        ["get_launchdir", "1"],
+        ["report"],
+        ["get_fws", "-q", '{"spec._tasks.0.script": {"$regex": "branch"}}'],
+    ):
         through = node.lpad("-o", "json", *args)
         direct = run(["launchpad.cli", "-o", "json", *args], login, login)
         assert through[0] == direct[0] == 0, through[2]
@@ -288,6 +352,7 @@ def test_read_only_lpad_commands_work_and_changes_are_refused(login, login_lp, n
 def test_a_listing_larger_than_max_rows_is_refused(login, login_lp, tmp_path):
     from launchpad import Firework
     from launchpad.tasks import ScriptTask
+
     for i in range(5):
         login_lp.add_wf(Firework(ScriptTask(script="true"), name=f"fw{i}"))
     gw = Gateway(login, "--max_rows", "3").start()
@@ -304,8 +369,12 @@ def test_a_listing_larger_than_max_rows_is_refused(login, login_lp, tmp_path):
 
 # -- tokens ------------------------------------------------------------------------------
 def post(url, method, token, body=None):
-    request = urllib.request.Request(f"{url}/v1/call/{method}", data=json.dumps(body or {}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/v1/call/{method}",
+        data=json.dumps(body or {}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -315,14 +384,19 @@ def post(url, method, token, body=None):
         return exc.code, json.loads(exc.read())
 
 
-def test_a_request_without_a_valid_token_gets_401_and_changes_nothing(login, login_lp, gateway, node,
-                                                                     tmp_path):
+def test_a_request_without_a_valid_token_gets_401_and_changes_nothing(
+    login, login_lp, gateway, node, tmp_path
+):
     from launchpad import Firework
     from launchpad.tasks import ScriptTask
+
     login_lp.add_wf(Firework(ScriptTask(script="true"), name="only"))
     assert stat.S_IMODE(os.stat(gateway.token_file).st_mode) == 0o600
-    (token,) = [line.split()[0] for line in gateway.token_file.read_text().splitlines()
-                if line and not line.startswith("#")]
+    (token,) = [
+        line.split()[0]
+        for line in gateway.token_file.read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     claim = {"kwargs": {"launch_dir": str(tmp_path)}}
     for bad in (None, "", "x" * len(token), token[:-1]):
         status, body = post(gateway.url, "checkout_fw", bad, claim)
@@ -355,20 +429,41 @@ def test_a_token_file_others_can_read_is_refused(login, tmp_path):
     token_file = login / "gateway.token"
     token_file.write_text("some-token\n")
     os.chmod(token_file, 0o644)
-    code, _, err = run(["launchpad.cli", "gateway", "--port", "0", "--token_file", str(token_file)],
-                       login, login, timeout=30)
+    code, _, err = run(
+        ["launchpad.cli", "gateway", "--port", "0", "--token_file", str(token_file)], login, login, timeout=30
+    )
     assert code == 2 and "chmod 600" in err
 
 
 def test_https_with_the_gateway_certificate(login, login_lp, tmp_path):
     from launchpad import Firework
     from launchpad.tasks import ScriptTask
+
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = login / "cert.pem", login / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     login_lp.add_wf(Firework(ScriptTask(script="true"), name="secure"))
     gw = Gateway(login, "--certfile", str(cert), "--keyfile", str(key)).start()
     try:
@@ -390,6 +485,7 @@ def served(lp, tmp_path):
     """A gateway thread over ``lp`` (SQLite or mongomock) and a client LaunchPad for it."""
     from launchpad.gateway.client import GatewayClient, GatewayLaunchPad
     from launchpad.gateway.server import build_server, url_of
+
     server, _ = build_server(lp, "127.0.0.1", 0, str(tmp_path / "gw.token"), threads=4)
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -410,20 +506,22 @@ def lose_replies(client, methods, count=1):
             lost.append(path)
             raise ConnectionResetError("the reply was lost")
         return reply
+
     client._post = post
     return lost
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same gateway", "restarted gateway"])
-def test_a_claim_and_a_completion_whose_replies_were_lost_apply_once(lp, served, tmp_path, restart,
-                                                                     caplog):
+def test_a_claim_and_a_completion_whose_replies_were_lost_apply_once(lp, served, tmp_path, restart, caplog):
     from launchpad import Firework, FWAction
     from launchpad.tasks import ScriptTask
+
     server, client_lp = served
     app = server.wsgi_app
     caplog.set_level("INFO", logger="launchpad.gateway")
-    ids = [next(iter(lp.add_wf(Firework(ScriptTask(script="true"), name=f"fw{i}")).values()))
-           for i in range(2)]
+    ids = [
+        next(iter(lp.add_wf(Firework(ScriptTask(script="true"), name=f"fw{i}")).values())) for i in range(2)
+    ]
     if restart:  # the gateway forgets every reply it gave: only the store remembers
         real = app.replies.once
         app.replies.once = lambda rid, compute: (app.replies._done.clear(), real(rid, compute))[1]
@@ -432,16 +530,21 @@ def test_a_claim_and_a_completion_whose_replies_were_lost_apply_once(lp, served,
         if method == "checkout_fw":
             fw, launch_id = client_lp.checkout_fw(launch_dir=str(tmp_path / "launcher_1"))
         else:
-            assert client_lp.complete_launch(launch_id, FWAction(stored_data={"x": 1}),
-                                             fw_id=fw["fw_id"]) == fw["fw_id"]
+            assert (
+                client_lp.complete_launch(launch_id, FWAction(stored_data={"x": 1}), fw_id=fw["fw_id"])
+                == fw["fw_id"]
+            )
         assert lost == [f"/v1/call/{method}"]
     assert fw["fw_id"] == ids[0]
     (launch,) = lp.get_launches()
     assert launch["state"] == "COMPLETED" and launch["action"]["stored_data"] == {"x": 1}
     assert "late_result" not in launch
     assert [f["state"] for f in lp.get_fws(sort=[("fw_id", 1)])] == ["COMPLETED", "READY"]
-    found_in_store = [r.message for r in caplog.records if "was applied before" in r.message
-                      or "found its launch" in r.message]
+    found_in_store = [
+        r.message
+        for r in caplog.records
+        if "was applied before" in r.message or "found its launch" in r.message
+    ]
     assert len(found_in_store) == (2 if restart else 0)
 
 
@@ -451,6 +554,7 @@ def test_an_unanswered_claim_sent_again_by_the_rocket_is_recognised(lp, served, 
     from launchpad import Firework
     from launchpad.errors import StoreUnavailableError
     from launchpad.tasks import ScriptTask
+
     server, client_lp = served
     lp.add_wf(Firework(ScriptTask(script="true"), name="one"))
     lost = lose_replies(client_lp.store, {"checkout_fw"}, count=100)
@@ -469,6 +573,7 @@ def test_rapidfire_through_a_gateway_on_each_store(lp, served, tmp_path, monkeyp
     from launchpad.tasks import PyTask, ScriptTask
     from launchpad.worker import FWorker
     from rocket import rapidfire
+
     _, client_lp = served
     monkeypatch.chdir(tmp_path)
     parent = Firework(PyTask(func="test_gateway.defuse_children"), name="parent", fw_id=1)
@@ -482,8 +587,7 @@ def test_rapidfire_through_a_gateway_on_each_store(lp, served, tmp_path, monkeyp
     n = rapidfire(client_lp, None, launch_root=str(tmp_path), sleep_time=0, ping_interval=0)
     assert n == 2
     states = {f["name"]: f["state"] for f in lp.get_fws()}
-    assert states == {"parent": "COMPLETED", "child": "DEFUSED", "other": "COMPLETED",
-                      "tagged": "COMPLETED"}
+    assert states == {"parent": "COMPLETED", "child": "DEFUSED", "other": "COMPLETED", "tagged": "COMPLETED"}
     assert client_lp.run_exists(WorkerFilter()) is False
     assert client_lp.get_fw_by_id(1).name == "parent"
 
@@ -494,6 +598,7 @@ def test_every_launchpad_method_the_rocket_calls_is_served():
 
     from launchpad.gateway import protocol
     from launchpad.gateway.client import GatewayLaunchPad
+
     called = set()
     for name in os.listdir(os.path.join(ROOT, "rocket")):
         if name.endswith(".py"):
@@ -501,8 +606,11 @@ def test_every_launchpad_method_the_rocket_calls_is_served():
                 tree = ast.parse(fh.read())
             for node in ast.walk(tree):
                 if isinstance(node, ast.Attribute) and (
-                        isinstance(node.value, ast.Name) and node.value.id in ("lp", "launchpad")
-                        or isinstance(node.value, ast.Attribute) and node.value.attr == "lp"):
+                    isinstance(node.value, ast.Name)
+                    and node.value.id in ("lp", "launchpad")
+                    or isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "lp"
+                ):
                     called.add(node.attr)
     local = {n for n in called if n in vars(GatewayLaunchPad)}
     assert called >= {"checkout_fw", "complete_launch", "ping_launch"}
@@ -513,6 +621,7 @@ def test_every_launchpad_method_the_rocket_calls_is_served():
 def test_a_gateway_file_is_read_with_paths_relative_to_it(tmp_path):
     from launchpad.config import config_from_dict, config_to_dict
     from launchpad.errors import ConfigError
+
     source = str(tmp_path / "gw.yaml")
     config = config_from_dict({"gateway": "http://login1:6100", "token_file": "tok"}, source=source)
     assert config.kind == "gateway" and config.token_file == str(tmp_path / "tok")
@@ -524,6 +633,7 @@ def test_a_gateway_file_is_read_with_paths_relative_to_it(tmp_path):
         config_from_dict({"gateway": "http://x:1", "token_file": "t", "host": "db"}, source=source)
     with pytest.raises(ConfigError, match="names a gateway, not a store"):
         from launchpad import LaunchPad
+
         LaunchPad(config=config)
 
 
@@ -531,8 +641,12 @@ def test_commands_say_what_to_do_when_the_gateway_is_wrong(tmp_path, login, gate
     (node.path / "ftp.yaml").write_text('{"gateway": "ftp://login1", "token_file": "gateway.token"}')
     code, _, err = run(["rocket.cli", "-l", "ftp.yaml", "singleshot"], node.path, node.home)
     assert code == 2 and "not an http:// or https:// address" in err
-    code, _, err = run(["launchpad.cli", "-l", str(node.path / "gw_launchpad.yaml"), "gateway",
-                        "--port", "0"], login, login, timeout=30)
+    code, _, err = run(
+        ["launchpad.cli", "-l", str(node.path / "gw_launchpad.yaml"), "gateway", "--port", "0"],
+        login,
+        login,
+        timeout=30,
+    )
     assert code == 2 and "names a gateway" in err
     (node.path / "gateway.token").unlink()
     code, _, err = node.rlaunch("singleshot")
@@ -542,13 +656,19 @@ def test_commands_say_what_to_do_when_the_gateway_is_wrong(tmp_path, login, gate
 def test_rlaunch_multi_through_the_gateway_and_the_default_token_file(tmp_path, login, login_lp):
     from launchpad import Firework
     from launchpad.tasks import ScriptTask
+
     for i in range(6):
         login_lp.add_wf(Firework(ScriptTask(script="true"), name=f"fw{i}"))
     gw = Gateway(login)
     gw.options, gw.token_file = [], login / "gateway.token"
-    proc = subprocess.Popen([sys.executable, "-m", "launchpad.cli", "gateway", "--port", "0"],
-                            cwd=login, env=env_for(login), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "launchpad.cli", "gateway", "--port", "0"],
+        cwd=login,
+        env=env_for(login),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         gw.url = re.search(r"(http://\S+)", proc.stdout.readline()).group(1)
         assert stat.S_IMODE(os.stat(login / "gateway.token").st_mode) == 0o600  # in STARSHELL_HOME
@@ -564,13 +684,16 @@ def test_rlaunch_multi_through_the_gateway_and_the_default_token_file(tmp_path, 
 
 def test_malformed_calls_are_refused_with_a_reason(lp, served):
     from launchpad.gateway import protocol
+
     _, client_lp = served
     client = client_lp.store
-    for method, kwargs, status in (("get_fws", {"sort": [["fw_id"]]}, 400),
-                                   ("get_fws", {"limit": "many"}, 400),
-                                   ("get_fws", {"query": {"$where": "1"}}, 400),
-                                   ("get_fw_dict", {"no_such_argument": 1}, 400),
-                                   ("get_fw_dict", {"fw_id": 99}, 404)):
+    for method, kwargs, status in (
+        ("get_fws", {"sort": [["fw_id"]]}, 400),
+        ("get_fws", {"limit": "many"}, 400),
+        ("get_fws", {"query": {"$where": "1"}}, 400),
+        ("get_fw_dict", {"no_such_argument": 1}, 400),
+        ("get_fw_dict", {"fw_id": 99}, 404),
+    ):
         got, reply = client._post(f"/v1/call/{method}", protocol.dumps({"kwargs": kwargs}))
         assert got == status and reply["error"]["message"], (method, kwargs, reply)
     got, reply = client._post("/v1/call/get_fws", b'{"kwargs": [1, 2]}')
@@ -578,8 +701,7 @@ def test_malformed_calls_are_refused_with_a_reason(lp, served):
     assert protocol.error_from([1], 500).__class__.__name__ == "StarshellError"
 
 
-def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket(lp, tmp_path,
-                                                                                 monkeypatch):
+def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket(lp, tmp_path, monkeypatch):
     """The client gives up after its patience; the rocket then waits as for a store
     outage, and the result reaches a gateway started again on the same port."""
     from launchpad import Firework
@@ -587,6 +709,7 @@ def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket
     from launchpad.gateway.server import build_server, url_of
     from launchpad.tasks import PyTask
     from rocket import launch_rocket
+
     token_file = str(tmp_path / "gw.token")
     first, _ = build_server(lp, "127.0.0.1", quiet_port(), token_file, threads=4)
     threading.Thread(target=first.serve, daemon=True).start()
@@ -602,11 +725,13 @@ def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket
         again, _ = build_server(lp, "127.0.0.1", first.bind_addr[1], token_file, threads=4)
         restarted.append(again)
         again.serve()
+
     threading.Thread(target=outage, daemon=True).start()
     monkeypatch.chdir(tmp_path)
     try:
-        assert launch_rocket(client_lp, launch_root=str(tmp_path), ping_interval=0,
-                             store_patience=60) == fw_id
+        assert (
+            launch_rocket(client_lp, launch_root=str(tmp_path), ping_interval=0, store_patience=60) == fw_id
+        )
     finally:
         for server in restarted:
             server.stop()
@@ -620,9 +745,14 @@ def test_the_client_reads_replies_a_proxy_may_reshape(tmp_path):
     import socket as socketlib
 
     from launchpad.gateway.client import _Connection
-    replies = [(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                b"4\r\n{\"re\r\n9;x=y\r\nsult\": 7}\r\n0\r\n\r\n"),
-               b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\r\n<html>down</html>"]
+
+    replies = [
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b'4\r\n{"re\r\n9;x=y\r\nsult": 7}\r\n0\r\n\r\n'
+        ),
+        b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\r\n<html>down</html>",
+    ]
     listener = socketlib.create_server(("127.0.0.1", 0))
 
     def serve():
@@ -635,6 +765,7 @@ def test_the_client_reads_replies_a_proxy_may_reshape(tmp_path):
             else:
                 conn.recv(65536)
                 conn.close()
+
     threading.Thread(target=serve, daemon=True).start()
     port = listener.getsockname()[1]
     first = _Connection("127.0.0.1", port, 10)
@@ -652,6 +783,7 @@ def test_a_fenced_launch_is_told_so_through_the_gateway(lp, served, tmp_path):
     from launchpad import Firework, FWAction
     from launchpad.errors import StaleLaunchError
     from launchpad.tasks import ScriptTask
+
     _, client_lp = served
     (fw_id,) = lp.add_wf(Firework(ScriptTask(script="true"), name="fenced")).values()
     _, launch_id = client_lp.checkout_fw(launch_dir=str(tmp_path / "launcher_1"))

@@ -28,8 +28,12 @@ from faults.tasks import read_log
 from test_gateway import Gateway, Node, run
 
 # the compute-node fixtures of test_gateway
-login, login_lp, gateway, node = (test_gateway.login, test_gateway.login_lp, test_gateway.gateway,
-                                  test_gateway.node)
+login, login_lp, gateway, node = (
+    test_gateway.login,
+    test_gateway.login_lp,
+    test_gateway.gateway,
+    test_gateway.node,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -41,8 +45,7 @@ def _errors(procs):
 
 
 @pytest.mark.timeout(size(240, 3600))
-def test_kill_9_of_the_gateway_mid_run_loses_nothing_and_runs_nothing_twice(tmp_path, login,
-                                                                            login_lp):
+def test_kill_9_of_the_gateway_mid_run_loses_nothing_and_runs_nothing_twice(tmp_path, login, login_lp):
     n, kills = size(400, 5000), size(6, 60)
     log_path = tmp_path / "ran.log"
     for first in range(0, n, 100):
@@ -77,7 +80,8 @@ def test_kill_9_of_the_gateway_mid_run_loses_nothing_and_runs_nothing_twice(tmp_
 
 @pytest.mark.timeout(size(120, 1200))
 def test_a_rocket_killed_behind_the_gateway_is_a_lost_run_rerun_from_the_login_node(
-        tmp_path, login, login_lp, gateway, node):
+    tmp_path, login, login_lp, gateway, node
+):
     log_path = tmp_path / "ran.log"
     login_lp.add_wf(block_workflow(0, 2, log_path, seconds=0.3))
     victim = node.spawn_rlaunch("victim", *ROCKET_ARGS)

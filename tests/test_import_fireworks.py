@@ -32,8 +32,10 @@ DATA = os.path.join(os.path.dirname(__file__), "data", "fireworks_db", "firework
 def _raw():
     with open(DATA, encoding="utf-8") as fh:
         db = json.load(fh)["fireworks"]
-    return {name: [pair[1] for pair in db[name]["documents"]]
-            for name in ("workflows", "fireworks", "launches", "fw_id_assigner")}
+    return {
+        name: [pair[1] for pair in db[name]["documents"]]
+        for name in ("workflows", "fireworks", "launches", "fw_id_assigner")
+    }
 
 
 RAW = _raw()
@@ -47,11 +49,15 @@ def _mongo_lp():
 
 def _store_dump(lp):
     """Everything in a store, to compare two imports."""
+
     def strip(docs):
         return [{k: v for k, v in d.items() if k != "_id"} for d in docs]
-    return {"workflows": strip(lp.store.find_workflows()),
-            "fireworks": strip(lp.store.find_fireworks()),
-            "launches": strip(lp.store.find_launches())}
+
+    return {
+        "workflows": strip(lp.store.find_workflows()),
+        "fireworks": strip(lp.store.find_fireworks()),
+        "launches": strip(lp.store.find_launches()),
+    }
 
 
 def check_matches_fireworks(fws, launches, workflows):
@@ -67,8 +73,11 @@ def check_matches_fireworks(fws, launches, workflows):
     assert len(launches) == len(LAUNCHES)
     for launch in launches:
         src = LAUNCHES[launch["launch_id"]]
-        assert ((launch["fw_id"], launch["host"], launch["launch_dir"])
-                == (src["fw_id"], src["host"], src["launch_dir"]))
+        assert (launch["fw_id"], launch["host"], launch["launch_dir"]) == (
+            src["fw_id"],
+            src["host"],
+            src["launch_dir"],
+        )
         assert launch["state"] == src["state"]
         assert launch["fworker"]["name"] == src["fworker"]["name"]
         assert [h["state"] for h in launch["state_history"]] == [h["state"] for h in src["state_history"]]
@@ -90,8 +99,17 @@ def check_matches_fireworks(fws, launches, workflows):
 def _what_fireworks_did():
     """The data holds what the scenarios promise (so the checks below mean something)."""
     states = {d["state"] for d in FWS.values()}
-    assert states == {"COMPLETED", "FIZZLED", "RUNNING", "RESERVED", "READY", "WAITING",
-                      "PAUSED", "DEFUSED", "ARCHIVED"}
+    assert states == {
+        "COMPLETED",
+        "FIZZLED",
+        "RUNNING",
+        "RESERVED",
+        "READY",
+        "WAITING",
+        "PAUSED",
+        "DEFUSED",
+        "ARCHIVED",
+    }
     actions = [launch["action"] or {} for launch in LAUNCHES.values()]
     assert any(a.get("additions") for a in actions) and any(a.get("detours") for a in actions)
     assert any(d["archived_launches"] for d in FWS.values())
@@ -140,14 +158,14 @@ def test_import_into_sqlite_with_lpad(user):
     states = {f["fw_id"]: f["state"] for f in lpad_json(user, "get_fws")}
     assert [states[i] for i in (14, 13, 12)] == ["COMPLETED"] * 3
     assert states[6] == "WAITING" and states[15] == "WAITING"  # behind FIZZLED / RUNNING parents
-    new = lpad_json(user, "add", os.path.join(os.path.dirname(__file__), "..", "examples",
-                                              "hello.yaml"))
+    new = lpad_json(user, "add", os.path.join(os.path.dirname(__file__), "..", "examples", "hello.yaml"))
     assert min(new[0]["id_map"].values()) > 17  # the counters moved past FireWorks' ids
 
 
 def test_ids_in_use_are_refused_or_renumbered(user):
-    (user.work / "wf.yaml").write_text("fws:\n- fw_id: 1\n  spec:\n    _tasks:\n"
-                                       "    - _fw_name: ScriptTask\n      script: echo mine\n")
+    (user.work / "wf.yaml").write_text(
+        "fws:\n- fw_id: 1\n  spec:\n    _tasks:\n    - _fw_name: ScriptTask\n      script: echo mine\n"
+    )
     assert user.run("lpad", "-l", "lp.yaml", "add", "wf.yaml").returncode == 0
     refused = user.run("lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--mongomock_file", DATA)
     assert refused.returncode == 2
@@ -155,8 +173,9 @@ def test_ids_in_use_are_refused_or_renumbered(user):
     assert "--renumber" in refused.stderr
     assert len(lpad_json(user, "get_fws")) == 1  # nothing was written
 
-    result = user.run("lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--renumber",
-                      "--mongomock_file", DATA)
+    result = user.run(
+        "lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--renumber", "--mongomock_file", DATA
+    )
     assert result.returncode == 0, result.stderr
     fws = lpad_json(user, "get_fws", "-d", "all")
     assert len(fws) == 18 and min(f["fw_id"] for f in fws[1:]) == 2
@@ -207,6 +226,7 @@ def _mongomock_fireworks_db():
     """The same data in a (mongomock) MongoDB, as FireWorks keeps it on a server."""
     import mongomock
     from bson import json_util
+
     with open(DATA, encoding="utf-8") as fh:
         db = json_util.loads(fh.read())["fireworks"]
     target = mongomock.MongoClient()[f"fw_{uuid.uuid4().hex[:8]}"]
@@ -234,6 +254,7 @@ def test_failure_half_way_is_finished_by_the_next_run(monkeypatch):
         if len(calls) == 4:
             raise KeyboardInterrupt
         return real(wf, fireworks)
+
     monkeypatch.setattr(lp.store, "insert_workflow", crash_on_fourth)
     with pytest.raises(KeyboardInterrupt):
         import_fireworks(lp, JsonFileSource(DATA))
@@ -262,28 +283,50 @@ def test_stamp_reads_every_fireworks_time():
 def _big_copy(path, copies):
     """The test data ``copies`` times over, with shifted ids and fresh _ids."""
     from bson import ObjectId, json_util
+
     with open(DATA, encoding="utf-8") as fh:
         data = json_util.loads(fh.read())
     db = data["fireworks"]
     fw_step, launch_step = len(FWS) + 1, len(LAUNCHES) + 1
     out = {name: [] for name in ("workflows", "fireworks", "launches")}
     for n in range(copies):
+
         def shift_fw(i, n=n):
             return i + n * fw_step
 
         def shift_l(i, n=n):
             return i + n * launch_step
+
         for _k, w in db["workflows"]["documents"]:
-            out["workflows"].append({**w, "_id": ObjectId(), "nodes": [shift_fw(i) for i in w["nodes"]],
-                                     "links": {str(shift_fw(int(p))): [shift_fw(c) for c in kids]
-                                               for p, kids in w["links"].items()}})
+            out["workflows"].append(
+                {
+                    **w,
+                    "_id": ObjectId(),
+                    "nodes": [shift_fw(i) for i in w["nodes"]],
+                    "links": {
+                        str(shift_fw(int(p))): [shift_fw(c) for c in kids] for p, kids in w["links"].items()
+                    },
+                }
+            )
         for _k, f in db["fireworks"]["documents"]:
-            out["fireworks"].append({**f, "_id": ObjectId(), "fw_id": shift_fw(f["fw_id"]),
-                                     "launches": [shift_l(i) for i in f["launches"]],
-                                     "archived_launches": [shift_l(i) for i in f["archived_launches"]]})
+            out["fireworks"].append(
+                {
+                    **f,
+                    "_id": ObjectId(),
+                    "fw_id": shift_fw(f["fw_id"]),
+                    "launches": [shift_l(i) for i in f["launches"]],
+                    "archived_launches": [shift_l(i) for i in f["archived_launches"]],
+                }
+            )
         for _k, launch in db["launches"]["documents"]:
-            out["launches"].append({**launch, "_id": ObjectId(), "launch_id": shift_l(launch["launch_id"]),
-                                    "fw_id": shift_fw(launch["fw_id"])})
+            out["launches"].append(
+                {
+                    **launch,
+                    "_id": ObjectId(),
+                    "launch_id": shift_l(launch["launch_id"]),
+                    "fw_id": shift_fw(launch["fw_id"]),
+                }
+            )
     for name, docs in out.items():
         db[name]["documents"] = [[d["_id"], d] for d in docs]
     db["fw_id_assigner"]["documents"] = []
@@ -299,12 +342,18 @@ def test_kill_9_half_way_then_resume(user):
     n_wfs, n_fws, n_launches = _big_copy(big, 150)
     store_path = user.work / "store.sqlite"
     SQLiteStore(store_path).close()  # the file exists, so the test can watch it fill
-    cmd = [os.path.join(os.path.dirname(sys.executable), "lpad"), "-l", "lp.yaml", "admin",
-           "import_fireworks", "--mongomock_file", str(big)]
+    cmd = [
+        os.path.join(os.path.dirname(sys.executable), "lpad"),
+        "-l",
+        "lp.yaml",
+        "admin",
+        "import_fireworks",
+        "--mongomock_file",
+        str(big),
+    ]
     if not os.access(cmd[0], os.X_OK):
         cmd[:1] = [sys.executable, "-m", "launchpad.cli"]
-    proc = subprocess.Popen(cmd, cwd=user.work, env=user.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=user.work, env=user.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     watcher = SQLiteStore(store_path)
     deadline, seen = time.monotonic() + 120, 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -317,8 +366,9 @@ def test_kill_9_half_way_then_resume(user):
     proc.wait()
     partial = watcher.count_workflows()
     assert 0 < partial < n_wfs
-    result = user.run("lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--mongomock_file", big,
-                      timeout=300)
+    result = user.run(
+        "lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--mongomock_file", big, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert f"skipped {partial} already imported" in result.stdout
     lp = LaunchPad(SQLiteStore(store_path))
@@ -339,11 +389,14 @@ def _without_import_times(dump):
 
 def test_fireworks_launchpad_file_names_the_source(tmp_path):
     from launchpad.stores.fireworks_source import open_source
+
     path = tmp_path / "my_launchpad.yaml"  # as FireWorks' `lpad init` writes it
-    path.write_text("host: db.example.org\nport: 27017\nname: fw_prod\nusername: alice\n"
-                    "password: s3cret\nauthsource: admin\nssl: false\nuri_mode: false\n"
-                    "logdir: null\nstrm_lvl: INFO\nuser_indices: []\nwf_user_indices: []\n"
-                    "mongoclient_kwargs: {}\n")
+    path.write_text(
+        "host: db.example.org\nport: 27017\nname: fw_prod\nusername: alice\n"
+        "password: s3cret\nauthsource: admin\nssl: false\nuri_mode: false\n"
+        "logdir: null\nstrm_lvl: INFO\nuser_indices: []\nwf_user_indices: []\n"
+        "mongoclient_kwargs: {}\n"
+    )
     source = open_source(launchpad_file=str(path))  # pymongo connects on first use only
     try:
         assert "fw_prod" in source.describe() and "s3cret" not in source.describe()
@@ -356,8 +409,16 @@ def test_fireworks_launchpad_file_names_the_source(tmp_path):
 
 
 def test_unreachable_server_is_exit_5(user):
-    result = user.run("lpad", "-l", "lp.yaml", "admin", "import_fireworks", "--uri",
-                      "mongodb://localhost:27999/fw?serverSelectionTimeoutMS=300", timeout=60)
+    result = user.run(
+        "lpad",
+        "-l",
+        "lp.yaml",
+        "admin",
+        "import_fireworks",
+        "--uri",
+        "mongodb://localhost:27999/fw?serverSelectionTimeoutMS=300",
+        timeout=60,
+    )
     assert result.returncode == 5, result.stderr
     assert "cannot read the FireWorks database" in result.stderr and "Traceback" not in result.stderr
 
@@ -367,6 +428,7 @@ def test_shared_launches_and_a_firework_in_two_workflows(tmp_path):
     firework that ran it. A firework listed by two workflows is imported with the first;
     the second workflow is reported and left out."""
     from bson import ObjectId, json_util
+
     with open(DATA, encoding="utf-8") as fh:
         data = json_util.loads(fh.read())
     db = data["fireworks"]
@@ -388,6 +450,5 @@ def test_shared_launches_and_a_firework_in_two_workflows(tmp_path):
 
 def test_progress_is_reported_as_it_goes():
     seen = []
-    import_fireworks(_mongo_lp(), JsonFileSource(DATA), progress=lambda *a: seen.append(a),
-                     every_secs=0)
+    import_fireworks(_mongo_lp(), JsonFileSource(DATA), progress=lambda *a: seen.append(a), every_secs=0)
     assert seen == [(n, 8) for n in range(1, 9)]

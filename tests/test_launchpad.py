@@ -1,13 +1,17 @@
 """The LaunchPad API on both stores: adding, state commands, lost runs, reservations."""
 
 import pytest
+from conftest import ManualClock
 
 from launchpad import FiretaskBase, Firework, FWAction, LaunchPad, Workflow
-from launchpad.errors import (InvalidArgumentError, InvalidTransitionError, NotFoundError, StaleLaunchError,
-                              StarshellError)
+from launchpad.errors import (
+    InvalidArgumentError,
+    InvalidTransitionError,
+    NotFoundError,
+    StaleLaunchError,
+    StarshellError,
+)
 from launchpad.stores import WorkerFilter
-
-from conftest import ManualClock
 
 
 class Noop(FiretaskBase):
@@ -192,18 +196,17 @@ def test_detect_lostruns_spares_a_run_whose_own_heartbeat_can_be_that_old(clocke
     lp.add_wf(Workflow([Firework(Noop(), fw_id=i) for i in (1, 2, 3)]))
     _, healthy = lp.checkout_fw(fw_id=1, ping_interval=60)
     _, silent = lp.checkout_fw(fw_id=2, ping_interval=60)
-    _, unknown = lp.checkout_fw(fw_id=3)   # an older store's launch: no recorded interval
+    _, unknown = lp.checkout_fw(fw_id=3)  # an older store's launch: no recorded interval
     assert lp.get_launch(healthy)["ping_interval"] == 60
     clock.advance(50)
     lp.ping_launch(healthy)
-    clock.advance(70)   # healthy: pinged 70 s ago, less than 2 x 60; silent: 120 s ago
+    clock.advance(70)  # healthy: pinged 70 s ago, less than 2 x 60; silent: 120 s ago
     found = lp.detect_lostruns(expiration_secs=1, rerun=True)
     assert found == ([silent, unknown], [2, 3])
-    assert [(s["launch_id"], s["fw_id"], s["ping_interval"]) for s in found.spared] == \
-        [(healthy, 1, 60)]
+    assert [(s["launch_id"], s["fw_id"], s["ping_interval"]) for s in found.spared] == [(healthy, 1, 60)]
     assert states(lp) == {1: "RUNNING", 2: "READY", 3: "READY"}
     assert lp.get_launch(healthy)["state"] == "RUNNING"
-    clock.advance(50)   # now silent for 120 s: two heartbeats missed
+    clock.advance(50)  # now silent for 120 s: two heartbeats missed
     assert lp.detect_lostruns(expiration_secs=1) == ([healthy], [1])
 
 
@@ -278,8 +281,14 @@ def test_update_spec_and_priority(lp):
 
 
 def test_worker_filter_in_checkout(lp):
-    lp.add_wf(Workflow([Firework(Noop(), fw_id=1, spec={"_category": "gpu"}),
-                        Firework(Noop(), fw_id=2, spec={"_fworker": "alice"})]))
+    lp.add_wf(
+        Workflow(
+            [
+                Firework(Noop(), fw_id=1, spec={"_category": "gpu"}),
+                Firework(Noop(), fw_id=2, spec={"_fworker": "alice"}),
+            ]
+        )
+    )
     assert lp.checkout_fw(WorkerFilter(name="bob", category="__none__")) == (None, None)
     assert lp.count_ready(WorkerFilter(name="alice")) == 2
     assert lp.checkout_fw(WorkerFilter(name="bob", category="gpu"))[0]["fw_id"] == 1

@@ -51,8 +51,9 @@ def test_unlock_only_checks_the_ids(lp):
 
 def test_orphaned_finds_and_removes_pieces_without_a_workflow(lp):
     lp.add_wf(chain())
-    lp.store.insert_launch({"launch_id": lp.store.next_ids("launch"), "fw_id": 999,
-                            "state": "COMPLETED", "state_history": []})
+    lp.store.insert_launch(
+        {"launch_id": lp.store.next_ids("launch"), "fw_id": 999, "state": "COMPLETED", "state_history": []}
+    )
     found = orphaned(lp)
     assert [p.kind for p in found.problems] == ["orphan_launch"] and not found.ok
     assert orphaned(lp, remove=True).ok and lp.get_launches() == []
@@ -75,8 +76,10 @@ def test_lpad_admin_verbs(tmp_path):
     command = [shutil.which("lpad")] if shutil.which("lpad") else [sys.executable, "-m", "launchpad.cli"]
 
     def lpad(*argv):
-        return subprocess.run([*command, *argv], check=False, cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [*command, *argv], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+
     assert lpad("add_scripts", "echo 1", "echo 2").returncode == 0
     tuned = lpad("-o", "json", "admin", "tuneup", "--full")
     assert tuned.returncode == 0 and "ANALYZE" in json.loads(tuned.stdout)["steps"]

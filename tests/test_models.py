@@ -20,6 +20,7 @@ def _task_dict(script="true"):
 
 # ---- Firework -----------------------------------------------------------------
 
+
 def test_firework_defaults():
     fw = Firework(ScriptTask(script="true"))
     assert fw.fw_id < 0  # local ids are negative until a store assigns real ones
@@ -44,12 +45,15 @@ def test_spec_tasks_live_apart_from_the_spec():
     assert fw.full_spec() == {"x": 1, "_tasks": [{"_fw_name": "ScriptTask", "script": "a"}]}
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"fw_id": "abc"}, "firework id 'abc' is not an integer"),
-    ({"fw_id": 1.5}, "firework id 1.5 is not an integer"),
-    ({"fw_id": True}, "firework id True is not an integer"),
-    ({"state": "EXPLODED"}, "unknown state 'EXPLODED'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"fw_id": "abc"}, "firework id 'abc' is not an integer"),
+        ({"fw_id": 1.5}, "firework id 1.5 is not an integer"),
+        ({"fw_id": True}, "firework id True is not an integer"),
+        ({"state": "EXPLODED"}, "unknown state 'EXPLODED'"),
+    ],
+)
 def test_firework_refuses_bad_fields(kwargs, words):
     with pytest.raises(InvalidWorkflowError, match=words):
         Firework(ScriptTask(script="true"), **kwargs)
@@ -67,9 +71,14 @@ def test_non_tasks_are_refused():
 
 
 def test_firework_dict_round_trip():
-    fw = Firework([ScriptTask(script="a"), PyTask(func="print", args=[1])],
-                  spec={"param": 3, "nested": {"k": [1, 2]}}, name="step", fw_id=4,
-                  state="READY", created_on="2020-01-01T00:00:00.000000")
+    fw = Firework(
+        [ScriptTask(script="a"), PyTask(func="print", args=[1])],
+        spec={"param": 3, "nested": {"k": [1, 2]}},
+        name="step",
+        fw_id=4,
+        state="READY",
+        created_on="2020-01-01T00:00:00.000000",
+    )
     again = Firework.from_dict(fw.to_dict())
     assert again == fw
     assert again.to_dict() == fw.to_dict()
@@ -90,30 +99,37 @@ def test_firework_equality_is_by_id_name_spec_state_and_tasks():
     assert len({fw, Firework(ScriptTask(script="a"), **base)}) == 2  # hashed by identity
 
 
-@pytest.mark.parametrize("data, words", [
-    ([], "a firework must be a mapping, got list"),
-    ({"fw_id": 1}, "firework 1 has no spec mapping"),
-    ({"fw_id": 1, "spec": ["x"]}, "firework 1 has no spec mapping"),
-    ({"fw_id": 1, "spec": {"_tasks": {"a": 1}}}, "spec._tasks must be a list"),
-    ({"fw_id": "one", "spec": {}}, "firework id 'one' is not an integer"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ([], "a firework must be a mapping, got list"),
+        ({"fw_id": 1}, "firework 1 has no spec mapping"),
+        ({"fw_id": 1, "spec": ["x"]}, "firework 1 has no spec mapping"),
+        ({"fw_id": 1, "spec": {"_tasks": {"a": 1}}}, "spec._tasks must be a list"),
+        ({"fw_id": "one", "spec": {}}, "firework id 'one' is not an integer"),
+    ],
+)
 def test_firework_from_dict_refuses_bad_shapes(data, words):
     with pytest.raises(InvalidWorkflowError, match=words):
         Firework.from_dict(data)
 
 
-@pytest.mark.parametrize("task, error", [
-    ({"_fw_name": "No Such Task"}, "unknown task 'No Such Task'"),
-    ({"script": "true"}, "must be a mapping with a _fw_name key"),
-    ("ScriptTask", "must be a mapping with a _fw_name key"),
-    ({"_fw_name": "ScriptTask"}, "missing required parameter\\(s\\): script"),
-])
+@pytest.mark.parametrize(
+    "task, error",
+    [
+        ({"_fw_name": "No Such Task"}, "unknown task 'No Such Task'"),
+        ({"script": "true"}, "must be a mapping with a _fw_name key"),
+        ("ScriptTask", "must be a mapping with a _fw_name key"),
+        ({"_fw_name": "ScriptTask"}, "missing required parameter\\(s\\): script"),
+    ],
+)
 def test_bad_tasks_are_refused_when_loading(task, error):
     with pytest.raises(UnknownTaskError, match=error):
         Firework.from_dict({"spec": {"_tasks": [task]}})
 
 
 # ---- Workflow: links --------------------------------------------------------
+
 
 def test_links_accept_int_and_str_keys_and_single_children():
     fws = [_fw(1), _fw(2), _fw(3)]
@@ -150,20 +166,23 @@ def test_roots_and_leaves():
     assert wf.fw_states == {i: "WAITING" for i in (1, 2, 3, 4)}
 
 
-@pytest.mark.parametrize("fws, links, words", [
-    (lambda: [_fw(1), _fw(1)], None, "duplicate firework id 1"),
-    (lambda: [_fw(1)], {1: [5]}, "link 1 -> 5 names firework 5, which is not in the workflow"),
-    (lambda: [_fw(1)], {9: [1]}, "link 9 -> 1 names firework 9"),
-    (lambda: [_fw(1), _fw(2, parents=[7])], None, "link 7 -> 2 names firework 7"),
-    (lambda: [_fw(1)], {1: [1]}, "firework 1 is linked to itself"),
-    (lambda: [_fw(1), _fw(2)], {1: [2], "2": [1]}, "cycle: 1 -> 2 -> 1"),
-    (lambda: [_fw(i) for i in range(1, 5)], {1: [2], 2: [3], 3: [4], 4: [2]}, "cycle: 2 -> 3 -> 4 -> 2"),
-    (lambda: [_fw(1)], {"one": [1]}, "link id 'one' is not an integer"),
-    (lambda: [_fw(1)], {1: [True]}, "link id True is not an integer"),
-    (lambda: [_fw(1)], [[1, 2]], "'links' must map a parent id"),
-    (lambda: [], None, "at least one firework"),
-    (lambda: [_fw(1), {"fw_id": 2}], None, "a workflow holds Fireworks"),
-])
+@pytest.mark.parametrize(
+    "fws, links, words",
+    [
+        (lambda: [_fw(1), _fw(1)], None, "duplicate firework id 1"),
+        (lambda: [_fw(1)], {1: [5]}, "link 1 -> 5 names firework 5, which is not in the workflow"),
+        (lambda: [_fw(1)], {9: [1]}, "link 9 -> 1 names firework 9"),
+        (lambda: [_fw(1), _fw(2, parents=[7])], None, "link 7 -> 2 names firework 7"),
+        (lambda: [_fw(1)], {1: [1]}, "firework 1 is linked to itself"),
+        (lambda: [_fw(1), _fw(2)], {1: [2], "2": [1]}, "cycle: 1 -> 2 -> 1"),
+        (lambda: [_fw(i) for i in range(1, 5)], {1: [2], 2: [3], 3: [4], 4: [2]}, "cycle: 2 -> 3 -> 4 -> 2"),
+        (lambda: [_fw(1)], {"one": [1]}, "link id 'one' is not an integer"),
+        (lambda: [_fw(1)], {1: [True]}, "link id True is not an integer"),
+        (lambda: [_fw(1)], [[1, 2]], "'links' must map a parent id"),
+        (lambda: [], None, "at least one firework"),
+        (lambda: [_fw(1), {"fw_id": 2}], None, "a workflow holds Fireworks"),
+    ],
+)
 def test_bad_structures_are_one_line_errors_naming_ids(fws, links, words):
     with pytest.raises(InvalidWorkflowError, match=words) as info:
         Workflow(fws(), links)
@@ -178,9 +197,14 @@ def test_workflow_names():
 
 # ---- Workflow: dict form --------------------------------------------------------
 
+
 def _diamond():
-    return Workflow([_fw(i, spec={"i": i}, name=f"fw{i}") for i in (1, 2, 3, 4)],
-                    {1: [2, 3], 2: [4], 3: [4]}, name="diamond", metadata={"project": "x"})
+    return Workflow(
+        [_fw(i, spec={"i": i}, name=f"fw{i}") for i in (1, 2, 3, 4)],
+        {1: [2, 3], 2: [4], 3: [4]},
+        name="diamond",
+        metadata={"project": "x"},
+    )
 
 
 def test_workflow_dict_round_trip():
@@ -206,13 +230,16 @@ def test_from_firework_wraps_one_firework():
     assert wf.fws == [fw] and wf.name == "x" and wf.metadata == {"m": 1}
 
 
-@pytest.mark.parametrize("data, words", [
-    ("text", "a workflow must be a mapping, got str"),
-    ({"fws": {"1": {}}}, "'fws' must be a list"),
-    ({"fws": [{"fw_id": 1, "spec": {}}], "links": [1]}, "'links' must map"),
-    ({"fws": [{"fw_id": 1, "spec": {}}], "metadata": "x"}, "'metadata' must be a mapping"),
-    ({"ECHO_TEST": "hello"}, "neither a workflow .* nor a firework .*found keys: ECHO_TEST"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ("text", "a workflow must be a mapping, got str"),
+        ({"fws": {"1": {}}}, "'fws' must be a list"),
+        ({"fws": [{"fw_id": 1, "spec": {}}], "links": [1]}, "'links' must map"),
+        ({"fws": [{"fw_id": 1, "spec": {}}], "metadata": "x"}, "'metadata' must be a mapping"),
+        ({"ECHO_TEST": "hello"}, "neither a workflow .* nor a firework .*found keys: ECHO_TEST"),
+    ],
+)
 def test_workflow_from_dict_refuses_bad_shapes(data, words):
     with pytest.raises(InvalidWorkflowError, match=words):
         Workflow.from_dict(data)
@@ -229,6 +256,7 @@ def test_workflow_equality_ignores_link_order_but_not_content():
 
 
 # ---- Launch --------------------------------------------------------------------
+
 
 def test_launch_keeps_known_fields_and_drops_empty_ones():
     launch = Launch(launch_id=1, fw_id=2, state="RUNNING", host="node1")

@@ -53,14 +53,14 @@ def sshd():
         return
     if not os.path.exists("/usr/sbin/sshd") or not shutil.which("ssh-keygen"):
         _missing("no /usr/sbin/sshd: apt-get install openssh-server, or bash ci/sshd-up.sh")
-    started = subprocess.run(["bash", str(ROOT / "ci" / "sshd-up.sh")], capture_output=True,
-                             text=True, timeout=60, check=False)
+    started = subprocess.run(
+        ["bash", str(ROOT / "ci" / "sshd-up.sh")], capture_output=True, text=True, timeout=60, check=False
+    )
     if started.returncode != 0:
         _missing(f"ci/sshd-up.sh failed: {started.stderr.strip()}")
     directory = started.stdout.strip().splitlines()[-1]
     yield _read_env(directory)
-    subprocess.run(["bash", str(ROOT / "ci" / "sshd-down.sh"), directory], timeout=30,
-                   check=False)
+    subprocess.run(["bash", str(ROOT / "ci" / "sshd-down.sh"), directory], timeout=30, check=False)
 
 
 class Workstation:
@@ -72,12 +72,13 @@ class Workstation:
         (self.home / ".ssh").mkdir(parents=True)
         if known:
             shutil.copy(sshd["SSHD_KNOWN_HOSTS"], self.home / ".ssh" / "known_hosts")
-        self.conf = tmp_path / "cluster"      # the remote config dir (-rc)
+        self.conf = tmp_path / "cluster"  # the remote config dir (-rc)
         self.cwd = tmp_path / "here"
         self.cwd.mkdir()
         self.store = tmp_path / "store.sqlite"
-        self.lp = LaunchPad.from_file(str(self._write(self.cwd, "my_launchpad.yaml",
-                                                      {"store": "sqlite", "path": str(self.store)})))
+        self.lp = LaunchPad.from_file(
+            str(self._write(self.cwd, "my_launchpad.yaml", {"store": "sqlite", "path": str(self.store)}))
+        )
         self.name = f"ss-{uuid.uuid4().hex[:10]}"
         self.host = f"127.0.0.1:{sshd['SSHD_PORT']}"
 
@@ -91,22 +92,37 @@ class Workstation:
     def settings(self, directory, rlaunch="singleshot"):
         """my_launchpad.yaml and my_qadapter.yaml whose pilots use the store from ``directory``."""
         self._write(directory, "my_launchpad.yaml", {"store": "sqlite", "path": str(self.store)})
-        self._write(directory, "my_qadapter.yaml", {
-            "_fw_q_type": "SLURM", "job_name": self.name, "walltime": "00:05:00",
-            "rocket_launch": f"rlaunch -l {self.conf}/my_launchpad.yaml --ping_interval 1 "
-                             f"{rlaunch}"})
+        self._write(
+            directory,
+            "my_qadapter.yaml",
+            {
+                "_fw_q_type": "SLURM",
+                "job_name": self.name,
+                "walltime": "00:05:00",
+                "rocket_launch": f"rlaunch -l {self.conf}/my_launchpad.yaml --ping_interval 1 {rlaunch}",
+            },
+        )
 
     def qlaunch(self, *argv, timeout=120, **extra_env):
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("SSH_AUTH_SOCK", "STARSHELL_LAUNCHPAD", "STARSHELL_REMOTE_PASSWORD")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("SSH_AUTH_SOCK", "STARSHELL_LAUNCHPAD", "STARSHELL_REMOTE_PASSWORD")
+        }
         env.update(HOME=str(self.home), STARSHELL_HOME=str(self.home / ".starshell"), **extra_env)
-        return subprocess.run(["qlaunch", *argv], cwd=self.cwd, env=env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            ["qlaunch", *argv],
+            cwd=self.cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def login(self, *hosts):
         """-rh ... -ru ... -rkf ...: the test server's user and key."""
-        return ["-rh", *(hosts or [self.host]), "-ru", self.sshd["SSHD_USER"],
-                "-rkf", self.sshd["SSHD_KEY"]]
+        return ["-rh", *(hosts or [self.host]), "-ru", self.sshd["SSHD_USER"], "-rkf", self.sshd["SSHD_KEY"]]
 
     def wait_completed(self, n, timeout=90):
         end = time.monotonic() + timeout
@@ -126,9 +142,17 @@ def ws(sshd, tmp_path):
 
 
 def script_fws(n):
-    return {"fws": [{"fw_id": i, "name": f"fw{i}", "spec": {"_tasks": [
-        {"_fw_name": "ScriptTask", "script": "hostname"}]}} for i in range(1, n + 1)],
-        "links": {}}
+    return {
+        "fws": [
+            {
+                "fw_id": i,
+                "name": f"fw{i}",
+                "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": "hostname"}]},
+            }
+            for i in range(1, n + 1)
+        ],
+        "links": {},
+    }
 
 
 def one_line(text):
@@ -169,8 +193,7 @@ def test_remote_setup_copies_the_files_of_the_config_dir_c(ws):
     ws.settings(local)
     (ws.cwd / "my_qadapter.yaml").write_text("not: the one to copy\n")  # -c wins over ./
     remote = ws.conf / "new" / "dir"
-    done = ws.qlaunch(*ws.login(), "-c", str(local), "-rs", "-rc", str(remote), "singleshot",
-                      timeout=60)
+    done = ws.qlaunch(*ws.login(), "-c", str(local), "-rs", "-rc", str(remote), "singleshot", timeout=60)
 
     assert done.returncode == 0, done.stderr
     assert "no READY firework for this worker; no job submitted" in done.stdout
@@ -185,8 +208,7 @@ def test_two_hosts_at_once_each_submit_a_pilot(ws, slurm_up):  # noqa: F811
     ws.lp.add_wf(script_fws(2))
     ws.settings(ws.conf)
     port = ws.sshd["SSHD_PORT"]
-    done = ws.qlaunch(*ws.login(ws.host, f"localhost:{port}"), "-rc", str(ws.conf),
-                      "singleshot")
+    done = ws.qlaunch(*ws.login(ws.host, f"localhost:{port}"), "-rc", str(ws.conf), "singleshot")
 
     assert done.returncode == 0, done.stderr
     user = ws.sshd["SSHD_USER"]
@@ -201,13 +223,13 @@ def test_two_hosts_at_once_each_submit_a_pilot(ws, slurm_up):  # noqa: F811
 def test_an_unreachable_host_fails_alone_and_the_exit_code_says_so(ws, slurm_up):  # noqa: F811
     ws.settings(ws.conf)
     closed = free_port()
-    done = ws.qlaunch(*ws.login(f"127.0.0.1:{closed}", ws.host), "-rc", str(ws.conf),
-                      "singleshot")
+    done = ws.qlaunch(*ws.login(f"127.0.0.1:{closed}", ws.host), "-rc", str(ws.conf), "singleshot")
 
     assert done.returncode == 5, done.stderr
     user = ws.sshd["SSHD_USER"]
-    assert (f"qlaunch: {user}@127.0.0.1:{closed}: error: cannot reach 127.0.0.1 port {closed}: "
-            "Connection refused") in done.stderr.splitlines()
+    assert (
+        f"qlaunch: {user}@127.0.0.1:{closed}: error: cannot reach 127.0.0.1 port {closed}: Connection refused"
+    ) in done.stderr.splitlines()
     assert f"qlaunch: {user}@{ws.host} {ws.conf}: done" in done.stdout  # the next host still ran
     assert "qlaunch: 1 of 2 host(s) done" in done.stderr
 
@@ -229,9 +251,13 @@ def test_stopping_the_local_qlaunch_stops_the_remote_one(ws, slurm_up):  # noqa:
     """A remote rapidfire must not run on unseen once its SSH session is gone."""
     ws.settings(ws.conf)
     local = subprocess.Popen(
-        ["qlaunch", *ws.login(), "-rc", str(ws.conf), "rapidfire", "--nlaunches", "infinite",
-         "--sleep", "1"], cwd=ws.cwd, env={**os.environ, "HOME": str(ws.home)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ["qlaunch", *ws.login(), "-rc", str(ws.conf), "rapidfire", "--nlaunches", "infinite", "--sleep", "1"],
+        cwd=ws.cwd,
+        env={**os.environ, "HOME": str(ws.home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         for line in local.stdout:  # the remote qlaunch has done a round
             if "sleeping 1 s" in line:
@@ -255,8 +281,7 @@ def test_an_unreachable_port_is_one_line_and_exit_5(ws):
     done = ws.qlaunch(*ws.login(f"127.0.0.1:{closed}"), "singleshot", timeout=60)
 
     assert done.returncode == 5
-    assert one_line(done.stderr).endswith(f"cannot reach 127.0.0.1 port {closed}: "
-                                          "Connection refused")
+    assert one_line(done.stderr).endswith(f"cannot reach 127.0.0.1 port {closed}: Connection refused")
 
 
 def test_a_host_whose_key_is_not_known_is_refused_with_how_to_add_it(sshd, tmp_path):
@@ -303,24 +328,42 @@ def test_each_remote_config_dir_gets_its_own_run_and_result(ws):
     first, second = ws.conf / "queue_a", ws.conf / "queue_b"
     first.mkdir(parents=True)
     second.mkdir()
-    done = ws.qlaunch("-rh", ws.host, "-rc", str(first), str(second), "-ru", ws.sshd["SSHD_USER"],
-                      "-rkf", ws.sshd["SSHD_KEY"], "singleshot", timeout=60)
+    done = ws.qlaunch(
+        "-rh",
+        ws.host,
+        "-rc",
+        str(first),
+        str(second),
+        "-ru",
+        ws.sshd["SSHD_USER"],
+        "-rkf",
+        ws.sshd["SSHD_KEY"],
+        "singleshot",
+        timeout=60,
+    )
 
     assert done.returncode == 2  # neither has a my_qadapter.yaml: the remote qlaunch's exit code
     for directory in (first, second):
-        assert (f"qlaunch: {ws.sshd['SSHD_USER']}@{ws.host} {directory}: remote qlaunch failed "
-                "(exit 2)") in done.stderr
+        assert (
+            f"qlaunch: {ws.sshd['SSHD_USER']}@{ws.host} {directory}: remote qlaunch failed (exit 2)"
+        ) in done.stderr
     assert done.stdout.count("no queue adapter file") == 2
 
 
 def test_a_password_shows_nowhere(ws):
     """Not in qlaunch's messages, nor in the remote command line (ps), nor in sshd's log."""
-    refused = ws.qlaunch("-rh", ws.host, "-ru", ws.sshd["SSHD_USER"], "-rp", SECRET,
-                         "singleshot", timeout=60)
+    refused = ws.qlaunch("-rh", ws.host, "-ru", ws.sshd["SSHD_USER"], "-rp", SECRET, "singleshot", timeout=60)
     assert refused.returncode == 2
     assert "a password; the host accepts only publickey" in one_line(refused.stderr)
-    from_env = ws.qlaunch("-rh", ws.host, "-ru", ws.sshd["SSHD_USER"], "singleshot", timeout=60,
-                          STARSHELL_REMOTE_PASSWORD=SECRET)  # not in this machine's ps
+    from_env = ws.qlaunch(
+        "-rh",
+        ws.host,
+        "-ru",
+        ws.sshd["SSHD_USER"],
+        "singleshot",
+        timeout=60,
+        STARSHELL_REMOTE_PASSWORD=SECRET,
+    )  # not in this machine's ps
     assert from_env.returncode == 2
     assert "a password; the host accepts only publickey" in one_line(from_env.stderr)
 
@@ -329,10 +372,27 @@ def test_a_password_shows_nowhere(ws):
     shell.write_text(f'#!/bin/sh\nprintf "%s\\n" "$0" "$@" > {seen}\nexec /bin/bash -l -c "$1"\n')
     shell.chmod(0o755)
     ws.conf.mkdir()
-    ran = ws.qlaunch(*ws.login(), "-rp", SECRET, "-rc", str(ws.conf), "-rsh", str(shell),
-                     "--loglvl", "DEBUG", "singleshot", timeout=60)
+    ran = ws.qlaunch(
+        *ws.login(),
+        "-rp",
+        SECRET,
+        "-rc",
+        str(ws.conf),
+        "-rsh",
+        str(shell),
+        "--loglvl",
+        "DEBUG",
+        "singleshot",
+        timeout=60,
+    )
     assert "no queue adapter file" in ran.stdout + ran.stderr  # the remote qlaunch did run
     assert f"cd {ws.conf} || exit 2; qlaunch --loglvl DEBUG singleshot" in seen.read_text()
-    for text in (ran.stdout, ran.stderr, refused.stdout, from_env.stderr, seen.read_text(),
-                 (Path(ws.sshd["SSHD_DIR"]) / "sshd.log").read_text()):
+    for text in (
+        ran.stdout,
+        ran.stderr,
+        refused.stdout,
+        from_env.stderr,
+        seen.read_text(),
+        (Path(ws.sshd["SSHD_DIR"]) / "sshd.log").read_text(),
+    ):
         assert SECRET not in text

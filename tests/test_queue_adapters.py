@@ -98,8 +98,9 @@ def test_corpus_types_map_to_our_names():
 # ---------------------------------------------------------------- config
 def test_load_from_file_fills_defaults_and_synonyms(tmp_path):
     path = tmp_path / "my_qadapter.yaml"
-    path.write_text("_fw_name: CommonAdapter\n_fw_q_type: torque\nrocket_launch: rlaunch\n"
-                    "nnodes: 2\nppn: 8\n")
+    path.write_text(
+        "_fw_name: CommonAdapter\n_fw_q_type: torque\nrocket_launch: rlaunch\nnnodes: 2\nppn: 8\n"
+    )
     config = load_qadapter(path)
     assert config.q_type == "PBS"
     assert config.params["job_name"] == get_adapter(config).job_name == "FW_job"
@@ -107,19 +108,22 @@ def test_load_from_file_fills_defaults_and_synonyms(tmp_path):
     assert isinstance(get_adapter(path), PBSAdapter)
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("_fw_q_type: SLURM\nqueue: a: b\nrocket_launch: x\n", r"my\.yaml:2: not valid YAML"),
-    ("- a\n- b\n", "must be a mapping"),
-    ("_fw_q_type: Condor\nrocket_launch: x\n", "'Condor' is not one of SLURM, PBS"),
-    ("rocket_launch: x\n", "_fw_q_type is missing"),
-    ("_fw_q_type: SLURM\n", "rocket_launch is missing"),
-    ("_fw_q_type: SLURM\nrocket_launch: x\nwalltime: soon\n", "walltime 'soon'"),
-    ("_fw_q_type: SLURM\nrocket_launch: x\nqueue: [a, b]\n", "queue must be a single value"),
-    ("_fw_name: PBSAdapterNERSC\n_fw_q_type: PBS\nrocket_launch: x\n", "use CommonAdapter"),
-    ("_fw_q_type: SLURM\nrocket_launch: x\ntemplate_file: nothere.txt\n", "cannot read template file"),
-    ("_fw_q_type: SLURM\nrocket_launch: x\n_q_commands_override: sbatch\n", "must map names"),
-    ("_fw_q_type: SLURM\nrocket_launch: x\n'bad-key': 1\n", "not a valid placeholder name"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("_fw_q_type: SLURM\nqueue: a: b\nrocket_launch: x\n", r"my\.yaml:2: not valid YAML"),
+        ("- a\n- b\n", "must be a mapping"),
+        ("_fw_q_type: Condor\nrocket_launch: x\n", "'Condor' is not one of SLURM, PBS"),
+        ("rocket_launch: x\n", "_fw_q_type is missing"),
+        ("_fw_q_type: SLURM\n", "rocket_launch is missing"),
+        ("_fw_q_type: SLURM\nrocket_launch: x\nwalltime: soon\n", "walltime 'soon'"),
+        ("_fw_q_type: SLURM\nrocket_launch: x\nqueue: [a, b]\n", "queue must be a single value"),
+        ("_fw_name: PBSAdapterNERSC\n_fw_q_type: PBS\nrocket_launch: x\n", "use CommonAdapter"),
+        ("_fw_q_type: SLURM\nrocket_launch: x\ntemplate_file: nothere.txt\n", "cannot read template file"),
+        ("_fw_q_type: SLURM\nrocket_launch: x\n_q_commands_override: sbatch\n", "must map names"),
+        ("_fw_q_type: SLURM\nrocket_launch: x\n'bad-key': 1\n", "not a valid placeholder name"),
+    ],
+)
 def test_config_errors_name_the_file_and_problem(tmp_path, text, problem):
     path = tmp_path / "my.yaml"
     path.write_text(text)
@@ -140,17 +144,30 @@ def test_unknown_command_override_is_refused():
 
 def test_command_override_replaces_the_executable():
     runner = Replay([answer(["ssh", "login1", "sbatch", "--parsable", "job.sh"], stdout="7\n")])
-    adapter = get_adapter({**BASE, "_fw_q_type": "SLURM",
-                           "_q_commands_override": {"submit_cmd": "ssh login1 sbatch"}},
-                          run_command=runner)
+    adapter = get_adapter(
+        {**BASE, "_fw_q_type": "SLURM", "_q_commands_override": {"submit_cmd": "ssh login1 sbatch"}},
+        run_command=runner,
+    )
     assert adapter.submit("job.sh") == "7"
 
 
-@pytest.mark.parametrize("value, seconds", [
-    ("1:00:00", 3600), ("00:02:00", 120), ("2-00:00:00", 172800), (90, 5400), ("90", 5400),
-    (0.5, 30), ("5:30", 330), ("1-12", 129600), ("1-2:30", 95400), ("48:00:00", 172800),
-    (None, None), ("", None),
-])
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("1:00:00", 3600),
+        ("00:02:00", 120),
+        ("2-00:00:00", 172800),
+        (90, 5400),
+        ("90", 5400),
+        (0.5, 30),
+        ("5:30", 330),
+        ("1-12", 129600),
+        ("1-2:30", 95400),
+        ("48:00:00", 172800),
+        (None, None),
+        ("", None),
+    ],
+)
 def test_walltime_seconds(value, seconds):
     assert walltime_seconds(value) == seconds
 
@@ -164,8 +181,10 @@ def test_walltime_seconds_refuses(value):
 # ---------------------------------------------------------------- rendering
 def test_render_template_drops_lines_with_unset_values():
     text = "a=$${a}\nb=$${b} c=$${c}\nshell $HOME ${X}\nzero=$${z}\nempty=$${e}\n"
-    assert render_template(text, {"a": 1, "b": "x", "c": None, "z": 0, "e": ""}) == \
-        "a=1\nshell $HOME ${X}\nzero=0\n"
+    assert (
+        render_template(text, {"a": 1, "b": "x", "c": None, "z": 0, "e": ""})
+        == "a=1\nshell $HOME ${X}\nzero=0\n"
+    )
 
 
 def test_slurm_script_has_only_the_lines_that_are_set():
@@ -181,8 +200,9 @@ def test_slurm_script_has_only_the_lines_that_are_set():
 
 def test_queueadapter_overrides_go_on_top_without_changing_the_config():
     adapter = get_adapter({**BASE, "_fw_q_type": "SLURM", "account": "chem", "walltime": 30})
-    script = adapter.render({"walltime": "2-00:00:00", "queue": "big", "account": None,
-                             "launch_dir": "/data/my run", "nodes": 2})
+    script = adapter.render(
+        {"walltime": "2-00:00:00", "queue": "big", "account": None, "launch_dir": "/data/my run", "nodes": 2}
+    )
     assert "#SBATCH --time=2-00:00:00\n" in script
     assert "#SBATCH --partition=big\n" in script
     assert "#SBATCH --nodes=2\n" in script
@@ -193,24 +213,30 @@ def test_queueadapter_overrides_go_on_top_without_changing_the_config():
     assert adapter.walltime_seconds({"walltime": "1:00:00"}) == 3600
 
 
-@pytest.mark.parametrize("overrides, problem", [
-    ({"_fw_q_type": "PBS"}, "cannot be changed per firework"),
-    ({"walltime": "later"}, "_queueadapter: walltime 'later'"),
-    ({"queue": {"a": 1}}, "queue must be a single value"),
-])
+@pytest.mark.parametrize(
+    "overrides, problem",
+    [
+        ({"_fw_q_type": "PBS"}, "cannot be changed per firework"),
+        ({"walltime": "later"}, "_queueadapter: walltime 'later'"),
+        ({"queue": {"a": 1}}, "queue must be a single value"),
+    ],
+)
 def test_bad_overrides_are_config_errors(overrides, problem):
     adapter = get_adapter({**BASE, "_fw_q_type": "SLURM"})
     with pytest.raises(ConfigError, match=problem):
         adapter.render(overrides)
 
 
-@pytest.mark.parametrize("q_type, walltime, line", [
-    ("SLURM", "36:00:00", "#SBATCH --time=1-12:00:00"),
-    ("PBS", "1-00:00:00", "#PBS -l walltime=24:00:00"),
-    ("SGE", 10, "#$ -l h_rt=00:10:00"),
-    ("LSF", "2:00:00", "#BSUB -W 2:00"),
-    ("LSF", "0:01:30", "#BSUB -W 0:02"),
-])
+@pytest.mark.parametrize(
+    "q_type, walltime, line",
+    [
+        ("SLURM", "36:00:00", "#SBATCH --time=1-12:00:00"),
+        ("PBS", "1-00:00:00", "#PBS -l walltime=24:00:00"),
+        ("SGE", 10, "#$ -l h_rt=00:10:00"),
+        ("LSF", "2:00:00", "#BSUB -W 2:00"),
+        ("LSF", "0:01:30", "#BSUB -W 0:02"),
+    ],
+)
 def test_each_scheduler_writes_walltime_its_own_way(q_type, walltime, line):
     script = get_adapter({**BASE, "_fw_q_type": q_type, "walltime": walltime}).render()
     assert line + "\n" in script
@@ -257,8 +283,9 @@ def test_slurm_failed_submit_carries_sbatchs_own_words():
     assert "exit code 1" in str(info.value)
 
 
-@pytest.mark.parametrize("stdout, job_id", [("123;cluster2\n", "123"), ("\n", None),
-                                            ("sbatch: warning\n", None)])
+@pytest.mark.parametrize(
+    "stdout, job_id", [("123;cluster2\n", "123"), ("\n", None), ("sbatch: warning\n", None)]
+)
 def test_slurm_parsable_output(stdout, job_id):
     runner = Replay([answer(["sbatch", "--parsable", "j.sh"], stdout=stdout)])
     adapter = get_adapter({**BASE, "_fw_q_type": "SLURM"}, run_command=runner)
@@ -269,10 +296,14 @@ def test_slurm_parsable_output(stdout, job_id):
             adapter.submit("j.sh")
 
 
-@pytest.mark.parametrize("scenario, name, count", [
-    ("squeue_count_all", None, 6), ("squeue_count_pilot", "pilot", 5),
-    ("squeue_count_none", "no-such-name", 0),
-])
+@pytest.mark.parametrize(
+    "scenario, name, count",
+    [
+        ("squeue_count_all", None, 6),
+        ("squeue_count_pilot", "pilot", 5),
+        ("squeue_count_none", "no-such-name", 0),
+    ],
+)
 def test_slurm_counts_this_users_jobs(scenario, name, count):
     adapter, runner = replay("SLURM", scenario)
     assert adapter.count_jobs(name) == count
@@ -281,16 +312,23 @@ def test_slurm_counts_this_users_jobs(scenario, name, count):
 
 def test_slurm_count_skips_finished_jobs():
     """A user's SQUEUE_STATES=all makes squeue list finished jobs too."""
-    listing = answer(["squeue", "-h", "-u", "bob", "-o", "%i %T"],
-                     stdout="7 COMPLETED\n8 RUNNING\n9 CANCELLED\n10 COMPLETING\n")
+    listing = answer(
+        ["squeue", "-h", "-u", "bob", "-o", "%i %T"],
+        stdout="7 COMPLETED\n8 RUNNING\n9 CANCELLED\n10 COMPLETING\n",
+    )
     adapter = get_adapter({**BASE, "_fw_q_type": "SLURM"}, run_command=Replay([listing]), user="bob")
     assert adapter.count_jobs() == 2
 
 
-@pytest.mark.parametrize("scenario, state", [
-    ("squeue_state_running", JobState.RUNNING), ("squeue_state_pending", JobState.PENDING),
-    ("squeue_state_completed", JobState.COMPLETED), ("squeue_state_cancelled", JobState.CANCELLED),
-])
+@pytest.mark.parametrize(
+    "scenario, state",
+    [
+        ("squeue_state_running", JobState.RUNNING),
+        ("squeue_state_pending", JobState.PENDING),
+        ("squeue_state_completed", JobState.COMPLETED),
+        ("squeue_state_cancelled", JobState.CANCELLED),
+    ],
+)
 def test_slurm_job_state_from_squeue(scenario, state):
     adapter, _ = replay("SLURM", scenario)
     job_id = SLURM[scenario][0]["argv"][3]
@@ -326,18 +364,27 @@ def test_slurm_cancel():
     adapter.cancel(SLURM["_ids"][0])
     adapter.cancel("999999")
     assert not runner.calls
-    refused = answer(["scancel", "5"], 1, stderr="scancel: error: Kill job error on job id 5: "
-                                                 "Access/permission denied\n")
+    refused = answer(
+        ["scancel", "5"], 1, stderr="scancel: error: Kill job error on job id 5: Access/permission denied\n"
+    )
     adapter = get_adapter({**BASE, "_fw_q_type": "SLURM"}, run_command=Replay([refused]))
     with pytest.raises(QueueError, match="Access/permission denied"):
         adapter.cancel("5")
 
 
-@pytest.mark.parametrize("name, state", [
-    ("CANCELLED by 0", JobState.CANCELLED), ("OUT_OF_MEMORY", JobState.FAILED),
-    ("COMPLETING", JobState.RUNNING), ("REQUEUED", JobState.PENDING), ("TIMEOUT", JobState.TIMEOUT),
-    ("SUSPENDED", JobState.SUSPENDED), ("SOMETHING_NEW", JobState.UNKNOWN), ("", JobState.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "name, state",
+    [
+        ("CANCELLED by 0", JobState.CANCELLED),
+        ("OUT_OF_MEMORY", JobState.FAILED),
+        ("COMPLETING", JobState.RUNNING),
+        ("REQUEUED", JobState.PENDING),
+        ("TIMEOUT", JobState.TIMEOUT),
+        ("SUSPENDED", JobState.SUSPENDED),
+        ("SOMETHING_NEW", JobState.UNKNOWN),
+        ("", JobState.UNKNOWN),
+    ],
+)
 def test_slurm_state_names(name, state):
     assert slurm_state(name) is state
 
@@ -356,13 +403,17 @@ def test_pbs_counts_with_qselect():
     assert adapter.count_jobs() == 3
 
 
-@pytest.mark.parametrize("scenario, job_id, state", [
-    ("qstat_running", "1234", JobState.RUNNING), ("qstat_queued", "1235", JobState.PENDING),
-    ("qstat_torque_completed", "1230", JobState.COMPLETED),
-    ("qstat_torque_walltime", "1231", JobState.TIMEOUT),
-    ("qstat_pbspro_history_failed", "1236", JobState.FAILED),
-    ("qstat_unknown", "9999", None),
-])
+@pytest.mark.parametrize(
+    "scenario, job_id, state",
+    [
+        ("qstat_running", "1234", JobState.RUNNING),
+        ("qstat_queued", "1235", JobState.PENDING),
+        ("qstat_torque_completed", "1230", JobState.COMPLETED),
+        ("qstat_torque_walltime", "1231", JobState.TIMEOUT),
+        ("qstat_pbspro_history_failed", "1236", JobState.FAILED),
+        ("qstat_unknown", "9999", None),
+    ],
+)
 def test_pbs_job_state(scenario, job_id, state):
     adapter, runner = replay("PBS", scenario)
     assert adapter.job_state(job_id) is state
@@ -390,15 +441,20 @@ def test_sge_submit():
 
 def test_sge_counts_by_full_name_and_skips_error_states():
     adapter, _ = replay("SGE", "qstat_xml", "qstat_xml")
-    assert adapter.count_jobs("pilot") == 2            # 4711 r, 4712 qw; 4714 Eqw is stuck
+    assert adapter.count_jobs("pilot") == 2  # 4711 r, 4712 qw; 4714 Eqw is stuck
     assert adapter.count_jobs() == 4
 
 
-@pytest.mark.parametrize("scenario, job_id, state", [
-    ("qstat_xml", "4715", JobState.PENDING), ("qstat_xml", "4714", JobState.FAILED),
-    ("finished_ok", "4700", JobState.COMPLETED), ("finished_failed", "4701", JobState.FAILED),
-    ("unknown", "4800", None),
-])
+@pytest.mark.parametrize(
+    "scenario, job_id, state",
+    [
+        ("qstat_xml", "4715", JobState.PENDING),
+        ("qstat_xml", "4714", JobState.FAILED),
+        ("finished_ok", "4700", JobState.COMPLETED),
+        ("finished_failed", "4701", JobState.FAILED),
+        ("unknown", "4800", None),
+    ],
+)
 def test_sge_job_state(scenario, job_id, state):
     adapter, _ = replay("SGE", scenario)
     assert adapter.job_state(job_id) is state
@@ -414,27 +470,49 @@ def test_sge_errors_and_cancel():
     adapter.cancel("4800")
 
 
-@pytest.mark.parametrize("code, state", [
-    ("qw", JobState.PENDING), ("hqw", JobState.PENDING), ("hRwq", JobState.PENDING),
-    ("r", JobState.RUNNING), ("Rr", JobState.RUNNING), ("t", JobState.RUNNING),
-    ("dr", JobState.CANCELLED), ("s", JobState.SUSPENDED), ("Eqw", JobState.FAILED),
-    ("", JobState.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "code, state",
+    [
+        ("qw", JobState.PENDING),
+        ("hqw", JobState.PENDING),
+        ("hRwq", JobState.PENDING),
+        ("r", JobState.RUNNING),
+        ("Rr", JobState.RUNNING),
+        ("t", JobState.RUNNING),
+        ("dr", JobState.CANCELLED),
+        ("s", JobState.SUSPENDED),
+        ("Eqw", JobState.FAILED),
+        ("", JobState.UNKNOWN),
+    ],
+)
 def test_sge_state_letters(code, state):
     assert sge_state(code) is state
 
 
 # ---------------------------------------------------------------- LSF (hand-made)
 def test_lsf_submit_count_state_cancel():
-    adapter, runner = replay("LSF", "bsub_ok", "bsub_bad_queue", "bjobs_pilot", "bjobs_none",
-                             "bjobs_done", "bjobs_exit", "bjobs_unknown", "bkill_ok", "bkill_gone")
+    adapter, runner = replay(
+        "LSF",
+        "bsub_ok",
+        "bsub_bad_queue",
+        "bjobs_pilot",
+        "bjobs_none",
+        "bjobs_done",
+        "bjobs_exit",
+        "bjobs_unknown",
+        "bkill_ok",
+        "bkill_gone",
+    )
     assert adapter.submit("job.sh") == "5150"
     with pytest.raises(QueueError, match="No such queue"):
         adapter.submit("job.sh")
     assert adapter.count_jobs("pilot") == 3
     assert adapter.count_jobs() == 0
-    assert [adapter.job_state(i) for i in ("5140", "5141", "5999")] == \
-        [JobState.COMPLETED, JobState.FAILED, None]
+    assert [adapter.job_state(i) for i in ("5140", "5141", "5999")] == [
+        JobState.COMPLETED,
+        JobState.FAILED,
+        None,
+    ]
     adapter.cancel("5150")
     adapter.cancel("5140")
     assert not runner.calls
@@ -449,8 +527,9 @@ def test_lsf_down_is_a_queue_error():
 def test_lsf_script_reaches_bsub_on_stdin(tmp_path):
     """bsub only reads #BSUB lines from stdin: check our shell redirection for real."""
     fake = tmp_path / "bsub"
-    fake.write_text('#!/bin/sh\ncat > "$(dirname "$0")/got.txt"\n'
-                    'echo "Job <42> is submitted to queue <normal>."\n')
+    fake.write_text(
+        '#!/bin/sh\ncat > "$(dirname "$0")/got.txt"\necho "Job <42> is submitted to queue <normal>."\n'
+    )
     fake.chmod(0o755)
     adapter = get_adapter({**BASE, "_fw_q_type": "LSF", "_q_commands_override": {"submit_cmd": str(fake)}})
     script = adapter.write_script(tmp_path / "job sh")

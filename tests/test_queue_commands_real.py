@@ -35,14 +35,18 @@ class Shell:
         return LaunchPad(SQLiteStore(os.path.join(self.user.home, "launchpad.sqlite")))
 
     def qadapter(self, **params):
-        data = {"_fw_q_type": "SLURM", "rocket_launch": "rlaunch singleshot",
-                "job_name": self.job_name, "walltime": "00:05:00", **params}
+        data = {
+            "_fw_q_type": "SLURM",
+            "rocket_launch": "rlaunch singleshot",
+            "job_name": self.job_name,
+            "walltime": "00:05:00",
+            **params,
+        }
         (self.work / "my_qadapter.yaml").write_text(dumps(data, "yaml"))
 
     def add_fw(self, script="true"):
         path = self.work / "fw.yaml"
-        path.write_text(dumps({"spec": {"_tasks": [{"_fw_name": "ScriptTask",
-                                                    "script": script}]}}, "yaml"))
+        path.write_text(dumps({"spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": script}]}}, "yaml"))
         assert self("lpad", "add", path).returncode == 0
 
 
@@ -75,8 +79,7 @@ def test_detect_unreserved_rerun_says_which_jobs_it_cancels(shell):
     assert state in ("CANCELLED", "")
 
 
-@pytest.mark.parametrize("mode", [["singleshot"], ["-r", "singleshot"],
-                                  ["rapidfire", "--sleep", "1"]])
+@pytest.mark.parametrize("mode", [["singleshot"], ["-r", "singleshot"], ["rapidfire", "--sleep", "1"]])
 def test_a_refused_submission_leaves_no_directory(shell, mode):
     shell.qadapter(queue="no-such-partition")
     shell.add_fw()
@@ -103,8 +106,9 @@ def test_the_starter_files_run_a_workflow_on_slurm(shell):
     assert shell("lpad", "init").returncode == 0
     assert shell("qlaunch", "init").returncode == 0
     qadapter = shell.work / "my_qadapter.yaml"
-    qadapter.write_text(qadapter.read_text().replace(
-        "job_name: starshell_pilot", f"job_name: {shell.job_name}"))
+    qadapter.write_text(
+        qadapter.read_text().replace("job_name: starshell_pilot", f"job_name: {shell.job_name}")
+    )
     shell.add_fw("echo hello from the pilot")
     done = shell("qlaunch", "rapidfire", "-m", "1", "--sleep", "2", timeout=90)
     assert done.returncode == 0, done.stderr

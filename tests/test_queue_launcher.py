@@ -13,18 +13,26 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ManualClock
 
 from launchpad import LaunchPad
 from launchpad.errors import ConfigError, NotFoundError, QueueError
 from launchpad.worker import FWorker
-from queue_adapters import get_adapter
 from queue_adapters import cli as qcli
+from queue_adapters import get_adapter
 from queue_adapters.launcher import (
-    JOB_ID_FILE, SUBMIT_SCRIPT, QueueLauncher, backoff, forward_signal, pilot_command,
-    shield_shell, signal_lead, stop_margin)
+    JOB_ID_FILE,
+    SUBMIT_SCRIPT,
+    QueueLauncher,
+    backoff,
+    forward_signal,
+    pilot_command,
+    shield_shell,
+    signal_lead,
+    stop_margin,
+)
 from queue_adapters.lpad_commands import register
 from queue_adapters.reservations import cancel_qid, detect_unreserved, get_qids, launch_qid
-from conftest import ManualClock
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "queue" / "slurm.json").read_text())
 BAD_PARTITION = RECORDED["sbatch_bad_partition"][0]["stderr"]
@@ -39,11 +47,11 @@ class FakeSlurm:
 
     def __init__(self, user="alice"):
         self.user = user
-        self.jobs = {}          # id -> {"name", "state", "script", "cwd"}
+        self.jobs = {}  # id -> {"name", "state", "script", "cwd"}
         self.calls = []
         self.next_id = 4711
-        self.fail = {}          # program -> list of (rc, out, err) to answer next
-        self.on_cancel = None   # callback(job_id): what the job's processes do on scancel
+        self.fail = {}  # program -> list of (rc, out, err) to answer next
+        self.on_cancel = None  # callback(job_id): what the job's processes do on scancel
 
     def __call__(self, argv, cwd=None, timeout=None):
         self.calls.append(list(argv))
@@ -67,9 +75,11 @@ class FakeSlurm:
             job = self.jobs.get(argv[argv.index("-j") + 1])
             return (0, f"{job['state']}\n", "") if job else (1, "", INVALID_ID)
         name = argv[argv.index("-n") + 1] if "-n" in argv else None
-        lines = [f"{i} {j['state']}" for i, j in self.jobs.items()
-                 if j["state"] in ("PENDING", "RUNNING", "COMPLETING")
-                 and (name is None or j["name"] == name)]
+        lines = [
+            f"{i} {j['state']}"
+            for i, j in self.jobs.items()
+            if j["state"] in ("PENDING", "RUNNING", "COMPLETING") and (name is None or j["name"] == name)
+        ]
         return 0, "".join(line + "\n" for line in lines), ""
 
     def sacct(self, argv, cwd):
@@ -106,8 +116,13 @@ class Clock:
         self.now += seconds
 
 
-QADAPTER = {"_fw_q_type": "SLURM", "rocket_launch": "rlaunch -w my_fworker.yaml rapidfire",
-            "job_name": "pilot", "walltime": "01:00:00", "queue": "debug"}
+QADAPTER = {
+    "_fw_q_type": "SLURM",
+    "rocket_launch": "rlaunch -w my_fworker.yaml rapidfire",
+    "job_name": "pilot",
+    "walltime": "01:00:00",
+    "queue": "debug",
+}
 
 
 @pytest.fixture
@@ -124,16 +139,24 @@ def clock():
 def make_launcher(lp, slurm, clock, tmp_path):
     def make(reserve=False, worker=None, maxjobs_block=500, **params):
         adapter = get_adapter({**QADAPTER, **params}, run_command=slurm, user="alice")
-        return QueueLauncher(lp, adapter, worker, launch_dir=tmp_path / "runs", reserve=reserve,
-                             maxjobs_block=maxjobs_block, submit_interval=2.0, clock=clock,
-                             sleep=clock.sleep)
+        return QueueLauncher(
+            lp,
+            adapter,
+            worker,
+            launch_dir=tmp_path / "runs",
+            reserve=reserve,
+            maxjobs_block=maxjobs_block,
+            submit_interval=2.0,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+
     (tmp_path / "runs").mkdir()
     return make
 
 
 def add_fws(lp, n, **spec):
-    fws = [{"fw_id": i + 1, "name": f"fw{i + 1}", "spec": {"_tasks": [NOOP], **spec}}
-           for i in range(n)]
+    fws = [{"fw_id": i + 1, "name": f"fw{i + 1}", "spec": {"_tasks": [NOOP], **spec}} for i in range(n)]
     return sorted(lp.add_wf({"fws": fws, "links": {}}).values())
 
 
@@ -152,27 +175,37 @@ def test_margin_is_a_tenth_of_the_walltime_capped_at_five_minutes(walltime, marg
     assert signal_lead(walltime) == margin // 2
 
 
-@pytest.mark.parametrize("command, expected", [
-    ("rlaunch rapidfire", "rlaunch rapidfire --timeout 3300"),
-    ("rlaunch -w w.yaml rapidfire --sleep 5 > out.txt",
-     "rlaunch -w w.yaml rapidfire --timeout 3300 --sleep 5 > out.txt"),
-    ("/opt/venv/bin/rlaunch multi 4 --sleep 2", "/opt/venv/bin/rlaunch multi 4 --timeout 3300 --sleep 2"),
-    ("python -m rocket.cli rapidfire", "python -m rocket.cli rapidfire --timeout 3300"),
-    ("rlaunch rapidfire --timeout 99", "rlaunch rapidfire --timeout 99"),
-    ("rlaunch singleshot", "rlaunch singleshot"),
-    ("my_own_script.sh rapidfire", "my_own_script.sh rapidfire"),
-])
+@pytest.mark.parametrize(
+    "command, expected",
+    [
+        ("rlaunch rapidfire", "rlaunch rapidfire --timeout 3300"),
+        (
+            "rlaunch -w w.yaml rapidfire --sleep 5 > out.txt",
+            "rlaunch -w w.yaml rapidfire --timeout 3300 --sleep 5 > out.txt",
+        ),
+        ("/opt/venv/bin/rlaunch multi 4 --sleep 2", "/opt/venv/bin/rlaunch multi 4 --timeout 3300 --sleep 2"),
+        ("python -m rocket.cli rapidfire", "python -m rocket.cli rapidfire --timeout 3300"),
+        ("rlaunch rapidfire --timeout 99", "rlaunch rapidfire --timeout 99"),
+        ("rlaunch singleshot", "rlaunch singleshot"),
+        ("my_own_script.sh rapidfire", "my_own_script.sh rapidfire"),
+    ],
+)
 def test_rapidfire_pilots_stop_taking_work_before_the_walltime(command, expected):
     assert pilot_command(command, 3600) == expected
     assert pilot_command(command, None) == command
 
 
-@pytest.mark.parametrize("command, expected", [
-    ("rlaunch rapidfire", "rlaunch singleshot --fw_id 7"),
-    ("rlaunch -l lp.yaml rapidfire --nlaunches 2 --sleep=3; echo done",
-     "rlaunch -l lp.yaml singleshot --fw_id 7; echo done"),
-    ("cd /scratch && rlaunch singleshot -f 3", "cd /scratch && rlaunch singleshot --fw_id 7"),
-])
+@pytest.mark.parametrize(
+    "command, expected",
+    [
+        ("rlaunch rapidfire", "rlaunch singleshot --fw_id 7"),
+        (
+            "rlaunch -l lp.yaml rapidfire --nlaunches 2 --sleep=3; echo done",
+            "rlaunch -l lp.yaml singleshot --fw_id 7; echo done",
+        ),
+        ("cd /scratch && rlaunch singleshot -f 3", "cd /scratch && rlaunch singleshot --fw_id 7"),
+    ],
+)
 def test_reservation_mode_runs_its_own_firework(command, expected):
     assert pilot_command(command, 3600, fw_id=7) == expected
 
@@ -193,8 +226,7 @@ def test_signal_is_forwarded_only_to_a_simple_rlaunch_command():
 
 def test_the_batch_shell_outlives_sigterm_only_around_rlaunch():
     assert shield_shell("rlaunch singleshot") == "trap : TERM; rlaunch singleshot"
-    assert shield_shell("module load x; rlaunch rapidfire") == \
-        "trap : TERM; module load x; rlaunch rapidfire"
+    assert shield_shell("module load x; rlaunch rapidfire") == "trap : TERM; module load x; rlaunch rapidfire"
     assert shield_shell("./my_code --fast") == "./my_code --fast"
 
 
@@ -210,13 +242,15 @@ def start_pilot_line(tmp_path, line):
     """Run a pilot's rocket_launch line in bash with a fake rlaunch; wait until it runs."""
     import subprocess
     import time
+
     (tmp_path / "rlaunch").write_text(FAKE_RLAUNCH)
     (tmp_path / "rlaunch").chmod(0o755)
     log = tmp_path / "log"
     log.write_text("")
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "LOG": str(log)}
-    shell = subprocess.Popen(["bash", "-c", line + '\necho shell-done >> "$LOG"'], env=env,
-                             start_new_session=True)
+    shell = subprocess.Popen(
+        ["bash", "-c", line + '\necho shell-done >> "$LOG"'], env=env, start_new_session=True
+    )
     deadline = time.monotonic() + 10
     while "started" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -226,10 +260,11 @@ def start_pilot_line(tmp_path, line):
 def test_the_wrapper_hands_usr1_on_once_and_waits_for_rlaunch(tmp_path):
     import signal
     import time
+
     shell, log = start_pilot_line(tmp_path, forward_signal("rlaunch rapidfire --timeout 54"))
-    shell.send_signal(signal.SIGUSR1)   # Slurm's early warning, to the batch shell only
+    shell.send_signal(signal.SIGUSR1)  # Slurm's early warning, to the batch shell only
     time.sleep(0.05)
-    shell.send_signal(signal.SIGTERM)   # the hard limit reaches the shell too
+    shell.send_signal(signal.SIGTERM)  # the hard limit reaches the shell too
     assert shell.wait(10) == 0
     # rlaunch gets the warning itself (a walltime stop, not a Ctrl-C), once, then the shell goes on
     assert log.read_text().split() == ["started", "USR1", "shell-done"]
@@ -238,9 +273,10 @@ def test_the_wrapper_hands_usr1_on_once_and_waits_for_rlaunch(tmp_path):
 @pytest.mark.parametrize("shielded", [True, False])
 def test_a_shielded_shell_waits_for_rlaunch_after_sigterm(tmp_path, shielded):
     import signal
+
     line = shield_shell("rlaunch rapidfire") if shielded else "rlaunch rapidfire"
     shell, log = start_pilot_line(tmp_path, line)
-    os.killpg(shell.pid, signal.SIGTERM)    # scancel signals every process of the job
+    os.killpg(shell.pid, signal.SIGTERM)  # scancel signals every process of the job
     if shielded:
         assert shell.wait(10) == 0
         assert log.read_text().split() == ["started", "TERM", "shell-done"]
@@ -352,7 +388,10 @@ def test_reservation_mode_ties_each_job_to_one_firework(lp, slurm, make_launcher
         assert f"singleshot --fw_id {sub.fw_id} & pilot_pid" in script
         launch = lp.get_launch(sub.launch_id)
         assert (launch["state"], launch["reservation_id"], launch["launch_dir"]) == (
-            "RESERVED", sub.job_id, sub.launcher_dir)
+            "RESERVED",
+            sub.job_id,
+            sub.launcher_dir,
+        )
     assert "--time=01:00:00" in slurm.jobs[subs[0].job_id]["script"]
     assert "--time=00:07:00" in slurm.jobs[subs[1].job_id]["script"]
     assert "--nodes=2" in slurm.jobs[subs[1].job_id]["script"]
@@ -377,8 +416,9 @@ def test_reservation_demand_counts_reserved_work_once(lp, make_launcher):
 
 def test_failed_reserved_submission_gives_the_firework_back(lp, make_launcher):
     (fw_id,) = add_fws(lp, 1)
-    with pytest.raises(QueueError,
-                       match=f"(?s)firework {fw_id}: .*invalid partition.*the firework is READY again"):
+    with pytest.raises(
+        QueueError, match=f"(?s)firework {fw_id}: .*invalid partition.*the firework is READY again"
+    ):
         make_launcher(reserve=True, queue="nope").singleshot()
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
     assert [launch["state"] for launch in lp.get_launches()] == ["CANCELLED"]
@@ -405,7 +445,7 @@ def test_rapidfire_refills_as_jobs_finish_and_stops_when_work_is_done(lp, slurm,
     add_fws(lp, 5)
     launcher = make_launcher()
     launcher.submit_interval = 0
-    launcher.poll = 60   # one sleep call per round: this test counts rounds by them
+    launcher.poll = 60  # one sleep call per round: this test counts rounds by them
     rounds = []
 
     def sleep(seconds):
@@ -414,6 +454,7 @@ def test_rapidfire_refills_as_jobs_finish_and_stops_when_work_is_done(lp, slurm,
         slurm.set_state("COMPLETED", *[j for j, job in slurm.jobs.items() if job["state"] == "PENDING"][:1])
         if len(rounds) == 4:
             complete_all(lp)
+
     launcher.sleep = sleep
     n = launcher.rapidfire(maxjobs_queue=2, nlaunches=0, sleep_time=60)
     assert rounds[:3] == [2, 3, 4]
@@ -432,6 +473,7 @@ def test_rapidfire_ends_within_a_poll_of_the_last_firework(lp, slurm, make_launc
         seen.append(seconds)
         if len(seen) == 2:
             complete_all(lp)
+
     launcher.sleep = sleep
     assert launcher.rapidfire(maxjobs_queue=2, nlaunches=0, sleep_time=60) == 1
     assert seen == [5, 5]
@@ -479,7 +521,9 @@ def test_get_qids_from_reservations_and_pilot_directories(lp, make_launcher, tmp
     fw, launch_id = lp.checkout_fw(launch_dir=os.path.join(pilot.launcher_dir, "launcher_x"))
     rows = get_qids(lp, ids)
     assert {(r["fw_id"], r["state"], r["qid"]) for r in rows} == {
-        (ids[0], "RESERVED", sub.job_id), (ids[1], "RUNNING", pilot.job_id)}
+        (ids[0], "RESERVED", sub.job_id),
+        (ids[1], "RUNNING", pilot.job_id),
+    }
     assert launch_qid({"launch_dir": str(tmp_path / "nowhere")}) is None
     with pytest.raises(NotFoundError, match="no firework with id 99"):
         get_qids(lp, [99])
@@ -505,7 +549,7 @@ def test_cancel_qid_of_an_unknown_or_ended_job_cancels_nothing(lp, slurm, make_l
     slurm.set_state("FAILED", sub.job_id)
     result = cancel_qid(lp, adapter, sub.job_id)
     assert (result.known, result.cancelled, result.job_state) == (True, False, "FAILED")
-    assert result.released == [fw_id]   # its reservation is freed all the same
+    assert result.released == [fw_id]  # its reservation is freed all the same
 
 
 def test_a_failed_submission_leaves_no_directory(lp, slurm, make_launcher, tmp_path):
@@ -521,7 +565,7 @@ def test_a_failed_submission_leaves_no_directory(lp, slurm, make_launcher, tmp_p
     launcher.top_up(1)
     slurm.fail["sbatch"] = [(1, "", BAD_PARTITION)]
     with pytest.raises(QueueError):
-        launcher.top_up(2)          # the block keeps its first job, loses the refused one
+        launcher.top_up(2)  # the block keeps its first job, loses the refused one
     (block,) = (tmp_path / "runs").iterdir()
     assert len(list(block.iterdir())) == 1
 
@@ -537,8 +581,9 @@ def test_cancel_qid_lets_the_rocket_hand_back_a_running_firework(lp, slurm, make
     add_fws(lp, 1)
     sub, fw_id, launch_id = running_pilot(lp, make_launcher(), slurm)
     slurm.on_cancel = lambda job_id: lp.interrupt_launch(launch_id, fw_id, reason="SIGTERM")
-    result = cancel_qid(lp, get_adapter(QADAPTER, run_command=slurm), sub.job_id,
-                        clock=clock, sleep=clock.sleep)
+    result = cancel_qid(
+        lp, get_adapter(QADAPTER, run_command=slurm), sub.job_id, clock=clock, sleep=clock.sleep
+    )
     assert (result.handed_back, result.rerun, result.still_running) == ([fw_id], [], [])
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
 
@@ -546,8 +591,9 @@ def test_cancel_qid_lets_the_rocket_hand_back_a_running_firework(lp, slurm, make
 def test_cancel_qid_reruns_a_firework_whose_rocket_died_with_the_job(lp, slurm, make_launcher, clock):
     add_fws(lp, 1)
     sub, fw_id, launch_id = running_pilot(lp, make_launcher(), slurm)
-    result = cancel_qid(lp, get_adapter(QADAPTER, run_command=slurm), sub.job_id,
-                        clock=clock, sleep=clock.sleep)
+    result = cancel_qid(
+        lp, get_adapter(QADAPTER, run_command=slurm), sub.job_id, clock=clock, sleep=clock.sleep
+    )
     assert (result.rerun, result.job_state) == ([fw_id], "CANCELLED")
     assert lp.get_fw_dict(fw_id)["state"] == "READY"
     assert lp.get_launch(launch_id)["state"] == "FENCED"
@@ -557,8 +603,15 @@ def test_cancel_qid_leaves_a_job_that_does_not_end_to_lost_run_detection(lp, slu
     add_fws(lp, 1)
     sub, fw_id, _ = running_pilot(lp, make_launcher(), slurm)
     slurm.on_cancel = lambda job_id: slurm.set_state("COMPLETING", job_id)
-    result = cancel_qid(lp, get_adapter(QADAPTER, run_command=slurm), sub.job_id, wait=10,
-                        poll=1, clock=clock, sleep=clock.sleep)
+    result = cancel_qid(
+        lp,
+        get_adapter(QADAPTER, run_command=slurm),
+        sub.job_id,
+        wait=10,
+        poll=1,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     assert (result.still_running, result.job_state) == ([fw_id], "RUNNING")
     assert sum(clock.sleeps) == 10
     assert lp.get_fw_dict(fw_id)["state"] == "RUNNING"
@@ -583,7 +636,8 @@ def test_detect_unreserved_finds_vanished_and_finished_jobs(timed, slurm):
     stale = detect_unreserved(lp, adapter, max_wait=3600)
     assert [(s.fw_id, s.reason) for s in stale] == [
         (gone.fw_id, f"its job {gone.job_id} is unknown to the scheduler"),
-        (ended.fw_id, f"its job {ended.job_id} ended (FAILED) without starting it")]
+        (ended.fw_id, f"its job {ended.job_id} ended (FAILED) without starting it"),
+    ]
     assert not any(s.released for s in stale)
     assert {d["state"] for d in lp.get_fws()} == {"RESERVED"}
     detect_unreserved(lp, adapter, max_wait=3600, release=True)
@@ -630,7 +684,7 @@ def test_a_reservation_already_started_is_not_stale(timed, slurm):
     sub = launcher.singleshot()
     lp.checkout_fw(fw_id=sub.fw_id, states=("RESERVED",))
     slurm.set_state("COMPLETED", sub.job_id)
-    step.advance(10 ** 7)
+    step.advance(10**7)
     assert detect_unreserved(lp, adapter, max_wait=60, release=True) == []
     assert lp.get_fw_dict(sub.fw_id)["state"] == "RUNNING"
 
@@ -638,6 +692,7 @@ def test_a_reservation_already_started_is_not_stale(timed, slurm):
 # -- the commands --------------------------------------------------------------------------
 def write_qadapter(path, **params):
     from launchpad.files import dumps
+
     path.write_text(dumps({**QADAPTER, **params}, "yaml"))
     return str(path)
 
@@ -648,16 +703,24 @@ def test_qlaunch_singleshot_and_rapidfire(lp, slurm, tmp_path, capsys):
     args = ["-q", qa, "-d", str(tmp_path), "--submit_interval", "0"]
     assert qcli.main(args + ["singleshot"], launchpad=lp, run_command=slurm) == 0
     assert re.search(r"submitted job 4711 from .*launcher_", capsys.readouterr().out)
-    assert qcli.main(args + ["rapidfire", "-m", "2", "--nlaunches", "5", "--sleep", "0"],
-                     launchpad=lp, run_command=slurm, sleep=lambda s: slurm.set_state("COMPLETED")) == 0
+    assert (
+        qcli.main(
+            args + ["rapidfire", "-m", "2", "--nlaunches", "5", "--sleep", "0"],
+            launchpad=lp,
+            run_command=slurm,
+            sleep=lambda s: slurm.set_state("COMPLETED"),
+        )
+        == 0
+    )
     assert "submitted 5 pilot job(s)" in capsys.readouterr().out
 
 
 def test_qlaunch_reports_scheduler_errors_with_an_exit_code(lp, slurm, tmp_path, capsys):
     add_fws(lp, 1)
     qa = write_qadapter(tmp_path / "qa.yaml", queue="nope")
-    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"],
-                     launchpad=lp, run_command=slurm) == 6
+    assert (
+        qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"], launchpad=lp, run_command=slurm) == 6
+    )
     err = capsys.readouterr().err
     assert "qlaunch: error: could not submit a pilot job" in err and "invalid partition" in err
     assert lp.fw_state_counts() == {"READY": 1}
@@ -723,8 +786,7 @@ def test_lpad_detect_unreserved(timed, slurm, tmp_path, capsys, monkeypatch):
     assert lp.fw_state_counts() == {"READY": 1}
 
 
-def test_lpad_detect_unreserved_says_which_jobs_it_cancels(timed, slurm, tmp_path, capsys,
-                                                           monkeypatch):
+def test_lpad_detect_unreserved_says_which_jobs_it_cancels(timed, slurm, tmp_path, capsys, monkeypatch):
     lp, step, adapter, launcher = timed
     add_fws(lp, 1)
     sub = launcher.singleshot()
@@ -740,6 +802,7 @@ def test_lpad_detect_unreserved_says_which_jobs_it_cancels(timed, slurm, tmp_pat
 
 def test_the_architecture_keeps_queue_adapters_away_from_rocket():
     import ast
+
     for path in Path(qcli.__file__).parent.rglob("*.py"):
         tree = ast.parse(path.read_text())
         names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
@@ -754,8 +817,10 @@ def test_an_interrupted_reservation_is_given_back(lp, slurm, tmp_path, capsys):
 
     def interrupted(argv, cwd):
         raise KeyboardInterrupt  # Ctrl-C, or SIGTERM, which qlaunch turns into the same
+
     slurm.sbatch = interrupted
-    assert qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"],
-                     launchpad=lp, run_command=slurm) == 130
+    assert (
+        qcli.main(["-q", qa, "-d", str(tmp_path), "-r", "singleshot"], launchpad=lp, run_command=slurm) == 130
+    )
     assert "interrupted" in capsys.readouterr().err
     assert lp.get_fw_dict(fw_id)["state"] == "READY" and lp.get_reservations() == []

@@ -15,17 +15,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_slurm_real import slurm_up  # noqa: F401  (the fixture: skip or fail without Slurm)
 
 from launchpad import LaunchPad
+from launchpad.cli import main as lpad
 from launchpad.files import dumps
 from queue_adapters import cli as qcli
 from queue_adapters import get_adapter, run_subprocess
 from queue_adapters.daemon import DaemonSettings, QueueDaemon
 from queue_adapters.launcher import QueueLauncher
 from queue_adapters.reservations import get_qids
-
-from launchpad.cli import main as lpad
-from test_slurm_real import slurm_up  # noqa: F401  (the fixture: skip or fail without Slurm)
 
 pytestmark = pytest.mark.slurm
 
@@ -51,15 +50,19 @@ class Site:
 
     def qadapter(self, **params):
         """Write my_qadapter.yaml in the work directory; returns its path."""
-        data = {"_fw_q_type": "SLURM", "rocket_launch": PILOT, "job_name": self.name,
-                "walltime": "00:10:00", **params}
+        data = {
+            "_fw_q_type": "SLURM",
+            "rocket_launch": PILOT,
+            "job_name": self.name,
+            "walltime": "00:10:00",
+            **params,
+        }
         path = self.work / "my_qadapter.yaml"
         path.write_text(dumps(data, "yaml"))
         return str(path)
 
     def qlaunch(self, *argv, run_command=run_subprocess):
-        return qcli.main(["--submit_interval", "0.2", *argv], launchpad=self.lp,
-                         run_command=run_command)
+        return qcli.main(["--submit_interval", "0.2", *argv], launchpad=self.lp, run_command=run_command)
 
     def states(self):
         return self.lp.fw_state_counts()
@@ -73,8 +76,7 @@ class Site:
             if predicate():
                 return
             time.sleep(0.2)
-        pytest.fail(f"{what} not reached after {timeout} s; states {self.states()}\n"
-                    f"{self.pilot_logs()}")
+        pytest.fail(f"{what} not reached after {timeout} s; states {self.states()}\n{self.pilot_logs()}")
 
     def watching(self):
         """A run_command that notes how many of our jobs are queued after each sbatch."""
@@ -85,6 +87,7 @@ class Site:
             if argv[0] == "sbatch":
                 seen.append(self.queued())
             return answer
+
         return run, seen
 
     def queued(self):
@@ -110,8 +113,11 @@ STUBBORN = "trap '' TERM; sleep 120"
 
 
 def script_fw(fw_id, script, **spec):
-    return {"fw_id": fw_id, "name": f"fw{fw_id}",
-            "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": script}], **spec}}
+    return {
+        "fw_id": fw_id,
+        "name": f"fw{fw_id}",
+        "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": script}], **spec},
+    }
 
 
 def first_time(marker, then):
@@ -136,8 +142,12 @@ def test_rapidfire_fills_and_refills_the_queue_up_to_m(site):
     qa = site.qadapter(rocket_launch="rlaunch singleshot")
     watching, seen = site.watching()
 
-    assert site.qlaunch("-q", qa, "rapidfire", "-m", "3", "--sleep", "1", "--timeout", "80",
-                        run_command=watching) == 0
+    assert (
+        site.qlaunch(
+            "-q", qa, "rapidfire", "-m", "3", "--sleep", "1", "--timeout", "80", run_command=watching
+        )
+        == 0
+    )
     assert site.states() == {"COMPLETED": 8}, site.pilot_logs()
     assert len(seen) == 8 and max(seen) <= 3 and seen[:3] == [1, 2, 3]
     blocks = list(site.work.glob("block_*/launcher_*/FW_submit.script"))
@@ -151,16 +161,22 @@ def test_200_firework_workflow_completes_with_rapidfire_m4(site, capsys):
     alone cannot drain them quickly, so qlaunch adds pilots, never past 4.
     """
     nap = {"_fw_name": "PyTask", "func": "time.sleep", "args": [0.1]}
-    fws = [{"fw_id": i, "name": f"n{i}", "spec": {"_tasks": [nap if 1 < i < 200 else NOOP]}}
-           for i in range(1, 201)]
+    fws = [
+        {"fw_id": i, "name": f"n{i}", "spec": {"_tasks": [nap if 1 < i < 200 else NOOP]}}
+        for i in range(1, 201)
+    ]
     links = {1: list(range(2, 200)), **{i: [200] for i in range(2, 200)}}
     site.lp.add_wf({"fws": fws, "links": links, "name": "two hundred"})
     qa = site.qadapter()
     watching, seen = site.watching()
 
     started = time.monotonic()
-    assert site.qlaunch("-q", qa, "rapidfire", "-m", "4", "--sleep", "1", "--timeout", "85",
-                        run_command=watching) == 0
+    assert (
+        site.qlaunch(
+            "-q", qa, "rapidfire", "-m", "4", "--sleep", "1", "--timeout", "85", run_command=watching
+        )
+        == 0
+    )
     took = time.monotonic() - started
     assert site.states() == {"COMPLETED": 200}, site.pilot_logs()
     submitted = int(re.search(r"submitted (\d+) pilot", capsys.readouterr().out).group(1))
@@ -190,17 +206,18 @@ def test_reservation_mode_end_to_end(site):
     fws[2]["spec"]["_queueadapter"] = {"walltime": "00:07:00"}
     site.lp.add_wf({"fws": fws, "links": {}})
     qa = site.qadapter(rocket_launch="rlaunch singleshot")
-    assert site.qlaunch("-q", qa, "-r", "rapidfire", "-m", "3", "--sleep", "1",
-                        "--timeout", "60") == 0
+    assert site.qlaunch("-q", qa, "-r", "rapidfire", "-m", "3", "--sleep", "1", "--timeout", "60") == 0
     assert site.states() == {"COMPLETED": 3}, site.pilot_logs()
     qids = {}
     for row in get_qids(site.lp, [1, 2, 3]):
         qids.setdefault(row["fw_id"], set()).add(row["qid"])
-    assert all(len(ids) == 1 for ids in qids.values()), qids   # each ran in its own job
+    assert all(len(ids) == 1 for ids in qids.values()), qids  # each ran in its own job
     ran = {fw_id: ids.pop() for fw_id, ids in qids.items()}
     assert len(set(ran.values())) == 3
-    limits = {fw_id: run_subprocess(["squeue", "-h", "-j", qid, "-t", "all", "-o", "%l"])[1].strip()
-              for fw_id, qid in ran.items()}
+    limits = {
+        fw_id: run_subprocess(["squeue", "-h", "-j", qid, "-t", "all", "-o", "%l"])[1].strip()
+        for fw_id, qid in ran.items()
+    }
     assert limits == {1: "10:00", 2: "10:00", 3: "7:00"}
     scripts = [p.read_text() for p in site.work.glob("block_*/launcher_*/FW_submit.script")]
     assert sorted(re.search(r"singleshot --fw_id (\d)", s).group(1) for s in scripts) == ["1", "2", "3"]
@@ -267,12 +284,13 @@ def test_real_walltime_expiry_mid_task_is_recovered(site):
     assert "trap : TERM; rlaunch --ping_interval 1 rapidfire --timeout 54 --sleep 1" in script
     site.wait_for("firework running", lambda: site.lp.get_fw_dict(1)["state"] == "RUNNING")
     qid = running_qid(site, 1)
-    site.wait_for("firework handed back at the walltime",
-                  lambda: site.lp.get_fw_dict(1)["state"] == "READY", 150)
+    site.wait_for(
+        "firework handed back at the walltime", lambda: site.lp.get_fw_dict(1)["state"] == "READY", 150
+    )
     site.wait_for("pilot timed out", lambda: job_state(qid) == "TIMEOUT", 30)
     launch = site.lp.get_launches({"fw_id": 1})[0]
     assert launch["interrupted"] is True
-    assert launch["walltime"] is True   # a SIGTERM after the pilot's --timeout: the hard limit
+    assert launch["walltime"] is True  # a SIGTERM after the pilot's --timeout: the hard limit
     assert site.qlaunch("-q", qa, "singleshot") == 0
     site.wait_for("firework completed", lambda: site.states() == {"COMPLETED": 1})
 
@@ -284,9 +302,13 @@ def test_a_firework_longer_than_the_walltime_fizzles_instead_of_running_for_ever
     the reason, and qlaunch rapidfire ends (about two minutes)."""
     site.lp.add_wf({"fws": [script_fw(1, "sleep 90", _walltime_handbacks=2)], "links": {}})
     qa = site.qadapter(walltime=1)
-    done = subprocess.run([sys.executable, "-m", "queue_adapters.cli", "-q", qa, "rapidfire",
-                           "-m", "1", "--sleep", "2"], cwd=site.work, capture_output=True,
-                          text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "queue_adapters.cli", "-q", qa, "rapidfire", "-m", "1", "--sleep", "2"],
+        cwd=site.work,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr + site.pilot_logs()
     assert "submitted 2 pilot job(s)" in done.stdout, done.stderr
     assert site.states() == {"FIZZLED": 1}, site.pilot_logs()
@@ -307,10 +329,22 @@ def daemon(site):
     def start(**settings):
         adapter = get_adapter(site.qadapter())
         launcher = QueueLauncher(site.lp, adapter, launch_dir=site.work, submit_interval=0.2)
-        d = QueueDaemon(site.lp, DaemonSettings(**{
-            "maxjobs_queue": 2, "topup_interval": 1, "lostruns_interval": 1, "lostruns_time": 5,
-            "ping_interval": 1, "unreserved_interval": 0, **settings}), launcher,
-            status_file=str(site.tmp / "daemon.json"))
+        d = QueueDaemon(
+            site.lp,
+            DaemonSettings(
+                **{
+                    "maxjobs_queue": 2,
+                    "topup_interval": 1,
+                    "lostruns_interval": 1,
+                    "lostruns_time": 5,
+                    "ping_interval": 1,
+                    "unreserved_interval": 0,
+                    **settings,
+                }
+            ),
+            launcher,
+            status_file=str(site.tmp / "daemon.json"),
+        )
         stop = threading.Event()
         thread = threading.Thread(target=d.serve, args=(stop, False), daemon=True)
         thread.start()
@@ -338,8 +372,7 @@ def test_daemon_recovers_a_pilot_killed_by_scancel(site, daemon):
 def test_daemon_reruns_a_lost_run(site, daemon):
     """The rocket dies outright (SIGKILL, as on a node crash): lost-run detection reruns it."""
     marker = site.tmp / "marker"
-    site.lp.add_wf({"fws": [script_fw(1, first_time(marker, "kill -9 $PPID; sleep 5"))],
-                    "links": {}})
+    site.lp.add_wf({"fws": [script_fw(1, first_time(marker, "kill -9 $PPID; sleep 5"))], "links": {}})
     daemon()
     site.wait_for("firework completed", lambda: site.states() == {"COMPLETED": 1}, 90)
     launches = site.lp.get_launches({"fw_id": 1})

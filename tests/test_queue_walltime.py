@@ -51,13 +51,12 @@ def test_only_stops_in_a_row_count(lp):
     lp.add_wf(long_fw())
     walltime_stop(lp)
     walltime_stop(lp)
-    assert walltime_stop(lp, walltime=False)[0] == "READY"   # a Ctrl-C breaks the row
+    assert walltime_stop(lp, walltime=False)[0] == "READY"  # a Ctrl-C breaks the row
     assert walltime_stop(lp)[0] == "READY"
     assert walltime_stop(lp)[0] == "READY"
     assert walltime_stop(lp)[0] == "FIZZLED"
     flags = [(launch["walltime"], launch["handed_back"]) for launch in lp.get_launches({"fw_id": 1})]
-    assert flags == [(True, True), (True, True), (False, True), (True, True), (True, True),
-                     (True, False)]
+    assert flags == [(True, True), (True, True), (False, True), (True, True), (True, True), (True, False)]
 
 
 @pytest.mark.parametrize("limit, runs", [(1, 1), (5, 5)])
@@ -77,21 +76,23 @@ def test_children_that_allow_fizzled_parents_go_on(lp):
     child = Firework(ScriptTask(script="true"), spec={"_allow_fizzled_parents": True}, name="c")
     lp.add_wf(Workflow([parent, child], {parent: [child]}))
     assert walltime_stop(lp)[0] == "FIZZLED"
-    assert {f["name"]: f["state"] for f in lp.get_fws(fields=["name", "state"])} == \
-        {"long": "FIZZLED", "c": "READY"}
+    assert {f["name"]: f["state"] for f in lp.get_fws(fields=["name", "state"])} == {
+        "long": "FIZZLED",
+        "c": "READY",
+    }
 
 
 def test_a_stop_after_the_pilot_timeout_is_a_walltime_stop(sqlite_lp):
     rocket = Rocket(sqlite_lp)
     sigterm = RocketInterrupted(interrupt_message(signal.SIGTERM), signal.SIGTERM)
-    assert not rocket._walltime_stop(sigterm)                    # no --timeout: a user's stop
+    assert not rocket._walltime_stop(sigterm)  # no --timeout: a user's stop
     rocket.time_left = lambda: 30.0
-    assert not rocket._walltime_stop(sigterm)                    # scancel before the timeout
+    assert not rocket._walltime_stop(sigterm)  # scancel before the timeout
     assert rocket._walltime_stop(RocketInterrupted(interrupt_message(signal.SIGUSR1), signal.SIGUSR1))
     # the signal decides, not the words: a message naming SIGUSR1 from another stop does not
     assert not rocket._walltime_stop(RocketInterrupted("stopped by SIGUSR1?", signal.SIGINT))
     rocket.time_left = lambda: -2.0
-    assert rocket._walltime_stop(sigterm)                        # Slurm's hard limit
+    assert rocket._walltime_stop(sigterm)  # Slurm's hard limit
 
 
 # -- real rlaunch processes -------------------------------------------------------------
@@ -105,8 +106,14 @@ def cli_env(tmp_path):
 def run_until_running_then(sig, args, cli_env, after=0.3):
     """Start ``rlaunch ARGS``, send ``sig`` once its firework runs; returns (rc, stderr)."""
     env, work, lp = cli_env
-    proc = subprocess.Popen([sys.executable, "-m", "rocket.cli", *args], env=env, cwd=work,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rocket.cli", *args],
+        env=env,
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 20
     while lp.fw_state_counts().get("RUNNING") != 1 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -133,8 +140,7 @@ def test_rlaunch_fizzles_a_firework_the_walltime_warning_stopped_three_times(cli
 def test_rlaunch_sigterm_is_a_walltime_stop_only_after_its_timeout(cli_env):
     lp = cli_env[2]
     lp.add_wf(long_fw())
-    rc, err = run_until_running_then(signal.SIGTERM, ["rapidfire", "--timeout", "1"], cli_env,
-                                     after=1.5)
+    rc, err = run_until_running_then(signal.SIGTERM, ["rapidfire", "--timeout", "1"], cli_env, after=1.5)
     assert rc == 143, err
     rc, err = run_until_running_then(signal.SIGTERM, ["rapidfire", "--timeout", "600"], cli_env)
     assert rc == 143, err
@@ -145,8 +151,14 @@ def test_rlaunch_sigterm_is_a_walltime_stop_only_after_its_timeout(cli_env):
 # -- a pilot does not start what it cannot finish ------------------------------------------
 def quick_then(lp, **spec):
     """Firework 1 quick, firework 2 with ``spec``: ids in that order."""
-    lp.add_wf(Workflow([Firework(ScriptTask(script="true"), name="quick", fw_id=1),
-                        Firework(ScriptTask(script="true"), spec=spec, name="next", fw_id=2)]))
+    lp.add_wf(
+        Workflow(
+            [
+                Firework(ScriptTask(script="true"), name="quick", fw_id=1),
+                Firework(ScriptTask(script="true"), spec=spec, name="next", fw_id=2),
+            ]
+        )
+    )
 
 
 @pytest.mark.parametrize("left, runs", [(50.0, False), (150.0, True)])
@@ -161,8 +173,9 @@ def test_a_pilot_hands_back_what_its_max_runtime_says_it_cannot_finish(lp, tmp_p
         (launch,) = lp.get_launches({"fw_id": 2})
         assert launch["state"] == "CANCELLED" and launch["exception"]["not_started"] is True
         assert "needs about 100 s and this pilot had 50 s left" in launch["exception"]["message"]
-        assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == \
-            [lp.get_launches({"fw_id": 1})[0]["launch_dir"].rsplit("/", 1)[-1]]
+        assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
+            lp.get_launches({"fw_id": 1})[0]["launch_dir"].rsplit("/", 1)[-1]
+        ]
 
 
 def test_a_pilot_goes_by_earlier_runs_and_a_fresh_pilot_always_starts(lp, tmp_path):
@@ -175,26 +188,32 @@ def test_a_pilot_goes_by_earlier_runs_and_a_fresh_pilot_always_starts(lp, tmp_pa
     fresh.time_left = lambda: 1.0
     assert fresh._time_needed(lp.get_fw_dict(2)) == needed
     assert fresh.run_once() == 1
-    assert fresh.run_once() is None                      # too little left after the first
+    assert fresh.run_once() is None  # too little left after the first
     second = Rocket(lp, launch_root=tmp_path, chdir=False)
     second.time_left = lambda: 1.0
-    assert second.run_once() == 2                        # a fresh pilot starts it anyway
+    assert second.run_once() == 2  # a fresh pilot starts it anyway
     # the unstarted hand-back counted as no walltime stop
-    assert [launch["state"] for launch in lp.get_launches({"fw_id": 2})] == ["FIZZLED", "CANCELLED",
-                                                                   "COMPLETED"]
+    assert [launch["state"] for launch in lp.get_launches({"fw_id": 2})] == [
+        "FIZZLED",
+        "CANCELLED",
+        "COMPLETED",
+    ]
 
 
 def test_rlaunch_rapidfire_ends_rather_than_start_what_it_cannot_finish(cli_env):
     env, work, lp = cli_env
-    lp.add_wf(Workflow([Firework(ScriptTask(script="sleep 1"), name="quick", fw_id=1),
-                        Firework(ScriptTask(script="true"), spec={"_max_runtime": 30},
-                                 name="long", fw_id=2)]))
+    lp.add_wf(
+        Workflow(
+            [
+                Firework(ScriptTask(script="sleep 1"), name="quick", fw_id=1),
+                Firework(ScriptTask(script="true"), spec={"_max_runtime": 30}, name="long", fw_id=2),
+            ]
+        )
+    )
     pilot = [sys.executable, "-m", "rocket.cli", "rapidfire", "--timeout", "5", "--sleep", "1"]
-    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "firework 2 needs about 30 s and this pilot has" in done.stderr
     assert lp.fw_state_counts() == {"COMPLETED": 1, "READY": 1}
-    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(pilot, env=env, cwd=work, capture_output=True, text=True, timeout=60, check=False)
     assert lp.fw_state_counts() == {"COMPLETED": 2}, done.stderr

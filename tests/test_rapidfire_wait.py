@@ -31,8 +31,9 @@ from rocket.launcher import Waiting
 
 
 def noop(name=None, fw_id=None, parents=None, **spec):
-    return Firework(PyTask(func="math.floor", args=[1]), name=name, fw_id=fw_id,
-                    parents=parents, spec=spec or None)
+    return Firework(
+        PyTask(func="math.floor", args=[1]), name=name, fw_id=fw_id, parents=parents, spec=spec or None
+    )
 
 
 # -- the store's walk over WAITING descendants ---------------------------------------
@@ -46,7 +47,7 @@ def test_waiting_descendants_respect_the_worker_and_stop_at_blocked_ones(lp):
     lp.pause_fw(4)
     lp.checkout_fw()
     count = lp.store.count_waiting_descendants
-    assert count(WorkerFilter(category="cpu"), [1]) == 1            # a grandchild, not 5
+    assert count(WorkerFilter(category="cpu"), [1]) == 1  # a grandchild, not 5
     assert count(WorkerFilter(category="cpu"), [1], children_only=True) == 0
     assert count(WorkerFilter(category="gpu"), [1], children_only=True) == 1
     assert count(WorkerFilter(), [1]) == 2 and count(WorkerFilter(), [1], limit=1) == 1
@@ -113,6 +114,7 @@ class CountingStore:
         def counted(*args, **kwargs):
             self.calls += 1
             return value(*args, **kwargs)
+
         return counted
 
 
@@ -120,17 +122,19 @@ def test_an_idle_rocket_polls_lightly_and_ends_soon_after_the_run(store, tmp_pat
     lp = LaunchPad(store)
     parent = noop("parent", 1)
     lp.add_wf(Workflow([parent, noop("child", 2, [parent]), noop("first", 3)]))
-    _, launch_id = lp.checkout_fw(fw_id=1)           # another rocket runs the parent
+    _, launch_id = lp.checkout_fw(fw_id=1)  # another rocket runs the parent
     counting = CountingStore(store)
     done = {}
 
     def rocket():
-        done["n"] = rapidfire(LaunchPad(counting), launch_root=str(tmp_path), sleep_time=60,
-                              ping_interval=0, chdir=False)
+        done["n"] = rapidfire(
+            LaunchPad(counting), launch_root=str(tmp_path), sleep_time=60, ping_interval=0, chdir=False
+        )
         done["at"] = time.monotonic()
+
     thread = threading.Thread(target=rocket, daemon=True)
     thread.start()
-    time.sleep(1.0)                                   # fw 3 ran; now it waits for fw 1
+    time.sleep(1.0)  # fw 3 ran; now it waits for fw 1
     before, started = counting.calls, time.monotonic()
     time.sleep(3.0)
     rate = (counting.calls - before) / (time.monotonic() - started)
@@ -139,7 +143,7 @@ def test_an_idle_rocket_polls_lightly_and_ends_soon_after_the_run(store, tmp_pat
     lp.complete_launch(launch_id, fw_id=1)
     thread.join(timeout=10)
     assert not thread.is_alive() and done["n"] == 2
-    assert done["at"] - ended < 2.0                  # not the 60 s of --sleep
+    assert done["at"] - ended < 2.0  # not the 60 s of --sleep
     assert lp.fw_state_counts() == {"COMPLETED": 3}
 
 
@@ -195,8 +199,15 @@ def home(tmp_path):
 
 
 def command(module, args, env, work, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", module, *args], env=env, cwd=work,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def wait_until(predicate, timeout, what):
@@ -216,14 +227,22 @@ def test_infinite_rapidfire_waits_for_work_added_later(home, nlaunches):
     time.sleep(2.0)
     assert proc.poll() is None, proc.communicate()[1]  # no work yet: it waits, as in FireWorks
     (work / "later.yaml").write_text(
-        "name: later\nspec:\n  _tasks:\n  - _fw_name: ScriptTask\n    script: echo added later\n")
-    added = subprocess.run([sys.executable, "-m", "launchpad.cli", "add", "later.yaml"], env=env,
-                           cwd=work, capture_output=True, text=True, timeout=60, check=False)
+        "name: later\nspec:\n  _tasks:\n  - _fw_name: ScriptTask\n    script: echo added later\n"
+    )
+    added = subprocess.run(
+        [sys.executable, "-m", "launchpad.cli", "add", "later.yaml"],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert added.returncode == 0, added.stderr
     lp = LaunchPad(SQLiteStore(db))
     wait_until(lambda: lp.fw_state_counts() == {"COMPLETED": 1}, 30, "the added firework to run")
     time.sleep(1.0)
-    assert proc.poll() is None                          # still waiting for more
+    assert proc.poll() is None  # still waiting for more
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
@@ -235,11 +254,12 @@ def test_infinite_rapidfire_waits_for_work_added_later(home, nlaunches):
 def test_infinite_rapidfire_ends_at_its_timeout(home):
     env, work, _ = home
     started = time.monotonic()
-    proc = command("rocket.cli", ["rapidfire", "--nlaunches", "infinite", "--sleep", "30",
-                                  "--timeout", "2"], env, work)
+    proc = command(
+        "rocket.cli", ["rapidfire", "--nlaunches", "infinite", "--sleep", "30", "--timeout", "2"], env, work
+    )
     _, err = proc.communicate(timeout=40)
     assert proc.returncode == 0, err
-    assert 1.5 < time.monotonic() - started < 15    # it waited, and the timeout cut the 30 s short
+    assert 1.5 < time.monotonic() - started < 15  # it waited, and the timeout cut the 30 s short
     assert "rapidfire finished after 0 firework(s)" in err
 
 
@@ -258,8 +278,10 @@ def test_multi_ends_within_about_a_second_of_the_last_firework(home):
     ended = datetime.now(timezone.utc)
     assert proc.returncode == 0, err
     assert lp.fw_state_counts() == {"COMPLETED": 32}
-    last = max(datetime.strptime(launch["time_end"], TIME_FORMAT).replace(tzinfo=timezone.utc)
-               for launch in lp.get_launches(fields=["time_end"]))
+    last = max(
+        datetime.strptime(launch["time_end"], TIME_FORMAT).replace(tzinfo=timezone.utc)
+        for launch in lp.get_launches(fields=["time_end"])
+    )
     assert (ended - last).total_seconds() < 2.5, f"ended {ended - last} after the last firework"
     assert time.monotonic() - started < 40
 
@@ -282,9 +304,8 @@ def test_demand_counts_the_children_of_running_fireworks(lp, tmp_path):
     root = noop("root", 1)
     lp.add_wf(Workflow([root] + [noop(f"branch{i}", 2 + i, [root]) for i in range(4)]))
     lp.add_wf(noop("gpu only", 10, _category="gpu"))
-    lp.checkout_fw(fw_id=1)                   # the first pilot runs the root
-    launcher = QueueLauncher(lp, Queue(queued=1), FWorker(category="__none__"),
-                             launch_dir=str(tmp_path))
+    lp.checkout_fw(fw_id=1)  # the first pilot runs the root
+    launcher = QueueLauncher(lp, Queue(queued=1), FWorker(category="__none__"), launch_dir=str(tmp_path))
     first = launcher.demand(maxjobs_queue=4)
     assert (first.ready, first.upcoming, first.queued, first.wanted) == (0, 4, 1, 3)
     assert "0 (+4 about to be) READY firework(s)" in first.summary(4)
@@ -307,12 +328,15 @@ def test_qlaunch_queues_pilots_for_a_wide_step_while_its_parent_runs(site):  # n
 
     def pilots():
         return len(list(site.work.glob("block_*/launcher_*/FW_job_id")))
-    qlaunch = command("queue_adapters.cli", ["--submit_interval", "0.2", "-q", qa, "rapidfire",
-                                             "-m", "4", "--sleep", "2", "--timeout", "150"],
-                      dict(os.environ), site.work)
+
+    qlaunch = command(
+        "queue_adapters.cli",
+        ["--submit_interval", "0.2", "-q", qa, "rapidfire", "-m", "4", "--sleep", "2", "--timeout", "150"],
+        dict(os.environ),
+        site.work,
+    )
     try:
-        site.wait_for("the root running in the first pilot",
-                      lambda: site.states().get("RUNNING") == 1)
+        site.wait_for("the root running in the first pilot", lambda: site.states().get("RUNNING") == 1)
         site.wait_for("a pilot for each branch while the root runs", lambda: pilots() == 4, 20)
         assert site.states() == {"RUNNING": 1, "WAITING": 4}
         hold.unlink()
@@ -321,8 +345,7 @@ def test_qlaunch_queues_pilots_for_a_wide_step_while_its_parent_runs(site):  # n
         if qlaunch.poll() is None:
             qlaunch.kill()
     assert qlaunch.returncode == 0, err
-    site.wait_for("the branches to complete in the pilots",
-                  lambda: site.states() == {"COMPLETED": 5})
+    site.wait_for("the branches to complete in the pilots", lambda: site.states() == {"COMPLETED": 5})
     branches = site.lp.get_launches({"fw_id": {"$gt": 1}}, fields=["launch_dir"])
     branch_pilots = {os.path.dirname(launch["launch_dir"]) for launch in branches}
     assert len(branch_pilots) >= 2, site.pilot_logs()  # the branches ran side by side

@@ -27,6 +27,7 @@ class Boom(FiretaskBase):
 
 class EchoSpec(FiretaskBase):
     """Stores the spec keys a rocket adds, so tests can look at them."""
+
     _fw_name = "Test EchoSpec"
 
     def run_task(self, fw_spec):
@@ -66,9 +67,15 @@ def test_rapidfire_runs_script_and_python_tasks(lp, in_tmp):
 
 def test_a_failing_task_fizzles_with_traceback_and_rocket_goes_on(sqlite_lp, in_tmp):
     lp = sqlite_lp
-    lp.add_wf(Workflow([Firework([PyTask(func="math.floor", args=[1]), Boom()], fw_id=1),
-                        Firework(ScriptTask(script="exit 3"), fw_id=2),
-                        Firework(PyTask(func="math.floor", args=[1]), fw_id=3)]))
+    lp.add_wf(
+        Workflow(
+            [
+                Firework([PyTask(func="math.floor", args=[1]), Boom()], fw_id=1),
+                Firework(ScriptTask(script="exit 3"), fw_id=2),
+                Firework(PyTask(func="math.floor", args=[1]), fw_id=3),
+            ]
+        )
+    )
     assert rapidfire(lp, sleep=no_sleep) == 3
     exc = last_launch(lp, 1)["exception"]
     assert exc["task_index"] == 1 and exc["task_name"] == "Test Boom"
@@ -97,8 +104,14 @@ def test_exit_skips_remaining_tasks(sqlite_lp, in_tmp):
 def test_launch_dir_key_inside_and_outside(sqlite_lp, in_tmp, tmp_path_factory):
     lp = sqlite_lp
     outside = tmp_path_factory.mktemp("elsewhere")
-    lp.add_wf(Workflow([Firework(EchoSpec(), fw_id=1, spec={"_launch_dir": "runs/one"}),
-                        Firework(EchoSpec(), fw_id=2, spec={"_launch_dir": str(outside)})]))
+    lp.add_wf(
+        Workflow(
+            [
+                Firework(EchoSpec(), fw_id=1, spec={"_launch_dir": "runs/one"}),
+                Firework(EchoSpec(), fw_id=2, spec={"_launch_dir": str(outside)}),
+            ]
+        )
+    )
     rapidfire(lp, sleep=no_sleep)
     assert last_launch(lp, 1)["launch_dir"] == str(in_tmp / "runs" / "one")
     assert last_launch(lp, 1)["action"]["stored_data"]["_launch_dir"] == str(in_tmp / "runs" / "one")
@@ -110,10 +123,18 @@ def test_launch_dir_key_inside_and_outside(sqlite_lp, in_tmp, tmp_path_factory):
 
 def test_files_out_in_and_job_info(sqlite_lp, in_tmp):
     lp = sqlite_lp
-    a = Firework(ScriptTask(script="echo data > result.dat"), fw_id=1, name="producer",
-                 spec={"_files_out": {"res": "*.dat"}, "_pass_job_info": True})
-    b = Firework([ScriptTask(script="cat input.dat > copied.txt"), EchoSpec()], fw_id=2, parents=[a],
-                 spec={"_files_in": {"res": "input.dat"}})
+    a = Firework(
+        ScriptTask(script="echo data > result.dat"),
+        fw_id=1,
+        name="producer",
+        spec={"_files_out": {"res": "*.dat"}, "_pass_job_info": True},
+    )
+    b = Firework(
+        [ScriptTask(script="cat input.dat > copied.txt"), EchoSpec()],
+        fw_id=2,
+        parents=[a],
+        spec={"_files_in": {"res": "input.dat"}},
+    )
     lp.add_wf(Workflow([a, b]))
     rapidfire(lp, FWorker(env={"scratch": "/tmp"}), sleep=no_sleep)
     launch_b = last_launch(lp, 2)
@@ -145,6 +166,7 @@ def test_rapidfire_waits_for_fireworks_running_elsewhere(sqlite_lp, in_tmp):
     def elsewhere_finishes(seconds):
         naps.append(seconds)
         lp.complete_launch(launch_id, fw_id=1)
+
     assert rapidfire(lp, sleep_time=7, sleep=elsewhere_finishes) == 1
     # one short nap, not the whole --sleep: the end of fw 1 wakes the rocket at once
     assert naps == [1.0] and lp.fw_state_counts() == {"COMPLETED": 2}
@@ -178,16 +200,27 @@ def test_heartbeat_pings_and_notices_fencing(sqlite_lp, in_tmp):
 
 
 def _rlaunch(args, env, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "rocket.cli", *args], env=env, cwd=env["WORKDIR"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rocket.cli", *args],
+        env=env,
+        cwd=env["WORKDIR"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 @pytest.fixture
 def cli_env(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    env = dict(os.environ, STARSHELL_HOME=str(tmp_path / "home"), WORKDIR=str(work),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ,
+        STARSHELL_HOME=str(tmp_path / "home"),
+        WORKDIR=str(work),
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
     env.pop("STARSHELL_LAUNCHPAD", None)
     return env
 
@@ -231,6 +264,7 @@ def test_heartbeat_thread_ends_when_idle(sqlite_lp):
 
 def test_rlaunch_multi_options_may_come_before_the_count(monkeypatch):
     import rocket.cli as cli
+
     seen = {}
     monkeypatch.setattr(cli, "multi", lambda n, tail: seen.update(n=n, tail=tail) or 0)
     assert cli.main(["-s", "multi", "--nlaunches", "1", "3", "--sleep", "0.5"]) == 0

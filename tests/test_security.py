@@ -27,7 +27,9 @@ DEAD_PORT = 9  # nothing listens there: every connection fails at once
 # -- credentials ---------------------------------------------------------------------
 def test_redaction_of_uris_and_known_secrets():
     assert redact_uri(f"mongodb://{USER}:{SECRET}@db.example:27017/fw") == "mongodb://***@db.example:27017/fw"
-    assert redact_uri(f"mongodb+srv://{USER}:{SECRET}@c.example/fw?w=1") == "mongodb+srv://***@c.example/fw?w=1"
+    assert (
+        redact_uri(f"mongodb+srv://{USER}:{SECRET}@c.example/fw?w=1") == "mongodb+srv://***@c.example/fw?w=1"
+    )
     text = f"failed: mongodb://{USER}:{SECRET}@h/x and then {SECRET} again"
     assert SECRET not in redact_text(text, [SECRET])
 
@@ -41,10 +43,19 @@ def test_config_never_shows_its_password():
 
 def _unreachable_configs(tmp_path):
     fast = {"mongoclient_kwargs": {"serverSelectionTimeoutMS": 30, "connectTimeoutMS": 30}}
-    yield {"host": "127.0.0.1", "port": DEAD_PORT, "username": USER, "password": SECRET,
-           "authsource": "admin", **fast}
-    yield {"host": f"mongodb://{USER}:{SECRET}@127.0.0.1:{DEAD_PORT}/fw?authSource=admin",
-           "uri_mode": True, **fast}
+    yield {
+        "host": "127.0.0.1",
+        "port": DEAD_PORT,
+        "username": USER,
+        "password": SECRET,
+        "authsource": "admin",
+        **fast,
+    }
+    yield {
+        "host": f"mongodb://{USER}:{SECRET}@127.0.0.1:{DEAD_PORT}/fw?authSource=admin",
+        "uri_mode": True,
+        **fast,
+    }
 
 
 def _write_config(path, data):
@@ -60,17 +71,22 @@ def no_waiting(monkeypatch):
 
 
 @pytest.mark.timeout(60)
-def test_an_unreachable_server_never_reveals_the_credentials(tmp_path, caplog, capsys,
-                                                            no_waiting, isolated_home):
+def test_an_unreachable_server_never_reveals_the_credentials(
+    tmp_path, caplog, capsys, no_waiting, isolated_home
+):
     from launchpad.cli import main
+
     caplog.set_level(logging.DEBUG)
     for i, data in enumerate(_unreachable_configs(tmp_path)):
         path = _write_config(tmp_path / f"my_launchpad_{i}.yaml", data)
         with pytest.raises(StoreUnavailableError) as err:
             LaunchPad.from_file(str(path))
         assert SECRET not in str(err.value) and USER not in str(err.value)
-        for argv in (["-l", str(path), "get_fws"], ["-l", str(path), "--debug", "get_wflows"],
-                     ["-l", str(path), "-o", "json", "admin", "check"]):
+        for argv in (
+            ["-l", str(path), "get_fws"],
+            ["-l", str(path), "--debug", "get_wflows"],
+            ["-l", str(path), "-o", "json", "admin", "check"],
+        ):
             code = main(argv)
             out, errout = capsys.readouterr()
             assert code == StoreUnavailableError.exit_code, errout
@@ -82,6 +98,7 @@ def test_an_unreachable_server_never_reveals_the_credentials(tmp_path, caplog, c
 @pytest.mark.timeout(60)
 def test_rlaunch_never_reveals_the_credentials(tmp_path, capsys, no_waiting, isolated_home):
     from rocket.cli import main
+
     for i, data in enumerate(_unreachable_configs(tmp_path)):
         path = _write_config(tmp_path / f"my_launchpad_{i}.yaml", data)
         code = main(["-l", str(path), "singleshot"])
@@ -92,6 +109,7 @@ def test_rlaunch_never_reveals_the_credentials(tmp_path, capsys, no_waiting, iso
 
 def test_lpad_init_writes_the_password_for_its_owner_only(isolated_home, capsys):
     from launchpad.cli import main
+
     assert main(["init", "--mongodb", "--username", USER, "--password", SECRET]) == 0
     out, err = capsys.readouterr()
     assert SECRET not in out + err
@@ -101,8 +119,9 @@ def test_lpad_init_writes_the_password_for_its_owner_only(isolated_home, capsys)
 
 
 # -- a password file others can read --------------------------------------------------
-@pytest.mark.parametrize("mode,warned", [(0o644, True), (0o640, True), (0o604, True),
-                                         (0o600, False), (0o400, False)])
+@pytest.mark.parametrize(
+    "mode,warned", [(0o644, True), (0o640, True), (0o604, True), (0o600, False), (0o400, False)]
+)
 def test_warning_when_a_password_file_is_readable_by_others(tmp_path, capsys, mode, warned):
     path = tmp_path / "my_launchpad.yaml"
     path.write_text(dumps({"host": "db.example", "username": USER, "password": SECRET}, "yaml"))
@@ -144,6 +163,7 @@ WRAPPERS = [
 @pytest.mark.parametrize("wrap", range(len(WRAPPERS)))
 def test_queries_cannot_run_javascript_at_any_depth(op, wrap):
     import json
+
     with pytest.raises(InvalidQueryError, match="runs code on the server"):
         parse_query(json.dumps(WRAPPERS[wrap](op)))
 
@@ -164,6 +184,7 @@ def test_the_stores_refuse_javascript_even_from_the_python_api(lp, op):
 @pytest.mark.parametrize("op", JS)
 def test_javascript_in_lpad_queries_and_worker_files_is_refused(sqlite_lp, capsys, op):
     from launchpad.cli import main
+
     assert main(["get_fws", "-q", '{"%s": "1"}' % op], launchpad=sqlite_lp) == InvalidQueryError.exit_code
     assert "runs code on the server and is not allowed" in capsys.readouterr().err
     with pytest.raises(Exception, match="runs code on the server"):
@@ -211,8 +232,9 @@ def test_launch_dir_cannot_leave_the_rocket_directory(sqlite_lp, roots, escape):
 @pytest.mark.parametrize("flag", ["false", "no", "0", "", False, 0, None])
 def test_a_false_looking_flag_does_not_allow_leaving(sqlite_lp, roots, flag):
     root, outside = roots
-    state, launch = _run(sqlite_lp, root, {"_launch_dir": str(outside / "x"),
-                                           "_allow_outside_launch_dir": flag})
+    state, launch = _run(
+        sqlite_lp, root, {"_launch_dir": str(outside / "x"), "_allow_outside_launch_dir": flag}
+    )
     assert state == "FIZZLED" and not (outside / "x").exists()
 
 
@@ -220,8 +242,9 @@ def test_launch_dir_inside_is_fine_and_outside_needs_an_explicit_yes(sqlite_lp, 
     root, outside = roots
     assert _run(sqlite_lp, root, {"_launch_dir": "runs/one"})[0] == "COMPLETED"
     assert (root / "runs" / "one").is_dir()
-    state, launch = _run(sqlite_lp, root, {"_launch_dir": str(outside / "by_spec"),
-                                           "_allow_outside_launch_dir": True})
+    state, launch = _run(
+        sqlite_lp, root, {"_launch_dir": str(outside / "by_spec"), "_allow_outside_launch_dir": True}
+    )
     assert state == "COMPLETED" and (outside / "by_spec").is_dir()
     worker = FWorker(name="w", allow_outside_launch_dir=True)
     assert _run(sqlite_lp, root, {"_launch_dir": str(outside / "by_worker")}, worker=worker)[0] == "COMPLETED"
@@ -241,8 +264,12 @@ TRANSFERS = [
 @pytest.mark.parametrize("transfer", range(len(TRANSFERS)))
 def test_file_tasks_cannot_write_outside_the_launch_dir(sqlite_lp, roots, transfer):
     root, outside = roots
-    prepare = FileWriteTask(files_to_write=[{"filename": "in.txt", "contents": "data"},
-                                            {"filename": "placeholder", "contents": ""}])
+    prepare = FileWriteTask(
+        files_to_write=[
+            {"filename": "in.txt", "contents": "data"},
+            {"filename": "placeholder", "contents": ""},
+        ]
+    )
     link = FileTransferTask(mode="symlink", files=[{"src": str(outside), "dest": "link"}])
     state, launch = _run(sqlite_lp, root, tasks=[prepare, link, TRANSFERS[transfer](outside)])
     assert state == "FIZZLED", launch
@@ -253,8 +280,9 @@ def test_file_tasks_cannot_write_outside_the_launch_dir(sqlite_lp, roots, transf
 def test_file_tasks_may_write_outside_when_the_firework_allows_it(sqlite_lp, roots):
     root, outside = roots
     prepare = FileWriteTask(files_to_write=[{"filename": "in.txt", "contents": "data"}])
-    state, launch = _run(sqlite_lp, root, spec={"_allow_outside_launch_dir": True},
-                         tasks=[prepare, TRANSFERS[0](outside)])
+    state, launch = _run(
+        sqlite_lp, root, spec={"_allow_outside_launch_dir": True}, tasks=[prepare, TRANSFERS[0](outside)]
+    )
     assert state == "COMPLETED" and (outside / "copied").read_text() == "data"
 
 

@@ -80,6 +80,7 @@ NOW = datetime.datetime(2026, 11, 29, 12, 30, 15, 123456, tzinfo=UTC)
 
 # ---- the FWSerializable contract ----------------------------------------------------
 
+
 def test_serialize_fw_adds_the_name_and_recursive_serialize_makes_dates_text():
     d = Record({"a": 1}, NOW).to_dict()
     assert d == {"data": {"a": 1}, "when": NOW.isoformat(), "_fw_name": "Record (serialization test)"}
@@ -132,6 +133,7 @@ def test_an_empty_file_is_a_serialization_error(tmp_path):
 
 # ---- load_object ----------------------------------------------------------------------
 
+
 def test_load_object_by_declared_name():
     assert load_object({"_fw_name": "Record (serialization test)", "data": {"p2": 3}}) == Record({"p2": 3})
 
@@ -156,9 +158,16 @@ def test_load_object_of_a_task_uses_the_task_registry():
 
 # ---- dates -------------------------------------------------------------------------
 
+
 def test_reconstitute_dates_as_fireworks():
-    data = {"a": "2026-11-29T12:30:15.123456", "b": ["2026-11-29T12:30:15"],
-            "c": "2000-02-01", "d": "v1.2.3", "e": "Tuesday", "f": 3}
+    data = {
+        "a": "2026-11-29T12:30:15.123456",
+        "b": ["2026-11-29T12:30:15"],
+        "c": "2000-02-01",
+        "d": "v1.2.3",
+        "e": "Tuesday",
+        "f": 3,
+    }
     out = reconstitute_dates(data)
     assert out["a"] == datetime.datetime(2026, 11, 29, 12, 30, 15, 123456)
     assert out["b"] == [datetime.datetime(2026, 11, 29, 12, 30, 15)]
@@ -170,7 +179,9 @@ def test_recursive_dict_flattens_objects_tuples_dates_and_arrays():
     np = pytest.importorskip("numpy")
     assert recursive_dict(np.array([[1, 2], [3, 4]])) == [[1, 2], [3, 4]]
     assert recursive_dict({"t": (1, NOW), "task": ScriptTask(script="x")}) == {
-        "t": [1, NOW.isoformat()], "task": {"_fw_name": "ScriptTask", "script": "x"}}
+        "t": [1, NOW.isoformat()],
+        "task": {"_fw_name": "ScriptTask", "script": "x"},
+    }
 
 
 def test_firework_dates_round_trip_as_datetimes(tmp_path):
@@ -193,6 +204,7 @@ def test_spec_text_that_looks_like_a_date_stays_text(tmp_path):
 
 # ---- the model objects ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_workflow_round_trips_through_formats_and_files(tmp_path, fmt):
     a = Firework(PyTask(func="print", args=[1]), fw_id=1, name="a")
@@ -206,16 +218,26 @@ def test_workflow_round_trips_through_formats_and_files(tmp_path, fmt):
 
 
 def test_fwaction_launch_fworker_and_task_round_trip():
-    action = FWAction(stored_data={"x": 1}, update_spec={"y": 2},
-                      additions=[Firework(ScriptTask(script="echo"), fw_id=-5)])
+    action = FWAction(
+        stored_data={"x": 1}, update_spec={"y": 2}, additions=[Firework(ScriptTask(script="echo"), fw_id=-5)]
+    )
     assert FWAction.from_format(action.to_format()) == action
     worker = FWorker(name="w", category=["a", "b"], query={"spec.k": 1}, env={"e": 1})
     assert FWorker.from_format(worker.to_format()) == worker
     assert json.loads(worker.to_format())["query"] == '{"spec.k": 1}'  # text, as FireWorks writes it
-    launch = Launch("COMPLETED", "/tmp/x", fworker=worker, host="n1", action=action, launch_id=7, fw_id=3,
-                    state_history=[{"state": "RUNNING", "created_on": NOW},
-                                   {"state": "COMPLETED",
-                                    "created_on": NOW + datetime.timedelta(seconds=90)}])
+    launch = Launch(
+        "COMPLETED",
+        "/tmp/x",
+        fworker=worker,
+        host="n1",
+        action=action,
+        launch_id=7,
+        fw_id=3,
+        state_history=[
+            {"state": "RUNNING", "created_on": NOW},
+            {"state": "COMPLETED", "created_on": NOW + datetime.timedelta(seconds=90)},
+        ],
+    )
     again = Launch.from_format(launch.to_format("yaml"), "yaml")
     assert again.fworker == worker and again.action == action and again.runtime_secs == 90
     assert again.time_start == NOW and again.to_dict() == launch.to_dict()
@@ -232,29 +254,63 @@ def test_tasks_pickle_as_in_fireworks():
 
 def test_package_exports_the_serialization_names():
     import launchpad
-    for name in ("FWSerializable", "load_object", "load_object_from_file", "recursive_serialize",
-                 "recursive_deserialize", "reconstitute_dates", "serialize_fw", "FWFormatError",
-                 "FWSerializationError", "FWorker", "explicit_serialize"):
+
+    for name in (
+        "FWSerializable",
+        "load_object",
+        "load_object_from_file",
+        "recursive_serialize",
+        "recursive_deserialize",
+        "reconstitute_dates",
+        "serialize_fw",
+        "FWFormatError",
+        "FWSerializationError",
+        "FWorker",
+        "explicit_serialize",
+    ):
         assert getattr(launchpad, name) is not None
 
 
 # A firework as FireWorks 2.1.4 writes it (Firework.to_file with one Launch):
 # aware dates with an offset, the worker's query as JSON text, append_wfs.
 FIREWORKS_FW = {
-    "spec": {"_tasks": [{"script": ["echo hi"], "use_shell": True, "_fw_name": "ScriptTask"}],
-             "when": "2013-03-22T06:43:43.879368"},
-    "fw_id": 1, "created_on": "2026-11-29T22:41:32.972675+00:00",
-    "updated_on": "2026-11-29T22:41:32.972680+00:00", "state": "COMPLETED", "name": "Unnamed FW",
-    "launches": [{
-        "fworker": {"name": "w", "category": "c", "query": "{\"a\": 1}", "env": {}},
-        "fw_id": 1, "launch_dir": "/tmp/x", "host": "h", "ip": "1.2.3.4",
-        "trackers": [{"filename": "out.txt", "nlines": 5, "allow_zipped": False}],
-        "action": {"stored_data": {"x": 1}, "exit": False, "update_spec": {}, "mod_spec": [],
-                   "additions": [], "detours": [], "append_wfs": [], "defuse_children": False,
-                   "defuse_workflow": False, "propagate": False},
-        "state": "COMPLETED", "launch_id": 3,
-        "state_history": [{"state": "RUNNING", "created_on": "2026-11-29T22:40:00.000000+00:00"},
-                          {"state": "COMPLETED", "created_on": "2026-11-29T22:41:30.500000+00:00"}]}],
+    "spec": {
+        "_tasks": [{"script": ["echo hi"], "use_shell": True, "_fw_name": "ScriptTask"}],
+        "when": "2013-03-22T06:43:43.879368",
+    },
+    "fw_id": 1,
+    "created_on": "2026-11-29T22:41:32.972675+00:00",
+    "updated_on": "2026-11-29T22:41:32.972680+00:00",
+    "state": "COMPLETED",
+    "name": "Unnamed FW",
+    "launches": [
+        {
+            "fworker": {"name": "w", "category": "c", "query": '{"a": 1}', "env": {}},
+            "fw_id": 1,
+            "launch_dir": "/tmp/x",
+            "host": "h",
+            "ip": "1.2.3.4",
+            "trackers": [{"filename": "out.txt", "nlines": 5, "allow_zipped": False}],
+            "action": {
+                "stored_data": {"x": 1},
+                "exit": False,
+                "update_spec": {},
+                "mod_spec": [],
+                "additions": [],
+                "detours": [],
+                "append_wfs": [],
+                "defuse_children": False,
+                "defuse_workflow": False,
+                "propagate": False,
+            },
+            "state": "COMPLETED",
+            "launch_id": 3,
+            "state_history": [
+                {"state": "RUNNING", "created_on": "2026-11-29T22:40:00.000000+00:00"},
+                {"state": "COMPLETED", "created_on": "2026-11-29T22:41:30.500000+00:00"},
+            ],
+        }
+    ],
 }
 
 

@@ -16,7 +16,7 @@ from queue_adapters import JobState, get_adapter, run_subprocess
 pytestmark = pytest.mark.slurm
 
 POLL = 0.2
-FIRST_JOB_TIMEOUT = 30   # the scheduler's first pass after a fresh start adds about 3 s
+FIRST_JOB_TIMEOUT = 30  # the scheduler's first pass after a fresh start adds about 3 s
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,7 @@ def make_adapter(slurm_up, tmp_path):
     name = f"ss-{uuid.uuid4().hex[:10]}"
 
     def make(**params):
-        adapter = get_adapter({"_fw_q_type": "SLURM", "rocket_launch": "true", "job_name": name,
-                               **params})
+        adapter = get_adapter({"_fw_q_type": "SLURM", "rocket_launch": "true", "job_name": name, **params})
         made.append(adapter)
         return adapter
 
@@ -86,8 +85,9 @@ def test_failing_job_is_failed(make_adapter, tmp_path):
 def test_cancel_running_and_pending_jobs(make_adapter, tmp_path):
     running = make_adapter(rocket_launch="sleep 120")
     run_id = submit(running, tmp_path)
-    (tmp_path / "hold.txt").write_text("#!/bin/bash\n#SBATCH --job-name=$${job_name}\n"
-                                       "#SBATCH --begin=now+1hour\n$${rocket_launch}\n")
+    (tmp_path / "hold.txt").write_text(
+        "#!/bin/bash\n#SBATCH --job-name=$${job_name}\n#SBATCH --begin=now+1hour\n$${rocket_launch}\n"
+    )
     held = make_adapter(rocket_launch="sleep 120", template_file=str(tmp_path / "hold.txt"))
     pend_id = submit(held, tmp_path)
     wait_for(running, run_id, JobState.RUNNING)
@@ -98,7 +98,7 @@ def test_cancel_running_and_pending_jobs(make_adapter, tmp_path):
     wait_for(running, run_id, JobState.CANCELLED, timeout=15)
     wait_for(running, pend_id, JobState.CANCELLED, timeout=15)
     assert running.count_jobs(running.job_name) == 0
-    running.cancel(run_id)        # cancelling a finished job is not an error
+    running.cancel(run_id)  # cancelling a finished job is not an error
 
 
 def test_bad_partition_is_a_queue_error_with_sbatchs_message(make_adapter, tmp_path):

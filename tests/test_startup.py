@@ -47,7 +47,7 @@ fws:
       func: math.floor
       args: [1]
 """
-PLUGIN = '''\
+PLUGIN = """\
 def register(subparsers):
     p = subparsers.add_parser("hello", help="say hello from a third-party plugin")
     p.add_argument("--who", default="world")
@@ -57,7 +57,7 @@ def register(subparsers):
 def hello(args, _launchpad):
     print(f"hello {args.who} ({args.output})")
     return 0
-'''
+"""
 
 
 class User:
@@ -69,8 +69,9 @@ class User:
         self.records = tmp_path / "modules"
         self.records.mkdir()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")}
-        self.env.update(STARSHELL_HOME=str(tmp_path / "home"),
-                        PYTHONPATH=os.pathsep.join([*map(str, extra_path), ROOT]))
+        self.env.update(
+            STARSHELL_HOME=str(tmp_path / "home"), PYTHONPATH=os.pathsep.join([*map(str, extra_path), ROOT])
+        )
         self.runs = 0
 
     def run(self, command, *argv, expect=0):
@@ -79,9 +80,14 @@ class User:
         record = self.records / f"{self.runs}.txt"
         script = os.path.join(sysconfig.get_path("scripts"), command)
         proc = subprocess.run(
-            [sys.executable, "-c", _WRAPPER, str(record), script, _ENTRY_MODULES[command],
-             *map(str, argv)], cwd=self.work, env=self.env, capture_output=True, text=True,
-            timeout=120, check=False)
+            [sys.executable, "-c", _WRAPPER, str(record), script, _ENTRY_MODULES[command], *map(str, argv)],
+            cwd=self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == expect, (command, argv, proc.stdout, proc.stderr)
         return proc.stdout, proc.stderr, set(record.read_text().split())
 
@@ -98,9 +104,15 @@ def user(tmp_path):
 
 
 def test_commands_on_the_embedded_store_load_no_heavy_package(user):
-    runs = [("lpad", "add", "noop.yaml"), ("lpad", "get_fws"), ("lpad", "get_fws", "-d", "count"),
-            ("lpad", "get_wflows"), ("lpad", "get_wflows", "-d", "more"),
-            ("rlaunch", "-s", "singleshot"), ("lpad", "-o", "json", "get_fws", "-s", "COMPLETED")]
+    runs = [
+        ("lpad", "add", "noop.yaml"),
+        ("lpad", "get_fws"),
+        ("lpad", "get_fws", "-d", "count"),
+        ("lpad", "get_wflows"),
+        ("lpad", "get_wflows", "-d", "more"),
+        ("rlaunch", "-s", "singleshot"),
+        ("lpad", "-o", "json", "get_fws", "-s", "COMPLETED"),
+    ]
     outputs = {}
     for command, *argv in runs:
         out, _, modules = user.run(command, *argv)
@@ -117,12 +129,10 @@ def test_commands_on_the_embedded_store_load_no_heavy_package(user):
 def test_a_query_beyond_sql_loads_the_filter_engine_when_it_runs(user):
     """On SQLite a filter SQL cannot express runs in mongomock's engine, loaded then."""
     user.run("lpad", "add", "noop.yaml")
-    out, _, modules = user.run("lpad", "get_fws", "-q", '{"spec._tasks": {"$size": 1}}',
-                               "-d", "count")
+    out, _, modules = user.run("lpad", "get_fws", "-q", '{"spec._tasks": {"$size": 1}}', "-d", "count")
     assert out.strip() == "1" and "mongomock" in modules
     # an error the engine raises (pymongo's OperationFailure) is still the user's one line
-    _, err, _ = user.run("lpad", "get_fws", "-q", '{"spec._tasks": {"$type": "nonsense"}}',
-                         expect=2)
+    _, err, _ = user.run("lpad", "get_fws", "-q", '{"spec._tasks": {"$type": "nonsense"}}', expect=2)
     assert err.startswith("error: cannot evaluate query") and "Traceback" not in err
 
 
@@ -146,8 +156,7 @@ def test_a_third_party_plugin_still_adds_its_command(tmp_path):
     dist = site / "hello_plugin-1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hello-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(
-        "[starshell.lpad_commands]\nhello = hello_plugin:register\n")
+    (dist / "entry_points.txt").write_text("[starshell.lpad_commands]\nhello = hello_plugin:register\n")
     (site / "hello_plugin.py").write_text(PLUGIN)
     user = User(tmp_path, extra_path=[site])
     out, _, modules = user.run("lpad", "-o", "json", "hello", "--who", "you")
@@ -173,8 +182,14 @@ def test_lpad_webgui_still_serves_pages(user):
         port = s.getsockname()[1]
     script = os.path.join(sysconfig.get_path("scripts"), "lpad")
     exe = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", "launchpad.cli"]
-    proc = subprocess.Popen([*exe, "webgui", "--port", str(port)], cwd=user.work, env=user.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*exe, "webgui", "--port", str(port)],
+        cwd=user.work,
+        env=user.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -5,9 +5,19 @@ import itertools
 import pytest
 
 from launchpad.errors import InvalidTransitionError
-from launchpad.states import (ALL_STATES, DEFUSABLE, PAUSABLE, RERUNNABLE, TRANSITIONS,
-                              UNFINISHED, State, check_transition, is_legal, sources_of,
-                              workflow_state)
+from launchpad.states import (
+    ALL_STATES,
+    DEFUSABLE,
+    PAUSABLE,
+    RERUNNABLE,
+    TRANSITIONS,
+    UNFINISHED,
+    State,
+    check_transition,
+    is_legal,
+    sources_of,
+    workflow_state,
+)
 
 # Written out by hand, one line per source state, with the reason for each
 # target; the test compares all 81 pairs against it, so any edit to the table
@@ -82,28 +92,32 @@ def test_unknown_states_are_value_errors():
 
 # ---- workflow_state -------------------------------------------------------------
 
-@pytest.mark.parametrize("counts, expected", [
-    ({}, "WAITING"),
-    ({"READY": 1, "WAITING": 3}, "READY"),
-    ({"WAITING": 2}, "WAITING"),
-    ({"RESERVED": 1, "READY": 1, "WAITING": 1}, "RESERVED"),
-    ({"RUNNING": 1, "RESERVED": 1, "READY": 1}, "RUNNING"),
-    # started: some done, the next one READY -> still RUNNING (as in FireWorks)
-    ({"COMPLETED": 1, "READY": 1, "WAITING": 2}, "RUNNING"),
-    ({"COMPLETED": 2, "RESERVED": 1}, "RUNNING"),
-    ({"COMPLETED": 1, "WAITING": 1}, "RUNNING"),
-    ({"COMPLETED": 4}, "COMPLETED"),
-    ({"COMPLETED": 3, "ARCHIVED": 1}, "COMPLETED"),
-    ({"ARCHIVED": 4}, "ARCHIVED"),
-    ({"ARCHIVED": 1, "WAITING": 1}, "WAITING"),
-    # alarms outrank activity: FIZZLED, then DEFUSED, then PAUSED
-    ({"FIZZLED": 1, "RUNNING": 5, "COMPLETED": 3}, "FIZZLED"),
-    ({"FIZZLED": 1, "DEFUSED": 1, "PAUSED": 1}, "FIZZLED"),
-    ({"DEFUSED": 1, "PAUSED": 1, "RUNNING": 1}, "DEFUSED"),
-    ({"PAUSED": 1, "RUNNING": 1, "COMPLETED": 1}, "PAUSED"),
-    ({"FIZZLED": 1, "COMPLETED": 3}, "FIZZLED"),
-    ({"READY": 0, "COMPLETED": 2}, "COMPLETED"),
-])
+
+@pytest.mark.parametrize(
+    "counts, expected",
+    [
+        ({}, "WAITING"),
+        ({"READY": 1, "WAITING": 3}, "READY"),
+        ({"WAITING": 2}, "WAITING"),
+        ({"RESERVED": 1, "READY": 1, "WAITING": 1}, "RESERVED"),
+        ({"RUNNING": 1, "RESERVED": 1, "READY": 1}, "RUNNING"),
+        # started: some done, the next one READY -> still RUNNING (as in FireWorks)
+        ({"COMPLETED": 1, "READY": 1, "WAITING": 2}, "RUNNING"),
+        ({"COMPLETED": 2, "RESERVED": 1}, "RUNNING"),
+        ({"COMPLETED": 1, "WAITING": 1}, "RUNNING"),
+        ({"COMPLETED": 4}, "COMPLETED"),
+        ({"COMPLETED": 3, "ARCHIVED": 1}, "COMPLETED"),
+        ({"ARCHIVED": 4}, "ARCHIVED"),
+        ({"ARCHIVED": 1, "WAITING": 1}, "WAITING"),
+        # alarms outrank activity: FIZZLED, then DEFUSED, then PAUSED
+        ({"FIZZLED": 1, "RUNNING": 5, "COMPLETED": 3}, "FIZZLED"),
+        ({"FIZZLED": 1, "DEFUSED": 1, "PAUSED": 1}, "FIZZLED"),
+        ({"DEFUSED": 1, "PAUSED": 1, "RUNNING": 1}, "DEFUSED"),
+        ({"PAUSED": 1, "RUNNING": 1, "COMPLETED": 1}, "PAUSED"),
+        ({"FIZZLED": 1, "COMPLETED": 3}, "FIZZLED"),
+        ({"READY": 0, "COMPLETED": 2}, "COMPLETED"),
+    ],
+)
 def test_workflow_state_precedence(counts, expected):
     assert workflow_state(counts) == expected
 

@@ -7,15 +7,29 @@ from launchpad.stores import WorkerFilter, index_fields
 
 def fw_doc(fw_id, wf_id=1, state="READY", spec=None, **extra):
     spec = spec or {"_tasks": [], "x": fw_id}
-    return {"fw_id": fw_id, "wf_id": wf_id, "name": f"fw{fw_id}", "state": state, "spec": spec,
-            "created_on": f"2026-01-01T00:00:{fw_id % 60:02d}.000000", "updated_on": "t",
-            "parents": [], "children": [], "waiting_on": 0, "current_launch": None,
-            "not_before": None, **index_fields(spec), **extra}
+    return {
+        "fw_id": fw_id,
+        "wf_id": wf_id,
+        "name": f"fw{fw_id}",
+        "state": state,
+        "spec": spec,
+        "created_on": f"2026-01-01T00:00:{fw_id % 60:02d}.000000",
+        "updated_on": "t",
+        "parents": [],
+        "children": [],
+        "waiting_on": 0,
+        "current_launch": None,
+        "not_before": None,
+        **index_fields(spec),
+        **extra,
+    }
 
 
 def add(store, docs, wf_id=1, name="wf"):
-    store.insert_workflow({"wf_id": wf_id, "name": name, "metadata": {"owner": "me"},
-                           "created_on": "t", "updated_on": "t"}, docs)
+    store.insert_workflow(
+        {"wf_id": wf_id, "name": name, "metadata": {"owner": "me"}, "created_on": "t", "updated_on": "t"},
+        docs,
+    )
 
 
 def test_next_ids_are_consecutive_blocks(store):
@@ -76,7 +90,10 @@ def test_counts_by_state_and_per_workflow(store):
     assert store.count_fireworks_by_state() == {"READY": 1, "COMPLETED": 1, "FIZZLED": 1}
     assert store.count_fireworks_by_state({"wf_id": 1}) == {"READY": 1, "COMPLETED": 1}
     assert store.workflow_state_counts([1, 2, 3]) == {
-        1: {"READY": 1, "COMPLETED": 1}, 2: {"FIZZLED": 1}, 3: {}}
+        1: {"READY": 1, "COMPLETED": 1},
+        2: {"FIZZLED": 1},
+        3: {},
+    }
     assert store.count_workflows({"name": "wf"}) == 2
 
 
@@ -84,8 +101,9 @@ def test_conditional_update_is_fenced(store):
     add(store, [fw_doc(1, state="RUNNING", current_launch=7)])
     assert store.update_fireworks([1], {"state": "COMPLETED"}, expect={"current_launch": 8}) == []
     assert store.get_firework(1)["state"] == "RUNNING"
-    assert store.update_fireworks([1], {"state": "COMPLETED"},
-                                  expect={"state": "RUNNING", "current_launch": 7}) == [1]
+    assert store.update_fireworks(
+        [1], {"state": "COMPLETED"}, expect={"state": "RUNNING", "current_launch": 7}
+    ) == [1]
     assert store.get_firework(1)["state"] == "COMPLETED"
     assert store.update_fireworks([1], {"state": "READY"}, expect={"state": ["WAITING", "READY"]}) == []
 
@@ -98,8 +116,14 @@ def test_spec_update_refreshes_claim_fields(store):
 
 
 def test_release_children_readies_at_zero(store):
-    add(store, [fw_doc(1, state="WAITING", waiting_on=2), fw_doc(2, state="WAITING", waiting_on=1),
-                fw_doc(3, state="PAUSED", waiting_on=1)])
+    add(
+        store,
+        [
+            fw_doc(1, state="WAITING", waiting_on=2),
+            fw_doc(2, state="WAITING", waiting_on=1),
+            fw_doc(3, state="PAUSED", waiting_on=1),
+        ],
+    )
     assert sorted(store.release_children([1, 2, 3], "now")) == [2]
     assert store.get_firework(1)["waiting_on"] == 1
     assert store.get_firework(3)["state"] == "PAUSED" and store.get_firework(3)["waiting_on"] == 0
@@ -108,10 +132,15 @@ def test_release_children_readies_at_zero(store):
 
 
 def test_claim_takes_best_priority_then_oldest(store):
-    add(store, [fw_doc(1, spec={"_tasks": [], "_priority": 1}),
-                fw_doc(2, spec={"_tasks": [], "_priority": 5}),
-                fw_doc(3, spec={"_tasks": [], "_priority": 5}),
-                fw_doc(4, state="WAITING", spec={"_tasks": [], "_priority": 99})])
+    add(
+        store,
+        [
+            fw_doc(1, spec={"_tasks": [], "_priority": 1}),
+            fw_doc(2, spec={"_tasks": [], "_priority": 5}),
+            fw_doc(3, spec={"_tasks": [], "_priority": 5}),
+            fw_doc(4, state="WAITING", spec={"_tasks": [], "_priority": 99}),
+        ],
+    )
     order = []
     while True:
         doc = store.claim_firework(WorkerFilter(), {"state": "RUNNING"})
@@ -123,9 +152,15 @@ def test_claim_takes_best_priority_then_oldest(store):
 
 
 def test_claim_honours_category_fworker_and_query(store):
-    add(store, [fw_doc(1, spec={"_tasks": [], "_category": "gpu"}),
-                fw_doc(2, spec={"_tasks": [], "_fworker": "alice"}),
-                fw_doc(3, spec={"_tasks": [], "size": 10}), fw_doc(4, spec={"_tasks": [], "size": 1})])
+    add(
+        store,
+        [
+            fw_doc(1, spec={"_tasks": [], "_category": "gpu"}),
+            fw_doc(2, spec={"_tasks": [], "_fworker": "alice"}),
+            fw_doc(3, spec={"_tasks": [], "size": 10}),
+            fw_doc(4, spec={"_tasks": [], "size": 1}),
+        ],
+    )
     bob = WorkerFilter(name="bob", category="__none__", query={"spec.size": {"$gt": 5}})
     assert store.count_claimable(bob) == 1
     assert store.claim_firework(bob, {"state": "RUNNING"})["fw_id"] == 3
@@ -143,12 +178,19 @@ def test_claim_honours_category_fworker_and_query(store):
 def test_claim_by_id_and_state_and_not_before(store):
     add(store, [fw_doc(1, state="RESERVED"), fw_doc(2, not_before="2030-01-01T00:00:00.000000")])
     assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, fw_id=1) is None
-    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, states=["RESERVED"],
-                                fw_id=1)["fw_id"] == 1
-    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"},
-                                not_before="2026-01-01T00:00:00.000000") is None
-    assert store.claim_firework(WorkerFilter(), {"state": "RUNNING"},
-                                not_before="2031-01-01T00:00:00.000000")["fw_id"] == 2
+    assert (
+        store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, states=["RESERVED"], fw_id=1)["fw_id"] == 1
+    )
+    assert (
+        store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, not_before="2026-01-01T00:00:00.000000")
+        is None
+    )
+    assert (
+        store.claim_firework(WorkerFilter(), {"state": "RUNNING"}, not_before="2031-01-01T00:00:00.000000")[
+            "fw_id"
+        ]
+        == 2
+    )
 
 
 def test_launches(store):
@@ -187,6 +229,7 @@ def test_describe_hides_credentials(store):
 
 def test_dates_in_specs_are_stored(store):
     import datetime
+
     spec = {"_tasks": [], "when": datetime.datetime(2026, 1, 2, 3, 4, 5)}
     add(store, [fw_doc(1, spec=spec)])
     assert str(store.get_firework(1)["spec"]["when"]).startswith("2026-01-02")
@@ -194,6 +237,7 @@ def test_dates_in_specs_are_stored(store):
 
 def test_a_query_the_database_refuses_is_a_query_error(store):
     from launchpad.errors import InvalidQueryError
+
     add(store, [fw_doc(1)])
     with pytest.raises(InvalidQueryError):
         store.find_fireworks({"spec.x": {"$foo": 1}})

@@ -27,7 +27,7 @@ BIN = os.path.dirname(sys.executable)
 
 # A user package as a FireWorks user writes one: explicit_serialize, a
 # declared short name, run-time additions and detours from its own classes.
-MYPKG_INIT = '''
+MYPKG_INIT = """
 from launchpad import Firework, FiretaskBase, FWAction, explicit_serialize
 
 
@@ -40,7 +40,7 @@ class FibAdder(FiretaskBase):
             return FWAction(stored_data={"fib": a + b})
         child = Firework(FibAdder(), spec={"a": b, "b": a + b, "stop": stop}, name=f"fib {a + b}")
         return FWAction(stored_data={"fib": a + b}, additions=child)
-'''
+"""
 
 MYPKG_TASKS = '''
 from launchpad import Firework, FiretaskBase, FWAction, explicit_serialize
@@ -75,7 +75,7 @@ class Collect(FiretaskBase):
 '''
 
 # FireWorks' guide copies the built-in ArchiveDirTask under the same _fw_name.
-MYTASKS = '''
+MYTASKS = """
 from launchpad import FiretaskBase
 
 
@@ -86,7 +86,7 @@ class ArchiveDirTask(FiretaskBase):
     def run_task(self, fw_spec):
         with open("mine.txt", "w") as fh:
             fh.write(self["base_name"])
-'''
+"""
 
 
 def _write(path, text):
@@ -104,8 +104,11 @@ def user(tmp_path):
     _write(pkgs / "mytasks.py", MYTASKS)
     work = tmp_path / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("STARSHELL_USER_PACKAGES", "STARSHELL_LAUNCHPAD", "PYTHONPATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("STARSHELL_USER_PACKAGES", "STARSHELL_LAUNCHPAD", "PYTHONPATH")
+    }
     env.update(STARSHELL_HOME=str(tmp_path / "home"), PYTHONPATH=os.pathsep.join([str(pkgs), ROOT]))
 
     class User:
@@ -114,8 +117,15 @@ def user(tmp_path):
 
         def run(self, cmd, *args, **extra_env):
             exe = cmd if os.path.isabs(cmd) else os.path.join(BIN, cmd)
-            return subprocess.run([exe, *args], cwd=work, env={**env, **extra_env},
-                                  capture_output=True, text=True, timeout=120, check=False)
+            return subprocess.run(
+                [exe, *args],
+                cwd=work,
+                env={**env, **extra_env},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
 
         def ok(self, cmd, *args, **extra_env):
             done = self.run(cmd, *args, **extra_env)
@@ -171,18 +181,23 @@ def test_a_full_name_runs_in_a_fresh_rocket_with_its_run_time_additions(user):
     fws = user.fws()
     assert _states(fws) == ["COMPLETED"] * 6, [fw.get("launches") for fw in fws]
     assert {name for fw in fws for name in _names(fw)} == {"{{mypkg.FibAdder}}"}
-    shown = user.ok("lpad", "get_fws", "-d", "all").stdout   # the table/yaml a user reads
+    shown = user.ok("lpad", "get_fws", "-d", "all").stdout  # the table/yaml a user reads
     assert "{{mypkg.FibAdder}}" in shown and "_fw_name: FibAdder" not in shown
 
 
 FIREWORKS_JSON = {
     "fws": [
-        {"fw_id": 1, "name": "split", "spec": {"items": [1, 2, 3], "_tasks": [
-            {"_fw_name": "{{mypkg.tasks.Split}}"}]}},
-        {"fw_id": 2, "name": "collect", "spec": {"_tasks": [
-            {"_fw_name": "{{mypkg.tasks.Collect}}"}]}},
-        {"fw_id": 3, "name": "square 4", "spec": {"_tasks": [
-            {"_fw_name": "{{mypkg.tasks.Square}}", "x": 4}]}},
+        {
+            "fw_id": 1,
+            "name": "split",
+            "spec": {"items": [1, 2, 3], "_tasks": [{"_fw_name": "{{mypkg.tasks.Split}}"}]},
+        },
+        {"fw_id": 2, "name": "collect", "spec": {"_tasks": [{"_fw_name": "{{mypkg.tasks.Collect}}"}]}},
+        {
+            "fw_id": 3,
+            "name": "square 4",
+            "spec": {"_tasks": [{"_fw_name": "{{mypkg.tasks.Square}}", "x": 4}]},
+        },
     ],
     "links": {"1": [2], "3": [2]},
     "name": "written by FireWorks",
@@ -196,9 +211,9 @@ def test_a_fireworks_file_with_nested_module_names_runs_with_its_detours(user):
     fws = user.fws()
     assert _states(fws) == ["COMPLETED"] * 6
     by_name = {fw["name"]: _names(fw) for fw in fws}
-    assert by_name["square 4"] == ["{{mypkg.tasks.Square}}"]     # as written, not "Square Task"
+    assert by_name["square 4"] == ["{{mypkg.tasks.Square}}"]  # as written, not "Square Task"
     assert by_name["split"] == ["{{mypkg.tasks.Split}}"]
-    assert by_name["cube 2"] == ["{{mypkg.tasks.Cube}}"]         # made at run time
+    assert by_name["cube 2"] == ["{{mypkg.tasks.Cube}}"]  # made at run time
 
 
 def test_a_short_name_from_a_user_package_still_works_through_the_variable(user):
@@ -221,12 +236,15 @@ def test_a_rocket_that_cannot_import_the_module_says_which_and_why(user):
         assert part in message
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("{{nopkg.sub.Cls}}", ["module 'nopkg.sub'", "No module named 'nopkg'", "PYTHONPATH"]),
-    ("{{mypkg.NoSuchTask}}", ["module 'mypkg'", "no class 'NoSuchTask'"]),
-    ("{{mypkg.broken.Cls}}", ["module 'mypkg.broken'", "No module named 'numpy_not_here'"]),
-    ("{{json.JSONDecoder}}", ["json.JSONDecoder", "not a Firetask", "FiretaskBase"]),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("{{nopkg.sub.Cls}}", ["module 'nopkg.sub'", "No module named 'nopkg'", "PYTHONPATH"]),
+        ("{{mypkg.NoSuchTask}}", ["module 'mypkg'", "no class 'NoSuchTask'"]),
+        ("{{mypkg.broken.Cls}}", ["module 'mypkg.broken'", "No module named 'numpy_not_here'"]),
+        ("{{json.JSONDecoder}}", ["json.JSONDecoder", "not a Firetask", "FiretaskBase"]),
+    ],
+)
 def test_an_unresolvable_full_name_names_the_module_and_the_reason(user, name, expected):
     _write(user.pkgs / "mypkg" / "broken.py", "import numpy_not_here\n")
     refused = user.run("lpad", "add", user.file("bad.yaml", FIB_YAML.replace("{{mypkg.FibAdder}}", name)))
@@ -236,7 +254,7 @@ def test_an_unresolvable_full_name_names_the_module_and_the_reason(user, name, e
     assert "Traceback" not in refused.stderr
 
 
-MAIN_SCRIPT = '''
+MAIN_SCRIPT = """
 import sys
 from launchpad import Firework, FiretaskBase, FWAction, LaunchPad, explicit_serialize
 from launchpad.stores import SQLiteStore
@@ -266,7 +284,7 @@ if __name__ == "__main__":
     for fw_id in sorted(lp.get_fw_ids()):
         fw = lp.get_fw_dict(fw_id)
         print("fw", fw["state"], [t["_fw_name"] for t in fw["spec"]["_tasks"]])
-'''
+"""
 
 
 def test_a_class_in_a_users_script_runs_in_process(user):
@@ -293,6 +311,7 @@ def test_a_scripts_class_runs_in_a_fresh_rocket_that_can_import_the_script(user)
 
 # ---- the same through the API, on both stores ------------------------------------------
 
+
 @pytest.fixture
 def fresh_module(tmp_path, monkeypatch):
     """Import a module written to tmp_path under a unique name; the registry is restored after."""
@@ -305,6 +324,7 @@ def fresh_module(tmp_path, monkeypatch):
         module = __import__(name)
         monkeypatch.delitem(sys.modules, name)
         return module
+
     return load
 
 
@@ -325,7 +345,7 @@ def test_explicit_serialize_names_the_module_and_class():
 
     assert Local().to_dict() == {"_fw_name": _full(__name__, "Local")}
     assert firetask.task_class(_full(__name__, "Local")) is Local
-    assert firetask.task_class("Local") is Local          # starshell 0.1 stored bare class names
+    assert firetask.task_class("Local") is Local  # starshell 0.1 stored bare class names
 
 
 def test_a_full_name_is_kept_as_written_when_the_class_declares_a_short_one(fresh_module):
@@ -339,8 +359,9 @@ def test_a_full_name_is_kept_as_written_when_the_class_declares_a_short_one(fres
 
 
 def test_fireworks_paths_still_reach_the_built_ins_and_keep_their_short_names():
-    task = firetask.load_task({"_fw_name": "{{fireworks.user_objects.firetasks.script_task.ScriptTask}}",
-                               "script": "true"})
+    task = firetask.load_task(
+        {"_fw_name": "{{fireworks.user_objects.firetasks.script_task.ScriptTask}}", "script": "true"}
+    )
     assert type(task) is ScriptTask and task.to_dict()["_fw_name"] == "ScriptTask"
 
 
@@ -354,6 +375,7 @@ def test_resolutions_are_cached(monkeypatch):
 
 
 # ---- two classes, one name (issue 9, item 8) -------------------------------------------
+
 
 def test_a_user_class_declaring_a_built_in_name_warns_naming_both(fresh_module):
     with pytest.warns(TaskNameWarning) as caught:
@@ -371,7 +393,7 @@ def test_a_user_class_declaring_a_built_in_name_warns_naming_both(fresh_module):
 
 
 def test_the_clash_is_found_whichever_class_is_defined_first(fresh_module, monkeypatch):
-    monkeypatch.setattr(firetask, "_REGISTRY", {})      # as in a fresh process: no built-in loaded
+    monkeypatch.setattr(firetask, "_REGISTRY", {})  # as in a fresh process: no built-in loaded
     with pytest.warns(TaskNameWarning, match="launchpad.tasks.files.ArchiveDirTask"):
         fresh_module(MYTASKS)
     with pytest.raises(AmbiguousTaskError):
@@ -397,12 +419,15 @@ def test_explicit_serialize_wins_over_a_declared_name(monkeypatch):
     """FireWorks' decorator replaces a _fw_name; the short name it had is given up again."""
     monkeypatch.setattr(firetask, "_REGISTRY", dict(firetask._REGISTRY))
     with pytest.warns(TaskNameWarning):
+
         @explicit_serialize
         class ArchiveDirTask(FiretaskBase):
             _fw_name = "ArchiveDirTask"
+
     assert ArchiveDirTask._fw_name == _full(__name__, "ArchiveDirTask")
-    assert (firetask.task_class("ArchiveDirTask")
-            is firetask.task_class("{{launchpad.tasks.files.ArchiveDirTask}}"))
+    assert firetask.task_class("ArchiveDirTask") is firetask.task_class(
+        "{{launchpad.tasks.files.ArchiveDirTask}}"
+    )
 
 
 def test_redefining_a_class_in_the_same_module_is_not_a_clash(monkeypatch):
@@ -410,8 +435,10 @@ def test_redefining_a_class_in_the_same_module_is_not_a_clash(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for _ in range(2):
+
             class Again(FiretaskBase):
                 _fw_name = "Test Again Task"
+
     assert firetask.task_class("Test Again Task") is Again
 
 
@@ -426,20 +453,26 @@ spec:
 def test_the_guides_archive_task_clashes_loudly_and_runs_by_its_full_name(user):
     """FireWorks' guide defines its own ArchiveDirTask; the built-in must never run in its place."""
     listed = {"STARSHELL_USER_PACKAGES": "mytasks"}
-    refused = user.run("lpad", "add", user.file("a.yaml", ARCHIVE_YAML.format(name="ArchiveDirTask")),
-                       **listed)
+    refused = user.run(
+        "lpad", "add", user.file("a.yaml", ARCHIVE_YAML.format(name="ArchiveDirTask")), **listed
+    )
     assert refused.returncode == 2, refused.stderr
-    for part in ("mytasks.ArchiveDirTask", "launchpad.tasks.files.ArchiveDirTask",
-                 "{{mytasks.ArchiveDirTask}}"):
+    for part in (
+        "mytasks.ArchiveDirTask",
+        "launchpad.tasks.files.ArchiveDirTask",
+        "{{mytasks.ArchiveDirTask}}",
+    ):
         assert part in refused.stderr
     user.ok("lpad", "add", user.file("b.yaml", ARCHIVE_YAML.format(name="{{mytasks.ArchiveDirTask}}")))
     user.ok("rlaunch", "rapidfire")
     (fw,) = user.fws()
     assert fw["state"] == "COMPLETED"
     launch_dir = fw["launches"][-1]["launch_dir"]
-    assert "mine.txt" in os.listdir(launch_dir)               # the user's class ran ...
-    assert not any(name.startswith("mine.") and name != "mine.txt"  # ... not the built-in archiver
-                   for name in os.listdir(launch_dir) + os.listdir(user.work))
+    assert "mine.txt" in os.listdir(launch_dir)  # the user's class ran ...
+    assert not any(
+        name.startswith("mine.") and name != "mine.txt"  # ... not the built-in archiver
+        for name in os.listdir(launch_dir) + os.listdir(user.work)
+    )
 
 
 def test_unknown_and_ambiguous_are_task_errors():

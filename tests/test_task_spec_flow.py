@@ -75,6 +75,7 @@ def test_update_and_mod_spec_reach_later_tasks_and_children_through_rlaunch(tmp_
 def test_update_and_mod_spec_reach_later_tasks_on_every_store(lp, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     from launchpad.files import loads_workflow
+
     lp.add_wf(loads_workflow(SPEC_FLOW))
     assert rapidfire(lp, sleep=lambda s: None) == 2
     _assert_flowed(lp.get_fw_dict(1), lp.get_fw_dict(2))
@@ -84,13 +85,24 @@ def test_a_later_task_sees_the_spec_as_changed_so_far(lp, tmp_path, monkeypatch)
     """FireWorks' order within a task's action: update_spec first, then mod_spec;
     a later update_spec overrides an earlier one."""
     monkeypatch.chdir(tmp_path)
-    fw = Firework([PyTask(func="launchpad.actions.FWAction",
-                          kwargs={"update_spec": {"n": 1, "log": []},
-                                  "mod_spec": [{"_inc": {"n": 10}}, {"_push": {"log": "a"}}]}),
-                   PyTask(func="launchpad.actions.FWAction",
-                          kwargs={"update_spec": {"n": 100}, "mod_spec": [{"_push": {"log": "b"}}]}),
-                   PyTask(func="list", inputs=["log"], stored_data_varname="log"),
-                   PyTask(func="abs", inputs=["n"], stored_data_varname="n")], fw_id=1)
+    fw = Firework(
+        [
+            PyTask(
+                func="launchpad.actions.FWAction",
+                kwargs={
+                    "update_spec": {"n": 1, "log": []},
+                    "mod_spec": [{"_inc": {"n": 10}}, {"_push": {"log": "a"}}],
+                },
+            ),
+            PyTask(
+                func="launchpad.actions.FWAction",
+                kwargs={"update_spec": {"n": 100}, "mod_spec": [{"_push": {"log": "b"}}]},
+            ),
+            PyTask(func="list", inputs=["log"], stored_data_varname="log"),
+            PyTask(func="abs", inputs=["n"], stored_data_varname="n"),
+        ],
+        fw_id=1,
+    )
     lp.add_wf(Workflow([fw, Firework(PyTask(func="abs", args=[0]), fw_id=2, parents=[fw])]))
     rapidfire(lp, sleep=lambda s: None)
     stored = lp.get_fw_dict(1)["launches"][-1]["action"]["stored_data"]
@@ -103,9 +115,17 @@ def test_a_later_task_sees_the_spec_as_changed_so_far(lp, tmp_path, monkeypatch)
 
 def test_a_mod_spec_that_cannot_apply_fizzles_at_its_task(lp, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    lp.add_wf(Firework([PyTask(func="launchpad.actions.FWAction",
-                               kwargs={"update_spec": {"s": "text"}, "mod_spec": [{"_push": {"s": 1}}]}),
-                        PyTask(func="abs", args=[1])]))
+    lp.add_wf(
+        Firework(
+            [
+                PyTask(
+                    func="launchpad.actions.FWAction",
+                    kwargs={"update_spec": {"s": "text"}, "mod_spec": [{"_push": {"s": 1}}]},
+                ),
+                PyTask(func="abs", args=[1]),
+            ]
+        )
+    )
     rapidfire(lp, sleep=lambda s: None)
     launch = lp.get_fw_dict(1)["launches"][-1]
     assert launch["state"] == "FIZZLED"
@@ -150,9 +170,16 @@ def test_files_in_ungzips_a_parents_gz_output_through_rlaunch(tmp_path):
         assert fh.read() == text
 
 
-@pytest.mark.parametrize("name,compress", [("out.GZ", gzip.compress), ("out.z", gzip.compress),
-                                           ("out.bz2", bz2.compress), ("out.xz", lzma.compress),
-                                           ("out.lzma", lambda b: lzma.compress(b, lzma.FORMAT_ALONE))])
+@pytest.mark.parametrize(
+    "name,compress",
+    [
+        ("out.GZ", gzip.compress),
+        ("out.z", gzip.compress),
+        ("out.bz2", bz2.compress),
+        ("out.xz", lzma.compress),
+        ("out.lzma", lambda b: lzma.compress(b, lzma.FORMAT_ALONE)),
+    ],
+)
 def test_files_in_suffixes_that_mean_compressed(tmp_path, name, compress):
     parent, child = tmp_path / "parent", tmp_path / "child"
     parent.mkdir()
@@ -171,8 +198,13 @@ def test_files_in_copies_other_files_as_they_are(tmp_path):
     (parent / "run.sh").write_text("#!/bin/sh\n")
     (parent / "run.sh").chmod(0o755)
     (parent / "data.tgz").write_bytes(gzip.compress(b"tar"))
-    files_in({"_files_in": {"s": "run.sh", "t": "data.tgz"},
-              "_files_prev": {"s": str(parent / "run.sh"), "t": str(parent / "data.tgz")}}, str(child))
+    files_in(
+        {
+            "_files_in": {"s": "run.sh", "t": "data.tgz"},
+            "_files_prev": {"s": str(parent / "run.sh"), "t": str(parent / "data.tgz")},
+        },
+        str(child),
+    )
     assert os.access(child / "run.sh", os.X_OK)
     assert (child / "data.tgz").read_bytes() == gzip.compress(b"tar")
 
@@ -180,15 +212,22 @@ def test_files_in_copies_other_files_as_they_are(tmp_path):
 def test_a_corrupt_gz_is_a_task_error_naming_the_label(tmp_path):
     (tmp_path / "bad.gz").write_bytes(b"not gzip at all")
     with pytest.raises(TaskError, match=r"_files_in 'x': cannot copy .*bad.gz"):
-        files_in({"_files_in": {"x": "in.txt"}, "_files_prev": {"x": str(tmp_path / "bad.gz")}},
-                 str(tmp_path))
+        files_in(
+            {"_files_in": {"x": "in.txt"}, "_files_prev": {"x": str(tmp_path / "bad.gz")}}, str(tmp_path)
+        )
 
 
 def test_an_fwaction_returned_by_a_task_is_unchanged_by_the_flow(lp, tmp_path, monkeypatch):
     """The launch records the merged action of all tasks, as before."""
     monkeypatch.chdir(tmp_path)
-    lp.add_wf(Firework([PyTask(func="launchpad.actions.FWAction", kwargs={"update_spec": {"a": 1}}),
-                        PyTask(func="launchpad.actions.FWAction", kwargs={"update_spec": {"b": 2}})]))
+    lp.add_wf(
+        Firework(
+            [
+                PyTask(func="launchpad.actions.FWAction", kwargs={"update_spec": {"a": 1}}),
+                PyTask(func="launchpad.actions.FWAction", kwargs={"update_spec": {"b": 2}}),
+            ]
+        )
+    )
     rapidfire(lp, sleep=lambda s: None)
     action = FWAction.from_dict(lp.get_fw_dict(1)["launches"][-1]["action"])
     assert action.update_spec == {"a": 1, "b": 2}

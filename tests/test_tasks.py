@@ -12,9 +12,17 @@ import pytest
 from launchpad.actions import FWAction
 from launchpad.errors import TaskError
 from launchpad.firetask import load_task, task_class
-from launchpad.tasks import (ArchiveDirTask, CompressDirTask, DecompressDirTask, FileDeleteTask,
-                             FileTransferTask, FileWriteTask, PyTask, ScriptTask,
-                             TemplateWriterTask)
+from launchpad.tasks import (
+    ArchiveDirTask,
+    CompressDirTask,
+    DecompressDirTask,
+    FileDeleteTask,
+    FileTransferTask,
+    FileWriteTask,
+    PyTask,
+    ScriptTask,
+    TemplateWriterTask,
+)
 from launchpad.tasks import files as files_module
 from launchpad.tasks.paths import ALLOW_ENV, writable_path
 
@@ -44,18 +52,24 @@ def refused_then_allowed(task, produced):
 
 # ---- registry --------------------------------------------------------------
 
-@pytest.mark.parametrize("name, cls", [
-    ("ScriptTask", ScriptTask),
-    ("{{fireworks.user_objects.firetasks.script_task.ScriptTask}}", ScriptTask),
-    ("{{fireworks.user_objects.firetasks.fileio_tasks.FileTransferTask}}", FileTransferTask),
-    ("PyTask", PyTask),
-    ("{{fireworks.user_objects.firetasks.script_task.PyTask}}", PyTask),
-    ("FileWriteTask", FileWriteTask), ("FileDeleteTask", FileDeleteTask),
-    ("CompressDirTask", CompressDirTask), ("DecompressDirTask", DecompressDirTask),
-    ("ArchiveDirTask", ArchiveDirTask), ("TemplateWriterTask", TemplateWriterTask),
-    ("{{fireworks.user_objects.firetasks.templatewriter_task.TemplateWriterTask}}",
-     TemplateWriterTask),
-])
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("ScriptTask", ScriptTask),
+        ("{{fireworks.user_objects.firetasks.script_task.ScriptTask}}", ScriptTask),
+        ("{{fireworks.user_objects.firetasks.fileio_tasks.FileTransferTask}}", FileTransferTask),
+        ("PyTask", PyTask),
+        ("{{fireworks.user_objects.firetasks.script_task.PyTask}}", PyTask),
+        ("FileWriteTask", FileWriteTask),
+        ("FileDeleteTask", FileDeleteTask),
+        ("CompressDirTask", CompressDirTask),
+        ("DecompressDirTask", DecompressDirTask),
+        ("ArchiveDirTask", ArchiveDirTask),
+        ("TemplateWriterTask", TemplateWriterTask),
+        ("{{fireworks.user_objects.firetasks.templatewriter_task.TemplateWriterTask}}", TemplateWriterTask),
+    ],
+)
 def test_fireworks_names_resolve_to_builtin_tasks(name, cls):
     assert task_class(name) is cls
 
@@ -67,6 +81,7 @@ def test_task_round_trips_through_its_dict_form():
 
 
 # ---- paths -----------------------------------------------------------------
+
 
 def test_writable_path_resolves_inside_the_launch_dir(launch_dir):
     assert writable_path("a/../b.txt", {}) == str(launch_dir / "b.txt")
@@ -99,16 +114,18 @@ def test_writable_path_follows_symlinks_and_dotdot_through_them(launch_dir):
     assert writable_path("out", {}, follow_last=False) == str(launch_dir / "out")
 
 
-@pytest.mark.parametrize("spec, env", [(ALLOW, None), ({"_allow_outside_launch_dir": "true"}, None),
-                                       ({}, "1"), ({}, "true")])
+@pytest.mark.parametrize(
+    "spec, env", [(ALLOW, None), ({"_allow_outside_launch_dir": "true"}, None), ({}, "1"), ({}, "true")]
+)
 def test_writable_path_allowed_by_spec_or_env(launch_dir, monkeypatch, spec, env):
     if env:
         monkeypatch.setenv(ALLOW_ENV, env)
     assert writable_path("../outside/x", spec) == str(launch_dir.parent / "outside" / "x")
 
 
-@pytest.mark.parametrize("spec, env", [({"_allow_outside_launch_dir": "false"}, "0"),
-                                       ({"_allow_outside_launch_dir": False}, "no")])
+@pytest.mark.parametrize(
+    "spec, env", [({"_allow_outside_launch_dir": "false"}, "0"), ({"_allow_outside_launch_dir": False}, "no")]
+)
 def test_writable_path_false_words_do_not_allow(launch_dir, monkeypatch, spec, env):
     monkeypatch.setenv(ALLOW_ENV, env)
     with pytest.raises(TaskError):
@@ -117,11 +134,15 @@ def test_writable_path_false_words_do_not_allow(launch_dir, monkeypatch, spec, e
 
 # ---- ScriptTask ------------------------------------------------------------
 
+
 def test_script_stores_output_and_return_codes(launch_dir):
-    action = ScriptTask(script="echo out; echo err >&2", store_stdout=True,
-                        store_stderr=True).run_task({})
-    assert action.stored_data == {"stdout": "out\n", "stderr": "err\n", "returncode": 0,
-                                  "all_returncodes": [0]}
+    action = ScriptTask(script="echo out; echo err >&2", store_stdout=True, store_stderr=True).run_task({})
+    assert action.stored_data == {
+        "stdout": "out\n",
+        "stderr": "err\n",
+        "returncode": 0,
+        "all_returncodes": [0],
+    }
     assert not action.defuse_children
 
 
@@ -132,8 +153,7 @@ def test_script_does_not_store_unless_asked(launch_dir, capfd):
 
 
 def test_script_list_runs_in_turn_and_stops_at_first_failure(launch_dir):
-    task = ScriptTask(script=["echo a > f", "echo b >> f; exit 3", "echo c >> f"],
-                      fizzle_bad_rc=False)
+    task = ScriptTask(script=["echo a > f", "echo b >> f; exit 3", "echo c >> f"], fizzle_bad_rc=False)
     action = task.run_task({})
     assert (launch_dir / "f").read_text() == "a\nb\n"
     assert action.stored_data["all_returncodes"] == [0, 3]
@@ -157,8 +177,9 @@ def test_script_defuse_and_fizzle_together_is_refused(launch_dir):
 
 
 def test_script_without_shell_splits_with_shlex(launch_dir):
-    action = ScriptTask(script=f"{sys.executable} -c 'print(\"a b\")'", use_shell=False,
-                        store_stdout=True).run_task({})
+    action = ScriptTask(
+        script=f"{sys.executable} -c 'print(\"a b\")'", use_shell=False, store_stdout=True
+    ).run_task({})
     assert action.stored_data["stdout"] == "a b\n"
 
 
@@ -168,8 +189,9 @@ def test_script_missing_program_is_a_task_error(launch_dir):
 
 
 def test_script_shell_exe(launch_dir):
-    action = ScriptTask(script="echo ${BASH_VERSION:+bash}", shell_exe="/bin/bash",
-                        store_stdout=True).run_task({})
+    action = ScriptTask(
+        script="echo ${BASH_VERSION:+bash}", shell_exe="/bin/bash", store_stdout=True
+    ).run_task({})
     assert action.stored_data["stdout"] == "bash\n"
 
 
@@ -207,6 +229,7 @@ def test_script_use_global_spec(launch_dir):
 
 # ---- PyTask ----------------------------------------------------------------
 
+
 def add(a, b, scale=1):
     return (a + b) * scale
 
@@ -237,19 +260,20 @@ def test_pytask_calls_dotted_and_builtin_functions(launch_dir):
 
 
 def test_pytask_kwargs_and_auto_kwargs(launch_dir):
-    explicit = PyTask(func=f"{HERE}.add", args=[1, 2], kwargs={"scale": 10},
-                      stored_data_varname="r")
+    explicit = PyTask(func=f"{HERE}.add", args=[1, 2], kwargs={"scale": 10}, stored_data_varname="r")
     assert explicit.run_task({}).stored_data == {"r": 30}
-    auto = PyTask(func=f"{HERE}.add", auto_kwargs=True, a=1, b=2, scale=2, _private="skip",
-                  stored_data_varname="r")
+    auto = PyTask(
+        func=f"{HERE}.add", auto_kwargs=True, a=1, b=2, scale=2, _private="skip", stored_data_varname="r"
+    )
     assert auto.run_task({}).stored_data == {"r": 6}
 
 
 def test_pytask_inputs_and_outputs(launch_dir):
     one = PyTask(func=f"{HERE}.add", args=[1], inputs=["x"], outputs=["total"])
     assert one.run_task({"x": 4}).update_spec == {"total": 5}
-    two = PyTask(func=f"{HERE}.pair", inputs=["x", "y"], outputs=["sum", "product"],
-                 stored_data_varname="both")
+    two = PyTask(
+        func=f"{HERE}.pair", inputs=["x", "y"], outputs=["sum", "product"], stored_data_varname="both"
+    )
     action = two.run_task({"x": 2, "y": 5})
     assert action.update_spec == {"sum": 7, "product": 10}
     assert action.stored_data == {"both": (7, 10)}
@@ -260,8 +284,7 @@ def test_pytask_inputs_and_outputs(launch_dir):
 
 
 def test_pytask_chunk_number_pushes_outputs(launch_dir):
-    action = PyTask(func=f"{HERE}.pair", args=[2, 3], outputs=["all"],
-                    chunk_number=0).run_task({})
+    action = PyTask(func=f"{HERE}.pair", args=[2, 3], outputs=["all"], chunk_number=0).run_task({})
     assert action.mod_spec == [{"_push": {"all": 5}}, {"_push": {"all": 6}}]
 
 
@@ -271,12 +294,15 @@ def test_pytask_returned_fwaction_passes_through(launch_dir):
     assert action.stored_data == {"seen": 3}
 
 
-@pytest.mark.parametrize("func, message", [
-    ("no_such_builtin", "not a builtin"),
-    ("no_such_module_xyz.f", "no module 'no_such_module_xyz'"),
-    ("os.path.no_such_function", "'no_such_function' not found"),
-    ("os.sep", "not callable"),
-])
+@pytest.mark.parametrize(
+    "func, message",
+    [
+        ("no_such_builtin", "not a builtin"),
+        ("no_such_module_xyz.f", "no module 'no_such_module_xyz'"),
+        ("os.path.no_such_function", "'no_such_function' not found"),
+        ("os.sep", "not callable"),
+    ],
+)
 def test_pytask_bad_func_names_are_task_errors(launch_dir, func, message):
     with pytest.raises(TaskError, match=message):
         PyTask(func=func).run_task({})
@@ -293,10 +319,12 @@ def test_pytask_broken_module_reports_its_missing_dependency(launch_dir, monkeyp
 
 # ---- FileWriteTask / FileDeleteTask ---------------------------------------
 
+
 def test_file_write_task(launch_dir):
-    FileWriteTask(files_to_write=[{"filename": "a.txt", "contents": "A"},
-                                  {"filename": "b.txt", "contents": 5}],
-                  dest="sub").run_task({})
+    FileWriteTask(
+        files_to_write=[{"filename": "a.txt", "contents": "A"}, {"filename": "b.txt", "contents": 5}],
+        dest="sub",
+    ).run_task({})
     assert (launch_dir / "sub" / "a.txt").read_text() == "A"
     assert (launch_dir / "sub" / "b.txt").read_text() == "5"
     with pytest.raises(TaskError, match="needs 'filename' and 'contents'"):
@@ -304,8 +332,7 @@ def test_file_write_task(launch_dir):
 
 
 def test_file_write_outside_refused_then_allowed(launch_dir):
-    task = FileWriteTask(files_to_write=[{"filename": "x.txt", "contents": "X"}],
-                         dest="../outside")
+    task = FileWriteTask(files_to_write=[{"filename": "x.txt", "contents": "X"}], dest="../outside")
     refused_then_allowed(task, launch_dir.parent / "outside" / "x.txt")
 
 
@@ -337,6 +364,7 @@ def test_file_delete_removes_a_link_not_its_target(launch_dir):
 
 
 # ---- FileTransferTask ------------------------------------------------------
+
 
 @pytest.fixture
 def source(launch_dir):
@@ -377,8 +405,7 @@ def test_transfer_move_from_outside_deletes_there_so_needs_the_flag(launch_dir, 
 
 
 def test_transfer_copytree_and_symlink(launch_dir, source):
-    FileTransferTask(mode="copytree", files=[{"src": str(source.parent), "dest": "tree"}]
-                     ).run_task({})
+    FileTransferTask(mode="copytree", files=[{"src": str(source.parent), "dest": "tree"}]).run_task({})
     assert (launch_dir / "tree" / "src.txt").read_text() == "data"
     FileTransferTask(mode="symlink", files=[{"src": str(source), "dest": "link"}]).run_task({})
     assert os.readlink("link") == str(source)
@@ -411,23 +438,23 @@ def test_transfer_remote_and_unknown_modes_refused(launch_dir):
 def test_transfer_retries_then_fails_or_ignores(launch_dir, monkeypatch):
     waits = []
     monkeypatch.setattr(files_module, "sleep", waits.append)
-    task = FileTransferTask(mode="copy", files=[{"src": "missing", "dest": "x"}], max_retry=2,
-                            retry_delay=5)
+    task = FileTransferTask(mode="copy", files=[{"src": "missing", "dest": "x"}], max_retry=2, retry_delay=5)
     with pytest.raises(TaskError, match="failed after 3 attempt"):
         task.run_task({})
     assert waits == [5.0, 5.0]
-    FileTransferTask(mode="copy", files=[{"src": "missing", "dest": "x"}],
-                     ignore_errors=True).run_task({})
+    FileTransferTask(mode="copy", files=[{"src": "missing", "dest": "x"}], ignore_errors=True).run_task({})
 
 
 def test_transfer_retry_succeeds_when_the_file_appears(launch_dir, monkeypatch):
     monkeypatch.setattr(files_module, "sleep", lambda _s: (launch_dir / "late").write_text("L"))
-    FileTransferTask(mode="copy", files=[{"src": "late", "dest": "got"}], max_retry=1,
-                     retry_delay=0).run_task({})
+    FileTransferTask(
+        mode="copy", files=[{"src": "late", "dest": "got"}], max_retry=1, retry_delay=0
+    ).run_task({})
     assert (launch_dir / "got").read_text() == "L"
 
 
 # ---- Compress / Decompress / Archive ---------------------------------------
+
 
 @pytest.mark.parametrize("compression, opener", [("gz", gzip.open), ("bz2", bz2.open)])
 def test_compress_then_decompress_dir(launch_dir, compression, opener):
@@ -483,20 +510,22 @@ def test_archive_dir_task(launch_dir):
         assert "a.txt" in archive.namelist() and "run.zip" not in archive.namelist()
     with pytest.raises(TaskError, match="unknown format 'rar'"):
         ArchiveDirTask(base_name="run", format="rar").run_task({})
-    refused_then_allowed(ArchiveDirTask(base_name="../outside/run"),
-                         launch_dir.parent / "outside" / "run.tar.gz")
+    refused_then_allowed(
+        ArchiveDirTask(base_name="../outside/run"), launch_dir.parent / "outside" / "run.tar.gz"
+    )
 
 
 # ---- TemplateWriterTask ----------------------------------------------------
 
+
 def test_template_writer_renders_and_appends(launch_dir):
     (launch_dir / "t.txt").write_text("x = {{ x }}\n{% for i in items %}{{ i }} {% endfor %}\n")
-    task = TemplateWriterTask(template_file="t.txt", context={"x": 1, "items": [1, 2]},
-                              output_file="out.txt")
+    task = TemplateWriterTask(template_file="t.txt", context={"x": 1, "items": [1, 2]}, output_file="out.txt")
     task.run_task({})
     assert (launch_dir / "out.txt").read_text() == "x = 1\n1 2 \n"
-    TemplateWriterTask(template_file="t.txt", context={"x": 2, "items": []},
-                       output_file="out.txt", append=True).run_task({})
+    TemplateWriterTask(
+        template_file="t.txt", context={"x": 2, "items": []}, output_file="out.txt", append=True
+    ).run_task({})
     assert (launch_dir / "out.txt").read_text() == "x = 1\n1 2 \nx = 2\n\n"
 
 
@@ -505,8 +534,9 @@ def test_template_dir_from_param_or_env_with_includes(launch_dir, monkeypatch):
     tdir.mkdir()
     (tdir / "head.txt").write_text("HEAD")
     (tdir / "t.txt").write_text("{% include 'head.txt' %}:{{ v }}")
-    TemplateWriterTask(template_file="t.txt", template_dir=str(tdir), context={"v": 1},
-                       output_file="a").run_task({})
+    TemplateWriterTask(
+        template_file="t.txt", template_dir=str(tdir), context={"v": 1}, output_file="a"
+    ).run_task({})
     assert (launch_dir / "a").read_text() == "HEAD:1"
     monkeypatch.setenv("STARSHELL_TEMPLATE_DIR", str(tdir))
     TemplateWriterTask(template_file="t.txt", context={"v": 2}, output_file="b").run_task({})
@@ -527,8 +557,7 @@ def test_template_syntax_error_names_file_and_line(launch_dir):
 
 def test_template_output_outside_refused_then_allowed(launch_dir):
     (launch_dir / "t.txt").write_text("{{ v }}")
-    task = TemplateWriterTask(template_file="t.txt", context={"v": 1},
-                              output_file="../outside/o")
+    task = TemplateWriterTask(template_file="t.txt", context={"v": 1}, output_file="../outside/o")
     refused_then_allowed(task, launch_dir.parent / "outside" / "o")
     assert (launch_dir.parent / "outside" / "o").read_text() == "1"
 

@@ -36,6 +36,7 @@ def test_tracker_has_fireworks_form_and_text():
 
 def test_tracker_is_importable_from_launchpad():
     import launchpad
+
     assert launchpad.Tracker is Tracker
 
 
@@ -100,12 +101,15 @@ def test_trackers_recorded_at_the_end_completed_and_fizzled(lp, tmp_path):
     first, second = (lp.get_launches({"fw_id": i})[0] for i in (1, 2))
     assert first["trackers"] == [
         {"filename": "out.txt", "nlines": 2, "allow_zipped": False, "content": "2\n3"},
-        {"filename": "none.txt", "nlines": 5, "allow_zipped": False, "content": ""}]
+        {"filename": "none.txt", "nlines": 5, "allow_zipped": False, "content": ""},
+    ]
     assert second["trackers"][0]["content"] == "oops"
     data = lp.get_tracker_data(1)
     assert [d["launch_id"] for d in data] == [first["launch_id"]]
-    assert [str(t) for t in data[0]["trackers"]] == ["### Filename: out.txt\n2\n3",
-                                                      "### Filename: none.txt\n"]
+    assert [str(t) for t in data[0]["trackers"]] == [
+        "### Filename: out.txt\n2\n3",
+        "### Filename: none.txt\n",
+    ]
     assert lp.get_launch_by_id(first["launch_id"]).trackers[0]["content"] == "2\n3"
 
 
@@ -160,16 +164,26 @@ def env(tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "simple_template.txt").write_text("option1 = {{opt1}}\noption2 = {{opt2}}\n")
-    env = dict(os.environ, STARSHELL_HOME=str(tmp_path / "home"),
-               STARSHELL_TEMPLATE_DIR=str(templates),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ,
+        STARSHELL_HOME=str(tmp_path / "home"),
+        STARSHELL_TEMPLATE_DIR=str(templates),
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
     env.pop("STARSHELL_LAUNCHPAD", None)
     return env, work
 
 
 def _run(env, work, *argv, module="launchpad.cli"):
-    proc = subprocess.run([sys.executable, "-m", module, *argv], env=env, cwd=work,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *argv],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -192,8 +206,10 @@ def test_tracker_tutorial_runs_as_in_fireworks(env):
     _run(env, work, "add", os.path.join(CORPUS, "tracker", "tracker_fw.yaml"))
     _run(env, work, "-s", "singleshot", module="rocket.cli")
     assert _run(env, work, "track_fws") == TUTORIAL_OUTPUT
-    assert _run(env, work, "track_fws", "-i", "1", "--include", "words.txt") == \
-        "\n".join(TUTORIAL_OUTPUT.splitlines()[:4]) + "\n"
+    assert (
+        _run(env, work, "track_fws", "-i", "1", "--include", "words.txt")
+        == "\n".join(TUTORIAL_OUTPUT.splitlines()[:4]) + "\n"
+    )
     assert _run(env, work, "track_fws", "--exclude", "words.txt", "inputs.txt") == ""
     assert _run(env, work, "track_fws", "-q", '{"name": "other"}') == ""
 
@@ -202,13 +218,18 @@ def test_track_fws_separates_fireworks_and_sees_a_running_one(env):
     env, work = env
     lp = LaunchPad(SQLiteStore(os.path.join(env["STARSHELL_HOME"], "launchpad.sqlite")))
     script = "for i in 1 2 3 4 5 6 7 8 9 10; do echo step $i >> prog.log; sleep 0.3; done"
-    lp.add_wf(Firework(ScriptTask(script="echo done > a.txt"), name="first",
-                       spec={"_trackers": [Tracker("a.txt")]}))
-    lp.add_wf(Firework(ScriptTask(script=script), name="slow",
-                       spec={"_trackers": [Tracker("prog.log", nlines=1)]}))
+    lp.add_wf(
+        Firework(ScriptTask(script="echo done > a.txt"), name="first", spec={"_trackers": [Tracker("a.txt")]})
+    )
+    lp.add_wf(
+        Firework(ScriptTask(script=script), name="slow", spec={"_trackers": [Tracker("prog.log", nlines=1)]})
+    )
     _run(env, work, "-s", "singleshot", "-f", "1", module="rocket.cli")
-    rocket = subprocess.Popen([sys.executable, "-m", "rocket.cli", "--ping_interval", "0.2", "-s",
-                               "singleshot", "-f", "2"], env=env, cwd=work)
+    rocket = subprocess.Popen(
+        [sys.executable, "-m", "rocket.cli", "--ping_interval", "0.2", "-s", "singleshot", "-f", "2"],
+        env=env,
+        cwd=work,
+    )
     try:
         seen, deadline = "", time.monotonic() + 60
         while "step" not in seen and time.monotonic() < deadline:
@@ -220,14 +241,20 @@ def test_track_fws_separates_fireworks_and_sees_a_running_one(env):
         assert rocket.wait(timeout=60) == 0
     assert _run(env, work, "track_fws") == (
         "# FW id: 1, FW name='first'\n## Launch id: 1\n### Filename: a.txt\ndone\n>------<\n"
-        "# FW id: 2, FW name='slow'\n## Launch id: 2\n### Filename: prog.log\nstep 10\n")
+        "# FW id: 2, FW name='slow'\n## Launch id: 2\n### Filename: prog.log\nstep 10\n"
+    )
 
 
 def test_firework_page_shows_tracker_lines_escaped(sqlite_lp, tmp_path):
     from test_webgui_pages import log_in, make_client
+
     lp = sqlite_lp
-    lp.add_wf(Firework(ScriptTask(script="echo '<script>x</script>' > out.txt; echo last >> out.txt"),
-                       spec={"_trackers": [Tracker("out.txt", nlines=2)]}))
+    lp.add_wf(
+        Firework(
+            ScriptTask(script="echo '<script>x</script>' > out.txt; echo last >> out.txt"),
+            spec={"_trackers": [Tracker("out.txt", nlines=2)]},
+        )
+    )
     launch_rocket(lp, launch_root=str(tmp_path), ping_interval=0)
     client = make_client(lp)
     log_in(client)
@@ -245,18 +272,21 @@ def test_a_rocket_behind_a_gateway_records_trackers_and_background_errors(lp, tm
     from launchpad.gateway.client import GatewayClient, GatewayLaunchPad
     from launchpad.gateway.server import build_server, url_of
     from launchpad.tasks import PyTask
+
     pings, real_ping = [], lp.ping_launch
     lp.ping_launch = lambda launch_id, trackers=None: (
-        pings.append(trackers) or real_ping(launch_id, trackers=trackers))
+        pings.append(trackers) or real_ping(launch_id, trackers=trackers)
+    )
     server, _ = build_server(lp, "127.0.0.1", 0, str(tmp_path / "gw.token"), threads=4)
     threading.Thread(target=server.serve, daemon=True).start()
     try:
         token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
         client_lp = GatewayLaunchPad(client=GatewayClient(url_of(server), token, patience=2.0))
-        spec = {"_trackers": [Tracker("out.txt")],
-                "_background_tasks": [BackgroundTask(PyTask(func="math.sqrt", args=[-1]))]}
-        lp.add_wf(Firework(ScriptTask(script="echo a > out.txt; sleep 0.4; echo b >> out.txt"),
-                           spec=spec))
+        spec = {
+            "_trackers": [Tracker("out.txt")],
+            "_background_tasks": [BackgroundTask(PyTask(func="math.sqrt", args=[-1]))],
+        }
+        lp.add_wf(Firework(ScriptTask(script="echo a > out.txt; sleep 0.4; echo b >> out.txt"), spec=spec))
         assert launch_rocket(client_lp, launch_root=str(tmp_path), ping_interval=0.1)
     finally:
         server.stop()
@@ -270,17 +300,23 @@ def test_a_rocket_behind_a_gateway_records_trackers_and_background_errors(lp, tm
 def test_trackers_recorded_when_rlaunch_is_stopped(env):
     """SIGTERM hands the firework back; the launch keeps what its files said by then."""
     import signal
+
     env, work = env
     lp = LaunchPad(SQLiteStore(os.path.join(env["STARSHELL_HOME"], "launchpad.sqlite")))
-    lp.add_wf(Firework(ScriptTask(script="echo started > run.log; sleep 30"),
-                       spec={"_trackers": [Tracker("run.log")]}))
-    rocket = subprocess.Popen([sys.executable, "-m", "rocket.cli", "-s", "singleshot"], env=env,
-                              cwd=work)
+    lp.add_wf(
+        Firework(
+            ScriptTask(script="echo started > run.log; sleep 30"), spec={"_trackers": [Tracker("run.log")]}
+        )
+    )
+    rocket = subprocess.Popen([sys.executable, "-m", "rocket.cli", "-s", "singleshot"], env=env, cwd=work)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         launches = lp.get_launches({"fw_id": 1})
-        if launches and launches[0].get("launch_dir") and \
-                os.path.exists(os.path.join(launches[0]["launch_dir"], "run.log")):
+        if (
+            launches
+            and launches[0].get("launch_dir")
+            and os.path.exists(os.path.join(launches[0]["launch_dir"], "run.log"))
+        ):
             break
         time.sleep(0.05)
     rocket.send_signal(signal.SIGTERM)

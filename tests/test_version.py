@@ -46,13 +46,15 @@ def _fake_distribution(site, name, package):
 
 
 def test_a_package_owned_by_another_distribution_is_warned_about_even_beside_ours(tmp_path, monkeypatch):
-    site = tmp_path / "site-packages"   # as in a non-editable install: all packages side by side
+    site = tmp_path / "site-packages"  # as in a non-editable install: all packages side by side
     rocket = _fake_distribution(site, "rocket", "rocket")
     monkeypatch.syspath_prepend(str(site))
     assert foreign_owner("rocket", rocket) == "rocket"
     assert foreign_owner("launchpad", os.path.join(ROOT, "launchpad")) is None
     ours = str(site / "launchpad")
     warnings = origin_warnings({"launchpad": ours, "rocket": rocket})
-    assert warnings == [f"rocket from {rocket} belongs to the 'rocket' distribution, not starshell; "
-                        "uninstall it or use a separate virtualenv"]
+    assert warnings == [
+        f"rocket from {rocket} belongs to the 'rocket' distribution, not starshell; "
+        "uninstall it or use a separate virtualenv"
+    ]
     assert origin_warnings({name: os.path.join(ROOT, name) for name in PACKAGES}) == []

@@ -10,9 +10,8 @@ import os
 import pytest
 from werkzeug.security import generate_password_hash
 
-from webgui import create_app
+from webgui import create_app, data
 from webgui.colors import DISPLAY_ORDER
-from webgui import data
 from webgui.demo import build_demo, record_launch
 
 PASSWORD = "correct horse"
@@ -66,16 +65,21 @@ def test_summary_counts_fireworks_and_workflows_by_state(client, demo):
     assert {wf["name"] for wf in data["recent_workflows"]} >= {"semiconductor band gaps"}
 
 
-@pytest.mark.parametrize("args, names", [
-    ("", None),
-    ("state=FIZZLED", ["semiconductor band gaps"]),
-    ("name=convergence+test+1", ["convergence test 1"]),
-    ("q=RELAX", ["semiconductor band gaps"]),  # a firework's name, any case
-    ("q=convergence&sort=name", ["convergence test 0", "convergence test 1", "convergence test 2"]),
-    ("query=%7B%22metadata.project%22%3A+%22gaps%22%7D", ["semiconductor band gaps"]),
-    ("query=%7B%22wf_id%22%3A+%7B%22%24gt%22%3A+2%7D%7D&sort=oldest",
-     ["convergence test 1", "convergence test 2"]),
-])
+@pytest.mark.parametrize(
+    "args, names",
+    [
+        ("", None),
+        ("state=FIZZLED", ["semiconductor band gaps"]),
+        ("name=convergence+test+1", ["convergence test 1"]),
+        ("q=RELAX", ["semiconductor band gaps"]),  # a firework's name, any case
+        ("q=convergence&sort=name", ["convergence test 0", "convergence test 1", "convergence test 2"]),
+        ("query=%7B%22metadata.project%22%3A+%22gaps%22%7D", ["semiconductor band gaps"]),
+        (
+            "query=%7B%22wf_id%22%3A+%7B%22%24gt%22%3A+2%7D%7D&sort=oldest",
+            ["convergence test 1", "convergence test 2"],
+        ),
+    ],
+)
 def test_workflow_list_filters(client, args, names):
     data = client.get(f"/api/workflows?{args}").get_json()
     if names is None:
@@ -95,16 +99,19 @@ def test_workflow_list_paginates(client):
     assert (by_state["total"], len(by_state["items"])) == (3, 1)
 
 
-@pytest.mark.parametrize("args", [
-    "query=%7B%22%24where%22%3A+%22sleep(1000)%22%7D",
-    "query=%7B%22%24and%22%3A+%5B%7B%22name%22%3A+%7B%22%24function%22%3A+1%7D%7D%5D%7D",
-    "query=%7B%22%24expr%22%3A+%7B%22%24accumulator%22%3A+%7B%7D%7D%7D",
-    "query=%7Bnot+json",
-    "query=%5B1%2C+2%5D",
-    "state=BURNING",
-    "page=two",
-    "sort=random",
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        "query=%7B%22%24where%22%3A+%22sleep(1000)%22%7D",
+        "query=%7B%22%24and%22%3A+%5B%7B%22name%22%3A+%7B%22%24function%22%3A+1%7D%7D%5D%7D",
+        "query=%7B%22%24expr%22%3A+%7B%22%24accumulator%22%3A+%7B%7D%7D%7D",
+        "query=%7Bnot+json",
+        "query=%5B1%2C+2%5D",
+        "state=BURNING",
+        "page=two",
+        "sort=random",
+    ],
+)
 def test_bad_queries_are_refused(client, args):
     response = client.get(f"/api/workflows?{args}")
     assert response.status_code == 400
@@ -172,8 +179,12 @@ def test_only_the_newest_launches_have_their_files_read(demo, tmp_path):
 
 
 def test_unknown_ids_are_404(client):
-    for url in ("/api/fireworks/999", "/api/workflows/999", "/api/workflows/999/graph",
-                "/api/launches/999/files/FW_job.out"):
+    for url in (
+        "/api/fireworks/999",
+        "/api/workflows/999",
+        "/api/workflows/999/graph",
+        "/api/launches/999/files/FW_job.out",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "999" in response.get_json()["error"]
@@ -191,8 +202,18 @@ def test_file_tail_returns_the_last_lines(client, demo):
     assert data["text"].endswith("SCF step  60  dE = 1.000e-05 eV")
 
 
-@pytest.mark.parametrize("name", ["../secret.out", "..%2Fsecret.out", "%2Fetc%2Fpasswd",
-                                  "sub%2F..%2F..%2Fsecret.out", "..", "FW.json", "escape.out"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../secret.out",
+        "..%2Fsecret.out",
+        "%2Fetc%2Fpasswd",
+        "sub%2F..%2F..%2Fsecret.out",
+        "..",
+        "FW.json",
+        "escape.out",
+    ],
+)
 def test_path_traversal_is_refused(client, demo, tmp_path, name):
     launch = launch_dir_of(client, demo[1][3])
     secret = tmp_path / "launches" / "secret.out"
@@ -250,8 +271,12 @@ def test_rerun_resets_the_firework_and_its_descendants(client, demo):
 def test_each_single_action_changes_state(client, demo):
     fw = demo[1][5]  # READY
     token = log_in(client)
-    for action, state in [("pause", "PAUSED"), ("resume", "READY"), ("defuse", "DEFUSED"),
-                          ("reignite", "READY")]:
+    for action, state in [
+        ("pause", "PAUSED"),
+        ("resume", "READY"),
+        ("defuse", "DEFUSED"),
+        ("reignite", "READY"),
+    ]:
         assert post(client, f"/api/fireworks/{fw}/{action}", token).status_code == 200, action
         assert client.get(f"/api/fireworks/{fw}").get_json()["state"] == state
 
@@ -285,14 +310,23 @@ def test_selection_applies_to_each_and_reports_refusals(client, demo):
     assert [f["fw_id"] for f in data["failed"]] == [ids[2]] and data["failed"][0]["status"] == 409
     refused = post(client, "/api/actions", token, {"action": "resume", "fw_ids": [ids[2]]})
     assert refused.status_code == 409 and refused.get_json()["changed"] == []
-    prio = post(client, "/api/actions", token,
-                {"action": "priority", "fw_ids": [ids[7], ids[8]], "priority": 3})
+    prio = post(
+        client, "/api/actions", token, {"action": "priority", "fw_ids": [ids[7], ids[8]], "priority": 3}
+    )
     assert prio.get_json()["changed"] == sorted([ids[7], ids[8]])
 
 
-@pytest.mark.parametrize("body", [{}, {"action": "rerun"}, {"action": "rerun", "fw_ids": []},
-                                  {"action": "rerun", "fw_ids": ["1"]}, {"action": "nuke", "fw_ids": [1]},
-                                  {"action": "priority", "fw_ids": [1], "priority": "x"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"action": "rerun"},
+        {"action": "rerun", "fw_ids": []},
+        {"action": "rerun", "fw_ids": ["1"]},
+        {"action": "nuke", "fw_ids": [1]},
+        {"action": "priority", "fw_ids": [1], "priority": "x"},
+    ],
+)
 def test_bad_selection_requests_are_400(client, body):
     token = log_in(client)
     assert post(client, "/api/actions", token, body).status_code == 400
@@ -305,7 +339,11 @@ def test_read_only_mode_refuses_every_action(demo):
     response = post(client, f"/api/fireworks/{demo[1][3]}/rerun", token)
     assert response.status_code == 403 and "read-only" in response.get_json()["error"]
     assert client.get("/api/session").get_json() == {
-        "mode": "read-only", "logged_in": False, "can_act": False, "refresh_seconds": 5}
+        "mode": "read-only",
+        "logged_in": False,
+        "can_act": False,
+        "refresh_seconds": 5,
+    }
 
 
 def test_without_password_the_gui_is_read_only(demo):

@@ -20,8 +20,16 @@ from webgui.demo import build_demo
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "browser-secret"
 WAIT_MS = 10_000
 
@@ -115,8 +123,9 @@ def test_dashboard_workflow_login_and_rerun(browser, served, tmp_path):
     # Back on the workflow page the node has changed colour.
     page.go_back()
     page.reload()
-    expect(page.locator(f'svg.graph a.node[data-fw-id="{fizzled}"]')).to_have_class("node state-READY",
-                                                                                   timeout=WAIT_MS)
+    expect(page.locator(f'svg.graph a.node[data-fw-id="{fizzled}"]')).to_have_class(
+        "node state-READY", timeout=WAIT_MS
+    )
     page.screenshot(path=str(tmp_path / "workflow-after-rerun.png"), full_page=True)
     for name in ("dashboard", "workflow", "firework", "workflow-after-rerun"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000

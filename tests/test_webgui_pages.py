@@ -18,8 +18,8 @@ from launchpad import Firework, Workflow
 from launchpad.errors import ConfigError
 from launchpad.states import ALL_STATES
 from launchpad.tasks import ScriptTask
-from webgui import create_app
 from webgui import app as app_module
+from webgui import create_app
 from webgui.auth import read_password_file, safe_next
 from webgui.colors import STATE_COLORS, stylesheet
 from webgui.demo import build_demo
@@ -91,7 +91,7 @@ def test_bad_query_is_shown_above_the_form_and_refused(client):
 def test_workflow_page_links_graph_and_fireworks(client, demo):
     page = text(client.get("/workflows/1"))
     assert 'data-graph-url="/api/workflows/1/graph"' in page
-    assert page.count('<tr data-fw-id=') == 8
+    assert page.count("<tr data-fw-id=") == 8
     assert f'href="/fireworks/{demo[1][3]}"' in page
     assert 'data-action="rerun"' not in page and "to rerun, defuse" in page
 
@@ -107,13 +107,20 @@ def test_workflow_page_shows_actions_after_login(client):
 def test_large_workflow_page_summarises_instead_of_drawing(demo):
     page = text(make_client(demo[0], STARSHELL_DAG_LIMIT=5).get("/workflows/1?state=WAITING"))
     assert 'id="dag"' not in page and "more than the 5 drawn at once" in page
-    assert page.count('<tr data-fw-id=') == 3
+    assert page.count("<tr data-fw-id=") == 3
 
 
 def test_firework_page_shows_launch_traceback_data_and_tails(client, demo):
     page = text(client.get(f"/fireworks/{demo[1][3]}"))
-    for fragment in ("node042", "launch_relax_ge", "SCF did not converge in 60 steps",
-                     "RuntimeError", "FW_job.out", "SCF step  60", "ScriptTask"):
+    for fragment in (
+        "node042",
+        "launch_relax_ge",
+        "SCF did not converge in 60 steps",
+        "RuntimeError",
+        "FW_job.out",
+        "SCF step  60",
+        "ScriptTask",
+    ):
         assert fragment in page, fragment
     done = text(client.get(f"/fireworks/{demo[1][2]}"))
     assert "energy_eV" in done and "-10.84" in done
@@ -134,9 +141,17 @@ def test_login_needs_csrf_and_the_right_password(client):
     assert right.headers["Location"].endswith("/workflows")
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/workflows/1", "/workflows/1"), ("//evil.example/x", "/"), ("https://evil.example/", "/"),
-    ("javascript:alert(1)", "/"), ("/\\evil.example", "/"), ("", "/")])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/workflows/1", "/workflows/1"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/\\evil.example", "/"),
+        ("", "/"),
+    ],
+)
 def test_login_redirects_only_inside_the_site(target, expected):
     assert safe_next(target) == expected
 
@@ -147,14 +162,18 @@ def test_logout_needs_csrf(client):
     assert 'data-action="rerun"' in text(client.get("/workflows/1"))
 
 
-@pytest.mark.parametrize("config, shown", [
-    ({"STARSHELL_READ_ONLY": True}, "--read-only"),
-    ({"STARSHELL_PASSWORD_HASH": None}, "python -m webgui.passwd")])
+@pytest.mark.parametrize(
+    "config, shown",
+    [
+        ({"STARSHELL_READ_ONLY": True}, "--read-only"),
+        ({"STARSHELL_PASSWORD_HASH": None}, "python -m webgui.passwd"),
+    ],
+)
 def test_read_only_modes_explain_themselves(demo, config, shown):
     client = make_client(demo[0], **config)
     assert shown in text(client.get("/login"))
     assert "Read-only" in text(client.get("/"))
-    assert 'data-action=' not in text(client.get("/workflows/1"))
+    assert "data-action=" not in text(client.get("/workflows/1"))
 
 
 def test_security_headers_and_cookie_flags(client):
@@ -196,6 +215,7 @@ def test_templates_never_pass_locals():
 def test_views_talk_to_the_launchpad_api_only():
     """No view reaches the store: the schema stays private to the backends."""
     import ast
+
     for name in os.listdir(WEBGUI_DIR):
         if not name.endswith(".py") or name == "demo.py":  # the demo creates a store to fill
             continue
@@ -205,11 +225,13 @@ def test_views_talk_to_the_launchpad_api_only():
             if isinstance(node, ast.Attribute):
                 assert node.attr != "store", f"{name} uses .store"
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                           else [node.module or ""])
+                modules = (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                )
                 for module in modules:
-                    assert not module.startswith(("launchpad.stores", "pymongo", "sqlite3", "rocket",
-                                                  "queue_adapters")), f"{name} imports {module}"
+                    assert not module.startswith(
+                        ("launchpad.stores", "pymongo", "sqlite3", "rocket", "queue_adapters")
+                    ), f"{name} imports {module}"
 
 
 # -- layout ----------------------------------------------------------------------
@@ -281,6 +303,7 @@ def test_output_files_and_safe_paths(tmp_path):
 
 def test_passwd_tool_writes_a_private_hash(tmp_path, monkeypatch, capsys):
     import io
+
     path = tmp_path / "gui.passwd"
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret\n"))
     assert passwd_main([str(path), "--stdin"]) == 0

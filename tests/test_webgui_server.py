@@ -30,8 +30,11 @@ CATASTROPHIC = '{"name": {"$regex": "^(.|.){0,22}Q"}}'  # ~1 s a name in Python'
 
 def lpad_command():
     exe = shutil.which("lpad")
-    return [exe] if exe else [sys.executable, "-c",
-                              "import sys; from launchpad.cli import main; sys.exit(main())"]
+    return (
+        [exe]
+        if exe
+        else [sys.executable, "-c", "import sys; from launchpad.cli import main; sys.exit(main())"]
+    )
 
 
 def fill_store(home, workflows=40):
@@ -52,10 +55,17 @@ class Gui:
         self.work.mkdir()
         fill_store(self.home, workflows)
         env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
-        env.update(STARSHELL_HOME=str(self.home),
-                   PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
-        self.process = subprocess.Popen(lpad_command() + ["webgui", "--port", "0", *options],
-                                        cwd=self.work, env=env, stderr=subprocess.PIPE, text=True)
+        env.update(
+            STARSHELL_HOME=str(self.home),
+            PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+        )
+        self.process = subprocess.Popen(
+            lpad_command() + ["webgui", "--port", "0", *options],
+            cwd=self.work,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         banner = ""
         for _ in range(5):  # warnings may come first
             banner += self.process.stderr.readline()
@@ -93,16 +103,19 @@ def token_of(page):
 
 def logged_in_session(gui, password=PASSWORD):
     s = requests.Session()
-    login = s.post(f"{gui.url}/login", data={"password": password,
-                                              "csrf_token": token_of(s.get(f"{gui.url}/login").text)},
-                   allow_redirects=False)
+    login = s.post(
+        f"{gui.url}/login",
+        data={"password": password, "csrf_token": token_of(s.get(f"{gui.url}/login").text)},
+        allow_redirects=False,
+    )
     assert login.status_code == 302, login.text
     return s, token_of(s.get(f"{gui.url}/").text)
 
 
 def act(gui, cookies, token, fw_id=1, action="pause"):
-    return requests.post(f"{gui.url}/api/fireworks/{fw_id}/{action}", json={}, cookies=cookies,
-                         headers={"X-CSRF-Token": token})
+    return requests.post(
+        f"{gui.url}/api/fireworks/{fw_id}/{action}", json={}, cookies=cookies, headers={"X-CSRF-Token": token}
+    )
 
 
 # -- item 3: one request cannot hold the server ---------------------------------------
@@ -111,8 +124,9 @@ def test_a_catastrophic_regex_neither_hangs_nor_blocks_the_dashboard(gui):
 
     def attack():
         started = time.monotonic()
-        slow["response"] = requests.get(f"{gui.url}/api/workflows", timeout=120,
-                                        params={"query": CATASTROPHIC})
+        slow["response"] = requests.get(
+            f"{gui.url}/api/workflows", timeout=120, params={"query": CATASTROPHIC}
+        )
         slow["seconds"] = time.monotonic() - started
 
     attacker = threading.Thread(target=attack)
@@ -131,8 +145,9 @@ def test_a_catastrophic_regex_neither_hangs_nor_blocks_the_dashboard(gui):
 def test_a_query_past_its_time_budget_is_stopped_with_a_clear_error(tmp_path):
     server = Gui(tmp_path, "--query-seconds", "0.000001", workflows=20)
     try:
-        response = requests.get(f"{server.url}/api/workflows", timeout=60,
-                                params={"query": '{"metadata.project": "x"}'})
+        response = requests.get(
+            f"{server.url}/api/workflows", timeout=60, params={"query": '{"metadata.project": "x"}'}
+        )
         assert response.status_code == 400
         assert response.json()["type"] == "QueryTimeoutError"
         assert "ran longer than 1e-06 s and was stopped" in response.json()["error"]
@@ -146,8 +161,7 @@ def test_logout_ends_the_session_on_the_server(gui):
     s, token = logged_in_session(gui)
     stolen = dict(s.cookies)
     assert act(gui, stolen, token).status_code == 200
-    assert s.post(f"{gui.url}/logout", data={"csrf_token": token},
-                  allow_redirects=False).status_code == 302
+    assert s.post(f"{gui.url}/logout", data={"csrf_token": token}, allow_redirects=False).status_code == 302
     replayed = act(gui, stolen, token, action="resume")
     assert replayed.status_code in (401, 403), replayed.text
     assert "PAUSED" in requests.get(f"{gui.url}/api/fireworks/1", timeout=30).text
@@ -161,8 +175,14 @@ def test_a_password_change_ends_existing_sessions(gui):
     assert act(gui, dict(s.cookies), token, action="resume").status_code == 401
     refused = requests.Session()
     page = refused.get(f"{gui.url}/login").text
-    assert refused.post(f"{gui.url}/login", data={"password": PASSWORD, "csrf_token": token_of(page)},
-                        allow_redirects=False).status_code == 401
+    assert (
+        refused.post(
+            f"{gui.url}/login",
+            data={"password": PASSWORD, "csrf_token": token_of(page)},
+            allow_redirects=False,
+        ).status_code
+        == 401
+    )
     s2, token2 = logged_in_session(gui, "a new password")
     assert act(gui, dict(s2.cookies), token2, action="resume").status_code == 200
 
@@ -170,19 +190,32 @@ def test_a_password_change_ends_existing_sessions(gui):
 def test_password_guessing_is_rate_limited_per_client(gui):
     s = requests.Session()
     token = token_of(s.get(f"{gui.url}/login").text)
-    codes = [s.post(f"{gui.url}/login", data={"password": f"guess {i}", "csrf_token": token},
-                    allow_redirects=False).status_code for i in range(5)]
+    codes = [
+        s.post(
+            f"{gui.url}/login", data={"password": f"guess {i}", "csrf_token": token}, allow_redirects=False
+        ).status_code
+        for i in range(5)
+    ]
     assert codes == [401] * 5
-    blocked = s.post(f"{gui.url}/login", data={"password": PASSWORD, "csrf_token": token},
-                     allow_redirects=False)
+    blocked = s.post(
+        f"{gui.url}/login", data={"password": PASSWORD, "csrf_token": token}, allow_redirects=False
+    )
     assert blocked.status_code == 429
     assert 0 < int(blocked.headers["Retry-After"]) <= 300
     assert "try again in" in blocked.text
 
 
-@pytest.mark.parametrize("host, status", [
-    ("evil.example", 400), ("evil.example:5000", 400), ("127.0.0.1.nip.io", 400),
-    ("localhost", 200), ("127.0.0.1:5000", 200), ("[::1]:5000", 200)])
+@pytest.mark.parametrize(
+    "host, status",
+    [
+        ("evil.example", 400),
+        ("evil.example:5000", 400),
+        ("127.0.0.1.nip.io", 400),
+        ("localhost", 200),
+        ("127.0.0.1:5000", 200),
+        ("[::1]:5000", 200),
+    ],
+)
 def test_loopback_server_refuses_foreign_host_headers(gui, host, status):
     """DNS rebinding: a page on evil.example whose name now points at 127.0.0.1."""
     response = requests.get(f"{gui.url}/api/summary", headers={"Host": host}, timeout=30)
@@ -202,6 +235,7 @@ def test_fireworks_urls_redirect_to_ours(gui):
         response = requests.get(gui.url + path, allow_redirects=False, timeout=30)
         assert response.status_code == 301, path
         return response.headers["Location"].replace(gui.url, "")
+
     assert target("/fw/5") == "/fireworks/5"
     assert target("/wf/5") == "/workflows/5"  # FireWorks names a workflow by a firework's id
     assert target("/fw/5/details") == "/api/fireworks/5"
@@ -219,8 +253,14 @@ def test_fireworks_options_are_accepted(tmp_path):
 
 
 def test_fireworks_base_queries_narrow_what_the_gui_shows(tmp_path):
-    server = Gui(tmp_path, "--wflowquery", '{"name": {"$regex": " [12]$"}}',
-                 "--fwquery", '{"name": {"$regex": " 1$"}}', workflows=3)
+    server = Gui(
+        tmp_path,
+        "--wflowquery",
+        '{"name": {"$regex": " [12]$"}}',
+        "--fwquery",
+        '{"name": {"$regex": " 1$"}}',
+        workflows=3,
+    )
     try:
         summary = requests.get(f"{server.url}/api/summary", timeout=30).json()
         assert summary["total_workflows"] == 2 and summary["total_fireworks"] == 1
@@ -236,20 +276,31 @@ def test_fireworks_basic_auth_guards_every_page(tmp_path):
         anonymous = requests.get(f"{server.url}/api/summary", timeout=30)
         assert anonymous.status_code == 401 and "Basic" in anonymous.headers["WWW-Authenticate"]
         assert requests.get(f"{server.url}/", auth=("ana", "pw"), timeout=30).status_code == 200
-        codes = [requests.get(f"{server.url}/", auth=("ana", f"x{i}"), timeout=30).status_code
-                 for i in range(6)]
+        codes = [
+            requests.get(f"{server.url}/", auth=("ana", f"x{i}"), timeout=30).status_code for i in range(6)
+        ]
         assert codes == [401] * 5 + [429]
     finally:
         server.stop()
 
 
-@pytest.mark.parametrize("options, words", [
-    (["--webgui_username", "ana"], "both --webgui_username and --webgui_password"),
-    (["--fwquery", "{state: 1}"], "--fwquery: the query is not valid JSON"),
-    (["--wflowquery", '{"$where": "1"}'], "--wflowquery: .*runs code on the server")])
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (["--webgui_username", "ana"], "both --webgui_username and --webgui_password"),
+        (["--fwquery", "{state: 1}"], "--fwquery: the query is not valid JSON"),
+        (["--wflowquery", '{"$where": "1"}'], "--wflowquery: .*runs code on the server"),
+    ],
+)
 def test_bad_webgui_options_are_one_line_errors(tmp_path, options, words):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
     env.update(STARSHELL_HOME=str(tmp_path), PYTHONPATH=ROOT)
-    result = subprocess.run(lpad_command() + ["webgui", "--port", "0", *options], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        lpad_command() + ["webgui", "--port", "0", *options],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and re.search(words, result.stderr), result.stderr

@@ -31,10 +31,16 @@ def clock():
 @pytest.fixture
 def client(lp, tmp_path, clock):
     build_demo(lp, tmp_path / "launches")
-    app = create_app({"TESTING": True, "STARSHELL_CLOCK": clock,
-                      "STARSHELL_PASSWORD_HASH": generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
-                      "STARSHELL_SESSION_IDLE_SECONDS": 600, "STARSHELL_SESSION_MAX_SECONDS": 3600},
-                     lp)
+    app = create_app(
+        {
+            "TESTING": True,
+            "STARSHELL_CLOCK": clock,
+            "STARSHELL_PASSWORD_HASH": generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
+            "STARSHELL_SESSION_IDLE_SECONDS": 600,
+            "STARSHELL_SESSION_MAX_SECONDS": 3600,
+        },
+        lp,
+    )
     return app.test_client()
 
 
@@ -129,9 +135,16 @@ def test_anonymous_sessions_are_evicted_before_logged_in_ones(clock):
     assert store.load(strangers[0].sid) is None and store.load(strangers[-1].sid) is not None
 
 
-@pytest.mark.parametrize("header, name", [
-    ("localhost:5000", "localhost"), ("[::1]:5000", "::1"), ("127.0.0.1", "127.0.0.1"),
-    ("Evil.Example:80", "evil.example"), ("", "")])
+@pytest.mark.parametrize(
+    "header, name",
+    [
+        ("localhost:5000", "localhost"),
+        ("[::1]:5000", "::1"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("Evil.Example:80", "evil.example"),
+        ("", ""),
+    ],
+)
 def test_host_names(header, name):
     assert host_name(header) == name
 
@@ -151,14 +164,17 @@ def test_host_check_is_off_unless_bound_to_loopback(client):
 def test_a_password_file_rewritten_within_the_same_tick_is_still_noticed(tmp_path):
     """Same size, same modification time (coarse file system clocks): read it again anyway."""
     import os
+
     from webgui.auth import AuthSettings, read_password_file
     from webgui.passwd import write_password_file
+
     path = tmp_path / "gui.passwd"
     write_password_file(str(path), "first password")
     before = os.stat(path)
     ended = []
-    auth = AuthSettings(read_password_file(str(path)), password_file=str(path),
-                        on_change=lambda: ended.append(1))
+    auth = AuthSettings(
+        read_password_file(str(path)), password_file=str(path), on_change=lambda: ended.append(1)
+    )
     assert auth.check_password("first password") and ended == []
     write_password_file(str(path), "other password")
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))

@@ -24,9 +24,16 @@ class User:
         is what the user types (none: the command reads an empty input)."""
         script = os.path.join(sysconfig.get_path("scripts"), command)
         exe = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", _MODULES[command]]
-        return subprocess.run(exe + [str(a) for a in argv], cwd=self.work, capture_output=True,
-                              text=True, timeout=timeout, check=False, input=stdin,
-                              env={**self.env, **(extra_env or {})})
+        return subprocess.run(
+            exe + [str(a) for a in argv],
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            input=stdin,
+            env={**self.env, **(extra_env or {})},
+        )
 
 
 def new_user(tmp_path):
@@ -35,6 +42,8 @@ def new_user(tmp_path):
     home.mkdir()
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL_")}
-    env.update(STARSHELL_HOME=str(home),
-               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    env.update(
+        STARSHELL_HOME=str(home),
+        PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p),
+    )
     return User(home=home, work=work, env=env)

@@ -19,8 +19,14 @@ from .tails import tail
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-ACTIONS = {"rerun": "rerun_fw", "defuse": "defuse_fw", "reignite": "reignite_fw",
-           "pause": "pause_fw", "resume": "resume_fw", "priority": "set_priority"}
+ACTIONS = {
+    "rerun": "rerun_fw",
+    "defuse": "defuse_fw",
+    "reignite": "reignite_fw",
+    "pause": "pause_fw",
+    "resume": "resume_fw",
+    "priority": "set_priority",
+}
 MAX_SELECTION = 5000
 
 
@@ -32,8 +38,14 @@ def summary():
 @bp.get("/session")
 def session_info():
     auth = settings()
-    return jsonify({"mode": auth.mode(), "logged_in": logged_in(), "can_act": can_act(),
-                    "refresh_seconds": cfg("STARSHELL_REFRESH_SECONDS")})
+    return jsonify(
+        {
+            "mode": auth.mode(),
+            "logged_in": logged_in(),
+            "can_act": can_act(),
+            "refresh_seconds": cfg("STARSHELL_REFRESH_SECONDS"),
+        }
+    )
 
 
 @bp.get("/workflows")
@@ -121,8 +133,12 @@ def act_on_selection():
     action, ids = body.get("action"), body.get("fw_ids")
     if action not in ACTIONS:
         raise BadRequest(f"unknown action {action!r:.40}; use one of {', '.join(ACTIONS)}")
-    if not isinstance(ids, list) or not ids or len(ids) > MAX_SELECTION \
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or len(ids) > MAX_SELECTION
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+    ):
         raise BadRequest(f"fw_ids must be a list of 1 to {MAX_SELECTION} firework ids")
     if action == "priority":
         _priority(body)

@@ -46,8 +46,10 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "COMPRESS_ALGORITHM": ["gzip"],
 }
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -75,12 +77,14 @@ def create_app(config=None, launchpad=None):
     app.config.update(config or {})
     if launchpad is None:
         from launchpad import LaunchPad
+
         launchpad = LaunchPad.from_file()
     app.extensions["starshell"] = launchpad
     _set_up_auth(app)
     app.extensions["starshell_scope"] = data.Scope(
         _base_query(app.config["STARSHELL_FW_QUERY"], "--fwquery"),
-        _base_query(app.config["STARSHELL_WF_QUERY"], "--wflowquery"))
+        _base_query(app.config["STARSHELL_WF_QUERY"], "--wflowquery"),
+    )
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(compat.bp)
@@ -101,17 +105,20 @@ def create_app(config=None, launchpad=None):
 def _set_up_auth(app):
     """Server-side sessions, the login throttle, and the password (a file is watched)."""
     config, clock = app.config, app.config["STARSHELL_CLOCK"]
-    sessions = SessionStore(config["STARSHELL_SESSION_IDLE_SECONDS"],
-                            config["STARSHELL_SESSION_MAX_SECONDS"], clock=clock)
+    sessions = SessionStore(
+        config["STARSHELL_SESSION_IDLE_SECONDS"], config["STARSHELL_SESSION_MAX_SECONDS"], clock=clock
+    )
     app.session_interface = ServerSessionInterface(sessions)
     app.extensions["starshell_throttle"] = LoginThrottle(
-        config["STARSHELL_LOGIN_ATTEMPTS"], config["STARSHELL_LOGIN_WINDOW_SECONDS"], clock=clock)
+        config["STARSHELL_LOGIN_ATTEMPTS"], config["STARSHELL_LOGIN_WINDOW_SECONDS"], clock=clock
+    )
     password_hash, password_file = config["STARSHELL_PASSWORD_HASH"], None
     if password_hash is None and config["STARSHELL_PASSWORD_FILE"]:
         password_file = config["STARSHELL_PASSWORD_FILE"]
         password_hash = auth.read_password_file(password_file)
     app.extensions["starshell_auth"] = auth.AuthSettings(
-        password_hash, config["STARSHELL_READ_ONLY"], password_file, on_change=sessions.drop_all)
+        password_hash, config["STARSHELL_READ_ONLY"], password_file, on_change=sessions.drop_all
+    )
 
 
 def _base_query(text, option):
@@ -123,9 +130,14 @@ def _base_query(text, option):
 
 def _template_globals():
     settings = auth.settings()
-    return {"csrf_token": auth.csrf_token, "mode": settings.mode(), "logged_in": auth.logged_in(),
-            "can_act": auth.can_act(), "state_order": DISPLAY_ORDER,
-            "refresh_seconds": current_app.config["STARSHELL_REFRESH_SECONDS"]}
+    return {
+        "csrf_token": auth.csrf_token,
+        "mode": settings.mode(),
+        "logged_in": auth.logged_in(),
+        "can_act": auth.can_act(),
+        "state_order": DISPLAY_ORDER,
+        "refresh_seconds": current_app.config["STARSHELL_REFRESH_SECONDS"],
+    }
 
 
 def _security_headers(response):
@@ -182,29 +194,40 @@ def make_server(app, host="127.0.0.1", port=5000):
     return GuiServer(app, host, port, app.config["STARSHELL_THREADS"])
 
 
-def serve(launchpad, host="127.0.0.1", port=5000, read_only=False, password_file=None,
-          **config):
+def serve(launchpad, host="127.0.0.1", port=5000, read_only=False, password_file=None, **config):
     """Serve the GUI until interrupted: what ``lpad webgui`` runs.
 
     ``config`` adds app settings (``STARSHELL_THREADS``...).
     """
-    app = create_app({"STARSHELL_READ_ONLY": read_only, "STARSHELL_PASSWORD_FILE": password_file,
-                      "STARSHELL_LOOPBACK_ONLY": auth.is_loopback(host), **config}, launchpad)
+    app = create_app(
+        {
+            "STARSHELL_READ_ONLY": read_only,
+            "STARSHELL_PASSWORD_FILE": password_file,
+            "STARSHELL_LOOPBACK_ONLY": auth.is_loopback(host),
+            **config,
+        },
+        launchpad,
+    )
     try:
         server = make_server(app, host, port)
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
-                          "is another server using that port? (--port picks another)") from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+            "is another server using that port? (--port picks another)"
+        ) from None
     mode = app.extensions["starshell_auth"].mode()
-    notes = {"read-only": "read-only (--read-only): no actions",
-             "no-password": "read-only: pass --password-file to enable actions",
-             "login": "actions enabled after login"}
+    notes = {
+        "read-only": "read-only (--read-only): no actions",
+        "no-password": "read-only: pass --password-file to enable actions",
+        "login": "actions enabled after login",
+    }
     shown = f"[{host}]" if ":" in host else host
-    print(f"starshell web GUI on http://{shown}:{server.server_port}/ ({notes[mode]}); "
-          "Ctrl-C stops it", file=sys.stderr)
+    print(
+        f"starshell web GUI on http://{shown}:{server.server_port}/ ({notes[mode]}); Ctrl-C stops it",
+        file=sys.stderr,
+    )
     if not auth.is_loopback(host):
-        print(f"warning: listening on {host}: anyone who reaches it can read your workflows",
-              file=sys.stderr)
+        print(f"warning: listening on {host}: anyone who reaches it can read your workflows", file=sys.stderr)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

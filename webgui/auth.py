@@ -39,8 +39,10 @@ def read_password_file(path):
         raise ConfigError(f"cannot read the password file {path}: {exc.strerror}") from None
     hashes = [line for line in lines if line and not line.startswith("#")]
     if not hashes or "$" not in hashes[0]:
-        raise ConfigError(f"the password file {path} holds no password hash; "
-                          "make one with: python -m webgui.passwd " + str(path))
+        raise ConfigError(
+            f"the password file {path} holds no password hash; "
+            "make one with: python -m webgui.passwd " + str(path)
+        )
     return hashes[0]
 
 
@@ -157,6 +159,7 @@ def can_act():
 
 def require_actions(view):
     """Decorator: the view changes state, so mode and login must allow it."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         auth = settings()
@@ -167,6 +170,7 @@ def require_actions(view):
         if not logged_in():
             raise Unauthorized("log in to change fireworks")
         return view(*args, **kwargs)
+
     return wrapper
 
 
@@ -175,8 +179,13 @@ def safe_next(target, default="/"):
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return default
     return target
 
@@ -198,7 +207,7 @@ def host_name(header):
     """The host part of a Host header: ``[::1]:5000`` -> ``::1``, ``a:5000`` -> ``a``."""
     header = (header or "").strip().lower()
     if header.startswith("["):
-        return header[1:header.find("]")] if "]" in header else header
+        return header[1 : header.find("]")] if "]" in header else header
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
@@ -212,13 +221,19 @@ def check_basic_auth():
         return
     throttle, client = guessing_allowed()
     given = request.authorization
-    if given and given.type == "basic" and _same(given.username, expected[0]) \
-            and _same(given.password, expected[1]):
+    if (
+        given
+        and given.type == "basic"
+        and _same(given.username, expected[0])
+        and _same(given.password, expected[1])
+    ):
         return
     if given:
         throttle.failed(client)
-    raise Unauthorized("this GUI needs its user name and password",
-                       www_authenticate=WWWAuthenticate("basic", {"realm": "starshell"}))
+    raise Unauthorized(
+        "this GUI needs its user name and password",
+        www_authenticate=WWWAuthenticate("basic", {"realm": "starshell"}),
+    )
 
 
 def guessing_allowed():
@@ -226,8 +241,9 @@ def guessing_allowed():
     throttle, client = current_app.extensions["starshell_throttle"], request.remote_addr
     wait = throttle.retry_after(client)
     if wait:
-        raise TooManyRequests(f"too many wrong passwords from {client}; try again in {wait} s",
-                              retry_after=wait)
+        raise TooManyRequests(
+            f"too many wrong passwords from {client}; try again in {wait} s", retry_after=wait
+        )
     return throttle, client
 
 
@@ -244,5 +260,7 @@ def check_host():
     if not current_app.config.get("STARSHELL_LOOPBACK_ONLY"):
         return
     if not is_loopback(host_name(request.headers.get("Host"))):
-        raise BadRequest("this GUI listens on the loopback address only and answers to "
-                         "Host: 127.0.0.1 or localhost; browse http://127.0.0.1:PORT/")
+        raise BadRequest(
+            "this GUI listens on the loopback address only and answers to "
+            "Host: 127.0.0.1 or localhost; browse http://127.0.0.1:PORT/"
+        )

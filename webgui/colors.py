@@ -9,14 +9,25 @@ from launchpad.graph import STATE_COLORS  # state: (fill, ink); lpad check_wflow
 from launchpad.states import State
 
 # The order states are listed in: what needs attention first.
-DISPLAY_ORDER = tuple(s.value for s in (State.FIZZLED, State.RUNNING, State.RESERVED, State.READY,
-                                         State.WAITING, State.PAUSED, State.DEFUSED, State.COMPLETED,
-                                         State.ARCHIVED))
-
+DISPLAY_ORDER = tuple(
+    s.value
+    for s in (
+        State.FIZZLED,
+        State.RUNNING,
+        State.RESERVED,
+        State.READY,
+        State.WAITING,
+        State.PAUSED,
+        State.DEFUSED,
+        State.COMPLETED,
+        State.ARCHIVED,
+    )
+)
 
 
 def stylesheet():
     """CSS custom properties per state, consumed by ``style.css``."""
-    rules = [f".state-{state} {{ --fill: {fill}; --ink: {ink}; }}"
-             for state, (fill, ink) in STATE_COLORS.items()]
+    rules = [
+        f".state-{state} {{ --fill: {fill}; --ink: {ink}; }}" for state, (fill, ink) in STATE_COLORS.items()
+    ]
     return "\n".join(rules) + "\n"

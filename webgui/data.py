@@ -51,19 +51,28 @@ def summary(lp, recent=8, scope=Scope()):
     wf_counts = {}
     for doc in lp.get_wf_summaries(scope.wf or None):
         wf_counts[doc["state"]] = wf_counts.get(doc["state"], 0) + 1
-    fizzled = lp.get_fws(both(scope.fw, {"state": State.FIZZLED.value}),
-                         fields=["fw_id", "wf_id", "name", "updated_on"],
-                         sort=[("updated_on", -1)], limit=recent)
-    return {"fireworks": fw_counts, "workflows": full_counts(wf_counts),
-            "total_fireworks": sum(fw_counts.values()), "total_workflows": sum(wf_counts.values()),
-            "recent_fizzled": fizzled, "recent_workflows": recent_workflows(lp, recent, scope)}
+    fizzled = lp.get_fws(
+        both(scope.fw, {"state": State.FIZZLED.value}),
+        fields=["fw_id", "wf_id", "name", "updated_on"],
+        sort=[("updated_on", -1)],
+        limit=recent,
+    )
+    return {
+        "fireworks": fw_counts,
+        "workflows": full_counts(wf_counts),
+        "total_fireworks": sum(fw_counts.values()),
+        "total_workflows": sum(wf_counts.values()),
+        "recent_fizzled": fizzled,
+        "recent_workflows": recent_workflows(lp, recent, scope),
+    }
 
 
 def recent_workflows(lp, count, scope=Scope()):
     """Workflows whose fireworks changed last (a workflow's own updated_on never moves)."""
     latest = {}
-    for doc in lp.get_fws(scope.fw or None, fields=["wf_id", "updated_on"],
-                          sort=[("updated_on", -1)], limit=count * 20):
+    for doc in lp.get_fws(
+        scope.fw or None, fields=["wf_id", "updated_on"], sort=[("updated_on", -1)], limit=count * 20
+    ):
         latest.setdefault(doc["wf_id"], doc["updated_on"])
         if len(latest) == count:
             break
@@ -77,9 +86,15 @@ def recent_workflows(lp, count, scope=Scope()):
 
 
 def workflow_row(doc):
-    return {"wf_id": doc["wf_id"], "name": doc.get("name"), "state": doc["state"],
-            "states": full_counts(doc.get("states", {})), "nodes": doc.get("nodes", 0),
-            "created_on": doc.get("created_on"), "updated_on": doc.get("updated_on")}
+    return {
+        "wf_id": doc["wf_id"],
+        "name": doc.get("name"),
+        "state": doc["state"],
+        "states": full_counts(doc.get("states", {})),
+        "nodes": doc.get("nodes", 0),
+        "created_on": doc.get("created_on"),
+        "updated_on": doc.get("updated_on"),
+    }
 
 
 def int_arg(args, name, default, low, high):
@@ -116,10 +131,15 @@ class WorkflowFilters:
         sort = args.get("sort") or "newest"
         if sort not in SORTS:
             raise InvalidQueryError(f"unknown sort {sort!r:.40}; use one of {', '.join(SORTS)}")
-        return cls(state=check_state(args.get("state")), name=(args.get("name") or "").strip(),
-                   text=(args.get("q") or "").strip(), query=(args.get("query") or "").strip(),
-                   page=int_arg(args, "page", 1, 1, 10**6),
-                   per_page=int_arg(args, "per_page", 25, 1, 200), sort=sort)
+        return cls(
+            state=check_state(args.get("state")),
+            name=(args.get("name") or "").strip(),
+            text=(args.get("q") or "").strip(),
+            query=(args.get("query") or "").strip(),
+            page=int_arg(args, "page", 1, 1, 10**6),
+            per_page=int_arg(args, "per_page", 25, 1, 200),
+            sort=sort,
+        )
 
     @classmethod
     def raw(cls, args):
@@ -142,9 +162,14 @@ class WorkflowFilters:
 
     def as_args(self):
         """The non-default filters, for links that keep them (pagination)."""
-        out = {"state": self.state, "name": self.name, "q": self.text, "query": self.query,
-               "sort": None if self.sort == "newest" else self.sort,
-               "per_page": None if self.per_page == 25 else self.per_page}
+        out = {
+            "state": self.state,
+            "name": self.name,
+            "q": self.text,
+            "query": self.query,
+            "sort": None if self.sort == "newest" else self.sort,
+            "per_page": None if self.per_page == 25 else self.per_page,
+        }
         return {k: v for k, v in out.items() if v}
 
 
@@ -155,13 +180,18 @@ def workflow_list(lp, filters, scope=Scope()):
     sort = SORTS[filters.sort]
     if filters.state:  # the workflow state is derived, so the filter reads every match
         docs = lp.get_wf_summaries(query, state=filters.state, sort=sort)
-        total, docs = len(docs), docs[skip:skip + filters.per_page]
+        total, docs = len(docs), docs[skip : skip + filters.per_page]
     else:
         total = lp.count_wfs(query)
         docs = lp.get_wf_summaries(query, sort=sort, limit=filters.per_page, skip=skip)
     pages = max((total + filters.per_page - 1) // filters.per_page, 1)
-    return {"items": [workflow_row(d) for d in docs], "total": total, "page": filters.page,
-            "per_page": filters.per_page, "pages": pages}
+    return {
+        "items": [workflow_row(d) for d in docs],
+        "total": total,
+        "page": filters.page,
+        "per_page": filters.per_page,
+        "pages": pages,
+    }
 
 
 def empty_page():
@@ -175,33 +205,59 @@ def workflow(lp, wf_id):
         raise NotFoundError(f"no workflow with id {wf_id}")
     doc = docs[0]
     last = lp.get_fws({"wf_id": wf_id}, fields=["updated_on"], sort=[("updated_on", -1)], limit=1)
-    return {**workflow_row(doc), "metadata": doc.get("metadata") or {},
-            "last_change": last[0]["updated_on"] if last else doc.get("updated_on")}
+    return {
+        **workflow_row(doc),
+        "metadata": doc.get("metadata") or {},
+        "last_change": last[0]["updated_on"] if last else doc.get("updated_on"),
+    }
 
 
 def workflow_graph(lp, wf_id, limit):
     """Nodes with layout coordinates and edges, or only counts past ``limit`` nodes."""
     info = workflow(lp, wf_id)
     if info["nodes"] > limit:
-        return {"wf_id": wf_id, "too_large": True, "limit": limit, "nodes": [], "edges": [],
-                "states": info["states"], "total": info["nodes"]}
+        return {
+            "wf_id": wf_id,
+            "too_large": True,
+            "limit": limit,
+            "nodes": [],
+            "edges": [],
+            "states": info["states"],
+            "total": info["nodes"],
+        }
     docs = lp.get_fws({"wf_id": wf_id}, fields=NODE_FIELDS)
     links = {d["fw_id"]: list(d.get("children") or []) for d in docs}
     placed = layout(links)
-    nodes = [{"fw_id": d["fw_id"], "name": d.get("name"), "state": d["state"],
-              **placed["nodes"][d["fw_id"]]} for d in docs]
+    nodes = [
+        {"fw_id": d["fw_id"], "name": d.get("name"), "state": d["state"], **placed["nodes"][d["fw_id"]]}
+        for d in docs
+    ]
     edges = [[parent, child] for parent, kids in links.items() for child in kids if child in links]
-    return {"wf_id": wf_id, "too_large": False, "limit": limit, "nodes": nodes, "edges": edges,
-            "states": info["states"], "total": len(nodes), "width": placed["width"],
-            "height": placed["height"], "node_width": placed["node_width"],
-            "node_height": placed["node_height"]}
+    return {
+        "wf_id": wf_id,
+        "too_large": False,
+        "limit": limit,
+        "nodes": nodes,
+        "edges": edges,
+        "states": info["states"],
+        "total": len(nodes),
+        "width": placed["width"],
+        "height": placed["height"],
+        "node_width": placed["node_width"],
+        "node_height": placed["node_height"],
+    }
 
 
 def workflow_states(lp, wf_id, limit):
     """The live part of a workflow page: counts, and each firework's state when drawable."""
     info = workflow(lp, wf_id)
-    out = {"wf_id": wf_id, "state": info["state"], "states": info["states"],
-           "total": info["nodes"], "last_change": info["last_change"]}
+    out = {
+        "wf_id": wf_id,
+        "state": info["state"],
+        "states": info["states"],
+        "total": info["nodes"],
+        "last_change": info["last_change"],
+    }
     if info["nodes"] <= limit:
         docs = lp.get_fws({"wf_id": wf_id}, fields=["fw_id", "state"])
         out["fireworks"] = {str(d["fw_id"]): d["state"] for d in docs}
@@ -216,10 +272,17 @@ def workflow_fireworks(lp, wf_id, args):
     per_page = int_arg(args, "per_page", 100, 1, 500)
     query = {"wf_id": wf_id, **({"state": state} if state else {})}
     total = lp.get_fw_ids(query, count_only=True)
-    rows = lp.get_fws(query, fields=ROW_FIELDS, sort=[("fw_id", 1)], limit=per_page,
-                      skip=(page - 1) * per_page)
-    return {"items": rows, "total": total, "page": page, "per_page": per_page,
-            "pages": max((total + per_page - 1) // per_page, 1), "state": state}
+    rows = lp.get_fws(
+        query, fields=ROW_FIELDS, sort=[("fw_id", 1)], limit=per_page, skip=(page - 1) * per_page
+    )
+    return {
+        "items": rows,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": max((total + per_page - 1) // per_page, 1),
+        "state": state,
+    }
 
 
 def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024, tailed_launches=3):

@@ -15,11 +15,21 @@ from launchpad.states import LaunchState
 from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
 
-NAMES = ["fetch structures", "relax Si", "relax Ge", "relax GaAs", "band structure Si",
-         "band structure Ge", "band structure GaAs", "collect results"]
+NAMES = [
+    "fetch structures",
+    "relax Si",
+    "relax Ge",
+    "relax GaAs",
+    "band structure Si",
+    "band structure Ge",
+    "band structure GaAs",
+    "collect results",
+]
 LINKS = {1: [2, 3, 4], 2: [5], 3: [6], 4: [7], 5: [8], 6: [8], 7: [8]}
-TRACEBACK = ('Traceback (most recent call last):\n  File "relax.py", line 41, in <module>\n'
-             '    run_scf(structure)\nRuntimeError: SCF did not converge in 60 steps')
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "relax.py", line 41, in <module>\n'
+    "    run_scf(structure)\nRuntimeError: SCF did not converge in 60 steps"
+)
 
 
 def _write_outputs(launch_dir, name, failed):
@@ -46,24 +56,48 @@ def record_launch(lp, fw_id, state, launch_dir, host="node042", **result):
 
 def build_demo(lp, launch_root, extra_workflows=3):
     """Add the demo workflows to ``lp``; returns the band-gap workflow's ``{file id: fw_id}``."""
-    fws = [Firework(ScriptTask(script=f"python run.py --step '{name}'"), name=name, fw_id=i,
-                    spec={"_priority": 2 if "relax" in name else 0, "material": name.split()[-1]})
-           for i, name in enumerate(NAMES, start=1)]
-    ids = lp.add_wf(Workflow(fws, LINKS, name="semiconductor band gaps",
-                             metadata={"project": "gaps", "owner": "demo"}))
+    fws = [
+        Firework(
+            ScriptTask(script=f"python run.py --step '{name}'"),
+            name=name,
+            fw_id=i,
+            spec={"_priority": 2 if "relax" in name else 0, "material": name.split()[-1]},
+        )
+        for i, name in enumerate(NAMES, start=1)
+    ]
+    ids = lp.add_wf(
+        Workflow(fws, LINKS, name="semiconductor band gaps", metadata={"project": "gaps", "owner": "demo"})
+    )
     for k in range(extra_workflows):
-        chain = [Firework(ScriptTask(script=f"echo {k}.{j}"), name=f"k-points {j}", fw_id=j)
-                 for j in range(1, 4)]
+        chain = [
+            Firework(ScriptTask(script=f"echo {k}.{j}"), name=f"k-points {j}", fw_id=j) for j in range(1, 4)
+        ]
         lp.add_wf(Workflow(chain, {1: [2], 2: [3]}, name=f"convergence test {k}"))
     root = os.path.abspath(launch_root)
-    record_launch(lp, ids[1], LaunchState.COMPLETED.value, os.path.join(root, "launch_fetch"),
-                  action=FWAction(stored_data={"structures": 3, "source": "demo"}))
-    record_launch(lp, ids[2], LaunchState.COMPLETED.value, os.path.join(root, "launch_relax_si"),
-                  action=FWAction(stored_data={"energy_eV": -10.84}))
-    record_launch(lp, ids[3], LaunchState.FIZZLED.value, os.path.join(root, "launch_relax_ge"),
-                  exception={"message": "SCF did not converge in 60 steps", "traceback": TRACEBACK})
-    record_launch(lp, ids[4], LaunchState.RUNNING.value, os.path.join(root, "launch_relax_gaas"),
-                  host="node043")
+    record_launch(
+        lp,
+        ids[1],
+        LaunchState.COMPLETED.value,
+        os.path.join(root, "launch_fetch"),
+        action=FWAction(stored_data={"structures": 3, "source": "demo"}),
+    )
+    record_launch(
+        lp,
+        ids[2],
+        LaunchState.COMPLETED.value,
+        os.path.join(root, "launch_relax_si"),
+        action=FWAction(stored_data={"energy_eV": -10.84}),
+    )
+    record_launch(
+        lp,
+        ids[3],
+        LaunchState.FIZZLED.value,
+        os.path.join(root, "launch_relax_ge"),
+        exception={"message": "SCF did not converge in 60 steps", "traceback": TRACEBACK},
+    )
+    record_launch(
+        lp, ids[4], LaunchState.RUNNING.value, os.path.join(root, "launch_relax_gaas"), host="node043"
+    )
     return ids
 
 
@@ -80,6 +114,7 @@ def main(argv=None):
     lp = LaunchPad(SQLiteStore(path))
     build_demo(lp, os.path.join(args.directory, "launches"))
     from .app import serve
+
     return serve(lp, port=args.port, password_file=args.password_file)
 
 

@@ -53,6 +53,7 @@ def _sweep(rows, neighbours, downward):
         def key(node, row=row):
             near = [where[n] for n in neighbours.get(node, ()) if n in where]
             return sum(near) / len(near) if near else where[node]
+
         row.sort(key=key)
         for j, node in enumerate(row):
             where[node] = (j + 0.5) / len(row)
@@ -64,7 +65,7 @@ def _positions(rows):
 
 def columns_of(rows, max_rows=MAX_ROWS):
     """Each layer cut into columns of at most ``max_rows`` nodes, left to right."""
-    return [row[i:i + max_rows] for row in rows for i in range(0, len(row), max_rows)]
+    return [row[i : i + max_rows] for row in rows for i in range(0, len(row), max_rows)]
 
 
 def layout(links, max_rows=MAX_ROWS):
@@ -80,9 +81,13 @@ def layout(links, max_rows=MAX_ROWS):
     for i, column in enumerate(columns):
         offset = (tallest - len(column)) * step_y / 2
         for j, node in enumerate(column):
-            nodes[node] = {"x": MARGIN + i * (NODE_WIDTH + LAYER_GAP),
-                           "y": MARGIN + offset + j * step_y}
+            nodes[node] = {"x": MARGIN + i * (NODE_WIDTH + LAYER_GAP), "y": MARGIN + offset + j * step_y}
     width = 2 * MARGIN + len(columns) * NODE_WIDTH + max(len(columns) - 1, 0) * LAYER_GAP
     height = 2 * MARGIN + tallest * step_y - (ROW_GAP if tallest else 0)
-    return {"nodes": nodes, "width": width, "height": height,
-            "node_width": NODE_WIDTH, "node_height": NODE_HEIGHT}
+    return {
+        "nodes": nodes,
+        "width": width,
+        "height": height,
+        "node_width": NODE_WIDTH,
+        "node_height": NODE_HEIGHT,
+    }

@@ -10,8 +10,8 @@ from launchpad.errors import InvalidQueryError
 
 from . import data
 from .auth import guessing_allowed, log_in, log_out, safe_next, settings
-from .context import cfg, lp, scope
 from .colors import DISPLAY_ORDER, stylesheet
+from .context import cfg, lp, scope
 
 bp = Blueprint("pages", __name__)
 
@@ -30,17 +30,28 @@ def workflows():
     except InvalidQueryError as exc:
         filters = data.WorkflowFilters.raw(request.args)
         result, error, status = data.empty_page(), str(exc), 400
-    return render_template("workflows.html", filters=filters, states=DISPLAY_ORDER, error=error,
-                           sorts=list(data.SORTS), result=result), status
+    return render_template(
+        "workflows.html",
+        filters=filters,
+        states=DISPLAY_ORDER,
+        error=error,
+        sorts=list(data.SORTS),
+        result=result,
+    ), status
 
 
 @bp.get("/workflows/<int:wf_id>")
 def workflow(wf_id):
     info = data.workflow(lp(), wf_id)
     rows = data.workflow_fireworks(lp(), wf_id, request.args)
-    return render_template("workflow.html", wf=info, rows=rows, states=DISPLAY_ORDER,
-                           drawable=info["nodes"] <= cfg("STARSHELL_DAG_LIMIT"),
-                           dag_limit=cfg("STARSHELL_DAG_LIMIT"))
+    return render_template(
+        "workflow.html",
+        wf=info,
+        rows=rows,
+        states=DISPLAY_ORDER,
+        drawable=info["nodes"] <= cfg("STARSHELL_DAG_LIMIT"),
+        dag_limit=cfg("STARSHELL_DAG_LIMIT"),
+    )
 
 
 @bp.get("/fireworks/<int:fw_id>")

@@ -15,8 +15,9 @@ class GuiServer:
     """A bound cheroot server with the small interface ``serve`` and the tests use."""
 
     def __init__(self, app, host="127.0.0.1", port=5000, threads=DEFAULT_THREADS):
-        self._server = wsgi.Server((host, port), app, numthreads=max(int(threads), 1),
-                                   server_name="starshell-webgui")
+        self._server = wsgi.Server(
+            (host, port), app, numthreads=max(int(threads), 1), server_name="starshell-webgui"
+        )
         self._server.prepare()  # binds now: a busy port fails here, before any banner
 
     @property

@@ -23,6 +23,7 @@ class ServerSession(CallbackDict, SessionMixin):
     def __init__(self, sid=None, data=None, created=None):
         def on_update(self):
             self.modified = True
+
         super().__init__(data or {}, on_update)
         self.sid, self.created = sid, created
         self.modified = False
@@ -37,8 +38,7 @@ class SessionStore:
     the login form) cannot exhaust memory.
     """
 
-    def __init__(self, idle_seconds=2 * 3600, max_seconds=12 * 3600, capacity=10000,
-                 clock=time.monotonic):
+    def __init__(self, idle_seconds=2 * 3600, max_seconds=12 * 3600, capacity=10000, clock=time.monotonic):
         self.idle_seconds, self.max_seconds, self.capacity = idle_seconds, max_seconds, capacity
         self.clock = clock
         self._lock = threading.Lock()
@@ -106,8 +106,11 @@ class ServerSessionInterface(SessionInterface):
         return found if found is not None else ServerSession()
 
     def save_session(self, app, session, response):
-        name, domain, path = (self.get_cookie_name(app), self.get_cookie_domain(app),
-                              self.get_cookie_path(app))
+        name, domain, path = (
+            self.get_cookie_name(app),
+            self.get_cookie_domain(app),
+            self.get_cookie_path(app),
+        )
         if not session:
             if session.sid:
                 self.sessions.drop(session.sid)
@@ -116,9 +119,15 @@ class ServerSessionInterface(SessionInterface):
         if not (session.modified or session.rotate or session.sid is None):
             return  # loading it already counted as activity
         sid = self.sessions.save(session)
-        response.set_cookie(name, sid, httponly=self.get_cookie_httponly(app),
-                            samesite=self.get_cookie_samesite(app), secure=self.get_cookie_secure(app),
-                            domain=domain, path=path)
+        response.set_cookie(
+            name,
+            sid,
+            httponly=self.get_cookie_httponly(app),
+            samesite=self.get_cookie_samesite(app),
+            secure=self.get_cookie_secure(app),
+            domain=domain,
+            path=path,
+        )
         response.vary.add("Cookie")
 
 

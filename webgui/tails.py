@@ -76,8 +76,12 @@ def tail(launch_dir, name, lines=100, max_bytes=64 * 1024):
         raise FileRefusedError(f"cannot read {name}: {exc.strerror}") from None
     text = data.decode("utf-8", errors="replace").splitlines()
     truncated = size > len(data) or len(text) > lines
-    return {"name": name, "size": size, "truncated": truncated,
-            "text": "\n".join(text[-lines:] if lines else [])}
+    return {
+        "name": name,
+        "size": size,
+        "truncated": truncated,
+        "text": "\n".join(text[-lines:] if lines else []),
+    }
 
 
 def launch_tails(launch_dir, lines=100, max_bytes=64 * 1024):

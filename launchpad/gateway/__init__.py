@@ -14,5 +14,6 @@ __all__ = ["GatewayLaunchPad"]
 def __getattr__(name):
     if name == "GatewayLaunchPad":
         from .client import GatewayLaunchPad
+
         return GatewayLaunchPad
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,12 +35,14 @@ _NO_ANSWER = (OSError, http.client.HTTPException)
 class GatewayClient:
     """HTTP calls to one gateway: thread-local connections, retries, errors."""
 
-    def __init__(self, url, token, ca_file=None, timeout=300.0, patience=30.0,
-                 sleep=time.sleep, clock=time.monotonic):
+    def __init__(
+        self, url, token, ca_file=None, timeout=300.0, patience=30.0, sleep=time.sleep, clock=time.monotonic
+    ):
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"gateway {url!r} is not an http:// or https:// address "
-                              "(example: http://login1:6100)")
+            raise ConfigError(
+                f"gateway {url!r} is not an http:// or https:// address (example: http://login1:6100)"
+            )
         self.url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         self._host, self._port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
         self._prefix = parts.path.rstrip("/") + protocol.API_PREFIX
@@ -65,7 +67,8 @@ class GatewayClient:
             raise AttributeError(name)
         raise GatewayRefusedError(
             f"this command needs the store itself ({name}), which the gateway ({self.url}) "
-            "does not offer; run it where the store is (the login node)")
+            "does not offer; run it where the store is (the login node)"
+        )
 
     def close(self):
         conn = getattr(self._local, "conn", None)
@@ -85,8 +88,10 @@ class GatewayClient:
             try:
                 status, reply = self._post(self._prefix + method, body)
             except ssl.SSLCertVerificationError as exc:
-                raise ConfigError(f"the gateway {self.url} has a certificate this node does not "
-                                  f"trust ({exc.verify_message}); name its CA in ca_file") from None
+                raise ConfigError(
+                    f"the gateway {self.url} has a certificate this node does not "
+                    f"trust ({exc.verify_message}); name its CA in ca_file"
+                ) from None
             except _NO_ANSWER as exc:
                 status, reply = None, exc
             if status is not None and status != 503:
@@ -94,7 +99,7 @@ class GatewayClient:
                     return protocol.untag(reply["result"])
                 raise protocol.error_from(reply, status)
             if not retry and status is None:  # most often a keep-alive connection the
-                retry = True                  # gateway closed: try a new one at once
+                retry = True  # gateway closed: try a new one at once
                 continue
             retry = True  # an earlier attempt may have been applied
             if self._clock() + delay > deadline:
@@ -109,7 +114,8 @@ class GatewayClient:
             return protocol.error_from(reply, status)
         return StoreUnavailableError(
             f"the gateway {self.url} does not answer ({type(reply).__name__}: {reply}); is "
-            "`lpad gateway` running on the login node?")
+            "`lpad gateway` running on the login node?"
+        )
 
     def _remember(self, fingerprint, request_id):
         if len(self._uncertain) > 100:
@@ -124,8 +130,7 @@ class GatewayClient:
             conn = None
         try:
             if conn is None:
-                conn = self._local.conn = _Connection(self._host, self._port, self.timeout,
-                                                      self._context)
+                conn = self._local.conn = _Connection(self._host, self._port, self.timeout, self._context)
             status, data = conn.post(path, body, self._headers)
         except _NO_ANSWER:
             self.close()
@@ -161,8 +166,10 @@ class _Connection:
         self.closing = False
 
     def post(self, path, body, headers):
-        self.sock.sendall(b"POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n%s" % (
-            path.encode(), self.host, headers, len(body), body))
+        self.sock.sendall(
+            b"POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), self.host, headers, len(body), body)
+        )
         line = self.rfile.readline(65537)
         if not line:
             raise http.client.RemoteDisconnected("the gateway closed the connection")
@@ -238,6 +245,7 @@ class GatewayLaunchPad:
     @classmethod
     def from_file(cls, path=None):
         from ..config import load_config
+
         return cls(load_config(path))
 
     def describe(self):
@@ -252,7 +260,8 @@ class GatewayLaunchPad:
             raise GatewayRefusedError(
                 f"{name} is not offered through the gateway ({self.store.describe()}): it "
                 "serves rockets and read-only queries; run commands that change workflows "
-                "where the store is (the login node), with its own launchpad file")
+                "where the store is (the login node), with its own launchpad file"
+            )
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def _call(self, name, *args, **kwargs):

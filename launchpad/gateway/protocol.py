@@ -24,26 +24,57 @@ TAG = "__gateway__"
 
 # What a rocket does to a launch. Calls that are not idempotent by themselves
 # (a claim, a completion, a hand-back) are answered once per request id.
-ROCKET_METHODS = frozenset({
-    "checkout_fw", "set_launch_dir", "ping_launch", "complete_launch", "interrupt_launch",
-    "run_exists", "future_run_exists", "count_ready", "count_upcoming", "silent_runs",
-    "activity_mark", "record_tracking"})
+ROCKET_METHODS = frozenset(
+    {
+        "checkout_fw",
+        "set_launch_dir",
+        "ping_launch",
+        "complete_launch",
+        "interrupt_launch",
+        "run_exists",
+        "future_run_exists",
+        "count_ready",
+        "count_upcoming",
+        "silent_runs",
+        "activity_mark",
+        "record_tracking",
+    }
+)
 ONCE_ONLY = frozenset({"checkout_fw", "complete_launch", "interrupt_launch"})
 # Reads for lpad's read-only commands; each takes a vetted query, none runs code.
-READ_METHODS = frozenset({
-    "get_fw_dict", "get_fw_by_id", "get_fws", "get_fw_ids", "fw_state_counts", "wf_id_of",
-    "get_wf_summaries", "wf_state_counts", "count_wfs", "get_launch", "get_launches",
-    "get_launchdir", "get_wf", "get_wf_by_fw_id", "describe"})
+READ_METHODS = frozenset(
+    {
+        "get_fw_dict",
+        "get_fw_by_id",
+        "get_fws",
+        "get_fw_ids",
+        "fw_state_counts",
+        "wf_id_of",
+        "get_wf_summaries",
+        "wf_state_counts",
+        "count_wfs",
+        "get_launch",
+        "get_launches",
+        "get_launchdir",
+        "get_wf",
+        "get_wf_by_fw_id",
+        "describe",
+    }
+)
 ALLOWED = ROCKET_METHODS | READ_METHODS
 # Reads whose answer grows with the store: capped at the gateway's max_rows.
 LISTINGS = frozenset({"get_fws", "get_fw_ids", "get_launches", "get_wf_summaries"})
 
-_TYPES = {"WorkerFilter": (WorkerFilter, lambda w: {"name": w.name, "category": w.category,
-                                                     "query": w.query},
-                           lambda d: WorkerFilter(**d)),
-          "FWAction": (FWAction, FWAction.to_dict, FWAction.from_dict),
-          "Firework": (Firework, Firework.to_dict, Firework.from_dict),
-          "Workflow": (Workflow, Workflow.to_dict, Workflow.from_dict)}
+_TYPES = {
+    "WorkerFilter": (
+        WorkerFilter,
+        lambda w: {"name": w.name, "category": w.category, "query": w.query},
+        lambda d: WorkerFilter(**d),
+    ),
+    "FWAction": (FWAction, FWAction.to_dict, FWAction.from_dict),
+    "Firework": (Firework, Firework.to_dict, Firework.from_dict),
+    "Workflow": (Workflow, Workflow.to_dict, Workflow.from_dict),
+}
 
 
 def named_arguments(launchpad_class, method, args, kwargs):

@@ -79,28 +79,36 @@ class GatewayApp:
         started = time.perf_counter()
         status, body = self.handle(environ)
         payload = protocol.dumps(body)
-        start_response(f"{status} {_REASONS.get(status, 'Error')}",
-                       [("Content-Type", "application/json"),
-                        ("Content-Length", str(len(payload)))])
-        log.debug("%s %s -> %d in %.1f ms", environ.get("REMOTE_ADDR"), environ.get("PATH_INFO"),
-                  status, 1000 * (time.perf_counter() - started))
+        start_response(
+            f"{status} {_REASONS.get(status, 'Error')}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        log.debug(
+            "%s %s -> %d in %.1f ms",
+            environ.get("REMOTE_ADDR"),
+            environ.get("PATH_INFO"),
+            status,
+            1000 * (time.perf_counter() - started),
+        )
         return [payload]
 
     def handle(self, environ):
         """``(status, body)`` for one request; never raises for a user's mistake."""
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(protocol.API_PREFIX):
-            return 404, {"error": {"type": "NotFoundError",
-                                   "message": f"no such gateway endpoint {path[:80]}"}}
+            return 404, {
+                "error": {"type": "NotFoundError", "message": f"no such gateway endpoint {path[:80]}"}
+            }
         try:
             self.tokens.check(_bearer(environ))  # before reading a stranger's body
             body = _read_json(environ)
-            name = path[len(protocol.API_PREFIX):]
+            name = path[len(protocol.API_PREFIX) :]
             if name not in protocol.ALLOWED or not callable(getattr(self.lp, name, None)):
                 raise GatewayRefusedError(
                     f"the gateway does not offer {name[:60]!r}: it serves the rocket's "
                     "operations and read-only queries; run commands that change the store "
-                    "where the store is")
+                    "where the store is"
+                )
         except StarshellError as exc:
             return exc.http_status, protocol.error_body(exc)
         request_id = body.get("request_id")
@@ -118,8 +126,11 @@ class GatewayApp:
             if body.get("retry"):
                 result = self._done_before(name, kwargs)
             if result is _NOT_DONE:
-                result = self._listing(name, kwargs) if name in protocol.LISTINGS else \
-                    getattr(self.lp, name)(**kwargs)
+                result = (
+                    self._listing(name, kwargs)
+                    if name in protocol.LISTINGS
+                    else getattr(self.lp, name)(**kwargs)
+                )
             return 200, {"result": protocol.tag(result)}
         except StarshellError as exc:
             return exc.http_status, protocol.error_body(exc)
@@ -149,7 +160,8 @@ class GatewayApp:
         if len(result) > self.max_rows:
             raise GatewayRefusedError(
                 f"more than {self.max_rows} records match; narrow the selection, or ask for at "
-                f"most {self.max_rows} (lpad ... -m {self.max_rows})")
+                f"most {self.max_rows} (lpad ... -m {self.max_rows})"
+            )
         return result
 
     def _done_before(self, name, kwargs):
@@ -162,8 +174,11 @@ class GatewayApp:
         return _NOT_DONE
 
     def _claimed_before(self, kwargs):
-        found = self.lp.get_launches({"launch_dir": kwargs["launch_dir"], "state": LaunchState.RUNNING.value},
-                                     sort=[("launch_id", -1)], limit=1)
+        found = self.lp.get_launches(
+            {"launch_dir": kwargs["launch_dir"], "state": LaunchState.RUNNING.value},
+            sort=[("launch_id", -1)],
+            limit=1,
+        )
         if not found or (kwargs.get("host") and found[0].get("host") != kwargs["host"]):
             return _NOT_DONE
         launch_id = found[0]["launch_id"]
@@ -176,15 +191,28 @@ class GatewayApp:
     def _completed_before(self, kwargs):
         launch = self.lp.get_launch(kwargs["launch_id"])
         exc = launch.get("exception") or {}
-        if (launch["state"] != kwargs.get("state", LaunchState.COMPLETED.value) or not launch.get("time_end")
-                or launch.get("interrupted") or exc.get("lost") or launch.get("late_result")):
+        if (
+            launch["state"] != kwargs.get("state", LaunchState.COMPLETED.value)
+            or not launch.get("time_end")
+            or launch.get("interrupted")
+            or exc.get("lost")
+            or launch.get("late_result")
+        ):
             return _NOT_DONE
         log.info("a retried completion of launch %s was applied before", launch["launch_id"])
         return launch["fw_id"]
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-            404: "Not Found", 409: "Conflict", 413: "Payload Too Large", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Payload Too Large",
+    503: "Service Unavailable",
+}
 
 
 def _bearer(environ):
@@ -213,20 +241,34 @@ class _Stop(BaseException):
     """SIGTERM: leave the serving loop and stop cleanly."""
 
 
-def build_server(launchpad, host="127.0.0.1", port=6100, token_file=None, certfile=None,
-                 keyfile=None, threads=16, max_rows=10000):
+def build_server(
+    launchpad,
+    host="127.0.0.1",
+    port=6100,
+    token_file=None,
+    certfile=None,
+    keyfile=None,
+    threads=16,
+    max_rows=10000,
+):
     """A prepared (bound) cheroot server and whether it created the token file."""
     from cheroot import wsgi
+
     if not token_file:
         raise ConfigError("give the gateway a --token_file (it is created if missing)")
     created = create_token_file(token_file)
     tokens = TokenFile(token_file)
     check_private(tokens.path)
     if not len(tokens):
-        raise ConfigError(f"{tokens.path} holds no token: add one a line, or remove the file "
-                          "to have a new one made")
-    server = wsgi.Server((host, port), GatewayApp(launchpad, tokens, max_rows),
-                         numthreads=threads, server_name="starshell-gateway")
+        raise ConfigError(
+            f"{tokens.path} holds no token: add one a line, or remove the file to have a new one made"
+        )
+    server = wsgi.Server(
+        (host, port),
+        GatewayApp(launchpad, tokens, max_rows),
+        numthreads=threads,
+        server_name="starshell-gateway",
+    )
     server.max_request_body_size = MAX_BODY
     if certfile or keyfile:
         server.ssl_adapter = _ssl_adapter(certfile, keyfile)
@@ -239,6 +281,7 @@ def build_server(launchpad, host="127.0.0.1", port=6100, token_file=None, certfi
 
 def _ssl_adapter(certfile, keyfile):
     from cheroot.ssl.builtin import BuiltinSSLAdapter
+
     if not (certfile and keyfile):
         raise ConfigError("TLS needs both --certfile and --keyfile")
     try:
@@ -255,8 +298,10 @@ def url_of(server):
 
 def serve(server):
     """Serve until SIGTERM or Ctrl-C; requests under way are finished first."""
+
     def stop(signum, frame):
         raise _Stop()
+
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         server.serve()

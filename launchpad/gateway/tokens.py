@@ -36,8 +36,7 @@ def create_token_file(path):
     except FileExistsError:
         return False
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# starshell gateway tokens: one a line, a label may follow; remove a line "
-                 "to revoke it\n")
+        fh.write("# starshell gateway tokens: one a line, a label may follow; remove a line to revoke it\n")
         fh.write(f"{secrets.token_urlsafe(32)} first\n")
     return True
 
@@ -46,8 +45,9 @@ def check_private(path):
     """Refuse a token file that other users can read: anyone holding a token runs fireworks."""
     mode = os.stat(path).st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{path} can be read by other users, who could then use the gateway; "
-                          f"run: chmod 600 {path}")
+        raise ConfigError(
+            f"{path} can be read by other users, who could then use the gateway; run: chmod 600 {path}"
+        )
 
 
 def client_token(path):
@@ -56,8 +56,10 @@ def client_token(path):
     try:
         tokens = read_tokens(path)
     except OSError as exc:
-        raise ConfigError(f"cannot read the gateway token file {path}: {exc.strerror}; copy "
-                          "the gateway's token file (or one line of it) there") from None
+        raise ConfigError(
+            f"cannot read the gateway token file {path}: {exc.strerror}; copy "
+            "the gateway's token file (or one line of it) there"
+        ) from None
     if not tokens:
         raise ConfigError(f"the gateway token file {path} holds no token")
     return tokens[0]
@@ -101,5 +103,7 @@ class TokenFile:
         for token in self._tokens:  # no early exit: the time says nothing about which
             ok |= hmac.compare_digest(given, token)
         if not ok or not given:
-            raise GatewayAuthError("the gateway refused the token (missing, wrong or revoked); "
-                                   "ask for a token listed in the gateway's token file")
+            raise GatewayAuthError(
+                "the gateway refused the token (missing, wrong or revoked); "
+                "ask for a token listed in the gateway's token file"
+            )

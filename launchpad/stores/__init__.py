@@ -10,6 +10,7 @@ def __getattr__(name):
     store module, an embedded-store user never loads pymongo."""
     if name == "SQLiteStore":
         from .sqlite import SQLiteStore
+
         return SQLiteStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -18,13 +19,25 @@ def open_store(config):
     """The store a ``launchpad.config.LaunchpadConfig`` describes."""
     if config.kind == "gateway":
         from ..errors import ConfigError
-        raise ConfigError(f"{config.source or 'the launchpad file'} names a gateway, not a store: "
-                          "only rockets and read-only commands (LaunchPad.from_file) can use it")
+
+        raise ConfigError(
+            f"{config.source or 'the launchpad file'} names a gateway, not a store: "
+            "only rockets and read-only commands (LaunchPad.from_file) can use it"
+        )
     if config.kind == "sqlite":
         from .sqlite import SQLiteStore
+
         return SQLiteStore(config.path)
     from .mongo import MongoStore
-    return MongoStore.connect(uri=config.uri, host=config.host, port=config.port,
-                              name=config.name, username=config.username,
-                              password=config.password, authsource=config.authsource,
-                              mongomock=config.kind == "mongomock", **config.client_kwargs)
+
+    return MongoStore.connect(
+        uri=config.uri,
+        host=config.host,
+        port=config.port,
+        name=config.name,
+        username=config.username,
+        password=config.password,
+        authsource=config.authsource,
+        mongomock=config.kind == "mongomock",
+        **config.client_kwargs,
+    )

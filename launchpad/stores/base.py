@@ -35,12 +35,14 @@ def index_fields(spec):
     if isinstance(priority, float) and math.isnan(priority):
         priority = 0  # NaN sorts nowhere (and SQLite stores it as NULL)
     elif isinstance(priority, int):
-        priority = max(-2**63, min(priority, 2**63 - 1))  # what an 8-byte column holds
+        priority = max(-(2**63), min(priority, 2**63 - 1))  # what an 8-byte column holds
     category = spec.get("_category")
     fworker = spec.get("_fworker")
-    return {"priority": priority,
-            "category": None if category in (None, "") else str(category),
-            "fworker": None if fworker in (None, "") else str(fworker)}
+    return {
+        "priority": priority,
+        "category": None if category in (None, "") else str(category),
+        "fworker": None if fworker in (None, "") else str(fworker),
+    }
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def _gridfs(db, name):
     """GridFS on ``db``; mongomock needs its GridFS support switched on first."""
     if type(db).__module__.startswith("mongomock"):
         import mongomock.gridfs
+
         mongomock.gridfs.enable_gridfs_integration()
     return gridfs.GridFS(db, collection=name)
 
@@ -30,8 +31,13 @@ def _gridfs(db, name):
 class MongoFileBackend(FileBackend):
     """Files in the database of a ``MongoStore`` (or any pymongo/mongomock database)."""
 
-    def __init__(self, db, filepad_coll_name=FILEPAD_COLLECTION,
-                 gridfs_coll_name=GRIDFS_COLLECTION, description="mongodb"):
+    def __init__(
+        self,
+        db,
+        filepad_coll_name=FILEPAD_COLLECTION,
+        gridfs_coll_name=GRIDFS_COLLECTION,
+        description="mongodb",
+    ):
         self.db = db
         self.docs = db[filepad_coll_name]
         self.gridfs_coll_name = gridfs_coll_name
@@ -91,8 +97,9 @@ class MongoFileBackend(FileBackend):
     def replace(self, doc, new_id, blocks, compressed):
         old_id = doc["gfs_id"]
         self._store_contents(new_id, blocks)
-        result = self.docs.update_one({"gfs_id": old_id},
-                                      {"$set": {"gfs_id": new_id, "compressed": bool(compressed)}})
+        result = self.docs.update_one(
+            {"gfs_id": old_id}, {"$set": {"gfs_id": new_id, "compressed": bool(compressed)}}
+        )
         if not result.matched_count:
             self.fs.delete(ObjectId(new_id))
             return False

@@ -22,14 +22,17 @@ CHUNKS_PER_TRANSACTION = 2  # 2 MiB in memory, and in each write transaction
 STALE_UPLOAD = datetime.timedelta(hours=1)
 
 _DDL = (
-    ("CREATE TABLE IF NOT EXISTS filepad (seq INTEGER PRIMARY KEY, gfs_id TEXT NOT NULL UNIQUE, "
-     "identifier TEXT UNIQUE, complete INTEGER NOT NULL DEFAULT 0, touched TEXT, "
-     "doc TEXT NOT NULL)"),
-    ("CREATE TABLE IF NOT EXISTS filepad_chunks (gfs_id TEXT NOT NULL, n INTEGER NOT NULL, "
-     "data BLOB NOT NULL, PRIMARY KEY (gfs_id, n))"),
+    (
+        "CREATE TABLE IF NOT EXISTS filepad (seq INTEGER PRIMARY KEY, gfs_id TEXT NOT NULL UNIQUE, "
+        "identifier TEXT UNIQUE, complete INTEGER NOT NULL DEFAULT 0, touched TEXT, "
+        "doc TEXT NOT NULL)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS filepad_chunks (gfs_id TEXT NOT NULL, n INTEGER NOT NULL, "
+        "data BLOB NOT NULL, PRIMARY KEY (gfs_id, n))"
+    ),
 )
-_COLUMNS = {"seq": "int", "gfs_id": "text", "identifier": "text", "complete": "int",
-            "touched": "text"}
+_COLUMNS = {"seq": "int", "gfs_id": "text", "identifier": "text", "complete": "int", "touched": "text"}
 _HIDDEN = ("seq", "complete", "touched")
 
 
@@ -60,7 +63,8 @@ class SQLiteFileBackend(FileBackend):
             if existing is None:
                 raise InvalidArgumentError(
                     f"FilePad file {doc['identifier']!r} is being added by another process "
-                    "right now; add it again once that is done (or under another identifier)")
+                    "right now; add it again once that is done (or under another identifier)"
+                )
             return existing
         try:
             self._write_chunks(gfs_id, blocks)
@@ -73,8 +77,9 @@ class SQLiteFileBackend(FileBackend):
     def _reserve(self, doc):
         """Claim the identifier with a hidden row; False if a live file holds it."""
         with self.store.transaction() as conn:
-            row = conn.execute("SELECT gfs_id, complete, touched FROM filepad WHERE identifier = ?",
-                               (doc["identifier"],)).fetchone()
+            row = conn.execute(
+                "SELECT gfs_id, complete, touched FROM filepad WHERE identifier = ?", (doc["identifier"],)
+            ).fetchone()
             if row is not None:
                 if row[1] or not _stale(row[2]):
                     return False
@@ -88,8 +93,10 @@ class SQLiteFileBackend(FileBackend):
         blocks, n = iter(blocks), 0
         while batch := list(itertools.islice(blocks, CHUNKS_PER_TRANSACTION)):
             with self.store.transaction() as conn:
-                conn.executemany("INSERT INTO filepad_chunks (gfs_id, n, data) VALUES (?, ?, ?)",
-                                 [(gfs_id, n + i, block) for i, block in enumerate(batch)])
+                conn.executemany(
+                    "INSERT INTO filepad_chunks (gfs_id, n, data) VALUES (?, ?, ?)",
+                    [(gfs_id, n + i, block) for i, block in enumerate(batch)],
+                )
                 conn.execute("UPDATE filepad SET touched = ? WHERE gfs_id = ?", (_now(), gfs_id))
             n += len(batch)
 
@@ -105,8 +112,7 @@ class SQLiteFileBackend(FileBackend):
 
     def read(self, gfs_id):
         with self.store.snapshot() as conn:
-            cursor = conn.execute("SELECT data FROM filepad_chunks WHERE gfs_id = ? ORDER BY n",
-                                  (gfs_id,))
+            cursor = conn.execute("SELECT data FROM filepad_chunks WHERE gfs_id = ? ORDER BY n", (gfs_id,))
             for (data,) in cursor:
                 yield data
 
@@ -118,7 +124,8 @@ class SQLiteFileBackend(FileBackend):
                 done = conn.execute(
                     "UPDATE filepad SET gfs_id = ?, doc = json_set(doc, '$.compressed', json(?)) "
                     "WHERE gfs_id = ? AND complete = 1 RETURNING gfs_id",
-                    (new_id, _dumps(bool(compressed)), old_id)).fetchone()
+                    (new_id, _dumps(bool(compressed)), old_id),
+                ).fetchone()
                 if done:
                     conn.execute("DELETE FROM filepad_chunks WHERE gfs_id = ?", (old_id,))
         except BaseException:

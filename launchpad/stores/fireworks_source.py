@@ -74,8 +74,10 @@ class FireWorksSource:
 def _last_ids(assigner, fws, launches):
     """FireWorks' counters hold the *next* ids; a counter behind the data is ignored."""
     doc = assigner or {}
-    return {"fw": max([int(doc.get("next_fw_id") or 1) - 1, *fws]),
-            "launch": max([int(doc.get("next_launch_id") or 1) - 1, *launches])}
+    return {
+        "fw": max([int(doc.get("next_fw_id") or 1) - 1, *fws]),
+        "launch": max([int(doc.get("next_launch_id") or 1) - 1, *launches]),
+    }
 
 
 class JsonFileSource(FireWorksSource):
@@ -104,8 +106,10 @@ class JsonFileSource(FireWorksSource):
         return [self._launches[i] for i in launch_ids if i in self._launches]
 
     def launch_ids_of(self):
-        return {i: list(d.get("launches") or []) + list(d.get("archived_launches") or [])
-                for i, d in self._fws.items()}
+        return {
+            i: list(d.get("launches") or []) + list(d.get("archived_launches") or [])
+            for i, d in self._fws.items()
+        }
 
     def last_ids(self):
         return _last_ids(self._assigner, self._fws, self._launches)
@@ -119,35 +123,39 @@ def _read_json(path):
         raise ConfigError(f"cannot read the FireWorks store file {path}: {exc.strerror}") from None
     try:
         from bson import json_util
+
         data = json_util.loads(text)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{path} is not a FireWorks mongomock store file (JSON written by "
-                          f"mongomock-persistence): {exc}") from None
+        raise ConfigError(
+            f"{path} is not a FireWorks mongomock store file (JSON written by mongomock-persistence): {exc}"
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} is not a FireWorks mongomock store file: expected a mapping "
-                          "of databases")
+        raise ConfigError(f"{path} is not a FireWorks mongomock store file: expected a mapping of databases")
     return data
 
 
 def _pick_database(databases, name, path):
     if name is not None:
         if name not in databases:
-            raise ConfigError(f"{path} has no database {name!r}; it has: "
-                              f"{', '.join(sorted(databases)) or 'none'}")
+            raise ConfigError(
+                f"{path} has no database {name!r}; it has: {', '.join(sorted(databases)) or 'none'}"
+            )
         return name
-    with_fws = sorted(n for n, cols in databases.items()
-                      if isinstance(cols, dict) and "workflows" in cols)
+    with_fws = sorted(n for n, cols in databases.items() if isinstance(cols, dict) and "workflows" in cols)
     if "fireworks" in with_fws or not with_fws:
         return "fireworks" if "fireworks" in databases else _none_found(path)
     if len(with_fws) > 1:
-        raise ConfigError(f"{path} holds several FireWorks databases ({', '.join(with_fws)}); "
-                          "choose one with --name")
+        raise ConfigError(
+            f"{path} holds several FireWorks databases ({', '.join(with_fws)}); choose one with --name"
+        )
     return with_fws[0]
 
 
 def _none_found(path):
-    raise ConfigError(f"{path} holds no FireWorks database (no 'workflows' collection); "
-                      "is it the file FW_config.yaml's MONGOMOCK_SERVERSTORE_FILE names?")
+    raise ConfigError(
+        f"{path} holds no FireWorks database (no 'workflows' collection); "
+        "is it the file FW_config.yaml's MONGOMOCK_SERVERSTORE_FILE names?"
+    )
 
 
 def _documents(database, collection, path):
@@ -156,8 +164,10 @@ def _documents(database, collection, path):
         return []
     docs = found.get("documents") if isinstance(found, dict) else None
     if not isinstance(docs, list):
-        raise ConfigError(f"{path}: collection {collection!r} is not in mongomock-persistence's "
-                          "format (a 'documents' list of [_id, document] pairs)")
+        raise ConfigError(
+            f"{path}: collection {collection!r} is not in mongomock-persistence's "
+            "format (a 'documents' list of [_id, document] pairs)"
+        )
     return [plain(pair[1] if isinstance(pair, list) and len(pair) == 2 else pair) for pair in docs]
 
 
@@ -175,6 +185,7 @@ class MongoSource(FireWorksSource):
         names; its credentials reach pymongo, never a message."""
         from pymongo import MongoClient
         from pymongo.uri_parser import parse_uri
+
         kwargs = dict(config.client_kwargs)
         if "serverselectiontimeoutms" not in str(config.uri or "").lower():  # the URI's wins
             kwargs.setdefault("serverSelectionTimeoutMS", 10000)
@@ -195,47 +206,65 @@ class MongoSource(FireWorksSource):
 
     def _read(self, operation):
         from pymongo.errors import PyMongoError
+
         try:
             return operation()
         except PyMongoError as exc:
             raise StoreUnavailableError(
                 f"cannot read the FireWorks database {self._description}: {type(exc).__name__} "
-                "(is the server up, and are the address and credentials right?)") from None
+                "(is the server up, and are the address and credentials right?)"
+            ) from None
 
     def workflows(self):
         docs = self._read(lambda: list(self.db.workflows.find({}, {"_id": 1}).sort("_id", 1)))
         ids = [d["_id"] for d in docs]
         for start in range(0, len(ids), 500):  # a cursor held for hours can time out
-            chunk = ids[start:start + 500]
-            found = {d["_id"]: d for d in self._read(
-                lambda c=chunk: list(self.db.workflows.find({"_id": {"$in": c}})))}
+            chunk = ids[start : start + 500]
+            found = {
+                d["_id"]: d
+                for d in self._read(lambda c=chunk: list(self.db.workflows.find({"_id": {"$in": c}})))
+            }
             for i in chunk:
                 if i in found:
                     yield plain(found[i])
 
     def fireworks(self, fw_ids):
         ids = list(fw_ids)
-        return [plain(d) for d in self._read(lambda: list(
-            self.db.fireworks.find({"fw_id": {"$in": ids}}).sort("fw_id", 1)))]
+        return [
+            plain(d)
+            for d in self._read(
+                lambda: list(self.db.fireworks.find({"fw_id": {"$in": ids}}).sort("fw_id", 1))
+            )
+        ]
 
     def launches(self, launch_ids):
         ids = list(launch_ids)
-        return [plain(d) for d in self._read(lambda: list(
-            self.db.launches.find({"launch_id": {"$in": ids}}).sort("launch_id", 1)))]
+        return [
+            plain(d)
+            for d in self._read(
+                lambda: list(self.db.launches.find({"launch_id": {"$in": ids}}).sort("launch_id", 1))
+            )
+        ]
 
     def launch_ids_of(self):
         proj = {"fw_id": 1, "launches": 1, "archived_launches": 1, "_id": 0}
-        return {d["fw_id"]: list(d.get("launches") or []) + list(d.get("archived_launches") or [])
-                for d in self._read(lambda: list(self.db.fireworks.find({}, proj)))
-                if "fw_id" in d}
+        return {
+            d["fw_id"]: list(d.get("launches") or []) + list(d.get("archived_launches") or [])
+            for d in self._read(lambda: list(self.db.fireworks.find({}, proj)))
+            if "fw_id" in d
+        }
 
     def last_ids(self):
         def top(collection, key):
             found = list(self.db[collection].find({}, {key: 1, "_id": 0}).sort(key, -1).limit(1))
             return [found[0][key]] if found else []
+
         assigner = self._read(lambda: self.db.fw_id_assigner.find_one({}))
-        return _last_ids(assigner, self._read(lambda: top("fireworks", "fw_id")),
-                         self._read(lambda: top("launches", "launch_id")))
+        return _last_ids(
+            assigner,
+            self._read(lambda: top("fireworks", "fw_id")),
+            self._read(lambda: top("launches", "launch_id")),
+        )
 
     def close(self):
         if self._client is not None:
@@ -246,11 +275,13 @@ def open_source(uri=None, name=None, launchpad_file=None, mongomock_file=None):
     """The FireWorks database the import options name (exactly one of them)."""
     given = [o for o in (uri, launchpad_file, mongomock_file) if o]
     if len(given) != 1:
-        raise ConfigError("name the FireWorks database once: --uri, --fireworks_launchpad "
-                          "or --mongomock_file")
+        raise ConfigError(
+            "name the FireWorks database once: --uri, --fireworks_launchpad or --mongomock_file"
+        )
     if mongomock_file:
         return JsonFileSource(mongomock_file, name)
     from ..config import LaunchpadConfig, load_config
+
     if uri:
         if not uri.startswith(("mongodb://", "mongodb+srv://")):
             raise ConfigError(f"--uri must start with mongodb:// or mongodb+srv://, got {uri[:20]!r}")
@@ -258,8 +289,10 @@ def open_source(uri=None, name=None, launchpad_file=None, mongomock_file=None):
     else:
         config = load_config(launchpad_file)
         if config.kind != "mongodb":
-            raise ConfigError(f"{launchpad_file} does not name a MongoDB database (host, port, "
-                              "name...): give FireWorks' my_launchpad.yaml")
+            raise ConfigError(
+                f"{launchpad_file} does not name a MongoDB database (host, port, "
+                "name...): give FireWorks' my_launchpad.yaml"
+            )
         if name:
             config = LaunchpadConfig(**{**config.__dict__, "name": name})
     return MongoSource.connect(config)

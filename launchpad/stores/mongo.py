@@ -24,8 +24,7 @@ import uuid
 import bson
 from bson.errors import BSONError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import (AutoReconnect, ConnectionFailure, ExecutionTimeout, OperationFailure,
-                            PyMongoError)
+from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError
 
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, check_safe, linear, timed_out
@@ -54,7 +53,8 @@ def _vetted(query):
 def _unstorable(exc):
     return InvalidWorkflowError(
         f"MongoDB cannot store this value ({exc}); integers must fit in 8 bytes, keys must be "
-        "text without NUL characters or a leading '$', and nesting must stay under 100 levels")
+        "text without NUL characters or a leading '$', and nesting must stay under 100 levels"
+    )
 
 
 def _holds(doc, changes):
@@ -77,15 +77,21 @@ def _silent(client, description):
     """Whether the server leaves the first ping unanswered; then one line on stderr says
     so at once, instead of a long silence before the error."""
     import pymongo
+
     try:
         with pymongo.timeout(FIRST_ANSWER_SECS):
             client.admin.command("ping")
     except ConnectionFailure:
         per_try, tries = client.options.server_selection_timeout, FIRST_CONTACT_RETRIES
-        patience = (tries + 1) * per_try + sum(min(0.2 * 2 ** i, 5.0) for i in range(tries))
-        log.warning("no answer from %s within %g s; trying again for up to %.0f s "
-                    "(serverSelectionTimeoutMS %g per try)", description, FIRST_ANSWER_SECS,
-                    patience, per_try * 1000)
+        patience = (tries + 1) * per_try + sum(min(0.2 * 2**i, 5.0) for i in range(tries))
+        log.warning(
+            "no answer from %s within %g s; trying again for up to %.0f s "
+            "(serverSelectionTimeoutMS %g per try)",
+            description,
+            FIRST_ANSWER_SECS,
+            patience,
+            per_try * 1000,
+        )
         return True
     except PyMongoError:  # e.g. a refused login: the first real operation reports it
         pass
@@ -104,6 +110,7 @@ class MongoStore(Store):
 
     def __init__(self, database, description="mongodb", retries=RETRIES, sleep=None):
         import time
+
         self.db = database
         self._description = description
         self._lock = threading.RLock()
@@ -116,20 +123,33 @@ class MongoStore(Store):
         self._guard(self._ensure_indexes)
 
     @classmethod
-    def connect(cls, uri=None, host="localhost", port=27017, name="fireworks", username=None,
-                password=None, authsource=None, mongomock=False, **client_kwargs):
+    def connect(
+        cls,
+        uri=None,
+        host="localhost",
+        port=27017,
+        name="fireworks",
+        username=None,
+        password=None,
+        authsource=None,
+        mongomock=False,
+        **client_kwargs,
+    ):
         """Open a database from FireWorks-style settings or a ``mongodb://`` URI."""
         if mongomock:
             import mongomock as mm
+
             client = mm.MongoClient()
             return cls(client[name], description=f"mongomock:{name}")
         from pymongo import MongoClient
+
         kwargs = dict(client_kwargs)
         if "serverselectiontimeoutms" not in str(uri or "").lower():  # the URI's own value wins
             kwargs.setdefault("serverSelectionTimeoutMS", SELECTION_TIMEOUT_MS)
         if uri:
             client = MongoClient(uri, **kwargs)
             from pymongo.uri_parser import parse_uri
+
             parsed = parse_uri(uri)
             db_name = parsed.get("database") or name
             where = ",".join(f"{h}:{p}" for h, p in parsed.get("nodelist", []))
@@ -172,8 +192,7 @@ class MongoStore(Store):
 
     def _ensure_indexes(self):
         self.fireworks.create_index("fw_id", unique=True)
-        self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING),
-                                     ("fw_id", ASCENDING)])
+        self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING), ("fw_id", ASCENDING)])
         self.fireworks.create_index([("wf_id", ASCENDING), ("state", ASCENDING)])
         self.fireworks.create_index("name")  # name searches scan index keys, not documents
         self.workflows.create_index("wf_id", unique=True)
@@ -201,8 +220,8 @@ class MongoStore(Store):
             except (AutoReconnect, ConnectionFailure) as exc:
                 if attempt == self._retries:
                     raise StoreUnavailableError(
-                        f"cannot reach {self._description} after {attempt + 1} tries: "
-                        f"{type(exc).__name__}") from None
+                        f"cannot reach {self._description} after {attempt + 1} tries: {type(exc).__name__}"
+                    ) from None
                 self._sleep(delay)
                 delay = min(delay * 2, 5.0)
             except (OverflowError, BSONError, RecursionError) as exc:
@@ -225,12 +244,15 @@ class MongoStore(Store):
         def drop():
             for name in _COLLECTIONS:
                 self.db[name].delete_many({})
+
         self._guard(drop)
 
     def next_ids(self, kind, count=1):
-        doc = self._guard(lambda: self.counters.find_one_and_update(
-            {"_id": kind}, {"$inc": {"last": count}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
+        doc = self._guard(
+            lambda: self.counters.find_one_and_update(
+                {"_id": kind}, {"$inc": {"last": count}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        )
         return doc["last"] - count + 1
 
     def insert_workflow(self, wf, fireworks):
@@ -242,6 +264,7 @@ class MongoStore(Store):
         def insert():
             insert_fws()
             insert_wf()
+
         try:
             self._guard(insert)
         except InvalidWorkflowError:  # a document MongoDB cannot hold: leave none of the others
@@ -262,6 +285,7 @@ class MongoStore(Store):
             self.fireworks.delete_many({"fw_id": {"$in": ids}})
             if wf is not None:
                 self.workflows.delete_one({"wf_id": wf["wf_id"]})
+
         self._guard(undo)
 
     def insert_launch(self, launch):
@@ -276,16 +300,17 @@ class MongoStore(Store):
         def insert():
             todo = docs
             if tried:
-                there = {d[key] for d in collection.find(
-                    {key: {"$in": [d[key] for d in docs]}}, {key: 1})}
+                there = {d[key] for d in collection.find({key: {"$in": [d[key] for d in docs]}}, {key: 1})}
                 todo = [d for d in docs if d[key] not in there]
             tried.append(True)
             if todo:
                 collection.insert_many([dict(d) for d in todo], ordered=True)
+
         return insert
 
     def _find(self, collection, default_key, query, fields, sort, limit, skip):
         query = _vetted(query)
+
         def run():
             cursor = collection.find(query or {}, _projection(fields)).sort(_sort(sort, default_key))
             if self.query_seconds:
@@ -295,6 +320,7 @@ class MongoStore(Store):
             if limit:
                 cursor = cursor.limit(limit)
             return list(cursor)
+
         return self._guard(run)
 
     def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
@@ -314,13 +340,16 @@ class MongoStore(Store):
     def count_fireworks_by_state(self, query=None):
         pipeline = [{"$match": _vetted(query) or {}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}]
         limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
-        return {r["_id"]: r["n"]
-                for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline, **limits)))}
+        return {
+            r["_id"]: r["n"] for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline, **limits)))
+        }
 
     def workflow_state_counts(self, wf_ids=None):
         match = {} if wf_ids is None else {"wf_id": {"$in": list(wf_ids)}}
-        pipeline = [{"$match": match},
-                    {"$group": {"_id": {"wf": "$wf_id", "state": "$state"}, "n": {"$sum": 1}}}]
+        pipeline = [
+            {"$match": match},
+            {"$group": {"_id": {"wf": "$wf_id", "state": "$state"}, "n": {"$sum": 1}}},
+        ]
         out = {wf_id: {} for wf_id in wf_ids or ()}
         for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline))):
             out.setdefault(r["_id"]["wf"], {})[r["_id"]["state"]] = r["n"]
@@ -360,11 +389,15 @@ class MongoStore(Store):
             if matched:
                 self.fireworks.update_many({**cond, "fw_id": {"$in": matched}}, {"$set": changes})
             return done + matched
+
         return self._guard(update)
 
     def _holding(self, ids, changes):
-        return [d["fw_id"] for d in self.fireworks.find(
-            {"fw_id": {"$in": ids}}, _projection(["fw_id", *changes])) if _holds(d, changes)]
+        return [
+            d["fw_id"]
+            for d in self.fireworks.find({"fw_id": {"$in": ids}}, _projection(["fw_id", *changes]))
+            if _holds(d, changes)
+        ]
 
     def release_children(self, fw_ids, updated_on):
         ids = list(fw_ids)
@@ -376,14 +409,17 @@ class MongoStore(Store):
         def release():
             self.fireworks.update_many(
                 {"fw_id": {"$in": ids}, "waiting_on": {"$gt": 0}, "release_tokens": {"$ne": token}},
-                {"$inc": {"waiting_on": -1},
-                 "$push": {"release_tokens": {"$each": [token], "$slice": -20}}})
+                {"$inc": {"waiting_on": -1}, "$push": {"release_tokens": {"$each": [token], "$slice": -20}}},
+            )
             cond = {"fw_id": {"$in": ids}, "state": State.WAITING.value, "waiting_on": 0}
             ready = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
             if ready:
-                self.fireworks.update_many({**cond, "fw_id": {"$in": ready}},
-                                           {"$set": {"state": State.READY.value, "updated_on": updated_on}})
+                self.fireworks.update_many(
+                    {**cond, "fw_id": {"$in": ready}},
+                    {"$set": {"state": State.READY.value, "updated_on": updated_on}},
+                )
             return ready
+
         return self._guard(release)
 
     @staticmethod
@@ -411,13 +447,14 @@ class MongoStore(Store):
             while frontier:
                 seen.update(frontier)
                 kwargs = {"limit": int(limit) - found} if limit else {}
-                found += self.fireworks.count_documents(
-                    {**cond, "fw_id": {"$in": frontier}}, **kwargs)
+                found += self.fireworks.count_documents({**cond, "fw_id": {"$in": frontier}}, **kwargs)
                 if children_only or (limit and found >= limit):
                     break
-                frontier = [c for c in self._children_of(frontier, {"state": State.WAITING.value})
-                            if c not in seen]
+                frontier = [
+                    c for c in self._children_of(frontier, {"state": State.WAITING.value}) if c not in seen
+                ]
             return found
+
         return self._guard(walk)
 
     def _children_of(self, fw_ids, cond):
@@ -427,23 +464,34 @@ class MongoStore(Store):
         return list(children)
 
     def activity_mark(self):
-        pipeline = [{"$match": {"state": {"$in": [State.RUNNING.value, State.RESERVED.value]}}},
-                    {"$group": {"_id": None, "n": {"$sum": 1}, "last": {"$max": "$current_launch"}}}]
+        pipeline = [
+            {"$match": {"state": {"$in": [State.RUNNING.value, State.RESERVED.value]}}},
+            {"$group": {"_id": None, "n": {"$sum": 1}, "last": {"$max": "$current_launch"}}},
+        ]
         found = self._guard(lambda: list(self.fireworks.aggregate(pipeline)))
         return (found[0]["n"], found[0]["last"]) if found else (0, None)
 
     def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
         cond = self._claimable(worker, states, fw_id, not_before)
+
         # No projection here: mongomock re-finds the updated document by _id only
         # when the projection keeps _id, and would otherwise update the wrong one.
         def claimed_before():  # a claim whose reply was lost: its launch id is unique
             if changes.get("current_launch") is None:
                 return None
-            return self.fireworks.find_one({"current_launch": changes["current_launch"],
-                                            "state": changes.get("state")})
-        doc = self._guard(lambda: self.fireworks.find_one_and_update(
-            cond, {"$set": changes}, sort=[("priority", DESCENDING), ("fw_id", ASCENDING)],
-            return_document=ReturnDocument.AFTER), recover=claimed_before)
+            return self.fireworks.find_one(
+                {"current_launch": changes["current_launch"], "state": changes.get("state")}
+            )
+
+        doc = self._guard(
+            lambda: self.fireworks.find_one_and_update(
+                cond,
+                {"$set": changes},
+                sort=[("priority", DESCENDING), ("fw_id", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            ),
+            recover=claimed_before,
+        )
         if doc is not None:
             doc.pop("_id", None)
         return doc
@@ -452,11 +500,15 @@ class MongoStore(Store):
         cond = {"launch_id": launch_id}
         if expect_state is not None:
             cond["state"] = expect_state
+
         def applied_before():
             found = self.launches.find_one({"launch_id": launch_id}, _projection(changes))
             return True if expect_state is not None and _holds(found, changes) else None
-        return self._guard(lambda: self.launches.update_one(cond, {"$set": changes}).matched_count == 1,
-                           recover=applied_before)
+
+        return self._guard(
+            lambda: self.launches.update_one(cond, {"$set": changes}).matched_count == 1,
+            recover=applied_before,
+        )
 
     def update_workflow(self, wf_id, changes):
         self._guard(lambda: self.workflows.update_one({"wf_id": wf_id}, {"$set": changes}))
@@ -467,6 +519,7 @@ class MongoStore(Store):
             self.workflows.delete_one({"wf_id": wf_id})
             self.launches.delete_many({"fw_id": {"$in": ids}})
             self.fireworks.delete_many({"wf_id": wf_id})
+
         self._guard(delete)
 
     def delete_fireworks(self, fw_ids):
@@ -475,6 +528,7 @@ class MongoStore(Store):
         def delete():
             self.launches.delete_many({"fw_id": {"$in": ids}})
             self.fireworks.delete_many({"fw_id": {"$in": ids}})
+
         self._guard(delete)
 
     def delete_launches(self, launch_ids):

@@ -8,14 +8,32 @@ SCHEMA_VERSION = 2
 
 # Column fields per table: {column: kind}. Everything else lives in ``doc``.
 TABLES = {
-    "fireworks": {"fw_id": "int", "wf_id": "int", "name": "text", "state": "text",
-                  "priority": "num", "category": "text", "fworker": "text",
-                  "waiting_on": "int", "current_launch": "int", "not_before": "text",
-                  "created_on": "text", "updated_on": "text"},
+    "fireworks": {
+        "fw_id": "int",
+        "wf_id": "int",
+        "name": "text",
+        "state": "text",
+        "priority": "num",
+        "category": "text",
+        "fworker": "text",
+        "waiting_on": "int",
+        "current_launch": "int",
+        "not_before": "text",
+        "created_on": "text",
+        "updated_on": "text",
+    },
     "workflows": {"wf_id": "int", "name": "text", "created_on": "text", "updated_on": "text"},
-    "launches": {"launch_id": "int", "fw_id": "int", "state": "text", "last_ping": "text",
-                 "reservation_id": "text", "host": "text", "launch_dir": "text",
-                 "time_start": "text", "time_end": "text"},
+    "launches": {
+        "launch_id": "int",
+        "fw_id": "int",
+        "state": "text",
+        "last_ping": "text",
+        "reservation_id": "text",
+        "host": "text",
+        "launch_dir": "text",
+        "time_start": "text",
+        "time_end": "text",
+    },
 }
 
 _DDL = """
@@ -52,16 +70,24 @@ def _links_to_edge_table(conn):
     bump), so every step is idempotent: it creates what is missing, copies
     the links a document still holds, then drops them from the document.
     """
-    conn.execute("CREATE TABLE IF NOT EXISTS links (parent INTEGER NOT NULL, "
-                 "child INTEGER NOT NULL, PRIMARY KEY (parent, child))")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS links (parent INTEGER NOT NULL, "
+        "child INTEGER NOT NULL, PRIMARY KEY (parent, child))"
+    )
     conn.execute("CREATE INDEX IF NOT EXISTS links_child ON links (child)")
-    conn.execute("INSERT OR IGNORE INTO links (parent, child) SELECT f.fw_id, j.value "
-                 "FROM fireworks f, json_each(f.doc, '$.children') j ORDER BY f.fw_id, j.key")
-    conn.execute("INSERT OR IGNORE INTO links (parent, child) SELECT j.value, f.fw_id "
-                 "FROM fireworks f, json_each(f.doc, '$.parents') j ORDER BY f.fw_id, j.key")
-    conn.execute("UPDATE fireworks SET doc = json_remove(doc, '$.parents', '$.children') "
-                 "WHERE json_type(doc, '$.parents') IS NOT NULL "
-                 "OR json_type(doc, '$.children') IS NOT NULL")
+    conn.execute(
+        "INSERT OR IGNORE INTO links (parent, child) SELECT f.fw_id, j.value "
+        "FROM fireworks f, json_each(f.doc, '$.children') j ORDER BY f.fw_id, j.key"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO links (parent, child) SELECT j.value, f.fw_id "
+        "FROM fireworks f, json_each(f.doc, '$.parents') j ORDER BY f.fw_id, j.key"
+    )
+    conn.execute(
+        "UPDATE fireworks SET doc = json_remove(doc, '$.parents', '$.children') "
+        "WHERE json_type(doc, '$.parents') IS NOT NULL "
+        "OR json_type(doc, '$.children') IS NOT NULL"
+    )
 
 
 # {from_version: function(conn)} each moving the file one version up.

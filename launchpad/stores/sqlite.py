@@ -36,8 +36,9 @@ def _dumps(value):
     try:
         return json.dumps(value, separators=(",", ":"), default=_json_default)
     except RecursionError:
-        raise InvalidWorkflowError("cannot store a value nested hundreds of levels deep; "
-                                   "flatten it") from None
+        raise InvalidWorkflowError(
+            "cannot store a value nested hundreds of levels deep; flatten it"
+        ) from None
     except ValueError as exc:  # a value that contains itself
         raise InvalidWorkflowError(f"cannot store this value: {exc}") from None
 
@@ -57,21 +58,22 @@ def _json_default(value):
         return value.isoformat()
     raise InvalidWorkflowError(
         f"cannot store a {type(value).__name__} ({value!r:.60}): specs and results must hold "
-        "JSON-like data (numbers, text, lists, mappings)")
+        "JSON-like data (numbers, text, lists, mappings)"
+    )
 
 
 def _type_fits(kind, value):
     if kind == "text":
         return isinstance(value, str)
     if isinstance(value, int) and not isinstance(value, bool):
-        return -2**63 <= value < 2**63  # larger ones are compared in Python, not as SQL
+        return -(2**63) <= value < 2**63  # larger ones are compared in Python, not as SQL
     return isinstance(value, float)
 
 
 def _all_fit(kind, values):
     """``_type_fits`` for every value; a long ``$in`` of plain ints (a page's ids) in one pass."""
     if kind != "text" and all(type(v) is int for v in values):  # noqa: E721 (bool is no id)
-        return not values or (-2**63 <= min(values) and max(values) < 2**63)
+        return not values or (-(2**63) <= min(values) and max(values) < 2**63)
     return all(_type_fits(kind, v) for v in values)
 
 
@@ -127,7 +129,7 @@ def _literal(pattern):
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
-            escaped = pattern[i + 1:i + 2]
+            escaped = pattern[i + 1 : i + 2]
             if not escaped or escaped.isalnum() or not escaped.isascii():
                 return None
             out.append(escaped)
@@ -168,11 +170,9 @@ def _regex_clause(col, cond, params):
     if literal is None or not literal.isascii():
         params += [pattern, options]
         return regex
-    params += ["%" + "".join("\\" + c if c in "%_\\" else c for c in literal) + "%",
-               pattern, options]
+    params += ["%" + "".join("\\" + c if c in "%_\\" else c for c in literal) + "%", pattern, options]
     ascii_only = f"length({col}) = length(CAST({col} AS BLOB))"  # UTF-8: one byte a character
-    return (f"({text} AND ({col} LIKE ? ESCAPE '\\' AND {ascii_only} "
-            f"OR NOT {ascii_only} AND {regex}))")
+    return f"({text} AND ({col} LIKE ? ESCAPE '\\' AND {ascii_only} OR NOT {ascii_only} AND {regex}))"
 
 
 def _or_clause(branches, columns, params):
@@ -230,7 +230,7 @@ class _Table:
 
     def __init__(self, store, name, key, columns):
         self.store, self.name, self.key = store, name, key
-        self.columns = columns            # {column: "int" | "num" | "text"}
+        self.columns = columns  # {column: "int" | "num" | "text"}
         self.column_names = tuple(columns)
         self.select = f"SELECT {', '.join(self.column_names)}, doc FROM {name}"
 
@@ -257,8 +257,7 @@ class _Table:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
         sql_sort = all(f in self.columns for f, _ in sort)
-        fast = (fields is not None and not residual and sql_sort
-                and all(f in self.columns for f in fields))
+        fast = fields is not None and not residual and sql_sort and all(f in self.columns for f in fields)
         sql = (f"SELECT {', '.join(fields)} FROM {self.name}" if fast and fields else self.select) + where
         if sql_sort:
             sql += " ORDER BY " + ", ".join(f"{f} {'DESC' if d < 0 else 'ASC'}" for f, d in sort)
@@ -278,7 +277,7 @@ class _Table:
         if not sql_sort:
             sort_docs(docs, sort)
         if residual or not sql_sort:
-            docs = docs[skip:skip + limit] if limit else docs[skip:]
+            docs = docs[skip : skip + limit] if limit else docs[skip:]
         return [project(d, fields) for d in docs] if fields is not None else docs
 
     def count(self, query=None):
@@ -288,7 +287,8 @@ class _Table:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         conn = self.store.conn()
         return self.store.retrying(
-            lambda: conn.execute(f"SELECT COUNT(*) FROM {self.name}{where}", params).fetchone()[0])
+            lambda: conn.execute(f"SELECT COUNT(*) FROM {self.name}{where}", params).fetchone()[0]
+        )
 
     def update(self, ids, changes, expect=None):
         """Conditional update of column and JSON fields; returns changed ids."""
@@ -306,8 +306,9 @@ class _Table:
             if field in self.columns:
                 sets.append(f"{field} = ?")
                 values.append(value)
-        doc_changes = [(f, v) for f, v in changes.items()
-                       if f not in self.columns and f not in self.link_fields]
+        doc_changes = [
+            (f, v) for f, v in changes.items() if f not in self.columns and f not in self.link_fields
+        ]
         in_python = not all(_strict_json(v) for _, v in doc_changes)
         if doc_changes and not in_python:  # one json_set replaces each top-level JSON field
             paths = ", ".join("?, json(?)" for _ in doc_changes)
@@ -322,7 +323,8 @@ class _Table:
                 sets, values = [f"{self.key} = {self.key}"], []
             cur = conn.execute(
                 f"UPDATE {self.name} SET {', '.join(sets)} WHERE {where} RETURNING {self.key}",
-                values + params)
+                values + params,
+            )
             changed = [r[0] for r in cur.fetchall()]
             if doc_changes and in_python:
                 self._merge_docs(conn, changed, dict(doc_changes))
@@ -332,11 +334,14 @@ class _Table:
     def _merge_docs(self, conn, keys, doc_changes):
         """Set JSON fields in Python: for values (NaN, Infinity) SQLite's json() refuses."""
         params = []
-        rows = conn.execute(f"SELECT {self.key}, doc FROM {self.name} WHERE "
-                            f"{_in_clause(self.key, list(keys), params)}", params).fetchall()
-        conn.executemany(f"UPDATE {self.name} SET doc = ? WHERE {self.key} = ?",
-                         [(_dumps({**json.loads(doc), **doc_changes}), key) for key, doc in rows])
-
+        rows = conn.execute(
+            f"SELECT {self.key}, doc FROM {self.name} WHERE {_in_clause(self.key, list(keys), params)}",
+            params,
+        ).fetchall()
+        conn.executemany(
+            f"UPDATE {self.name} SET doc = ? WHERE {self.key} = ?",
+            [(_dumps({**json.loads(doc), **doc_changes}), key) for key, doc in rows],
+        )
 
     def attach_links(self, docs, wanted):
         """Hook: fill link fields kept in another table (fireworks only)."""
@@ -370,10 +375,14 @@ class _FireworkTable(_Table):
         docs = list(docs)
         with self.store.transaction() as conn:
             super().insert(docs)
-            conn.executemany("INSERT OR IGNORE INTO links (parent, child) VALUES (?, ?)",
-                             ((d["fw_id"], c) for d in docs for c in d.get("children", ())))
-            conn.executemany("INSERT OR IGNORE INTO links (parent, child) VALUES (?, ?)",
-                             ((p, d["fw_id"]) for d in docs for p in d.get("parents", ())))
+            conn.executemany(
+                "INSERT OR IGNORE INTO links (parent, child) VALUES (?, ?)",
+                ((d["fw_id"], c) for d in docs for c in d.get("children", ())),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO links (parent, child) VALUES (?, ?)",
+                ((p, d["fw_id"]) for d in docs for p in d.get("parents", ())),
+            )
 
     def attach_links(self, docs, wanted):
         if not docs or not wanted:
@@ -389,7 +398,8 @@ class _FireworkTable(_Table):
             params = []
             inner = _in_clause(own, list(by_id), params)
             for key, value in conn.execute(
-                    f"SELECT {own}, {other} FROM links WHERE {inner} ORDER BY rowid", params):
+                f"SELECT {own}, {other} FROM links WHERE {inner} ORDER BY rowid", params
+            ):
                 by_id[key][field].append(value)
 
     def replace_links(self, keys, changes):
@@ -401,8 +411,10 @@ class _FireworkTable(_Table):
                 continue
             params = []
             conn.execute(f"DELETE FROM links WHERE {_in_clause(own, list(keys), params)}", params)
-            conn.executemany(f"INSERT OR IGNORE INTO links ({own}, {other}) VALUES (?, ?)",
-                             ((key, value) for key in keys for value in changes[field]))
+            conn.executemany(
+                f"INSERT OR IGNORE INTO links ({own}, {other}) VALUES (?, ?)",
+                ((key, value) for key in keys for value in changes[field]),
+            )
 
 
 class SQLiteStore(Store):
@@ -439,8 +451,9 @@ class SQLiteStore(Store):
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=self.busy_timeout,
-                                       isolation_level=None, check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+                )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.create_function("starshell_regex", 3, _sql_regex, deterministic=True)
@@ -465,10 +478,14 @@ class SQLiteStore(Store):
                 if time.monotonic() >= deadline:
                     raise StoreUnavailableError(
                         f"the store {self.path} stayed locked for {self.lock_patience:g} s; "
-                        "another process holds a write lock (a stuck lpad or rlaunch?)") from None
+                        "another process holds a write lock (a stuck lpad or rlaunch?)"
+                    ) from None
                 if not warned:
-                    log.warning("the store %s is locked by another process; waiting up to %g s "
-                                "for it", self.path, self.lock_patience)
+                    log.warning(
+                        "the store %s is locked by another process; waiting up to %g s for it",
+                        self.path,
+                        self.lock_patience,
+                    )
                     warned = True
                 self._sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -534,7 +551,8 @@ class SQLiteStore(Store):
             elif version > SCHEMA_VERSION:
                 raise ConfigError(
                     f"the store {self.path} has schema version {version}, newer than this "
-                    f"starshell understands ({SCHEMA_VERSION}); upgrade starshell")
+                    f"starshell understands ({SCHEMA_VERSION}); upgrade starshell"
+                )
 
     def tuneup(self, full=False):
         """Missing indexes back and fresh planner statistics; ``full`` also VACUUMs,
@@ -558,8 +576,9 @@ class SQLiteStore(Store):
     # -- ids and inserts -------------------------------------------------------
     def next_ids(self, kind, count=1):
         with self.transaction() as conn:
-            row = conn.execute("UPDATE counters SET last = last + ? WHERE name = ? RETURNING last",
-                               (count, kind)).fetchone()
+            row = conn.execute(
+                "UPDATE counters SET last = last + ? WHERE name = ? RETURNING last", (count, kind)
+            ).fetchone()
             if row is None:
                 conn.execute("INSERT INTO counters (name, last) VALUES (?, ?)", (kind, count))
                 row = (count,)
@@ -591,8 +610,11 @@ class SQLiteStore(Store):
                 counts[doc["state"]] = counts.get(doc["state"], 0) + 1
             return counts
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.conn().execute(
-            f"SELECT state, COUNT(*) FROM fireworks{where} GROUP BY state", params).fetchall()
+        rows = (
+            self.conn()
+            .execute(f"SELECT state, COUNT(*) FROM fireworks{where} GROUP BY state", params)
+            .fetchall()
+        )
         return dict(rows)
 
     def workflow_state_counts(self, wf_ids=None):
@@ -600,8 +622,8 @@ class SQLiteStore(Store):
         where = "" if wf_ids is None else " WHERE " + _in_clause("wf_id", list(wf_ids), params)
         out = {wf_id: {} for wf_id in wf_ids or ()}
         for wf_id, state, n in self.conn().execute(
-                f"SELECT wf_id, state, COUNT(*) FROM fireworks{where} GROUP BY wf_id, state",
-                params):
+            f"SELECT wf_id, state, COUNT(*) FROM fireworks{where} GROUP BY wf_id, state", params
+        ):
             out.setdefault(wf_id, {})[state] = n
         return out
 
@@ -627,12 +649,14 @@ class SQLiteStore(Store):
         params = []
         inner = _in_clause("fw_id", ids, params)
         with self.transaction() as conn:
-            conn.execute(f"UPDATE fireworks SET waiting_on = waiting_on - 1 "
-                         f"WHERE {inner} AND waiting_on > 0", params)
+            conn.execute(
+                f"UPDATE fireworks SET waiting_on = waiting_on - 1 WHERE {inner} AND waiting_on > 0", params
+            )
             rows = conn.execute(
                 f"UPDATE fireworks SET state = 'READY', updated_on = ? "
                 f"WHERE {inner} AND state = 'WAITING' AND waiting_on = 0 RETURNING fw_id",
-                [updated_on] + params).fetchall()
+                [updated_on] + params,
+            ).fetchall()
         return [r[0] for r in rows]
 
     def _claimable(self, worker, states, fw_id=None, not_before=None):
@@ -677,23 +701,35 @@ class SQLiteStore(Store):
         if not roots:
             return 0
         params = []
-        step = ("SELECT links.child FROM {frm} JOIN fireworks ON fireworks.fw_id = links.child "
-                "WHERE {cond} AND fireworks.state = 'WAITING'")
+        step = (
+            "SELECT links.child FROM {frm} JOIN fireworks ON fireworks.fw_id = links.child "
+            "WHERE {cond} AND fireworks.state = 'WAITING'"
+        )
         down = step.format(frm="links", cond=_in_clause("links.parent", roots, params))
         if not children_only:  # UNION, not UNION ALL: a diamond's node is walked once
-            down += " UNION " + step.format(frm="down JOIN links ON links.parent = down.node",
-                                            cond="1")
+            down += " UNION " + step.format(frm="down JOIN links ON links.parent = down.node", cond="1")
         where, more = self._claimable(worker, (State.WAITING.value,))
         # CROSS JOIN keeps the walk as the outer loop, so a LIMIT stops it early instead
         # of SQLite scanning every WAITING firework by the state index (10x faster).
         return self._count_fireworks(
             f"FROM down CROSS JOIN fireworks ON fireworks.fw_id = down.node WHERE {where}",
-            params + more, worker.query, limit, prefix=f"WITH RECURSIVE down(node) AS ({down}) ")
+            params + more,
+            worker.query,
+            limit,
+            prefix=f"WITH RECURSIVE down(node) AS ({down}) ",
+        )
 
     def activity_mark(self):
-        row = self.retrying(lambda: self.conn().execute(
-            "SELECT COUNT(*), MAX(current_launch) FROM fireworks "
-            "WHERE state IN ('RUNNING', 'RESERVED')").fetchone())
+        row = self.retrying(
+            lambda: (
+                self.conn()
+                .execute(
+                    "SELECT COUNT(*), MAX(current_launch) FROM fireworks "
+                    "WHERE state IN ('RUNNING', 'RESERVED')"
+                )
+                .fetchone()
+            )
+        )
         return tuple(row)
 
     def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
@@ -706,14 +742,17 @@ class SQLiteStore(Store):
                 row = conn.execute(
                     f"UPDATE fireworks SET {sets} WHERE fw_id = (SELECT fw_id FROM fireworks "
                     f"WHERE {where}{order} LIMIT 1){returning}",
-                    list(changes.values()) + params).fetchone()
+                    list(changes.values()) + params,
+                ).fetchone()
                 return self.fireworks.to_doc(row) if row else None
             cursor = conn.execute(f"{self.fireworks.select} WHERE {where}{order}", params)
             for row in cursor:
                 if matches(worker.query, self.fireworks.to_doc(row)):
                     cursor.close()
-                    row = conn.execute(f"UPDATE fireworks SET {sets} WHERE fw_id = ?{returning}",
-                                       list(changes.values()) + [row[0]]).fetchone()
+                    row = conn.execute(
+                        f"UPDATE fireworks SET {sets} WHERE fw_id = ?{returning}",
+                        list(changes.values()) + [row[0]],
+                    ).fetchone()
                     return self.fireworks.to_doc(row)
         return None
 
@@ -726,10 +765,12 @@ class SQLiteStore(Store):
 
     def delete_workflow(self, wf_id):
         with self.transaction() as conn:
-            conn.execute("DELETE FROM launches WHERE fw_id IN "
-                         "(SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,))
-            conn.execute("DELETE FROM links WHERE child IN "
-                         "(SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,))
+            conn.execute(
+                "DELETE FROM launches WHERE fw_id IN (SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,)
+            )
+            conn.execute(
+                "DELETE FROM links WHERE child IN (SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,)
+            )
             conn.execute("DELETE FROM fireworks WHERE wf_id = ?", (wf_id,))
             conn.execute("DELETE FROM workflows WHERE wf_id = ?", (wf_id,))
 

@@ -28,8 +28,10 @@ RUN_TIME_KEYS = ("_launch_dir", "_fw_env", "_allow_outside_launch_dir")
 
 def _spec_value(fw_spec, key, task):
     if key not in fw_spec:
-        raise TaskError(f"{task}: spec key {key!r} is missing; a parent must put it there "
-                        f"(its outputs) or the firework's spec must hold it")
+        raise TaskError(
+            f"{task}: spec key {key!r} is missing; a parent must put it there "
+            f"(its outputs) or the firework's spec must hold it"
+        )
     return fw_spec[key]
 
 
@@ -44,6 +46,7 @@ def _label_list(task, name):
 
 # ---- CommandLineTask ---------------------------------------------------------
 
+
 def _io_spec(cmd_spec, label, fw_spec):
     """One input's or output's description; strings stand for spec keys (FireWorks' rule)."""
     if label not in cmd_spec:
@@ -53,8 +56,9 @@ def _io_spec(cmd_spec, label, fw_spec):
         items = _spec_value(fw_spec, entry, "CommandLineTask")
         return [item if "source" in item else {"source": item} for item in items]
     if not isinstance(entry, dict):
-        raise TaskError(f"CommandLineTask: command_spec[{label!r}] must be a mapping or a "
-                        f"spec key, got {entry!r:.60}")
+        raise TaskError(
+            f"CommandLineTask: command_spec[{label!r}] must be a mapping or a spec key, got {entry!r:.60}"
+        )
     resolved = {}
     for key in ("binding", "source", "target"):
         if key in entry:
@@ -62,8 +66,9 @@ def _io_spec(cmd_spec, label, fw_spec):
             if isinstance(item, str):
                 item = _spec_value(fw_spec, item, "CommandLineTask")
             elif not isinstance(item, dict):
-                raise TaskError(f"CommandLineTask: {label!r} {key} must be a mapping or a spec "
-                                f"key, got {item!r:.60}")
+                raise TaskError(
+                    f"CommandLineTask: {label!r} {key} must be a mapping or a spec key, got {item!r:.60}"
+                )
             resolved[key] = copy.deepcopy(item)
     return resolved
 
@@ -75,8 +80,7 @@ def _binding(arg):
 
 def _typed(part, label):
     if not isinstance(part, dict) or part.get("type") is None:
-        raise TaskError(f"CommandLineTask: the {label} needs a 'type' (path, data...), "
-                        f"got {part!r:.60}")
+        raise TaskError(f"CommandLineTask: the {label} needs a 'type' (path, data...), got {part!r:.60}")
     return part["type"]
 
 
@@ -85,8 +89,10 @@ class _Call:
 
     def __init__(self, command, fw_spec):
         if isinstance(command, str) or not isinstance(command, list) or not command:
-            raise TaskError("CommandLineTask: command_spec 'command' must be a non-empty list "
-                            f"of words, as for subprocess (e.g. [echo, -n]), got {command!r:.60}")
+            raise TaskError(
+                "CommandLineTask: command_spec 'command' must be a non-empty list "
+                f"of words, as for subprocess (e.g. [echo, -n]), got {command!r:.60}"
+            )
         self.args = [str(word) for word in command]
         self.fw_spec = fw_spec
         self.stdin, self.stdin_data = None, None
@@ -101,8 +107,10 @@ class _Call:
         if value is None:
             raise TaskError(f"CommandLineTask: input source {arg['source']!r:.60} has no value")
         if kind not in ("path", "data"):
-            raise TaskError(f"CommandLineTask: input source type {kind!r} is not supported "
-                            "(FireWorks neither): use path or data")
+            raise TaskError(
+                f"CommandLineTask: input source type {kind!r} is not supported "
+                "(FireWorks neither): use path or data"
+            )
         if "target" in arg:
             if not isinstance(arg["target"], dict) or arg["target"].get("type") != "stdin":
                 raise TaskError("CommandLineTask: an input's target can only be {type: stdin}")
@@ -137,8 +145,10 @@ class _Call:
         elif kind == "path":
             text += self._path_output(arg)
         else:
-            raise TaskError(f"CommandLineTask: output target type {kind!r} is not supported "
-                            "(FireWorks neither): use path or data")
+            raise TaskError(
+                f"CommandLineTask: output target type {kind!r} is not supported "
+                "(FireWorks neither): use path or data"
+            )
         if text:
             self.args.append(text)
 
@@ -164,11 +174,9 @@ class _Call:
 
     def run(self):
         try:
-            proc = subprocess.Popen(self.args, stdin=self.stdin, stdout=self.stdout,
-                                    stderr=self.stderr)
+            proc = subprocess.Popen(self.args, stdin=self.stdin, stdout=self.stdout, stderr=self.stderr)
         except OSError as exc:
-            raise TaskError(f"CommandLineTask cannot start {self.args[0]!r}: "
-                            f"{exc.strerror or exc}") from None
+            raise TaskError(f"CommandLineTask cannot start {self.args[0]!r}: {exc.strerror or exc}") from None
         try:
             out, err = proc.communicate(self.stdin_data)
         finally:
@@ -176,8 +184,10 @@ class _Call:
                 handle.close()
         if proc.returncode != 0:
             tail = (err or b"").decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:].rstrip()
-            raise TaskError(f"CommandLineTask: {' '.join(self.args)!r} exited with return code "
-                            f"{proc.returncode}; end of stderr:\n{tail or '(empty)'}")
+            raise TaskError(
+                f"CommandLineTask: {' '.join(self.args)!r} exited with return code "
+                f"{proc.returncode}; end of stderr:\n{tail or '(empty)'}"
+            )
         return out
 
 
@@ -197,11 +207,13 @@ def _collect(outputs, out, fw_spec):
 
 def _copy(source, dest, fw_spec):
     import shutil
+
     try:
         shutil.copyfile(source, writable_path(dest, fw_spec))
     except OSError as exc:
-        raise TaskError(f"CommandLineTask cannot copy output {source} to {dest}: "
-                        f"{exc.strerror or exc}") from None
+        raise TaskError(
+            f"CommandLineTask cannot copy output {source} to {dest}: {exc.strerror or exc}"
+        ) from None
 
 
 class CommandLineTask(FiretaskBase):
@@ -234,22 +246,21 @@ class CommandLineTask(FiretaskBase):
         if not targets:
             return FWAction()
         if self.get("chunk_number") is not None:
-            return FWAction(mod_spec=[{"_push": {label: target}}
-                                      for label, target in zip(olabels, targets)])
+            return FWAction(mod_spec=[{"_push": {label: target}} for label, target in zip(olabels, targets)])
         return FWAction(update_spec=dict(zip(olabels, targets)))
 
 
 # ---- ForeachTask -----------------------------------------------------------
+
 
 def _chunks(items, number):
     """FireWorks' split: chunks of ceil(len / number) items (so perhaps fewer chunks)."""
     if number in (None, 0, ""):
         number = len(items)
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-        raise TaskError(f"ForeachTask: 'number of chunks' must be a positive integer, "
-                        f"got {number!r}")
+        raise TaskError(f"ForeachTask: 'number of chunks' must be a positive integer, got {number!r}")
     size = -(-len(items) // number)
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class ForeachTask(FiretaskBase):
@@ -277,12 +288,13 @@ class ForeachTask(FiretaskBase):
             raise TaskError("ForeachTask: 'task' must be a task mapping with a _fw_name")
         inputs = task.get("inputs")
         if split not in (inputs if isinstance(inputs, list) else [inputs]):
-            raise TaskError(f"ForeachTask: the task's inputs {inputs!r} must include the "
-                            f"split key {split!r}, so each chunk reaches it")
+            raise TaskError(
+                f"ForeachTask: the task's inputs {inputs!r} must include the "
+                f"split key {split!r}, so each chunk reaches it"
+            )
         items = _spec_value(fw_spec, split, "ForeachTask")
         if not isinstance(items, list) or not items:
-            raise TaskError(f"ForeachTask: spec[{split!r}] must be a non-empty list, "
-                            f"got {items!r:.60}")
+            raise TaskError(f"ForeachTask: spec[{split!r}] must be a non-empty list, got {items!r:.60}")
         return FWAction(detours=self._fireworks(fw_spec, split, task, items))
 
     def _fireworks(self, fw_spec, split, task, items):
@@ -296,6 +308,7 @@ class ForeachTask(FiretaskBase):
 
 
 # ---- JoinDictTask, JoinListTask, ImportDataTask ---------------------------------
+
 
 def _output_key(task):
     output = task["output"]
@@ -317,8 +330,9 @@ class JoinDictTask(FiretaskBase):
         output = _output_key(self)
         joined = copy.deepcopy(fw_spec.get(output, {}))
         if not isinstance(joined, dict):
-            raise TaskError(f"JoinDictTask: spec[{output!r}] holds {type(joined).__name__}, "
-                            "not a mapping to join into")
+            raise TaskError(
+                f"JoinDictTask: spec[{output!r}] holds {type(joined).__name__}, not a mapping to join into"
+            )
         rename = self.get("rename") or {}
         if not isinstance(rename, dict):
             raise TaskError("JoinDictTask: 'rename' must map input keys to new names")
@@ -337,8 +351,9 @@ class JoinListTask(FiretaskBase):
         output = _output_key(self)
         joined = copy.deepcopy(fw_spec.get(output, []))
         if not isinstance(joined, list):
-            raise TaskError(f"JoinListTask: spec[{output!r}] holds {type(joined).__name__}, "
-                            "not a list to join into")
+            raise TaskError(
+                f"JoinListTask: spec[{output!r}] holds {type(joined).__name__}, not a list to join into"
+            )
         joined += [_spec_value(fw_spec, key, "JoinListTask") for key in self["inputs"]]
         return FWAction(update_spec={output: joined})
 
@@ -352,6 +367,7 @@ def _read_data(filename):
             if fmt == "json":
                 return json.load(f)
             from ruamel.yaml import YAML
+
             return YAML(typ="safe", pure=True).load(f)
     except OSError as exc:
         raise TaskError(f"ImportDataTask cannot read {filename}: {exc.strerror or exc}") from None
@@ -378,8 +394,10 @@ class ImportDataTask(FiretaskBase):
         leaf = root
         for depth, key in enumerate(keys[:-1]):
             if not isinstance(leaf.get(key), dict):
-                raise TaskError(f"ImportDataTask: mapstring {mapstring!r}: "
-                                f"{'/'.join(keys[:depth + 1])!r} is not a mapping in the spec")
+                raise TaskError(
+                    f"ImportDataTask: mapstring {mapstring!r}: "
+                    f"{'/'.join(keys[: depth + 1])!r} is not a mapping in the spec"
+                )
             leaf = leaf[key]
         last = keys[-1]
         if isinstance(data, dict) and isinstance(leaf.get(last), dict):

@@ -20,6 +20,7 @@ from .paths import writable_path
 def get_fpad(filepad_file=None):
     """The FilePad a task names in ``filepad_file``, else the auto-loaded one."""
     from ..filepad import FilePad  # the store modules load only when a task runs
+
     if filepad_file:
         return FilePad.from_db_file(filepad_file)
     return FilePad.auto_load()
@@ -64,12 +65,18 @@ class AddFilesTask(FiretaskBase):
             paths = sorted(os.path.abspath(p) for p in glob.glob(f"{directory}/{paths}"))
         identifiers = self.get("identifiers", paths)
         if not isinstance(identifiers, list) or len(identifiers) != len(paths):
-            raise TaskError(f"AddFilesTask: {len(paths)} path(s) but identifiers "
-                            f"{identifiers!r:.80}; give one identifier per path")
+            raise TaskError(
+                f"AddFilesTask: {len(paths)} path(s) but identifiers "
+                f"{identifiers!r:.80}; give one identifier per path"
+            )
         with _opened(self) as fpad:
             for path, identifier in zip(paths, identifiers):
-                fpad.add_file(path, identifier=identifier, metadata=self.get("metadata"),
-                              compress=self.get("compress", True))
+                fpad.add_file(
+                    path,
+                    identifier=identifier,
+                    metadata=self.get("metadata"),
+                    compress=self.get("compress", True),
+                )
 
 
 def _write(fpad, doc, dest_dir, file_name, fw_spec, task):
@@ -95,8 +102,10 @@ class GetFilesTask(FiretaskBase):
             for i, identifier in enumerate(_names(self, "identifiers")):
                 found = fpad.find({"identifier": identifier})
                 if not found:
-                    raise TaskError(f"GetFilesTask: no file {identifier!r} in the FilePad "
-                                    f"({fpad.describe()}); was it added to this store?")
+                    raise TaskError(
+                        f"GetFilesTask: no file {identifier!r} in the FilePad "
+                        f"({fpad.describe()}); was it added to this store?"
+                    )
                 name = new_names[i] if new_names else found[0]["original_file_name"]
                 _write(fpad, found[0], dest_dir, name, fw_spec, "GetFilesTask")
 
@@ -104,8 +113,7 @@ class GetFilesTask(FiretaskBase):
 def _arrow_to_dot(query):
     """FireWorks' ``metadata->key`` spelling of the nested field ``metadata.key``."""
     if isinstance(query, dict):
-        return {k.replace("->", ".") if isinstance(k, str) else k: _arrow_to_dot(v)
-                for k, v in query.items()}
+        return {k.replace("->", ".") if isinstance(k, str) else k: _arrow_to_dot(v) for k, v in query.items()}
     if isinstance(query, list):
         return [_arrow_to_dot(v) for v in query]
     return query
@@ -118,9 +126,18 @@ class GetFilesByQueryTask(FiretaskBase):
 
     _fw_name = "GetFilesByQueryTask"
     required_params = ("query",)
-    optional_params = ("dest_dir", "filepad_file", "fizzle_degenerate_file_name",
-                       "fizzle_empty_result", "limit", "meta_file", "meta_file_suffix",
-                       "new_file_names", "sort_direction", "sort_key")
+    optional_params = (
+        "dest_dir",
+        "filepad_file",
+        "fizzle_degenerate_file_name",
+        "fizzle_empty_result",
+        "limit",
+        "meta_file",
+        "meta_file_suffix",
+        "new_file_names",
+        "sort_direction",
+        "sort_key",
+    )
 
     def run_task(self, fw_spec):
         query = self.get("query") or {}
@@ -130,9 +147,11 @@ class GetFilesByQueryTask(FiretaskBase):
         with _opened(self) as fpad:
             docs = fpad.find(query, self.get("sort_key"), self.get("sort_direction", -1))
             if self.get("fizzle_empty_result", True) and not docs:
-                raise TaskError(f"GetFilesByQueryTask: Query yielded empty result! "
-                                f"(query: {json.dumps(query)}); set fizzle_empty_result: false "
-                                "to accept none")
+                raise TaskError(
+                    f"GetFilesByQueryTask: Query yielded empty result! "
+                    f"(query: {json.dumps(query)}); set fizzle_empty_result: false "
+                    "to accept none"
+                )
             limit = self.get("limit")
             self._write_all(fpad, docs[:limit] if limit else docs, len(docs), query, fw_spec)
 
@@ -143,20 +162,24 @@ class GetFilesByQueryTask(FiretaskBase):
         for i, doc in enumerate(docs):
             name = new_names[i] if new_names else doc.get("original_file_name")
             if not name:
-                raise TaskError(f"GetFilesByQueryTask: file {doc.get('identifier')!r} has no "
-                                "original file name (added as contents); give new_file_names")
+                raise TaskError(
+                    f"GetFilesByQueryTask: file {doc.get('identifier')!r} has no "
+                    "original file name (added as contents); give new_file_names"
+                )
             if self.get("fizzle_degenerate_file_name", True) and name in used:
-                raise TaskError(f"GetFilesByQueryTask: The local file name {name} is used a "
-                                f"second time by result {i}/{total}! (query: {json.dumps(query)}); "
-                                "sort and limit the query, or set fizzle_degenerate_file_name: false")
+                raise TaskError(
+                    f"GetFilesByQueryTask: The local file name {name} is used a "
+                    f"second time by result {i}/{total}! (query: {json.dumps(query)}); "
+                    "sort and limit the query, or set fizzle_degenerate_file_name: false"
+                )
             used.add(name)
             _write(fpad, doc, dest_dir, name, fw_spec, "GetFilesByQueryTask")
             if self.get("meta_file", False):
-                self._write_meta(doc, dest_dir, name + self.get("meta_file_suffix", ".meta.yaml"),
-                                 fw_spec)
+                self._write_meta(doc, dest_dir, name + self.get("meta_file_suffix", ".meta.yaml"), fw_spec)
 
     def _write_meta(self, doc, dest_dir, name, fw_spec):
         from ruamel.yaml import YAML
+
         path = writable_path(os.path.join(dest_dir, name), fw_spec)
         with open(path, "w", encoding="utf-8") as f:
             YAML().dump(doc.get("metadata"), f)

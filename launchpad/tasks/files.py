@@ -46,8 +46,10 @@ class FileWriteTask(FiretaskBase):
         dest = self.get("dest") or "."
         for item in self["files_to_write"]:
             if not isinstance(item, dict) or "filename" not in item or "contents" not in item:
-                raise TaskError(f"FileWriteTask: each entry of files_to_write needs 'filename' "
-                                f"and 'contents', got {item!r:.80}")
+                raise TaskError(
+                    f"FileWriteTask: each entry of files_to_write needs 'filename' "
+                    f"and 'contents', got {item!r:.80}"
+                )
             path = writable_path(os.path.join(_expand(dest), _expand(item["filename"])), fw_spec)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             contents = item["contents"]
@@ -82,9 +84,13 @@ def _symlink(src, dest):
 
 
 _TRANSFERS = {
-    "move": shutil.move, "mv": shutil.move,
-    "copy": shutil.copy, "cp": shutil.copy, "copy2": shutil.copy2,
-    "copytree": shutil.copytree, "copyfile": shutil.copyfile,
+    "move": shutil.move,
+    "mv": shutil.move,
+    "copy": shutil.copy,
+    "cp": shutil.copy,
+    "copy2": shutil.copy2,
+    "copytree": shutil.copytree,
+    "copyfile": shutil.copyfile,
     "symlink": _symlink,
 }
 _MOVES = ("move", "mv")
@@ -101,17 +107,26 @@ class FileTransferTask(FiretaskBase):
 
     _fw_name = "FileTransferTask"
     required_params = ("mode", "files")
-    optional_params = ("dest", "ignore_errors", "max_retry", "retry_delay", "shell_interpret",
-                       "server", "user", "key_filename")
+    optional_params = (
+        "dest",
+        "ignore_errors",
+        "max_retry",
+        "retry_delay",
+        "shell_interpret",
+        "server",
+        "user",
+        "key_filename",
+    )
 
     def run_task(self, fw_spec):
         mode = self["mode"]
         if mode == "rtransfer":
-            raise TaskError("FileTransferTask mode 'rtransfer' (remote transfer over SSH) is not "
-                            "supported; stage the files with a ScriptTask running scp or rsync")
+            raise TaskError(
+                "FileTransferTask mode 'rtransfer' (remote transfer over SSH) is not "
+                "supported; stage the files with a ScriptTask running scp or rsync"
+            )
         if mode not in _TRANSFERS:
-            raise TaskError(f"FileTransferTask: unknown mode {mode!r}; use one of "
-                            f"{', '.join(_TRANSFERS)}")
+            raise TaskError(f"FileTransferTask: unknown mode {mode!r}; use one of {', '.join(_TRANSFERS)}")
         expand = self.get("shell_interpret", True)
         files = self["files"]
         for entry in [files] if isinstance(files, (str, dict)) else files:
@@ -127,8 +142,9 @@ class FileTransferTask(FiretaskBase):
         else:
             src, dest = entry, self.get("dest")
         if dest is None:
-            raise TaskError(f"FileTransferTask: no destination for {src!r}; give the entry a "
-                            f"'dest' or the task a 'dest'")
+            raise TaskError(
+                f"FileTransferTask: no destination for {src!r}; give the entry a 'dest' or the task a 'dest'"
+            )
         return os.path.abspath(_expand(src, expand)), _expand(dest, expand)
 
     def _transfer(self, mode, src, dest):
@@ -141,12 +157,22 @@ class FileTransferTask(FiretaskBase):
             except OSError as exc:  # shutil.Error is an OSError too
                 error = exc
             if attempt < attempts:
-                log.warning("FileTransferTask %s %s -> %s failed (%s); retry %d/%d in %ss",
-                            mode, src, dest, error, attempt, attempts - 1, delay)
+                log.warning(
+                    "FileTransferTask %s %s -> %s failed (%s); retry %d/%d in %ss",
+                    mode,
+                    src,
+                    dest,
+                    error,
+                    attempt,
+                    attempts - 1,
+                    delay,
+                )
                 sleep(delay)
-        _failed(self.get("ignore_errors"),
-                f"FileTransferTask {mode} {src} -> {dest} failed after {attempts} attempt(s): "
-                f"{getattr(error, 'strerror', None) or error}")
+        _failed(
+            self.get("ignore_errors"),
+            f"FileTransferTask {mode} {src} -> {dest} failed after {attempts} attempt(s): "
+            f"{getattr(error, 'strerror', None) or error}",
+        )
 
 
 def _checked_destination(mode, src, dest, fw_spec):
@@ -187,7 +213,7 @@ def _compress_file(path, compression):
 def _decompress_file(path, compressions):
     for ext in compressions:
         if path.lower().endswith("." + ext):
-            _stream(_OPENERS[ext], open, path, path[:-len(ext) - 1])
+            _stream(_OPENERS[ext], open, path, path[: -len(ext) - 1])
             return
 
 
@@ -234,12 +260,16 @@ class DecompressDirTask(FiretaskBase):
 
     def run_task(self, fw_spec):
         compressions = _compression(self, None)
-        _convert_tree(self, fw_spec, lambda path: _decompress_file(path, compressions),
-                      "decompress")
+        _convert_tree(self, fw_spec, lambda path: _decompress_file(path, compressions), "decompress")
 
 
-_ARCHIVE_SUFFIXES = {"gztar": ".tar.gz", "bztar": ".tar.bz2", "xztar": ".tar.xz",
-                     "tar": ".tar", "zip": ".zip"}
+_ARCHIVE_SUFFIXES = {
+    "gztar": ".tar.gz",
+    "bztar": ".tar.bz2",
+    "xztar": ".tar.xz",
+    "tar": ".tar",
+    "zip": ".zip",
+}
 
 
 class ArchiveDirTask(FiretaskBase):

@@ -64,5 +64,6 @@ def writable_path(path, fw_spec=None, *, follow_last=True, expand=True):
             f"{path!r} resolves to {resolved}, which is outside the launch directory "
             f"{root}; set {ALLOW_SPEC_KEY}: true in the firework's spec, or "
             f"allow_outside_launch_dir: true in my_fworker.yaml "
-            f"(or ${ALLOW_ENV}=1 for this worker)")
+            f"(or ${ALLOW_ENV}=1 for this worker)"
+        )
     return resolved

@@ -23,8 +23,10 @@ def _import_function(name):
     parts = str(name).split(".")
     if len(parts) == 1:
         if not hasattr(builtins, name):
-            raise TaskError(f"PyTask func {name!r} is not a builtin; "
-                            f"give a dotted path such as 'mypackage.module.function'")
+            raise TaskError(
+                f"PyTask func {name!r} is not a builtin; "
+                f"give a dotted path such as 'mypackage.module.function'"
+            )
         return getattr(builtins, name)
     # The longest importable prefix is the module; the rest are attributes.
     for split in range(len(parts) - 1, 0, -1):
@@ -34,14 +36,16 @@ def _import_function(name):
         except ModuleNotFoundError as exc:
             if _names_prefix(exc.name, module_name):
                 continue  # not a module: try a shorter prefix
-            raise TaskError(f"PyTask func {name!r}: importing {module_name} failed: "
-                            f"{exc}; install the missing package on this worker") from None
+            raise TaskError(
+                f"PyTask func {name!r}: importing {module_name} failed: "
+                f"{exc}; install the missing package on this worker"
+            ) from None
         except ImportError as exc:
-            raise TaskError(f"PyTask func {name!r}: importing {module_name} failed: "
-                            f"{exc}") from None
+            raise TaskError(f"PyTask func {name!r}: importing {module_name} failed: {exc}") from None
         return _get_attributes(obj, parts[split:], name)
-    raise TaskError(f"PyTask func {name!r}: no module {parts[0]!r} on this worker; "
-                    f"install it or add it to PYTHONPATH")
+    raise TaskError(
+        f"PyTask func {name!r}: no module {parts[0]!r} on this worker; install it or add it to PYTHONPATH"
+    )
 
 
 def _names_prefix(missing, module_name):
@@ -54,8 +58,9 @@ def _get_attributes(obj, attrs, name):
         try:
             obj = getattr(obj, attr)
         except AttributeError:
-            raise TaskError(f"PyTask func {name!r}: {attr!r} not found in "
-                            f"{getattr(obj, '__name__', obj)!r}") from None
+            raise TaskError(
+                f"PyTask func {name!r}: {attr!r} not found in {getattr(obj, '__name__', obj)!r}"
+            ) from None
     if not callable(obj):
         raise TaskError(f"PyTask func {name!r} is not callable")
     return obj
@@ -72,8 +77,15 @@ class PyTask(FiretaskBase):
 
     _fw_name = "PyTask"
     required_params = ("func",)
-    optional_params = ("args", "kwargs", "auto_kwargs", "stored_data_varname",
-                       "inputs", "outputs", "chunk_number")
+    optional_params = (
+        "args",
+        "kwargs",
+        "auto_kwargs",
+        "stored_data_varname",
+        "inputs",
+        "outputs",
+        "chunk_number",
+    )
 
     def run_task(self, fw_spec):
         func = _FUNCS.get(self["func"]) or resolve_function(self["func"])
@@ -109,8 +121,10 @@ def _spec_values(fw_spec, keys):
     values = []
     for key in _as_list(keys):
         if key not in fw_spec:
-            raise TaskError(f"PyTask input {key!r} is not in the firework's spec; "
-                            f"a parent task must put it there (e.g. through its outputs)")
+            raise TaskError(
+                f"PyTask input {key!r} is not in the firework's spec; "
+                f"a parent task must put it there (e.g. through its outputs)"
+            )
         values.append(fw_spec[key])
     return values
 
@@ -125,6 +139,8 @@ def _output_action(outputs, output, chunk_number):
         items = output if isinstance(output, (list, tuple, set)) else [output]
         return FWAction(mod_spec=[{"_push": {names[0]: item}} for item in items])
     if not isinstance(output, (list, tuple)) or len(output) != len(names):
-        raise TaskError(f"PyTask has {len(names)} outputs {names} but the function returned "
-                        f"{output!r:.80}; return a sequence of {len(names)} values")
+        raise TaskError(
+            f"PyTask has {len(names)} outputs {names} but the function returned "
+            f"{output!r:.80}; return a sequence of {len(names)} values"
+        )
     return FWAction(update_spec=dict(zip(names, output)))

@@ -1,8 +1,8 @@
 """ScriptTask: run shell commands, FireWorks' most used task."""
 
 import contextlib
-import shlex
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -29,9 +29,19 @@ class ScriptTask(FiretaskBase):
 
     _fw_name = "ScriptTask"
     required_params = ("script",)
-    optional_params = ("use_shell", "shell_exe", "stdin_file", "stdin_key",
-                       "stdout_file", "stderr_file", "store_stdout", "store_stderr",
-                       "defuse_bad_rc", "fizzle_bad_rc", "use_global_spec")
+    optional_params = (
+        "use_shell",
+        "shell_exe",
+        "stdin_file",
+        "stdin_key",
+        "stdout_file",
+        "stderr_file",
+        "store_stdout",
+        "store_stderr",
+        "defuse_bad_rc",
+        "fizzle_bad_rc",
+        "use_global_spec",
+    )
 
     def run_task(self, fw_spec):
         params = fw_spec if self.get("use_global_spec") else self
@@ -40,8 +50,10 @@ class ScriptTask(FiretaskBase):
         defuse = bool(params.get("defuse_bad_rc"))
         fizzle = bool(params.get("fizzle_bad_rc", not defuse))
         if defuse and fizzle:
-            raise TaskError("ScriptTask cannot both fizzle and defuse on a bad return code: "
-                            "set only one of fizzle_bad_rc and defuse_bad_rc")
+            raise TaskError(
+                "ScriptTask cannot both fizzle and defuse on a bad return code: "
+                "set only one of fizzle_bad_rc and defuse_bad_rc"
+            )
         if params.get("stdin_file") and params.get("stdin_key"):
             raise TaskError("ScriptTask takes stdin from stdin_file or stdin_key, not both")
         log_files = _log_files(params, fw_spec)  # refuse a bad path before running
@@ -56,9 +68,11 @@ class ScriptTask(FiretaskBase):
             if defuse:
                 return FWAction(stored_data=stored, defuse_children=True)
             if fizzle:
-                raise TaskError(f"ScriptTask: command exited with return code {codes[-1]} "
-                                f"(all return codes: {codes}); end of stderr:\n"
-                                f"{err[-STDERR_TAIL_CHARS:].rstrip() or '(empty)'}")
+                raise TaskError(
+                    f"ScriptTask: command exited with return code {codes[-1]} "
+                    f"(all return codes: {codes}); end of stderr:\n"
+                    f"{err[-STDERR_TAIL_CHARS:].rstrip() or '(empty)'}"
+                )
         return FWAction(stored_data=stored)
 
 
@@ -90,8 +104,7 @@ def _run_all(params, fw_spec):
     outs, errs, codes = [], [], []
     with _open_stdin(params.get("stdin_file")) as stdin:
         for command in _commands(params):
-            out, err, code = _run_one(command, params, stdin if stdin_data is None else stdin_data,
-                                      want_out)
+            out, err, code = _run_one(command, params, stdin if stdin_data is None else stdin_data, want_out)
             outs.append(_decode(out))
             errs.append(_decode(err))
             if not want_err and err:
@@ -115,14 +128,19 @@ def _run_one(command, params, stdin, want_out):
     feed = stdin if isinstance(stdin, bytes) else None
     try:
         proc = subprocess.Popen(
-            command, shell=bool(params.get("use_shell", True)),
+            command,
+            shell=bool(params.get("use_shell", True)),
             executable=params.get("shell_exe"),
             stdin=subprocess.PIPE if feed is not None else stdin,
-            stdout=subprocess.PIPE if want_out else None, stderr=subprocess.PIPE,
-            start_new_session=True)
+            stdout=subprocess.PIPE if want_out else None,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
     except OSError as exc:
-        raise TaskError(f"ScriptTask cannot start {command!r}: {exc.strerror or exc}; "
-                        f"check the program name and shell_exe") from None
+        raise TaskError(
+            f"ScriptTask cannot start {command!r}: {exc.strerror or exc}; "
+            f"check the program name and shell_exe"
+        ) from None
     try:
         out, err = proc.communicate(feed)
     except BaseException:  # a time limit or a signal to the rocket: stop the script too
@@ -149,8 +167,9 @@ def _stop_process_group(proc, grace=2.0):
 
 
 def _log_files(params, fw_spec):
-    return {key: writable_path(params[key], fw_spec)
-            for key in ("stdout_file", "stderr_file") if params.get(key)}
+    return {
+        key: writable_path(params[key], fw_spec) for key in ("stdout_file", "stderr_file") if params.get(key)
+    }
 
 
 def _write_outputs(log_files, out, err):

@@ -22,8 +22,7 @@ def _render(template_dir, template_path, context):
     jinja2 = _jinja2()
     # The loader lets a template {% include %} its neighbours; a final newline is kept
     # because input files for codes such as VASP or LAMMPS are line-based.
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
-                             keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir), keep_trailing_newline=True)
     with open(template_path, encoding="utf-8") as f:
         source = f.read()
     try:
@@ -50,14 +49,16 @@ class TemplateWriterTask(FiretaskBase):
         params = fw_spec if self.get("use_global_spec") else self
         missing = [k for k in self.required_params if k not in params]
         if missing:
-            raise TaskError(f"TemplateWriterTask with use_global_spec needs {', '.join(missing)} "
-                            f"in the spec")
+            raise TaskError(f"TemplateWriterTask with use_global_spec needs {', '.join(missing)} in the spec")
         template_dir = os.path.expanduser(
-            params.get("template_dir") or os.environ.get(TEMPLATE_DIR_ENV) or os.getcwd())
+            params.get("template_dir") or os.environ.get(TEMPLATE_DIR_ENV) or os.getcwd()
+        )
         template_path = os.path.join(template_dir, os.path.expanduser(params["template_file"]))
         if not os.path.isfile(template_path):
-            raise TaskError(f"TemplateWriterTask: no template file at {template_path}; set "
-                            f"template_dir in the task or ${TEMPLATE_DIR_ENV} on the worker")
+            raise TaskError(
+                f"TemplateWriterTask: no template file at {template_path}; set "
+                f"template_dir in the task or ${TEMPLATE_DIR_ENV} on the worker"
+            )
         output_path = writable_path(params["output_file"], fw_spec)
         text = _render(template_dir, template_path, params["context"] or {})
         with open(output_path, "a" if params.get("append") else "w", encoding="utf-8") as f:

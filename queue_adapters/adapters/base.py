@@ -25,12 +25,20 @@ DEFAULT_TIMEOUT = 120.0
 RunCommand = Callable[..., Tuple[int, str, str]]
 
 
-def run_subprocess(argv: Sequence[str], cwd: Optional[Union[str, Path]] = None,
-                   timeout: float = DEFAULT_TIMEOUT) -> Tuple[int, str, str]:
+def run_subprocess(
+    argv: Sequence[str], cwd: Optional[Union[str, Path]] = None, timeout: float = DEFAULT_TIMEOUT
+) -> Tuple[int, str, str]:
     """The real ``run_command``: never raises, so every failure reaches one error path."""
     try:
-        proc = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     except OSError as exc:
         return 127, "", f"cannot run {argv[0]}: {exc.strerror}: {exc.filename}"
     except subprocess.TimeoutExpired:
@@ -48,7 +56,7 @@ class JobState(str, Enum):
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
     TIMEOUT = "TIMEOUT"
-    UNKNOWN = "UNKNOWN"     # the scheduler said something we do not map
+    UNKNOWN = "UNKNOWN"  # the scheduler said something we do not map
 
     def __str__(self):
         return self.value
@@ -95,18 +103,27 @@ class QueueAdapter:
     # stderr of a cancel that only says the job is already gone
     cancel_gone: ClassVar[Optional[re.Pattern]] = None
 
-    def __init__(self, config: QAdapterConfig, run_command: RunCommand = run_subprocess,
-                 user: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        config: QAdapterConfig,
+        run_command: RunCommand = run_subprocess,
+        user: Optional[str] = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ):
         unknown = sorted(set(config.commands_override) - set(self.commands))
         if unknown:
-            raise ConfigError(f"{config.source}: _q_commands_override: {', '.join(unknown)} "
-                              f"not used by {self.q_type}; known: {', '.join(self.commands)}")
+            raise ConfigError(
+                f"{config.source}: _q_commands_override: {', '.join(unknown)} "
+                f"not used by {self.q_type}; known: {', '.join(self.commands)}"
+            )
         self.config = config
         self.run_command = run_command
         self.user = user or getpass.getuser()
         self.timeout = timeout
-        self._exe = {key: shlex.split(config.commands_override.get(key, default))
-                     for key, default in self.commands.items()}
+        self._exe = {
+            key: shlex.split(config.commands_override.get(key, default))
+            for key, default in self.commands.items()
+        }
 
     @property
     def job_name(self) -> str:
@@ -120,8 +137,11 @@ class QueueAdapter:
     def template_text(self) -> str:
         if self.config.template_text is not None:
             return self.config.template_text
-        return resources.files("queue_adapters").joinpath(
-            "templates", self.template_name).read_text(encoding="utf-8")
+        return (
+            resources.files("queue_adapters")
+            .joinpath("templates", self.template_name)
+            .read_text(encoding="utf-8")
+        )
 
     def walltime_seconds(self, overrides: Optional[Mapping[str, Any]] = None) -> Optional[int]:
         """The job's walltime in seconds, so a pilot can stop before it is killed."""
@@ -140,8 +160,7 @@ class QueueAdapter:
     def render(self, overrides: Optional[Mapping[str, Any]] = None) -> str:
         return render_template(self.template_text(), self.template_values(overrides))
 
-    def write_script(self, path: Union[str, Path],
-                     overrides: Optional[Mapping[str, Any]] = None) -> Path:
+    def write_script(self, path: Union[str, Path], overrides: Optional[Mapping[str, Any]] = None) -> Path:
         path = Path(path)
         path.write_text(self.render(overrides), encoding="utf-8")
         path.chmod(0o755)
@@ -154,8 +173,9 @@ class QueueAdapter:
         _, out, err = self._call(argv, cwd=cwd)
         job_id = self._parse_job_id(out)
         if not job_id:
-            raise QueueError(f"{shlex.join(argv)} printed no job id: "
-                             f"{(out.strip() or err.strip() or 'no output')[:500]}")
+            raise QueueError(
+                f"{shlex.join(argv)} printed no job id: {(out.strip() or err.strip() or 'no output')[:500]}"
+            )
         return job_id
 
     def count_jobs(self, job_name: Optional[str] = None) -> int:

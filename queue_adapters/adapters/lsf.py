@@ -16,10 +16,16 @@ from .base import JobState, QueueAdapter
 
 S = JobState
 _STATES = {
-    "PEND": S.PENDING, "WAIT": S.PENDING, "PSUSP": S.PENDING,
-    "RUN": S.RUNNING, "PROV": S.RUNNING,
-    "USUSP": S.SUSPENDED, "SSUSP": S.SUSPENDED,
-    "DONE": S.COMPLETED, "EXIT": S.FAILED, "ZOMBI": S.FAILED,
+    "PEND": S.PENDING,
+    "WAIT": S.PENDING,
+    "PSUSP": S.PENDING,
+    "RUN": S.RUNNING,
+    "PROV": S.RUNNING,
+    "USUSP": S.SUSPENDED,
+    "SSUSP": S.SUSPENDED,
+    "DONE": S.COMPLETED,
+    "EXIT": S.FAILED,
+    "ZOMBI": S.FAILED,
 }
 _NO_JOBS = re.compile(r"No (unfinished )?job found|is not found", re.IGNORECASE)
 _GONE = re.compile(r"already finished|is not found|No matching job found", re.IGNORECASE)

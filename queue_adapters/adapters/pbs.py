@@ -32,8 +32,7 @@ _FIELD = re.compile(r"^\s*(job_state|exit_status)\s*=\s*(\S+)", re.IGNORECASE | 
 class PBSAdapter(QueueAdapter):
     q_type = "PBS"
     template_name = "PBS_template.txt"
-    commands = {"submit_cmd": "qsub", "status_cmd": "qstat", "select_cmd": "qselect",
-                "cancel_cmd": "qdel"}
+    commands = {"submit_cmd": "qsub", "status_cmd": "qstat", "select_cmd": "qselect", "cancel_cmd": "qdel"}
     cancel_gone = _UNKNOWN_JOB
 
     def _submit_argv(self, script: str) -> list:

@@ -21,9 +21,9 @@ _GONE = re.compile(r"does not exist|not found", re.IGNORECASE)
 def sge_state(code: str) -> JobState:
     """Grid Engine combines letters: qw, hqw, Eqw, r, Rr, t, dr, s, S, T..."""
     if "E" in code:
-        return S.FAILED          # stuck in error: never runs without qmod -cj
+        return S.FAILED  # stuck in error: never runs without qmod -cj
     if "d" in code:
-        return S.CANCELLED       # being deleted
+        return S.CANCELLED  # being deleted
     if any(c in code for c in "sST"):
         return S.SUSPENDED
     if "r" in code or "t" in code:
@@ -36,8 +36,7 @@ def sge_state(code: str) -> JobState:
 class SGEAdapter(QueueAdapter):
     q_type = "SGE"
     template_name = "SGE_template.txt"
-    commands = {"submit_cmd": "qsub", "status_cmd": "qstat", "history_cmd": "qacct",
-                "cancel_cmd": "qdel"}
+    commands = {"submit_cmd": "qsub", "status_cmd": "qstat", "history_cmd": "qacct", "cancel_cmd": "qdel"}
     cancel_gone = _GONE
 
     def _submit_argv(self, script: str) -> list:
@@ -56,13 +55,20 @@ class SGEAdapter(QueueAdapter):
             root = ET.fromstring(out)
         except ET.ParseError as exc:
             raise QueueError(f"{' '.join(argv)} printed XML we cannot read: {exc}") from exc
-        return {job.findtext("JB_job_number", ""): (job.findtext("JB_name", ""),
-                                                    sge_state(job.findtext("state", "")))
-                for job in root.iter("job_list")}
+        return {
+            job.findtext("JB_job_number", ""): (
+                job.findtext("JB_name", ""),
+                sge_state(job.findtext("state", "")),
+            )
+            for job in root.iter("job_list")
+        }
 
     def count_jobs(self, job_name: Optional[str] = None) -> int:
-        return sum(1 for name, state in self._jobs().values()
-                   if not state.finished and (not job_name or name == job_name))
+        return sum(
+            1
+            for name, state in self._jobs().values()
+            if not state.finished and (not job_name or name == job_name)
+        )
 
     def job_state(self, job_id: str) -> Optional[JobState]:
         """The live queue first, then the accounting file for finished jobs."""

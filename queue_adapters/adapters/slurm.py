@@ -16,13 +16,25 @@ from .base import JobState, QueueAdapter
 S = JobState
 # squeue %T / sacct State names -> our states
 _STATES = {
-    **dict.fromkeys(("PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD",
-                     "RESV_DEL_HOLD"), S.PENDING),
+    **dict.fromkeys(
+        ("PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESV_DEL_HOLD"), S.PENDING
+    ),
     **dict.fromkeys(("RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "RESIZING"), S.RUNNING),
     **dict.fromkeys(("SUSPENDED", "STOPPED"), S.SUSPENDED),
     "COMPLETED": S.COMPLETED,
-    **dict.fromkeys(("FAILED", "BOOT_FAIL", "NODE_FAIL", "OUT_OF_MEMORY", "DEADLINE",
-                     "PREEMPTED", "SPECIAL_EXIT", "REVOKED"), S.FAILED),
+    **dict.fromkeys(
+        (
+            "FAILED",
+            "BOOT_FAIL",
+            "NODE_FAIL",
+            "OUT_OF_MEMORY",
+            "DEADLINE",
+            "PREEMPTED",
+            "SPECIAL_EXIT",
+            "REVOKED",
+        ),
+        S.FAILED,
+    ),
     "CANCELLED": S.CANCELLED,
     "TIMEOUT": S.TIMEOUT,
 }
@@ -39,8 +51,12 @@ def slurm_state(name: str) -> JobState:
 class SlurmAdapter(QueueAdapter):
     q_type = "SLURM"
     template_name = "SLURM_template.txt"
-    commands = {"submit_cmd": "sbatch", "status_cmd": "squeue", "history_cmd": "sacct",
-                "cancel_cmd": "scancel"}
+    commands = {
+        "submit_cmd": "sbatch",
+        "status_cmd": "squeue",
+        "history_cmd": "sacct",
+        "cancel_cmd": "scancel",
+    }
 
     def format_walltime(self, seconds: int) -> str:
         days, rest = divmod(seconds, 86400)

@@ -91,8 +91,11 @@ def block_workflow(first, blocks, log_path, seconds=0.0):
 
 # -- processes --------------------------------------------------------------------------
 def process_env(work):
-    env = dict(os.environ, STARSHELL_HOME=str(work),
-               PYTHONPATH=os.pathsep.join([ROOT, TESTS, os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        STARSHELL_HOME=str(work),
+        PYTHONPATH=os.pathsep.join([ROOT, TESTS, os.environ.get("PYTHONPATH", "")]),
+    )
     env.pop("STARSHELL_LAUNCHPAD", None)
     return env
 
@@ -100,9 +103,15 @@ def process_env(work):
 def spawn(args, work, name, **kwargs):
     """A ``python <args>`` process in ``work``; its stderr goes to ``<name>.err``."""
     err = open(work / f"{name}.err", "w")
-    proc = subprocess.Popen([sys.executable, *args], cwd=work, env=process_env(work),
-                            stdout=kwargs.pop("stdout", subprocess.DEVNULL), stderr=err,
-                            text=True, **kwargs)
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=work,
+        env=process_env(work),
+        stdout=kwargs.pop("stdout", subprocess.DEVNULL),
+        stderr=err,
+        text=True,
+        **kwargs,
+    )
     proc.err_path = work / f"{name}.err"
     err.close()
     return proc
@@ -114,8 +123,14 @@ def rlaunch(work, name, *args):
 
 def lpad(work, *args, timeout=60):
     """Run the real ``lpad`` command; returns (exit code, stdout, stderr)."""
-    done = subprocess.run([sys.executable, "-m", "launchpad.cli", *args], cwd=work,
-                          env=process_env(work), capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "launchpad.cli", *args],
+        cwd=work,
+        env=process_env(work),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return done.returncode, done.stdout, done.stderr
 
 
@@ -158,8 +173,9 @@ def run_accounting(lp, log_path):
     """
     runs = read_log(log_path)
     fws = {d["fw_id"]: d["name"] for d in lp.get_fws(fields=["fw_id", "name"])}
-    launches = lp.get_launches(fields=["launch_id", "fw_id", "state", "launch_dir", "exception",
-                                       "interrupted"])
+    launches = lp.get_launches(
+        fields=["launch_id", "fw_id", "state", "launch_dir", "exception", "interrupted"]
+    )
     by_dir = {os.path.basename(launch["launch_dir"] or ""): launch for launch in launches}
     per_launch = Counter(d for _, d in runs)
     unexplained = []
@@ -185,10 +201,15 @@ def assert_exactly_once(lp, log_path, expected_tags):
     assert not unexplained, f"runs no fault explains: {unexplained[:10]}"
     lost = set(expected_tags) - set(counts)
     assert not lost, f"never ran: {sorted(lost)[:10]}"
-    completed = Counter(launch["fw_id"]
-                        for launch in lp.get_launches({"state": "COMPLETED"}, fields=["fw_id"]))
+    completed = Counter(
+        launch["fw_id"] for launch in lp.get_launches({"state": "COMPLETED"}, fields=["fw_id"])
+    )
     assert all(n == 1 for n in completed.values()), "a firework has two COMPLETED launches"
     assert lp.fw_state_counts() == {"COMPLETED": len(expected_tags)}
-    return {"fireworks": len(expected_tags), "runs": sum(counts.values()),
-            "reruns_of_killed_launches": sum(n - 1 for n in counts.values()),
-            "unexplained_duplicates": 0, "lost": 0}
+    return {
+        "fireworks": len(expected_tags),
+        "runs": sum(counts.values()),
+        "reruns_of_killed_launches": sum(n - 1 for n in counts.values()),
+        "unexplained_duplicates": 0,
+        "lost": 0,
+    }

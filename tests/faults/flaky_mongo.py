@@ -11,8 +11,15 @@ import random
 
 from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
-WRITES = ("insert_one", "insert_many", "update_one", "update_many", "find_one_and_update",
-          "delete_one", "delete_many")
+WRITES = (
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "find_one_and_update",
+    "delete_one",
+    "delete_many",
+)
 READS = ("find", "find_one", "count_documents", "aggregate")
 ERRORS = (AutoReconnect, ServerSelectionTimeoutError)
 
@@ -27,8 +34,8 @@ class Faults:
         self.max_in_a_row = max_in_a_row
         self.script = list(script)
         self.in_a_row = 0
-        self.injected = []          # (collection, method, when, error name)
-        self.always = None          # a method name (or "*") that always fails
+        self.injected = []  # (collection, method, when, error name)
+        self.always = None  # a method name (or "*") that always fails
 
     def decide(self, collection, method):
         if self.always in (method, "*"):
@@ -68,6 +75,7 @@ class FlakyCollection:
                     result = list(result) if attr in ("find", "aggregate") else result
                 raise self._faults.error(self._name, attr, when)
             return result
+
         return call
 
 

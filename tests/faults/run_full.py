@@ -31,8 +31,11 @@ def run(ci, extra):
     else:
         env["STARSHELL_FAULTS"] = "full"
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--durations=15", *SUITE, *extra], cwd=ROOT, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=15", *SUITE, *extra],
+        cwd=ROOT,
+        env=env,
+    )
     seconds = time.monotonic() - started
     with open(figures, encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
@@ -44,44 +47,72 @@ def table(rows, seconds, ci, code=0):
     """The figures as Markdown: one line per fault family, then the fuzzing."""
     by = {r["test"]: r for r in rows}
     size = "CI" if ci else "full"
-    out = [f"Sizes: **{size}**; the whole suite took {seconds / 60:.1f} min "
-           f"on {os.cpu_count()} cores.", "",
-           "| fault | injected | fireworks | runs | re-runs of killed launches | "
-           "unintended duplicates | lost | time |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        f"Sizes: **{size}**; the whole suite took {seconds / 60:.1f} min on {os.cpu_count()} cores.",
+        "",
+        "| fault | injected | fireworks | runs | re-runs of killed launches | "
+        "unintended duplicates | lost | time |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
 
     def line(key, label, injected):
         r = by.get(key)
         if r is None:
             return
-        out.append(f"| {label} | {injected(r)} | {r.get('fireworks', '')} | {r.get('runs', '')} | "
-                   f"{r.get('reruns_of_killed_launches', r.get('duplicates', 0))} | "
-                   f"{r.get('unexplained_duplicates', 0)} | {r.get('lost', 0)} | "
-                   f"{_secs(r.get('seconds'))} |")
-    line("kill_9_rockets", "kill -9 of rockets (4 running)",
-         lambda r: f"{r['kills']} kills, {r['lost_runs_detected']} lost runs detected")
-    line("sigterm_storm", "SIGTERM at random moments",
-         lambda r: f"{r['signals']} signals, {r['interrupted_launches']} launches handed back")
-    line("sqlite_locked", "SQLite locked by another process",
-         lambda r: f"lock held {r['lock_seconds']} s, waited {r['waited_seconds']} s")
-    line("mongo_injected_errors", "MongoDB errors injected (3 rocket threads)",
-         lambda r: f"{r['injected_errors']} errors ({r['lost_replies']} lost replies)")
-    line("late_rocket_process", "frozen rocket declared lost, then resumed",
-         lambda r: f"{r['late_results_refused']} late result refused")
+        out.append(
+            f"| {label} | {injected(r)} | {r.get('fireworks', '')} | {r.get('runs', '')} | "
+            f"{r.get('reruns_of_killed_launches', r.get('duplicates', 0))} | "
+            f"{r.get('unexplained_duplicates', 0)} | {r.get('lost', 0)} | "
+            f"{_secs(r.get('seconds'))} |"
+        )
+
+    line(
+        "kill_9_rockets",
+        "kill -9 of rockets (4 running)",
+        lambda r: f"{r['kills']} kills, {r['lost_runs_detected']} lost runs detected",
+    )
+    line(
+        "sigterm_storm",
+        "SIGTERM at random moments",
+        lambda r: f"{r['signals']} signals, {r['interrupted_launches']} launches handed back",
+    )
+    line(
+        "sqlite_locked",
+        "SQLite locked by another process",
+        lambda r: f"lock held {r['lock_seconds']} s, waited {r['waited_seconds']} s",
+    )
+    line(
+        "mongo_injected_errors",
+        "MongoDB errors injected (3 rocket threads)",
+        lambda r: f"{r['injected_errors']} errors ({r['lost_replies']} lost replies)",
+    )
+    line(
+        "late_rocket_process",
+        "frozen rocket declared lost, then resumed",
+        lambda r: f"{r['late_results_refused']} late result refused",
+    )
     add = by.get("kill_9_add_100k")
     if add:
-        out += ["", f"kill -9 while adding a {add['fireworks_per_add']:,}-firework workflow "
-                f"(insert {add['insert_seconds']} s): {add['kills']} kills, "
-                f"{add['none_added']} left nothing, {add['all_added']} left all of it, "
-                f"{add['partial']} partial."]
+        out += [
+            "",
+            f"kill -9 while adding a {add['fireworks_per_add']:,}-firework workflow "
+            f"(insert {add['insert_seconds']} s): {add['kills']} kills, "
+            f"{add['none_added']} left nothing, {add['all_added']} left all of it, "
+            f"{add['partial']} partial.",
+        ]
     fuzz = by.get("fuzz")
     if fuzz:
         cases = ", ".join(f"{k} {v:,}" for k, v in sorted(fuzz["cases"].items()))
         outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(fuzz.get("outcomes", {}).items()))
-        verdict = ("every one ended in success or the project's own error" if code == 0 else
-                   "SOME TESTS FAILED: see the pytest report")
-        out += ["", f"Fuzzing: {fuzz['total_cases']:,} generated inputs ({cases}); {verdict}. "
-                f"Outcomes: {outcomes}."]
+        verdict = (
+            "every one ended in success or the project's own error"
+            if code == 0
+            else "SOME TESTS FAILED: see the pytest report"
+        )
+        out += [
+            "",
+            f"Fuzzing: {fuzz['total_cases']:,} generated inputs ({cases}); {verdict}. Outcomes: {outcomes}.",
+        ]
     return "\n".join(out)
 
 

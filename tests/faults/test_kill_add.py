@@ -25,7 +25,9 @@ from .conftest import assert_clean, make_lp, record_figures, size, spawn
 pytestmark = pytest.mark.faults
 
 BIG = 100_000
-ADDER = ["-c", """
+ADDER = [
+    "-c",
+    """
 import sys, time
 from launchpad import Firework, LaunchPad, Workflow
 from launchpad.stores import SQLiteStore
@@ -43,7 +45,8 @@ def announced(*args):
     print(f"inserted {time.monotonic() - started:.3f}", flush=True)
 store.insert_workflow = announced
 LaunchPad(store).add_wf(wf)
-"""]
+""",
+]
 
 
 def _adder(work, store_path, n, name):
@@ -74,9 +77,15 @@ def test_kill_9_while_adding_a_100k_workflow_leaves_all_or_nothing(work, store_p
     assert_clean(lp)
     assert lp.count_wfs() == 1 + outcomes.count(BIG)
     lp.add_wf(Firework(PyTask(func="len", args=[[1]])))  # the store takes writes again
-    record_figures("kill_9_add_100k", kills=kills, fireworks_per_add=BIG,
-                   insert_seconds=round(insert_secs, 2), all_added=outcomes.count(BIG),
-                   none_added=outcomes.count(0), partial=0)
+    record_figures(
+        "kill_9_add_100k",
+        kills=kills,
+        fireworks_per_add=BIG,
+        insert_seconds=round(insert_secs, 2),
+        all_added=outcomes.count(BIG),
+        none_added=outcomes.count(0),
+        partial=0,
+    )
 
 
 # -- MongoDB: pieces a crash leaves, and the checker's repair --------------------------
@@ -96,8 +105,9 @@ class Crashing:
 
         def crashing(docs_or_filter, *args, **kwargs):
             if attr == "insert_many" and self.keep:
-                self.inner.insert_many(list(docs_or_filter)[:self.keep], *args, **kwargs)
+                self.inner.insert_many(list(docs_or_filter)[: self.keep], *args, **kwargs)
             raise Crash()
+
         return crashing
 
 
@@ -167,6 +177,7 @@ def test_mongodb_append_cut_short_is_completed_by_the_fix(tmp_path):
             calls.append(ids)
             raise Crash()
         return original(ids, changes, expect)
+
     lp.store.update_fireworks = dies_on_the_parent
     with pytest.raises(Crash):
         lp.append_wf(Workflow([Firework(PyTask(func="len", args=[[0]]), fw_id=1, name="new")]), [1])

@@ -14,8 +14,16 @@ import time
 
 import pytest
 
-from .conftest import (assert_clean, assert_exactly_once, block_workflow, finish, lpad,
-                       record_figures, rlaunch, size)
+from .conftest import (
+    assert_clean,
+    assert_exactly_once,
+    block_workflow,
+    finish,
+    lpad,
+    record_figures,
+    rlaunch,
+    size,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -59,6 +67,7 @@ def test_kill_9_of_random_rockets(lp, work):
     code, out, err = lpad(work, "detect_lostruns", "--time", "1", "--rerun", "-o", "json")
     assert code == 0, err
     import json
+
     lost = json.loads(out)
     reruns = [rlaunch(work, f"rerun{i}", *ROCKET_ARGS) for i in range(ROCKETS)]
     assert finish(reruns, size(120, 1800)) == [0] * ROCKETS, _errors(reruns)
@@ -66,9 +75,14 @@ def test_kill_9_of_random_rockets(lp, work):
     figures = assert_exactly_once(lp, log_path, [str(i) for i in range(n)])
     assert len(lost["launch_ids"]) <= kills  # one killed process loses at most one launch
     assert_clean(lp)
-    record_figures("kill_9_rockets", kills=kills, rockets=ROCKETS,
-                   lost_runs_detected=len(lost["launch_ids"]),
-                   seconds=round(time.monotonic() - started, 1), **figures)
+    record_figures(
+        "kill_9_rockets",
+        kills=kills,
+        rockets=ROCKETS,
+        lost_runs_detected=len(lost["launch_ids"]),
+        seconds=round(time.monotonic() - started, 1),
+        **figures,
+    )
 
 
 def _errors(procs):

@@ -3,14 +3,24 @@ for the record, and changes neither the firework's state nor its children."""
 
 import signal
 import time
+
 import pytest
 from conftest import ManualClock
 
 from launchpad import FWAction, Workflow
 from launchpad.errors import StaleLaunchError
 
-from .conftest import (assert_clean, assert_exactly_once, finish, lpad, make_lp, record_figures,
-                       recording_fw, rlaunch, wait_for)
+from .conftest import (
+    assert_clean,
+    assert_exactly_once,
+    finish,
+    lpad,
+    make_lp,
+    record_figures,
+    recording_fw,
+    rlaunch,
+    wait_for,
+)
 from .tasks import read_log
 
 pytestmark = pytest.mark.faults
@@ -90,8 +100,9 @@ def complete(lp, fw_id, action=None, state="COMPLETED"):
 def late(lp, launch_id, state="COMPLETED", action=None):
     assert lp.ping_launch(launch_id) is False  # its heartbeat learns it was fenced
     with pytest.raises(StaleLaunchError):
-        lp.complete_launch(launch_id, action or FWAction(update_spec={"from_late": True}),
-                           state=state, fw_id=1)
+        lp.complete_launch(
+            launch_id, action or FWAction(update_spec={"from_late": True}), state=state, fw_id=1
+        )
 
 
 def test_late_result_before_the_rerun_started(clp, tmp_path):

@@ -30,8 +30,7 @@ def note_run(tag):
 
 def flaky_lp(**fault_options):
     faults = Faults(**fault_options)
-    store = make_flaky(MongoStore.connect(mongomock=True, name=f"flaky_{uuid.uuid4().hex[:8]}"),
-                       faults)
+    store = make_flaky(MongoStore.connect(mongomock=True, name=f"flaky_{uuid.uuid4().hex[:8]}"), faults)
     return LaunchPad(store), faults
 
 
@@ -58,12 +57,20 @@ def run_one(lp, fw_id=None):
 # -- short outages -----------------------------------------------------------------
 def test_errors_before_the_request_are_retried_with_backoff():
     lp, faults = flaky_lp()
-    faults.script = [("fireworks.insert_many", "before"), ("fireworks.find", "before"),
-                     ("fireworks.insert_many", "before")]
+    faults.script = [
+        ("fireworks.insert_many", "before"),
+        ("fireworks.find", "before"),
+        ("fireworks.insert_many", "before"),
+    ]
     lp.add_wf(fan_in())
     assert lp.store.slept == [0.2, 0.4, 0.8]  # three failures in a row, the wait doubling
-    faults.script = [("find_one_and_update", "before"), ("find", "before"),
-                     ("update_one", "before"), ("update_many", "before"), ("count_documents", "before")]
+    faults.script = [
+        ("find_one_and_update", "before"),
+        ("find", "before"),
+        ("update_one", "before"),
+        ("update_many", "before"),
+        ("count_documents", "before"),
+    ]
     run_one(lp)
     run_one(lp)
     assert lp.run_exists()
@@ -138,10 +145,10 @@ def test_random_errors_everywhere_change_nothing_but_time():
 
     def rocket():
         try:
-            rapidfire(lp, launch_root="/tmp", sleep_time=0.01, max_loops=500, chdir=False,
-                      ping_interval=0)
+            rapidfire(lp, launch_root="/tmp", sleep_time=0.01, max_loops=500, chdir=False, ping_interval=0)
         except Exception as exc:  # reported by the assertion below
             errors.append(exc)
+
     threads = [threading.Thread(target=rocket, daemon=True) for _ in range(3)]
     for t in threads:
         t.start()
@@ -151,10 +158,15 @@ def test_random_errors_everywhere_change_nothing_but_time():
     assert sorted(RAN, key=int) == [str(i) for i in range(1, n + 1)], "a firework ran twice or never"
     assert lp.fw_state_counts() == {"COMPLETED": n}
     assert_clean(lp)
-    record_figures("mongo_injected_errors", fireworks=n, runs=len(RAN),
-                   injected_errors=len(faults.injected),
-                   lost_replies=sum(1 for f in faults.injected if f[2] == "after"),
-                   duplicates=len(RAN) - n, lost=n - len(set(RAN)))
+    record_figures(
+        "mongo_injected_errors",
+        fireworks=n,
+        runs=len(RAN),
+        injected_errors=len(faults.injected),
+        lost_replies=sum(1 for f in faults.injected if f[2] == "after"),
+        duplicates=len(RAN) - n,
+        lost=n - len(set(RAN)),
+    )
 
 
 # -- a long outage -------------------------------------------------------------------
@@ -175,6 +187,7 @@ def test_an_outage_that_lasts_ends_in_one_clear_error():
 
 def test_lpad_reports_an_outage_in_one_line(capsys):
     from launchpad import cli
+
     lp, faults = flaky_lp()
     lp.add_wf(fan_in())
     faults.always = "*"
@@ -204,11 +217,19 @@ def test_a_completion_cut_short_by_an_outage_is_finished_by_the_retry():
 
 def test_a_rocket_waits_out_an_outage_before_giving_up_a_result(caplog):
     from rocket.rocket import Rocket
+
     lp, faults = flaky_lp()
     lp.add_wf(fan_in())
     slept = []
-    rocket = Rocket(lp, launch_root="/tmp", chdir=False, ping_interval=0, store_patience=100,
-                    sleep=slept.append, clock=lambda: sum(slept))
+    rocket = Rocket(
+        lp,
+        launch_root="/tmp",
+        chdir=False,
+        ping_interval=0,
+        store_patience=100,
+        sleep=slept.append,
+        clock=lambda: sum(slept),
+    )
     faults.script = [("launches.update_one", "before")] * 13  # two store-level rounds of retries
     RAN.clear()
     assert rocket.run_once() == 1

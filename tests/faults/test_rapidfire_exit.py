@@ -35,7 +35,7 @@ pytestmark = pytest.mark.faults
 SLEEP = 1.0
 # Heartbeats every 0.2 s: a run looks lost after 10 of them (2 s).
 ROCKET_ARGS = ("--ping_interval", "0.2", "rapidfire", "--sleep", str(SLEEP))
-LOST_RUNS = ("--time", "2", "--rerun")   # the rockets recorded their 0.2 s heartbeat
+LOST_RUNS = ("--time", "2", "--rerun")  # the rockets recorded their 0.2 s heartbeat
 
 
 def _utc(timestamp):
@@ -54,8 +54,10 @@ def _exit_times(procs, timeout):
     if waiting:
         for i in waiting:
             procs[i].send_signal(signal.SIGKILL)
-        raise AssertionError(f"{len(waiting)} rocket(s) still waiting {timeout} s on: "
-                             "they wait for runs whose rockets were killed")
+        raise AssertionError(
+            f"{len(waiting)} rocket(s) still waiting {timeout} s on: "
+            "they wait for runs whose rockets were killed"
+        )
     return [ended[i] for i in range(len(procs))]
 
 
@@ -96,8 +98,9 @@ def test_rockets_exit_when_only_killed_runs_are_left(lp, work):
     assert [rockets[i].returncode for i in survivors] == [0] * len(survivors), _errors(rockets)
     counts = lp.fw_state_counts()
     assert 1 <= counts.get("RUNNING", 0) <= len(killed) and set(counts) == {"COMPLETED", "RUNNING"}
-    last_done = max(_utc(launch["time_end"]) for launch in lp.get_launches({"state": "COMPLETED"},
-                                                                   fields=["time_end"]))
+    last_done = max(
+        _utc(launch["time_end"]) for launch in lp.get_launches({"state": "COMPLETED"}, fields=["time_end"])
+    )
     late = max((exits[i] - last_done).total_seconds() for i in survivors)
     assert late <= 2 * SLEEP + 1.5, f"a rocket ended {late:.1f} s after the last firework"
 
@@ -115,7 +118,8 @@ def test_a_lost_parent_keeps_no_one_waiting_and_is_reported(lp, work):
     log_path, hold = work / "ran.log", work / "hold"
     hold.touch()
     fws = [recording_fw("parent", log_path, hold=hold)] + [
-        recording_fw(f"child{i}", log_path) for i in range(4)]
+        recording_fw(f"child{i}", log_path) for i in range(4)
+    ]
     for fw_id, fw in enumerate(fws, 1):
         fw.fw_id = fw_id
     lp.add_wf(Workflow(fws, {1: [2, 3, 4, 5]}))

@@ -14,8 +14,17 @@ from launchpad.tasks import ScriptTask
 from rocket import launch_rocket, rapidfire
 from rocket.rocket import RocketInterrupted
 
-from .conftest import (assert_clean, make_lp, assert_exactly_once, finish, recording_fw, record_figures,
-                       rlaunch, size, wait_for)
+from .conftest import (
+    assert_clean,
+    assert_exactly_once,
+    finish,
+    make_lp,
+    record_figures,
+    recording_fw,
+    rlaunch,
+    size,
+    wait_for,
+)
 from .tasks import read_log
 
 pytestmark = pytest.mark.faults
@@ -36,6 +45,7 @@ def _signal_during(monkeypatch, lp, method):
         monkeypatch.setattr(lp, method, original)  # once
         os.kill(os.getpid(), signal.SIGTERM)
         return original(*args, **kwargs)
+
     monkeypatch.setattr(lp, method, wrapped)
 
 
@@ -86,6 +96,7 @@ def _only_once(checkout):
     def claim(*args, **kwargs):
         calls.append(1)
         return checkout(*args, **kwargs) if len(calls) == 1 else (None, None)
+
     return claim
 
 
@@ -106,8 +117,11 @@ def test_sigterm_storm_never_leaves_a_firework_running(lp, work):
             break
         proc = rlaunch(work, f"rocket{k}", "rapidfire", "--sleep", "0.05", "--max_loops", "3")
         # Bound now: wait_for calls it before the loop moves on, but a closure should not rely on that.
-        wait_for(lambda before=before, proc=proc: len(read_log(log_path)) > before or proc.poll() is not None,
-                 30, "the rocket to start running fireworks")
+        wait_for(
+            lambda before=before, proc=proc: len(read_log(log_path)) > before or proc.poll() is not None,
+            30,
+            "the rocket to start running fireworks",
+        )
         time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -120,8 +134,13 @@ def test_sigterm_storm_never_leaves_a_firework_running(lp, work):
     figures = assert_exactly_once(lp, log_path, [str(i) for i in range(n)])
     interrupted = len(lp.get_launches({"interrupted": True}, fields=["launch_id"]))
     assert_clean(lp)
-    record_figures("sigterm_storm", signals=sent, interrupted_launches=interrupted,
-                   seconds=round(time.monotonic() - started, 1), **figures)
+    record_figures(
+        "sigterm_storm",
+        signals=sent,
+        interrupted_launches=interrupted,
+        seconds=round(time.monotonic() - started, 1),
+        **figures,
+    )
 
 
 @pytest.mark.timeout(60)
@@ -129,8 +148,9 @@ def test_sigterm_stops_a_script_and_its_children(lp, work):
     lp.add_wf(Firework(ScriptTask(script="echo $$ > script.pid; exec sleep 30"), name="script"))
     proc = rlaunch(work, "rocket", "singleshot")
     pid_file = []
-    wait_for(lambda: pid_file or pid_file.extend(work.glob("launcher_*/script.pid")), 20,
-             "the script to start")
+    wait_for(
+        lambda: pid_file or pid_file.extend(work.glob("launcher_*/script.pid")), 20, "the script to start"
+    )
     wait_for(lambda: pid_file[0].read_text().strip(), 5, "the script's pid")
     pid = int(pid_file[0].read_text())
     proc.send_signal(signal.SIGTERM)

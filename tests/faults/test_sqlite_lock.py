@@ -6,26 +6,37 @@ import time
 
 import pytest
 
-from launchpad import Workflow
+from launchpad import LaunchPad, Workflow
 from launchpad.cli import main as lpad_main
 from launchpad.errors import StoreUnavailableError
 from launchpad.files import dump_workflow
 from launchpad.stores import SQLiteStore
-from launchpad import LaunchPad
 
-from .conftest import (assert_clean, assert_exactly_once, finish, lpad, record_figures,
-                       recording_fw, rlaunch, size, spawn)
+from .conftest import (
+    assert_clean,
+    assert_exactly_once,
+    finish,
+    lpad,
+    record_figures,
+    recording_fw,
+    rlaunch,
+    size,
+    spawn,
+)
 
 pytestmark = pytest.mark.faults
 
-LOCKER = ["-c", """
+LOCKER = [
+    "-c",
+    """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
 time.sleep(float(sys.argv[2]))
 conn.execute("ROLLBACK")
-"""]
+""",
+]
 
 
 def lock_store(work, path, seconds):
@@ -58,8 +69,7 @@ def test_rockets_and_lpad_wait_for_a_locked_store_and_go_on(lp, work, store_path
     assert lp.get_fw_ids(count_only=True) == 520  # the whole workflow, once
     final = rlaunch(work, "final", "-s", "rapidfire", "--sleep", "0.1", "--max_loops", "3")
     assert finish([final], 60) == [0]
-    figures = assert_exactly_once(lp, log_path, [f"a{i}" for i in range(20)] +
-                                  [f"b{i}" for i in range(500)])
+    figures = assert_exactly_once(lp, log_path, [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(500)])
     assert_clean(lp)
     record_figures("sqlite_locked", lock_seconds=held, waited_seconds=round(waited, 1), **figures)
 
@@ -67,8 +77,9 @@ def test_rockets_and_lpad_wait_for_a_locked_store_and_go_on(lp, work, store_path
 @pytest.mark.timeout(60)
 def test_a_lock_held_too_long_is_one_clear_error_and_writes_nothing(work, store_path, capsys):
     lp = LaunchPad(SQLiteStore(store_path, busy_timeout=0.1, lock_patience=1.0))
-    dump_workflow(Workflow([recording_fw(f"b{i}", work / "ran.log") for i in range(50)]),
-                  str(work / "b.yaml"))
+    dump_workflow(
+        Workflow([recording_fw(f"b{i}", work / "ran.log") for i in range(50)]), str(work / "b.yaml")
+    )
     locker = lock_store(work, store_path, 5)
     try:
         code = lpad_main(["add", str(work / "b.yaml")], launchpad=lp)

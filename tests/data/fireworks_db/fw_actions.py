@@ -9,10 +9,8 @@ from fireworks import Firework, FWAction, ScriptTask
 
 def grow(n):
     """Store data, pass a value on, and add one child firework (an addition)."""
-    extra = Firework(ScriptTask.from_str("echo added"), name="added child",
-                     spec={"_category": "imported"})
-    return FWAction(stored_data={"n": n, "square": n * n}, update_spec={"grown": n},
-                    additions=[extra])
+    extra = Firework(ScriptTask.from_str("echo added"), name="added child", spec={"_category": "imported"})
+    return FWAction(stored_data={"n": n, "square": n * n}, update_spec={"grown": n}, additions=[extra])
 
 
 def detour():

@@ -25,6 +25,7 @@ def enter_scratch(out):
     (the benchmarks' helper), then point its store at ``out``."""
     sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "bench"))
     from fireworks_side import enter_scratch as bench_scratch
+
     scratch = bench_scratch(tempfile.gettempdir())
     with open(out, "w") as fh:
         fh.write("{}")
@@ -35,43 +36,65 @@ def enter_scratch(out):
 
 def script(text, name, **spec):
     from fireworks import Firework, ScriptTask
+
     return Firework(ScriptTask.from_str(text), name=name, spec=spec)
 
 
 def pytask(func, name, args=(), **spec):
     from fireworks import Firework, PyTask
+
     return Firework(PyTask(func=func, args=list(args)), name=name, spec=spec)
 
 
 def add(lp, fws, links, name, **metadata):
     """Add a workflow; returns {position in fws: fw_id}."""
     from fireworks import Workflow
+
     old = {i: fw.fw_id for i, fw in enumerate(fws)}
-    id_map = lp.add_wf(Workflow(fws, links_dict={fws[p].fw_id: [fws[c].fw_id for c in kids]
-                                                  for p, kids in links.items()},
-                                name=name, metadata=metadata))
+    id_map = lp.add_wf(
+        Workflow(
+            fws,
+            links_dict={fws[p].fw_id: [fws[c].fw_id for c in kids] for p, kids in links.items()},
+            name=name,
+            metadata=metadata,
+        )
+    )
     return {i: id_map[fw_id] for i, fw_id in old.items()}
 
 
 def run(lp, fw_id):
     from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
+
     launch_rocket(lp, FWorker(name="maker"), fw_id=fw_id)
 
 
 def build(lp):
     from fireworks import FWorker
+
     lp.reset("", require_password=False)
     # COMPLETED, with stored data, update_spec, an addition and a detour
-    ids = add(lp, [pytask("fw_actions.grow", "grow", [3], _priority=5),
-                   pytask("fw_actions.detour", "detour parent"),
-                   script("echo last", "last")],
-              {0: [1], 1: [2]}, "completed with actions", project="demo", tags=["a", "b"])
+    ids = add(
+        lp,
+        [
+            pytask("fw_actions.grow", "grow", [3], _priority=5),
+            pytask("fw_actions.detour", "detour parent"),
+            script("echo last", "last"),
+        ],
+        {0: [1], 1: [2]},
+        "completed with actions",
+        project="demo",
+        tags=["a", "b"],
+    )
     while lp.get_fw_ids({"state": "READY"}):  # only this workflow exists yet
         run(lp, lp.get_fw_ids({"state": "READY"})[0])
     # FIZZLED with an exception; its child stays WAITING
-    ids = add(lp, [pytask("fw_actions.fail", "fails", ["bad input"]), script("echo never", "after")],
-              {0: [1]}, "fizzled")
+    ids = add(
+        lp,
+        [pytask("fw_actions.fail", "fails", ["bad input"]), script("echo never", "after")],
+        {0: [1]},
+        "fizzled",
+    )
     run(lp, ids[0])
     # a rerun firework: completed, rerun (its launch archived), completed again
     ids = add(lp, [script("echo again", "rerun me")], {}, "rerun")
@@ -87,16 +110,24 @@ def build(lp):
     lp.pause_fw(ids[0])
     lp.defuse_fw(ids[1])
     # READY fireworks with WAITING children: starshell's rlaunch runs them after the import
-    ids = add(lp, [script("echo root", "ready root", _category="imported"),
-                   script("echo mid", "waiting mid"), script("echo leaf", "waiting leaf")],
-              {0: [1], 1: [2]}, "ready chain", owner="alice")
+    ids = add(
+        lp,
+        [
+            script("echo root", "ready root", _category="imported"),
+            script("echo mid", "waiting mid"),
+            script("echo leaf", "waiting leaf"),
+        ],
+        {0: [1], 1: [2]},
+        "ready chain",
+        owner="alice",
+    )
     # RUNNING (a rocket that is still at work) and RESERVED (queued in the batch system)
-    ids = add(lp, [script("echo run", "running"), script("echo next", "after running")],
-              {0: [1]}, "running")
+    ids = add(lp, [script("echo run", "running"), script("echo next", "after running")], {0: [1]}, "running")
     lp.checkout_fw(FWorker(name="node1"), os.path.join(os.getcwd(), "running_dir"), fw_id=ids[0])
     ids = add(lp, [script("echo res", "reserved")], {}, "reserved")
-    _fw, launch_id = lp.reserve_fw(FWorker(name="node2"), os.path.join(os.getcwd(), "queued_dir"),
-                                   fw_id=ids[0])
+    _fw, launch_id = lp.reserve_fw(
+        FWorker(name="node2"), os.path.join(os.getcwd(), "queued_dir"), fw_id=ids[0]
+    )
     lp.set_reservation_id(launch_id, "4242")
 
 
@@ -104,6 +135,7 @@ def main(argv):
     out = os.path.abspath(argv[0] if argv else os.path.join(HERE, "fireworks_db.json"))
     scratch = enter_scratch(out)
     from fireworks import LaunchPad
+
     lp = LaunchPad()
     build(lp)
     print(f"wrote {out} (FireWorks launch dirs under {scratch})")

@@ -20,8 +20,7 @@ from launchpad.errors import QueueError
 from queue_adapters import get_adapter, run_subprocess
 
 HERE = Path(__file__).resolve().parent
-QADAPTER = {"_fw_q_type": "SLURM", "rocket_launch": "sleep 30", "job_name": "pilot",
-            "walltime": 5}
+QADAPTER = {"_fw_q_type": "SLURM", "rocket_launch": "sleep 30", "job_name": "pilot", "walltime": 5}
 
 
 class Recorder:
@@ -57,7 +56,7 @@ def main():
         rec.take()
         try:
             call(*args)
-        except QueueError:   # the recording is what we want; the tests check the error
+        except QueueError:  # the recording is what we want; the tests check the error
             pass
         out[name] = rec.take()
 
@@ -90,7 +89,7 @@ def main():
         keep("squeue_count_none", pilot.count_jobs, "no-such-name")
         keep("state_unknown_id", pilot.job_state, "999999")
         keep("scancel_unknown", pilot.cancel, "999999")
-        for source in ("-X", "-c"):     # what the history fallback reads once squeue forgets
+        for source in ("-X", "-c"):  # what the history fallback reads once squeue forgets
             rec(["sacct", source, "-j", done, "-n", "-P", "-o", "JobID,State"])
         out["sacct_finished"] = rec.take()
     if "--with-outage" in sys.argv:
