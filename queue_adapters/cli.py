@@ -16,8 +16,9 @@ import threading
 import time
 from typing import Optional
 
-from launchpad import cli_errors, fw_config
-from launchpad.cli_common import count, seconds
+from launchpad import fw_config
+from launchpad.cli import errors as cli_errors
+from launchpad.cli.common import count, seconds
 from launchpad.config import find_settings_file, starshell_home
 from launchpad.errors import ConfigError, Interrupted, StarshellError
 from launchpad.version import add_version_option

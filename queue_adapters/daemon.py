@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Optional
 
-from launchpad.cli_state import lost_run_spared
+from launchpad.cli.state import lost_run_spared
 from launchpad.config import starshell_home
 from launchpad.errors import ConfigError, QueueError, StarshellError
 

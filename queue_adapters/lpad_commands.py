@@ -13,7 +13,7 @@ import sys
 
 import launchpad.display as display
 from launchpad import fw_config
-from launchpad.cli_common import count, id_list, seconds
+from launchpad.cli.common import count, id_list, seconds
 from launchpad.errors import ConfigError, NotFoundError
 
 from .adapters import get_adapter

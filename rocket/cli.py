@@ -5,7 +5,8 @@ import logging
 import os
 import sys
 
-from launchpad import cli_errors, fw_config
+from launchpad import fw_config
+from launchpad.cli import errors as cli_errors
 from launchpad.config import LAUNCHPAD_ENV, load_config
 from launchpad.errors import StarshellError
 from launchpad.version import add_version_option

@@ -17,7 +17,7 @@ FORBIDDEN = {
     "webgui": {"rocket", "queue_adapters"},
 }
 # the one allowed exception: `lpad webgui` imports the GUI lazily
-LAZY_WEBGUI = {os.path.join("launchpad", "cli.py")}
+LAZY_WEBGUI = {os.path.join("launchpad", "cli", "lpad.py")}
 
 
 def modules():

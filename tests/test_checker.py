@@ -367,10 +367,10 @@ def test_report_forms(clp):
 
 # -- lpad admin check ------------------------------------------------------------------
 class _EntryPoint:
-    name, value = "admin", "launchpad.cli_admin:register"
+    name, value = "admin", "launchpad.cli.admin:register"
 
     def load(self):
-        from launchpad import cli_admin
+        from launchpad.cli import admin as cli_admin
 
         return cli_admin.register
 
@@ -378,7 +378,7 @@ class _EntryPoint:
 @pytest.fixture
 def lpad(monkeypatch):
     """``lpad`` with ``admin`` wired in the way the plugin hook does it."""
-    from launchpad import cli
+    from launchpad.cli import lpad as cli
 
     monkeypatch.setattr(cli, "plugin_entry_points", lambda: [_EntryPoint()])
     return cli.main

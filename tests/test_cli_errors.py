@@ -1,4 +1,4 @@
-"""One error path for lpad, rlaunch and qlaunch (launchpad/cli_errors.py): the same
+"""One error path for lpad, rlaunch and qlaunch (launchpad/cli/errors.py): the same
 error gives the same exit code and the same one line in all three."""
 
 import signal
@@ -12,7 +12,8 @@ from user_commands import new_user
 import launchpad.fw_config as fw_config
 import queue_adapters.cli as qcli
 import rocket.cli as rcli
-from launchpad import Firework, LaunchPad, cli, cli_errors
+from launchpad import Firework, LaunchPad, cli
+from launchpad.cli import errors as cli_errors
 from launchpad.errors import (
     ConfigError,
     Interrupted,

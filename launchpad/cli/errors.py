@@ -13,8 +13,8 @@ import signal
 import sys
 import traceback
 
-from .errors import Interrupted, StarshellError
-from .redact import redact_text
+from ..errors import Interrupted, StarshellError
+from ..redact import redact_text
 
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
 EXIT_TERMINATED = 143  # 128 + SIGTERM: any other stop signal (scancel, a walltime)

@@ -6,8 +6,10 @@
 
 import argparse
 
-from . import cli_maint, display
-from .checker import DEFAULT_GRACE_SECS, check
+from .. import display
+from ..checker import DEFAULT_GRACE_SECS, check
+from . import maint as cli_maint
+from .parsing import CommandGroup
 
 EXIT_PROBLEMS = 1
 
@@ -29,8 +31,6 @@ def register(subparsers):
         description="Store maintenance. `lpad admin check` looks for what a crash or a lost "
         "connection can leave behind; --fix repairs what is safe to repair.",
     )
-    from launchpad.cli import CommandGroup  # cli imports this module: resolve at call time
-
     raw_actions = admin.add_subparsers(dest="admin_command", metavar="ACTION", title="actions")
     raw_actions.required = True
     actions = CommandGroup(raw_actions)  # so -l/-o/--debug also work after `admin check`
@@ -99,8 +99,8 @@ def _register_import(actions):
 
 
 def import_command(args, launchpad):
-    from .importer import import_fireworks  # loads bson/pymongo: only for this command
-    from .stores.fireworks_source import open_source
+    from ..importer import import_fireworks  # loads bson/pymongo: only for this command
+    from ..stores.fireworks_source import open_source
 
     source = open_source(
         uri=args.uri,

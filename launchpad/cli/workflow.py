@@ -9,8 +9,8 @@ import argparse
 
 import launchpad.display as display
 
-from .cli_common import add_listing, combine, fw_query, given_ids, id_list, select_workflows
-from .states import ALL_STATES
+from ..states import ALL_STATES
+from .common import add_listing, combine, fw_query, given_ids, id_list, select_workflows
 
 
 def register(group):
@@ -193,7 +193,7 @@ def _register_fws_in_wflows(group, name):
 
 
 def append_wflow(args, lp):
-    from .files import load_workflow
+    from ..files import load_workflow
 
     wf = load_workflow(args.wf_file)
     id_map = lp.append_wf(wf, given_ids(args), detour=args.detour, pull_spec_mods=args.pull_spec_mods)
@@ -210,7 +210,7 @@ def append_wflow(args, lp):
 
 
 def dump_wflow(args, lp):
-    from .files import dump_workflow
+    from ..files import dump_workflow
 
     wf = lp.get_wf_by_fw_id(args.fw_id)
     dump_workflow(wf, args.wf_file)
@@ -226,7 +226,7 @@ def dump_wflow(args, lp):
 
 
 def check_wflow(args, lp):
-    from .graph import check_workflow, wf_to_graph
+    from ..graph import check_workflow, wf_to_graph
 
     wf = lp.get_wf_by_fw_id(args.fw_id)
     problems = check_workflow(wf)
@@ -256,7 +256,7 @@ def _show_check(data):
 
 
 def add_scripts(args, lp):
-    from .workflow_ops import scripts_workflow
+    from ..workflow_ops import scripts_workflow
 
     scripts = list(args.scripts) + list(args.more_scripts)
     if args.delimiter:
@@ -276,7 +276,7 @@ def add_scripts(args, lp):
 
 
 def get_fws_in_wflows(args, lp):
-    from .cli_query import show_fws
+    from .query import show_fws
 
     picked = argparse.Namespace(
         fw_id=args.wf_fw_id, name=args.wf_name, state=args.wf_state, query=args.wf_query

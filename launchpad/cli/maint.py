@@ -6,7 +6,7 @@ store (tuneup) and ``launchpad.maintenance``.
 
 import launchpad.display as display
 
-from .cli_common import given_ids, id_list, seconds
+from .common import given_ids, id_list, seconds
 
 EXIT_PROBLEMS = 1
 
@@ -116,13 +116,13 @@ def tuneup(args, lp):
 
 
 def refresh(args, lp):
-    from .maintenance import refresh as refresh_workflows
+    from ..maintenance import refresh as refresh_workflows
 
     return _show_report(refresh_workflows(lp, given_ids(args)), args)
 
 
 def unlock(args, lp):
-    from .maintenance import unlock as unlock_workflows
+    from ..maintenance import unlock as unlock_workflows
 
     wf_ids = unlock_workflows(lp, given_ids(args))
     display.emit(
@@ -137,8 +137,8 @@ def unlock(args, lp):
 
 
 def maintain(args, lp):
-    from .maintenance import LOST_RUN_SECS, MAINTAIN_INTERVAL
-    from .maintenance import maintain as maintain_store
+    from ..maintenance import LOST_RUN_SECS, MAINTAIN_INTERVAL
+    from ..maintenance import maintain as maintain_store
 
     result = maintain_store(
         lp,
@@ -161,6 +161,6 @@ def _round(r):
 
 
 def orphaned(args, lp):
-    from .maintenance import orphaned as find_orphans
+    from ..maintenance import orphaned as find_orphans
 
     return _show_report(find_orphans(lp, remove=args.remove), args)

@@ -10,7 +10,8 @@ from functools import partial
 
 import launchpad.display as display
 
-from .cli_common import (
+from ..errors import ConfigError, InvalidTransitionError, NotFoundError
+from .common import (
     CONFIRM_ABOVE,
     add_selection,
     check_fw_ids,
@@ -25,8 +26,7 @@ from .cli_common import (
     select_fw_ids,
     select_workflows,
 )
-from .cli_workflow import show_dirs
-from .errors import ConfigError, InvalidTransitionError, NotFoundError
+from .workflow import show_dirs
 
 PASSWORD_HELP = "today's date (YYYY-MM-DD): confirms without a prompt (FireWorks' convention for scripts)"
 COMPAT_PASSWORD_HELP = (
@@ -245,7 +245,7 @@ def change_wflows(args, lp, verb, method, ask=False):
             "fireworks": doc["nodes"],
         }
         if getattr(args, "delete_launch_dirs", False):
-            from .workflow_ops import delete_wf_and_dirs  # shutil: only for --ldirs
+            from ..workflow_ops import delete_wf_and_dirs  # shutil: only for --ldirs
 
             entry.update(delete_wf_and_dirs(lp, doc["wf_id"]), changed=[])
         elif getattr(args, "defuse_all_states", False):

@@ -9,7 +9,8 @@ from collections import defaultdict
 import launchpad.display as display
 import launchpad.reports as reports
 
-from .cli_common import (
+from ..states import ALL_STATES
+from .common import (
     add_listing,
     add_selection,
     count,
@@ -19,7 +20,6 @@ from .cli_common import (
     sort_spec,
     wf_selection,
 )
-from .states import ALL_STATES
 
 FW_SORT = ("fw_id", "name", "state", "created_on", "updated_on")
 WF_SORT = ("wf_id", "name", "created_on", "updated_on")
@@ -237,7 +237,7 @@ def _show_report(data):
 
 def interval_report(args, lp):
     """FireWorks' ``lpad report -c -i -n -q``: counts by state per interval."""
-    from .query import parse_query
+    from ..query import parse_query
 
     coll, interval = args.collection or "fws", args.interval or "days"
     rows = reports.interval_stats(lp, coll, interval, args.num_intervals, parse_query(args.query))

@@ -9,9 +9,9 @@ import argparse
 import json
 import sys
 
-from .errors import ConfigError, NotFoundError, StarshellError
-from .query import parse_query
-from .states import ALL_STATES
+from ..errors import ConfigError, NotFoundError, StarshellError
+from ..query import parse_query
+from ..states import ALL_STATES
 
 DISPLAY_FORMATS = ("ids", "count", "less", "more", "all")
 # FireWorks asks before touching more than this many workflows at once.

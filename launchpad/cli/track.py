@@ -7,8 +7,8 @@ it keep working; ``-o json|yaml`` gives the same as data.
 
 import launchpad.display as display
 
-from .cli_common import add_selection, count, fw_query
-from .trackers import Tracker
+from ..trackers import Tracker
+from .common import add_selection, count, fw_query
 
 _CHUNK = 500  # fireworks per launch query: a long id list stays a bounded query
 SEPARATOR = ">------<"

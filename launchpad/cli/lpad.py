@@ -37,95 +37,22 @@ import argparse
 import os
 import sys
 
-import launchpad.cli_admin as cli_admin
-import launchpad.cli_errors as cli_errors
-import launchpad.cli_query as cli_query
-import launchpad.cli_state as cli_state
-import launchpad.cli_track as cli_track
-import launchpad.cli_workflow as cli_workflow
+import launchpad.cli.admin as cli_admin
+import launchpad.cli.errors as cli_errors
+import launchpad.cli.query as cli_query
+import launchpad.cli.state as cli_state
+import launchpad.cli.track as cli_track
+import launchpad.cli.workflow as cli_workflow
 import launchpad.display as display
 import launchpad.fw_config as fw_config
 
-from .cli_common import confirm
-from .config import LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path, nonempty_path
-from .errors import ConfigError, StarshellError
-from .version import add_version_option, print_warnings, version_report
+from ..config import LAUNCHPAD_FILE, LaunchpadConfig, config_to_dict, default_store_path, nonempty_path
+from ..errors import ConfigError, StarshellError
+from ..version import add_version_option, print_warnings, version_report
+from .common import confirm
+from .parsing import CommandGroup, add_global_options, add_top_level_options
 
 PLUGIN_GROUP = "starshell.lpad_commands"
-
-_GLOBAL_HELP = {
-    "launchpad_file": "the launchpad file (my_launchpad.yaml). Default: $STARSHELL_LAUNCHPAD, "
-    "-c DIR, FW_config.yaml's LAUNCHPAD_LOC, ./my_launchpad.yaml, "
-    "~/.starshell/, ~/.fireworks/, else the embedded store under "
-    "~/.starshell (docs/stores.md)",
-    "config_dir": "FireWorks' config folder: look for my_launchpad.yaml there first (after "
-    "-l and $STARSHELL_LAUNCHPAD; default: FW_config.yaml's CONFIG_FILE_DIR)",
-    "output": "machine-readable output: json or yaml (default: tables for people)",
-    "debug": "show tracebacks of errors",
-}
-
-
-def _add_global_options(parser, suppress):
-    """The global options; on subcommands they default to SUPPRESS so that
-    ``lpad -o json get_fws`` and ``lpad get_fws -o json`` mean the same."""
-    defaults = dict(default=argparse.SUPPRESS) if suppress else {}
-    if suppress:
-        parser = parser.add_argument_group("global options (also accepted before the command)")
-    parser.add_argument(
-        "-l",
-        "--launchpad_file",
-        metavar="FILE",
-        help=_GLOBAL_HELP["launchpad_file"],
-        **(defaults or {"default": None}),
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        choices=("json", "yaml"),
-        help=_GLOBAL_HELP["output"],
-        **(defaults or {"default": None}),
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help=_GLOBAL_HELP["debug"], **(defaults or {"default": False})
-    )
-
-
-def _add_top_level_options(parser):
-    """-c is only before the command, as in FireWorks: ``add -c`` and ``report -c`` are theirs."""
-    parser.add_argument("-c", "--config_dir", metavar="DIR", default=None, help=_GLOBAL_HELP["config_dir"])
-
-
-class CommandGroup:
-    """argparse's subparsers, adding the global options to every subcommand.
-
-    With ``only``, just that command's parser is built; the others get a
-    stand-in, since argparse's set-up of ~30 subcommands costs as much as
-    the rest of a read command."""
-
-    def __init__(self, subparsers, only=None):
-        self._subparsers = subparsers
-        self._only = only
-        self._common = argparse.ArgumentParser(add_help=False)
-        _add_global_options(self._common, suppress=True)
-
-    def add_parser(self, name, **kwargs):
-        if self._only is not None and self._only not in (name, *kwargs.get("aliases", ())):
-            return _Unbuilt()
-        kwargs["parents"] = [self._common, *kwargs.get("parents", [])]
-        if "help" in kwargs:
-            kwargs.setdefault("description", kwargs["help"])
-        return self._subparsers.add_parser(name, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._subparsers, name)
-
-
-class _Unbuilt:
-    """A parser not built for this run: takes every call a register function
-    makes (add_argument, set_defaults, add_subparsers...) and keeps nothing."""
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: self
 
 
 def build_parser(plugins=True, only=None):
@@ -137,8 +64,8 @@ def build_parser(plugins=True, only=None):
         epilog="examples: lpad init; lpad add examples/hello.yaml; lpad get_wflows -d more; "
         "lpad -o yaml get_fws -s READY",
     )
-    _add_global_options(parser, suppress=False)
-    _add_top_level_options(parser)
+    add_global_options(parser, suppress=False)
+    add_top_level_options(parser)
     add_version_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     parser.subcommands = subparsers.choices  # {name: parser}, for help and tests
@@ -173,8 +100,8 @@ def _command_name(argv):
     as much as the rest of a read command.
     """
     pre = _QuietParser(add_help=False)
-    _add_global_options(pre, suppress=False)
-    _add_top_level_options(pre)
+    add_global_options(pre, suppress=False)
+    add_top_level_options(pre)
     pre.add_argument("command", nargs="?")
     try:
         return pre.parse_known_args(argv)[0].command
@@ -183,7 +110,7 @@ def _command_name(argv):
 
 
 def plugin_entry_points():
-    from .plugins import entry_points_in
+    from ..plugins import entry_points_in
 
     return entry_points_in(PLUGIN_GROUP)
 
@@ -452,11 +379,11 @@ def reset(args, lp):
 
 
 def add(args, lp):
-    from .files import load_workflow  # ruamel.yaml: only commands that read files load it
+    from ..files import load_workflow  # ruamel.yaml: only commands that read files load it
 
     paths = args.files
     if args.dir:
-        from .workflow_ops import workflow_files
+        from ..workflow_ops import workflow_files
 
         paths = workflow_files(args.files)
     workflows = [(path, load_workflow(path)) for path in _progress(paths, "checked", args.dir)]
@@ -566,8 +493,8 @@ def gateway(args, lp):
         )
     import logging
 
-    from .config import starshell_home
-    from .gateway.server import build_server, serve, url_of
+    from ..config import starshell_home
+    from ..gateway.server import build_server, serve, url_of
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     token_file = os.path.expanduser(args.token_file or os.path.join(starshell_home(), "gateway.token"))

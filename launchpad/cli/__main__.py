@@ -1,0 +1,7 @@
+"""``python -m launchpad.cli`` runs ``lpad``."""
+
+import sys
+
+from .lpad import main
+
+sys.exit(main())
