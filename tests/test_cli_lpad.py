@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import launchpad.cli.lpad as cli
 import launchpad.cli.common as cli_common
+import launchpad.cli.lpad as cli
 import launchpad.display as display
 from launchpad import LaunchPad
 from launchpad.config import default_store_path
