@@ -217,6 +217,11 @@ class FiretaskBase(dict, FWSerializable):
     def run_task(self, fw_spec):
         raise NotImplementedError(f"{self.fw_name} does not define run_task")
 
+    def params_source(self, fw_spec):
+        """Where a task that offers FireWorks' ``use_global_spec`` reads its parameters: the
+        spec's root when set (FireWorks' docs spell it ``_use_global_spec``), else itself."""
+        return fw_spec if (self.get("use_global_spec") or self.get("_use_global_spec")) else self
+
     def to_dict(self):
         return {"_fw_name": self.fw_name, **self}
 

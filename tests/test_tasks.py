@@ -227,6 +227,12 @@ def test_script_use_global_spec(launch_dir):
     assert action.stored_data["stdout"] == "global\n"
 
 
+def test_script_underscore_use_global_spec_as_fireworks_docs_write_it(launch_dir):
+    task = load_task({"_fw_name": "ScriptTask", "script": "ignored", "_use_global_spec": True})
+    action = task.run_task({"script": "echo global", "store_stdout": True})
+    assert action.stored_data["stdout"] == "global\n"
+
+
 # ---- PyTask ----------------------------------------------------------------
 
 

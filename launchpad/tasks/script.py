@@ -24,7 +24,8 @@ class ScriptTask(FiretaskBase):
 
     A non-zero return code fizzles the firework unless ``defuse_bad_rc``
     (defuse the children instead) or ``fizzle_bad_rc: false`` is set.
-    ``use_global_spec: true`` reads the parameters from the spec, as in FireWorks.
+    ``use_global_spec: true`` (or ``_use_global_spec``, as FireWorks' docs write it) reads
+    the parameters from the spec, as in FireWorks.
     """
 
     _fw_name = "ScriptTask"
@@ -41,10 +42,11 @@ class ScriptTask(FiretaskBase):
         "defuse_bad_rc",
         "fizzle_bad_rc",
         "use_global_spec",
+        "_use_global_spec",
     )
 
     def run_task(self, fw_spec):
-        params = fw_spec if self.get("use_global_spec") else self
+        params = self.params_source(fw_spec)
         if "script" not in params:
             raise TaskError("ScriptTask with use_global_spec needs a 'script' key in the spec")
         defuse = bool(params.get("defuse_bad_rc"))

@@ -37,16 +37,16 @@ class TemplateWriterTask(FiretaskBase):
     """Render ``template_file`` with ``context`` into ``output_file`` (``append`` to add to it).
 
     The template is looked up in ``template_dir``, else ``$STARSHELL_TEMPLATE_DIR``,
-    else the launch directory. ``use_global_spec: true`` reads the
-    parameters from the spec, as in FireWorks.
+    else the launch directory. ``use_global_spec: true`` (or ``_use_global_spec``,
+    as FireWorks' docs write it) reads the parameters from the spec, as in FireWorks.
     """
 
     _fw_name = "TemplateWriterTask"
     required_params = ("template_file", "context", "output_file")
-    optional_params = ("append", "template_dir", "use_global_spec")
+    optional_params = ("append", "template_dir", "use_global_spec", "_use_global_spec")
 
     def run_task(self, fw_spec):
-        params = fw_spec if self.get("use_global_spec") else self
+        params = self.params_source(fw_spec)
         missing = [k for k in self.required_params if k not in params]
         if missing:
             raise TaskError(f"TemplateWriterTask with use_global_spec needs {', '.join(missing)} in the spec")
