@@ -82,9 +82,11 @@ def build_parser():
 
     single = sub.add_parser("singleshot", help="run one READY firework and stop")
     single.add_argument("-f", "--fw_id", type=int, help="run this firework (READY or RESERVED)")
+    _pdb_option(single)
 
     rapid = sub.add_parser("rapidfire", help="run fireworks until no more can become READY")
     _loop_options(rapid)
+    _pdb_option(rapid)
 
     many = sub.add_parser("multi", help="run N rapidfire rocket processes on this node")
     many.add_argument("num_jobs", type=int, help="number of rocket processes")
@@ -101,6 +103,15 @@ OPTION_DEFAULTS = {
 }
 # Set for the processes of rlaunch multi: their parent printed FW_config's notes already.
 QUIET_ENV = "STARSHELL_FW_CONFIG_SAID"
+
+
+def _pdb_option(p):
+    p.add_argument(
+        "--pdb",
+        action="store_true",
+        help="when a task raises, open Python's debugger (pdb) where it failed; "
+        "the firework is recorded FIZZLED when you leave it (c or q)",
+    )
 
 
 def _loop_options(p):
@@ -166,7 +177,11 @@ def _run(args, launchpad, settings):
         source = getattr(getattr(lp, "config", None), "source", None)
         if source:  # tasks run in launch directories: there, they find this store too (FilePad)
             os.environ[LAUNCHPAD_ENV] = source
-        options = dict(ping_interval=args.ping_interval, requeue_on_interrupt=args.on_interrupt == "requeue")
+        options = dict(
+            ping_interval=args.ping_interval,
+            requeue_on_interrupt=args.on_interrupt == "requeue",
+            pdb_on_exception=getattr(args, "pdb", False),
+        )
         if args.command == "singleshot":
             fw_id = launch_rocket(lp, worker, fw_id=args.fw_id, **options)
             if fw_id is None:

@@ -135,6 +135,7 @@ class Rocket:
         store_patience=600.0,
         sleep=time.sleep,
         clock=time.monotonic,
+        pdb_on_exception=False,
     ):
         self.lp = launchpad
         self.worker = worker or FWorker()
@@ -150,6 +151,8 @@ class Rocket:
         # Seconds until the pilot's --timeout (set by rapidfire), None without one.
         self.time_left = None
         self.started = 0  # fireworks whose tasks this rocket started
+        # rlaunch --pdb (FireWorks' name): a failing task opens the debugger where it failed.
+        self.pdb_on_exception = pdb_on_exception
 
     def run_once(self, fw_id=None, states=(State.READY.value,)):
         """Run one firework; returns its fw_id, or None when nothing could be claimed.
@@ -388,6 +391,9 @@ class Rocket:
         except TaskTimeout as exc:
             return action, LaunchState.FIZZLED.value, _exception_info(exc, index, task)
         except Exception as exc:  # a task's failure is data for the launch, not a crash
+            if self.pdb_on_exception:
+                timer.stop()  # no _max_runtime alarm inside the debugger
+                _post_mortem(exc)
             return action, LaunchState.FIZZLED.value, _exception_info(exc, index, task)
         finally:
             timer.stop()
@@ -411,6 +417,14 @@ def _exception_info(exc, index, task):
         "task_index": index,
         "task_name": task.fw_name if task is not None else None,
     }
+
+
+def _post_mortem(exc):
+    """The debugger at the failing frame; the firework is recorded FIZZLED when it ends."""
+    import pdb  # only for rlaunch --pdb
+
+    log.warning("entering the debugger (rlaunch --pdb): %s: %s", type(exc).__name__, exc)
+    pdb.post_mortem(exc.__traceback__)
 
 
 def _make_unique_dir(path):

@@ -271,3 +271,31 @@ def test_rlaunch_multi_options_may_come_before_the_count(monkeypatch):
     assert seen["n"] == 3
     args = cli.build_parser().parse_args(seen["tail"])
     assert (args.command, args.nlaunches, args.sleep, args.silencer) == ("rapidfire", 1, 0.5, True)
+
+
+PDB_WF = """\
+fws:
+- fw_id: 1
+  spec:
+    _tasks:
+    - _fw_name: ScriptTask
+      script: exit 3
+"""
+
+
+@pytest.mark.parametrize("command", ["singleshot", "rapidfire"])
+def test_rlaunch_pdb_opens_the_debugger_on_a_failing_task(tmp_path, command):
+    from user_commands import new_user
+
+    user = new_user(tmp_path)
+    (user.work / "wf.yaml").write_text(PDB_WF)
+    assert user.run("lpad", "add", "wf.yaml").returncode == 0
+    done = user.run("rlaunch", command, "--pdb", stdin="p 'debugger-was-here'\nc\n", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "(Pdb)" in done.stdout and "debugger-was-here" in done.stdout, done.stdout
+    assert "FIZZLED" in user.run("lpad", "get_fws", "-i", "1", "-d", "more").stdout
+    (tmp_path / "plain").mkdir()
+    plain = new_user(tmp_path / "plain")
+    (plain.work / "wf.yaml").write_text(PDB_WF)
+    plain.run("lpad", "add", "wf.yaml")
+    assert "(Pdb)" not in plain.run("rlaunch", command, stdin="c\n", timeout=60).stdout
