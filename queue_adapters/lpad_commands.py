@@ -54,8 +54,14 @@ def register(subparsers):
         "ends without that, the firework is rerun; if the job does not end within --wait, it "
         "stays RUNNING for detect_lostruns.",
     )
-    p.add_argument("qid", help="the job id, as squeue/qstat show it")
-    p.add_argument("-q", "--queueadapter_file", help=QADAPTER_HELP)
+    p.add_argument("qid", nargs="?", help="the job id, as squeue/qstat show it")
+    p.add_argument("--qid", dest="qid_option", metavar="QID", help="the same, as FireWorks writes it")
+    p.add_argument(
+        "-q",
+        "--queueadapter_file",
+        help=QADAPTER_HELP + "; with none, only the job's reservations are released and the "
+        "job stays queued, as FireWorks' cancel_qid does",
+    )
     p.add_argument(
         "--wait",
         type=seconds,
@@ -213,8 +219,14 @@ def _show_qids(ids, rows):
 
 
 def cancel_qid_command(args, launchpad) -> int:
-    adapter = _adapter(args, required=True)
-    result = cancel_qid(launchpad, adapter, args.qid, wait=args.wait)
+    qid = _one_qid(args.qid, args.qid_option)
+    adapter = _adapter(args, required=False)
+    result = cancel_qid(launchpad, adapter, qid, wait=args.wait)
+    if adapter is None and not result.touched:
+        raise NotFoundError(
+            f"no firework is reserved for job {qid}, and without a queue adapter file "
+            "(-q my_qadapter.yaml) the job itself cannot be cancelled"
+        )
     if not result.known and not result.touched:
         raise NotFoundError(
             f"job {args.qid} is not known to the scheduler: nothing was "
@@ -227,12 +239,26 @@ def cancel_qid_command(args, launchpad) -> int:
     return 1 if result.still_running else 0
 
 
+def _one_qid(positional, option):
+    """``cancel_qid 123`` or FireWorks' ``cancel_qid --qid 123``."""
+    if positional and option and str(positional) != str(option):
+        raise ConfigError(f"two job ids given ({positional} and --qid {option}): give one")
+    if not (positional or option):
+        raise ConfigError("give the job id: lpad cancel_qid QID (or --qid QID)")
+    return str(positional or option)
+
+
 def _show_cancel(r, wait):
+    if not r.asked:
+        display.out(
+            f"job {r.qid} was left in the queue (no queue adapter file to cancel it with); "
+            "cancel it there yourself (scancel, qdel...)"
+        )
     if r.cancelled:
         display.out(f"cancelled job {r.qid}")
     elif r.known:
         display.out(f"job {r.qid} had already ended ({r.job_state}): nothing to cancel")
-    else:
+    elif r.asked:
         display.out(f"job {r.qid} is not known to the scheduler: nothing was cancelled")
     for fw_id in r.released:
         display.out(f"firework {fw_id}: its reservation was released; it is READY again")

@@ -97,6 +97,7 @@ class CancelResult:
     still_running: List[int] = field(default_factory=list)  # job not gone within --wait
     job_state: Optional[str] = None
     known: bool = True  # the scheduler knew the job
+    asked: bool = True  # there was a scheduler to ask (a qadapter file)
     cancelled: bool = False  # it was queued or running, and we cancelled it
 
     def to_dict(self) -> dict:
@@ -127,11 +128,12 @@ def cancel_qid(
     ``wait`` seconds, the firework is left RUNNING for detect_lostruns.
     A job the scheduler does not know, or that already ended, is not
     cancelled (``scancel`` of an unknown id says nothing and succeeds), and
-    the result says so.
+    the result says so. Without an ``adapter`` only the reservations are
+    released and the job is left alone: FireWorks' ``cancel_qid``.
     """
     qid = str(qid)
-    result = CancelResult(qid)
-    before = adapter.job_state(qid)
+    result = CancelResult(qid, asked=adapter is not None)
+    before = adapter.job_state(qid) if adapter is not None else None
     result.known = before is not None
     result.job_state = str(before) if before is not None else None
     reserved = [
@@ -154,7 +156,7 @@ def cancel_qid(
             result.released.append(lp.unreserve_fw(launch["fw_id"]))
         except InvalidTransitionError as exc:  # its job started it meanwhile
             log.warning("firework %s: %s", launch["fw_id"], exc)
-    if running:
+    if running and adapter is not None:
         _settle_running(lp, adapter, result, running, wait, poll, clock, sleep)
     return result
 

@@ -824,3 +824,26 @@ def test_an_interrupted_reservation_is_given_back(lp, slurm, tmp_path, capsys):
     )
     assert "interrupted" in capsys.readouterr().err
     assert lp.get_fw_dict(fw_id)["state"] == "READY" and lp.get_reservations() == []
+
+
+def test_lpad_cancel_qid_with_fireworks_qid_option_and_no_qadapter(tmp_path):
+    """FireWorks' ``cancel_qid --qid N``: without a qadapter file the reservation is
+    released and the job is left in the queue (FireWorks never cancels it)."""
+    from user_commands import new_user
+
+    from launchpad import LaunchPad
+    from launchpad.stores import SQLiteStore
+
+    user = new_user(tmp_path)
+    (user.work / "fw.yaml").write_text("spec:\n  _tasks:\n  - _fw_name: ScriptTask\n    script: 'true'\n")
+    assert user.run("lpad", "add", "fw.yaml").returncode == 0
+    store = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
+    fw, launch_id = store.reserve_fw()
+    store.set_reservation_id(launch_id, "4242")
+    done = user.run("lpad", "cancel_qid", "--qid", "4242")
+    assert done.returncode == 0, done.stderr
+    assert "job 4242 was left in the queue" in done.stdout
+    assert store.get_fw_dict(fw["fw_id"])["state"] == "READY"
+    again = user.run("lpad", "cancel_qid", "--qid", "4242")
+    assert again.returncode == 3 and "no firework is reserved for job 4242" in again.stderr
+    assert user.run("lpad", "cancel_qid", "1", "--qid", "2").returncode != 0
