@@ -30,6 +30,7 @@ _LAZY = {
     "FilePad": "filepad",  # files kept in the store (FireWorks' FilePad)
     "Tracker": "trackers",
     "BackgroundTask": "background_task",  # spec objects _trackers, ...
+    "FWStats": "stats",  # fireworks.features.stats
     "plot_wf": "graph",
     "wf_to_graph": "graph",  # fireworks.utilities.visualize's names
     # FireWorks' fw_serializers names (also in launchpad.serialization)
@@ -112,4 +113,5 @@ __all__ = [
     "wf_to_graph",
     "Tracker",
     "BackgroundTask",
+    "FWStats",
 ]
