@@ -29,6 +29,7 @@ from launchpad.worker import FWorker
 
 from .background import Sidecar
 from .heartbeat import Heartbeat
+from .recovery import CHECKPOINT_KEY, checkpoint, previous_dir, resume
 from .special_keys import files_in, job_info_action, launch_dir_for, output_files_action
 
 log = logging.getLogger("rocket")
@@ -337,7 +338,9 @@ class Rocket:
 
     def _prepare_dir(self, fw, launch_id, planned):
         """Create the launch directory (the spec's ``_launch_dir`` wins)."""
-        wanted = launch_dir_for(fw["spec"], self.launch_root, self.worker.allow_outside_launch_dir)
+        wanted = previous_dir(self.lp, fw) or launch_dir_for(
+            fw["spec"], self.launch_root, self.worker.allow_outside_launch_dir
+        )
         path = wanted or planned
         if wanted:
             os.makedirs(path, exist_ok=True)
@@ -366,12 +369,14 @@ class Rocket:
         try:
             if self.chdir:
                 os.chdir(launch_dir)
-            files_in(spec, launch_dir)
+            start, action, spec = resume(spec, launch_dir)
+            if not start:
+                files_in(spec, launch_dir)
             sidecar.start(spec)
             self.heartbeat.report(sidecar.tracker_dicts)
             timer.start()
             # index outlives the loop: the except clauses below name the task that failed
-            for index, task_dict in enumerate(spec.get("_tasks", [])):  # noqa: B007
+            for index, task_dict in enumerate(spec.get("_tasks", [])[start:], start):  # noqa: B007
                 task = load_task(task_dict)
                 result = task.run_task(spec)
                 if result is not None:
@@ -389,12 +394,12 @@ class Rocket:
         except RocketInterrupted:
             raise
         except TaskTimeout as exc:
-            return action, LaunchState.FIZZLED.value, _exception_info(exc, index, task)
+            return action, LaunchState.FIZZLED.value, _failure_info(exc, index, task, action, launch_dir)
         except Exception as exc:  # a task's failure is data for the launch, not a crash
             if self.pdb_on_exception:
                 timer.stop()  # no _max_runtime alarm inside the debugger
                 _post_mortem(exc)
-            return action, LaunchState.FIZZLED.value, _exception_info(exc, index, task)
+            return action, LaunchState.FIZZLED.value, _failure_info(exc, index, task, action, launch_dir)
         finally:
             timer.stop()
             sidecar.stop()
@@ -417,6 +422,14 @@ def _exception_info(exc, index, task):
         "task_index": index,
         "task_name": task.fw_name if task is not None else None,
     }
+
+
+def _failure_info(exc, index, task, action, launch_dir):
+    """The exception record of a failed task, with FireWorks' checkpoint to resume it at."""
+    info = _exception_info(exc, index, task)
+    if index is not None:
+        info[CHECKPOINT_KEY] = checkpoint(index, action, launch_dir)
+    return info
 
 
 def _post_mortem(exc):

@@ -1,0 +1,87 @@
+"""Task-level recovery (FireWorks' ``_recovery``): rocket/recovery.py and launchpad/recovery.py."""
+
+import os
+
+import pytest
+
+from launchpad import Firework
+from launchpad.errors import InvalidArgumentError, NotFoundError
+from launchpad.recovery import get_recovery, recovery_spec
+from launchpad.tasks import ScriptTask
+from rocket import launch_rocket
+
+
+def three_tasks(tmp_path):
+    """Task 1 counts its runs in a file outside the launch directory; task 2 fails
+    the first time (a flag file); task 3 needs task 1's file in its directory."""
+    count, flag = tmp_path / "t1_runs", tmp_path / "failed_once"
+    return Firework(
+        [
+            ScriptTask(script=f"echo one > t1.txt; echo x >> {count}"),
+            ScriptTask(script=f"test -e {flag} || {{ touch {flag}; exit 1; }}; echo two > t2.txt"),
+            ScriptTask(script="cat t1.txt t2.txt > t3.txt"),
+        ],
+        name="three",
+    ), count
+
+
+def rerun_from_checkpoint(lp, fw_id, mode):
+    """What rerun_fw(recover_launch=...) writes, before the LaunchPad offers it."""
+    recovery = recovery_spec(lp, fw_id, "last", mode)
+    lp.rerun_fw(fw_id)
+    lp.update_spec([fw_id], {"_recovery": recovery})
+
+
+def test_a_failed_launch_keeps_fireworks_checkpoint(lp, tmp_path):
+    fw, _ = three_tasks(tmp_path)
+    lp.add_wf(fw)
+    launch_rocket(lp, launch_root=str(tmp_path))
+    launch = lp.get_fw_dict(1)["launches"][-1]
+    recovery = get_recovery(lp, launch["launch_id"])
+    assert recovery["_task_n"] == 1
+    assert recovery["_all_stored_data"]["returncode"] == 0
+    assert (recovery["_all_update_spec"], recovery["_all_mod_spec"]) == ({}, [])
+    assert recovery["_prev_dir"] == launch["launch_dir"] and recovery["_launch_id"] == launch["launch_id"]
+
+
+@pytest.mark.parametrize("mode", ["cp", "prev_dir"])
+def test_resumes_at_the_failed_task(lp, tmp_path, mode):
+    fw, count = three_tasks(tmp_path)
+    lp.add_wf(fw)
+    launch_rocket(lp, launch_root=str(tmp_path))
+    first_dir = lp.get_fw_dict(1)["launches"][-1]["launch_dir"]
+    rerun_from_checkpoint(lp, 1, mode)
+    launch_rocket(lp, launch_root=str(tmp_path))
+    doc = lp.get_fw_dict(1)
+    assert doc["state"] == "COMPLETED"
+    assert count.read_text() == "x\n"  # task 1 ran once
+    new_dir = doc["launches"][-1]["launch_dir"]
+    assert (new_dir == first_dir) == (mode == "prev_dir")
+    assert open(os.path.join(new_dir, "t3.txt")).read() == "one\ntwo\n"
+
+
+def test_recovery_refusals(lp, tmp_path):
+    lp.add_wf(Firework(ScriptTask(script="true")))
+    with pytest.raises(NotFoundError, match="no launch to recover"):
+        recovery_spec(lp, 1)
+    launch_rocket(lp, launch_root=str(tmp_path))
+    with pytest.raises(NotFoundError, match="kept no recovery data"):
+        recovery_spec(lp, 1)
+    with pytest.raises(NotFoundError, match="not a launch of firework 1"):
+        recovery_spec(lp, 1, recover_launch=99)
+    with pytest.raises(InvalidArgumentError, match="recover_mode"):
+        recovery_spec(lp, 1, recover_mode="copy")
+
+
+def test_prev_dir_must_be_the_launch_directory_it_names(lp, tmp_path):
+    """A spec cannot send a rocket to write in a directory of its choosing."""
+    fw, _ = three_tasks(tmp_path)
+    lp.add_wf(fw)
+    launch_rocket(lp, launch_root=str(tmp_path))
+    recovery = recovery_spec(lp, 1, "last", "prev_dir")
+    lp.rerun_fw(1)
+    lp.update_spec([1], {"_recovery": {**recovery, "_prev_dir": str(tmp_path)}})
+    launch_rocket(lp, launch_root=str(tmp_path))
+    doc = lp.get_fw_dict(1)
+    assert doc["state"] == "FIZZLED"
+    assert "not the directory of launch" in doc["launches"][-1]["exception"]["message"]
