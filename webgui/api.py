@@ -12,9 +12,10 @@ from werkzeug.exceptions import BadRequest
 
 from launchpad.errors import StarshellError
 
-from . import data
+from . import activity, data
 from .auth import can_act, logged_in, require_actions, settings
 from .context import cfg, lp, scope
+from .firework_list import FireworkFilters, firework_list
 from .tails import tail
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -71,6 +72,26 @@ def workflow_states(wf_id):
 @bp.get("/workflows/<int:wf_id>/fireworks")
 def workflow_fireworks(wf_id):
     return jsonify(data.workflow_fireworks(lp(), wf_id, request.args))
+
+
+@bp.get("/fireworks")
+def fireworks():
+    return jsonify(firework_list(lp(), FireworkFilters.from_args(request.args), scope()))
+
+
+@bp.get("/activity/finished")
+def finished_per_interval():
+    return jsonify(activity.finished_per_interval(lp(), request.args))
+
+
+@bp.get("/activity/runtimes")
+def runtimes_by_task():
+    return jsonify(activity.runtimes_by_task(lp(), request.args))
+
+
+@bp.get("/workflows/<int:wf_id>/timeline")
+def workflow_timeline(wf_id):
+    return jsonify(activity.workflow_timeline(lp(), wf_id))
 
 
 @bp.get("/fireworks/<int:fw_id>")

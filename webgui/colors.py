@@ -25,9 +25,30 @@ DISPLAY_ORDER = tuple(
 )
 
 
-def stylesheet():
-    """CSS custom properties per state, consumed by ``style.css``."""
-    rules = [
-        f".state-{state} {{ --fill: {fill}; --ink: {ink}; }}" for state, (fill, ink) in STATE_COLORS.items()
+# The same states on the dark theme's background: lighter fills with dark ink,
+# so badges, bars, nodes and plots stay readable (tests check the contrast).
+DARK_STATE_COLORS = {
+    State.COMPLETED.value: ("#66bb6a", "#0f1a10"),
+    State.RUNNING.value: ("#64b5f6", "#0b1622"),
+    State.RESERVED.value: ("#ce93d8", "#1f0d24"),
+    State.READY.value: ("#4db6ac", "#061a18"),
+    State.WAITING.value: ("#78909c", "#0e1417"),
+    State.PAUSED.value: ("#fdd835", "#1a2327"),
+    State.FIZZLED.value: ("#ef5350", "#1a0606"),
+    State.DEFUSED.value: ("#bcaaa4", "#1e1613"),
+    State.ARCHIVED.value: ("#a8a8a8", "#161616"),
+}
+DARK_CARD = "#1a232b"  # --card of style.css's dark theme, for the contrast test
+
+
+def _rules(colors, indent=""):
+    return [
+        f"{indent}.state-{state} {{ --fill: {fill}; --ink: {ink}; }}" for state, (fill, ink) in colors.items()
     ]
-    return "\n".join(rules) + "\n"
+
+
+def stylesheet():
+    """CSS custom properties per state, consumed by ``style.css``; a dark set
+    when the system prefers a dark colour scheme."""
+    dark = ["@media (prefers-color-scheme: dark) {", *_rules(DARK_STATE_COLORS, "  "), "}"]
+    return "\n".join(_rules(STATE_COLORS) + dark) + "\n"

@@ -9,9 +9,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from launchpad.errors import InvalidQueryError
 
 from . import data
+from .activity import WINDOWS
 from .auth import guessing_allowed, log_in, log_out, safe_next, settings
 from .colors import DISPLAY_ORDER, stylesheet
 from .context import cfg, lp, scope
+from .firework_list import SORTS as FIREWORK_SORTS
+from .firework_list import FireworkFilters, firework_list
 
 bp = Blueprint("pages", __name__)
 
@@ -58,6 +61,36 @@ def workflow(wf_id):
 def firework(fw_id):
     fw = data.firework(lp(), fw_id, cfg("STARSHELL_TAIL_LINES"), cfg("STARSHELL_TAIL_BYTES"))
     return render_template("firework.html", fw=fw)
+
+
+@bp.get("/fireworks")
+def fireworks():
+    """Every firework by state, workflow, name, host and date: FIZZLED ones with their error."""
+    try:
+        filters = FireworkFilters.from_args(request.args)
+        result, error, status = firework_list(lp(), filters, scope()), None, 200
+    except InvalidQueryError as exc:
+        filters = FireworkFilters.raw(request.args)
+        result, error, status = data.empty_page(), str(exc), 400
+    return render_template(
+        "fireworks.html",
+        filters=filters,
+        states=DISPLAY_ORDER,
+        error=error,
+        sorts=list(FIREWORK_SORTS),
+        result=result,
+    ), status
+
+
+@bp.get("/activity")
+def activity():
+    """Plots over time; the page fetches their data from /api/activity/*."""
+    return render_template("activity.html", windows=WINDOWS)
+
+
+@bp.get("/workflows/<int:wf_id>/timeline")
+def workflow_timeline(wf_id):
+    return render_template("timeline.html", wf=data.workflow(lp(), wf_id))
 
 
 @bp.route("/login", methods=["GET", "POST"])
