@@ -31,6 +31,8 @@ _LAZY = {
     "Tracker": "trackers",
     "BackgroundTask": "background_task",  # spec objects _trackers, ...
     "FWStats": "stats",  # fireworks.features.stats
+    "DupeFinderBase": "dupefinder",  # fireworks.features.dupefinder
+    "DupeFinderExact": "dupefinder",  # fireworks.user_objects.dupefinders.dupefinder_exact
     "plot_wf": "graph",
     "wf_to_graph": "graph",  # fireworks.utilities.visualize's names
     # FireWorks' fw_serializers names (also in launchpad.serialization)
@@ -114,4 +116,6 @@ __all__ = [
     "Tracker",
     "BackgroundTask",
     "FWStats",
+    "DupeFinderBase",
+    "DupeFinderExact",
 ]

@@ -36,6 +36,7 @@ _FW_FIELDS = [
     "created_on",
     "updated_on",
     "spec._allow_fizzled_parents",
+    "taken_launches",
 ]
 _LAUNCH_FIELDS = ["launch_id", "fw_id", "state", "last_ping", "time_start"]
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -364,7 +365,11 @@ class Checker:
     def _live_launch_problem(self, snap, fw):
         state, current = fw["state"], fw.get("current_launch")
         launch = snap.launches.get(current) if current is not None else None
-        if launch is not None and launch["fw_id"] == fw["fw_id"] and launch["state"] == state:
+        # a duplicate (launchpad/duplicates.py) follows the launch it took over
+        mine = launch is not None and (
+            launch["fw_id"] == fw["fw_id"] or current in (fw.get("taken_launches") or ())
+        )
+        if mine and launch["state"] == state:
             return None
         if current is None:
             why = "has no current launch"
