@@ -2,7 +2,8 @@
 
 On schedules (APScheduler) it tops the queue up with pilot jobs (the same
 QueueLauncher as ``qlaunch rapidfire``), reruns lost runs (rockets whose
-heartbeat stopped: a node crash, a ``kill -9``) and frees stale reservations.
+heartbeat stopped: a node crash, a ``kill -9``), frees stale reservations and
+recovers offline runs (``lpad recover_offline``: jobs on nodes with no network).
 Each job runs alone (``max_instances=1``, late runs coalesced into one), a
 failing job is logged and tried again on its next turn, and scheduler errors
 back the top-up off.  SIGTERM or Ctrl-C stop it after the jobs in progress
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from launchpad.cli.state import lost_run_spared
 from launchpad.config import starshell_home
 from launchpad.errors import ConfigError, QueueError, StarshellError
+from launchpad.offline import recover_all, recovery_summary
 
 from .launcher import backoff
 from .reservations import detect_unreserved
@@ -50,6 +52,7 @@ class DaemonSettings:
     lostruns_action: str = "rerun"
     unreserved_interval: float = 600.0
     unreserved_time: float = 14 * 24 * 3600.0
+    offline_interval: float = 60.0  # lpad recover_offline; cheap when there are no offline runs
     ping_interval: float | None = None  # the pilots' rlaunch --ping_interval, if known
 
     def check(self, can_submit: bool):
@@ -65,6 +68,7 @@ class DaemonSettings:
                 self.unreserved_interval,
                 self.lostruns_time,
                 self.unreserved_time,
+                self.offline_interval,
             )
         ):
             raise ConfigError("daemon intervals and times cannot be negative")
@@ -166,6 +170,10 @@ class QueueDaemon:
             for s in stale
         )
 
+    def offline(self) -> str:
+        """FireWorks' offline runs: bring their files' news into the store (recover_offline)."""
+        return recovery_summary(recover_all(self.lp))
+
     def job_table(self):
         """(name, method, interval) of the jobs that are on."""
         s = self.settings
@@ -173,6 +181,7 @@ class QueueDaemon:
             ("topup", self.topup, s.topup_interval),
             ("lostruns", self.lostruns, s.lostruns_interval),
             ("unreserved", self.unreserved, s.unreserved_interval),
+            ("offline", self.offline, s.offline_interval),
         ]
         return [(name, method, every) for name, method, every in jobs if every > 0]
 

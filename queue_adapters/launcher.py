@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Callable, List, Mapping, Optional
 
 from launchpad.errors import ConfigError, InvalidTransitionError, QueueError
+from launchpad.offline import add_offline_run
+from launchpad.offline_files import start_offline_file, write_fw_json
 from launchpad.worker import FWorker
 
 log = logging.getLogger("qlaunch")
@@ -69,6 +71,7 @@ def pilot_command(rocket_launch: str, walltime: Optional[int] = None, fw_id: Opt
     """
     match = _RLAUNCH.search(rocket_launch)
     if fw_id is not None:
+        offline = " --offline" if is_offline(rocket_launch) else ""
         if match is None:
             raise ConfigError(
                 f"reservation mode (-r) needs rocket_launch to run rlaunch, e.g. "
@@ -77,13 +80,19 @@ def pilot_command(rocket_launch: str, walltime: Optional[int] = None, fw_id: Opt
             )
         return (
             rocket_launch[: match.start("sub")]
-            + f"singleshot --fw_id {fw_id}"
+            + f"singleshot{offline} --fw_id {fw_id}"
             + rocket_launch[match.end("opts") :]
         )
     if match is None or walltime is None or match["sub"] == "singleshot" or "--timeout" in match["opts"]:
         return rocket_launch
     timeout = walltime - stop_margin(walltime)
     return rocket_launch[: match.end("sub")] + f" --timeout {timeout}" + rocket_launch[match.end("sub") :]
+
+
+def is_offline(rocket_launch: str) -> bool:
+    """Whether the pilot runs ``rlaunch singleshot --offline`` (FireWorks' offline mode)."""
+    match = _RLAUNCH.search(str(rocket_launch))
+    return bool(match and re.search(r"(?:^|\s)--offline(?=\s|=|$)", match["opts"]))
 
 
 # The batch shell must outlive the scheduler's SIGTERM (scancel, the walltime):
@@ -241,6 +250,12 @@ class QueueLauncher:
         return submission
 
     def _submit_from(self, launcher_dir: str) -> Optional[Submission]:
+        offline = is_offline(self.adapter.config.params.get("rocket_launch", ""))
+        if offline and not self.reserve:
+            raise ConfigError(
+                "rlaunch --offline in rocket_launch runs a firework qlaunch reserved for it: "
+                "use reservation mode (qlaunch -r)"
+            )
         if not self.reserve:
             job_id = self._submit(launcher_dir, {})
             return Submission(job_id, launcher_dir)
@@ -248,6 +263,8 @@ class QueueLauncher:
         if fw is None:
             return None
         try:
+            if offline:  # the job will see no store: it gets the firework in files
+                prepare_offline_run(self.lp, fw, launch_id, launcher_dir, self.filter)
             job_id = self._submit(launcher_dir, _queue_overrides(fw), fw_id=fw["fw_id"])
         except ConfigError as exc:
             self._give_back(fw["fw_id"])
@@ -442,6 +459,14 @@ class QueueLauncher:
         return False
 
 
+def prepare_offline_run(lp, fw: Mapping, launch_id: int, launch_dir: str, worker) -> None:
+    """FW.json and FW_offline.json in the reservation's directory, and the launch marked for
+    ``lpad recover_offline`` (FireWorks' setup_offline_job)."""
+    write_fw_json(fw, launch_dir)
+    start_offline_file(launch_dir, launch_id)
+    add_offline_run(lp, launch_id, fw["fw_id"], fw.get("name"), fworker=worker)
+
+
 def _queue_overrides(fw: Mapping) -> dict:
     """A firework's ``_queueadapter`` (walltime, nodes, ...) for its own job."""
     overrides = fw["spec"].get("_queueadapter") or {}
@@ -464,6 +489,8 @@ __all__ = [
     "Round",
     "Submission",
     "pilot_command",
+    "is_offline",
+    "prepare_offline_run",
     "forward_signal",
     "shield_shell",
     "stop_margin",

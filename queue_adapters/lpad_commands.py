@@ -171,6 +171,14 @@ def _register_daemon(subparsers):
         metavar="SECS",
         help=f"seconds a reservation may wait before it is released (default {d.unreserved_time:.0f})",
     )
+    p.add_argument(
+        "--offline_interval",
+        type=seconds,
+        default=d.offline_interval,
+        metavar="SECS",
+        help="seconds between recoveries of offline runs (lpad recover_offline: jobs of "
+        f"rlaunch --offline); 0: none (default {d.offline_interval:g})",
+    )
     p.add_argument("--logfile", help="append the log to this file (default: standard error)")
     p.add_argument("--loglvl", default="INFO", help="log level (default INFO)")
     p.add_argument(
@@ -319,6 +327,7 @@ def daemon_command(args, launchpad) -> int:
         lostruns_action=args.lostruns_action,
         unreserved_interval=args.unreserved_interval,
         unreserved_time=args.unreserved_time,
+        offline_interval=args.offline_interval,
         ping_interval=_ping_interval(launcher),
     )
     adapter = launcher.adapter if launcher else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from launchpad.errors import InvalidTransitionError, NotFoundError
+from launchpad.offline_files import PENDING, was_started
 from launchpad.states import State
 
 from .adapters import JobState
@@ -216,6 +217,8 @@ def detect_unreserved(
     for launch in lp.get_reservations():
         if not _live_reservation(lp, launch):
             continue
+        if launch.get("offline") == PENDING and was_started(launch.get("launch_dir")):
+            continue  # its job ran offline: lpad recover_offline brings the result in
         found = _why_stale(
             launch, adapter, launch["launch_id"] in old, launch["launch_id"] in no_qid_old, max_wait
         )

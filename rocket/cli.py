@@ -13,6 +13,7 @@ from launchpad.version import add_version_option
 from launchpad.worker import load_fworker
 
 from .launcher import launch_rocket, multi, rapidfire
+from .offline import launch_offline
 
 
 def _nlaunches(text):
@@ -82,6 +83,13 @@ def build_parser():
 
     single = sub.add_parser("singleshot", help="run one READY firework and stop")
     single.add_argument("-f", "--fw_id", type=int, help="run this firework (READY or RESERVED)")
+    single.add_argument(
+        "--offline",
+        action="store_true",
+        help="run the firework of ./FW.json that qlaunch -r prepared, without any store, "
+        "gateway or launchpad file (nodes with no network); report in FW_offline.json, "
+        "FW_ping.json and FW_action.json for lpad recover_offline",
+    )
     _pdb_option(single)
 
     rapid = sub.add_parser("rapidfire", help="run fireworks until no more can become READY")
@@ -173,15 +181,19 @@ def _run(args, launchpad, settings):
         if args.command == "multi":
             args.launchpad_file = settings.find_file("launchpad", args.launchpad_file, config_dir)
             return _multi(args)
-        lp = launchpad or fw_config.open_launchpad(settings, args.launchpad_file, config_dir)
-        source = getattr(getattr(lp, "config", None), "source", None)
-        if source:  # tasks run in launch directories: there, they find this store too (FilePad)
-            os.environ[LAUNCHPAD_ENV] = source
         options = dict(
             ping_interval=args.ping_interval,
             requeue_on_interrupt=args.on_interrupt == "requeue",
             pdb_on_exception=getattr(args, "pdb", False),
         )
+        if getattr(args, "offline", False):  # no store is opened: the node may have no network
+            if launch_offline(worker, fw_id=args.fw_id, **options) is None:
+                print("the firework in FW.json here has already run", file=sys.stderr)
+            return 0
+        lp = launchpad or fw_config.open_launchpad(settings, args.launchpad_file, config_dir)
+        source = getattr(getattr(lp, "config", None), "source", None)
+        if source:  # tasks run in launch directories: there, they find this store too (FilePad)
+            os.environ[LAUNCHPAD_ENV] = source
         if args.command == "singleshot":
             fw_id = launch_rocket(lp, worker, fw_id=args.fw_id, **options)
             if fw_id is None:

@@ -137,8 +137,12 @@ class Rocket:
         sleep=time.sleep,
         clock=time.monotonic,
         pdb_on_exception=False,
+        in_place=False,
     ):
         self.lp = launchpad
+        # Run in launch_root itself, not a new launcher_* below it (offline mode: the
+        # directory qlaunch prepared, where lpad recover_offline looks for the files).
+        self.in_place = in_place
         self.worker = worker or FWorker()
         self.filter = self.worker.filter()
         self.launch_root = os.path.abspath(launch_root)
@@ -275,7 +279,7 @@ class Rocket:
 
     def _claim(self, fw_id, states):
         """``(fw, launch_id, launch_dir)``; launch_id None when nothing runs (or it fizzled at once)."""
-        launch_dir = self._new_launch_dir()
+        launch_dir = self.launch_root if self.in_place else self._new_launch_dir()
         fw, launch_id = self.patiently(
             lambda: self.lp.checkout_fw(
                 self.filter,
@@ -337,7 +341,9 @@ class Rocket:
         return os.path.join(self.launch_root, launcher_dir_name())
 
     def _prepare_dir(self, fw, launch_id, planned):
-        """Create the launch directory (the spec's ``_launch_dir`` wins)."""
+        """Create the launch directory (the spec's ``_launch_dir`` wins, except in place)."""
+        if self.in_place:
+            return planned
         wanted = previous_dir(self.lp, fw) or launch_dir_for(
             fw["spec"], self.launch_root, self.worker.allow_outside_launch_dir
         )

@@ -64,7 +64,9 @@ def test_settings_are_checked():
 
 
 def test_each_job_runs_alone_and_late_runs_coalesce(parts, tmp_path):
-    daemon = make_daemon(parts, tmp_path, topup_interval=5, lostruns_interval=7, unreserved_interval=0)
+    daemon = make_daemon(
+        parts, tmp_path, topup_interval=5, lostruns_interval=7, unreserved_interval=0, offline_interval=0
+    )
     scheduler = daemon.build_scheduler()
     scheduler.start(paused=True)  # job defaults apply once the scheduler starts
     jobs = {job.id: job for job in scheduler.get_jobs()}

@@ -39,6 +39,7 @@ import sys
 
 import launchpad.cli.admin as cli_admin
 import launchpad.cli.errors as cli_errors
+import launchpad.cli.offline as cli_offline
 import launchpad.cli.query as cli_query
 import launchpad.cli.state as cli_state
 import launchpad.cli.track as cli_track
@@ -76,6 +77,7 @@ def build_parser(plugins=True, only=None):
     cli_track.register(group)
     cli_admin.register(group)
     cli_workflow.register(group)
+    cli_offline.register(group)
     if plugins:
         load_plugins(group)
     return parser
