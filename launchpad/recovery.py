@@ -10,13 +10,16 @@ a plain rerun removes that key, so the next run starts from the first task.
 from .errors import InvalidArgumentError, NotFoundError
 
 RECOVERY_KEY = "_recovery"
+TAKEN_KEY = "taken_launches"  # launches a duplicate took over (launchpad/duplicates.py)
 MODES = ("cp", "prev_dir")
 
 
-def get_recovery(lp, launch_id):
+def get_recovery(store, launch_id):
     """FireWorks' ``get_recovery``: the launch's checkpoint with ``_prev_dir`` (its directory)
     and ``_launch_id``; None when the launch kept none (it did not fail in a task)."""
-    launch = lp.get_launch(launch_id)
+    launch = store.get_launch(int(launch_id))
+    if launch is None:
+        raise NotFoundError(f"no launch with id {launch_id}")
     recovery = (launch.get("exception") or {}).get(RECOVERY_KEY)
     if not recovery:
         history = launch.get("state_history") or []
@@ -26,16 +29,19 @@ def get_recovery(lp, launch_id):
     return {**recovery, "_prev_dir": launch.get("launch_dir"), "_launch_id": launch["launch_id"]}
 
 
-def recovery_spec(lp, fw_id, recover_launch="last", recover_mode=None):
-    """The ``spec._recovery`` of a task-level rerun of ``fw_id`` from ``recover_launch``
-    (a launch id of that firework, or ``"last"``), resumed in a copy of the old
-    directory (``"cp"``) or in it (``"prev_dir"``); None: in a fresh one, as FireWorks."""
+def recovery_spec(store, fw_id, recover_launch="last", recover_mode=None):
+    """The ``spec._recovery`` of a task-level rerun of ``fw_id`` from ``recover_launch`` (a
+    launch id of that firework or one it took over as a duplicate, or ``"last"``), resumed
+    in a copy of the old directory (``"cp"``) or in it (``"prev_dir"``); None: in a fresh
+    one, as FireWorks."""
     if recover_mode not in (None, *MODES):
         raise InvalidArgumentError(f"recover_mode {recover_mode!r} is not one of: cp, prev_dir")
-    launches = lp.get_launches({"fw_id": int(fw_id)}, fields=["launch_id"], sort=[("launch_id", 1)])
-    ids = [launch["launch_id"] for launch in launches]
+    doc = store.get_firework(int(fw_id), fields=["fw_id", TAKEN_KEY])
+    if doc is None:
+        raise NotFoundError(f"no firework with id {fw_id}")
+    launches = store.find_launches({"fw_id": int(fw_id)}, fields=["launch_id"])
+    ids = sorted({launch["launch_id"] for launch in launches} | set(doc.get(TAKEN_KEY) or []))
     if not ids:
-        lp.wf_id_of(fw_id)  # NotFoundError for an unknown firework
         raise NotFoundError(f"firework {fw_id} has no launch to recover")
     if recover_launch in (None, "last"):
         launch_id = ids[-1]
@@ -45,7 +51,7 @@ def recovery_spec(lp, fw_id, recover_launch="last", recover_mode=None):
         raise NotFoundError(
             f"launch {recover_launch} is not a launch of firework {fw_id} (its launches: {ids})"
         )
-    recovery = get_recovery(lp, launch_id)
+    recovery = get_recovery(store, launch_id)
     if not recovery:
         raise NotFoundError(
             f"launch {launch_id} of firework {fw_id} kept no recovery data (only a launch that "

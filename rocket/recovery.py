@@ -47,7 +47,8 @@ def previous_dir(lp, fw):
         return None
     wanted, launch_id = recovery.get("_prev_dir"), recovery.get("_launch_id")
     launch = lp.get_launch(launch_id) if launch_id is not None else None
-    if not wanted or not launch or launch.get("fw_id") != fw["fw_id"] or launch.get("launch_dir") != wanted:
+    ours = launch and (launch.get("fw_id") == fw["fw_id"] or launch_id in (fw.get("taken_launches") or ()))
+    if not wanted or not ours or launch.get("launch_dir") != wanted:
         raise TaskError(
             f"_recovery names directory {wanted!r}, which is not the directory of launch "
             f"{launch_id} of firework {fw['fw_id']}; rerun it with lpad rerun_fws --task-level"

@@ -27,7 +27,7 @@ def three_tasks(tmp_path):
 
 def rerun_from_checkpoint(lp, fw_id, mode):
     """What rerun_fw(recover_launch=...) writes, before the LaunchPad offers it."""
-    recovery = recovery_spec(lp, fw_id, "last", mode)
+    recovery = recovery_spec(lp.store, fw_id, "last", mode)
     lp.rerun_fw(fw_id)
     lp.update_spec([fw_id], {"_recovery": recovery})
 
@@ -37,7 +37,7 @@ def test_a_failed_launch_keeps_fireworks_checkpoint(lp, tmp_path):
     lp.add_wf(fw)
     launch_rocket(lp, launch_root=str(tmp_path))
     launch = lp.get_fw_dict(1)["launches"][-1]
-    recovery = get_recovery(lp, launch["launch_id"])
+    recovery = get_recovery(lp.store, launch["launch_id"])
     assert recovery["_task_n"] == 1
     assert recovery["_all_stored_data"]["returncode"] == 0
     assert (recovery["_all_update_spec"], recovery["_all_mod_spec"]) == ({}, [])
@@ -63,14 +63,14 @@ def test_resumes_at_the_failed_task(lp, tmp_path, mode):
 def test_recovery_refusals(lp, tmp_path):
     lp.add_wf(Firework(ScriptTask(script="true")))
     with pytest.raises(NotFoundError, match="no launch to recover"):
-        recovery_spec(lp, 1)
+        recovery_spec(lp.store, 1)
     launch_rocket(lp, launch_root=str(tmp_path))
     with pytest.raises(NotFoundError, match="kept no recovery data"):
-        recovery_spec(lp, 1)
+        recovery_spec(lp.store, 1)
     with pytest.raises(NotFoundError, match="not a launch of firework 1"):
-        recovery_spec(lp, 1, recover_launch=99)
+        recovery_spec(lp.store, 1, recover_launch=99)
     with pytest.raises(InvalidArgumentError, match="recover_mode"):
-        recovery_spec(lp, 1, recover_mode="copy")
+        recovery_spec(lp.store, 1, recover_mode="copy")
 
 
 def test_prev_dir_must_be_the_launch_directory_it_names(lp, tmp_path):
@@ -78,7 +78,7 @@ def test_prev_dir_must_be_the_launch_directory_it_names(lp, tmp_path):
     fw, _ = three_tasks(tmp_path)
     lp.add_wf(fw)
     launch_rocket(lp, launch_root=str(tmp_path))
-    recovery = recovery_spec(lp, 1, "last", "prev_dir")
+    recovery = recovery_spec(lp.store, 1, "last", "prev_dir")
     lp.rerun_fw(1)
     lp.update_spec([1], {"_recovery": {**recovery, "_prev_dir": str(tmp_path)}})
     launch_rocket(lp, launch_root=str(tmp_path))
