@@ -407,10 +407,25 @@ class MongoStore(Store):
         token = uuid.uuid4().hex  # the same for every retry of this release: it counts once
 
         def release():
-            self.fireworks.update_many(
-                {"fw_id": {"$in": ids}, "waiting_on": {"$gt": 0}, "release_tokens": {"$ne": token}},
-                {"$inc": {"waiting_on": -1}, "$push": {"release_tokens": {"$each": [token], "$slice": -20}}},
-            )
+            cond = {"fw_id": {"$in": ids}, "waiting_on": {"$gt": 0}, "release_tokens": {"$ne": token}}
+            change = {
+                "$inc": {"waiting_on": -1},
+                "$push": {"release_tokens": {"$each": [token], "$slice": -20}},
+            }
+            if len(ids) == 1:  # a chain's child: the decrement tells what to ready, one read less
+                doc = self.fireworks.find_one_and_update(
+                    cond, change, {"state": 1, "waiting_on": 1}, return_document=ReturnDocument.AFTER
+                )
+                if doc is not None and (doc["state"], doc["waiting_on"]) != (State.WAITING.value, 0):
+                    return []
+                if doc is not None:
+                    done = self.fireworks.update_one(
+                        {"fw_id": ids[0], "state": State.WAITING.value, "waiting_on": 0},
+                        {"$set": {"state": State.READY.value, "updated_on": updated_on}},
+                    )
+                    return ids if done.modified_count else []
+            else:
+                self.fireworks.update_many(cond, change)
             cond = {"fw_id": {"$in": ids}, "state": State.WAITING.value, "waiting_on": 0}
             ready = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
             if ready:

@@ -25,6 +25,14 @@ from ..query import QUERY_SECONDS, check_safe, compile_regex, matches, project, 
 from ..states import State
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
+from .sqlite_launches import (
+    finish_firework,
+    first_match,
+    next_launch_ids,
+    open_launch,
+    pin_launch_counter,
+    release_children,
+)
 
 log = logging.getLogger(__name__)
 
@@ -576,6 +584,8 @@ class SQLiteStore(Store):
     # -- ids and inserts -------------------------------------------------------
     def next_ids(self, kind, count=1):
         with self.transaction() as conn:
+            if kind == "launch":  # claims take launch ids without the counter: count past them
+                return next_launch_ids(conn, count)
             row = conn.execute(
                 "UPDATE counters SET last = last + ? WHERE name = ? RETURNING last", (count, kind)
             ).fetchone()
@@ -646,18 +656,8 @@ class SQLiteStore(Store):
         ids = list(fw_ids)
         if not ids:
             return []
-        params = []
-        inner = _in_clause("fw_id", ids, params)
         with self.transaction() as conn:
-            conn.execute(
-                f"UPDATE fireworks SET waiting_on = waiting_on - 1 WHERE {inner} AND waiting_on > 0", params
-            )
-            rows = conn.execute(
-                f"UPDATE fireworks SET state = 'READY', updated_on = ? "
-                f"WHERE {inner} AND state = 'WAITING' AND waiting_on = 0 RETURNING fw_id",
-                [updated_on] + params,
-            ).fetchall()
-        return [r[0] for r in rows]
+            return release_children(conn, ids, updated_on, _in_clause)
 
     def _claimable(self, worker, states, fw_id=None, not_before=None):
         """WHERE clause and parameters for fireworks ``worker`` may take."""
@@ -745,16 +745,22 @@ class SQLiteStore(Store):
                     list(changes.values()) + params,
                 ).fetchone()
                 return self.fireworks.to_doc(row) if row else None
-            cursor = conn.execute(f"{self.fireworks.select} WHERE {where}{order}", params)
-            for row in cursor:
-                if matches(worker.query, self.fireworks.to_doc(row)):
-                    cursor.close()
-                    row = conn.execute(
-                        f"UPDATE fireworks SET {sets} WHERE fw_id = ?{returning}",
-                        list(changes.values()) + [row[0]],
-                    ).fetchone()
-                    return self.fireworks.to_doc(row)
-        return None
+            found = first_match(self, conn, worker, (where, params))
+            if found is None:
+                return None
+            row = conn.execute(
+                f"UPDATE fireworks SET {sets} WHERE fw_id = ?{returning}", list(changes.values()) + [found]
+            ).fetchone()
+            return self.fireworks.to_doc(row)
+
+    def open_launch(self, worker, changes, launch, states=(State.READY.value,), fw_id=None, not_before=None):
+        claimable = self._claimable(worker, states, fw_id, not_before)
+        with self.transaction() as conn:
+            return open_launch(self, conn, worker, changes, launch, claimable)
+
+    def finish_firework(self, fw_id, launch_id, state, updated_on, children=()):
+        with self.transaction() as conn:
+            return finish_firework(conn, fw_id, launch_id, state, updated_on, list(children))
 
     def update_launch(self, launch_id, changes, expect_state=None):
         expect = {"state": expect_state} if expect_state is not None else None
@@ -765,6 +771,7 @@ class SQLiteStore(Store):
 
     def delete_workflow(self, wf_id):
         with self.transaction() as conn:
+            pin_launch_counter(conn)
             conn.execute(
                 "DELETE FROM launches WHERE fw_id IN (SELECT fw_id FROM fireworks WHERE wf_id = ?)", (wf_id,)
             )
@@ -778,6 +785,7 @@ class SQLiteStore(Store):
         params = []
         inner = _in_clause("fw_id", list(fw_ids), params)
         with self.transaction() as conn:
+            pin_launch_counter(conn)
             conn.execute(f"DELETE FROM launches WHERE {inner}", params)
             for end in ("parent", "child"):
                 conn.execute(f"DELETE FROM links WHERE {inner.replace('fw_id', end, 1)}", params)
@@ -787,4 +795,5 @@ class SQLiteStore(Store):
         params = []
         inner = _in_clause("launch_id", list(launch_ids), params)
         with self.transaction() as conn:
+            pin_launch_counter(conn)
             conn.execute(f"DELETE FROM launches WHERE {inner}", params)
