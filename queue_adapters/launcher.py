@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Callable, List, Mapping, Optional
 
 from launchpad.errors import ConfigError, InvalidTransitionError, QueueError
-from launchpad.offline import add_offline_run
+from launchpad.offline import add_offline_run, recover_all, recovery_summary
 from launchpad.offline_files import start_offline_file, write_fw_json
 from launchpad.worker import FWorker
 
@@ -411,6 +411,7 @@ class QueueLauncher:
         started, launched, failures = self.clock(), 0, 0
         while True:
             pause = sleep_time
+            self._recover_offline()
             try:
                 limit = nlaunches - launched if nlaunches > 0 else None
                 result = self.top_up(maxjobs_queue, limit)
@@ -432,6 +433,16 @@ class QueueLauncher:
             if self._pause(pause, nlaunches):
                 break
         return launched
+
+    def _recover_offline(self):
+        """In offline mode, this worker's finished runs are read in before each round
+        (lpad recover_offline): they ready the next fireworks, and until then their
+        reservations would keep rapidfire waiting for ever."""
+        if not is_offline(self.adapter.config.params.get("rocket_launch", "")):
+            return
+        results = recover_all(self.lp, self.filter.name)
+        if any(r.steps or r.failed for r in results):
+            log.info("offline runs: %s", recovery_summary(results))
 
     def _pause(self, seconds: float, nlaunches: int) -> bool:
         """Sleep between rounds; True when, with ``nlaunches`` 0, no work is left.

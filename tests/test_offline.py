@@ -17,14 +17,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_queue_launcher import QADAPTER, Clock, FakeSlurm
 from user_commands import User, new_user
 
 from launchpad import LaunchPad
+from launchpad.errors import ConfigError
 from launchpad.offline import forget_offline, offline_runs, recover_all, recover_offline
 from launchpad.offline_files import ACTION_JSON, FW_JSON, OFFLINE_JSON, PING_JSON, RECOVERED
 from launchpad.stores import SQLiteStore, WorkerFilter
+from launchpad.worker import FWorker
+from queue_adapters import get_adapter
 from queue_adapters.daemon import DaemonSettings, QueueDaemon
-from queue_adapters.launcher import is_offline, pilot_command, prepare_offline_run
+from queue_adapters.launcher import QueueLauncher, is_offline, pilot_command, prepare_offline_run
 from queue_adapters.reservations import detect_unreserved
 
 NOOP = {"_fw_name": "PyTask", "func": "os.getcwd"}
@@ -268,6 +272,37 @@ def test_qlaunch_keeps_offline_in_the_reservations_command():
     )
     assert is_offline("rlaunch singleshot --offline") and not is_offline("rlaunch singleshot --offline_x")
     assert not is_offline("echo --offline; rlaunch rapidfire")
+
+
+def test_qlaunch_prepares_offline_reservations_and_rapidfire_reads_them_back(lp, tmp_path):
+    slurm, clock = FakeSlurm(), Clock()
+    qadapter = {**QADAPTER, "rocket_launch": "rlaunch -w w.yaml singleshot --offline"}
+    adapter = get_adapter(qadapter, run_command=slurm, user="alice")
+
+    def launcher(reserve):
+        return QueueLauncher(
+            lp,
+            adapter,
+            FWorker(name="cluster"),
+            launch_dir=tmp_path,
+            reserve=reserve,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+
+    fw_id = one_fw(lp, NOOP)
+    with pytest.raises(ConfigError, match="use reservation mode"):
+        launcher(reserve=False).singleshot()
+    submission = launcher(reserve=True).singleshot()
+    launch_dir = Path(submission.launcher_dir)
+    assert "singleshot --offline --fw_id 1" in (launch_dir / "FW_submit.script").read_text()
+    assert json.loads((launch_dir / FW_JSON).read_text())["fw_id"] == fw_id
+    assert [x["fworker"]["name"] for x in offline_runs(lp)] == ["cluster"]
+
+    run_offline(tmp_path, launch_dir)  # the job ran; rapidfire recovers it before its first round
+    slurm.set_state("COMPLETED", submission.job_id)
+    assert launcher(reserve=True).rapidfire(maxjobs_queue=1, sleep_time=10, timeout=60) == 0
+    assert lp.get_fw_dict(fw_id)["state"] == "COMPLETED"
 
 
 def test_rlaunch_offline_outside_a_prepared_directory_says_why(tmp_path):

@@ -99,12 +99,11 @@ def test_a_dynamic_workflow_completes_offline_on_slurm(login):
     assert states == {"adder": "COMPLETED", "child": "READY", "added": "READY"}, states
     assert lp.get_launches({"fw_id": 1})[0]["action"]["stored_data"] == {"answer": 42}
 
-    done = user.run("qlaunch", "-r", "rapidfire", "-m", "2", "--nlaunches", "2", "--sleep", "1")
+    # qlaunch -r rapidfire reads its offline runs in before each round, so it ends by itself.
+    done = user.run("qlaunch", "-r", "rapidfire", "-m", "2", "--sleep", "1", "--timeout", "90")
     assert done.returncode == 0, done.stderr
-    wait_until_ran(user, lp, 3)
-    done = user.run("lpad", "recover_offline")
-    assert done.returncode == 0, done.stderr
-    assert "2 offline run(s): 2 completed" in done.stdout
+    recovered = [line for line in done.stderr.splitlines() if "offline runs: " in line]
+    assert recovered and all("completed" in line or "running" in line for line in recovered), done.stderr
     assert lp.fw_state_counts() == {"COMPLETED": 3}
 
     again = user.run("lpad", "recover_offline")
