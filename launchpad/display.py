@@ -246,3 +246,6 @@ def _isatty(stream):
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+is_terminal = _isatty  # for other CLI modules' progress output (``lpad add``'s bar)

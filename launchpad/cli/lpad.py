@@ -37,6 +37,7 @@ import argparse
 import os
 import sys
 
+import launchpad.cli.add as cli_add
 import launchpad.cli.admin as cli_admin
 import launchpad.cli.errors as cli_errors
 import launchpad.cli.offline as cli_offline
@@ -217,18 +218,18 @@ def register(group):
         help="add workflows from YAML/JSON files",
         description="Add workflows (or single fireworks) from FireWorks-format YAML or JSON "
         "files. Ids in a file are local: the new store ids are printed. Every "
-        "file is checked before any is added: one bad file adds nothing.",
+        "file is checked before any is added: one bad file adds nothing. Files are "
+        "read one at a time; a terminal shows a progress bar.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="workflow or firework files")
     p.add_argument(
         "-d",
         "--dir",
         action="store_true",
-        help="FILEs are folders: add every .yaml/.yml/.json file directly in them "
-        "(sorted by name), with a progress line and a summary",
+        help="FILEs are folders: add every .yaml/.yml/.json file directly in them (sorted by name)",
     )
     p.add_argument("-c", "--check", action="store_true", help="only check the files; add nothing")
-    p.set_defaults(func=add)
+    p.set_defaults(func=cli_add.add)
 
     p = group.add_parser("version", help="print starshell's version and where its packages are")
     p.set_defaults(func=version, needs_launchpad=False)
@@ -378,54 +379,6 @@ def reset(args, lp):
         human=lambda: display.out(f"reset {lp.describe()}: every workflow erased"),
     )
     return 0
-
-
-def add(args, lp):
-    from ..files import load_workflow  # ruamel.yaml: only commands that read files load it
-
-    paths = args.files
-    if args.dir:
-        from ..workflow_ops import workflow_files
-
-        paths = workflow_files(args.files)
-    workflows = [(path, load_workflow(path)) for path in _progress(paths, "checked", args.dir)]
-    results = []
-    for path, wf in _progress(workflows, "added", args.dir and not args.check):
-        entry = {
-            "file": path,
-            "name": wf.name,
-            "fireworks": len(wf.fws),
-            "links": sum(len(kids) for kids in wf.links.values()),
-        }
-        if not args.check:
-            entry["id_map"] = lp.add_wf(wf)
-        results.append(entry)
-    display.emit(results, args.output, human=lambda: _show_added(results, args.dir))
-    return 0
-
-
-def _progress(items, label, shown):
-    """``add -d``: a "checked 3/40 files" line on stderr; none for plain ``add``."""
-    items = list(items)
-    for i, item in enumerate(items, 1):
-        yield item
-        if shown:
-            display.note(f"{label} {i}/{len(items)} files")
-
-
-def _show_added(results, summary=False):
-    if summary:
-        verb = "added" if all("id_map" in r for r in results) else "checked"
-        display.note(
-            f"{verb} {display.plural(len(results), 'workflow')} with "
-            f"{display.plural(sum(r['fireworks'] for r in results), 'firework')}"
-        )
-    for r in results:
-        what = f"workflow {r['name']!r} with {display.plural(r['fireworks'], 'firework')}"
-        if "id_map" in r:
-            display.out(f"{r['file']}: added {what}; fw_ids {display.id_map_text(r['id_map'])}")
-        else:
-            display.out(f"{r['file']}: valid {what} and {display.plural(r['links'], 'link')}")
 
 
 def version(args, _launchpad):

@@ -79,6 +79,10 @@ class WorkerFilter:
 class Store(ABC):
     """Persistence for fireworks, workflows and launches."""
 
+    # Whether one transaction() holds a whole batch of inserts, all or nothing
+    # (``lpad add`` of many files then reads each file once, inside it).
+    atomic_batches = False
+
     #: a short name shown to users ("sqlite", "mongodb")
     kind = "abstract"
 

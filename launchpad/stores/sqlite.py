@@ -42,7 +42,7 @@ _JSON_IN_THRESHOLD = 64
 
 def _dumps(value):
     try:
-        return json.dumps(value, separators=(",", ":"), default=_json_default)
+        return _ENCODER.encode(value)
     except RecursionError:
         raise InvalidWorkflowError(
             "cannot store a value nested hundreds of levels deep; flatten it"
@@ -68,6 +68,10 @@ def _json_default(value):
         f"cannot store a {type(value).__name__} ({value!r:.60}): specs and results must hold "
         "JSON-like data (numbers, text, lists, mappings)"
     )
+
+
+# One encoder for every write: json.dumps builds a new one per call (a bulk insert's cost).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default)
 
 
 def _type_fits(kind, value):
@@ -241,12 +245,14 @@ class _Table:
         self.columns = columns  # {column: "int" | "num" | "text"}
         self.column_names = tuple(columns)
         self.select = f"SELECT {', '.join(self.column_names)}, doc FROM {name}"
+        self.not_in_doc = frozenset(self.column_names + self.link_fields)
 
     link_fields = ()
 
     def to_row(self, doc):
-        rest = {k: v for k, v in doc.items() if k not in self.columns and k not in self.link_fields}
-        return [doc.get(c) for c in self.column_names] + [_dumps(rest)]
+        skip = self.not_in_doc
+        rest = {k: v for k, v in doc.items() if k not in skip}
+        return [*map(doc.get, self.column_names), _dumps(rest)]
 
     def to_doc(self, row):
         doc = dict(zip(self.column_names, row))
@@ -429,6 +435,7 @@ class SQLiteStore(Store):
     """A store in one SQLite file, shared safely by many processes on one node."""
 
     kind = "sqlite"
+    atomic_batches = True
     query_seconds = QUERY_SECONDS  # a query scanning documents in Python stops after this
 
     # SQLite waits silently for busy_timeout; past it, retrying() says so and waits on.
