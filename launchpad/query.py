@@ -317,6 +317,10 @@ def project(doc, fields):
         return doc
     out = {}
     for field in fields:
+        if "." not in field and field not in out:  # the common case, without _pick's copies
+            if field in doc:
+                out[field] = doc[field]
+            continue
         picked = _pick(doc, field)
         if picked is not _MISSING:
             _merge(out, picked)
