@@ -79,6 +79,22 @@ def sources_of(target, among=ALL_STATES):
 DEFUSABLE = sources_of(S.DEFUSED)
 PAUSABLE = sources_of(S.PAUSED)
 RERUNNABLE = sources_of(S.READY)
+# The states each user command on one firework may start from: what the web GUI
+# offers, and what the LaunchPad's commands accept (tests/test_states.py checks both).
+COMMAND_SOURCES = {
+    "rerun": RERUNNABLE,
+    "defuse": DEFUSABLE,
+    "reignite": (S.DEFUSED.value,),
+    "pause": PAUSABLE,
+    "resume": (S.PAUSED.value,),
+}
+
+
+def commands_from(state):
+    """The user commands a firework in ``state`` accepts, in ``COMMAND_SOURCES`` order."""
+    return [command for command, sources in COMMAND_SOURCES.items() if str(state) in sources]
+
+
 # States a worker may not pick up and that children must not treat as done.
 UNFINISHED = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
 

@@ -115,6 +115,9 @@ def test_dashboard_workflow_login_and_rerun(browser, served, tmp_path):
     expect(page.locator("#fw-state .badge")).to_have_text("FIZZLED")
     expect(page.get_by_text("SCF did not converge in 60 steps").first).to_be_visible()
     page.get_by_role("button", name="Rerun").click()
+    confirm = page.locator("dialog.confirm")  # it has descendants: the page asks, naming the count
+    expect(confirm).to_contain_text("This changes 3 fireworks: it and its 2 descendants")
+    confirm.get_by_role("button", name="Rerun").click()
     expect(page.locator("#fw-state .badge")).to_have_text("READY", timeout=WAIT_MS)
     expect(page.locator("#status")).to_contain_text("3 fireworks changed")
     page.screenshot(path=str(tmp_path / "firework.png"), full_page=True)

@@ -259,22 +259,41 @@ def test_layout_sweeps_reduce_crossings():
     assert nodes[5]["y"] < nodes[4]["y"]
 
 
-def test_wide_layers_wrap_into_columns():
+def test_a_dense_layer_stays_one_layer_as_a_group_until_expanded():
+    links = {0: list(range(1, 101)), **{i: [200] for i in range(1, 101)}, 200: []}
+    placed = layout(links)
+    assert set(placed["nodes"]) == {0, 200}  # the 100 middle fireworks are one group
+    (group,) = placed["groups"]
+    assert group["layer"] == 1 and sorted(group["members"]) == list(range(1, 101))
+    assert [e[:2] for e in placed["edges"]] == [[0, "g1"], ["g1", 200]]
+    assert [e[2] for e in placed["edges"]] == [100, 100]  # each edge says how many links it stands for
+    assert [layer["size"] for layer in placed["layers"]] == [1, 100, 1]
+
+    opened = layout(links, expanded=[1])
+    xs = {p["x"] for n, p in opened["nodes"].items() if 1 <= n <= 100}
+    assert len(opened["nodes"]) == 102 and opened["groups"] == []
+    assert len(xs) == 1  # expanded, the layer is one column, not wrapped into several
+
+
+def test_a_pinned_firework_leaves_its_group():
     links = {0: list(range(1, 101)), **{i: [] for i in range(1, 101)}}
-    placed = layout(links, max_rows=32)
-    xs = sorted({p["x"] for p in placed["nodes"].values()})
-    assert len(xs) == 1 + 4  # the root, then 100 children in columns of 32, 32, 32, 4
-    assert placed["height"] < 33 * (placed["node_height"] + 12)
+    placed = layout(links, pinned=[57])
+    assert set(placed["nodes"]) == {0, 57}
+    assert placed["groups"][0]["members"] == [i for i in range(1, 101) if i != 57]
+    assert placed["nodes"][57]["x"] == placed["groups"][0]["x"]  # still drawn in its own layer
 
 
-def test_layout_of_two_thousand_fireworks_is_fast():
-    links = {i: [] for i in range(2000)}
-    for i in range(1, 2000):  # a wide, deep tree: each node has a parent i // 3
+def test_layout_of_ten_thousand_fireworks_is_bounded():
+    links = {i: [] for i in range(10000)}
+    for i in range(1, 10000):  # a wide, deep tree: each node has a parent i // 3
         links[i // 3].append(i)
     start = time.perf_counter()
     placed = layout(links)
     assert time.perf_counter() - start < 2.0
-    assert len(placed["nodes"]) == 2000
+    shown = set(placed["nodes"]) | {m for g in placed["groups"] for m in g["members"]}
+    assert shown == set(links)  # every firework is drawn, singly or in its layer's group
+    assert len(placed["nodes"]) + len(placed["groups"]) <= 450
+    assert len({g["layer"] for g in placed["groups"]}) == len(placed["groups"])  # one group per layer
 
 
 def test_graph_of_a_thousand_firework_workflow(sqlite_lp):
@@ -285,7 +304,7 @@ def test_graph_of_a_thousand_firework_workflow(sqlite_lp):
     start = time.perf_counter()
     graph = client.get("/api/workflows/1/graph").get_json()
     assert time.perf_counter() - start < 5.0
-    assert len(graph["nodes"]) == 1000 and len(graph["edges"]) == 999
+    assert len(graph["nodes"]) == 1000 and len(graph["edges"]) == 999 and graph["groups"] == []
 
 
 # -- tails and password files -------------------------------------------------------

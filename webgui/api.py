@@ -12,23 +12,13 @@ from werkzeug.exceptions import BadRequest
 
 from launchpad.errors import StarshellError
 
-from . import activity, data
+from . import actions, activity, data, firework_view, graph_view
 from .auth import can_act, logged_in, require_actions, settings
 from .context import cfg, lp, scope
 from .firework_list import FireworkFilters, firework_list
 from .tails import tail
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-ACTIONS = {
-    "rerun": "rerun_fw",
-    "defuse": "defuse_fw",
-    "reignite": "reignite_fw",
-    "pause": "pause_fw",
-    "resume": "resume_fw",
-    "priority": "set_priority",
-}
-MAX_SELECTION = 5000
 
 
 @bp.get("/summary")
@@ -61,12 +51,21 @@ def workflow(wf_id):
 
 @bp.get("/workflows/<int:wf_id>/graph")
 def workflow_graph(wf_id):
-    return jsonify(data.workflow_graph(lp(), wf_id, cfg("STARSHELL_DAG_LIMIT")))
+    """``?expand=3,5`` opens grouped layers; ``?pin=12`` shows a firework outside its group."""
+    expanded = graph_view.id_list(request.args.get("expand"), "expand")
+    pinned = graph_view.id_list(request.args.get("pin"), "pin")
+    return jsonify(graph_view.workflow_graph(lp(), wf_id, cfg("STARSHELL_DAG_LIMIT"), expanded, pinned))
+
+
+@bp.get("/workflows/<int:wf_id>/find")
+def workflow_find(wf_id):
+    return jsonify({"matches": graph_view.find_fireworks(lp(), wf_id, request.args.get("q"))})
 
 
 @bp.get("/workflows/<int:wf_id>/states")
 def workflow_states(wf_id):
-    return jsonify(data.workflow_states(lp(), wf_id, cfg("STARSHELL_DAG_LIMIT")))
+    limit = min(cfg("STARSHELL_DAG_LIMIT"), graph_view.LIVE_STATES_LIMIT)
+    return jsonify(data.workflow_states(lp(), wf_id, limit))
 
 
 @bp.get("/workflows/<int:wf_id>/fireworks")
@@ -130,44 +129,83 @@ def _priority(body):
     return value
 
 
-def _apply(action, fw_id, body):
-    method = getattr(lp(), ACTIONS[action])
-    if action == "priority":
-        return method(fw_id, _priority(body))
-    return method(fw_id)
+def _priority_of(action, body):
+    return _priority(body) if action == "priority" else None
+
+
+@bp.get("/fireworks/<int:fw_id>/live")
+def firework_live(fw_id):
+    """What the page of a RUNNING firework polls: state, runtime, heartbeat, tracker lines."""
+    return jsonify(firework_view.live(lp(), fw_id))
+
+
+@bp.get("/fireworks/<int:fw_id>/actions")
+def firework_actions(fw_id):
+    """The actions legal in the firework's state, each with what it would change."""
+    return jsonify(actions.firework_actions(lp(), fw_id))
 
 
 @bp.post("/fireworks/<int:fw_id>/<action>")
 @require_actions
 def act(fw_id, action):
-    if action not in ACTIONS:
-        raise BadRequest(f"unknown action {action!r:.40}; use one of {', '.join(ACTIONS)}")
-    changed = _apply(action, fw_id, _payload())
+    changed = actions.apply(lp(), action, fw_id, _priority_of(action, _payload()))
     return jsonify({"action": action, "fw_id": fw_id, "changed": sorted(changed or [])})
+
+
+def _selection(body):
+    action, ids = body.get("action"), body.get("fw_ids")
+    if action not in actions.FIREWORK_ACTIONS:
+        raise BadRequest(f"unknown action {action!r:.40}; use one of {', '.join(actions.FIREWORK_ACTIONS)}")
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or len(ids) > actions.MAX_SELECTION
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+    ):
+        raise BadRequest(f"fw_ids must be a list of 1 to {actions.MAX_SELECTION} firework ids")
+    return action, list(dict.fromkeys(ids))
+
+
+@bp.post("/actions/preview")
+@require_actions
+def preview_selection():
+    """What an action on a selection would change, for the confirmation; changes nothing."""
+    action, ids = _selection(_payload())
+    return jsonify(actions.plan(lp(), action, ids))
 
 
 @bp.post("/actions")
 @require_actions
 def act_on_selection():
-    """One action on many fireworks; each succeeds or fails on its own."""
+    """One action on many fireworks; each succeeds or is refused on its own."""
     body = _payload()
-    action, ids = body.get("action"), body.get("fw_ids")
-    if action not in ACTIONS:
-        raise BadRequest(f"unknown action {action!r:.40}; use one of {', '.join(ACTIONS)}")
-    if (
-        not isinstance(ids, list)
-        or not ids
-        or len(ids) > MAX_SELECTION
-        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-    ):
-        raise BadRequest(f"fw_ids must be a list of 1 to {MAX_SELECTION} firework ids")
-    if action == "priority":
-        _priority(body)
+    action, ids = _selection(body)
+    priority = _priority_of(action, body)
     changed, failed = set(), []
     for fw_id in ids:
         try:
-            changed.update(_apply(action, fw_id, body) or [])
+            changed.update(actions.apply(lp(), action, fw_id, priority) or [])
         except StarshellError as exc:
             failed.append({"fw_id": fw_id, "error": str(exc), "status": exc.http_status})
     status = 200 if changed or not failed else failed[0]["status"]
     return jsonify({"action": action, "changed": sorted(changed), "failed": failed}), status
+
+
+@bp.get("/workflows/<int:wf_id>/actions")
+def workflow_actions(wf_id):
+    """Bulk actions over the workflow (rerun its FIZZLED, pause it...) with their counts."""
+    return jsonify({"wf_id": wf_id, "actions": actions.workflow_actions(lp(), wf_id)})
+
+
+@bp.get("/workflows/<int:wf_id>/actions/<action>")
+def workflow_action_plan(wf_id, action):
+    return jsonify(actions.workflow_plan(lp(), wf_id, action, data.check_state(request.args.get("state"))))
+
+
+@bp.post("/workflows/<int:wf_id>/actions")
+@require_actions
+def act_on_workflow(wf_id):
+    body = _payload()
+    action, state = body.get("action"), data.check_state(body.get("state"))
+    changed = actions.apply_to_workflow(lp(), wf_id, action, state)
+    return jsonify({"action": action, "wf_id": wf_id, "state": state, "changed": changed})

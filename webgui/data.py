@@ -13,11 +13,10 @@ from launchpad.query import parse_query
 from launchpad.states import ALL_STATES, State
 
 from .colors import DISPLAY_ORDER
-from .layout import layout
+from .firework_view import output_note, runtime
 from .tails import launch_tails
 
 SORTS = {"newest": [("wf_id", -1)], "oldest": [("wf_id", 1)], "name": [("name", 1), ("wf_id", -1)]}
-NODE_FIELDS = ["fw_id", "name", "state", "children"]
 ROW_FIELDS = ["fw_id", "name", "state", "priority", "updated_on", "current_launch"]
 
 
@@ -212,44 +211,11 @@ def workflow(lp, wf_id):
     }
 
 
-def workflow_graph(lp, wf_id, limit):
-    """Nodes with layout coordinates and edges, or only counts past ``limit`` nodes."""
-    info = workflow(lp, wf_id)
-    if info["nodes"] > limit:
-        return {
-            "wf_id": wf_id,
-            "too_large": True,
-            "limit": limit,
-            "nodes": [],
-            "edges": [],
-            "states": info["states"],
-            "total": info["nodes"],
-        }
-    docs = lp.get_fws({"wf_id": wf_id}, fields=NODE_FIELDS)
-    links = {d["fw_id"]: list(d.get("children") or []) for d in docs}
-    placed = layout(links)
-    nodes = [
-        {"fw_id": d["fw_id"], "name": d.get("name"), "state": d["state"], **placed["nodes"][d["fw_id"]]}
-        for d in docs
-    ]
-    edges = [[parent, child] for parent, kids in links.items() for child in kids if child in links]
-    return {
-        "wf_id": wf_id,
-        "too_large": False,
-        "limit": limit,
-        "nodes": nodes,
-        "edges": edges,
-        "states": info["states"],
-        "total": len(nodes),
-        "width": placed["width"],
-        "height": placed["height"],
-        "node_width": placed["node_width"],
-        "node_height": placed["node_height"],
-    }
-
-
 def workflow_states(lp, wf_id, limit):
-    """The live part of a workflow page: counts, and each firework's state when drawable."""
+    """The live part of a workflow page: counts, and each firework's state up to ``limit``.
+
+    Past ``limit`` fireworks the page redraws its (grouped) graph when the counts change.
+    """
     info = workflow(lp, wf_id)
     out = {
         "wf_id": wf_id,
@@ -295,7 +261,7 @@ def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024, tailed_launches=3)
     doc.pop("_id", None)
     spec = dict(doc.get("spec") or {})
     tasks = spec.pop("_tasks", [])
-    launches = []
+    launches, now = [], lp.now()
     newest_first = sorted(doc.pop("launches", []), key=lambda launch: launch["launch_id"], reverse=True)
     for i, launch in enumerate(newest_first):
         launch = {k: v for k, v in launch.items() if k != "_id"}
@@ -303,5 +269,8 @@ def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024, tailed_launches=3)
         launch["stored_data"] = action.get("stored_data") or {}
         tailed = i < tailed_launches
         launch["files"] = launch_tails(launch.get("launch_dir"), tail_lines, tail_bytes) if tailed else []
+        launch["runtime_secs"], launch["runtime_note"] = runtime(launch, now)
+        silent = tailed and not launch["files"] and launch.get("time_start")
+        launch["output_note"] = output_note(tasks, launch) if silent else []
         launches.append(launch)
     return {**doc, "spec": spec, "tasks": tasks, "launches": launches}

@@ -1,22 +1,27 @@
 """A layered left-to-right layout of a workflow's DAG, computed on the server.
 
 Why here and not in a JavaScript library: the layout is plain Python that
-tests can check, it costs O(sweeps x (nodes + edges)) so 2,000 fireworks lay
-out in milliseconds, and the browser then only draws rectangles, so no
-minified third-party code needs vendoring. Layers come from the longest path
-from a root; a few barycenter sweeps order each layer to reduce crossings;
-a layer taller than MAX_ROWS wraps into several columns, so a fan-out of
-1,000 fireworks stays a block instead of a 40,000-pixel column.
+tests can check, and the browser then only draws rectangles, so no minified
+third-party code needs vendoring. Layers come from the longest path from a
+root, and a layer is always one column: a layer with more than
+``GROUP_ABOVE`` fireworks is drawn as one group node (its counts by state)
+until the user expands it, so a 300-firework layer never looks like ten
+layers. The work is bounded: layering is O(nodes + edges), and the crossing
+sweeps and coordinates only touch what is drawn (single nodes and groups).
 """
 
 from launchpad.dag import topological_order
 
 NODE_WIDTH = 168
 NODE_HEIGHT = 30
-LAYER_GAP = 64
+GROUP_HEIGHT = 88
+LAYER_GAP = 96
 ROW_GAP = 12
 MARGIN = 16
-MAX_ROWS = 32  # a wider layer wraps into more columns, so fan-outs stay on screen
+GROUP_ABOVE = 24  # a layer with more fireworks than this starts as one group node
+MAX_SINGLE = 400  # past this many single nodes, the widest layers are grouped too
+EXPAND_MAX = 500  # an expanded group shows this many fireworks; the rest stay a group
+MAX_EDGES = 5000  # links drawn at most; the rest are counted, not drawn
 
 
 def assign_layers(links):
@@ -28,66 +33,136 @@ def assign_layers(links):
     return layer
 
 
-def order_layers(links, layer, sweeps=4):
-    """Rows of node ids, one list per layer, ordered to reduce edge crossings."""
+def layer_rows(links, layer):
+    """One list of node ids per layer, in topological (then id) order."""
     rows = [[] for _ in range(max(layer.values(), default=-1) + 1)]
     for node in topological_order(links):
         rows[layer[node]].append(node)
-    parents = {node: [] for node in links}
-    for parent, kids in links.items():
-        for child in kids:
-            parents[child].append(parent)
-    for _ in range(sweeps):
-        _sweep(rows, parents, downward=True)
-        _sweep(rows, links, downward=False)
     return rows
 
 
-def _sweep(rows, neighbours, downward):
-    """Reorder each layer by the mean relative position of its neighbours."""
-    where = _positions(rows)
-    indices = range(1, len(rows)) if downward else range(len(rows) - 2, -1, -1)
-    for i in indices:
-        row = rows[i]
-
-        def key(node, row=row):
-            near = [where[n] for n in neighbours.get(node, ()) if n in where]
-            return sum(near) / len(near) if near else where[node]
-
-        row.sort(key=key)
-        for j, node in enumerate(row):
-            where[node] = (j + 0.5) / len(row)
+def _grouped_layers(rows, expanded):
+    """Layers drawn as groups: the dense ones, then the widest until few singles remain."""
+    grouped = {i for i, row in enumerate(rows) if len(row) > GROUP_ABOVE and i not in expanded}
+    singles = sum(len(row) for i, row in enumerate(rows) if i not in grouped)
+    for i in sorted(range(len(rows)), key=lambda i: -len(rows[i])):
+        if singles <= MAX_SINGLE or len(rows[i]) < 2:
+            break
+        if i not in grouped and i not in expanded:
+            grouped.add(i)
+            singles -= len(rows[i])
+    return grouped
 
 
-def _positions(rows):
-    return {node: (j + 0.5) / len(row) for row in rows for j, node in enumerate(row)}
+def _items(rows, expanded, pinned):
+    """Per layer, the drawn items: ``("fw", id)`` or ``("group", key, members)``."""
+    grouped = _grouped_layers(rows, expanded)
+    columns = []
+    for i, row in enumerate(rows):
+        if i in grouped:
+            shown = [n for n in row if n in pinned]
+            rest = [n for n in row if n not in pinned]
+        else:
+            shown = row[:EXPAND_MAX] + [n for n in row[EXPAND_MAX:] if n in pinned]
+            rest = [n for n in row[EXPAND_MAX:] if n not in pinned]
+        column = [("fw", n) for n in shown]
+        if rest:
+            column.append(("group", f"g{i}", rest))
+        columns.append(column)
+    return columns, grouped
 
 
-def columns_of(rows, max_rows=MAX_ROWS):
-    """Each layer cut into columns of at most ``max_rows`` nodes, left to right."""
-    return [row[i : i + max_rows] for row in rows for i in range(0, len(row), max_rows)]
+def _key(item):
+    """A firework's id, or the group's ``g<layer>``."""
+    return item[1]
 
 
-def layout(links, max_rows=MAX_ROWS):
-    """Coordinates for every node of ``{parent: [children]}`` (every node a key).
+def _item_edges(links, columns):
+    """Links between drawn items, each pair once with how many links it stands for."""
+    owner = {}
+    for column in columns:
+        for item in column:
+            for node in item[2] if item[0] == "group" else (item[1],):
+                owner[node] = _key(item)
+    counts = {}
+    for parent, kids in links.items():
+        for child in kids:
+            if child in owner and parent in owner:
+                pair = (owner[parent], owner[child])
+                counts[pair] = counts.get(pair, 0) + 1
+    return counts
 
-    Returns ``{"nodes": {id: {"x", "y"}}, "width", "height", ...}``; x grows
-    with the layer, each column is centred vertically on the tallest one.
+
+def _order(columns, pairs, sweeps=4):
+    """Reorder each column by the mean position of its neighbours (fewer crossings)."""
+    keyed = [[_key(item) for item in column] for column in columns]
+    ups, downs = {}, {}
+    for parent, child in pairs:
+        downs.setdefault(parent, []).append(child)
+        ups.setdefault(child, []).append(parent)
+    where = {k: (j + 0.5) / len(col) for col in keyed for j, k in enumerate(col)}
+    for sweep in range(2 * sweeps):
+        downward = sweep % 2 == 0
+        neighbours = ups if downward else downs
+        indices = range(1, len(keyed)) if downward else range(len(keyed) - 2, -1, -1)
+        for i in indices:
+            col = keyed[i]
+
+            def rank(k, neighbours=neighbours):
+                near = [where[n] for n in neighbours.get(k, ()) if n in where]
+                return sum(near) / len(near) if near else where[k]
+
+            col.sort(key=rank)
+            for j, k in enumerate(col):
+                where[k] = (j + 0.5) / len(col)
+    by_key = {_key(item): item for column in columns for item in column}
+    return [[by_key[k] for k in col] for col in keyed]
+
+
+def layout(links, expanded=(), pinned=()):
+    """Coordinates for the drawn items of ``{parent: [children]}`` (every node a key).
+
+    ``expanded``: layer numbers the user opened; ``pinned``: node ids to show
+    singly even inside a group (a search result). Returns ``{"nodes": {id:
+    {"x", "y", "layer"}}, "groups": [{"key", "layer", "members", "x", "y",
+    "height"}], "edges": [[from key, to key, links]], "layers": [{"layer",
+    "size", "grouped", "x"}], "width", "height", "edges_hidden", ...}``.
     """
-    columns = columns_of(order_layers(links, assign_layers(links)), max_rows)
-    tallest = max((len(c) for c in columns), default=0)
-    step_y = NODE_HEIGHT + ROW_GAP
-    nodes = {}
+    layer = assign_layers(links)
+    rows = layer_rows(links, layer)
+    columns, grouped = _items(rows, set(expanded), set(pinned))
+    pairs = _item_edges(links, columns)
+    columns = _order(columns, pairs)
+    step = NODE_WIDTH + LAYER_GAP
+
+    def height_of(item):
+        return GROUP_HEIGHT if item[0] == "group" else NODE_HEIGHT
+
+    heights = [sum(height_of(item) + ROW_GAP for item in col) - (ROW_GAP if col else 0) for col in columns]
+    tallest = max(heights, default=0)
+    nodes, groups = {}, []
     for i, column in enumerate(columns):
-        offset = (tallest - len(column)) * step_y / 2
-        for j, node in enumerate(column):
-            nodes[node] = {"x": MARGIN + i * (NODE_WIDTH + LAYER_GAP), "y": MARGIN + offset + j * step_y}
-    width = 2 * MARGIN + len(columns) * NODE_WIDTH + max(len(columns) - 1, 0) * LAYER_GAP
-    height = 2 * MARGIN + tallest * step_y - (ROW_GAP if tallest else 0)
+        x, y = MARGIN + i * step, MARGIN + (tallest - heights[i]) / 2
+        for item in column:
+            if item[0] == "group":
+                groups.append(
+                    {"key": item[1], "layer": i, "members": item[2], "x": x, "y": y, "height": GROUP_HEIGHT}
+                )
+            else:
+                nodes[item[1]] = {"x": x, "y": y, "layer": i}
+            y += height_of(item) + ROW_GAP
+    edges = sorted(([a, b, n] for (a, b), n in pairs.items()), key=lambda e: (str(e[0]), str(e[1])))
     return {
         "nodes": nodes,
-        "width": width,
-        "height": height,
+        "groups": groups,
+        "edges": edges[:MAX_EDGES],
+        "edges_hidden": max(len(edges) - MAX_EDGES, 0),
+        "layers": [
+            {"layer": i, "size": len(row), "grouped": i in grouped, "x": MARGIN + i * step}
+            for i, row in enumerate(rows)
+        ],
+        "width": 2 * MARGIN + len(columns) * NODE_WIDTH + max(len(columns) - 1, 0) * LAYER_GAP,
+        "height": 2 * MARGIN + tallest,
         "node_width": NODE_WIDTH,
         "node_height": NODE_HEIGHT,
     }

@@ -8,9 +8,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from launchpad.errors import InvalidQueryError
 
-from . import data
+from . import actions, data
 from .activity import WINDOWS
-from .auth import guessing_allowed, log_in, log_out, safe_next, settings
+from .auth import can_act, guessing_allowed, log_in, log_out, safe_next, settings
 from .colors import DISPLAY_ORDER, stylesheet
 from .context import cfg, lp, scope
 from .firework_list import SORTS as FIREWORK_SORTS
@@ -54,13 +54,18 @@ def workflow(wf_id):
         states=DISPLAY_ORDER,
         drawable=info["nodes"] <= cfg("STARSHELL_DAG_LIMIT"),
         dag_limit=cfg("STARSHELL_DAG_LIMIT"),
+        wf_actions=actions.workflow_actions(lp(), wf_id) if can_act() else [],
+        legal_by_state={state: actions.legal_actions(state) for state in DISPLAY_ORDER},
+        selection_actions=[
+            {"action": a, "label": label} for a, (label, _) in actions.FIREWORK_ACTIONS.items()
+        ],
     )
 
 
 @bp.get("/fireworks/<int:fw_id>")
 def firework(fw_id):
     fw = data.firework(lp(), fw_id, cfg("STARSHELL_TAIL_LINES"), cfg("STARSHELL_TAIL_BYTES"))
-    return render_template("firework.html", fw=fw)
+    return render_template("firework.html", fw=fw, offered=actions.firework_actions(lp(), fw_id))
 
 
 @bp.get("/fireworks")

@@ -48,6 +48,7 @@ CREATE TABLE fireworks (
     created_on TEXT, updated_on TEXT, doc TEXT NOT NULL);
 CREATE INDEX fireworks_claim ON fireworks (state, priority DESC, fw_id);
 CREATE INDEX fireworks_wf ON fireworks (wf_id, state);
+CREATE INDEX fireworks_updated ON fireworks (updated_on);
 CREATE INDEX fireworks_name ON fireworks (name);
 CREATE TABLE links (
     parent INTEGER NOT NULL, child INTEGER NOT NULL, PRIMARY KEY (parent, child));

@@ -1,0 +1,107 @@
+"""The workflow graph the page draws: laid-out nodes, groups, links, and search.
+
+One read of the workflow's fireworks (id, name, state, children), laid out
+by ``layout``; groups carry their counts by state so a collapsed layer
+still says what it holds.
+"""
+
+import re
+
+from launchpad.errors import InvalidQueryError
+
+from .data import full_counts, workflow
+from .layout import layout
+
+NODE_FIELDS = ["fw_id", "name", "state", "children"]
+MAX_PARAM_IDS = 200  # expanded layers or pinned ids one request may name
+FIND_LIMIT = 20
+LIVE_STATES_LIMIT = 2000  # past this, a refresh sends counts and the page redraws on change
+
+
+def id_list(raw, name):
+    """``"1,2,3"`` -> ``[1, 2, 3]``; refuses anything but a short list of whole numbers."""
+    parts = [p for p in (raw or "").split(",") if p.strip()]
+    if len(parts) > MAX_PARAM_IDS or not all(p.strip().isdigit() for p in parts):
+        raise InvalidQueryError(f"{name} must be up to {MAX_PARAM_IDS} comma-separated whole numbers")
+    return [int(p) for p in parts]
+
+
+def too_large(info, limit):
+    return {
+        "wf_id": info["wf_id"],
+        "too_large": True,
+        "limit": limit,
+        "nodes": [],
+        "groups": [],
+        "edges": [],
+        "states": info["states"],
+        "total": info["nodes"],
+    }
+
+
+def workflow_graph(lp, wf_id, limit, expanded=(), pinned=()):
+    """The drawable graph of a workflow, dense layers grouped (``too_large`` past ``limit``)."""
+    info = workflow(lp, wf_id)
+    if info["nodes"] > limit:
+        return too_large(info, limit)
+    docs = lp.get_fws({"wf_id": wf_id}, fields=NODE_FIELDS)
+    links = {d["fw_id"]: list(d.get("children") or []) for d in docs}
+    placed = layout(links, expanded, pinned)
+    by_id = {d["fw_id"]: d for d in docs}
+    nodes = [
+        {"fw_id": fw_id, "name": by_id[fw_id].get("name"), "state": by_id[fw_id]["state"], **spot}
+        for fw_id, spot in placed["nodes"].items()
+    ]
+    groups = []
+    for group in placed["groups"]:
+        counts = {}
+        for fw_id in group["members"]:
+            state = by_id[fw_id]["state"]
+            counts[state] = counts.get(state, 0) + 1
+        size = placed["layers"][group["layer"]]["size"]
+        groups.append(
+            {
+                "key": group["key"],
+                "layer": group["layer"],
+                "count": len(group["members"]),
+                "states": {s: n for s, n in full_counts(counts).items() if n},
+                "expandable": group["layer"] not in set(expanded),
+                "layer_size": size,
+                "x": group["x"],
+                "y": group["y"],
+                "height": group["height"],
+            }
+        )
+    return {
+        "wf_id": wf_id,
+        "too_large": False,
+        "limit": limit,
+        "nodes": nodes,
+        "groups": groups,
+        "edges": placed["edges"],
+        "edges_hidden": placed["edges_hidden"],
+        "layers": placed["layers"],
+        "expanded": sorted(set(expanded)),
+        "states": info["states"],
+        "total": len(docs),
+        "width": placed["width"],
+        "height": placed["height"],
+        "node_width": placed["node_width"],
+        "node_height": placed["node_height"],
+    }
+
+
+def find_fireworks(lp, wf_id, text, limit=FIND_LIMIT):
+    """Fireworks of the workflow whose id is ``text`` or whose name contains it."""
+    workflow(lp, wf_id)
+    text = (text or "").strip()
+    if not text:
+        return []
+    fields = ["fw_id", "name", "state"]
+    found = []
+    if text.lstrip("#").isdigit():
+        found = lp.get_fws({"wf_id": wf_id, "fw_id": int(text.lstrip("#"))}, fields=fields)
+    pattern = {"$regex": re.escape(text), "$options": "i"}
+    named = lp.get_fws({"wf_id": wf_id, "name": pattern}, fields=fields, sort=[("fw_id", 1)], limit=limit)
+    seen = {d["fw_id"] for d in found}
+    return (found + [d for d in named if d["fw_id"] not in seen])[:limit]
