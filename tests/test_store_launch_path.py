@@ -6,6 +6,7 @@ from test_store_contract import add, fw_doc
 from launchpad.stores import WorkerFilter
 
 RUNNING = {"state": "RUNNING", "updated_on": "now"}
+CLOSED = {"state": "COMPLETED", "time_end": "t"}
 
 
 def launch_doc():
@@ -55,23 +56,25 @@ def test_finish_firework_releases_children_only_for_the_live_launch(store):
             fw_doc(4, state="PAUSED", waiting_on=1, parents=[1]),
         ],
     )
-    fw, launch_id = store.open_launch(WorkerFilter(), RUNNING, launch_doc())
-    assert store.finish_firework(1, launch_id + 1, "COMPLETED", "t1", fw["children"]) is False  # fenced
+    _, launch_id = store.open_launch(WorkerFilter(), RUNNING, launch_doc())
+    assert store.finish_firework(1, launch_id + 1, "COMPLETED", "t1", CLOSED) is False  # fenced
     assert [store.get_firework(i)["waiting_on"] for i in (2, 3, 4)] == [1, 2, 1]
     assert store.get_firework(1)["state"] == "RUNNING"
-    assert store.finish_firework(1, launch_id, "COMPLETED", "t2", fw["children"]) is True
+    assert store.get_launch(launch_id)["state"] == "RUNNING"
+    assert store.finish_firework(1, launch_id, "COMPLETED", "t2", CLOSED) is True
     got = {i: store.get_firework(i) for i in (1, 2, 3, 4)}
     assert (got[1]["state"], got[1]["updated_on"]) == ("COMPLETED", "t2")
+    assert store.get_launch(launch_id)["time_end"] == "t"
     assert (got[2]["state"], got[2]["waiting_on"], got[2]["updated_on"]) == ("READY", 0, "t2")
     assert (got[3]["state"], got[3]["waiting_on"]) == ("WAITING", 1)
     assert (got[4]["state"], got[4]["waiting_on"]) == ("PAUSED", 0)
-    assert store.finish_firework(1, launch_id, "COMPLETED", "t3", fw["children"]) is False  # once only
+    assert store.finish_firework(1, launch_id, "COMPLETED", "t3", CLOSED) is False  # once only
     assert store.get_firework(3)["waiting_on"] == 1
 
 
 def test_a_fizzled_finish_releases_nothing(store):
     add(store, [fw_doc(1, children=[2]), fw_doc(2, state="WAITING", waiting_on=1, parents=[1])])
-    fw, launch_id = store.open_launch(WorkerFilter(), RUNNING, launch_doc())
-    assert store.finish_firework(1, launch_id, "FIZZLED", "t", fw["children"]) is True
+    _, launch_id = store.open_launch(WorkerFilter(), RUNNING, launch_doc())
+    assert store.finish_firework(1, launch_id, "FIZZLED", "t", CLOSED) is True
     assert store.get_firework(1)["state"] == "FIZZLED"
     assert (store.get_firework(2)["state"], store.get_firework(2)["waiting_on"]) == ("WAITING", 1)

@@ -209,18 +209,24 @@ class Store(ABC):
             self.insert_launch({**launch, "launch_id": launch_id, "fw_id": fw["fw_id"]})
         return fw, launch_id
 
-    def finish_firework(self, fw_id, launch_id, state, updated_on, children=()):
-        """Set a RUNNING firework's final ``state`` if ``launch_id`` is still its live launch
-        (fencing) and then, if it COMPLETED, ``release_children(children)``. Returns
-        whether the firework changed."""
-        changed = self.update_fireworks(
-            [fw_id],
-            {"state": state, "updated_on": updated_on},
-            expect={"state": State.RUNNING.value, "current_launch": launch_id},
-        )
-        if changed and state == State.COMPLETED.value:
-            self.release_children(children, updated_on)
-        return bool(changed)
+    def finish_firework(self, fw_id, launch_id, state, updated_on, launch_changes):
+        """Only if ``launch_id`` is still the RUNNING firework's live launch (fencing): set
+        its final ``state``, set ``launch_changes`` on the launch and, if it COMPLETED,
+        release its children, in that order (a store without transactions that fails
+        half-way leaves what ``complete_launch`` can finish). Returns whether it changed."""
+        with self.transaction():
+            changed = self.update_fireworks(
+                [fw_id],
+                {"state": state, "updated_on": updated_on},
+                expect={"state": State.RUNNING.value, "current_launch": launch_id},
+            )
+            if not changed:
+                return False
+            self.update_launch(launch_id, launch_changes)
+            if state == State.COMPLETED.value:
+                children = (self.get_firework(fw_id, fields=["children"]) or {}).get("children") or []
+                self.release_children(children, updated_on)
+        return True
 
     @abstractmethod
     def count_claimable(self, worker, states=(State.READY.value,), limit=None, not_before=None):

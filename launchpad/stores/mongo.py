@@ -437,6 +437,25 @@ class MongoStore(Store):
 
         return self._guard(release)
 
+    def finish_firework(self, fw_id, launch_id, state, updated_on, launch_changes):
+        cond = {"fw_id": fw_id, "state": State.RUNNING.value, "current_launch": launch_id}
+
+        def finished_before():  # a lost reply: the firework holds our state with our launch
+            return self.fireworks.find_one({**cond, "state": state}, {"children": 1})
+
+        doc = self._guard(
+            lambda: self.fireworks.find_one_and_update(
+                cond, {"$set": {"state": state, "updated_on": updated_on}}, {"children": 1}
+            ),
+            recover=finished_before,
+        )
+        if doc is None:
+            return False
+        self.update_launch(launch_id, launch_changes)
+        if state == State.COMPLETED.value:
+            self.release_children(doc.get("children") or [], updated_on)
+        return True
+
     @staticmethod
     def _claimable(worker, states, fw_id=None, not_before=None):
         _vetted(worker.query)

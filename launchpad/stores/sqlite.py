@@ -765,9 +765,12 @@ class SQLiteStore(Store):
         with self.transaction() as conn:
             return open_launch(self, conn, worker, changes, launch, claimable)
 
-    def finish_firework(self, fw_id, launch_id, state, updated_on, children=()):
+    def finish_firework(self, fw_id, launch_id, state, updated_on, launch_changes):
         with self.transaction() as conn:
-            return finish_firework(conn, fw_id, launch_id, state, updated_on, list(children))
+            if not finish_firework(conn, fw_id, launch_id, state, updated_on):
+                return False
+            self.launches.update([launch_id], launch_changes)
+        return True
 
     def update_launch(self, launch_id, changes, expect_state=None):
         expect = {"state": expect_state} if expect_state is not None else None

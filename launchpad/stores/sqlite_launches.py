@@ -93,21 +93,18 @@ def open_launch(store, conn, worker, changes, launch, claimable):
     return fw, launch_id
 
 
-def finish_firework(conn, fw_id, launch_id, state, updated_on, children):
+def finish_firework(conn, fw_id, launch_id, state, updated_on):
     """Set a RUNNING firework's final ``state`` if ``launch_id`` is still its live launch
-    and, when it COMPLETED, release ``children`` in the same statement (as
-    ``release_children``). Returns whether the firework changed."""
-    release = state == State.COMPLETED.value and bool(children)
+    and, when it COMPLETED, release its children (as ``release_children``) in the same
+    statement. Returns whether the firework changed."""
     params = {"fw": fw_id, "launch": launch_id, "state": state, "now": updated_on}
-    if not release:
+    if state != State.COMPLETED.value:
         rows = conn.execute(
             "UPDATE fireworks SET state = :state, updated_on = :now "
             "WHERE fw_id = :fw AND state = 'RUNNING' AND current_launch = :launch RETURNING fw_id",
             params,
         ).fetchall()
         return bool(rows)
-    marks = ", ".join(f":c{i}" for i in range(len(children)))
-    params.update({f"c{i}": child for i, child in enumerate(children)})
     readied = "fw_id <> :fw AND state = 'WAITING' AND waiting_on <= 1"
     rows = conn.execute(
         "UPDATE fireworks SET "
@@ -115,7 +112,8 @@ def finish_firework(conn, fw_id, launch_id, state, updated_on, children):
         f"updated_on = CASE WHEN fw_id = :fw OR ({readied}) THEN :now ELSE updated_on END, "
         "waiting_on = CASE WHEN fw_id = :fw THEN waiting_on ELSE MAX(waiting_on - 1, 0) END "
         "WHERE (fw_id = :fw AND state = 'RUNNING' AND current_launch = :launch) "
-        f"OR (fw_id IN ({marks}) AND fw_id <> :fw AND (waiting_on > 0 OR state = 'WAITING') "
+        "OR (fw_id IN (SELECT child FROM links WHERE parent = :fw) AND fw_id <> :fw "
+        "AND (waiting_on > 0 OR state = 'WAITING') "
         "AND EXISTS (SELECT 1 FROM fireworks AS parent WHERE parent.fw_id = :fw "
         "AND parent.state = 'RUNNING' AND parent.current_launch = :launch)) RETURNING fw_id",
         params,
