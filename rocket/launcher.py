@@ -97,12 +97,13 @@ def rapidfire(
     def out_of_time():
         return rocket.time_left is not None and rocket.time_left() <= 0
 
+    def more(ran):  # whether the series that has run ``ran`` may start another
+        return (nlaunches <= 0 or launched + ran < nlaunches) and not out_of_time()
+
     with interruptible(rocket.guard):
         while True:
-            while nlaunches <= 0 or launched < nlaunches:
-                if out_of_time() or rocket.run_once() is None:
-                    break
-                launched += 1
+            if (nlaunches <= 0 or launched < nlaunches) and not out_of_time():
+                launched += rocket.run_series(more)
             loops += 1
             if (nlaunches > 0 and launched >= nlaunches) or out_of_time():
                 break

@@ -78,3 +78,12 @@ def test_a_fizzled_finish_releases_nothing(store):
     assert store.finish_firework(1, launch_id, "FIZZLED", "t", CLOSED) is True
     assert store.get_firework(1)["state"] == "FIZZLED"
     assert (store.get_firework(2)["state"], store.get_firework(2)["waiting_on"]) == ("WAITING", 1)
+
+
+def test_a_child_appended_while_the_parent_runs_is_released(store):
+    add(store, [fw_doc(1)])
+    _, launch_id = store.open_launch(WorkerFilter(), RUNNING, launch_doc())
+    store.insert_fireworks([fw_doc(2, state="WAITING", waiting_on=1, parents=[1])])
+    store.update_fireworks([1], {"children": [2]})
+    assert store.finish_firework(1, launch_id, "COMPLETED", "t", CLOSED) is True
+    assert store.get_firework(2)["state"] == "READY"
