@@ -130,18 +130,14 @@ def _as_list(value):
 
 
 def _as_workflow(value):
-    from .models import Firework, Workflow
+    from .models import Firework, Workflow, as_workflow
 
-    if isinstance(value, Workflow):
-        return value
-    if isinstance(value, Firework):
-        return Workflow.from_firework(value)
-    if isinstance(value, dict):
-        try:
-            return Workflow.from_dict(value)
-        except InvalidWorkflowError as exc:
-            raise TaskError(f"bad workflow in FWAction: {exc}") from None
-    raise TaskError(f"FWAction additions/detours must be workflows or fireworks, got {value!r:.80}")
+    if not isinstance(value, (Workflow, Firework, dict)):
+        raise TaskError(f"FWAction additions/detours must be workflows or fireworks, got {value!r:.80}")
+    try:
+        return as_workflow(value)
+    except InvalidWorkflowError as exc:
+        raise TaskError(f"bad workflow in FWAction: {exc}") from None
 
 
 # ---- DictMod: Mongo-like edits of a spec, as FireWorks' mod_spec ----------

@@ -1,132 +1,135 @@
 """Workflows that change while they run: FWAction application and appending.
 
-Part of the LaunchPad (a mixin). A completion reads and writes only the
-finished firework's children (or, with ``propagate``, its descendants) and
-the fireworks it adds: never the whole workflow.
+Plain functions over a store (and a clock where they stamp a time). A
+completion reads and writes only the finished firework's children (or, with
+``propagate``, its descendants) and the fireworks it adds: never the whole
+workflow.
 """
 
 from .actions import apply_action_to_spec
 from .dag import descendants
+from .errors import InvalidWorkflowError
+from .insertion import firework_docs
+from .models import as_workflow
+from .reads import children_of, wf_id_of
 from .states import State
+from .timestamps import timestamp
+from .transitions import move_fireworks
+from .workflow_ops import pull_spec_mods as pull_completed_spec_mods
 
 S = State
 
 
-class DynamicsMixin:
-    """FWAction semantics and ``append_wf`` (mixed into LaunchPad)."""
+def plan_action(store, fw, action):
+    """The children's new specs, computed before anything is written.
 
-    def plan_action(self, fw, action):
-        """The children's new specs, computed before anything is written.
+    A bad ``mod_spec`` raises here, so the firework fizzles cleanly
+    instead of being left half-applied.
+    """
+    if not (action.update_spec or action.mod_spec):
+        return {}
+    targets = list(fw["children"])
+    if action.propagate:
+        targets = sorted(set(targets) | descendants(targets, lambda ids: children_of(store, ids)))
+    return {
+        doc["fw_id"]: apply_action_to_spec(doc["spec"], action)
+        for doc in store.get_fireworks(targets, ["fw_id", "spec", "state"])
+        if doc["state"] not in (S.RUNNING.value, S.COMPLETED.value, S.ARCHIVED.value)
+    }
 
-        A bad ``mod_spec`` raises here, so the firework fizzles cleanly
-        instead of being left half-applied.
-        """
-        if not (action.update_spec or action.mod_spec):
-            return {}
-        targets = list(fw["children"])
-        if action.propagate:
-            targets = sorted(set(targets) | descendants(targets, self._children_of))
-        return {
-            doc["fw_id"]: apply_action_to_spec(doc["spec"], action)
-            for doc in self.store.get_fireworks(targets, ["fw_id", "spec", "state"])
-            if doc["state"] not in (S.RUNNING.value, S.COMPLETED.value, S.ARCHIVED.value)
-        }
 
-    def apply_action(self, fw, action, now, plan=None):
-        """Apply a completed firework's FWAction, then release its children."""
-        children = list(fw["children"])
-        plan = self.plan_action(fw, action) if plan is None else plan
-        for fw_id, spec in plan.items():
-            self.store.update_fireworks([fw_id], {"spec": spec, "updated_on": now})
-        for wf in action.detours:  # each detour sits between this firework and its old children
-            self._attach(wf, [fw["fw_id"]], fw["wf_id"], now, detour=True, below=children)
-        for wf in action.additions:
-            self._attach(wf, [fw["fw_id"]], fw["wf_id"], now)
-        if action.defuse_workflow:
-            ids = [
-                d["fw_id"]
-                for d in self.store.find_fireworks(
-                    {
-                        "wf_id": fw["wf_id"],
-                        "state": {"$in": [S.WAITING.value, S.READY.value, S.RESERVED.value, S.PAUSED.value]},
-                    },
-                    ["fw_id"],
-                )
-            ]
-            self._move(ids, S.DEFUSED.value, strict=False)
-        elif action.defuse_children:
-            self._move(children, S.DEFUSED.value, strict=False)
-        self.store.release_children(children, now)
-
-    def _release_after_fizzle(self, fw, now):
-        """Children that accept fizzled parents go on; they learn which parent failed."""
-        allowed = [
-            d
-            for d in self.store.get_fireworks(fw["children"], ["fw_id", "spec"])
-            if d["spec"].get("_allow_fizzled_parents")
+def apply_action(store, clock, fw, action, now, plan=None):
+    """Apply a completed firework's FWAction, then release its children."""
+    children = list(fw["children"])
+    plan = plan_action(store, fw, action) if plan is None else plan
+    for fw_id, spec in plan.items():
+        store.update_fireworks([fw_id], {"spec": spec, "updated_on": now})
+    for wf in action.detours:  # each detour sits between this firework and its old children
+        attach(store, wf, [fw["fw_id"]], fw["wf_id"], now, detour=True, below=children)
+    for wf in action.additions:
+        attach(store, wf, [fw["fw_id"]], fw["wf_id"], now)
+    if action.defuse_workflow:
+        ids = [
+            d["fw_id"]
+            for d in store.find_fireworks(
+                {
+                    "wf_id": fw["wf_id"],
+                    "state": {"$in": [S.WAITING.value, S.READY.value, S.RESERVED.value, S.PAUSED.value]},
+                },
+                ["fw_id"],
+            )
         ]
-        for doc in allowed:
-            spec = dict(doc["spec"])
-            spec["_fizzled_parents"] = spec.get("_fizzled_parents", []) + [
-                {"fw_id": fw["fw_id"], "name": fw.get("name")}
-            ]
-            self.store.update_fireworks([doc["fw_id"]], {"spec": spec, "updated_on": now})
-        self.store.release_children([d["fw_id"] for d in allowed], now)
+        move_fireworks(store, clock, ids, S.DEFUSED.value, strict=False)
+    elif action.defuse_children:
+        move_fireworks(store, clock, children, S.DEFUSED.value, strict=False)
+    store.release_children(children, now)
 
-    def append_wf(self, new_wf, fw_ids, detour=False, pull_spec_mods=True):
-        """Add ``new_wf`` as children of ``fw_ids`` (as a detour: also before their children).
 
-        ``pull_spec_mods`` (FireWorks' default): the new roots get the
-        update_spec/mod_spec of parents that already completed.
-        Returns ``{file id: store id}`` for the new fireworks.
-        """
-        from .launchpad import as_workflow
+def release_after_fizzle(store, fw, now):
+    """Children that accept fizzled parents go on; they learn which parent failed."""
+    allowed = [
+        d
+        for d in store.get_fireworks(fw["children"], ["fw_id", "spec"])
+        if d["spec"].get("_allow_fizzled_parents")
+    ]
+    for doc in allowed:
+        spec = dict(doc["spec"])
+        spec["_fizzled_parents"] = spec.get("_fizzled_parents", []) + [
+            {"fw_id": fw["fw_id"], "name": fw.get("name")}
+        ]
+        store.update_fireworks([doc["fw_id"]], {"spec": spec, "updated_on": now})
+    store.release_children([d["fw_id"] for d in allowed], now)
 
-        fw_ids = [int(i) for i in fw_ids]
-        new_wf = as_workflow(new_wf)
-        if pull_spec_mods:
-            from .workflow_ops import pull_spec_mods as pull
 
-            pull(self, new_wf, fw_ids)
-        wf_ids = {self.wf_id_of(i) for i in fw_ids}
-        if len(wf_ids) != 1:
-            from .errors import InvalidWorkflowError
+def append_wf(store, clock, new_wf, fw_ids, detour=False, pull_spec_mods=True):
+    """Add ``new_wf`` as children of ``fw_ids`` (as a detour: also before their children).
 
-            raise InvalidWorkflowError("append_wf: the parent fireworks belong to different workflows")
-        with self.store.transaction():
-            return self._attach(as_workflow(new_wf), fw_ids, wf_ids.pop(), self.now(), detour)
+    ``pull_spec_mods`` (FireWorks' default): the new roots get the
+    update_spec/mod_spec of parents that already completed.
+    Returns ``{file id: store id}`` for the new fireworks.
+    """
+    fw_ids = [int(i) for i in fw_ids]
+    new_wf = as_workflow(new_wf)
+    if pull_spec_mods:
+        pull_completed_spec_mods(store, new_wf, fw_ids)
+    wf_ids = {wf_id_of(store, i) for i in fw_ids}
+    if len(wf_ids) != 1:
+        raise InvalidWorkflowError("append_wf: the parent fireworks belong to different workflows")
+    with store.transaction():
+        return attach(store, new_wf, fw_ids, wf_ids.pop(), timestamp(clock), detour)
 
-    def _attach(self, wf, parent_ids, wf_id, now, detour=False, below=None):
-        """Insert ``wf`` into workflow ``wf_id`` below ``parent_ids``.
 
-        A detour also becomes a parent of ``below`` (default: the parents'
-        current children).
-        """
-        old_ids = sorted(wf.id_fw)
-        first = self.store.next_ids("fw", len(old_ids))
-        id_map = {old: first + i for i, old in enumerate(old_ids)}
-        roots = {id_map[r] for r in wf.root_fw_ids}
-        leaves = [id_map[leaf] for leaf in wf.leaf_fw_ids]
-        parents = self.store.get_fireworks(parent_ids, ["fw_id", "state", "children"])
-        not_done = sum(1 for p in parents if p["state"] != S.COMPLETED.value)
-        docs = self._firework_docs(wf, id_map, wf_id, now)
-        old_children = sorted(below if below is not None else {c for p in parents for c in p["children"]})
-        for doc in docs:
-            if doc["fw_id"] in roots:
-                doc["parents"] = list(parent_ids) + doc["parents"]
-                doc["waiting_on"] += not_done
-                if doc["waiting_on"] and doc["state"] == S.READY.value:
-                    doc["state"] = S.WAITING.value
-            if detour and doc["fw_id"] in leaves:
-                doc["children"] = doc["children"] + old_children
-        self.store.insert_fireworks(docs)
-        for p in parents:
-            self.store.update_fireworks([p["fw_id"]], {"children": p["children"] + sorted(roots)})
-        if detour and old_children:
-            for child in self.store.get_fireworks(old_children, ["fw_id", "parents", "waiting_on", "state"]):
-                waiting = child["waiting_on"] + len(leaves)
-                changes = {"parents": child["parents"] + leaves, "waiting_on": waiting}
-                if child["state"] == S.READY.value:
-                    changes["state"] = S.WAITING.value
-                self.store.update_fireworks([child["fw_id"]], changes)
-        return id_map
+def attach(store, wf, parent_ids, wf_id, now, detour=False, below=None):
+    """Insert ``wf`` into workflow ``wf_id`` below ``parent_ids``.
+
+    A detour also becomes a parent of ``below`` (default: the parents'
+    current children).
+    """
+    old_ids = sorted(wf.id_fw)
+    first = store.next_ids("fw", len(old_ids))
+    id_map = {old: first + i for i, old in enumerate(old_ids)}
+    roots = {id_map[r] for r in wf.root_fw_ids}
+    leaves = [id_map[leaf] for leaf in wf.leaf_fw_ids]
+    parents = store.get_fireworks(parent_ids, ["fw_id", "state", "children"])
+    not_done = sum(1 for p in parents if p["state"] != S.COMPLETED.value)
+    docs = firework_docs(wf, id_map, wf_id, now)
+    old_children = sorted(below if below is not None else {c for p in parents for c in p["children"]})
+    for doc in docs:
+        if doc["fw_id"] in roots:
+            doc["parents"] = list(parent_ids) + doc["parents"]
+            doc["waiting_on"] += not_done
+            if doc["waiting_on"] and doc["state"] == S.READY.value:
+                doc["state"] = S.WAITING.value
+        if detour and doc["fw_id"] in leaves:
+            doc["children"] = doc["children"] + old_children
+    store.insert_fireworks(docs)
+    for p in parents:
+        store.update_fireworks([p["fw_id"]], {"children": p["children"] + sorted(roots)})
+    if detour and old_children:
+        for child in store.get_fireworks(old_children, ["fw_id", "parents", "waiting_on", "state"]):
+            waiting = child["waiting_on"] + len(leaves)
+            changes = {"parents": child["parents"] + leaves, "waiting_on": waiting}
+            if child["state"] == S.READY.value:
+                changes["state"] = S.WAITING.value
+            store.update_fireworks([child["fw_id"]], changes)
+    return id_map

@@ -549,6 +549,17 @@ class Workflow(FWSerializable):
         self.links = Links({p: [c for c in kids if c not in gone] for p, kids in links.items()})
 
 
+def as_workflow(wf):
+    """A Workflow from a Workflow, a Firework (a one-firework workflow) or a dict."""
+    if isinstance(wf, Workflow):
+        return wf
+    if isinstance(wf, Firework):
+        return Workflow.from_firework(wf)
+    if isinstance(wf, dict):
+        return Workflow.from_dict(wf)
+    raise TypeError(f"expected a Workflow, Firework or dict, got {type(wf).__name__}")
+
+
 def _detours(detour, fw_ids):
     if isinstance(detour, bool):
         return [detour] * len(fw_ids)

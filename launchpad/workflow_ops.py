@@ -17,17 +17,17 @@ WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
 _BUSY = (S.RUNNING.value, S.RESERVED.value)
 
 
-def pull_spec_mods(lp, wf, parent_ids):
+def pull_spec_mods(store, wf, parent_ids):
     """Give ``wf``'s roots the update_spec/mod_spec of parents already COMPLETED:
     what they would have received had they been children at the time."""
     done = [
         p["fw_id"]
-        for p in lp.store.get_fireworks(parent_ids, ["fw_id", "state"])
+        for p in store.get_fireworks(parent_ids, ["fw_id", "state"])
         if p["state"] == S.COMPLETED.value
     ]
     actions = []
     for fw_id in sorted(done):
-        last = lp.store.find_launches(
+        last = store.find_launches(
             {"fw_id": fw_id, "state": LaunchState.COMPLETED.value}, sort=[("launch_id", -1)], limit=1
         )
         action = last[0].get("action") if last else None

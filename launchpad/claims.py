@@ -1,0 +1,187 @@
+"""Claiming fireworks: a rocket's checkout, and queue reservations (``qlaunch -r``).
+
+Plain functions over a store and a clock. A claim is one atomic store
+operation (``claim_firework``) inside one transaction with the launch it
+opens, so two rockets never run the same firework.
+"""
+
+import functools
+import socket
+
+from .errors import InvalidArgumentError, InvalidTransitionError
+from .models import Launch
+from .reads import existing_fireworks
+from .states import LaunchState, State
+from .stores import WorkerFilter
+from .timestamps import cutoff, timestamp
+from .transitions import ready_or_waiting
+
+S = State
+# Launches this process opened, remembered so a completion saves a read; capped
+# so launches finished elsewhere do not pile up.
+OPENED_LAUNCHES_KEPT = 1000
+
+
+def checkout_fw(
+    store,
+    clock,
+    opened,
+    worker=None,
+    launch_dir="",
+    fw_id=None,
+    host=None,
+    ip=None,
+    states=(S.READY.value,),
+    ping_interval=None,
+):
+    """Atomically claim the best firework this worker may run and open a launch.
+
+    Returns ``(fw_doc, launch_id)`` or ``(None, None)`` when nothing fits; the
+    new launch is remembered in ``opened`` (``{launch_id: {time_start, state_history}}``).
+    A RESERVED firework's reservation launch becomes the running launch.
+    ``ping_interval`` (the rocket's heartbeat, 0 for none) is recorded on the
+    launch, so detect_lostruns knows how old a healthy run's heartbeat can be.
+    """
+    worker = worker or WorkerFilter()
+    ping_interval = heartbeat_interval(ping_interval)
+    now = timestamp(clock)
+    host = host or socket.gethostname()
+    ip = ip or _ip_of(host)  # before the write lock: a name lookup may be slow
+    with store.transaction():
+        fw, launch_id = _claim(store, worker, S.RUNNING.value, now, states=states, fw_id=fw_id)
+        if fw is None:
+            return None, None
+        launch = Launch(
+            launch_id=launch_id,
+            fw_id=fw["fw_id"],
+            host=host,
+            ip=ip,
+            launch_dir=launch_dir,
+            state=LaunchState.RUNNING.value,
+            fworker={"name": worker.name, "category": worker.category, "query": worker.query},
+            state_history=[{"state": S.RUNNING.value, "created_on": now}],
+            time_start=now,
+            last_ping=now,
+            ping_interval=ping_interval,
+        )
+        reserved = _reservation(store, fw) if S.RESERVED.value in states else None
+        if reserved is None:
+            store.insert_launch(launch.to_dict())
+        else:
+            launch_id = _start_reservation(store, fw, reserved, launch, launch_id)
+    if len(opened) > OPENED_LAUNCHES_KEPT:
+        opened.clear()
+    opened[launch_id] = {"time_start": now, "state_history": launch.state_history}
+    return fw, launch_id
+
+
+def _claim(store, worker, state, now, **options):
+    """Claim one firework into ``state`` under a new launch id: ``(fw, launch_id)``,
+    ``fw`` None when nothing fits. Call inside the transaction that opens the launch."""
+    launch_id = store.next_ids("launch")
+    changes = {"state": state, "current_launch": launch_id, "updated_on": now}
+    return store.claim_firework(worker, changes, not_before=now, **options), launch_id
+
+
+def _reservation(store, fw):
+    found = store.find_launches(
+        {"fw_id": fw["fw_id"], "state": LaunchState.RESERVED.value}, sort=[("launch_id", -1)], limit=1
+    )
+    return found[0] if found else None
+
+
+def _start_reservation(store, fw, reserved, launch, claimed_id):
+    """The reservation's launch becomes the running one (as in FireWorks), so it is
+    not left RESERVED for ever and keeps its queue id."""
+    launch_id = reserved["launch_id"]
+    store.update_fireworks(
+        [fw["fw_id"]], {"current_launch": launch_id}, expect={"current_launch": claimed_id}
+    )
+    fw["current_launch"] = launch_id
+    launch.state_history = reserved.get("state_history", []) + launch.state_history
+    changes = {k: v for k, v in launch.to_dict().items() if k not in ("launch_id", "reservation_id")}
+    store.update_launch(launch_id, changes, expect_state=LaunchState.RESERVED.value)
+    return launch_id
+
+
+def heartbeat_interval(value):
+    """A rocket's heartbeat interval as a launch records it. It comes from rlaunch or
+    through the gateway, and detect_lostruns does arithmetic with it."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise InvalidArgumentError(
+            f"ping_interval {value!r} is not a number of seconds: give the rocket's heartbeat "
+            "interval (rlaunch --ping_interval), 0 when it sends none"
+        )
+    return float(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _ip_of(host):
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return None
+
+
+# -- queue reservations ------------------------------------------------------
+def reserve_fw(store, clock, worker=None, launch_dir=""):
+    """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
+    worker = worker or WorkerFilter()
+    now = timestamp(clock)
+    with store.transaction():
+        fw, launch_id = _claim(store, worker, S.RESERVED.value, now)
+        if fw is None:
+            return None, None
+        store.insert_launch(
+            Launch(
+                launch_id=launch_id,
+                fw_id=fw["fw_id"],
+                launch_dir=launch_dir,
+                state=S.RESERVED.value,
+                time_start=now,
+                state_history=[{"state": S.RESERVED.value, "created_on": now}],
+            ).to_dict()
+        )
+    return fw, launch_id
+
+
+def set_reservation_id(store, launch_id, reservation_id):
+    store.update_launch(launch_id, {"reservation_id": str(reservation_id)})
+
+
+def unreserve_fw(store, clock, fw_id):
+    """Give a RESERVED firework back to the pool (its job vanished or was cancelled)."""
+    now = timestamp(clock)
+    with store.transaction():
+        doc = existing_fireworks(store, [fw_id])[0]
+        if doc["state"] != S.RESERVED.value:
+            raise InvalidTransitionError(f"firework {fw_id} is {doc['state']}, not RESERVED")
+        if doc.get("current_launch") is not None:
+            store.update_launch(
+                doc["current_launch"],
+                {"state": LaunchState.CANCELLED.value, "time_end": now},
+                expect_state=LaunchState.RESERVED.value,
+            )
+        store.update_fireworks(
+            [doc["fw_id"]],
+            {"state": ready_or_waiting(doc), "current_launch": None, "updated_on": now},
+            expect={"state": S.RESERVED.value},
+        )
+    return doc["fw_id"]
+
+
+def reservations(store, clock, older_than_secs=None):
+    """Launches still RESERVED (optionally only those older than a limit)."""
+    query = {"state": S.RESERVED.value}
+    if older_than_secs is not None:
+        query["time_start"] = {"$lt": cutoff(clock, older_than_secs)}
+    return store.find_launches(query)
+
+
+def fw_ids_by_reservation(store, reservation_id):
+    return [
+        launch["fw_id"]
+        for launch in store.find_launches({"reservation_id": str(reservation_id)}, fields=["fw_id"])
+    ]

@@ -1,0 +1,116 @@
+"""Reading fireworks, workflows and launches out of a store, as documents or models.
+
+Plain functions over a store; ``LaunchPad`` offers them under FireWorks' names.
+A missing id raises NotFoundError with the id, never a bare None.
+"""
+
+from .errors import NotFoundError
+from .models import Firework, Workflow
+from .states import workflow_state
+
+
+def fw_dict(store, fw_id, with_launches=True):
+    doc = store.get_firework(int(fw_id))
+    if doc is None:
+        raise NotFoundError(f"no firework with id {fw_id}")
+    if with_launches:
+        doc["launches"] = store.find_launches({"fw_id": doc["fw_id"]})
+    return doc
+
+
+def wf_id_of(store, fw_id):
+    doc = store.get_firework(int(fw_id), fields=["wf_id"])
+    if doc is None:
+        raise NotFoundError(f"no firework with id {fw_id}")
+    return doc["wf_id"]
+
+
+def existing_fireworks(store, fw_ids, fields=("fw_id", "state", "waiting_on", "current_launch")):
+    """The fireworks' documents; any unknown id raises NotFoundError naming it."""
+    docs = store.get_fireworks([int(i) for i in fw_ids], fields=list(fields))
+    missing = set(int(i) for i in fw_ids) - {d["fw_id"] for d in docs}
+    if missing:
+        raise NotFoundError(f"no firework with id {', '.join(map(str, sorted(missing)))}")
+    return docs
+
+
+def children_of(store, fw_ids):
+    """``{fw_id: [child ids]}``: the shape ``dag.descendants`` walks."""
+    return {d["fw_id"]: d["children"] for d in store.get_fireworks(fw_ids, ["fw_id", "children"])}
+
+
+def workflow_fw_ids(store, fw_id):
+    """Every firework id of the workflow holding ``fw_id``."""
+    wf_id = wf_id_of(store, fw_id)
+    return [d["fw_id"] for d in store.find_fireworks({"wf_id": wf_id}, ["fw_id"])]
+
+
+def workflow(store, wf_id):
+    """A Workflow model with its fireworks' Launch objects (one query for all launches)."""
+    wf_doc = store.get_workflow(wf_id)
+    if wf_doc is None:
+        raise NotFoundError(f"no workflow with id {wf_id}")
+    docs = store.find_fireworks({"wf_id": wf_id})
+    launches = {}
+    for launch in store.find_launches(
+        {"fw_id": {"$in": [d["fw_id"] for d in docs]}}, sort=[("launch_id", 1)]
+    ):
+        launches.setdefault(launch["fw_id"], []).append(launch)
+    fws = [Firework.from_dict({**d, "launches": launches.get(d["fw_id"], [])}) for d in docs]
+    links = {d["fw_id"]: d["children"] for d in docs}
+    return Workflow(
+        fws,
+        links,
+        name=wf_doc["name"],
+        metadata=wf_doc.get("metadata"),
+        created_on=wf_doc["created_on"],
+        updated_on=wf_doc["updated_on"],
+        wf_id=wf_id,
+    )
+
+
+def wf_summaries(store, query=None, state=None, sort=None, limit=0, skip=0):
+    """Workflow documents with ``state``, ``states`` (counts) and ``nodes`` added.
+
+    The counts for all listed workflows come from one grouped query.
+    """
+    if state is None:
+        docs = store.find_workflows(query, sort=sort, limit=limit, skip=skip)
+        counts = store.workflow_state_counts([d["wf_id"] for d in docs])
+    else:
+        docs = store.find_workflows(query, sort=sort)
+        counts = store.workflow_state_counts([d["wf_id"] for d in docs])
+        docs = [d for d in docs if workflow_state(counts[d["wf_id"]]) == state]
+        docs = docs[skip : skip + limit] if limit else docs[skip:]
+    for d in docs:
+        c = counts.get(d["wf_id"], {})
+        d.update(state=workflow_state(c), states=c, nodes=sum(c.values()))
+    return docs
+
+
+def wf_state_counts(store, query=None):
+    """``{state: number of workflows}`` from one grouped query over fireworks."""
+    ids = None if not query else [d["wf_id"] for d in store.find_workflows(query, ["wf_id"])]
+    totals = {}
+    for counts in store.workflow_state_counts(ids).values():
+        state = workflow_state(counts)
+        totals[state] = totals.get(state, 0) + 1
+    return totals
+
+
+def launch_doc(store, launch_id):
+    doc = store.get_launch(int(launch_id))
+    if doc is None:
+        raise NotFoundError(f"no launch with id {launch_id}")
+    return doc
+
+
+def launch_dir(store, fw_id, launch_idx=-1):
+    launches = store.find_launches({"fw_id": int(fw_id)}, fields=["launch_dir"])
+    if not launches:
+        wf_id_of(store, fw_id)  # raises NotFoundError for an unknown id
+        raise NotFoundError(f"firework {fw_id} has not been launched yet")
+    try:
+        return launches[launch_idx]["launch_dir"]
+    except IndexError:
+        raise NotFoundError(f"firework {fw_id} has no launch number {launch_idx}") from None
