@@ -120,17 +120,29 @@ def workflow_state(counts):
     """
     total = sum(counts.values())
     if total == 0:
-        return S.WAITING.value
-    if counts.get("ARCHIVED", 0) == total:
-        return S.ARCHIVED.value
-    if counts.get("COMPLETED", 0) + counts.get("ARCHIVED", 0) == total:
-        return S.COMPLETED.value
-    if counts.get("COMPLETED", 0):
-        counts = {**counts, "RUNNING": counts.get("RUNNING", 0) + counts["COMPLETED"]}
-    for state in (S.FIZZLED, S.DEFUSED, S.PAUSED, S.RUNNING, S.RESERVED, S.READY):
-        if counts.get(state.value, 0):
-            return state.value
-    return S.WAITING.value
+        return _WAITING
+    archived, completed = counts.get(_ARCHIVED, 0), counts.get(_COMPLETED, 0)
+    if archived == total:
+        return _ARCHIVED
+    if completed + archived == total:
+        return _COMPLETED
+    if completed:
+        return _first_of(counts, _ALARMS) or _RUNNING  # started: RUNNING unless alarmed
+    return _first_of(counts, _BY_PRECEDENCE) or _WAITING
+
+
+# workflow_state runs once per workflow of a listing (20,000 on a large dashboard):
+# plain strings, not enum lookups, keep it cheap.
+_WAITING, _ARCHIVED, _COMPLETED, _RUNNING = (s.value for s in (S.WAITING, S.ARCHIVED, S.COMPLETED, S.RUNNING))
+_ALARMS = tuple(s.value for s in (S.FIZZLED, S.DEFUSED, S.PAUSED))
+_BY_PRECEDENCE = _ALARMS + tuple(s.value for s in (S.RUNNING, S.RESERVED, S.READY))
+
+
+def _first_of(counts, states):
+    for state in states:
+        if counts.get(state):
+            return state
+    return None
 
 
 def fireworks_workflow_state(fw_states, leaf_ids, tolerated_fizzles=()):
