@@ -83,6 +83,24 @@ def test_the_page_lists_failures_and_the_dashboard_links_to_it(client, history):
     assert 'href="/fireworks?state=FIZZLED"' in dashboard
 
 
+def test_dashboard_workflow_counts_follow_every_change(client, history):
+    """The dashboard keeps its workflow counts between changes, never across one."""
+    lp, built = history
+
+    def shown_and_true():
+        shown = get(client, "/api/summary")["workflows"]
+        return shown, {state: lp.wf_state_counts().get(state, 0) for state in shown}
+
+    before, truth = shown_and_true()
+    assert before == truth and before["FIZZLED"] > 0
+    lp.rerun_fw(built["fizzled"][0])  # the clock stands still: only the counts tell
+    after, truth = shown_and_true()
+    assert after == truth and after["FIZZLED"] == before["FIZZLED"] - 1
+    lp.delete_wf(built["fizzled"][1])
+    after, truth = shown_and_true()
+    assert after == truth and sum(after.values()) == sum(before.values()) - 1
+
+
 # -- over time ---------------------------------------------------------------------
 def test_completions_and_failures_per_hour_and_day(client, history):
     lp, built = history

@@ -14,7 +14,7 @@ from launchpad.errors import StarshellError
 
 from . import actions, activity, data, firework_view, graph_view
 from .auth import can_act, logged_in, require_actions, settings
-from .context import cfg, lp, scope
+from .context import cfg, counts_cache, lp, scope
 from .firework_list import FireworkFilters, firework_list
 from .tails import tail
 
@@ -23,7 +23,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.get("/summary")
 def summary():
-    return jsonify(data.summary(lp(), scope=scope()))
+    return jsonify(data.summary(lp(), scope=scope(), cache=counts_cache()))
 
 
 @bp.get("/session")

@@ -85,6 +85,7 @@ def create_app(config=None, launchpad=None):
         _base_query(app.config["STARSHELL_FW_QUERY"], "--fwquery"),
         _base_query(app.config["STARSHELL_WF_QUERY"], "--wflowquery"),
     )
+    app.extensions["starshell_counts"] = data.CountsCache()
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(compat.bp)

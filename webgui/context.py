@@ -15,3 +15,8 @@ def cfg(name):
 def scope():
     """The ``data.Scope`` (FireWorks' --fwquery/--wflowquery) this GUI was started with."""
     return current_app.extensions["starshell_scope"]
+
+
+def counts_cache():
+    """The app's ``data.CountsCache`` of workflow counts (the dashboard's costly part)."""
+    return current_app.extensions["starshell_counts"]

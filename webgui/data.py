@@ -6,6 +6,7 @@ of rows; only the firework page reads a full document.
 """
 
 import re
+import time
 from dataclasses import dataclass
 
 from launchpad.errors import InvalidQueryError, NotFoundError
@@ -44,12 +45,46 @@ def both(first, second):
     return {"$and": [first, second]}
 
 
-def summary(lp, recent=8, scope=Scope()):
+class CountsCache:
+    """The workflows by state, kept while no firework changed.
+
+    Deriving them groups every firework (about 130 ms of SQLite at 100,000
+    fireworks); the dashboard asks every few seconds. Every change to a
+    firework moves its ``updated_on``, and adding or deleting changes the
+    totals, so those three values tell when to count again; ``max_age`` bounds
+    what an unforeseen change could leave stale.
+    """
+
+    def __init__(self, max_age=30.0, clock=time.monotonic):
+        self.max_age, self.clock = max_age, clock
+        self._kept = (None, None, float("-inf"))  # (key, value, when): replaced whole, thread-safe
+
+    def get(self, key, compute):
+        kept_key, value, when = self._kept
+        now = self.clock()
+        if kept_key != key or now - when > self.max_age:
+            value = compute()
+            self._kept = (key, value, now)
+        return value
+
+
+def workflow_counts(lp, scope, cache=None, fw_counts=None):
+    """``{state: number of workflows}`` in ``scope``, from ``cache`` while nothing
+    changed: the same fireworks by state (``fw_counts``, of all fireworks), the
+    same number of workflows and the same newest change."""
+    if cache is None:
+        return lp.wf_state_counts(scope.wf or None)
+    newest = lp.get_fws(None, fields=["updated_on"], sort=[("updated_on", -1)], limit=1)
+    fw_counts = lp.fw_state_counts() if fw_counts is None else fw_counts
+    key = (tuple(sorted(fw_counts.items())), lp.count_wfs(), newest[0]["updated_on"] if newest else None)
+    return cache.get(key, lambda: lp.wf_state_counts(scope.wf or None))
+
+
+def summary(lp, recent=8, scope=Scope(), cache=None):
     """The dashboard: fireworks and workflows by state, and the latest failures."""
-    fw_counts = full_counts(lp.fw_state_counts(scope.fw or None))
-    wf_counts = {}
-    for doc in lp.get_wf_summaries(scope.wf or None):
-        wf_counts[doc["state"]] = wf_counts.get(doc["state"], 0) + 1
+    all_counts = lp.fw_state_counts()
+    fw_counts = full_counts(lp.fw_state_counts(scope.fw) if scope.fw else all_counts)
+    wf_counts = workflow_counts(lp, scope, cache, all_counts)
     fizzled = lp.get_fws(
         both(scope.fw, {"state": State.FIZZLED.value}),
         fields=["fw_id", "wf_id", "name", "updated_on"],

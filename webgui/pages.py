@@ -12,7 +12,7 @@ from . import actions, data
 from .activity import WINDOWS
 from .auth import can_act, guessing_allowed, log_in, log_out, safe_next, settings
 from .colors import DISPLAY_ORDER, stylesheet
-from .context import cfg, lp, scope
+from .context import cfg, counts_cache, lp, scope
 from .firework_list import SORTS as FIREWORK_SORTS
 from .firework_list import FireworkFilters, firework_list
 
@@ -21,7 +21,7 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def dashboard():
-    return render_template("dashboard.html", summary=data.summary(lp(), scope=scope()))
+    return render_template("dashboard.html", summary=data.summary(lp(), scope=scope(), cache=counts_cache()))
 
 
 @bp.get("/workflows")
