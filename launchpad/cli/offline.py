@@ -20,7 +20,7 @@ def register(group):
         description="For every offline run not yet finished in the store, read FW_offline.json, "
         "FW_ping.json and FW_action.json in its launch directory and record what they say: "
         "its start, its latest heartbeat, its end (the FWAction applied: additions, detours, "
-        "spec updates...) or its failure. Running it again changes nothing new. A run whose "
+        "spec updates...) or its failure. Running it again changes nothing. A run whose "
         "files cannot be read FIZZLES with the reason, unless --ignore_errors leaves it for "
         "a later try. Exit 1 when a run was left so.",
     )
