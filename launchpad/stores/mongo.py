@@ -412,20 +412,22 @@ class MongoStore(Store):
                 "$inc": {"waiting_on": -1},
                 "$push": {"release_tokens": {"$each": [token], "$slice": -20}},
             }
-            if len(ids) == 1:  # a chain's child: the decrement tells what to ready, one read less
-                doc = self.fireworks.find_one_and_update(
-                    cond, change, {"state": 1, "waiting_on": 1}, return_document=ReturnDocument.AFTER
+            if len(ids) == 1:  # a chain's child, or a join's last parent: one write
+                done = self.fireworks.update_one(
+                    {
+                        "fw_id": ids[0],
+                        "state": State.WAITING.value,
+                        "waiting_on": 1,
+                        "release_tokens": {"$ne": token},
+                    },
+                    {
+                        "$set": {"state": State.READY.value, "waiting_on": 0, "updated_on": updated_on},
+                        "$push": change["$push"],
+                    },
                 )
-                if doc is not None and (doc["state"], doc["waiting_on"]) != (State.WAITING.value, 0):
-                    return []
-                if doc is not None:
-                    done = self.fireworks.update_one(
-                        {"fw_id": ids[0], "state": State.WAITING.value, "waiting_on": 0},
-                        {"$set": {"state": State.READY.value, "updated_on": updated_on}},
-                    )
-                    return ids if done.modified_count else []
-            else:
-                self.fireworks.update_many(cond, change)
+                if done.modified_count:
+                    return ids
+            self.fireworks.update_many(cond, change)
             cond = {"fw_id": {"$in": ids}, "state": State.WAITING.value, "waiting_on": 0}
             ready = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
             if ready:
