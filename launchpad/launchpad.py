@@ -158,6 +158,11 @@ class LaunchPad:
         """Workflow documents with ``state``, ``states`` (counts) and ``nodes`` added."""
         return reads.wf_summaries(self.store, query, state, sort, limit, skip)
 
+    def get_wf_ids(self, query=None, sort=None, limit=0, count_only=False, state=None):
+        """Workflow ids matching ``query`` (FireWorks' signature); ``state``: only those in it."""
+        ids = reads.wf_ids(self.store, query, state, sort, limit)
+        return len(ids) if count_only else ids
+
     def wf_state_counts(self, query=None):
         """``{state: number of workflows}`` from one grouped query over fireworks."""
         return reads.wf_state_counts(self.store, query)

@@ -76,16 +76,29 @@ def wf_summaries(store, query=None, state=None, sort=None, limit=0, skip=0):
     """
     if state is None:
         docs = store.find_workflows(query, sort=sort, limit=limit, skip=skip)
-        counts = store.workflow_state_counts([d["wf_id"] for d in docs])
-    else:
-        docs = store.find_workflows(query, sort=sort)
-        counts = store.workflow_state_counts([d["wf_id"] for d in docs])
-        docs = [d for d in docs if workflow_state(counts[d["wf_id"]]) == state]
-        docs = docs[skip : skip + limit] if limit else docs[skip:]
+    else:  # the state is derived: find the ids in it first, then read only their page
+        ids = wf_ids(store, query, state, sort)
+        ids = ids[skip : skip + limit] if limit else ids[skip:]
+        found = {d["wf_id"]: d for d in store.find_workflows({"wf_id": {"$in": ids}})}
+        docs = [found[i] for i in ids if i in found]
+    counts = store.workflow_state_counts([d["wf_id"] for d in docs])
     for d in docs:
         c = counts.get(d["wf_id"], {})
         d.update(state=workflow_state(c), states=c, nodes=sum(c.values()))
     return docs
+
+
+def wf_ids(store, query=None, state=None, sort=None, limit=0):
+    """Ids of the workflows matching ``query`` (and in ``state``), in ``sort`` order.
+
+    A state filter groups the fireworks once (all of them when there is no
+    query) and reads no workflow document.
+    """
+    ids = [d["wf_id"] for d in store.find_workflows(query, ["wf_id"], sort=sort, limit=0 if state else limit)]
+    if state:
+        counts = store.workflow_state_counts(ids if query else None)
+        ids = [i for i in ids if workflow_state(counts.get(i, {})) == state]
+    return ids[:limit] if limit else ids
 
 
 def wf_state_counts(store, query=None):

@@ -310,3 +310,21 @@ def test_reset_needs_todays_date(lp):
         lp.reset("1999-01-01")
     lp.reset(lp.today())
     assert lp.get_fw_ids() == []
+
+
+def test_workflow_ids_by_derived_state_in_sort_order(lp):
+    """get_wf_ids(state=...) and get_wf_summaries(state=...) page through ids, not documents."""
+    wf_ids = []
+    for i in range(5):
+        ids = lp.add_wf(Workflow([Firework(Noop(), name=f"only {i}", fw_id=1)], name=f"wf {i}"))
+        wf_ids.append(lp.wf_id_of(ids[1]))
+        if i in (1, 3, 4):
+            lp.pause_fw(ids[1])
+    paused = [wf_ids[1], wf_ids[3], wf_ids[4]]
+    assert lp.get_wf_ids(state="PAUSED") == paused
+    assert lp.get_wf_ids(state="PAUSED", sort=[("wf_id", -1)], limit=2) == paused[::-1][:2]
+    assert lp.get_wf_ids(state="READY", count_only=True) == 2
+    assert lp.get_wf_ids({"name": {"$in": ["wf 0", "wf 3"]}}, state="PAUSED") == [wf_ids[3]]
+    assert lp.get_wf_ids(sort=[("name", -1)]) == wf_ids[::-1]
+    page = lp.get_wf_summaries(state="PAUSED", sort=[("wf_id", 1)], limit=1, skip=1)
+    assert [(d["wf_id"], d["state"], d["nodes"]) for d in page] == [(wf_ids[3], "PAUSED", 1)]

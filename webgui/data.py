@@ -212,9 +212,11 @@ def workflow_list(lp, filters, scope=Scope()):
     query = both(scope.wf, filters.mongo_query(lp))
     skip = (filters.page - 1) * filters.per_page
     sort = SORTS[filters.sort]
-    if filters.state:  # the workflow state is derived, so the filter reads every match
-        docs = lp.get_wf_summaries(query, state=filters.state, sort=sort)
-        total, docs = len(docs), docs[skip : skip + filters.per_page]
+    if filters.state:  # the workflow state is derived: ids first, documents for one page
+        ids = lp.get_wf_ids(query, sort=sort, state=filters.state)
+        total, shown = len(ids), ids[skip : skip + filters.per_page]
+        found = {d["wf_id"]: d for d in lp.get_wf_summaries({"wf_id": {"$in": shown}})}
+        docs = [found[i] for i in shown if i in found]
     else:
         total = lp.count_wfs(query)
         docs = lp.get_wf_summaries(query, sort=sort, limit=filters.per_page, skip=skip)

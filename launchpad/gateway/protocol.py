@@ -51,6 +51,7 @@ READ_METHODS = frozenset(
         "fw_state_counts",
         "wf_id_of",
         "get_wf_summaries",
+        "get_wf_ids",
         "wf_state_counts",
         "count_wfs",
         "get_launch",
