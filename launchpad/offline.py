@@ -91,6 +91,7 @@ def offline_runs(lp, fworker_name=None):
 def forget_offline(lp, launchid_or_fwid, launch_mode=True):
     """Stop recovering an offline run (FireWorks' ``forget_offline``): by launch id, or
     (``launch_mode=False``) every pending run of a firework. Returns how many were forgotten."""
+    _needs_store(lp)
     key = "launch_id" if launch_mode else "fw_id"
     found = lp.get_launches({key: int(launchid_or_fwid), "offline": PENDING}, fields=["launch_id"])
     for launch in found:
@@ -99,8 +100,15 @@ def forget_offline(lp, launchid_or_fwid, launch_mode=True):
 
 
 # -- recovering ---------------------------------------------------------------------------
+def _needs_store(lp):
+    """Offline runs are kept where the store is: through a gateway (which offers no launch
+    edits) this refuses before the first call, not half-way through a recovery."""
+    return lp.store.update_launch
+
+
 def recover_all(lp, fworker_name=None, ignore_errors=False, print_errors=False):
     """Recover every pending offline run (``lpad recover_offline``); a list of Recovery."""
+    _needs_store(lp)
     return [
         recover_launch(lp, launch, ignore_errors, print_errors) for launch in offline_runs(lp, fworker_name)
     ]
@@ -108,6 +116,7 @@ def recover_all(lp, fworker_name=None, ignore_errors=False, print_errors=False):
 
 def recover_offline(lp, launch_id, ignore_errors=False, print_errors=False):
     """FireWorks' ``LaunchPad.recover_offline``: the firework id when recovering failed, else None."""
+    _needs_store(lp)
     result = recover_launch(lp, lp.get_launch(launch_id), ignore_errors, print_errors)
     return result.fw_id if result.failed else None
 

@@ -357,3 +357,14 @@ def test_lpad_forget_offline(login, tmp_path):
     done = user.run("lpad", "recover_offline")
     assert "no offline runs to recover" in done.stdout
     assert lp.get_fw_dict(fw_id)["state"] == "RESERVED"
+
+
+def test_recovering_through_a_gateway_is_refused_before_anything_is_sent():
+    from launchpad.errors import GatewayRefusedError
+    from launchpad.gateway.client import GatewayClient, GatewayLaunchPad
+
+    client = GatewayClient("http://127.0.0.1:9", "token", patience=0.1)
+    gateway = GatewayLaunchPad(client=client)
+    for call in (lambda: recover_all(gateway), lambda: forget_offline(gateway, 1)):
+        with pytest.raises(GatewayRefusedError, match="run it where the store is"):
+            call()
