@@ -40,8 +40,9 @@ def unavailable(reason):
     pytest.skip(reason)
 
 
-@pytest.fixture
-def browser(tmp_path):
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module (starting one takes seconds); each test opens its own page."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
