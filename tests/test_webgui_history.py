@@ -136,6 +136,7 @@ def test_timeline_puts_each_launch_on_its_host(client, history):
     assert data["start"] == min(bar["start"] for bar in data["launches"])
     get(client, "/api/workflows/999/timeline", 404)
     assert client.get(f"/workflows/{wf_id}/timeline").status_code == 200
+    assert f'href="/workflows/{wf_id}/timeline"' in client.get(f"/workflows/{wf_id}").get_data(as_text=True)
     assert b"chart.umd.min.js" in client.get("/activity").data
 
 
