@@ -15,6 +15,7 @@ from . import (
     insertion,
     launch_records,
     lostruns,
+    offline,
     reads,
     run_queries,
     transitions,
@@ -321,6 +322,19 @@ class LaunchPad:
 
     def get_fw_ids_by_reservation(self, reservation_id):
         return claims.fw_ids_by_reservation(self.store, reservation_id)
+
+    # -- FireWorks' offline mode (see offline) ---------------------------------------
+    def add_offline_run(self, launch_id, fw_id=None, name=None, fworker=None):
+        """Mark a reservation's launch as run by ``rlaunch --offline`` (qlaunch -r does)."""
+        offline.add_offline_run(self, launch_id, fw_id, name, fworker)
+
+    def recover_offline(self, launch_id, ignore_errors=False, print_errors=False):
+        """Read an offline run's files into the store; its fw_id if that failed, else None."""
+        return offline.recover_offline(self, launch_id, ignore_errors, print_errors)
+
+    def forget_offline(self, launchid_or_fwid, launch_mode=True):
+        """Stop recovering a launch's (or, ``launch_mode=False``, a firework's) offline runs."""
+        return offline.forget_offline(self, launchid_or_fwid, launch_mode)
 
 
 __all__ = [

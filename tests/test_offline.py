@@ -113,7 +113,7 @@ def test_a_dynamic_workflow_completes_through_offline_runs(lp, tmp_path):
 
     before = snapshot(lp)
     assert recover_all(lp) == []  # a second recovery changes nothing
-    assert recover_offline(lp, launch_id) is None
+    assert lp.recover_offline(launch_id) is None  # FireWorks' method: None when nothing failed
     assert snapshot(lp) == before
 
     _, second, second_dir = reserve(lp, tmp_path / "jobs")
@@ -207,6 +207,7 @@ def test_a_corrupt_action_file_is_left_with_ignore_errors_and_fizzles_without(lp
     [result] = recover_all(lp, ignore_errors=True)
     assert result.failed and ACTION_JSON in result.error and "not valid JSON" in result.error
     assert snapshot(lp) == before  # nothing half-recovered
+    assert lp.recover_offline(launch_id, ignore_errors=True) == fw_id
     assert recover_offline(lp, launch_id, ignore_errors=True) == fw_id
 
     [result] = recover_all(lp)
@@ -223,7 +224,7 @@ def test_forget_offline_stops_the_recovery(lp, tmp_path):
     one_fw(lp, NOOP)
     fw_id, launch_id, launch_dir = reserve(lp, tmp_path)
     run_offline(tmp_path, launch_dir)
-    assert forget_offline(lp, fw_id, launch_mode=False) == 1
+    assert lp.forget_offline(fw_id, launch_mode=False) == 1
     assert offline_runs(lp) == [] and recover_all(lp) == []
     assert lp.get_fw_dict(fw_id)["state"] == "RESERVED"
     assert forget_offline(lp, launch_id) == 0  # already forgotten
