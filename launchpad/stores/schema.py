@@ -4,7 +4,9 @@ Bump ``SCHEMA_VERSION`` and add a step to ``MIGRATIONS`` whenever a table
 changes, so stores written by an older starshell open without data loss.
 """
 
-SCHEMA_VERSION = 2
+import sqlite3
+
+SCHEMA_VERSION = 3
 
 # Column fields per table: {column: kind}. Everything else lives in ``doc``.
 TABLES = {
@@ -49,7 +51,7 @@ CREATE TABLE fireworks (
 CREATE INDEX fireworks_claim ON fireworks (state, priority DESC, fw_id);
 CREATE INDEX fireworks_wf ON fireworks (wf_id, state);
 CREATE INDEX fireworks_updated ON fireworks (updated_on);
-CREATE INDEX fireworks_name ON fireworks (name);
+CREATE INDEX fireworks_name_wf ON fireworks (name, wf_id);
 CREATE TABLE links (
     parent INTEGER NOT NULL, child INTEGER NOT NULL, PRIMARY KEY (parent, child));
 CREATE INDEX links_child ON links (child);
@@ -61,7 +63,26 @@ CREATE INDEX launches_fw ON launches (fw_id);
 CREATE INDEX launches_state ON launches (state, last_ping);
 CREATE INDEX launches_reservation ON launches (reservation_id);
 CREATE INDEX workflows_name ON workflows (name);
+CREATE TABLE names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, ascii INTEGER NOT NULL);
+CREATE INDEX names_non_ascii ON names (name_id) WHERE ascii = 0;
 """
+
+NAMES_FTS_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS names_fts USING fts5(name, content='names', "
+    "content_rowid='name_id', tokenize='trigram')"
+)
+
+# The distinct names of fireworks and workflows, for the name search's index
+# (launchpad/stores/sqlite_names.py). New documents' names are copied in bulk
+# when the index is refreshed (a trigger on insert cost add_wf 13-28%); only a
+# rename, which is rare, adds its name at once. Names of deleted or renamed
+# documents stay until ``lpad admin tuneup --full`` (they only widen the candidates).
+_NAME_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_rename AFTER UPDATE OF name ON {table} "
+    "WHEN typeof(new.name) = 'text' BEGIN INSERT OR IGNORE INTO names (name, ascii) "
+    "VALUES (new.name, length(new.name) = length(CAST(new.name AS BLOB))); END"
+    for table in ("fireworks", "workflows")
+]
 
 
 def _links_to_edge_table(conn):
@@ -91,8 +112,22 @@ def _links_to_edge_table(conn):
     )
 
 
+def _names_table(conn):
+    """2 -> 3: the table of distinct names (and its triggers) behind the name search's
+    index; the covering (name, wf_id) index replaces the one on name alone. The names
+    are copied when the index is first refreshed (a search or ``lpad admin tuneup``)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+        "ascii INTEGER NOT NULL)"
+    )
+    conn.execute("DROP INDEX IF EXISTS fireworks_name")
+    ensure_indexes(conn)
+    for trigger in _NAME_TRIGGERS:
+        conn.execute(trigger)
+
+
 # {from_version: function(conn)} each moving the file one version up.
-MIGRATIONS = {1: _links_to_edge_table}
+MIGRATIONS = {1: _links_to_edge_table, 2: _names_table}
 
 
 def ensure_indexes(conn):
@@ -100,12 +135,19 @@ def ensure_indexes(conn):
     for statement in _DDL.split(";"):
         if statement.strip().startswith("CREATE INDEX"):
             conn.execute(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+    try:
+        conn.execute(NAMES_FTS_DDL)
+    except sqlite3.OperationalError:  # no FTS5 in this SQLite: name searches stay scans
+        pass
 
 
 def create_schema(conn):
     for statement in _DDL.split(";"):
         if statement.strip():
             conn.execute(statement)
+    for trigger in _NAME_TRIGGERS:
+        conn.execute(trigger)
+    ensure_indexes(conn)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

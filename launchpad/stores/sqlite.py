@@ -23,6 +23,7 @@ import time
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, check_safe, compile_regex, matches, project, select, sort_docs
 from ..states import State
+from . import sqlite_names
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
 from .sqlite_launches import (
@@ -33,6 +34,7 @@ from .sqlite_launches import (
     pin_launch_counter,
     release_children,
 )
+from .sqlite_names import NameIndex, literal_text
 
 log = logging.getLogger(__name__)
 
@@ -132,28 +134,6 @@ def _column_clause(col, kind, cond, params):
     return " AND ".join(parts)
 
 
-_REGEX_META = frozenset(".^$*+?{}[]\\|()")
-
-
-def _literal(pattern):
-    """The text a regex matches literally (``re.escape`` output, a plain word), else None."""
-    out, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            escaped = pattern[i + 1 : i + 2]
-            if not escaped or escaped.isalnum() or not escaped.isascii():
-                return None
-            out.append(escaped)
-            i += 2
-            continue
-        if char in _REGEX_META:
-            return None
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
 def _sql_regex(pattern, options, value):
     """SQL function starshell_regex(pattern, options, value): MongoDB's $regex, on RE2."""
     return int(isinstance(value, str) and compile_regex(pattern, options).search(value) is not None)
@@ -173,7 +153,7 @@ def _regex_clause(col, cond, params):
     if not isinstance(pattern, str):
         return None
     compile_regex(pattern, options)
-    literal = _literal(pattern)
+    literal = literal_text(pattern)
     text = f"typeof({col}) = 'text'"
     if literal is not None and "i" not in options:
         params.append(literal)
@@ -187,11 +167,11 @@ def _regex_clause(col, cond, params):
     return f"({text} AND ({col} LIKE ? ESCAPE '\\' AND {ascii_only} OR NOT {ascii_only} AND {regex}))"
 
 
-def _or_clause(branches, columns, params):
+def _or_clause(branches, columns, params, names=None):
     """``$or`` as SQL when every branch is all SQL, else None (it is then checked in Python)."""
     parts, local = [], []
     for sub in branches:
-        sub_clauses, sub_params, sub_residual = compile_filter(sub, columns)
+        sub_clauses, sub_params, sub_residual = compile_filter(sub, columns, names)
         if sub_residual:
             return None
         parts.append(" AND ".join(sub_clauses) or "1")
@@ -206,14 +186,15 @@ def _vetted(query):
     return query
 
 
-def compile_filter(query, columns):
-    """Split a Mongo filter into SQL clauses on ``columns`` and a residual filter."""
+def compile_filter(query, columns, names=None):
+    """Split a Mongo filter into SQL clauses on ``columns`` and a residual filter;
+    ``names`` (a NameIndex) narrows name searches to its candidates."""
     clauses, params, residual = [], [], {}
     for key, cond in (query or {}).items():
         if key == "$and" and isinstance(cond, list):
             rest = []
             for sub in cond:
-                sub_clauses, sub_params, sub_residual = compile_filter(sub, columns)
+                sub_clauses, sub_params, sub_residual = compile_filter(sub, columns, names)
                 clauses += sub_clauses
                 params += sub_params
                 if sub_residual:
@@ -223,12 +204,14 @@ def compile_filter(query, columns):
             continue
         sql, local = None, []
         if key == "$or" and isinstance(cond, list) and cond:
-            sql = _or_clause(cond, columns, local)
+            sql = _or_clause(cond, columns, local, names)
         elif key in columns:
             sql = _column_clause(key, columns[key], cond, local)
             if sql is None and columns[key] == "text":
                 local = []
                 sql = _regex_clause(key, cond, local)
+                if sql is not None and key == "name" and names is not None:
+                    sql, local = names.narrow(key, cond, sql, local)
         if sql is None:
             residual[key] = cond
         else:
@@ -248,6 +231,7 @@ class _Table:
         self.not_in_doc = frozenset(self.column_names + self.link_fields)
 
     link_fields = ()
+    names = None  # the NameIndex, on tables whose names it holds
 
     def to_row(self, doc):
         skip = self.not_in_doc
@@ -264,10 +248,12 @@ class _Table:
         sql = f"INSERT INTO {self.name} ({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
         with self.store.transaction() as conn:
             conn.executemany(sql, (self.to_row(d) for d in docs))
+            if self.names is not None and docs:
+                sqlite_names.moved_back(conn, self.name, min(d[self.key] for d in docs))
 
     def find(self, query=None, fields=None, sort=None, limit=0, skip=0):
         started = time.monotonic()
-        clauses, params, residual = compile_filter(_vetted(query), self.columns)
+        clauses, params, residual = compile_filter(_vetted(query), self.columns, self.names)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
         sql_sort = all(f in self.columns for f, _ in sort)
@@ -295,7 +281,7 @@ class _Table:
         return [project(d, fields) for d in docs] if fields is not None else docs
 
     def count(self, query=None):
-        clauses, params, residual = compile_filter(_vetted(query), self.columns)
+        clauses, params, residual = compile_filter(_vetted(query), self.columns, self.names)
         if residual:
             return len(self.find(query, fields=[self.key]))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -453,6 +439,7 @@ class SQLiteStore(Store):
         self.fireworks = _FireworkTable(self, "fireworks", "fw_id", TABLES["fireworks"])
         self.workflows = _Table(self, "workflows", "wf_id", TABLES["workflows"])
         self.launches = _Table(self, "launches", "launch_id", TABLES["launches"])
+        self.fireworks.names = self.workflows.names = NameIndex(self)
         self._prepare()
 
     def describe(self):
@@ -574,8 +561,9 @@ class SQLiteStore(Store):
         which rewrites the file and waits for every other writer (downtime only)."""
         with self.transaction() as conn:
             ensure_indexes(conn)
+            names = sqlite_names.tuneup(conn, full)
             conn.execute("ANALYZE")
-        steps = ["indexes checked", "ANALYZE"]
+        steps = ["indexes checked", names, "ANALYZE"]
         if full:
             before = os.path.getsize(self.path)
             self.retrying(lambda: self.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)"))
@@ -587,6 +575,7 @@ class SQLiteStore(Store):
         with self.transaction() as conn:
             for table in ("fireworks", "links", "workflows", "launches", "counters"):
                 conn.execute(f"DELETE FROM {table}")
+            sqlite_names.clear(conn)
 
     # -- ids and inserts -------------------------------------------------------
     def next_ids(self, kind, count=1):
@@ -620,7 +609,9 @@ class SQLiteStore(Store):
         return self.fireworks.count(query)
 
     def count_fireworks_by_state(self, query=None):
-        clauses, params, residual = compile_filter(_vetted(query), self.fireworks.columns)
+        clauses, params, residual = compile_filter(
+            _vetted(query), self.fireworks.columns, self.fireworks.names
+        )
         if residual:
             counts = {}
             for doc in self.fireworks.find(query, fields=["state"]):
