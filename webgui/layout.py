@@ -14,7 +14,7 @@ from launchpad.dag import topological_order
 
 NODE_WIDTH = 168
 NODE_HEIGHT = 30
-GROUP_HEIGHT = 88
+GROUP_HEIGHT = 100
 LAYER_GAP = 96
 ROW_GAP = 12
 MARGIN = 16

@@ -110,7 +110,7 @@ function drawGroup(parent, grp, g) {
   box.setAttribute("aria-label", `Layer ${grp.layer}: ${grp.count} fireworks grouped (${countsText(grp.states)}); ${action}`);
   box.appendChild(svgEl("title")).textContent = `${grp.count} fireworks: ${countsText(grp.states)}`;
   box.appendChild(svgEl("rect", { class: "group-box", x: grp.x, y: grp.y, width: w, height: h, rx: 7 }));
-  const head = grp.expandable ? `Layer ${grp.layer} · ${num(grp.count)} fireworks` : `+ ${num(grp.count)} more in layer ${grp.layer}`;
+  const head = grp.expandable ? `${num(grp.count)} fireworks` : `+ ${num(grp.count)} more`;
   box.appendChild(svgEl("text", { class: "group-head", x: grp.x + 10, y: grp.y + 18 })).textContent = head;
   let x = grp.x + 10;
   const barWidth = w - 20;
@@ -119,15 +119,15 @@ function drawGroup(parent, grp, g) {
     box.appendChild(svgEl("rect", { class: `seg state-${state}`, x, y: grp.y + 26, width, height: 10 }));
     x += width;
   }
-  // Counts by state, largest first, two to a line.
+  // Counts by state, largest first, one a line (three at most; the title has them all).
   const counts = Object.entries(grp.states).sort((a, b) => b[1] - a[1]).map(([s, n]) => `${num(n)} ${s}`);
-  for (let line = 0; line < 2 && line * 2 < counts.length; line++) {
-    const more = line === 1 && counts.length > 4 ? " …" : "";
-    box.appendChild(svgEl("text", { class: "group-counts", x: grp.x + 10, y: grp.y + 50 + line * 14 })).textContent =
-      counts.slice(line * 2, line * 2 + 2).join(" · ") + more;
-  }
+  counts.slice(0, 3).forEach((line, i) => {
+    const more = i === 2 && counts.length > 3 ? ` +${counts.length - 3} more` : "";
+    box.appendChild(svgEl("text", { class: "group-counts", x: grp.x + 10, y: grp.y + 50 + i * 13 })).textContent = line + more;
+  });
+  const where = `layer ${grp.layer}`;
   box.appendChild(svgEl("text", { class: "group-hint", x: grp.x + 10, y: grp.y + h - 8 })).textContent =
-    grp.expandable ? "▸ click to expand" : "use Find to reach one";
+    grp.expandable ? `${where} · ▸ click to expand` : `${where} · use Find`;
   if (grp.expandable) {
     const open = () => expandLayer(grp.layer);
     box.addEventListener("click", () => { if (!dag.dragged) open(); });
