@@ -26,6 +26,8 @@ FIREWORK_INDEX_FIELDS = ("priority", "category", "fworker")
 
 def index_fields(spec):
     """The spec keys a claim filters and sorts on, as top-level document fields."""
+    if "_priority" not in spec and "_category" not in spec and "_fworker" not in spec:
+        return {"priority": 0, "category": None, "fworker": None}  # most fireworks: adds stay cheap
     priority = spec.get("_priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, (int, float)):
         try:
