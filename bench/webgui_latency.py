@@ -1,0 +1,308 @@
+"""Web GUI latency at scale: every page and API call of the real ``lpad webgui``.
+
+Builds an embedded store of N fireworks (bench/search_latency.py's builder:
+workflows of 5), runs the first firework of ``--launched`` workflows over the
+last two days (about 10% FIZZLED, with an error message, on 8 hosts) and adds
+webgui.demo_history's workflows for the timeline. Then starts ``lpad webgui``
+(cheroot) in its own process on that store and measures:
+
+- http: each URL through one keep-alive HTTP connection, gzip accepted as a
+  browser does; median and 90th percentile of the wall time to the last byte;
+  and the median CPU time of the same request in this process (Flask's test
+  client on the same store), which the machine's other load does not inflate.
+- browser (``--browser``): Debian's Chromium through Playwright loads each
+  page; Navigation Timing gives the document (request start to response end)
+  and the whole load (to loadEventEnd); for the plot pages also the time until
+  the plots are drawn, and the API calls the page made.
+
+Prints one JSON line per measurement and, with ``--markdown``, a table.
+
+    python bench/webgui_latency.py --fireworks 100000 --launched 10000 --browser --markdown
+"""
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [ROOT, HERE]
+
+from search_latency import build  # noqa: E402  - the same large store as the search benchmark
+
+from launchpad import LaunchPad  # noqa: E402
+from launchpad.states import LaunchState  # noqa: E402
+from launchpad.stores import SQLiteStore  # noqa: E402
+from webgui.demo_history import ERRORS, SteppedClock, build_history  # noqa: E402
+
+HOSTS = [f"node{i:03d}" for i in range(1, 9)]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def run_launches(lp, workflows, seed=3):
+    """Run the first firework of ``workflows`` workflows over the last 48 hours."""
+    rng = random.Random(seed)
+    end = datetime.now(timezone.utc)
+    clock, kept = SteppedClock(end - timedelta(hours=48)), lp.clock
+    lp.clock = clock
+    step = timedelta(hours=48) / max(workflows, 1)
+    try:
+        for w in range(workflows):
+            fw_id = w * 5 + 1  # search_latency's workflows of 5, ids in order
+            clock.now += step
+            _, launch_id = lp.checkout_fw(
+                fw_id=fw_id, launch_dir=f"/scratch/{fw_id}", host=rng.choice(HOSTS), ip="10.0.0.1"
+            )
+            clock.now += timedelta(seconds=rng.uniform(1, 60))
+            if rng.random() < 0.1:
+                exception = {
+                    "message": rng.choice(ERRORS),
+                    "traceback": "Traceback ...\n" + rng.choice(ERRORS),
+                }
+                lp.complete_launch(
+                    launch_id, state=LaunchState.FIZZLED.value, fw_id=fw_id, exception=exception
+                )
+            else:
+                lp.complete_launch(launch_id, state=LaunchState.COMPLETED.value, fw_id=fw_id)
+    finally:
+        lp.clock = kept
+
+
+def make_store(home, n_fireworks, launched):
+    lp = LaunchPad(SQLiteStore(os.path.join(home, "launchpad.sqlite")))
+    started = time.perf_counter()
+    build(lp, n_fireworks)
+    run_launches(lp, launched)
+    history = build_history(lp, workflows=20, hours=24)
+    fizzled = lp.get_fw_ids({"state": "FIZZLED"}, limit=1)
+    ids = {
+        "wf": n_fireworks // 2 // 5,  # a workflow of 5 in the middle
+        "fw": n_fireworks // 2,
+        "fizzled": fizzled[0],
+        "timeline": history["workflows"][-1],
+        "build_s": round(time.perf_counter() - started, 1),
+    }
+    lp.store.close()
+    return ids
+
+
+def urls(ids):
+    """Every page and the API calls they make (the JSON API is what the pages read)."""
+    wf, fw, bad, tl = ids["wf"], ids["fw"], ids["fizzled"], ids["timeline"]
+    today = datetime.now(timezone.utc).date().isoformat()
+    return [
+        "/",
+        "/api/summary",
+        "/workflows",
+        "/api/workflows",
+        "/workflows?q=relax",
+        "/workflows?state=COMPLETED",
+        "/workflows?page=400",
+        f"/workflows/{wf}",
+        f"/api/workflows/{wf}",
+        f"/api/workflows/{wf}/graph",
+        f"/api/workflows/{wf}/states",
+        f"/api/workflows/{wf}/fireworks",
+        f"/fireworks/{bad}",
+        f"/api/fireworks/{bad}",
+        f"/fireworks/{fw}",
+        "/fireworks",
+        "/fireworks?state=FIZZLED",
+        "/api/fireworks?state=FIZZLED",
+        "/fireworks?name=relax",
+        "/fireworks?host=node003&state=FIZZLED",
+        f"/fireworks?since={today}&until={today}",
+        "/fireworks?sort=name",
+        "/fireworks?page=1000",
+        "/activity",
+        "/api/activity/finished?interval=hours",
+        "/api/activity/finished?interval=days",
+        "/api/activity/runtimes",
+        f"/workflows/{tl}/timeline",
+        f"/api/workflows/{tl}/timeline",
+        "/login",
+        "/api/session",
+    ]
+
+
+class Gui:
+    """``lpad webgui`` in its own process, as a user starts it."""
+
+    def __init__(self, home):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
+        env.update(STARSHELL_HOME=home, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+        lpad = shutil.which("lpad")
+        command = (
+            [lpad]
+            if lpad
+            else [sys.executable, "-c", "import sys; from launchpad.cli import main; sys.exit(main())"]
+        )
+        self.process = subprocess.Popen(
+            command + ["webgui", "--port", "0", "-b"], cwd=home, env=env, stderr=subprocess.PIPE, text=True
+        )
+        banner = ""
+        for _ in range(5):
+            banner += self.process.stderr.readline()
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/", banner)
+            if found or self.process.poll() is not None:
+                break
+        if not found:
+            self.stop()
+            raise SystemExit(f"lpad webgui did not start: {banner}")
+        self.port = int(found.group(1))
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def time_http(port, url, repeats):
+    """Median and p90 wall milliseconds to the last byte over one keep-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Accept-Encoding": "gzip", "Accept": "text/html,application/json"}
+    walls, size, status = [], 0, None
+    for i in range(repeats + 1):
+        started = time.perf_counter()
+        conn.request("GET", url, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        wall = time.perf_counter() - started
+        status = response.status
+        if response.getheader("Content-Encoding") == "gzip":
+            size = len(gzip.decompress(body))
+        if i:  # the first one warms caches and the connection
+            walls.append(wall * 1000)
+    conn.close()
+    walls.sort()
+    return {
+        "url": url,
+        "status": status,
+        "median_ms": round(statistics.median(walls), 1),
+        "p90_ms": round(walls[min(int(len(walls) * 0.9), len(walls) - 1)], 1),
+        "bytes": size,
+    }
+
+
+def time_cpu(home, url, repeats):
+    """Median CPU milliseconds of ``url`` in this process (Flask's test client, the same
+    store): what a request costs, apart from the machine's other load."""
+    from webgui import create_app
+
+    if not hasattr(time_cpu, "client"):
+        lp = LaunchPad(SQLiteStore(os.path.join(home, "launchpad.sqlite")))
+        time_cpu.client = create_app({"TESTING": True}, lp).test_client()
+    time_cpu.client.get(url)
+    spent = []
+    for _ in range(repeats):
+        started = time.process_time()
+        time_cpu.client.get(url)
+        spent.append((time.process_time() - started) * 1000)
+    return round(statistics.median(spent), 1)
+
+
+NAVIGATION = """() => {
+  const n = performance.getEntriesByType("navigation")[0];
+  const api = performance.getEntriesByType("resource").filter((r) => r.name.includes("/api/"));
+  return {document_ms: n.responseEnd - n.requestStart, load_ms: n.loadEventEnd - n.startTime,
+          api_ms: Math.max(0, ...api.map((r) => r.duration))};
+}"""
+
+
+def time_browser(port, paths, repeats):
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        for path in paths:
+            samples = []
+            for i in range(repeats + 1):
+                page.goto(f"http://127.0.0.1:{port}{path}", wait_until="load")
+                if "/activity" in path or "/timeline" in path:
+                    page.wait_for_selector("canvas[data-points]", timeout=30_000)
+                    ready = page.evaluate("performance.now()")
+                else:
+                    ready = None
+                timing = page.evaluate(NAVIGATION)
+                timing["ready_ms"] = ready
+                if i:
+                    samples.append(timing)
+            row = {"url": path}
+            for key in ("document_ms", "load_ms", "api_ms", "ready_ms"):
+                values = [s[key] for s in samples if s[key] is not None]
+                row[key] = round(statistics.median(values), 1) if values else None
+            rows.append(row)
+        browser.close()
+    return rows
+
+
+def markdown(http_rows, browser_rows):
+    by_url = {row["url"]: row for row in browser_rows}
+    lines = [
+        "| URL | HTTP median / p90 (ms) | CPU (ms) | KB | browser: document / load / plots drawn (ms) |",
+        "|---|---|---|---|---|",
+    ]
+    for row in http_rows:
+        b = by_url.get(row["url"])
+        shown = (
+            ""
+            if not b
+            else f"{b['document_ms']} / {b['load_ms']}" + (f" / {b['ready_ms']}" if b["ready_ms"] else "")
+        )
+        lines.append(
+            f"| `{row['url']}` | {row['median_ms']} / {row['p90_ms']} | {row['cpu_ms']} "
+            f"| {row['bytes'] // 1024} | {shown} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fireworks", type=int, default=100_000)
+    parser.add_argument("--launched", type=int, default=10_000, help="workflows whose first firework ran")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--browser", action="store_true", help="also load the pages in Chromium")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--only", help="a regex: measure only matching URLs")
+    args = parser.parse_args(argv)
+    home = tempfile.mkdtemp(prefix="starshell-webgui-latency-")
+    try:
+        ids = make_store(home, args.fireworks, min(args.launched, args.fireworks // 5))
+        print(json.dumps({"fireworks": args.fireworks, "launched": args.launched, **ids}), flush=True)
+        gui = Gui(home)
+        try:
+            wanted = [u for u in urls(ids) if not args.only or re.search(args.only, u)]
+            http_rows = []
+            for url in wanted:
+                http_rows.append({**time_http(gui.port, url, args.repeats), "cpu_ms": time_cpu(home, url, 5)})
+                print(json.dumps(http_rows[-1]), flush=True)
+            browser_rows = []
+            if args.browser:
+                pages = [u for u in wanted if not u.startswith("/api/")]
+                browser_rows = time_browser(gui.port, pages, max(args.repeats // 3, 2))
+                for row in browser_rows:
+                    print(json.dumps({"browser": True, **row}), flush=True)
+        finally:
+            gui.stop()
+        if args.markdown:
+            print(markdown(http_rows, browser_rows))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
