@@ -8,6 +8,7 @@ const dag = {
   k: 1, tx: 0, ty: 0, expanded: new Set(), pinned: new Set(), found: null, dragged: false,
 };
 const ZOOM_MIN = 0.02, ZOOM_MAX = 4;
+const REDRAW_MS = 15000;
 
 function dagHolder() { return document.getElementById("dag"); }
 
@@ -285,6 +286,7 @@ async function loadDag(keepView = false) {
   const g = await api(dagUrl());
   if (g.too_large) { location.reload(); return null; }
   const view = { k: dag.k, tx: dag.tx, ty: dag.ty };
+  dag.loadedAt = Date.now();
   drawGraph(g);
   if (keepView) Object.assign(dag, view);
   if (keepView) applyView(); else fitView();
@@ -362,11 +364,15 @@ function dagApplyStates(s) {
   if (!dag.data) return;
   const countsKey = JSON.stringify(s.states);
   const moved = dag.countsKey !== undefined && dag.countsKey !== countsKey;
-  dag.countsKey = countsKey;
-  if (s.total !== dag.data.total || (moved && (dag.data.groups.length || !s.fireworks))) {
+  const grouped = dag.data.groups.length || !s.fireworks;
+  // A grouped graph is laid out again when its counts move, at most every REDRAW_MS.
+  const due = Date.now() - (dag.loadedAt || 0) >= REDRAW_MS;
+  if (s.total !== dag.data.total || (moved && grouped && due)) {
+    dag.countsKey = countsKey;
     loadDag(true).catch((err) => console.warn(err));
     return;
   }
+  if (!(moved && grouped)) dag.countsKey = countsKey;
   if (!s.fireworks) return;
   for (const node of dag.svg.querySelectorAll("a.node")) {
     const state = s.fireworks[node.dataset.fwId];
