@@ -21,11 +21,12 @@ import threading
 import time
 
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
-from ..query import QUERY_SECONDS, check_safe, compile_regex, matches, project, select, sort_docs
+from ..query import QUERY_SECONDS, matches, project, select, sort_docs
 from ..states import State
 from . import sqlite_names
 from .base import Store, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
+from .sqlite_filters import compile_filter, in_clause, sql_regex, vetted
 from .sqlite_launches import (
     finish_firework,
     first_match,
@@ -34,12 +35,9 @@ from .sqlite_launches import (
     pin_launch_counter,
     release_children,
 )
-from .sqlite_names import NameIndex, literal_text
+from .sqlite_names import NameIndex
 
 log = logging.getLogger(__name__)
-
-_SQL_OPS = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-_JSON_IN_THRESHOLD = 64
 
 
 def _dumps(value):
@@ -76,150 +74,6 @@ def _json_default(value):
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default)
 
 
-def _type_fits(kind, value):
-    if kind == "text":
-        return isinstance(value, str)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return -(2**63) <= value < 2**63  # larger ones are compared in Python, not as SQL
-    return isinstance(value, float)
-
-
-def _all_fit(kind, values):
-    """``_type_fits`` for every value; a long ``$in`` of plain ints (a page's ids) in one pass."""
-    if kind != "text" and all(type(v) is int for v in values):  # noqa: E721 (bool is no id)
-        return not values or (-(2**63) <= min(values) and max(values) < 2**63)
-    return all(_type_fits(kind, v) for v in values)
-
-
-def _in_clause(col, values, params):
-    if len(values) > _JSON_IN_THRESHOLD:
-        params.append(json.dumps(values))
-        return f"{col} IN (SELECT value FROM json_each(?))"
-    params.extend(values)
-    return f"{col} IN ({','.join('?' * len(values))})"
-
-
-def _column_clause(col, kind, cond, params):
-    """SQL for ``{col: cond}`` when SQL means exactly what Mongo means, else None."""
-    if cond is None:
-        return f"{col} IS NULL"
-    if _type_fits(kind, cond):
-        params.append(cond)
-        return f"{col} = ?"
-    if not isinstance(cond, dict) or not cond:
-        return None
-    parts, local = [], []
-    for op, value in cond.items():
-        if op in _SQL_OPS and _type_fits(kind, value):
-            parts.append(f"{col} {_SQL_OPS[op]} ?")
-            local.append(value)
-        elif op == "$ne" and _type_fits(kind, value):
-            parts.append(f"({col} IS NULL OR {col} != ?)")
-            local.append(value)
-        elif op in ("$in", "$nin") and isinstance(value, (list, tuple)):
-            values = [v for v in value if v is not None]
-            if not _all_fit(kind, values):
-                return None
-            has_null = len(values) != len(value)
-            inner = _in_clause(col, values, local) if values else "0"
-            if op == "$in":
-                parts.append(f"({inner} OR {col} IS NULL)" if has_null else inner)
-            elif has_null:
-                parts.append(f"({col} IS NOT NULL AND NOT {inner})")
-            else:
-                parts.append(f"({col} IS NULL OR NOT {inner})")
-        else:
-            return None
-    params.extend(local)
-    return " AND ".join(parts)
-
-
-def _sql_regex(pattern, options, value):
-    """SQL function starshell_regex(pattern, options, value): MongoDB's $regex, on RE2."""
-    return int(isinstance(value, str) and compile_regex(pattern, options).search(value) is not None)
-
-
-def _regex_clause(col, cond, params):
-    """``{"$regex": ..., "$options": ...}`` on a text column as SQL, or None.
-
-    A plain word is found in SQLite's C code (instr, or LIKE when case does
-    not matter), so a name search reads no JSON documents; any other pattern
-    goes through RE2 (the SQL function starshell_regex). LIKE folds ASCII
-    case only, so names holding other characters are left to RE2.
-    """
-    if not isinstance(cond, dict) or "$regex" not in cond or set(cond) - {"$regex", "$options"}:
-        return None
-    pattern, options = cond["$regex"], cond.get("$options", "")
-    if not isinstance(pattern, str):
-        return None
-    compile_regex(pattern, options)
-    literal = literal_text(pattern)
-    text = f"typeof({col}) = 'text'"
-    if literal is not None and "i" not in options:
-        params.append(literal)
-        return f"({text} AND instr({col}, ?) > 0)"
-    regex = f"starshell_regex(?, ?, {col})"
-    if literal is None or not literal.isascii():
-        params += [pattern, options]
-        return regex
-    params += ["%" + "".join("\\" + c if c in "%_\\" else c for c in literal) + "%", pattern, options]
-    ascii_only = f"length({col}) = length(CAST({col} AS BLOB))"  # UTF-8: one byte a character
-    return f"({text} AND ({col} LIKE ? ESCAPE '\\' AND {ascii_only} OR NOT {ascii_only} AND {regex}))"
-
-
-def _or_clause(branches, columns, params, names=None):
-    """``$or`` as SQL when every branch is all SQL, else None (it is then checked in Python)."""
-    parts, local = [], []
-    for sub in branches:
-        sub_clauses, sub_params, sub_residual = compile_filter(sub, columns, names)
-        if sub_residual:
-            return None
-        parts.append(" AND ".join(sub_clauses) or "1")
-        local += sub_params
-    params += local
-    return "(" + " OR ".join(f"({p})" for p in parts) + ")"
-
-
-def _vetted(query):
-    """Every query, even one from the Python API, is refused if it would run code."""
-    check_safe(query or {})
-    return query
-
-
-def compile_filter(query, columns, names=None):
-    """Split a Mongo filter into SQL clauses on ``columns`` and a residual filter;
-    ``names`` (a NameIndex) narrows name searches to its candidates."""
-    clauses, params, residual = [], [], {}
-    for key, cond in (query or {}).items():
-        if key == "$and" and isinstance(cond, list):
-            rest = []
-            for sub in cond:
-                sub_clauses, sub_params, sub_residual = compile_filter(sub, columns, names)
-                clauses += sub_clauses
-                params += sub_params
-                if sub_residual:
-                    rest.append(sub_residual)
-            if rest:
-                residual.setdefault("$and", []).extend(rest)
-            continue
-        sql, local = None, []
-        if key == "$or" and isinstance(cond, list) and cond:
-            sql = _or_clause(cond, columns, local, names)
-        elif key in columns:
-            sql = _column_clause(key, columns[key], cond, local)
-            if sql is None and columns[key] == "text":
-                local = []
-                sql = _regex_clause(key, cond, local)
-                if sql is not None and key == "name" and names is not None:
-                    sql, local = names.narrow(key, cond, sql, local)
-        if sql is None:
-            residual[key] = cond
-        else:
-            clauses.append(sql)
-            params += local
-    return clauses, params, residual
-
-
 class _Table:
     """One document kind: column fields plus a JSON remainder."""
 
@@ -253,7 +107,7 @@ class _Table:
 
     def find(self, query=None, fields=None, sort=None, limit=0, skip=0):
         started = time.monotonic()
-        clauses, params, residual = compile_filter(_vetted(query), self.columns, self.names)
+        clauses, params, residual = compile_filter(vetted(query), self.columns, self.names)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
         sql_sort = all(f in self.columns for f, _ in sort)
@@ -281,7 +135,7 @@ class _Table:
         return [project(d, fields) for d in docs] if fields is not None else docs
 
     def count(self, query=None):
-        clauses, params, residual = compile_filter(_vetted(query), self.columns, self.names)
+        clauses, params, residual = compile_filter(vetted(query), self.columns, self.names)
         if residual:
             return len(self.find(query, fields=[self.key]))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -335,7 +189,7 @@ class _Table:
         """Set JSON fields in Python: for values (NaN, Infinity) SQLite's json() refuses."""
         params = []
         rows = conn.execute(
-            f"SELECT {self.key}, doc FROM {self.name} WHERE {_in_clause(self.key, list(keys), params)}",
+            f"SELECT {self.key}, doc FROM {self.name} WHERE {in_clause(self.key, list(keys), params)}",
             params,
         ).fetchall()
         conn.executemany(
@@ -396,7 +250,7 @@ class _FireworkTable(_Table):
             if field not in wanted:
                 continue
             params = []
-            inner = _in_clause(own, list(by_id), params)
+            inner = in_clause(own, list(by_id), params)
             for key, value in conn.execute(
                 f"SELECT {own}, {other} FROM links WHERE {inner} ORDER BY rowid", params
             ):
@@ -410,7 +264,7 @@ class _FireworkTable(_Table):
             if field not in changes:
                 continue
             params = []
-            conn.execute(f"DELETE FROM links WHERE {_in_clause(own, list(keys), params)}", params)
+            conn.execute(f"DELETE FROM links WHERE {in_clause(own, list(keys), params)}", params)
             conn.executemany(
                 f"INSERT OR IGNORE INTO links ({own}, {other}) VALUES (?, ?)",
                 ((key, value) for key in keys for value in changes[field]),
@@ -458,7 +312,7 @@ class SQLiteStore(Store):
                 )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.create_function("starshell_regex", 3, _sql_regex, deterministic=True)
+                conn.create_function("starshell_regex", 3, sql_regex, deterministic=True)
             except sqlite3.DatabaseError as exc:
                 raise StoreUnavailableError(f"cannot open the store {self.path}: {exc}") from None
             self._local.conn, self._local.depth = conn, 0
@@ -610,7 +464,7 @@ class SQLiteStore(Store):
 
     def count_fireworks_by_state(self, query=None):
         clauses, params, residual = compile_filter(
-            _vetted(query), self.fireworks.columns, self.fireworks.names
+            vetted(query), self.fireworks.columns, self.fireworks.names
         )
         if residual:
             counts = {}
@@ -627,7 +481,7 @@ class SQLiteStore(Store):
 
     def workflow_state_counts(self, wf_ids=None):
         params = []
-        where = "" if wf_ids is None else " WHERE " + _in_clause("wf_id", list(wf_ids), params)
+        where = "" if wf_ids is None else " WHERE " + in_clause("wf_id", list(wf_ids), params)
         out = {wf_id: {} for wf_id in wf_ids or ()}
         for wf_id, state, n in self.conn().execute(
             f"SELECT wf_id, state, COUNT(*) FROM fireworks{where} GROUP BY wf_id, state", params
@@ -655,16 +509,16 @@ class SQLiteStore(Store):
         if not ids:
             return []
         with self.transaction() as conn:
-            return release_children(conn, ids, updated_on, _in_clause)
+            return release_children(conn, ids, updated_on, in_clause)
 
     def _claimable(self, worker, states, fw_id=None, not_before=None):
         """WHERE clause and parameters for fireworks ``worker`` may take."""
         params = []
-        where = [_in_clause("state", list(states), params), "(fworker IS NULL OR fworker = ?)"]
+        where = [in_clause("state", list(states), params), "(fworker IS NULL OR fworker = ?)"]
         params.append(worker.name)
         cats = worker.categories()
         if cats is not None:
-            where.append(_in_clause("category", cats, params) if cats else "category IS NULL")
+            where.append(in_clause("category", cats, params) if cats else "category IS NULL")
         if fw_id is not None:
             where.append("fw_id = ?")
             params.append(fw_id)
@@ -703,7 +557,7 @@ class SQLiteStore(Store):
             "SELECT links.child FROM {frm} JOIN fireworks ON fireworks.fw_id = links.child "
             "WHERE {cond} AND fireworks.state = 'WAITING'"
         )
-        down = step.format(frm="links", cond=_in_clause("links.parent", roots, params))
+        down = step.format(frm="links", cond=in_clause("links.parent", roots, params))
         if not children_only:  # UNION, not UNION ALL: a diamond's node is walked once
             down += " UNION " + step.format(frm="down JOIN links ON links.parent = down.node", cond="1")
         where, more = self._claimable(worker, (State.WAITING.value,))
@@ -784,7 +638,7 @@ class SQLiteStore(Store):
 
     def delete_fireworks(self, fw_ids):
         params = []
-        inner = _in_clause("fw_id", list(fw_ids), params)
+        inner = in_clause("fw_id", list(fw_ids), params)
         with self.transaction() as conn:
             pin_launch_counter(conn)
             conn.execute(f"DELETE FROM launches WHERE {inner}", params)
@@ -794,7 +648,7 @@ class SQLiteStore(Store):
 
     def delete_launches(self, launch_ids):
         params = []
-        inner = _in_clause("launch_id", list(launch_ids), params)
+        inner = in_clause("launch_id", list(launch_ids), params)
         with self.transaction() as conn:
             pin_launch_counter(conn)
             conn.execute(f"DELETE FROM launches WHERE {inner}", params)
