@@ -3,8 +3,11 @@
 Builds an embedded store of N fireworks (workflows of 5, names drawn from
 8 words, so a common word matches about 1 in 8 fireworks), then times the
 workflow list page through Flask's test client (the whole request: query,
-counts, rendering) for a common word, a rare one and an absent one.
-Prints one JSON line per N: median wall and CPU milliseconds.
+counts, rendering) for a common word, a rare one and an absent one, first
+with the name index (``first_ms``: the first search, which indexes every
+name added so far), then with it switched off, as a scan (``scan_*``: what
+a SQLite without FTS5 does). Prints one JSON line per N: median wall and CPU
+milliseconds.
 
     python bench/search_latency.py --sizes 1000,20000,100000
 """
@@ -64,8 +67,14 @@ def measure(n, repeats):
         build_s = time.perf_counter() - started
         client = create_app({"TESTING": True}, lp).test_client()
         row = {"fireworks": n, "build_s": round(build_s, 1)}
+        started = time.perf_counter()
+        client.get("/workflows", query_string={"q": SEARCHES["rare"] + "x"})
+        row["first_ms"] = round((time.perf_counter() - started) * 1000, 1)
         for label, word in SEARCHES.items():
             row[f"{label}_ms"], row[f"{label}_cpu_ms"] = time_page(client, word, repeats)
+        lp.store.fireworks.names = lp.store.workflows.names = None  # the scan, as without FTS5
+        for label, word in SEARCHES.items():
+            row[f"scan_{label}_ms"], row[f"scan_{label}_cpu_ms"] = time_page(client, word, repeats)
         return row
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
