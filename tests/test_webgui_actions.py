@@ -140,6 +140,8 @@ def test_graph_groups_dense_layers_expands_pins_and_finds(bare, lp):
     found = bare.get("/api/workflows/1/find?q=wide 7").get_json()["matches"]
     assert [m["fw_id"] for m in found][:2] == [7, 70]
     assert bare.get("/api/workflows/1/find?q=%2377").get_json()["matches"][0]["fw_id"] == 77
+    delete = {a["action"]: a for a in bare.get("/api/workflows/1/actions").get_json()["actions"]}["delete"]
+    assert delete["changes"] == 101 and len(delete["fw_ids"]) == 100  # counts whole, id lists cut
 
 
 def test_live_data_of_a_running_firework_and_the_runtime_of_an_interrupted_one(bare, lp, tmp_path):

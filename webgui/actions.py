@@ -184,6 +184,11 @@ def workflow_plan(lp, wf_id, action, state=None, cache=None):
     }
 
 
+def shown(planned, limit=100):
+    """A plan as the API returns it: its id lists cut to ``limit`` (the counts stay whole)."""
+    return {k: v[:limit] if k in ("fw_ids", "changed") else v for k, v in planned.items()}
+
+
 def workflow_actions(lp, wf_id):
     """Every bulk action with its count, for the workflow page (those changing nothing left out)."""
     cache = {}

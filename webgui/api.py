@@ -171,7 +171,7 @@ def _selection(body):
 def preview_selection():
     """What an action on a selection would change, for the confirmation; changes nothing."""
     action, ids = _selection(_payload())
-    return jsonify(actions.plan(lp(), action, ids))
+    return jsonify(actions.shown(actions.plan(lp(), action, ids)))
 
 
 @bp.post("/actions")
@@ -194,12 +194,14 @@ def act_on_selection():
 @bp.get("/workflows/<int:wf_id>/actions")
 def workflow_actions(wf_id):
     """Bulk actions over the workflow (rerun its FIZZLED, pause it...) with their counts."""
-    return jsonify({"wf_id": wf_id, "actions": actions.workflow_actions(lp(), wf_id)})
+    offered = [actions.shown(p) for p in actions.workflow_actions(lp(), wf_id)]
+    return jsonify({"wf_id": wf_id, "actions": offered})
 
 
 @bp.get("/workflows/<int:wf_id>/actions/<action>")
 def workflow_action_plan(wf_id, action):
-    return jsonify(actions.workflow_plan(lp(), wf_id, action, data.check_state(request.args.get("state"))))
+    planned = actions.workflow_plan(lp(), wf_id, action, data.check_state(request.args.get("state")))
+    return jsonify(actions.shown(planned))
 
 
 @bp.post("/workflows/<int:wf_id>/actions")
