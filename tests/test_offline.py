@@ -146,9 +146,14 @@ def test_a_run_still_going_is_started_and_pinged_once(lp, tmp_path):
     assert [r.steps for r in recover_all(lp)] == [()]
     assert snapshot(lp) == before
 
-    (launch_dir / PING_JSON).write_text(json.dumps({"ping_time": "2026-01-02T04:00:00+00:00"}))
+    tail = {"filename": "out.txt", "nlines": 2, "allow_zipped": False, "content": "a\nb"}
+    ping = {"ping_time": "2026-01-02T04:00:00+00:00", "trackers": [tail]}
+    (launch_dir / PING_JSON).write_text(json.dumps(ping))
     assert [r.steps for r in recover_all(lp)] == [("pinged",)]
-    assert lp.get_launch(launch_id)["last_ping"] == "2026-01-02T04:00:00.000000"
+    launch = lp.get_launch(launch_id)
+    assert launch["last_ping"] == "2026-01-02T04:00:00.000000"
+    assert launch["trackers"] == [tail]  # the node's tracked tails, as rlaunch would have sent them
+    assert [r.steps for r in recover_all(lp)] == [()]
 
 
 def test_a_job_not_started_yet_is_left_waiting(lp, tmp_path):
