@@ -374,3 +374,29 @@ def test_recovering_through_a_gateway_is_refused_before_anything_is_sent():
     for call in (lambda: recover_all(gateway), lambda: forget_offline(gateway, 1)):
         with pytest.raises(GatewayRefusedError, match="run it where the store is"):
             call()
+
+
+def test_a_failure_reported_in_fireworks_own_form_is_recovered(lp, tmp_path):
+    """FireWorks' rlaunch --offline keeps the action (and a failure's traceback) in
+    FW_offline.json and writes no FW_action.json."""
+    fw_id = one_fw(lp, NOOP)
+    _, launch_id, launch_dir = reserve(lp, tmp_path)
+    trace = "Traceback (most recent call last):\n  ...\nValueError: bad input\n"
+    action = {"stored_data": {"_message": "runtime error during task", "_exception": {"_stacktrace": trace}}}
+    data = {
+        "launch_id": launch_id,
+        "started_on": "2026-01-02T03:04:05+00:00",
+        "fwaction": {**action, "exit": True},
+        "state": "FIZZLED",
+        "completed_on": "2026-01-02T03:05:05+00:00",
+    }
+    (launch_dir / OFFLINE_JSON).write_text(json.dumps(data))
+    assert [r.outcome for r in recover_all(lp)] == ["fizzled"]
+    launch = lp.get_launch(launch_id)
+    assert launch["exception"]["message"] == "ValueError: bad input"
+    assert (launch["time_start"], launch["time_end"], launch["runtime_secs"]) == (
+        "2026-01-02T03:04:05.000000",
+        "2026-01-02T03:05:05.000000",
+        60.0,
+    )
+    assert lp.get_fw_dict(fw_id)["state"] == "FIZZLED"
