@@ -105,7 +105,8 @@ def test_documents_inserted_below_the_watermark_are_found(tmp_path):
     store = SQLiteStore(tmp_path / "launchpad.sqlite")
     lp = LaunchPad(store)
     add_wf(lp, "first", ["one", "two"])
-    add_wf(lp, "second", ["three"])
+    for w in range(5):
+        add_wf(lp, f"second {w}", [f"three {w}"])
     store.delete_workflow(1)
     store.tuneup()
     fw = {"state": "READY", "priority": 0, "waiting_on": 0, "spec": {}}
@@ -116,9 +117,27 @@ def test_documents_inserted_below_the_watermark_are_found(tmp_path):
             {**fw, "fw_id": 2, "wf_id": 1, "name": "x"},
         ],
     )
+    assert answers(store, gui_query("imported")) == ([1], [1, 2], 2)
+    check_words(store, ["imported", "relax", "three", "second", "one"])
+    assert sqlite_names.unindexed(store.conn()) > 0  # the watermarks moved back to id 0
+    store.tuneup()
     assert uses_index(store, gui_query("imported"))
     assert answers(store, gui_query("imported")) == ([1], [1, 2], 2)
-    check_words(store, ["imported", "relax", "three", "second"])
+
+
+def test_a_store_mostly_unindexed_is_scanned(tmp_path):
+    """Under REFRESH_TAIL new ids nothing is refreshed; while they outnumber the
+    indexed names, the scan of the tail would be most of the work: scan at once."""
+    store = SQLiteStore(tmp_path / "launchpad.sqlite")
+    lp = LaunchPad(store)
+    add_wf(lp, "first relax", ["relax-1"])
+    assert not uses_index(store, gui_query("relax"))
+    store.tuneup()
+    assert uses_index(store, gui_query("relax"))
+    for w in range(2):
+        add_wf(lp, f"more relax {w}", ["relax-2"])
+    assert not uses_index(store, gui_query("relax"))
+    check_words(store, ["relax", "more"])
 
 
 def test_a_search_indexes_a_long_tail_itself(tmp_path, monkeypatch):
@@ -185,11 +204,12 @@ def test_a_version_2_file_migrates_on_open_and_searches(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     assert "fireworks_name_wf" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     words = ["relax", "RÉLAX", "ſtatic", "static", "Ünïcode", "σισυφος", "ΣΙΣ", "nscf"]
-    assert uses_index(store, gui_query("relax"))
-    check_words(store, words)  # nothing indexed yet: every name is in the tail
+    assert not uses_index(store, gui_query("relax"))  # nothing indexed yet: the scan
+    check_words(store, words)
     assert answers(store, gui_query("relax"))[0] == [1, 2, 8]  # "RÉLAX-3": É is no E
     store.tuneup()
     assert conn.execute("SELECT count(*) FROM names").fetchone()[0] == 12  # 9 fireworks, 3 workflows
+    assert uses_index(store, gui_query("relax"))
     check_words(store, words)
 
 

@@ -173,13 +173,13 @@ class NameIndex:
         """``sql`` (the exact match of ``cond`` on ``col``) behind the index's candidates.
 
         Returns ``(sql, params)``: unchanged for what the index cannot answer
-        (short or non-ASCII words, patterns, no FTS5), which stays a scan.
+        (short or non-ASCII words, patterns, no FTS5) or would not speed up (a
+        store whose unindexed tail is most of it), which stays a scan.
         """
         word = _indexable(cond)
         conn = self.store.conn()
-        if word is None or not self.ready(conn):
+        if word is None or not self.ready(conn) or not self._catch_up(conn):
             return sql, params
-        self._catch_up(conn)
         phrase = '"' + word.replace('"', '""') + '"'
         if self._is_common(conn, word, phrase):
             return sql, params
@@ -202,20 +202,24 @@ class NameIndex:
         return found > limit
 
     def _catch_up(self, conn):
-        """Index the new names when there are many; a busy or read-only file just waits
+        """Index the new names when there are many; whether the index then holds more
+        names than the tail it leaves to the scan. A busy or read-only file just waits
         for ``lpad admin tuneup`` (the scan of the tail keeps the results right)."""
-        if conn.in_transaction or time.monotonic() < self._paused_until or unindexed(conn) <= REFRESH_TAIL:
-            return
-        conn.execute(f"PRAGMA busy_timeout = {REFRESH_PATIENCE_MS}")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        tail = unindexed(conn)
+        if tail > REFRESH_TAIL and not conn.in_transaction and time.monotonic() >= self._paused_until:
+            conn.execute(f"PRAGMA busy_timeout = {REFRESH_PATIENCE_MS}")
             try:
-                refresh(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError:
-            self._paused_until = time.monotonic() + REFRESH_PAUSE
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.store.busy_timeout * 1000)}")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    refresh(conn)
+                    conn.execute("COMMIT")
+                    tail = 0
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError:
+                self._paused_until = time.monotonic() + REFRESH_PAUSE
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.store.busy_timeout * 1000)}")
+        indexed = conn.execute(f"SELECT {_mark('names')}").fetchone()[0]
+        return indexed > tail
