@@ -53,6 +53,15 @@ def login(slurm_up, tmp_path):  # noqa: F811
     run_subprocess(["scancel", "-n", name])
 
 
+def add_dynamic_workflow(lp):
+    """A firework that adds one (FWAction additions) and a child of its own."""
+    fws = [
+        {"fw_id": 1, "name": "adder", "spec": {"_tasks": [ADDER]}},
+        {"fw_id": 2, "name": "child", "spec": {"_tasks": [NOOP]}},
+    ]
+    lp.add_wf({"fws": fws, "links": {1: [2]}})
+
+
 def wait_until_ran(user, lp, count, timeout=60):
     """Until ``count`` offline runs have written their end into FW_offline.json."""
     end = time.monotonic() + timeout
@@ -67,15 +76,7 @@ def wait_until_ran(user, lp, count, timeout=60):
 
 def test_a_dynamic_workflow_completes_offline_on_slurm(login):
     user, lp = login
-    lp.add_wf(
-        {
-            "fws": [
-                {"fw_id": 1, "name": "adder", "spec": {"_tasks": [ADDER]}},
-                {"fw_id": 2, "name": "child", "spec": {"_tasks": [NOOP]}},
-            ],
-            "links": {1: [2]},
-        }
-    )
+    add_dynamic_workflow(lp)
     # The job's environment really cannot open the store: a plain rlaunch there fails.
     blocked = user.run(
         "rlaunch",
@@ -118,15 +119,7 @@ def test_a_dynamic_workflow_completes_offline_on_slurm(login):
 def test_lpad_daemon_drives_an_offline_workflow_to_the_end(login):
     """No person in the loop: the daemon reserves and submits (-r), and recovers the runs."""
     user, lp = login
-    lp.add_wf(
-        {
-            "fws": [
-                {"fw_id": 1, "name": "adder", "spec": {"_tasks": [ADDER]}},
-                {"fw_id": 2, "name": "child", "spec": {"_tasks": [NOOP]}},
-            ],
-            "links": {1: [2]},
-        }
-    )
+    add_dynamic_workflow(lp)
     argv = ["daemon", "-r", "-m", "2", "--topup_interval", "1", "--offline_interval", "1"]
     daemon = subprocess.Popen(
         ["lpad", *argv, "--lostruns_interval", "0", "--unreserved_interval", "0"],
