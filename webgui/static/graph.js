@@ -160,6 +160,8 @@ function drawFrames(parent, g) {
 
 function drawGraph(g) {
   const holder = dagHolder();
+  // A small graph gets a short frame; a large one the usual 68% of the window.
+  holder.style.height = `${Math.round(Math.min(window.innerHeight * 0.68, Math.max(240, g.height * 1.25 + 40)))}px`;
   const svg = svgEl("svg", { class: "graph", width: "100%", height: "100%" });
   const defs = svg.appendChild(svgEl("defs"));
   const marker = defs.appendChild(svgEl("marker", { id: "arrow", viewBox: "0 0 8 8", refX: 7, refY: 4,
