@@ -8,6 +8,7 @@ opens, so two rockets never run the same firework.
 import functools
 import socket
 
+from . import duplicates
 from .errors import InvalidArgumentError, InvalidTransitionError
 from .models import Launch
 from .reads import existing_fireworks
@@ -23,6 +24,30 @@ OPENED_LAUNCHES_KEPT = 1000
 
 
 def checkout_fw(
+    store,
+    clock,
+    opened,
+    worker=None,
+    launch_dir="",
+    fw_id=None,
+    host=None,
+    ip=None,
+    states=(S.READY.value,),
+    ping_interval=None,
+):
+    """``_checkout_once``; a firework that duplicates one that has run takes that run over
+    instead of running (FireWorks' ``_dupefinder``, see duplicates), and the next is claimed."""
+    while True:
+        fw, launch_id = _checkout_once(
+            store, clock, opened, worker, launch_dir, fw_id, host, ip, states, ping_interval
+        )
+        if fw is None or not duplicates.took_over(store, clock, opened, fw, launch_id):
+            return fw, launch_id
+        if fw_id is not None:
+            return None, None
+
+
+def _checkout_once(
     store,
     clock,
     opened,

@@ -8,6 +8,7 @@ but not applied.
 """
 
 from .actions import FWAction
+from .duplicates import follow_launch
 from .dynamics import apply_action, plan_action, release_after_fizzle
 from .errors import StaleLaunchError, StarshellError
 from .reads import launch_doc
@@ -48,6 +49,7 @@ def complete_launch(
                 apply_action(store, clock, fw, action, now, plan)
             elif not retry_later(store, clock, fw):
                 release_after_fizzle(store, fw, now)
+            follow_launch(store, clock, fw, launch_id, state, action, now)
         else:
             _record_stale(store, launch_id, state, action, exception, now)
     if not changed:
@@ -176,6 +178,9 @@ def interrupt_launch(
         if changed and not requeue:
             fw = store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
             release_after_fizzle(store, fw, now)
+        if changed:  # duplicates that followed this run are handed back or fizzle with it
+            fw = store.get_firework(fw_id, fields=["fw_id", "spec"])
+            follow_launch(store, clock, fw, launch_id, state, None, now)
     return state if changed else None
 
 

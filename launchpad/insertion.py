@@ -66,4 +66,6 @@ def _plain_spec_objects(spec):
     for key in ("_trackers", "_background_tasks"):
         if isinstance(spec.get(key), (list, tuple)):
             spec[key] = [x.to_dict() if isinstance(x, FWSerializable) else x for x in spec[key]]
+    if isinstance(spec.get("_dupefinder"), FWSerializable):  # DupeFinderExact(): {_fw_name: ...}
+        spec["_dupefinder"] = spec["_dupefinder"].to_dict()
     return spec

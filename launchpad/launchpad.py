@@ -11,12 +11,14 @@ workflow (issue: FireWorks' full refresh).
 from . import (
     claims,
     completion,
+    duplicates,
     dynamics,
     insertion,
     launch_records,
     lostruns,
     offline,
     reads,
+    recovery,
     run_queries,
     transitions,
 )
@@ -259,9 +261,10 @@ class LaunchPad:
         return run_queries.count_ready(self.store, self.clock, worker, limit)
 
     # -- state changes (see transitions) -----------------------------------------
-    def defuse_fw(self, fw_id):
-        """Stop a firework (and so its descendants) from running until reignited."""
-        return transitions.defuse_fw(self.store, self.clock, fw_id)
+    def defuse_fw(self, fw_id, rerun_duplicates=True):
+        """Stop a firework (and so its descendants) from running until reignited;
+        ``rerun_duplicates``: the fireworks that shared its run are rerun (duplicates)."""
+        return duplicates.defuse_fw(self.store, self.clock, fw_id, rerun_duplicates)
 
     def reignite_fw(self, fw_id):
         return transitions.reignite_fw(self.store, self.clock, fw_id)
@@ -272,9 +275,16 @@ class LaunchPad:
     def resume_fw(self, fw_id):
         return transitions.resume_fw(self.store, self.clock, fw_id)
 
-    def rerun_fw(self, fw_id):
-        """Reset a firework and every descendant; returns the ids reset."""
-        return transitions.rerun_fw(self.store, self.clock, fw_id)
+    def rerun_fw(self, fw_id, rerun_duplicates=True, recover_launch=None, recover_mode=None):
+        """Reset a firework and every descendant; returns the ids reset. FireWorks' options:
+        its duplicates too, and task-level recovery from ``recover_launch`` (see recovery)."""
+        return recovery.rerun_fw(
+            self.store, self.clock, fw_id, rerun_duplicates, recover_launch, recover_mode
+        )
+
+    def get_recovery(self, launch_id):
+        """FireWorks' checkpoint of a launch that failed in a task, or None (see recovery)."""
+        return recovery.get_recovery(self.store, launch_id)
 
     def update_spec(self, fw_ids, updates, mongo=False):
         """Merge ``updates`` into each firework's spec (``mongo``: a MongoDB update document)."""
@@ -300,9 +310,30 @@ class LaunchPad:
         return transitions.archive_wf(self.store, self.clock, fw_id)
 
     # -- failure detection -------------------------------------------------------
-    def detect_lostruns(self, expiration_secs=3600, fizzle=False, rerun=False):
+    def detect_lostruns(
+        self,
+        expiration_secs=3600,
+        fizzle=False,
+        rerun=False,
+        max_runtime=None,
+        min_runtime=None,
+        refresh=False,
+        query=None,
+        launch_query=None,
+    ):
         """RUNNING launches silent for ``expiration_secs``, as LostRuns (see lostruns)."""
-        return lostruns.detect_lostruns(self.store, self.clock, expiration_secs, fizzle, rerun)
+        return lostruns.detect_lostruns(
+            self.store,
+            self.clock,
+            expiration_secs,
+            fizzle,
+            rerun,
+            max_runtime,
+            min_runtime,
+            refresh,
+            query,
+            launch_query,
+        )
 
     # -- queue reservations (see claims) ------------------------------------------
     def reserve_fw(self, worker=None, launch_dir=""):

@@ -4,6 +4,7 @@ Plain functions over a store and a clock. Declaring a run lost fences its
 launch, so the rocket's late result, if it comes, is refused.
 """
 
+from .duplicates import FW_FIELDS, settle
 from .dynamics import release_after_fizzle
 from .states import LaunchState, State
 from .timestamps import cutoff, seconds_between, timestamp
@@ -15,15 +16,28 @@ S = State
 class LostRuns(tuple):
     """``(launch_ids, fw_ids)`` of lost runs, unpacked as before; ``spared`` holds the
     silent launches (``launch_id``, ``fw_id``, ``last_ping``, ``ping_interval``) whose
-    own heartbeat interval says they may still be alive, left RUNNING."""
+    own heartbeat interval says they may still be alive, left RUNNING; ``inconsistent``
+    the fw_ids FireWorks returns third: RUNNING fireworks whose launch has finished."""
 
-    def __new__(cls, launch_ids, fw_ids, spared=()):
+    def __new__(cls, launch_ids, fw_ids, spared=(), inconsistent=()):
         lost = super().__new__(cls, (launch_ids, fw_ids))
         lost.spared = list(spared)
+        lost.inconsistent = list(inconsistent)
         return lost
 
 
-def detect_lostruns(store, clock, expiration_secs=3600, fizzle=False, rerun=False):
+def detect_lostruns(
+    store,
+    clock,
+    expiration_secs=3600,
+    fizzle=False,
+    rerun=False,
+    max_runtime=None,
+    min_runtime=None,
+    refresh=False,
+    query=None,
+    launch_query=None,
+):
     """RUNNING launches whose last heartbeat is older than ``expiration_secs``.
 
     A launch that recorded its rocket's heartbeat interval is lost only once its
@@ -31,19 +45,81 @@ def detect_lostruns(store, clock, expiration_secs=3600, fizzle=False, rerun=Fals
     interval old, and a run declared lost runs a second time. Returns LostRuns,
     ``(launch_ids, fw_ids)`` with the launches spared so in ``.spared``. With
     ``fizzle`` the fireworks become FIZZLED, with ``rerun`` READY again; either
-    fences the lost launch.
+    fences the lost launch. FireWorks' narrowing: ``max_runtime``/``min_runtime``
+    (seconds from the start to the last heartbeat), ``query`` on the fireworks,
+    ``launch_query`` on the launches. ``refresh`` settles the inconsistent ones.
     """
+    selection = {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(clock, expiration_secs)}}
+    fw_ids = [d["fw_id"] for d in store.find_fireworks(query, ["fw_id"])] if query else None
+    if fw_ids is not None or launch_query:
+        narrower = [launch_query or {}, {"fw_id": {"$in": fw_ids}} if fw_ids is not None else {}]
+        selection = {"$and": [selection, *narrower]}
     silent = store.find_launches(
-        {"state": S.RUNNING.value, "last_ping": {"$lt": cutoff(clock, expiration_secs)}},
-        fields=["launch_id", "fw_id", "last_ping", "ping_interval"],
+        selection, fields=["launch_id", "fw_id", "last_ping", "ping_interval", "time_start"]
     )
     now = timestamp(clock)
     lost, spared = [], []
     for launch in silent:
-        (spared if _may_be_alive(launch, now) else lost).append(launch)
+        if _ran_for(launch, max_runtime, min_runtime):
+            (spared if _may_be_alive(launch, now) else lost).append(launch)
     if lost and (fizzle or rerun):
         _declare_lost(store, clock, lost, rerun)
-    return LostRuns([launch["launch_id"] for launch in lost], [launch["fw_id"] for launch in lost], spared)
+    inconsistent = inconsistent_fireworks(store, fw_ids)
+    if refresh and inconsistent:
+        settle_inconsistent(store, clock, inconsistent)
+    return LostRuns(
+        [launch["launch_id"] for launch in lost],
+        [launch["fw_id"] for launch in lost],
+        spared,
+        [d["fw_id"] for d in inconsistent],
+    )
+
+
+def _ran_for(launch, max_runtime, min_runtime):
+    """FireWorks' runtime bounds: from the launch's start to its last heartbeat."""
+    if not (max_runtime or min_runtime):
+        return True
+    ran = seconds_between(launch.get("time_start") or launch["last_ping"], launch["last_ping"])
+    return (not max_runtime or ran <= max_runtime) and (not min_runtime or ran >= min_runtime)
+
+
+def inconsistent_fireworks(store, fw_ids=None):
+    """RUNNING fireworks whose current launch has finished (a completion a store outage
+    cut between its two writes; MongoDB has no transactions), with that launch."""
+    query = {"state": S.RUNNING.value}
+    if fw_ids is not None:
+        query["fw_id"] = {"$in": fw_ids}
+    running = [d for d in store.find_fireworks(query, FW_FIELDS) if d.get("current_launch") is not None]
+    if not running:
+        return []
+    finished = {
+        launch["launch_id"]: launch
+        for launch in store.find_launches(
+            {
+                "launch_id": {"$in": [d["current_launch"] for d in running]},
+                "state": {"$in": [LaunchState.COMPLETED.value, LaunchState.FIZZLED.value]},
+            },
+            fields=["launch_id", "state", "action"],
+        )
+    }
+    return [
+        {**d, "launch": finished[d["current_launch"]]} for d in running if d["current_launch"] in finished
+    ]
+
+
+def settle_inconsistent(store, clock, docs):
+    """Give each inconsistent firework its launch's result, as the completion would have
+    (FireWorks' refresh): a COMPLETED launch's action is applied, children released."""
+    now = timestamp(clock)
+    with store.transaction():
+        for doc in docs:
+            launch = doc["launch"]
+            if store.update_fireworks(
+                [doc["fw_id"]],
+                {"state": launch["state"], "updated_on": now},
+                expect={"state": S.RUNNING.value, "current_launch": launch["launch_id"]},
+            ):
+                settle(store, clock, doc, launch["state"], launch.get("action"), now)
 
 
 def _may_be_alive(launch, now):
@@ -75,6 +151,8 @@ def _declare_lost(store, clock, lost, rerun):
                 expect_state=LaunchState.RUNNING.value,
             )
         fw_ids = sorted({launch["fw_id"] for launch in lost})
+        # Duplicates that took over one of these runs (duplicates.py) go with it.
+        fw_ids += followers(store, [launch["launch_id"] for launch in lost], fw_ids)
         # Only fireworks whose live launch is one of these: a rerun may have moved them on.
         expect = {"state": S.RUNNING.value, "current_launch": [launch["launch_id"] for launch in lost]}
         if rerun:
@@ -88,6 +166,12 @@ def _declare_lost(store, clock, lost, rerun):
                 fw_ids, {"state": S.FIZZLED.value, "updated_on": now}, expect=expect
             )
             _release_after_fizzles(store, changed, now)
+
+
+def followers(store, launch_ids, owners):
+    """The RUNNING duplicates that follow these launches (their ``owners`` left out)."""
+    docs = store.find_fireworks({"current_launch": {"$in": launch_ids}, "state": S.RUNNING.value}, ["fw_id"])
+    return sorted(d["fw_id"] for d in docs if d["fw_id"] not in set(owners))
 
 
 def _release_after_fizzles(store, fw_ids, now):

@@ -15,6 +15,9 @@ def fw_dict(store, fw_id, with_launches=True):
         raise NotFoundError(f"no firework with id {fw_id}")
     if with_launches:
         doc["launches"] = store.find_launches({"fw_id": doc["fw_id"]})
+        if doc.get("taken_launches"):  # a duplicate's: the runs it took over (duplicates.py)
+            taken = store.find_launches({"launch_id": {"$in": doc["taken_launches"]}})
+            doc["launches"] = sorted(doc["launches"] + taken, key=lambda launch: launch["launch_id"])
     return doc
 
 
@@ -56,6 +59,10 @@ def workflow(store, wf_id):
         {"fw_id": {"$in": [d["fw_id"] for d in docs]}}, sort=[("launch_id", 1)]
     ):
         launches.setdefault(launch["fw_id"], []).append(launch)
+    for d in docs:  # a duplicate's taken runs (duplicates.py): rare, one read each
+        if d.get("taken_launches"):
+            taken = store.find_launches({"launch_id": {"$in": d["taken_launches"]}})
+            launches[d["fw_id"]] = sorted(launches.get(d["fw_id"], []) + taken, key=lambda x: x["launch_id"])
     fws = [Firework.from_dict({**d, "launches": launches.get(d["fw_id"], [])}) for d in docs]
     links = {d["fw_id"]: d["children"] for d in docs}
     return Workflow(

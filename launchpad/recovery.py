@@ -7,6 +7,7 @@ the mode and the launch it came from, into the firework's ``spec._recovery``;
 a plain rerun removes that key, so the next run starts from the first task.
 """
 
+from . import duplicates, transitions
 from .errors import InvalidArgumentError, NotFoundError
 
 RECOVERY_KEY = "_recovery"
@@ -58,3 +59,36 @@ def recovery_spec(store, fw_id, recover_launch="last", recover_mode=None):
             "failed in a task does); rerun it without --task-level"
         )
     return {**recovery, "_mode": recover_mode}
+
+
+def rerun_fw(store, clock, fw_id, rerun_duplicates=True, recover_launch=None, recover_mode=None):
+    """FireWorks' ``rerun_fw``: the firework and its descendants back to READY/WAITING.
+
+    ``recover_launch`` (``"last"`` or a launch id) resumes it at the task that
+    launch failed in (``recover_mode`` ``"cp"``/``"prev_dir"``: see
+    ``recovery_spec``); without it ``spec._recovery`` is removed, so it starts
+    from the first task. ``rerun_duplicates`` also reruns the fireworks that
+    share its run (duplicates.py), with the same recovery. Returns the ids reset.
+    """
+    others = duplicates.sharing_launch(store, fw_id) if rerun_duplicates else []
+    recovery = None
+    if recover_launch is not None:
+        recovery = recovery_spec(store, fw_id, recover_launch, recover_mode)
+    changed = list(transitions.rerun_fw(store, clock, fw_id))
+    _set_recovery(store, fw_id, recovery)
+    for other in others:
+        if other not in changed:
+            changed += transitions.rerun_fw(store, clock, other)
+            _set_recovery(store, other, recovery)
+    return changed
+
+
+def _set_recovery(store, fw_id, recovery):
+    """Write ``spec._recovery`` (or remove it: None); no write when nothing changes."""
+    doc = store.get_firework(int(fw_id), fields=["spec"])
+    spec = dict(doc["spec"])
+    if recovery is not None:
+        spec[RECOVERY_KEY] = recovery
+    elif spec.pop(RECOVERY_KEY, None) is None:
+        return
+    store.update_fireworks([int(fw_id)], {"spec": spec})

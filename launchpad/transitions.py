@@ -18,6 +18,8 @@ from .workflow_ops import mongo_update_to_mods
 
 S = State
 _DONE = (S.COMPLETED.value,)
+TAKEN_KEY = "taken_launches"  # launches a duplicate took over: never fenced for it (duplicates.py)
+FENCE_FIELDS = ("fw_id", "state", "waiting_on", "current_launch", TAKEN_KEY)
 
 
 def ready_or_waiting(doc):
@@ -34,7 +36,7 @@ def move_fireworks(store, clock, fw_ids, target, strict=True, reset=False):
     """
     now, moved = timestamp(clock), []
     with store.transaction():
-        for doc in existing_fireworks(store, fw_ids):
+        for doc in existing_fireworks(store, fw_ids, fields=FENCE_FIELDS):
             goal = ready_or_waiting(doc) if reset else target
             if not is_legal(doc["state"], goal):
                 if strict:
@@ -50,8 +52,9 @@ def move_fireworks(store, clock, fw_ids, target, strict=True, reset=False):
 
 
 def fence_launch(store, clock, doc):
-    """Mark the firework's live launch so a late result cannot overwrite the new state."""
-    if doc.get("current_launch") is not None:
+    """Mark the firework's live launch so a late result cannot overwrite the new state.
+    A launch a duplicate took over is its first firework's: that one's run goes on."""
+    if doc.get("current_launch") is not None and doc["current_launch"] not in (doc.get(TAKEN_KEY) or ()):
         store.update_launch(
             doc["current_launch"],
             {"state": LaunchState.FENCED.value, "time_end": timestamp(clock)},
@@ -108,7 +111,7 @@ def reset_fireworks(store, clock, targets):
     """Put ``targets`` back to READY/WAITING, fencing live launches; ARCHIVED stay."""
     now, changed = timestamp(clock), []
     docs = store.get_fireworks(
-        sorted(targets), fields=["fw_id", "state", "parents", "current_launch", "spec"]
+        sorted(targets), fields=["fw_id", "state", "parents", "current_launch", "spec", TAKEN_KEY]
     )
     outside = {p for d in docs for p in d["parents"]} - targets
     parent_state = {d["fw_id"]: d["state"] for d in store.get_fireworks(outside, ["fw_id", "state"])}

@@ -26,10 +26,8 @@ def three_tasks(tmp_path):
 
 
 def rerun_from_checkpoint(lp, fw_id, mode):
-    """What rerun_fw(recover_launch=...) writes, before the LaunchPad offers it."""
-    recovery = recovery_spec(lp.store, fw_id, "last", mode)
-    lp.rerun_fw(fw_id)
-    lp.update_spec([fw_id], {"_recovery": recovery})
+    assert lp.rerun_fw(fw_id, recover_launch="last", recover_mode=mode) == [fw_id]
+    assert lp.get_fw_dict(fw_id)["spec"]["_recovery"]["_mode"] == mode
 
 
 def test_a_failed_launch_keeps_fireworks_checkpoint(lp, tmp_path):
@@ -37,7 +35,8 @@ def test_a_failed_launch_keeps_fireworks_checkpoint(lp, tmp_path):
     lp.add_wf(fw)
     launch_rocket(lp, launch_root=str(tmp_path))
     launch = lp.get_fw_dict(1)["launches"][-1]
-    recovery = get_recovery(lp.store, launch["launch_id"])
+    recovery = lp.get_recovery(launch["launch_id"])
+    assert recovery == get_recovery(lp.store, launch["launch_id"])
     assert recovery["_task_n"] == 1
     assert recovery["_all_stored_data"]["returncode"] == 0
     assert (recovery["_all_update_spec"], recovery["_all_mod_spec"]) == ({}, [])
@@ -85,3 +84,38 @@ def test_prev_dir_must_be_the_launch_directory_it_names(lp, tmp_path):
     doc = lp.get_fw_dict(1)
     assert doc["state"] == "FIZZLED"
     assert "not the directory of launch" in doc["launches"][-1]["exception"]["message"]
+
+
+def test_lpad_rerun_fws_task_level_with_the_real_commands(tmp_path):
+    """A 3-task firework whose 2nd task fails once: rerun at task level with -cp,
+    task 1 does not run again, tasks 2 and 3 run beside task 1's file."""
+    from user_commands import new_user
+
+    user = new_user(tmp_path)
+    count, flag = tmp_path / "t1_runs", tmp_path / "failed_once"
+    (user.work / "wf.yaml").write_text(
+        "spec:\n"
+        "  _tasks:\n"
+        "  - _fw_name: ScriptTask\n"
+        f"    script: echo one > t1.txt; echo x >> {count}\n"
+        "  - _fw_name: ScriptTask\n"
+        f"    script: test -e {flag} || {{ touch {flag}; exit 1; }}; echo two > t2.txt\n"
+        "  - _fw_name: ScriptTask\n"
+        "    script: cat t1.txt t2.txt > t3.txt\n"
+    )
+    assert user.run("lpad", "add", "wf.yaml").returncode == 0
+    user.run("rlaunch", "singleshot")
+    assert "FIZZLED" in user.run("lpad", "get_fws", "-i", "1").stdout
+    refused = user.run("lpad", "rerun_fws", "-i", "1", "-cp")
+    assert refused.returncode == 2 and "need --task-level" in refused.stderr
+    done = user.run("lpad", "rerun_fws", "-i", "1", "--task-level", "--copy-data", "-lid", "1")
+    assert done.returncode == 0, done.stderr
+    assert user.run("rlaunch", "singleshot").returncode == 0
+    assert "COMPLETED" in user.run("lpad", "get_fws", "-i", "1").stdout
+    assert count.read_text() == "x\n"
+    new_dir = user.run("lpad", "get_launchdir", "1").stdout.strip()
+    assert open(os.path.join(new_dir, "t3.txt")).read() == "one\ntwo\n"
+    plain = user.run("lpad", "rerun_fws", "-i", "1", "--clear-recovery")
+    assert plain.returncode == 0, plain.stderr
+    user.run("rlaunch", "singleshot")
+    assert count.read_text() == "x\nx\n"  # a plain rerun starts from the first task

@@ -140,7 +140,7 @@ def show_fws(lp, args, query):
         display.emit(lp.get_fw_ids(query, sort=sort, limit=args.max), fmt)
     elif shown == "all":
         docs = lp.get_fws(query, sort=sort, limit=args.max)
-        launches = _launches_by_fw(lp, [d["fw_id"] for d in docs])
+        launches = _launches_by_fw(lp, docs)
         display.show_documents(
             [display.fw_public(d, launches[d["fw_id"]]) for d in docs], fmt, empty="no fireworks match"
         )
@@ -155,11 +155,22 @@ def show_fws(lp, args, query):
     return 0
 
 
-def _launches_by_fw(lp, fw_ids):
+def _launches_by_fw(lp, docs):
+    """Each firework's launches, with those a duplicate took over (``taken_launches``)."""
     grouped = defaultdict(list)
-    if fw_ids:
-        for launch in lp.get_launches({"fw_id": {"$in": fw_ids}}, sort=[("launch_id", 1)]):
+    if docs:
+        for launch in lp.get_launches(
+            {"fw_id": {"$in": [d["fw_id"] for d in docs]}}, sort=[("launch_id", 1)]
+        ):
             grouped[launch["fw_id"]].append(launch)
+    taken = defaultdict(list)
+    for d in docs:
+        for launch_id in d.get("taken_launches") or ():
+            taken[launch_id].append(d["fw_id"])
+    if taken:
+        for launch in lp.get_launches({"launch_id": {"$in": sorted(taken)}}, sort=[("launch_id", 1)]):
+            for fw_id in taken[launch["launch_id"]]:
+                grouped[fw_id].append(launch)
     return grouped
 
 

@@ -11,6 +11,7 @@ from functools import partial
 import launchpad.display as display
 
 from ..errors import ConfigError, InvalidTransitionError, NotFoundError
+from ..query import parse_query
 from .common import (
     CONFIRM_ABOVE,
     add_selection,
@@ -81,19 +82,7 @@ def register(group):
         add_selection(p)
         p.add_argument("--password", help=COMPAT_PASSWORD_HELP)
         if name == "rerun_fws":
-            p.add_argument(
-                "--rerun_duplicates",
-                action="store_true",
-                help="accepted for FireWorks compatibility; ignored",
-            )
-            p.add_argument(
-                "--clear-recovery",
-                "--clear_recovery",
-                dest="clear_recovery",
-                action="store_true",
-                help="accepted for FireWorks compatibility: starshell keeps no "
-                "task-level recovery data yet, so there is nothing to clear",
-            )
+            _add_rerun_options(p)
         p.set_defaults(func=partial(change_fws, verb=verb, method=method))
 
     for name, (verb, method, text) in WF_COMMANDS.items():
@@ -175,7 +164,113 @@ def register(group):
     act = p.add_mutually_exclusive_group()
     act.add_argument("--fizzle", action="store_true", help="mark their fireworks FIZZLED")
     act.add_argument("--rerun", action="store_true", help="put their fireworks back to READY")
+    p.add_argument(
+        "--max_runtime",
+        type=seconds,
+        metavar="SECS",
+        help="only runs that ran (start to last heartbeat) no longer than this",
+    )
+    p.add_argument(
+        "--min_runtime",
+        type=seconds,
+        metavar="SECS",
+        help="only runs that ran (start to last heartbeat) at least this long",
+    )
+    p.add_argument("-q", "--query", help="only fireworks matching this query (JSON or a Python dict)")
+    p.add_argument(
+        "-lq", "--launch_query", help='only launches matching this query, e.g. \'{"host": "node7"}\''
+    )
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="also settle inconsistent fireworks: RUNNING although their launch has "
+        "finished (a store outage between two writes); they take their launch's result",
+    )
     p.set_defaults(func=detect_lostruns)
+
+
+def _add_rerun_options(p):
+    """FireWorks' task-level recovery and duplicate options of ``rerun_fws``."""
+    dupes = p.add_mutually_exclusive_group()
+    dupes.add_argument(
+        "--rerun_duplicates",
+        dest="rerun_duplicates",
+        action="store_true",
+        default=True,
+        help="also rerun the fireworks that took over their run as duplicates (_dupefinder); "
+        "the default, as in FireWorks",
+    )
+    dupes.add_argument(
+        "--no_rerun_duplicates",
+        dest="rerun_duplicates",
+        action="store_false",
+        help="rerun only these fireworks; their duplicates keep the old result",
+    )
+    p.add_argument(
+        "--task-level",
+        "--task_level",
+        dest="task_level",
+        action="store_true",
+        help="resume at the task that failed, with the results of the tasks before it "
+        "(FireWorks' task-level recovery); the launch is the last one, or -lid",
+    )
+    p.add_argument(
+        "-lid",
+        "--launch_id",
+        type=int,
+        nargs="+",
+        metavar="LAUNCH_ID",
+        help="with --task-level: the launch to recover, one per firework selected",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "-cp",
+        "--copy-data",
+        "--copy_data",
+        dest="recover_mode",
+        action="store_const",
+        const="cp",
+        help="with --task-level: run in a new directory holding a copy of the old one's files",
+    )
+    mode.add_argument(
+        "-pd",
+        "--previous-dir",
+        "--previous_dir",
+        dest="recover_mode",
+        action="store_const",
+        const="prev_dir",
+        help="with --task-level: run in the old launch directory itself",
+    )
+    p.add_argument(
+        "--clear-recovery",
+        "--clear_recovery",
+        dest="clear_recovery",
+        action="store_true",
+        help="start from the first task, forgetting an earlier --task-level rerun's "
+        "recovery data (what a rerun without --task-level does anyway)",
+    )
+
+
+def _rerun_operation(lp, args, ids):
+    """``rerun_fw`` with the options, or ConfigError for options that cannot go together."""
+    if not args.task_level:
+        if args.launch_id or args.recover_mode:
+            raise ConfigError("-lid, --copy-data and --previous-dir need --task-level")
+        return lambda fw_id: lp.rerun_fw(fw_id, rerun_duplicates=args.rerun_duplicates)
+    if args.clear_recovery:
+        raise ConfigError("--clear-recovery starts from the first task: it does not go with --task-level")
+    launches = args.launch_id or ["last"] * len(ids)
+    if len(launches) != len(ids):
+        raise ConfigError(
+            f"-lid gives {len(launches)} launch ids for {len(ids)} fireworks: give one per firework"
+        )
+    by_fw = dict(zip(ids, launches))
+    return lambda fw_id: lp.rerun_fw(
+        fw_id,
+        rerun_duplicates=args.rerun_duplicates,
+        recover_launch=by_fw[fw_id],
+        recover_mode=args.recover_mode,
+    )
 
 
 def _add_wf_option(p, name):
@@ -224,7 +319,8 @@ def change_fws(args, lp, verb, method):
     if not ids and not args.output:
         display.note("no fireworks match")
         return 0
-    changed, failures, code = _each(lp, ids, verb, getattr(lp, method))
+    operation = _rerun_operation(lp, args, ids) if method == "rerun_fw" else getattr(lp, method)
+    changed, failures, code = _each(lp, ids, verb, operation)
     display.show_changes(verb, changed, failures, args.output)
     return code
 
@@ -274,6 +370,17 @@ def _show_wf_changes(verb, results):
             display.out(f"{head}: no firework needed changing")
 
 
+def _show_inconsistent(data):
+    ids = data["inconsistent_fw_ids"]
+    if not ids:
+        return
+    what = f"{display.plural(len(ids), 'inconsistent firework')} {display.ids_text(ids)}"
+    if data["refreshed"]:
+        display.out(f"{what}: RUNNING although their launch had finished; now they have its result")
+    else:
+        display.out(f"{what}: RUNNING although their launch has finished; --refresh gives them its result")
+
+
 def set_priority(args, lp):
     """``-i 1 2 100`` (the priority last) and ``100 -i 1 2`` (FireWorks) both work."""
     raw = [text for group in args.fw_id or [] for text in group]
@@ -299,13 +406,29 @@ def update_fws(args, lp):
 
 
 def detect_lostruns(args, lp):
-    found = lp.detect_lostruns(args.time, fizzle=args.fizzle, rerun=args.rerun)
+    found = lp.detect_lostruns(
+        args.time,
+        fizzle=args.fizzle,
+        rerun=args.rerun,
+        max_runtime=args.max_runtime,
+        min_runtime=args.min_runtime,
+        refresh=args.refresh,
+        query=parse_query(args.query) or None,
+        launch_query=parse_query(args.launch_query) or None,
+    )
     launch_ids, fw_ids = found
     action = "fizzle" if args.fizzle else "rerun" if args.rerun else None
     spared = [
         display.pick(launch, ("launch_id", "fw_id", "ping_interval", "last_ping")) for launch in found.spared
     ]
-    data = {"launch_ids": launch_ids, "fw_ids": fw_ids, "action": action, "spared": spared}
+    data = {
+        "launch_ids": launch_ids,
+        "fw_ids": fw_ids,
+        "action": action,
+        "spared": spared,
+        "inconsistent_fw_ids": list(found.inconsistent),
+        "refreshed": args.refresh,
+    }
     display.emit(data, args.output, human=lambda: _show_lost(data))
     for launch in spared:
         display.note("warning: " + lost_run_spared(launch, args.time))
@@ -322,6 +445,7 @@ def lost_run_spared(launch, lost_time, option="--time"):
 
 
 def _show_lost(data):
+    _show_inconsistent(data)
     if not data["launch_ids"]:
         display.out("no lost runs")
         return
