@@ -251,6 +251,11 @@ class Store(ABC):
     def update_launch(self, launch_id, changes, expect_state=None):
         """Set ``changes`` on a launch (only if its state is ``expect_state``)."""
 
+    def update_launches(self, launch_ids, changes, expect_state=None):
+        """``update_launch`` for many launches with the same changes (lost runs by the
+        thousand); the ids changed. SQLite does it in one statement."""
+        return [i for i in launch_ids if self.update_launch(i, changes, expect_state)]
+
     @abstractmethod
     def update_workflow(self, wf_id, changes):
         """Set top-level ``changes`` on a workflow document."""

@@ -111,8 +111,12 @@ class _Table:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
         sql_sort = all(f in self.columns for f, _ in sort)
-        fast = fields is not None and not residual and sql_sort and all(f in self.columns for f in fields)
-        sql = (f"SELECT {', '.join(fields)} FROM {self.name}" if fast and fields else self.select) + where
+        # Columns and links only (``children`` for a walk down a workflow): no JSON to decode.
+        linked = tuple(f for f in fields or () if f in self.link_fields)
+        plain = [f for f in fields or () if f not in linked]
+        fast = fields is not None and not residual and sql_sort and all(f in self.columns for f in plain)
+        selected = plain + [self.key] if linked and self.key not in plain else plain
+        sql = (f"SELECT {', '.join(selected)} FROM {self.name}" if fast and selected else self.select) + where
         if sql_sort:
             sql += " ORDER BY " + ", ".join(f"{f} {'DESC' if d < 0 else 'ASC'}" for f, d in sort)
             if not residual and limit:
@@ -121,8 +125,12 @@ class _Table:
                 sql += f" LIMIT -1 OFFSET {int(skip)}"
         conn = self.store.conn()
         rows = self.store.retrying(lambda: conn.execute(sql, params).fetchall())
-        if fast:
+        if fast and not linked:
             return [dict(zip(fields, row)) for row in rows]
+        if fast:
+            docs = [dict(zip(selected, row)) for row in rows]
+            self.attach_links(docs, linked)
+            return [{f: d[f] for f in fields} for d in docs]
         docs = [self.to_doc(r) for r in rows]
         if self.link_fields:
             self.attach_links(docs, _wanted_links(fields, residual))
@@ -618,8 +626,11 @@ class SQLiteStore(Store):
         return True
 
     def update_launch(self, launch_id, changes, expect_state=None):
+        return bool(self.update_launches([launch_id], changes, expect_state))
+
+    def update_launches(self, launch_ids, changes, expect_state=None):
         expect = {"state": expect_state} if expect_state is not None else None
-        return bool(self.launches.update([launch_id], changes, expect))
+        return self.launches.update(launch_ids, changes, expect)
 
     def update_workflow(self, wf_id, changes):
         self.workflows.update([wf_id], changes)
