@@ -151,7 +151,6 @@ class Counting:
 def idle_load(transport, rockets, seconds):
     """Idle rockets polling for ``seconds``: calls/s and CPU of whoever serves them."""
     from launchpad.config import load_config
-    from launchpad.gateway.client import GatewayLaunchPad
     from rocket import rapidfire
 
     work = tempfile.mkdtemp(prefix=f"gwbench-idle-{transport}-")
@@ -163,7 +162,7 @@ def idle_load(transport, rockets, seconds):
         gateway = None
         if transport == "gateway":
             gateway, node = start_gateway(work)
-            client = GatewayLaunchPad(load_config(os.path.join(node, "gw.yaml")))
+            client = LaunchPad.from_config(load_config(os.path.join(node, "gw.yaml")))
         else:
             client = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
         counting = Counting(client)

@@ -14,7 +14,7 @@ file adds nothing holds in one of two ways, chosen by the store:
 
 from dataclasses import dataclass
 
-from .files import load_workflow
+from .workflow_files import load_workflow
 
 
 @dataclass

@@ -21,8 +21,8 @@ from .config import (
     read_settings_file,
 )
 from .errors import ConfigError, InvalidArgumentError
-from .stores import open_store
-from .stores.filepad_base import CHUNK_BYTES, open_files, rechunk
+from .stores import open_files, open_store
+from .stores.filepad_base import CHUNK_BYTES, rechunk
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,12 @@ name the file and, where the parser knows it, the line.
 
 import io
 import json
-import os
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from .errors import ConfigError, InvalidWorkflowError, WorkflowFileError
+from .errors import ConfigError, WorkflowFileError
 
 
 class _Constructor(SafeConstructor):
@@ -32,7 +31,7 @@ def _yaml():
     return yaml
 
 
-def _format_of(path, fmt=None):
+def format_of(path, fmt=None):
     if fmt:
         return fmt.lower()
     return "json" if str(path).lower().endswith(".json") else "yaml"
@@ -81,7 +80,7 @@ def read_data_file(path, fmt=None, error=WorkflowFileError):
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise _error(error, f"cannot read: {getattr(exc, 'strerror', None) or exc}", path, None) from None
-    return parse_text(text, _format_of(path, fmt), path, error)
+    return parse_text(text, format_of(path, fmt), path, error)
 
 
 def read_yaml_file(path):
@@ -106,34 +105,3 @@ def _plain(value):
     if isinstance(value, str) and type(value) is not str:
         return str(value)
     return value
-
-
-def workflow_from_data(data, path="<data>"):
-    from .models import Workflow
-
-    if data is None:
-        raise WorkflowFileError("the file is empty", path)
-    try:
-        return Workflow.from_dict(data)
-    except InvalidWorkflowError as exc:
-        raise WorkflowFileError(str(exc), path) from None
-
-
-def load_workflow(path, fmt=None):
-    """A Workflow from a FireWorks-format file (workflow or single firework)."""
-    if not os.path.exists(path):
-        raise WorkflowFileError("no such file", path)
-    return workflow_from_data(read_data_file(path, fmt), path)
-
-
-def loads_workflow(text, fmt="yaml"):
-    return workflow_from_data(parse_text(text, fmt), "<text>")
-
-
-def dump_workflow(wf, path=None, fmt=None):
-    """Write (or return) a workflow in FireWorks' format."""
-    text = dumps(wf.to_dict(), _format_of(path or "", fmt))
-    if path:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    return text

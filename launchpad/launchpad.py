@@ -27,7 +27,7 @@ from .errors import InvalidTransitionError, ResetRefusedError
 from .models import Firework, Launch, as_workflow
 from .states import State, check_transition, is_legal
 from .stores import open_store
-from .timestamps import TIME_FORMAT, cutoff, system_clock, timestamp
+from .timestamps import TIME_FORMAT, cutoff, local_day, system_clock, timestamp
 
 S = State
 
@@ -57,7 +57,7 @@ class LaunchPad:
         if config.kind == "gateway":
             from .gateway.client import GatewayLaunchPad
 
-            return GatewayLaunchPad(config)
+            return GatewayLaunchPad(config, api=cls)
         return cls(open_store(config), config=config)
 
     auto_load = from_file
@@ -70,7 +70,7 @@ class LaunchPad:
 
     def today(self):
         """The user's local calendar day: the password ``reset`` and deletes ask for."""
-        return self.clock().astimezone().strftime("%Y-%m-%d")
+        return local_day(self.clock)
 
     # -- admin -------------------------------------------------------------------
     def reset(self, password=None, require_password=True):

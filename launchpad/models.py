@@ -12,8 +12,8 @@ them when it builds these objects.
 import itertools
 from typing import ClassVar
 
-from .actions import FWAction, apply_action_to_spec
-from .errors import InvalidWorkflowError
+from . import workflow_edits
+from .errors import InvalidWorkflowError, TaskError
 from .firetask import FiretaskBase, load_task
 from .serializable import FWSerializable, as_datetime, date_text, plain_dict
 from .serializable import utcnow as _now
@@ -452,101 +452,20 @@ class Workflow(FWSerializable):
 
     __hash__ = object.__hash__
 
-    # -- editing in memory, as FireWorks' Workflow allows ---------------------
+    # -- editing in memory, as FireWorks' Workflow allows (see workflow_edits) --
     def append_wf(self, new_wf, fw_ids, detour=False, pull_spec_mods=False):
-        """Add ``new_wf`` as a child of each of ``fw_ids`` (FireWorks' rules: the new
-        fireworks need negative ids; a detour also gets the parents' children, which
-        must not have started). Returns the ids that changed."""
-        detours = _detours(detour, fw_ids)
-        for fw_id, det in zip(fw_ids, detours):
-            started = [
-                c
-                for c in self.links.get(fw_id, [])
-                if c >= 0 and Firework.STATE_RANKS[self.id_fw[c].state] > 1
-            ]
-            if det and started:
-                raise InvalidWorkflowError(
-                    f"firework {fw_id}: a detour needs children that have "
-                    f"not been readied or run; {started} have"
-                )
-        for fw in new_wf:
-            if fw.fw_id >= 0 or fw.fw_id in self.id_fw:
-                raise InvalidWorkflowError(
-                    f"fireworks appended to a workflow need new negative ids; got {fw.fw_id}"
-                )
-        roots, leaves = new_wf.root_fw_ids, set(new_wf.leaf_fw_ids)
-        for fw in new_wf:
-            self.id_fw[fw.fw_id] = fw
-            kids = list(new_wf.links[fw.fw_id])
-            if fw.fw_id in leaves:
-                for fw_id, det in zip(fw_ids, detours):
-                    kids += [c for c in self.links[fw_id] if c >= 0] if det else []
-            self.links[fw.fw_id] = kids
-            fw.state = WAITING
-        for fw_id in fw_ids:
-            self.links[fw_id].extend(roots)
-            if pull_spec_mods:
-                self._pull_spec_mods(fw_id, [new_wf.id_fw[r] for r in roots])
-        self._check()
-        updated = {fw.fw_id for fw in new_wf}
-        for fw in new_wf:
-            updated = self.refresh(fw.fw_id, updated)
-        return sorted(updated)
-
-    def _pull_spec_mods(self, fw_id, roots):
-        launch = representative_launch(self.id_fw[fw_id])
-        if launch is None or launch.state != LaunchState.COMPLETED.value or launch.action is None:
-            return
-        for fw in roots:
-            fw.spec = apply_action_to_spec(fw.spec, launch.action)
+        """Add ``new_wf`` as a child of each of ``fw_ids`` (FireWorks' rules); returns the
+        ids that changed."""
+        return workflow_edits.append_wf(self, new_wf, fw_ids, detour, pull_spec_mods)
 
     def refresh(self, fw_id, updated_ids=None):
-        """Recompute ``fw_id``'s state from its parents and launches, then its
-        children's if it finished; returns the set of ids whose state changed.
-        (A COMPLETED launch's FWAction is not applied here: the LaunchPad applies
-        it when the launch completes.)"""
-        updated = set(updated_ids or ())
-        todo = [fw_id]
-        while todo:
-            fw = self.id_fw[todo.pop()]
-            before, after = fw.state, self._state_from_parents(fw)
-            if after == before:
-                continue
-            fw.state = after
-            updated.add(fw.fw_id)
-            if after in (State.COMPLETED.value, State.FIZZLED.value):
-                todo.extend(self.links[fw.fw_id])
-        self.updated_on = _now()
-        return updated
-
-    def _state_from_parents(self, fw):
-        if fw.state in (State.DEFUSED.value, State.ARCHIVED.value, State.PAUSED.value):
-            return fw.state
-        done = {State.COMPLETED.value}
-        if fw.spec.get("_allow_fizzled_parents"):
-            done.add(State.FIZZLED.value)
-        parents = self.links.parent_links.get(fw.fw_id, [])
-        if any(self.id_fw[p].state not in done for p in parents):
-            return WAITING
-        launch = representative_launch(fw)
-        return launch.state if launch is not None else State.READY.value
+        """Recompute ``fw_id``'s state from its parents and launches, then its children's
+        if it finished; returns the set of ids whose state changed."""
+        return workflow_edits.refresh(self, fw_id, updated_ids)
 
     def remove_fws(self, fw_ids):
-        """Remove fireworks; each one's parents adopt those of its children that had no
-        other parent (FireWorks' rule)."""
-        gone = set(fw_ids)
-        parents_of = self.links.parent_links
-        links = Links({p: list(kids) for p, kids in self.links.items()})
-        for fw_id in fw_ids:
-            children = links.pop(fw_id, [])
-            for parent in parents_of.get(fw_id, []):
-                if parent in links:
-                    links[parent].remove(fw_id)
-                    links[parent] += [c for c in children if len(parents_of.get(c, [])) == 1]
-        if not self.id_fw.keys() - gone:
-            raise InvalidWorkflowError("removing these fireworks would leave an empty workflow")
-        self.id_fw = {i: fw for i, fw in self.id_fw.items() if i not in gone}
-        self.links = Links({p: [c for c in kids if c not in gone] for p, kids in links.items()})
+        """Remove fireworks; their parents adopt their only-child children (FireWorks' rule)."""
+        workflow_edits.remove_fws(self, fw_ids)
 
 
 def as_workflow(wf):
@@ -558,33 +477,6 @@ def as_workflow(wf):
     if isinstance(wf, dict):
         return Workflow.from_dict(wf)
     raise TypeError(f"expected a Workflow, Firework or dict, got {type(wf).__name__}")
-
-
-def _detours(detour, fw_ids):
-    if isinstance(detour, bool):
-        return [detour] * len(fw_ids)
-    if not isinstance(detour, (list, tuple)):
-        raise TypeError("detour must be a bool or a list of bools")
-    if len(detour) != len(fw_ids):
-        raise InvalidWorkflowError("detour needs one bool per parent id")
-    return list(detour)
-
-
-def representative_launch(fw):
-    """The launch that speaks for ``fw`` (FireWorks' rule): the highest-ranked state,
-    and among COMPLETED ones the one that ended last."""
-    best, rank, completed = None, Firework.STATE_RANKS[State.ARCHIVED.value], []
-    for launch in fw.launches:
-        if not isinstance(launch, Launch):
-            continue
-        score = Firework.STATE_RANKS.get(launch.state, rank)
-        if score > rank:
-            best, rank = launch, score
-            if launch.state == LaunchState.COMPLETED.value:
-                completed.append(launch)
-    if completed:
-        return max(completed, key=lambda x: x.time_end or x.time_start or _now())
-    return best
 
 
 def _link_id(value):
@@ -739,3 +631,131 @@ class Launch(FWSerializable):
 
     def __repr__(self):
         return f"<Launch {self.launch_id} of fw {self.fw_id} {self.state}>"
+
+
+class FWAction(FWSerializable):
+    """The result of a Firetask: data to store and changes to the workflow."""
+
+    KEYS = (
+        "stored_data",
+        "exit",
+        "update_spec",
+        "mod_spec",
+        "additions",
+        "detours",
+        "defuse_children",
+        "defuse_workflow",
+        "propagate",
+    )
+
+    def __init__(
+        self,
+        stored_data=None,
+        exit=False,
+        update_spec=None,
+        mod_spec=None,
+        additions=None,
+        detours=None,
+        defuse_children=False,
+        defuse_workflow=False,
+        propagate=False,
+    ):
+        self.stored_data = _as_mapping(stored_data, "stored_data")
+        self.exit = bool(exit)
+        self.update_spec = _as_mapping(update_spec, "update_spec")
+        self.mod_spec = _as_list(mod_spec)
+        self.additions = [_as_workflow(w) for w in _as_list(additions)]
+        self.detours = [_as_workflow(w) for w in _as_list(detours)]
+        self.defuse_children = bool(defuse_children)
+        self.defuse_workflow = bool(defuse_workflow)
+        self.propagate = bool(propagate)
+        for mod in self.mod_spec:
+            if not isinstance(mod, dict):
+                raise TaskError(f"mod_spec entries must be mappings, got {mod!r:.80}")
+
+    @property
+    def skip_remaining_tasks(self):
+        return self.exit or self.defuse_children or self.defuse_workflow
+
+    @property
+    def changes_workflow(self):
+        return bool(
+            self.update_spec
+            or self.mod_spec
+            or self.additions
+            or self.detours
+            or self.defuse_children
+            or self.defuse_workflow
+        )
+
+    def to_dict(self):
+        return {
+            "stored_data": self.stored_data,
+            "exit": self.exit,
+            "update_spec": self.update_spec,
+            "mod_spec": self.mod_spec,
+            "additions": [w.to_dict() for w in self.additions],
+            "detours": [w.to_dict() for w in self.detours],
+            "defuse_children": self.defuse_children,
+            "defuse_workflow": self.defuse_workflow,
+            "propagate": self.propagate,
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        if not isinstance(d, dict):
+            raise TaskError(f"an FWAction must be a mapping, got {type(d).__name__}")
+        if "append_wfs" in d and not d["append_wfs"]:  # FireWorks 2.1 writes it, mostly empty
+            d = {k: v for k, v in d.items() if k != "append_wfs"}
+        unknown = set(d) - set(cls.KEYS)
+        if unknown:
+            raise TaskError(f"unknown FWAction keys: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    def merged_with(self, other):
+        """Combine the actions of successive tasks of one firework."""
+        return FWAction(
+            stored_data={**self.stored_data, **other.stored_data},
+            exit=self.exit or other.exit,
+            update_spec={**self.update_spec, **other.update_spec},
+            mod_spec=self.mod_spec + other.mod_spec,
+            additions=self.additions + other.additions,
+            detours=self.detours + other.detours,
+            defuse_children=self.defuse_children or other.defuse_children,
+            defuse_workflow=self.defuse_workflow or other.defuse_workflow,
+            propagate=self.propagate or other.propagate,
+        )
+
+    def __repr__(self):
+        parts = [f"{k}={getattr(self, k)!r}" for k in self.KEYS if getattr(self, k)]
+        return f"FWAction({', '.join(parts)})"
+
+    def __eq__(self, other):
+        return isinstance(other, FWAction) and self.to_dict() == other.to_dict()
+
+    __hash__ = None
+
+
+def _as_mapping(value, name):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TaskError(
+            f"FWAction {name} must be a mapping of keys to values, got {type(value).__name__}: {value!r:.60}"
+        )
+    return dict(value)
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _as_workflow(value):
+    if not isinstance(value, (Workflow, Firework, dict)):
+        raise TaskError(f"FWAction additions/detours must be workflows or fireworks, got {value!r:.80}")
+    try:
+        return as_workflow(value)
+    except InvalidWorkflowError as exc:
+        raise TaskError(f"bad workflow in FWAction: {exc}") from None

@@ -18,6 +18,11 @@ def timestamp(clock):
     return clock().strftime(TIME_FORMAT)
 
 
+def local_day(clock):
+    """The user's local calendar day, ``YYYY-MM-DD``: the password resets and deletes ask for."""
+    return clock().astimezone().strftime("%Y-%m-%d")
+
+
 def cutoff(clock, seconds):
     """The timestamp ``seconds`` before now, in the store's format."""
     return (clock() - timedelta(seconds=seconds)).strftime(TIME_FORMAT)

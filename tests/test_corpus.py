@@ -15,7 +15,7 @@ from conftest import CORPUS, ROOT
 import rocket
 from launchpad import firetask
 from launchpad.errors import UnknownTaskError, WorkflowFileError
-from launchpad.files import dump_workflow, load_workflow, loads_workflow
+from launchpad.workflow_files import dump_workflow, load_workflow, loads_workflow
 
 pytestmark = pytest.mark.corpus
 

@@ -254,7 +254,7 @@ def test_import_data_merges_at_the_mapstring(launch_dir, fmt, text):
 
 def test_foreach_fans_out_and_gathers_on_every_store(lp, launch_dir):
     """The coffee workflow through the LaunchPad on each store: detours, then pushes."""
-    from launchpad.files import load_workflow
+    from launchpad.workflow_files import load_workflow
     from rocket import rapidfire
 
     lp.add_wf(load_workflow(os.path.join(EXAMPLES, "foreach_coffee.yaml")))

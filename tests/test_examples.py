@@ -18,7 +18,7 @@ from test_corpus import (  # noqa: F401
 )
 
 from launchpad.errors import WorkflowFileError
-from launchpad.files import load_workflow
+from launchpad.workflow_files import load_workflow
 
 
 def example(name):

@@ -10,9 +10,10 @@ import os
 import pytest
 
 from launchpad.errors import ConfigError, WorkflowFileError
-from launchpad.files import dump_workflow, dumps, load_workflow, loads_workflow, parse_text, read_yaml_file
+from launchpad.files import dumps, parse_text, read_yaml_file
 from launchpad.models import Firework, Workflow
 from launchpad.tasks import PyTask, ScriptTask
+from launchpad.workflow_files import dump_workflow, load_workflow, loads_workflow
 
 DIAMOND_YAML = """\
 name: diamond

@@ -21,11 +21,12 @@ from launchpad import FiretaskBase, Firework, LaunchPad, Workflow
 from launchpad.checker import check
 from launchpad.config import load_config
 from launchpad.errors import StarshellError
-from launchpad.files import dumps, load_workflow
+from launchpad.files import dumps
 from launchpad.query import parse_query
 from launchpad.stores import SQLiteStore
 from launchpad.stores.mongo import MongoStore
 from launchpad.worker import load_fworker
+from launchpad.workflow_files import load_workflow
 
 FULL = os.environ.get("STARSHELL_FAULTS") == "full"
 TRIED = {}  # generated inputs per fuzz target
@@ -320,7 +321,7 @@ def test_a_deeply_nested_file_is_a_clean_error(tmp_path, fmt):
 
 
 def test_a_null_task_name_is_a_clean_error():
-    from launchpad.files import loads_workflow
+    from launchpad.workflow_files import loads_workflow
 
     with pytest.raises(StarshellError):
         loads_workflow('{"fws": [{"fw_id": 1, "spec": {"_tasks": [{"_fw_name": null}]}}]}', "json")

@@ -491,7 +491,7 @@ def served(lp, tmp_path):
     thread.start()
     token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
     client = GatewayClient(url_of(server), token, patience=2.0)
-    yield server, GatewayLaunchPad(client=client)
+    yield server, GatewayLaunchPad(client=client, api=type(lp))
     server.stop()
 
 
@@ -714,7 +714,7 @@ def test_a_gateway_down_longer_than_the_client_waits_is_waited_out_by_the_rocket
     first, _ = build_server(lp, "127.0.0.1", quiet_port(), token_file, threads=4)
     threading.Thread(target=first.serve, daemon=True).start()
     token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
-    client_lp = GatewayLaunchPad(client=GatewayClient(url_of(first), token, patience=0.3))
+    client_lp = GatewayLaunchPad(client=GatewayClient(url_of(first), token, patience=0.3), api=type(lp))
     (fw_id,) = lp.add_wf(Firework(PyTask(func="time.sleep", args=[1.0]), name="slow")).values()
     restarted = []
 

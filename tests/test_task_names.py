@@ -19,8 +19,8 @@ from conftest import ROOT
 
 from launchpad import FiretaskBase, Firework, Workflow, explicit_serialize, firetask
 from launchpad.errors import AmbiguousTaskError, TaskNameWarning, UnknownTaskError
-from launchpad.files import dump_workflow, loads_workflow
 from launchpad.tasks import ArchiveDirTask, ScriptTask
+from launchpad.workflow_files import dump_workflow, loads_workflow
 from rocket import rapidfire
 
 BIN = os.path.dirname(sys.executable)

@@ -74,7 +74,7 @@ def test_update_and_mod_spec_reach_later_tasks_and_children_through_rlaunch(tmp_
 
 def test_update_and_mod_spec_reach_later_tasks_on_every_store(lp, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    from launchpad.files import loads_workflow
+    from launchpad.workflow_files import loads_workflow
 
     lp.add_wf(loads_workflow(SPEC_FLOW))
     assert rapidfire(lp, sleep=lambda s: None) == 2

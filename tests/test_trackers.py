@@ -281,7 +281,7 @@ def test_a_rocket_behind_a_gateway_records_trackers_and_background_errors(lp, tm
     threading.Thread(target=server.serve, daemon=True).start()
     try:
         token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
-        client_lp = GatewayLaunchPad(client=GatewayClient(url_of(server), token, patience=2.0))
+        client_lp = GatewayLaunchPad(client=GatewayClient(url_of(server), token, patience=2.0), api=type(lp))
         spec = {
             "_trackers": [Tracker("out.txt")],
             "_background_tasks": [BackgroundTask(PyTask(func="math.sqrt", args=[-1]))],

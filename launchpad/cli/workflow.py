@@ -193,7 +193,7 @@ def _register_fws_in_wflows(group, name):
 
 
 def append_wflow(args, lp):
-    from ..files import load_workflow
+    from ..workflow_files import load_workflow
 
     wf = load_workflow(args.wf_file)
     id_map = lp.append_wf(wf, given_ids(args), detour=args.detour, pull_spec_mods=args.pull_spec_mods)
@@ -210,7 +210,7 @@ def append_wflow(args, lp):
 
 
 def dump_wflow(args, lp):
-    from ..files import dump_workflow
+    from ..workflow_files import dump_workflow
 
     wf = lp.get_wf_by_fw_id(args.fw_id)
     dump_workflow(wf, args.wf_file)

@@ -25,7 +25,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, GatewayRefusedError, StoreUnavailableError
-from ..launchpad import LaunchPad, system_clock
+from ..timestamps import local_day, system_clock, timestamp
 from . import protocol
 from .tokens import client_token
 
@@ -232,21 +232,31 @@ def _tls_context(ca_file):
 
 
 class GatewayLaunchPad:
-    """A LaunchPad on a compute node: the allow-listed methods, run by the gateway."""
+    """A LaunchPad on a compute node: the allow-listed methods, run by the gateway.
 
-    today = LaunchPad.today
-    now = LaunchPad.now
+    ``api`` is the LaunchPad class it stands for (``LaunchPad.from_config`` passes
+    itself; it is passed in, not imported, since LaunchPad creates this client):
+    its signatures name positional arguments, and its methods that are not offered
+    are refused with the reason. Without it, calls must name their arguments.
+    """
 
-    def __init__(self, config=None, client=None, clock=system_clock):
+    def __init__(self, config=None, client=None, clock=system_clock, api=None):
         self.config = config
         self.store = client or GatewayClient.from_config(config)  # close() and describe()
         self.clock = clock
+        self.api = api
 
     @classmethod
-    def from_file(cls, path=None):
+    def from_file(cls, path=None, api=None):
         from ..config import load_config
 
-        return cls(load_config(path))
+        return cls(load_config(path), api=api)
+
+    def now(self):
+        return timestamp(self.clock)
+
+    def today(self):
+        return local_day(self.clock)
 
     def describe(self):
         return self.store.describe()
@@ -256,7 +266,7 @@ class GatewayLaunchPad:
             forward = functools.partial(self._call, name)
             setattr(self, name, forward)
             return forward
-        if not name.startswith("_") and hasattr(LaunchPad, name):
+        if not name.startswith("_") and hasattr(self.__dict__.get("api"), name):
             raise GatewayRefusedError(
                 f"{name} is not offered through the gateway ({self.store.describe()}): it "
                 "serves rockets and read-only queries; run commands that change workflows "
@@ -265,8 +275,8 @@ class GatewayLaunchPad:
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def _call(self, name, *args, **kwargs):
-        if hasattr(LaunchPad, name):
-            kwargs = protocol.named_arguments(LaunchPad, name, args, kwargs)
+        if hasattr(self.api, name):
+            kwargs = protocol.named_arguments(self.api, name, args, kwargs)
         elif args:
             raise TypeError(f"{name} takes keyword arguments only through the gateway")
         tagged = {k: protocol.tag(v) for k, v in kwargs.items()}

@@ -2,7 +2,7 @@
 
 from .base import Store, WorkerFilter, index_fields
 
-__all__ = ["Store", "WorkerFilter", "SQLiteStore", "open_store", "index_fields"]
+__all__ = ["Store", "WorkerFilter", "SQLiteStore", "open_store", "open_files", "index_fields"]
 
 
 def __getattr__(name):
@@ -41,3 +41,14 @@ def open_store(config):
         mongomock=config.kind == "mongomock",
         **config.client_kwargs,
     )
+
+
+def open_files(store, filepad_coll_name="filepad", gridfs_coll_name="filepad_gfs"):
+    """The FileBackend that keeps files in ``store`` (collection names: MongoDB's only)."""
+    if store.kind == "sqlite":
+        from .filepad_sqlite import SQLiteFileBackend
+
+        return SQLiteFileBackend(store)
+    from .filepad_mongo import MongoFileBackend
+
+    return MongoFileBackend(store.db, filepad_coll_name, gridfs_coll_name, store.describe())

@@ -72,14 +72,3 @@ def rechunk(blocks, size=CHUNK_BYTES):
             del buffer[:size]
     if buffer:
         yield bytes(buffer)
-
-
-def open_files(store, filepad_coll_name="filepad", gridfs_coll_name="filepad_gfs"):
-    """The FileBackend that keeps files in ``store`` (the collection names are MongoDB's only)."""
-    if store.kind == "sqlite":
-        from .filepad_sqlite import SQLiteFileBackend
-
-        return SQLiteFileBackend(store)
-    from .filepad_mongo import MongoFileBackend
-
-    return MongoFileBackend(store.db, filepad_coll_name, gridfs_coll_name, store.describe())

@@ -9,8 +9,8 @@ import pytest
 from launchpad import LaunchPad, Workflow
 from launchpad.cli import main as lpad_main
 from launchpad.errors import StoreUnavailableError
-from launchpad.files import dump_workflow
 from launchpad.stores import SQLiteStore
+from launchpad.workflow_files import dump_workflow
 
 from .conftest import (
     assert_clean,
