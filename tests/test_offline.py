@@ -400,3 +400,27 @@ def test_a_failure_reported_in_fireworks_own_form_is_recovered(lp, tmp_path):
         60.0,
     )
     assert lp.get_fw_dict(fw_id)["state"] == "FIZZLED"
+
+
+def action_task(**action):
+    return {"_fw_name": "PyTask", "func": "launchpad.actions.FWAction", "kwargs": action}
+
+
+def test_detours_spec_changes_and_defusing_apply_as_online(lp, tmp_path):
+    detour = {"fw_id": -5, "name": "detour", "spec": {"_tasks": [NOOP]}}
+    changes = action_task(update_spec={"x": 1}, mod_spec=[{"_push": {"seen": "a"}}], detours=[detour])
+    fws = [
+        {"fw_id": 1, "name": "a", "spec": {"_tasks": [changes]}},
+        {"fw_id": 2, "name": "after a", "spec": {"_tasks": [NOOP]}},
+        {"fw_id": 3, "name": "b", "spec": {"_tasks": [action_task(defuse_children=True)]}},
+        {"fw_id": 4, "name": "after b", "spec": {"_tasks": [NOOP]}},
+    ]
+    lp.add_wf({"fws": fws, "links": {1: [2], 3: [4]}})
+    for _ in range(2):
+        _, _, launch_dir = reserve(lp, tmp_path / "jobs")
+        run_offline(tmp_path, launch_dir)
+    assert [r.outcome for r in recover_all(lp)] == ["completed", "completed"]
+    by_name = {f["name"]: f for f in lp.get_fws()}
+    assert by_name["detour"]["state"] == "READY" and by_name["after a"]["state"] == "WAITING"
+    assert by_name["after a"]["spec"]["x"] == 1 and by_name["after a"]["spec"]["seen"] == ["a"]
+    assert by_name["after b"]["state"] == "DEFUSED"
