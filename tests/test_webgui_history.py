@@ -101,6 +101,21 @@ def test_dashboard_workflow_counts_follow_every_change(client, history):
     assert after == truth and sum(after.values()) == sum(before.values()) - 1
 
 
+def test_workflow_list_by_state_follows_every_change(client, history):
+    """The ids in a state are kept between changes (paging through them), never across one."""
+    lp, built = history
+
+    def listed(state):
+        return [row["wf_id"] for row in get(client, f"/api/workflows?state={state}&per_page=200")["items"]]
+
+    fizzled = listed("FIZZLED")
+    assert sorted(fizzled) == sorted(lp.get_wf_ids(state="FIZZLED")) and len(fizzled) > 1
+    wf_id = lp.wf_id_of(built["fizzled"][0])
+    lp.rerun_fw(built["fizzled"][0])  # the clock stands still
+    assert wf_id in fizzled and wf_id not in listed("FIZZLED")
+    assert listed("FIZZLED") == [w for w in fizzled if w != wf_id]
+
+
 # -- over time ---------------------------------------------------------------------
 def test_completions_and_failures_per_hour_and_day(client, history):
     lp, built = history

@@ -41,7 +41,9 @@ def session_info():
 
 @bp.get("/workflows")
 def workflows():
-    return jsonify(data.workflow_list(lp(), data.WorkflowFilters.from_args(request.args), scope()))
+    return jsonify(
+        data.workflow_list(lp(), data.WorkflowFilters.from_args(request.args), scope(), counts_cache())
+    )
 
 
 @bp.get("/workflows/<int:wf_id>")

@@ -29,7 +29,7 @@ def workflows():
     """The list; a bad query shows its error above the form so it can be fixed there."""
     try:
         filters = data.WorkflowFilters.from_args(request.args)
-        result, error, status = data.workflow_list(lp(), filters, scope()), None, 200
+        result, error, status = data.workflow_list(lp(), filters, scope(), counts_cache()), None, 200
     except InvalidQueryError as exc:
         filters = data.WorkflowFilters.raw(request.args)
         result, error, status = data.empty_page(), str(exc), 400
