@@ -346,9 +346,22 @@ def test_print_job_task_sees_the_parents_job_info(lp, launch_env, tutorial_tasks
     "relpath, sums", [("duplicates/wf_12.yaml", [2, 4]), ("duplicates/wf_123.yaml", [2, 4, 7])]
 )
 def test_dupefinder_files_run_and_keep_the_dupefinder(lp, launch_env, tutorial_tasks, relpath, sums):
-    """starshell does not detect duplicates: _dupefinder is kept in the spec and otherwise ignored."""
+    """Each file alone has no duplicates: every firework runs, and _dupefinder stays in the spec."""
     id_map = lp.add_wf(load_workflow(corpus(relpath)))
     run_all(lp, launch_env)
     assert [stored(lp, id_map[i])["sum"] for i in sorted(id_map)] == sums
     for fw_id in id_map.values():
         assert lp.get_fw_dict(fw_id)["spec"]["_dupefinder"] == {"_fw_name": "DupeFinderExact"}
+
+
+def test_dupefinder_tutorial_runs_only_the_new_firework(lp, launch_env, tutorial_tasks):
+    """FireWorks' duplicates tutorial on every store: wf_12, run, wf_123, run."""
+    first = lp.add_wf(load_workflow(corpus("duplicates/wf_12.yaml")))
+    run_all(lp, launch_env)
+    second = lp.add_wf(load_workflow(corpus("duplicates/wf_123.yaml")))
+    assert run_all(lp, launch_env) == 1
+    assert launch_order(lp) == [first[1], first[2], second[3]]
+    taken = [lp.get_fw_dict(second[i])["launches"][0]["fw_id"] for i in (1, 2)]
+    assert taken == [first[1], first[2]]
+    assert lp.get_launches({"fw_id": second[3]})[0]["action"]["stored_data"]["sum"] == 7
+    assert {lp.get_fw_dict(i)["state"] for i in second.values()} == {"COMPLETED"}
