@@ -198,6 +198,26 @@ def test_ten_thousand_firework_dag_degrades_to_grouped_layers(browser, gui, sqli
     assert page.errors == []
 
 
+def test_deep_chain_draws_spans_of_layers_that_open(browser, gui, sqlite_lp):  # noqa: F811
+    from playwright.sync_api import expect
+
+    fws = [Firework(ScriptTask(script="true"), name=f"step {i}", fw_id=i) for i in range(1, 1001)]
+    sqlite_lp.add_wf(Workflow(fws, {i: [i + 1] for i in range(1, 1000)}, name="deep chain"))
+    page = new_page(browser)
+    page.goto(f"{gui(sqlite_lp)}/workflows/1")
+    expect(page.locator("#dag")).to_have_attribute("data-ready", "true", timeout=WAIT_MS)
+    spans = page.locator("svg.graph g.group")
+    expect(spans).to_have_count(20)
+    assert spans.first.get_attribute("aria-label").startswith("Layers 0 to 49: 50 fireworks grouped")
+    spans.first.click()
+    head = page.locator("svg.graph .frame-head")
+    expect(head).to_have_text("Layers 0–49 · 50 fireworks · ▾ collapse", timeout=WAIT_MS)
+    expect(page.locator("svg.graph a.node")).to_have_count(50)
+    head.click()
+    expect(spans).to_have_count(20, timeout=WAIT_MS)
+    assert page.errors == []
+
+
 def test_actions_are_legal_ones_and_confirm_with_counts(browser, gui, sqlite_lp, tmp_path):  # noqa: F811
     from playwright.sync_api import expect
 

@@ -283,6 +283,23 @@ def test_a_pinned_firework_leaves_its_group():
     assert placed["nodes"][57]["x"] == placed["groups"][0]["x"]  # still drawn in its own layer
 
 
+def test_a_deep_chain_is_drawn_as_spans_of_layers():
+    links = {i: [i + 1] for i in range(9999)}
+    links[9999] = []
+    placed = layout(links)
+    assert placed["nodes"] == {} and len(placed["groups"]) == 200  # 10,000 layers, 50 a span
+    assert [(g["layer"], g["last_layer"]) for g in placed["groups"][:2]] == [(0, 49), (50, 99)]
+    assert sorted(m for g in placed["groups"] for m in g["members"]) == list(range(10000))
+    assert len(placed["edges"]) == 199 and all(e[2] == 1 for e in placed["edges"])
+    assert placed["width"] < 200 * 300  # one column a span, not one a layer
+    opened = layout(links, expanded=range(50, 100))
+    assert sorted(opened["nodes"]) == list(range(50, 100)) and len(opened["groups"]) == 199
+    assert {opened["layers"][i]["x"] for i in range(50, 100)} != {opened["layers"][0]["x"]}
+    # a pinned firework keeps its own layer: the spans around it stop there
+    pinned = layout(links, pinned=[75])
+    assert 75 in pinned["nodes"] and all(75 not in g["members"] for g in pinned["groups"])
+
+
 def test_layout_of_ten_thousand_fireworks_is_bounded():
     links = {i: [] for i in range(10000)}
     for i in range(1, 10000):  # a wide, deep tree: each node has a parent i // 3
@@ -304,7 +321,13 @@ def test_graph_of_a_thousand_firework_workflow(sqlite_lp):
     start = time.perf_counter()
     graph = client.get("/api/workflows/1/graph").get_json()
     assert time.perf_counter() - start < 5.0
-    assert len(graph["nodes"]) == 1000 and len(graph["edges"]) == 999 and graph["groups"] == []
+    # A chain of 1,000 one-firework layers is drawn as 20 spans of 50 layers, linked in a row.
+    assert graph["nodes"] == [] and len(graph["groups"]) == 20 and len(graph["edges"]) == 19
+    first = graph["groups"][0]
+    assert (first["layer"], first["last_layer"], first["count"]) == (0, 49, 50)
+    opened = client.get("/api/workflows/1/graph?expand=0-49").get_json()
+    assert sorted(n["fw_id"] for n in opened["nodes"]) == list(range(1, 51))
+    assert len(opened["groups"]) == 19 and opened["expanded"] == list(range(50))
 
 
 # -- tails and password files -------------------------------------------------------

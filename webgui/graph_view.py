@@ -14,16 +14,26 @@ from .layout import layout
 
 NODE_FIELDS = ["fw_id", "name", "state", "children"]
 MAX_PARAM_IDS = 200  # expanded layers or pinned ids one request may name
+MAX_PARAM_SPAN = 20000  # ... and the numbers their ranges may cover
 FIND_LIMIT = 20
 LIVE_STATES_LIMIT = 2000  # past this, a refresh sends counts and the page redraws on change
 
 
 def id_list(raw, name):
-    """``"1,2,3"`` -> ``[1, 2, 3]``; refuses anything but a short list of whole numbers."""
-    parts = [p for p in (raw or "").split(",") if p.strip()]
-    if len(parts) > MAX_PARAM_IDS or not all(p.strip().isdigit() for p in parts):
-        raise InvalidQueryError(f"{name} must be up to {MAX_PARAM_IDS} comma-separated whole numbers")
-    return [int(p) for p in parts]
+    """``"1,2,5-7"`` -> ``[1, 2, 5, 6, 7]``; refuses anything but a short list of whole numbers."""
+    parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
+    out = []
+    for part in parts[: MAX_PARAM_IDS + 1]:
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            out = None
+            break
+        out.extend(range(int(low), int(high or low) + 1))
+    if out is None or len(parts) > MAX_PARAM_IDS or len(out) > MAX_PARAM_SPAN:
+        raise InvalidQueryError(
+            f"{name} must be up to {MAX_PARAM_IDS} comma-separated whole numbers or ranges (3-7)"
+        )
+    return out
 
 
 def too_large(info, limit):
@@ -63,6 +73,7 @@ def workflow_graph(lp, wf_id, limit, expanded=(), pinned=()):
             {
                 "key": group["key"],
                 "layer": group["layer"],
+                "last_layer": group["last_layer"],
                 "count": len(group["members"]),
                 "states": {s: n for s, n in full_counts(counts).items() if n},
                 "expandable": group["layer"] not in set(expanded),

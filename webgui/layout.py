@@ -22,6 +22,7 @@ GROUP_ABOVE = 24  # a layer with more fireworks than this starts as one group no
 MAX_SINGLE = 400  # past this many single nodes, the widest layers are grouped too
 EXPAND_MAX = 500  # an expanded group shows this many fireworks; the rest stay a group
 MAX_EDGES = 5000  # links drawn at most; the rest are counted, not drawn
+SPAN_MAX = 50  # a deep chain of one-firework layers is drawn as spans of this many layers
 
 
 def assign_layers(links, order=None):
@@ -57,22 +58,57 @@ def _grouped_layers(rows, expanded):
     return grouped
 
 
+def _spans(rows, grouped, expanded, pinned):
+    """Runs of one-firework layers to draw as one span group each (deep, thin DAGs).
+
+    Only when the single fireworks left still number more than MAX_SINGLE;
+    each span covers at most SPAN_MAX layers. Returns ``{first layer: last}``.
+    """
+    singles = sum(len(row) for i, row in enumerate(rows) if i not in grouped)
+    if singles <= MAX_SINGLE:
+        return {}
+
+    def thin(i):
+        return len(rows[i]) == 1 and i not in grouped and i not in expanded and rows[i][0] not in pinned
+
+    spans, i = {}, 0
+    while i < len(rows):
+        if not thin(i):
+            i += 1
+            continue
+        last = i
+        while last + 1 < len(rows) and last + 1 - i < SPAN_MAX and thin(last + 1):
+            last += 1
+        if last > i:
+            spans[i] = last
+        i = last + 1
+    return spans
+
+
 def _items(rows, expanded, pinned):
-    """Per layer, the drawn items: ``("fw", id)`` or ``("group", key, members)``."""
+    """The drawn columns: ``(first layer, last layer, items)``, items being
+    ``("fw", id)`` or ``("group", key, members)``; one layer a column but for spans."""
     grouped = _grouped_layers(rows, expanded)
-    columns = []
-    for i, row in enumerate(rows):
+    spans = _spans(rows, grouped, expanded, pinned)
+    columns, i = [], 0
+    while i < len(rows):
+        if i in spans:
+            last = spans[i]
+            members = [row[0] for row in rows[i : last + 1]]
+            columns.append((i, last, [("group", f"s{i}", members)]))
+            i = last + 1
+            continue
+        row = rows[i]
         if i in grouped:
             shown = [n for n in row if n in pinned]
             rest = [n for n in row if n not in pinned]
         else:
             shown = row[:EXPAND_MAX] + [n for n in row[EXPAND_MAX:] if n in pinned]
             rest = [n for n in row[EXPAND_MAX:] if n not in pinned]
-        column = [("fw", n) for n in shown]
-        if rest:
-            column.append(("group", f"g{i}", rest))
-        columns.append(column)
-    return columns, grouped
+        items = [("fw", n) for n in shown] + ([("group", f"g{i}", rest)] if rest else [])
+        columns.append((i, i, items))
+        i += 1
+    return columns, grouped | {j for first, last in spans.items() for j in range(first, last + 1)}
 
 
 def _key(item):
@@ -90,7 +126,7 @@ def _item_edges(links, columns):
     counts = {}
     for parent, kids in links.items():
         for child in kids:
-            if child in owner and parent in owner:
+            if child in owner and parent in owner and owner[parent] != owner[child]:  # not inside a span
                 pair = (owner[parent], owner[child])
                 counts[pair] = counts.get(pair, 0) + 1
     return counts
@@ -127,16 +163,18 @@ def layout(links, expanded=(), pinned=()):
 
     ``expanded``: layer numbers the user opened; ``pinned``: node ids to show
     singly even inside a group (a search result). Returns ``{"nodes": {id:
-    {"x", "y", "layer"}}, "groups": [{"key", "layer", "members", "x", "y",
-    "height"}], "edges": [[from key, to key, links]], "layers": [{"layer",
-    "size", "grouped", "x"}], "width", "height", "edges_hidden", ...}``.
+    {"x", "y", "layer"}}, "groups": [{"key", "layer", "last_layer", "members",
+    "x", "y", "height"}], "edges": [[from key, to key, links]], "layers":
+    [{"layer", "size", "grouped", "x"}], "width", "height", "edges_hidden", ...}``.
+    A group is one dense layer (``g<layer>``) or, in a deep thin DAG, a span of
+    one-firework layers (``s<first layer>``, through ``last_layer``).
     """
     order = topological_order(links)  # once: it is most of the layout's time at 10,000 nodes
     layer = assign_layers(links, order)
     rows = layer_rows(links, layer, order)
-    columns, grouped = _items(rows, set(expanded), set(pinned))
-    pairs = _item_edges(links, columns)
-    columns = _order(columns, pairs)
+    spans, grouped = _items(rows, set(expanded), set(pinned))
+    pairs = _item_edges(links, [items for _, _, items in spans])
+    columns = _order([items for _, _, items in spans], pairs)
     step = NODE_WIDTH + LAYER_GAP
 
     def height_of(item):
@@ -144,16 +182,26 @@ def layout(links, expanded=(), pinned=()):
 
     heights = [sum(height_of(item) + ROW_GAP for item in col) - (ROW_GAP if col else 0) for col in columns]
     tallest = max(heights, default=0)
-    nodes, groups = {}, []
+    nodes, groups, column_x = {}, [], {}
     for i, column in enumerate(columns):
+        first, last = spans[i][0], spans[i][1]
         x, y = MARGIN + i * step, MARGIN + (tallest - heights[i]) / 2
+        column_x.update({layer_no: x for layer_no in range(first, last + 1)})
         for item in column:
             if item[0] == "group":
                 groups.append(
-                    {"key": item[1], "layer": i, "members": item[2], "x": x, "y": y, "height": GROUP_HEIGHT}
+                    {
+                        "key": item[1],
+                        "layer": first,
+                        "last_layer": last,
+                        "members": item[2],
+                        "x": x,
+                        "y": y,
+                        "height": GROUP_HEIGHT,
+                    }
                 )
             else:
-                nodes[item[1]] = {"x": x, "y": y, "layer": i}
+                nodes[item[1]] = {"x": x, "y": y, "layer": first}
             y += height_of(item) + ROW_GAP
     edges = sorted(([a, b, n] for (a, b), n in pairs.items()), key=lambda e: (str(e[0]), str(e[1])))
     return {
@@ -162,7 +210,7 @@ def layout(links, expanded=(), pinned=()):
         "edges": edges[:MAX_EDGES],
         "edges_hidden": max(len(edges) - MAX_EDGES, 0),
         "layers": [
-            {"layer": i, "size": len(row), "grouped": i in grouped, "x": MARGIN + i * step}
+            {"layer": i, "size": len(row), "grouped": i in grouped, "x": column_x[i]}
             for i, row in enumerate(rows)
         ],
         "width": 2 * MARGIN + len(columns) * NODE_WIDTH + max(len(columns) - 1, 0) * LAYER_GAP,

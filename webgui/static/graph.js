@@ -12,9 +12,19 @@ const REDRAW_MS = 15000;
 
 function dagHolder() { return document.getElementById("dag"); }
 
+// 3,4,5,9 -> "3-5,9": an opened span of layers stays a short URL.
+function ranges(numbers) {
+  const sorted = [...numbers].sort((a, b) => a - b), out = [];
+  for (const n of sorted) {
+    const last = out[out.length - 1];
+    if (last && n === last[1] + 1) last[1] = n; else out.push([n, n]);
+  }
+  return out.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(",");
+}
+
 function dagUrl() {
   const q = new URLSearchParams();
-  if (dag.expanded.size) q.set("expand", [...dag.expanded].join(","));
+  if (dag.expanded.size) q.set("expand", ranges(dag.expanded));
   if (dag.pinned.size) q.set("pin", [...dag.pinned].join(","));
   const query = q.toString();
   return `/workflows/${dag.wfId}/graph${query ? `?${query}` : ""}`;
@@ -108,9 +118,11 @@ function drawGroup(parent, grp, g) {
   const box = svgEl("g", { class: "group", tabindex: 0, role: "button", "data-layer": grp.layer,
                            "data-count": grp.count, "data-key": grp.key });
   const action = grp.expandable ? "activate to show its fireworks" : "find one by id or name";
-  box.setAttribute("aria-label", `Layer ${grp.layer}: ${grp.count} fireworks grouped (${countsText(grp.states)}); ${action}`);
+  const named = grp.last_layer > grp.layer ? `Layers ${grp.layer} to ${grp.last_layer}` : `Layer ${grp.layer}`;
+  box.setAttribute("aria-label", `${named}: ${grp.count} fireworks grouped (${countsText(grp.states)}); ${action}`);
   box.appendChild(svgEl("title")).textContent = `${grp.count} fireworks: ${countsText(grp.states)}`;
   box.appendChild(svgEl("rect", { class: "group-box", x: grp.x, y: grp.y, width: w, height: h, rx: 7 }));
+  const span = grp.last_layer > grp.layer;
   const head = grp.expandable ? `${num(grp.count)} fireworks` : `+ ${num(grp.count)} more`;
   box.appendChild(svgEl("text", { class: "group-head", x: grp.x + 10, y: grp.y + 18 })).textContent = head;
   let x = grp.x + 10;
@@ -126,31 +138,42 @@ function drawGroup(parent, grp, g) {
     const more = i === 2 && counts.length > 3 ? ` +${counts.length - 3} more` : "";
     box.appendChild(svgEl("text", { class: "group-counts", x: grp.x + 10, y: grp.y + 50 + i * 13 })).textContent = line + more;
   });
-  const where = `layer ${grp.layer}`;
+  const where = span ? `layers ${grp.layer}–${grp.last_layer}` : `layer ${grp.layer}`;
   box.appendChild(svgEl("text", { class: "group-hint", x: grp.x + 10, y: grp.y + h - 8 })).textContent =
     grp.expandable ? `${where} · ▸ click to expand` : `${where} · use Find`;
   if (grp.expandable) {
-    const open = () => expandLayer(grp.layer);
+    const open = () => expandLayer(grp.layer, grp.last_layer);
     box.addEventListener("click", () => { if (!dag.dragged) open(); });
     box.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
   }
   parent.appendChild(box);
 }
 
+// One frame per run of adjacent opened layers, headed by a button that closes them.
 function drawFrames(parent, g) {
-  for (const layer of g.expanded) {
-    const info = g.layers[layer];
-    if (!info) continue;
-    const { top, bottom } = columnExtent(g, layer);
+  const runs = [];
+  for (const layer of [...g.expanded].sort((a, b) => a - b)) {
+    if (!g.layers[layer]) continue;
+    const last = runs[runs.length - 1];
+    if (last && layer === last[1] + 1) last[1] = layer; else runs.push([layer, layer]);
+  }
+  for (const [first, lastLayer] of runs) {
+    let top = Infinity, bottom = -Infinity, size = 0;
+    for (let l = first; l <= lastLayer; l++) {
+      const extent = columnExtent(g, l);
+      top = Math.min(top, extent.top);
+      bottom = Math.max(bottom, extent.bottom);
+      size += g.layers[l].size;
+    }
     if (!Number.isFinite(top)) continue;
+    const x0 = g.layers[first].x, x1 = g.layers[lastLayer].x + g.node_width;
     const frame = svgEl("g", { class: "layer-frame" });
-    frame.appendChild(svgEl("rect", { x: info.x - 10, y: top - 30, width: g.node_width + 20,
-                                      height: bottom - top + 40, rx: 8 }));
-    const head = svgEl("g", { class: "frame-head", tabindex: 0, role: "button", "data-layer": layer });
-    head.setAttribute("aria-label", `Layer ${layer}, ${info.size} fireworks: collapse`);
-    head.appendChild(svgEl("text", { x: info.x - 2, y: top - 12 })).textContent =
-      `Layer ${layer} · ${info.size} fireworks · ▾ collapse`;
-    const close = () => collapseLayer(layer);
+    frame.appendChild(svgEl("rect", { x: x0 - 10, y: top - 30, width: x1 - x0 + 20, height: bottom - top + 40, rx: 8 }));
+    const named = first === lastLayer ? `Layer ${first}` : `Layers ${first}–${lastLayer}`;
+    const head = svgEl("g", { class: "frame-head", tabindex: 0, role: "button", "data-layer": first });
+    head.setAttribute("aria-label", `${named}, ${size} fireworks: collapse`);
+    head.appendChild(svgEl("text", { x: x0 - 2, y: top - 12 })).textContent = `${named} · ${num(size)} fireworks · ▾ collapse`;
+    const close = () => collapseLayers(first, lastLayer);
     head.addEventListener("click", () => { if (!dag.dragged) close(); });
     head.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); close(); } });
     frame.appendChild(head);
@@ -297,19 +320,21 @@ async function loadDag(keepView = false) {
   return g;
 }
 
-async function expandLayer(layer) {
-  dag.expanded.add(layer);
+async function expandLayer(layer, last = layer) {
+  for (let l = layer; l <= last; l++) dag.expanded.add(l);
   const g = await loadDag(true);
   if (!g) return;
   const { top } = columnExtent(g, layer);
   const holder = dagHolder();
   const k = Math.max(dag.k, 0.7);
   centerOn(g.layers[layer].x + g.node_width / 2, top - 40 + holder.clientHeight / 2 / k, k);
-  toast(`Layer ${layer}: ${g.layers[layer].size} fireworks shown`);
+  let size = 0;
+  for (let l = layer; l <= last; l++) size += g.layers[l].size;
+  toast(`${last > layer ? `Layers ${layer}–${last}` : `Layer ${layer}`}: ${num(size)} fireworks shown`);
 }
 
-async function collapseLayer(layer) {
-  dag.expanded.delete(layer);
+async function collapseLayers(first, last) {
+  for (let l = first; l <= last; l++) dag.expanded.delete(l);
   await loadDag(false);
 }
 
