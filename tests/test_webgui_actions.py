@@ -112,6 +112,8 @@ def test_bulk_rerun_of_every_fizzled_firework_and_pause_of_a_workflow(bare, lp):
     assert (
         offered["delete"]["confirm"] == "Delete workflow 1? This deletes all 6 fireworks and their launches."
     )
+    page = bare.get("/workflows/1?state=WAITING").get_data(as_text=True)  # the table's filter
+    assert 'data-action="rerun" data-state="WAITING"' in page and "Rerun every WAITING firework" in page
     plan = bare.get("/api/workflows/1/actions/rerun?state=FIZZLED").get_json()
     assert plan["confirm"].startswith("Rerun the 2 FIZZLED fireworks of workflow 1? This changes 5 fireworks")
     done = post(bare, "/api/workflows/1/actions", bare.token, {"action": "rerun", "state": "FIZZLED"})

@@ -189,16 +189,21 @@ def shown(planned, limit=100):
     return {k: v[:limit] if k in ("fw_ids", "changed") else v for k, v in planned.items()}
 
 
-def workflow_actions(lp, wf_id):
-    """Every bulk action with its count, for the workflow page (those changing nothing left out)."""
+def workflow_actions(lp, wf_id, filtered=None):
+    """Every bulk action with its count, for the workflow page (those changing nothing left out).
+
+    Rerun takes every FIZZLED firework, and those in ``filtered`` too (the
+    state the page's table is filtered by) when a rerun is legal for it.
+    """
     cache = {}
     docs = _workflow_docs(lp, wf_id, cache)
     counts = {}
     for d in docs:
         counts[d["state"]] = counts.get(d["state"], 0) + 1
     offered = []
-    if counts.get(S.FIZZLED.value):
-        offered.append(workflow_plan(lp, wf_id, "rerun", S.FIZZLED.value, cache))
+    for state in dict.fromkeys([S.FIZZLED.value, filtered]):
+        if state and counts.get(state) and "rerun" in legal_actions(state):
+            offered.append(workflow_plan(lp, wf_id, "rerun", state, cache))
     for action in WORKFLOW_ACTIONS:
         planned = workflow_plan(lp, wf_id, action, cache=cache)
         if planned["changes"]:

@@ -54,7 +54,7 @@ def workflow(wf_id):
         states=DISPLAY_ORDER,
         drawable=info["nodes"] <= cfg("STARSHELL_DAG_LIMIT"),
         dag_limit=cfg("STARSHELL_DAG_LIMIT"),
-        wf_actions=actions.workflow_actions(lp(), wf_id) if can_act() else [],
+        wf_actions=actions.workflow_actions(lp(), wf_id, rows["state"]) if can_act() else [],
         legal_by_state={state: actions.legal_actions(state) for state in DISPLAY_ORDER},
         selection_actions=[
             {"action": a, "label": label} for a, (label, _) in actions.FIREWORK_ACTIONS.items()
