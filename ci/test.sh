@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test,ssh]'
 
-# Lint and layout before anything starts: a ruff finding or an unformatted file fails the
-# run (the rules are in pyproject.toml; `ruff format .` fixes the layout).
+# Lint, layout and types before anything starts: a ruff finding, an unformatted file or a
+# mypy error fails the run (the rules and the typed modules are in pyproject.toml;
+# `ruff format .` fixes the layout).
 python3 -m ruff check .
 python3 -m ruff format --check .
+python3 -m mypy
 
 if [ "$(id -u)" = 0 ]; then
     bash ci/slurm-up.sh --clean --cpus 4 --timeout 120

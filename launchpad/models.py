@@ -9,8 +9,11 @@ store ids. Launches are stored apart from fireworks; the LaunchPad attaches
 them when it builds these objects.
 """
 
+from __future__ import annotations
+
 import itertools
-from typing import ClassVar
+from datetime import datetime
+from typing import Any, ClassVar, Iterable, Mapping, Optional, Sequence, Union
 
 from . import workflow_edits
 from .errors import InvalidWorkflowError, TaskError
@@ -54,20 +57,20 @@ class Firework(FWSerializable):
 
     def __init__(
         self,
-        tasks,
-        spec=None,
-        name=None,
-        launches=None,
-        archived_launches=None,
-        state=WAITING,
-        created_on=None,
-        fw_id=None,
-        parents=None,
-        updated_on=None,
-    ):
-        tasks = tasks if isinstance(tasks, (list, tuple)) else [tasks]
-        self.tasks = [
-            load_task(t) if isinstance(t, dict) and not isinstance(t, FiretaskBase) else t for t in tasks
+        tasks: Union[FiretaskBase, Mapping[str, Any], Sequence[Union[FiretaskBase, Mapping[str, Any]]]],
+        spec: Optional[Mapping[str, Any]] = None,
+        name: Optional[str] = None,
+        launches: Optional[Sequence[Any]] = None,
+        archived_launches: Optional[Sequence[Any]] = None,
+        state: str = WAITING,
+        created_on: Union[datetime, str, None] = None,
+        fw_id: Optional[int] = None,
+        parents: Union[Firework, Sequence[Firework], None] = None,
+        updated_on: Union[datetime, str, None] = None,
+    ) -> None:
+        given: Sequence[Any] = tasks if isinstance(tasks, (list, tuple)) else [tasks]
+        self.tasks: list[FiretaskBase] = [
+            load_task(t) if isinstance(t, dict) and not isinstance(t, FiretaskBase) else t for t in given
         ]
         for t in self.tasks:
             if not isinstance(t, FiretaskBase):
@@ -95,11 +98,11 @@ class Firework(FWSerializable):
         self._state = _checked_state(state, self.fw_id)
         self.updated_on = _now()
 
-    def full_spec(self):
+    def full_spec(self) -> dict[str, Any]:
         """The spec as stored: with ``_tasks``."""
         return {**self.spec, "_tasks": [t.to_dict() for t in self.tasks]}
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """FireWorks' form: launches only when there are some, state only when not WAITING."""
         d = {
             "spec": self.full_spec(),
@@ -126,7 +129,7 @@ class Firework(FWSerializable):
         }
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: Any) -> Firework:
         if not isinstance(d, dict):
             raise InvalidWorkflowError(f"a firework must be a mapping, got {type(d).__name__}")
         spec = d.get("spec")
@@ -221,7 +224,7 @@ class Links(dict, FWSerializable):
                 parents.setdefault(child, []).append(parent)
         return parents
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {str(k): list(v) for k, v in self.items()}
 
     def to_db_dict(self):
@@ -243,15 +246,15 @@ class Workflow(FWSerializable):
 
     def __init__(
         self,
-        fireworks,
-        links_dict=None,
-        name=None,
-        metadata=None,
-        created_on=None,
-        updated_on=None,
-        fw_states=None,
-        wf_id=None,
-    ):
+        fireworks: Union[Firework, Iterable[Firework]],
+        links_dict: Optional[Mapping[Any, Any]] = None,
+        name: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        created_on: Union[datetime, str, None] = None,
+        updated_on: Union[datetime, str, None] = None,
+        fw_states: Optional[Mapping[Any, str]] = None,
+        wf_id: Optional[int] = None,
+    ) -> None:
         if isinstance(fireworks, Firework):
             fireworks = [fireworks]
         fireworks = list(fireworks)
@@ -259,7 +262,7 @@ class Workflow(FWSerializable):
             raise InvalidWorkflowError("a workflow needs at least one firework")
         if not isinstance(links_dict or {}, dict):
             raise InvalidWorkflowError("'links' must map a parent id to a list of child ids")
-        self.id_fw = {}
+        self.id_fw: dict[int, Firework] = {}
         for fw in fireworks:
             if not isinstance(fw, Firework):
                 raise InvalidWorkflowError(f"a workflow holds Fireworks, got {fw!r:.80}")
@@ -346,7 +349,7 @@ class Workflow(FWSerializable):
     def __getitem__(self, index):
         return self.fws[index]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return plain_dict(
             {
                 "fws": [fw.to_dict() for fw in self.id_fw.values()],
@@ -372,7 +375,7 @@ class Workflow(FWSerializable):
         )
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: Any) -> Workflow:
         if not isinstance(d, dict):
             raise InvalidWorkflowError(f"a workflow must be a mapping, got {type(d).__name__}")
         if "fws" not in d:
@@ -399,7 +402,9 @@ class Workflow(FWSerializable):
         )
 
     @classmethod
-    def from_firework(cls, fw, name=None, metadata=None):
+    def from_firework(
+        cls, fw: Firework, name: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None
+    ) -> Workflow:
         return cls(
             [fw],
             None,
@@ -453,22 +458,28 @@ class Workflow(FWSerializable):
     __hash__ = object.__hash__
 
     # -- editing in memory, as FireWorks' Workflow allows (see workflow_edits) --
-    def append_wf(self, new_wf, fw_ids, detour=False, pull_spec_mods=False):
+    def append_wf(
+        self,
+        new_wf: Workflow,
+        fw_ids: Sequence[int],
+        detour: Union[bool, Sequence[bool]] = False,
+        pull_spec_mods: bool = False,
+    ) -> list[int]:
         """Add ``new_wf`` as a child of each of ``fw_ids`` (FireWorks' rules); returns the
         ids that changed."""
         return workflow_edits.append_wf(self, new_wf, fw_ids, detour, pull_spec_mods)
 
-    def refresh(self, fw_id, updated_ids=None):
+    def refresh(self, fw_id: int, updated_ids: Optional[Iterable[int]] = None) -> set[int]:
         """Recompute ``fw_id``'s state from its parents and launches, then its children's
         if it finished; returns the set of ids whose state changed."""
         return workflow_edits.refresh(self, fw_id, updated_ids)
 
-    def remove_fws(self, fw_ids):
+    def remove_fws(self, fw_ids: Iterable[int]) -> None:
         """Remove fireworks; their parents adopt their only-child children (FireWorks' rule)."""
         workflow_edits.remove_fws(self, fw_ids)
 
 
-def as_workflow(wf):
+def as_workflow(wf: Union[Workflow, Firework, Mapping[str, Any]]) -> Workflow:
     """A Workflow from a Workflow, a Firework (a one-firework workflow) or a dict."""
     if isinstance(wf, Workflow):
         return wf
@@ -526,18 +537,18 @@ class Launch(FWSerializable):
 
     def __init__(
         self,
-        state=None,
-        launch_dir=None,
-        fworker=None,
-        host=None,
-        ip=None,
-        trackers=None,
-        action=None,
-        state_history=None,
-        launch_id=None,
-        fw_id=None,
-        **fields,
-    ):
+        state: Optional[str] = None,
+        launch_dir: Optional[str] = None,
+        fworker: Any = None,
+        host: Optional[str] = None,
+        ip: Optional[str] = None,
+        trackers: Optional[Sequence[Any]] = None,
+        action: Union[FWAction, Mapping[str, Any], None] = None,
+        state_history: Optional[Sequence[Mapping[str, Any]]] = None,
+        launch_id: Optional[int] = None,
+        fw_id: Optional[int] = None,
+        **fields: Any,
+    ) -> None:
         unknown = set(fields) - set(self.FIELDS)
         if unknown:
             raise TypeError(f"unknown launch fields: {sorted(unknown)}")
@@ -605,7 +616,7 @@ class Launch(FWSerializable):
             return (end - start).total_seconds()
         return self._runtime_secs
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The launch record: fields that are set, with dates in the store's form."""
         d = {name: getattr(self, name) for name in self.FIELDS}
         d.update(time_start=self._time_start, time_end=self._time_end, fworker=self._fworker)
@@ -615,7 +626,7 @@ class Launch(FWSerializable):
         return plain_dict({k: v for k, v in d.items() if v is not None})
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: Any) -> Launch:
         """A Launch from its record; its dates become datetimes, as FireWorks reads them."""
         fields = {k: v for k, v in d.items() if k in cls.FIELDS}
         for name in cls._DATES:
@@ -650,16 +661,16 @@ class FWAction(FWSerializable):
 
     def __init__(
         self,
-        stored_data=None,
-        exit=False,
-        update_spec=None,
-        mod_spec=None,
-        additions=None,
-        detours=None,
-        defuse_children=False,
-        defuse_workflow=False,
-        propagate=False,
-    ):
+        stored_data: Optional[Mapping[str, Any]] = None,
+        exit: bool = False,
+        update_spec: Optional[Mapping[str, Any]] = None,
+        mod_spec: Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None] = None,
+        additions: Any = None,
+        detours: Any = None,
+        defuse_children: bool = False,
+        defuse_workflow: bool = False,
+        propagate: bool = False,
+    ) -> None:
         self.stored_data = _as_mapping(stored_data, "stored_data")
         self.exit = bool(exit)
         self.update_spec = _as_mapping(update_spec, "update_spec")
@@ -688,7 +699,7 @@ class FWAction(FWSerializable):
             or self.defuse_workflow
         )
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {
             "stored_data": self.stored_data,
             "exit": self.exit,
@@ -702,7 +713,7 @@ class FWAction(FWSerializable):
         }
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: Any) -> FWAction:
         if not isinstance(d, dict):
             raise TaskError(f"an FWAction must be a mapping, got {type(d).__name__}")
         if "append_wfs" in d and not d["append_wfs"]:  # FireWorks 2.1 writes it, mostly empty
@@ -712,7 +723,7 @@ class FWAction(FWSerializable):
             raise TaskError(f"unknown FWAction keys: {', '.join(sorted(unknown))}")
         return cls(**d)
 
-    def merged_with(self, other):
+    def merged_with(self, other: FWAction) -> FWAction:
         """Combine the actions of successive tasks of one firework."""
         return FWAction(
             stored_data={**self.stored_data, **other.stored_data},
@@ -733,7 +744,7 @@ class FWAction(FWSerializable):
     def __eq__(self, other):
         return isinstance(other, FWAction) and self.to_dict() == other.to_dict()
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable, as FireWorks'
 
 
 def _as_mapping(value, name):

@@ -5,6 +5,8 @@ SIGTERM and SIGINT (Slurm's walltime, Ctrl-C) become RocketInterrupted in
 the running task, so the firework is handed back before the process ends.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import signal
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any, Callable, Optional
 
 from launchpad.states import State
 
@@ -44,7 +47,13 @@ def interruptible(guard=None):
             signal.signal(sig, handler)
 
 
-def launch_rocket(launchpad, worker=None, fw_id=None, launch_root=".", **rocket_options):
+def launch_rocket(
+    launchpad: Any,
+    worker: Any = None,
+    fw_id: Optional[int] = None,
+    launch_root: str = ".",
+    **rocket_options: Any,
+) -> Optional[int]:
     """Run at most one firework (``rlaunch singleshot``); returns its id or None."""
     rocket = Rocket(launchpad, worker, launch_root, **rocket_options)
     states = (State.READY.value, State.RESERVED.value) if fw_id is not None else (State.READY.value,)
@@ -63,19 +72,19 @@ LOOK_SPACING = 10
 
 
 def rapidfire(
-    launchpad,
-    worker=None,
-    launch_root=".",
-    nlaunches=0,
-    max_loops=-1,
-    sleep_time=60.0,
-    timeout=None,
-    lost_after=None,
-    poll=POLL_SECS,
-    clock=time.monotonic,
-    sleep=time.sleep,
-    **rocket_options,
-):
+    launchpad: Any,
+    worker: Any = None,
+    launch_root: str = ".",
+    nlaunches: int = 0,
+    max_loops: int = -1,
+    sleep_time: float = 60.0,
+    timeout: Optional[float] = None,
+    lost_after: Optional[float] = None,
+    poll: float = POLL_SECS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Any] = time.sleep,
+    **rocket_options: Any,
+) -> int:
     """Run fireworks until none can become READY for this worker (``rlaunch rapidfire``).
 
     ``nlaunches``: 0 no limit, N stop after N, -1 (FireWorks' ``infinite``)

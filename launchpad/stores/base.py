@@ -15,16 +15,26 @@ Queries are Mongo-style filters (``launchpad.query``); ``fields`` is a list
 of (dotted) field names to return; ``sort`` is ``[(field, 1 | -1)]``.
 """
 
+from __future__ import annotations
+
 import math
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 from ..states import State
+
+# The shapes the interface speaks in (see the module docstring).
+Doc = dict  # a firework, workflow or launch document: field name -> plain JSON-like value
+Query = Optional[Mapping[str, Any]]  # a Mongo-style filter; None: everything
+Fields = Optional[Sequence[str]]  # (dotted) field names to return; None: whole documents
+Sort = Optional[Sequence[Tuple[str, int]]]  # [(field, 1 | -1)]
 
 FIREWORK_INDEX_FIELDS = ("priority", "category", "fworker")
 
 
-def index_fields(spec):
+def index_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The spec keys a claim filters and sorts on, as top-level document fields."""
     if "_priority" not in spec and "_category" not in spec and "_fworker" not in spec:
         return {"priority": 0, "category": None, "fworker": None}  # most fireworks: adds stay cheap
@@ -57,19 +67,19 @@ class WorkerFilter:
     """
 
     name: str = "Automatically generated Worker"
-    category: object = None
+    category: Union[None, str, Sequence[str]] = None
     query: dict = field(default_factory=dict)
 
-    def categories(self):
+    def categories(self) -> Optional[list]:
         if self.category in (None, "", []):
             return None
         if self.category == "__none__":
             return []
         return [self.category] if isinstance(self.category, str) else list(self.category)
 
-    def mongo_filter(self):
+    def mongo_filter(self) -> dict[str, Any]:
         """The same rules as a Mongo filter on the index fields."""
-        clauses = [{"$or": [{"fworker": None}, {"fworker": self.name}]}]
+        clauses: list[dict[str, Any]] = [{"$or": [{"fworker": None}, {"fworker": self.name}]}]
         cats = self.categories()
         if cats is not None:
             clauses.append({"category": {"$in": cats} if cats else None})
@@ -90,94 +100,102 @@ class Store(ABC):
 
     # -- lifecycle ---------------------------------------------------------
     @abstractmethod
-    def reset(self):
+    def reset(self) -> None:
         """Delete everything and start the id counters again."""
 
-    def close(self):  # noqa: B027 - optional: a no-op for backends with nothing to release
+    def close(self) -> None:  # noqa: B027 - optional: a no-op for backends with nothing to release
         """Release connections; the store must not be used afterwards."""
 
     @abstractmethod
-    def transaction(self):
+    def transaction(self) -> AbstractContextManager[Any]:
         """Context manager grouping writes: all-or-nothing where the backend can."""
 
-    def snapshot(self):
+    def snapshot(self) -> AbstractContextManager[Any]:
         """Context manager for a series of reads that should see one state of the store
         (the checker's): where the backend can, without holding back writers."""
         return self.transaction()
 
     @abstractmethod
-    def describe(self):
+    def describe(self) -> str:
         """Where the data lives, without credentials (for messages and logs)."""
 
-    def check_storable(self, value):  # noqa: B027 - optional: a no-op where every value fits
+    def check_storable(self, value: Any) -> None:  # noqa: B027 - optional: a no-op where every value fits
         """Raise InvalidWorkflowError if ``value`` cannot be written to this store
         (e.g. nested too deeply), so a caller can refuse it before its first write."""
 
     # -- ids -------------------------------------------------------------------
     @abstractmethod
-    def next_ids(self, kind, count=1):
+    def next_ids(self, kind: str, count: int = 1) -> int:
         """Reserve ``count`` consecutive ids of ``kind`` (fw, wf, launch); return the first."""
 
     # -- inserts -------------------------------------------------------------
     @abstractmethod
-    def insert_workflow(self, wf, fireworks):
+    def insert_workflow(self, wf: Doc, fireworks: list[Doc]) -> None:
         """Insert one workflow document and its fireworks, all or nothing."""
 
     @abstractmethod
-    def insert_fireworks(self, fireworks):
+    def insert_fireworks(self, fireworks: list[Doc]) -> None:
         """Insert fireworks into an existing workflow (dynamic additions)."""
 
     @abstractmethod
-    def insert_launch(self, launch):
+    def insert_launch(self, launch: Doc) -> None:
         """Insert one launch document."""
 
     # -- reads -------------------------------------------------------------------
     @abstractmethod
-    def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_fireworks(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         """Fireworks matching ``query``, in ``sort`` order (default: fw_id)."""
 
     @abstractmethod
-    def count_fireworks(self, query=None):
+    def count_fireworks(self, query: Query = None) -> int:
         """How many fireworks match."""
 
     @abstractmethod
-    def count_fireworks_by_state(self, query=None):
+    def count_fireworks_by_state(self, query: Query = None) -> dict[str, int]:
         """``{state: count}`` over the fireworks matching ``query``."""
 
     @abstractmethod
-    def workflow_state_counts(self, wf_ids=None):
+    def workflow_state_counts(self, wf_ids: Optional[Iterable[int]] = None) -> dict[int, dict[str, int]]:
         """``{wf_id: {state: count}}`` for the given workflows (None: all), from one query."""
 
     @abstractmethod
-    def find_workflows(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_workflows(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         """Workflow documents matching ``query``."""
 
     @abstractmethod
-    def count_workflows(self, query=None):
+    def count_workflows(self, query: Query = None) -> int:
         """How many workflows match."""
 
     @abstractmethod
-    def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_launches(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         """Launch documents matching ``query``."""
 
-    def get_firework(self, fw_id, fields=None):
+    def get_firework(self, fw_id: int, fields: Fields = None) -> Optional[Doc]:
         found = self.find_fireworks({"fw_id": fw_id}, fields=fields, limit=1)
         return found[0] if found else None
 
-    def get_fireworks(self, fw_ids, fields=None):
+    def get_fireworks(self, fw_ids: Iterable[int], fields: Fields = None) -> list[Doc]:
         return self.find_fireworks({"fw_id": {"$in": list(fw_ids)}}, fields=fields)
 
-    def get_workflow(self, wf_id):
+    def get_workflow(self, wf_id: int) -> Optional[Doc]:
         found = self.find_workflows({"wf_id": wf_id}, limit=1)
         return found[0] if found else None
 
-    def get_launch(self, launch_id):
+    def get_launch(self, launch_id: int) -> Optional[Doc]:
         found = self.find_launches({"launch_id": launch_id}, limit=1)
         return found[0] if found else None
 
     # -- writes ------------------------------------------------------------------
     @abstractmethod
-    def update_fireworks(self, fw_ids, changes, expect=None):
+    def update_fireworks(
+        self, fw_ids: Iterable[int], changes: Mapping[str, Any], expect: Optional[Mapping[str, Any]] = None
+    ) -> list[int]:
         """Set top-level ``changes`` on the fireworks whose fields equal ``expect``.
 
         ``expect`` maps a field to a value or a list of accepted values. The
@@ -186,18 +204,33 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def release_children(self, fw_ids, updated_on):
+    def release_children(self, fw_ids: Iterable[int], updated_on: str) -> list[int]:
         """One parent of each of ``fw_ids`` is done: decrement ``waiting_on`` and
         move WAITING fireworks that reach zero to READY. Returns the readied ids."""
 
     @abstractmethod
-    def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
+    def claim_firework(
+        self,
+        worker: WorkerFilter,
+        changes: Mapping[str, Any],
+        states: Sequence[str] = (State.READY.value,),
+        fw_id: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> Optional[Doc]:
         """Atomically pick the best firework in ``states`` that ``worker`` may run
         (highest priority, then lowest fw_id), apply ``changes``, return it.
         With ``not_before`` (a timestamp), skip fireworks held back until later."""
 
     # A rocket's hot path: a backend that can do these in fewer round trips overrides them.
-    def open_launch(self, worker, changes, launch, states=(State.READY.value,), fw_id=None, not_before=None):
+    def open_launch(
+        self,
+        worker: WorkerFilter,
+        changes: Mapping[str, Any],
+        launch: Doc,
+        states: Sequence[str] = (State.READY.value,),
+        fw_id: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> Tuple[Optional[Doc], Optional[int]]:
         """Claim as ``claim_firework`` does under a new launch id (set as the firework's
         ``current_launch``) and insert ``launch`` with that id, in one transaction.
         Returns ``(fw, launch_id)``, the firework with its ``children``, or ``(None, None)``."""
@@ -211,7 +244,9 @@ class Store(ABC):
             self.insert_launch({**launch, "launch_id": launch_id, "fw_id": fw["fw_id"]})
         return fw, launch_id
 
-    def finish_firework(self, fw_id, launch_id, state, updated_on, launch_changes):
+    def finish_firework(
+        self, fw_id: int, launch_id: int, state: str, updated_on: str, launch_changes: Mapping[str, Any]
+    ) -> bool:
         """Only if ``launch_id`` is still the RUNNING firework's live launch (fencing): set
         its final ``state``, set ``launch_changes`` on the launch and, if it COMPLETED,
         release its children, in that order (a store without transactions that fails
@@ -231,49 +266,65 @@ class Store(ABC):
         return True
 
     @abstractmethod
-    def count_claimable(self, worker, states=(State.READY.value,), limit=None, not_before=None):
+    def count_claimable(
+        self,
+        worker: WorkerFilter,
+        states: Sequence[str] = (State.READY.value,),
+        limit: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> int:
         """How many fireworks in ``states`` ``worker`` may take (stop counting at ``limit``;
         with ``not_before``, leave out those held back until later)."""
 
     @abstractmethod
-    def count_waiting_descendants(self, worker, fw_ids, limit=None, children_only=False):
+    def count_waiting_descendants(
+        self,
+        worker: WorkerFilter,
+        fw_ids: Iterable[int],
+        limit: Optional[int] = None,
+        children_only: bool = False,
+    ) -> int:
         """How many WAITING descendants of ``fw_ids`` ``worker`` may take once they are
         READY (stop counting at ``limit``). The walk goes through WAITING fireworks only:
         what lies behind a PAUSED, DEFUSED or finished one cannot be readied by ``fw_ids``.
         ``children_only``: the next generation only (work about to become READY)."""
 
     @abstractmethod
-    def activity_mark(self):
+    def activity_mark(self) -> Any:
         """A cheap fingerprint of the RUNNING and RESERVED fireworks (how many, the
         newest claim): an idle rocket polls it to learn that a run ended or began."""
 
     @abstractmethod
-    def update_launch(self, launch_id, changes, expect_state=None):
+    def update_launch(
+        self, launch_id: int, changes: Mapping[str, Any], expect_state: Optional[str] = None
+    ) -> bool:
         """Set ``changes`` on a launch (only if its state is ``expect_state``)."""
 
-    def update_launches(self, launch_ids, changes, expect_state=None):
+    def update_launches(
+        self, launch_ids: Iterable[int], changes: Mapping[str, Any], expect_state: Optional[str] = None
+    ) -> list[int]:
         """``update_launch`` for many launches with the same changes (lost runs by the
         thousand); the ids changed. SQLite does it in one statement."""
         return [i for i in launch_ids if self.update_launch(i, changes, expect_state)]
 
     @abstractmethod
-    def update_workflow(self, wf_id, changes):
+    def update_workflow(self, wf_id: int, changes: Mapping[str, Any]) -> None:
         """Set top-level ``changes`` on a workflow document."""
 
     @abstractmethod
-    def delete_workflow(self, wf_id):
+    def delete_workflow(self, wf_id: int) -> None:
         """Delete a workflow, its fireworks and their launches."""
 
     @abstractmethod
-    def delete_fireworks(self, fw_ids):
+    def delete_fireworks(self, fw_ids: Iterable[int]) -> None:
         """Delete fireworks and their launches: the checker's repair of pieces an
         interrupted add or delete left behind without their workflow."""
 
-    def tuneup(self, full=False):
+    def tuneup(self, full: bool = False) -> list[str]:
         """``lpad admin tuneup``: indexes and statistics (``full``: compaction);
         returns the steps done, in words."""
         return []
 
     @abstractmethod
-    def delete_launches(self, launch_ids):
+    def delete_launches(self, launch_ids: Iterable[int]) -> None:
         """Delete launches whose firework no longer exists (the checker's repair)."""

@@ -16,10 +16,13 @@ a release carries a token so it counts once), so a retry never applies a
 write twice.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import threading
 import uuid
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 import bson
 from bson.errors import BSONError
@@ -29,7 +32,7 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, O
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, check_safe, linear, timed_out
 from ..states import State
-from .base import Store, index_fields
+from .base import Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 
 log = logging.getLogger("starshell.store")
 
@@ -168,16 +171,16 @@ class MongoStore(Store):
         store._retries = RETRIES
         return store
 
-    def describe(self):
+    def describe(self) -> str:
         return self._description
 
-    def check_storable(self, value):
+    def check_storable(self, value: Any) -> None:
         try:
             bson.encode({"value": value})
         except (OverflowError, BSONError, RecursionError, TypeError) as exc:
             raise _unstorable(exc) from None
 
-    def tuneup(self, full=False):
+    def tuneup(self, full: bool = False) -> list[str]:
         """Missing indexes back; ``full`` also compacts each collection (blocks it on
         some servers: downtime only). A server that cannot compact is named, not fatal."""
         self._guard(self._ensure_indexes)
@@ -234,20 +237,20 @@ class MongoStore(Store):
                 raise StoreUnavailableError(f"{self._description}: {exc}") from None
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[MongoStore]:
         # MongoDB without a replica set has no multi-document transactions; the
         # LaunchPad orders its writes so that a crash between them is repairable.
         with self._lock:
             yield self
 
-    def reset(self):
+    def reset(self) -> None:
         def drop():
             for name in _COLLECTIONS:
                 self.db[name].delete_many({})
 
         self._guard(drop)
 
-    def next_ids(self, kind, count=1):
+    def next_ids(self, kind: str, count: int = 1) -> int:
         doc = self._guard(
             lambda: self.counters.find_one_and_update(
                 {"_id": kind}, {"$inc": {"last": count}}, upsert=True, return_document=ReturnDocument.AFTER
@@ -255,7 +258,7 @@ class MongoStore(Store):
         )
         return doc["last"] - count + 1
 
-    def insert_workflow(self, wf, fireworks):
+    def insert_workflow(self, wf: Doc, fireworks: list[Doc]) -> None:
         # Fireworks first: a crash before the workflow document leaves rows that no
         # workflow lists, which the checker removes; never a workflow missing pieces.
         insert_fws = self._insert_once(self.fireworks, "fw_id", fireworks)
@@ -271,7 +274,7 @@ class MongoStore(Store):
             self._undo_insert(fireworks, wf)
             raise
 
-    def insert_fireworks(self, fireworks):
+    def insert_fireworks(self, fireworks: list[Doc]) -> None:
         try:
             self._guard(self._insert_once(self.fireworks, "fw_id", fireworks))
         except InvalidWorkflowError:
@@ -288,7 +291,7 @@ class MongoStore(Store):
 
         self._guard(undo)
 
-    def insert_launch(self, launch):
+    def insert_launch(self, launch: Doc) -> None:
         self._guard(self._insert_once(self.launches, "launch_id", [launch]))
 
     @staticmethod
@@ -323,7 +326,9 @@ class MongoStore(Store):
 
         return self._guard(run)
 
-    def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_fireworks(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self._find(self.fireworks, "fw_id", query, fields, sort, limit, skip)
 
     def _max_time_ms(self):
@@ -334,43 +339,49 @@ class MongoStore(Store):
         limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
         return self._guard(lambda: collection.count_documents(vetted, **limits))
 
-    def count_fireworks(self, query=None):
+    def count_fireworks(self, query: Query = None) -> int:
         return self._count(self.fireworks, query)
 
-    def count_fireworks_by_state(self, query=None):
+    def count_fireworks_by_state(self, query: Query = None) -> dict[str, int]:
         pipeline = [{"$match": _vetted(query) or {}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}]
         limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
         return {
             r["_id"]: r["n"] for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline, **limits)))
         }
 
-    def workflow_state_counts(self, wf_ids=None):
+    def workflow_state_counts(self, wf_ids: Optional[Iterable[int]] = None) -> dict[int, dict[str, int]]:
         match = {} if wf_ids is None else {"wf_id": {"$in": list(wf_ids)}}
         pipeline = [
             {"$match": match},
             {"$group": {"_id": {"wf": "$wf_id", "state": "$state"}, "n": {"$sum": 1}}},
         ]
-        out = {wf_id: {} for wf_id in wf_ids or ()}
+        out: dict[int, dict[str, int]] = {wf_id: {} for wf_id in wf_ids or ()}
         for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline))):
             out.setdefault(r["_id"]["wf"], {})[r["_id"]["state"]] = r["n"]
         return out
 
-    def find_workflows(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_workflows(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self._find(self.workflows, "wf_id", query, fields, sort, limit, skip)
 
-    def count_workflows(self, query=None):
+    def count_workflows(self, query: Query = None) -> int:
         return self._count(self.workflows, query)
 
-    def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_launches(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self._find(self.launches, "launch_id", query, fields, sort, limit, skip)
 
-    def update_fireworks(self, fw_ids, changes, expect=None):
+    def update_fireworks(
+        self, fw_ids: Iterable[int], changes: Mapping[str, Any], expect: Optional[Mapping[str, Any]] = None
+    ) -> list[int]:
         if "spec" in changes:
             changes = {**changes, **index_fields(changes["spec"])}
         ids = list(fw_ids)
         if not ids:
             return []
-        tried = []
+        tried: list[bool] = []
 
         def update():
             # After a lost reply, the fireworks already holding the changes were ours.
@@ -399,7 +410,7 @@ class MongoStore(Store):
             if _holds(d, changes)
         ]
 
-    def release_children(self, fw_ids, updated_on):
+    def release_children(self, fw_ids: Iterable[int], updated_on: str) -> list[int]:
         ids = list(fw_ids)
         if not ids:
             return []
@@ -439,7 +450,9 @@ class MongoStore(Store):
 
         return self._guard(release)
 
-    def finish_firework(self, fw_id, launch_id, state, updated_on, launch_changes):
+    def finish_firework(
+        self, fw_id: int, launch_id: int, state: str, updated_on: str, launch_changes: Mapping[str, Any]
+    ) -> bool:
         cond = {"fw_id": fw_id, "state": State.RUNNING.value, "current_launch": launch_id}
 
         def finished_before():  # a lost reply: the firework holds our state with our launch
@@ -468,12 +481,24 @@ class MongoStore(Store):
             cond["$or"] = [{"not_before": None}, {"not_before": {"$lte": not_before}}]
         return cond
 
-    def count_claimable(self, worker, states=(State.READY.value,), limit=None, not_before=None):
+    def count_claimable(
+        self,
+        worker: WorkerFilter,
+        states: Sequence[str] = (State.READY.value,),
+        limit: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> int:
         cond = self._claimable(worker, states, not_before=not_before)
         kwargs = {"limit": int(limit)} if limit else {}
         return self._guard(lambda: self.fireworks.count_documents(cond, **kwargs))
 
-    def count_waiting_descendants(self, worker, fw_ids, limit=None, children_only=False):
+    def count_waiting_descendants(
+        self,
+        worker: WorkerFilter,
+        fw_ids: Iterable[int],
+        limit: Optional[int] = None,
+        children_only: bool = False,
+    ) -> int:
         """One indexed query per generation (fw_id ``$in``), stopping at ``limit``."""
         cond = self._claimable(worker, (State.WAITING.value,))
 
@@ -499,7 +524,7 @@ class MongoStore(Store):
             children.update(dict.fromkeys(doc.get("children") or ()))
         return list(children)
 
-    def activity_mark(self):
+    def activity_mark(self) -> Any:
         pipeline = [
             {"$match": {"state": {"$in": [State.RUNNING.value, State.RESERVED.value]}}},
             {"$group": {"_id": None, "n": {"$sum": 1}, "last": {"$max": "$current_launch"}}},
@@ -507,7 +532,14 @@ class MongoStore(Store):
         found = self._guard(lambda: list(self.fireworks.aggregate(pipeline)))
         return (found[0]["n"], found[0]["last"]) if found else (0, None)
 
-    def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
+    def claim_firework(
+        self,
+        worker: WorkerFilter,
+        changes: Mapping[str, Any],
+        states: Sequence[str] = (State.READY.value,),
+        fw_id: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> Optional[Doc]:
         cond = self._claimable(worker, states, fw_id, not_before)
 
         # No projection here: mongomock re-finds the updated document by _id only
@@ -532,8 +564,10 @@ class MongoStore(Store):
             doc.pop("_id", None)
         return doc
 
-    def update_launch(self, launch_id, changes, expect_state=None):
-        cond = {"launch_id": launch_id}
+    def update_launch(
+        self, launch_id: int, changes: Mapping[str, Any], expect_state: Optional[str] = None
+    ) -> bool:
+        cond: dict[str, Any] = {"launch_id": launch_id}
         if expect_state is not None:
             cond["state"] = expect_state
 
@@ -546,10 +580,10 @@ class MongoStore(Store):
             recover=applied_before,
         )
 
-    def update_workflow(self, wf_id, changes):
+    def update_workflow(self, wf_id: int, changes: Mapping[str, Any]) -> None:
         self._guard(lambda: self.workflows.update_one({"wf_id": wf_id}, {"$set": changes}))
 
-    def delete_workflow(self, wf_id):
+    def delete_workflow(self, wf_id: int) -> None:
         def delete():
             ids = [d["fw_id"] for d in self.fireworks.find({"wf_id": wf_id}, {"fw_id": 1})]
             self.workflows.delete_one({"wf_id": wf_id})
@@ -558,7 +592,7 @@ class MongoStore(Store):
 
         self._guard(delete)
 
-    def delete_fireworks(self, fw_ids):
+    def delete_fireworks(self, fw_ids: Iterable[int]) -> None:
         ids = list(fw_ids)
 
         def delete():
@@ -567,6 +601,6 @@ class MongoStore(Store):
 
         self._guard(delete)
 
-    def delete_launches(self, launch_ids):
+    def delete_launches(self, launch_ids: Iterable[int]) -> None:
         ids = list(launch_ids)
         self._guard(lambda: self.launches.delete_many({"launch_id": {"$in": ids}}))

@@ -11,6 +11,8 @@ SQLite's lock instead of failing half-way; a lock held too long is retried
 with backoff and then reported as StoreUnavailableError.
 """
 
+from __future__ import annotations
+
 import contextlib
 import datetime
 import json
@@ -19,12 +21,13 @@ import os
 import sqlite3
 import threading
 import time
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, matches, project, select, sort_docs
 from ..states import State
 from . import sqlite_names
-from .base import Store, index_fields
+from .base import Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
 from .sqlite_filters import compile_filter, in_clause, sql_regex, vetted
 from .sqlite_launches import (
@@ -84,7 +87,7 @@ class _Table:
         self.select = f"SELECT {', '.join(self.column_names)}, doc FROM {name}"
         self.not_in_doc = frozenset(self.column_names + self.link_fields)
 
-    link_fields = ()
+    link_fields: tuple[str, ...] = ()
     names = None  # the NameIndex, on tables whose names it holds
 
     def to_row(self, doc):
@@ -304,10 +307,10 @@ class SQLiteStore(Store):
         self.fireworks.names = self.workflows.names = NameIndex(self)
         self._prepare()
 
-    def describe(self):
+    def describe(self) -> str:
         return f"sqlite:{self.path}"
 
-    def check_storable(self, value):
+    def check_storable(self, value: Any) -> None:
         _dumps(value)
 
     # -- connections and transactions ----------------------------------------
@@ -355,7 +358,7 @@ class SQLiteStore(Store):
                 delay = min(delay * 2, 2.0)
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn()
         if self._local.depth:
             self._local.depth += 1
@@ -380,7 +383,7 @@ class SQLiteStore(Store):
             raise StoreUnavailableError(f"store {self.path}: commit failed: {exc}") from None
 
     @contextlib.contextmanager
-    def snapshot(self):
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: one view of the file while writers go on (WAL)."""
         conn = self.conn()
         if self._local.depth:
@@ -394,7 +397,7 @@ class SQLiteStore(Store):
             self._local.depth = 0
             conn.execute("ROLLBACK")
 
-    def close(self):
+    def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -418,7 +421,7 @@ class SQLiteStore(Store):
                     f"starshell understands ({SCHEMA_VERSION}); upgrade starshell"
                 )
 
-    def tuneup(self, full=False):
+    def tuneup(self, full: bool = False) -> list[str]:
         """Missing indexes back and fresh planner statistics; ``full`` also VACUUMs,
         which rewrites the file and waits for every other writer (downtime only)."""
         with self.transaction() as conn:
@@ -433,14 +436,14 @@ class SQLiteStore(Store):
             steps.append(f"VACUUM ({before} -> {os.path.getsize(self.path)} bytes)")
         return steps
 
-    def reset(self):
+    def reset(self) -> None:
         with self.transaction() as conn:
             for table in ("fireworks", "links", "workflows", "launches", "counters"):
                 conn.execute(f"DELETE FROM {table}")
             sqlite_names.clear(conn)
 
     # -- ids and inserts -------------------------------------------------------
-    def next_ids(self, kind, count=1):
+    def next_ids(self, kind: str, count: int = 1) -> int:
         with self.transaction() as conn:
             if kind == "launch":  # claims take launch ids without the counter: count past them
                 return next_launch_ids(conn, count)
@@ -452,30 +455,32 @@ class SQLiteStore(Store):
                 row = (count,)
         return row[0] - count + 1
 
-    def insert_workflow(self, wf, fireworks):
+    def insert_workflow(self, wf: Doc, fireworks: list[Doc]) -> None:
         with self.transaction():
             self.workflows.insert([wf])
             self.fireworks.insert(fireworks)
 
-    def insert_fireworks(self, fireworks):
+    def insert_fireworks(self, fireworks: list[Doc]) -> None:
         self.fireworks.insert(fireworks)
 
-    def insert_launch(self, launch):
+    def insert_launch(self, launch: Doc) -> None:
         self.launches.insert([launch])
 
     # -- reads -------------------------------------------------------------------
-    def find_fireworks(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_fireworks(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self.fireworks.find(query, fields, sort, limit, skip)
 
-    def count_fireworks(self, query=None):
+    def count_fireworks(self, query: Query = None) -> int:
         return self.fireworks.count(query)
 
-    def count_fireworks_by_state(self, query=None):
+    def count_fireworks_by_state(self, query: Query = None) -> dict[str, int]:
         clauses, params, residual = compile_filter(
             vetted(query), self.fireworks.columns, self.fireworks.names
         )
         if residual:
-            counts = {}
+            counts: dict[str, int] = {}
             for doc in self.fireworks.find(query, fields=["state"]):
                 counts[doc["state"]] = counts.get(doc["state"], 0) + 1
             return counts
@@ -487,32 +492,38 @@ class SQLiteStore(Store):
         )
         return dict(rows)
 
-    def workflow_state_counts(self, wf_ids=None):
-        params = []
+    def workflow_state_counts(self, wf_ids: Optional[Iterable[int]] = None) -> dict[int, dict[str, int]]:
+        params: list[Any] = []
         where = "" if wf_ids is None else " WHERE " + in_clause("wf_id", list(wf_ids), params)
-        out = {wf_id: {} for wf_id in wf_ids or ()}
+        out: dict[int, dict[str, int]] = {wf_id: {} for wf_id in wf_ids or ()}
         for wf_id, state, n in self.conn().execute(
             f"SELECT wf_id, state, COUNT(*) FROM fireworks{where} GROUP BY wf_id, state", params
         ):
             out.setdefault(wf_id, {})[state] = n
         return out
 
-    def find_workflows(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_workflows(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self.workflows.find(query, fields, sort, limit, skip)
 
-    def count_workflows(self, query=None):
+    def count_workflows(self, query: Query = None) -> int:
         return self.workflows.count(query)
 
-    def find_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find_launches(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self.launches.find(query, fields, sort, limit, skip)
 
     # -- writes ------------------------------------------------------------------
-    def update_fireworks(self, fw_ids, changes, expect=None):
+    def update_fireworks(
+        self, fw_ids: Iterable[int], changes: Mapping[str, Any], expect: Optional[Mapping[str, Any]] = None
+    ) -> list[int]:
         if "spec" in changes:
             changes = {**changes, **index_fields(changes["spec"])}
         return self.fireworks.update(fw_ids, changes, expect)
 
-    def release_children(self, fw_ids, updated_on):
+    def release_children(self, fw_ids: Iterable[int], updated_on: str) -> list[int]:
         ids = list(fw_ids)
         if not ids:
             return []
@@ -535,7 +546,13 @@ class SQLiteStore(Store):
             params.append(not_before)
         return " AND ".join(where), params
 
-    def count_claimable(self, worker, states=(State.READY.value,), limit=None, not_before=None):
+    def count_claimable(
+        self,
+        worker: WorkerFilter,
+        states: Sequence[str] = (State.READY.value,),
+        limit: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> int:
         where, params = self._claimable(worker, states, not_before=not_before)
         return self._count_fireworks(f"FROM fireworks WHERE {where}", params, worker.query, limit)
 
@@ -556,11 +573,17 @@ class SQLiteStore(Store):
                     break
         return count
 
-    def count_waiting_descendants(self, worker, fw_ids, limit=None, children_only=False):
+    def count_waiting_descendants(
+        self,
+        worker: WorkerFilter,
+        fw_ids: Iterable[int],
+        limit: Optional[int] = None,
+        children_only: bool = False,
+    ) -> int:
         roots = list(fw_ids)
         if not roots:
             return 0
-        params = []
+        params: list[Any] = []
         step = (
             "SELECT links.child FROM {frm} JOIN fireworks ON fireworks.fw_id = links.child "
             "WHERE {cond} AND fireworks.state = 'WAITING'"
@@ -579,7 +602,7 @@ class SQLiteStore(Store):
             prefix=f"WITH RECURSIVE down(node) AS ({down}) ",
         )
 
-    def activity_mark(self):
+    def activity_mark(self) -> Any:
         row = self.retrying(
             lambda: (
                 self.conn()
@@ -592,7 +615,14 @@ class SQLiteStore(Store):
         )
         return tuple(row)
 
-    def claim_firework(self, worker, changes, states=(State.READY.value,), fw_id=None, not_before=None):
+    def claim_firework(
+        self,
+        worker: WorkerFilter,
+        changes: Mapping[str, Any],
+        states: Sequence[str] = (State.READY.value,),
+        fw_id: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> Optional[Doc]:
         where, params = self._claimable(worker, states, fw_id, not_before)
         order = " ORDER BY priority DESC, fw_id ASC"
         sets = ", ".join(f"{c} = ?" for c in changes)
@@ -613,29 +643,43 @@ class SQLiteStore(Store):
             ).fetchone()
             return self.fireworks.to_doc(row)
 
-    def open_launch(self, worker, changes, launch, states=(State.READY.value,), fw_id=None, not_before=None):
+    def open_launch(
+        self,
+        worker: WorkerFilter,
+        changes: Mapping[str, Any],
+        launch: Doc,
+        states: Sequence[str] = (State.READY.value,),
+        fw_id: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> Tuple[Optional[Doc], Optional[int]]:
         claimable = self._claimable(worker, states, fw_id, not_before)
         with self.transaction() as conn:
             return open_launch(self, conn, worker, changes, launch, claimable)
 
-    def finish_firework(self, fw_id, launch_id, state, updated_on, launch_changes):
+    def finish_firework(
+        self, fw_id: int, launch_id: int, state: str, updated_on: str, launch_changes: Mapping[str, Any]
+    ) -> bool:
         with self.transaction() as conn:
             if not finish_firework(conn, fw_id, launch_id, state, updated_on):
                 return False
             self.launches.update([launch_id], launch_changes)
         return True
 
-    def update_launch(self, launch_id, changes, expect_state=None):
+    def update_launch(
+        self, launch_id: int, changes: Mapping[str, Any], expect_state: Optional[str] = None
+    ) -> bool:
         return bool(self.update_launches([launch_id], changes, expect_state))
 
-    def update_launches(self, launch_ids, changes, expect_state=None):
+    def update_launches(
+        self, launch_ids: Iterable[int], changes: Mapping[str, Any], expect_state: Optional[str] = None
+    ) -> list[int]:
         expect = {"state": expect_state} if expect_state is not None else None
         return self.launches.update(launch_ids, changes, expect)
 
-    def update_workflow(self, wf_id, changes):
+    def update_workflow(self, wf_id: int, changes: Mapping[str, Any]) -> None:
         self.workflows.update([wf_id], changes)
 
-    def delete_workflow(self, wf_id):
+    def delete_workflow(self, wf_id: int) -> None:
         with self.transaction() as conn:
             pin_launch_counter(conn)
             conn.execute(
@@ -647,8 +691,8 @@ class SQLiteStore(Store):
             conn.execute("DELETE FROM fireworks WHERE wf_id = ?", (wf_id,))
             conn.execute("DELETE FROM workflows WHERE wf_id = ?", (wf_id,))
 
-    def delete_fireworks(self, fw_ids):
-        params = []
+    def delete_fireworks(self, fw_ids: Iterable[int]) -> None:
+        params: list[Any] = []
         inner = in_clause("fw_id", list(fw_ids), params)
         with self.transaction() as conn:
             pin_launch_counter(conn)
@@ -657,8 +701,8 @@ class SQLiteStore(Store):
                 conn.execute(f"DELETE FROM links WHERE {inner.replace('fw_id', end, 1)}", params)
             conn.execute(f"DELETE FROM fireworks WHERE {inner}", params)
 
-    def delete_launches(self, launch_ids):
-        params = []
+    def delete_launches(self, launch_ids: Iterable[int]) -> None:
+        params: list[Any] = []
         inner = in_clause("launch_id", list(launch_ids), params)
         with self.transaction() as conn:
             pin_launch_counter(conn)
