@@ -72,27 +72,34 @@ def _checkout_once(
     now = timestamp(clock)
     host = host or socket.gethostname()
     ip = ip or _ip_of(host)  # before the write lock: a name lookup may be slow
+    launch = Launch(
+        launch_id=None,
+        fw_id=None,
+        host=host,
+        ip=ip,
+        launch_dir=launch_dir,
+        state=LaunchState.RUNNING.value,
+        fworker={"name": worker.name, "category": worker.category, "query": worker.query},
+        state_history=[{"state": S.RUNNING.value, "created_on": now}],
+        time_start=now,
+        last_ping=now,
+        ping_interval=ping_interval,
+    )
     with store.transaction():
-        fw, launch_id = _claim(store, worker, S.RUNNING.value, now, states=states, fw_id=fw_id)
+        if S.RESERVED.value not in states:  # the store claims, numbers and records in one go
+            running = {"state": S.RUNNING.value, "updated_on": now}
+            fw, launch_id = store.open_launch(
+                worker, running, launch.to_dict(), states=states, fw_id=fw_id, not_before=now
+            )
+        else:
+            fw, launch_id = _claim(store, worker, S.RUNNING.value, now, states=states, fw_id=fw_id)
         if fw is None:
             return None, None
-        launch = Launch(
-            launch_id=launch_id,
-            fw_id=fw["fw_id"],
-            host=host,
-            ip=ip,
-            launch_dir=launch_dir,
-            state=LaunchState.RUNNING.value,
-            fworker={"name": worker.name, "category": worker.category, "query": worker.query},
-            state_history=[{"state": S.RUNNING.value, "created_on": now}],
-            time_start=now,
-            last_ping=now,
-            ping_interval=ping_interval,
-        )
+        launch.launch_id, launch.fw_id = launch_id, fw["fw_id"]
         reserved = _reservation(store, fw) if S.RESERVED.value in states else None
-        if reserved is None:
+        if reserved is None and S.RESERVED.value in states:
             store.insert_launch(launch.to_dict())
-        else:
+        elif reserved is not None:
             launch_id = _start_reservation(store, fw, reserved, launch, launch_id)
     if len(opened) > OPENED_LAUNCHES_KEPT:
         opened.clear()

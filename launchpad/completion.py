@@ -33,6 +33,9 @@ def complete_launch(
     now = timestamp(clock)
     if fw_id is None:
         fw_id = launch_doc(store, launch_id)["fw_id"]
+    if state == S.COMPLETED.value and _plain(action):
+        if _finish_plain(store, opened, launch_id, fw_id, action, exception, now):
+            return fw_id
     with store.transaction():
         fw = store.get_firework(fw_id, fields=["fw_id", "wf_id", "name", "children", "spec"])
         plan, action, state, exception = vet_result(store, fw, action, state, exception)
@@ -222,8 +225,45 @@ def walltime_give_up(store, fw_id, launch_id):
     )
 
 
+def _plain(action):
+    """Whether an FWAction changes nothing beyond its own launch record (most do not):
+    completing it needs no read of the firework, only its fenced finish."""
+    return not (
+        action.update_spec
+        or action.mod_spec
+        or action.detours
+        or action.additions
+        or action.defuse_children
+        or action.defuse_workflow
+    )
+
+
+def _finish_plain(store, opened, launch_id, fw_id, action, exception, now):
+    """The fenced state change, the launch's record and the release of the children in
+    one store call. False sends the caller down the general path: a result the store
+    cannot hold, a fenced launch, a completion an outage cut short."""
+    try:
+        store.check_storable(action.to_dict())
+    except StarshellError:
+        return False
+    state = S.COMPLETED.value
+    with store.transaction():
+        changes = _closing_changes(store, opened, launch_id, state, action, exception, now)
+        if not store.finish_firework(fw_id, launch_id, state, now, changes):
+            return False
+    opened.pop(launch_id, None)
+    return True
+
+
 def _close_launch(store, opened, launch_id, state, action, exception, now):
-    started = opened.pop(launch_id, None)
+    store.update_launch(launch_id, _closing_changes(store, opened, launch_id, state, action, exception, now))
+    opened.pop(launch_id, None)
+
+
+def _closing_changes(store, opened, launch_id, state, action, exception, now):
+    """What a finished launch records; its start comes from ``opened`` when this process
+    opened it (no read)."""
+    started = opened.get(launch_id)
     if started is None:
         started = store.get_launch(launch_id)
     changes = {
@@ -235,7 +275,7 @@ def _close_launch(store, opened, launch_id, state, action, exception, now):
     }
     if exception is not None:
         changes["exception"] = exception
-    store.update_launch(launch_id, changes)
+    return changes
 
 
 def _record_stale(store, launch_id, state, action, exception, now):
