@@ -8,6 +8,11 @@ its children, never the whole workflow, so its cost does not grow with the
 workflow (issue: FireWorks' full refresh).
 """
 
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Tuple, Union
+
 from . import (
     claims,
     completion,
@@ -23,11 +28,12 @@ from . import (
     series,
     transitions,
 )
-from .config import load_config
+from .config import LaunchpadConfig, load_config
 from .errors import InvalidTransitionError, ResetRefusedError
-from .models import Firework, Launch, as_workflow
+from .models import Firework, FWAction, Launch, Workflow, as_workflow
 from .states import State, check_transition, is_legal
 from .stores import open_store
+from .stores.base import Doc, Fields, Query, Sort, Store, WorkerFilter
 from .timestamps import TIME_FORMAT, cutoff, local_day, system_clock, timestamp
 
 S = State
@@ -36,23 +42,28 @@ S = State
 class LaunchPad:
     """Workflows in a store, and every operation on them."""
 
-    def __init__(self, store=None, clock=system_clock, config=None):
+    def __init__(
+        self,
+        store: Optional[Store] = None,
+        clock: Callable[[], datetime] = system_clock,
+        config: Optional[LaunchpadConfig] = None,
+    ) -> None:
         if store is None:
             config = config or load_config()
             store = open_store(config)
         self.store = store
         self.config = config
         self.clock = clock
-        self._opened = {}  # launches this process opened: completions skip a read
+        self._opened: dict[int, Doc] = {}  # launches this process opened: completions skip a read
 
     @classmethod
-    def from_file(cls, path=None):
+    def from_file(cls, path: Optional[str] = None) -> Any:
         """The LaunchPad that ``my_launchpad.yaml`` (or the default) describes; a file
         naming a gateway gives its client, which offers the rocket's methods and reads."""
         return cls.from_config(load_config(path))
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: LaunchpadConfig) -> Any:
         """The LaunchPad a LaunchpadConfig describes (the CLIs adjust it, e.g. with
         FW_config.yaml's MONGO_SOCKET_TIMEOUT_MS, before opening)."""
         if config.kind == "gateway":
@@ -63,61 +74,71 @@ class LaunchPad:
 
     auto_load = from_file
 
-    def now(self):
+    def now(self) -> str:
         return timestamp(self.clock)
 
-    def describe(self):
+    def describe(self) -> str:
         return self.store.describe()
 
-    def today(self):
+    def today(self) -> str:
         """The user's local calendar day: the password ``reset`` and deletes ask for."""
         return local_day(self.clock)
 
     # -- admin -------------------------------------------------------------------
-    def reset(self, password=None, require_password=True):
+    def reset(self, password: Optional[str] = None, require_password: bool = True) -> None:
         """Erase every workflow. Scripts pass today's date (YYYY-MM-DD) as FireWorks does."""
         today = self.today()
         if require_password and password != today:
             raise ResetRefusedError(f"reset refused: pass today's date ({today}) as the password")
         self.store.reset()
 
-    def tuneup(self, full=False):
+    def tuneup(self, full: bool = False) -> list[str]:
         """FireWorks' name: indexes and statistics; ``full`` compacts (downtime only)."""
         return self.store.tuneup(full=full)
 
-    def maintain(self, infinite=True, maintain_interval=None, **options):
+    def maintain(
+        self, infinite: bool = True, maintain_interval: Optional[float] = None, **options: Any
+    ) -> Any:
         """FireWorks' upkeep loop: tuneup, lost runs, safe repairs (see maintenance)."""
         from .maintenance import MAINTAIN_INTERVAL, maintain
 
         return maintain(self, infinite, maintain_interval or MAINTAIN_INTERVAL, **options)
 
     # -- adding ------------------------------------------------------------------
-    def add_wf(self, wf):
+    def add_wf(self, wf: Union[Workflow, Firework, Mapping[str, Any]]) -> dict[int, int]:
         """Insert a Workflow (or Firework, or dict); returns ``{file id: store id}``.
 
         One store write for the whole workflow: all of it lands or none does.
         """
         return insertion.add_workflow(self.store, self.clock, wf)
 
-    def append_wf(self, new_wf, fw_ids, detour=False, pull_spec_mods=True):
+    def append_wf(
+        self,
+        new_wf: Union[Workflow, Firework, Mapping[str, Any]],
+        fw_ids: Iterable[int],
+        detour: bool = False,
+        pull_spec_mods: bool = True,
+    ) -> dict[int, int]:
         """Add ``new_wf`` as children of ``fw_ids`` (see dynamics.append_wf)."""
         return dynamics.append_wf(self.store, self.clock, new_wf, fw_ids, detour, pull_spec_mods)
 
-    def plan_action(self, fw, action):
+    def plan_action(self, fw: Doc, action: FWAction) -> dict[int, dict]:
         """The children's new specs an FWAction asks for, before anything is written."""
         return dynamics.plan_action(self.store, fw, action)
 
-    def apply_action(self, fw, action, now, plan=None):
+    def apply_action(
+        self, fw: Doc, action: FWAction, now: str, plan: Optional[dict[int, dict]] = None
+    ) -> None:
         """Apply a completed firework's FWAction, then release its children."""
         return dynamics.apply_action(self.store, self.clock, fw, action, now, plan)
 
-    def delete_fws(self, fw_ids, delete_launch_dirs=False):
+    def delete_fws(self, fw_ids: Iterable[int], delete_launch_dirs: bool = False) -> dict[str, Any]:
         """Delete fireworks (and their launches); refuses to strand children. See workflow_ops."""
         from .workflow_ops import delete_fws
 
         return delete_fws(self, fw_ids, delete_launch_dirs)
 
-    def delete_wf(self, fw_id, delete_launch_dirs=False):
+    def delete_wf(self, fw_id: int, delete_launch_dirs: bool = False) -> int:
         """Remove the workflow, its fireworks and their launches; launch directories
         stay on disk unless ``delete_launch_dirs`` (see workflow_ops.remove_launch_dirs)."""
         wf_id = self.wf_id_of(fw_id)
@@ -129,36 +150,47 @@ class LaunchPad:
         return delete_wf_and_dirs(self, wf_id)["wf_id"]
 
     # -- reading -----------------------------------------------------------------
-    def get_fw_dict(self, fw_id, with_launches=True):
+    def get_fw_dict(self, fw_id: int, with_launches: bool = True) -> Doc:
         return reads.fw_dict(self.store, fw_id, with_launches)
 
-    def get_fw_by_id(self, fw_id):
+    def get_fw_by_id(self, fw_id: int) -> Firework:
         """A Firework model with its Launch objects (FireWorks' name for it)."""
         return Firework.from_dict(self.get_fw_dict(fw_id))
 
-    def get_fws(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def get_fws(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self.store.find_fireworks(query, fields, sort, limit, skip)
 
-    def get_fw_ids(self, query=None, sort=None, limit=0, count_only=False):
+    def get_fw_ids(
+        self, query: Query = None, sort: Sort = None, limit: int = 0, count_only: bool = False
+    ) -> Union[list[int], int]:
         if count_only:
             return self.store.count_fireworks(query)
         return [d["fw_id"] for d in self.store.find_fireworks(query, ["fw_id"], sort, limit)]
 
-    def fw_state_counts(self, query=None):
+    def fw_state_counts(self, query: Query = None) -> dict[str, int]:
         return self.store.count_fireworks_by_state(query)
 
-    def wf_id_of(self, fw_id):
+    def wf_id_of(self, fw_id: int) -> int:
         return reads.wf_id_of(self.store, fw_id)
 
-    def get_wf_by_fw_id(self, fw_id):
+    def get_wf_by_fw_id(self, fw_id: int) -> Workflow:
         """The whole Workflow model holding ``fw_id`` (reads every firework: not for hot paths)."""
         return self.get_wf(self.wf_id_of(fw_id))
 
-    def get_wf(self, wf_id):
+    def get_wf(self, wf_id: int) -> Workflow:
         """A Workflow model with its fireworks' Launch objects (one query for all launches)."""
         return reads.workflow(self.store, wf_id)
 
-    def get_wf_summaries(self, query=None, state=None, sort=None, limit=0, skip=0):
+    def get_wf_summaries(
+        self,
+        query: Query = None,
+        state: Optional[str] = None,
+        sort: Sort = None,
+        limit: int = 0,
+        skip: int = 0,
+    ) -> list[Doc]:
         """Workflow documents with ``state``, ``states`` (counts) and ``nodes`` added."""
         return reads.wf_summaries(self.store, query, state, sort, limit, skip)
 
@@ -167,60 +199,74 @@ class LaunchPad:
         ids = reads.wf_ids(self.store, query, state, sort, limit)
         return len(ids) if count_only else ids
 
-    def wf_state_counts(self, query=None):
+    def wf_state_counts(self, query: Query = None) -> dict[str, int]:
         """``{state: number of workflows}`` from one grouped query over fireworks."""
         return reads.wf_state_counts(self.store, query)
 
-    def count_wfs(self, query=None):
+    def count_wfs(self, query: Query = None) -> int:
         return self.store.count_workflows(query)
 
-    def get_launch(self, launch_id):
+    def get_launch(self, launch_id: int) -> Doc:
         return reads.launch_doc(self.store, launch_id)
 
-    def get_launch_by_id(self, launch_id):
+    def get_launch_by_id(self, launch_id: int) -> Launch:
         """A Launch model (FireWorks' name); ``get_launch`` gives the record as a dict."""
         return Launch.from_dict(self.get_launch(launch_id))
 
-    def get_launches(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def get_launches(
+        self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
         return self.store.find_launches(query, fields, sort, limit, skip)
 
-    def get_launchdir(self, fw_id, launch_idx=-1):
+    def get_launchdir(self, fw_id: int, launch_idx: int = -1) -> Optional[str]:
         return reads.launch_dir(self.store, fw_id, launch_idx)
 
-    def get_tracker_data(self, fw_id):
+    def get_tracker_data(self, fw_id: int) -> list[dict[str, Any]]:
         """``[{"launch_id", "trackers": [Tracker]}]`` (FireWorks' ``get_tracker_data``)."""
         return launch_records.tracker_data(self.store, fw_id)
 
     # -- running: the rocket's side ---------------------------------------------
     def checkout_fw(
         self,
-        worker=None,
-        launch_dir="",
-        fw_id=None,
-        host=None,
-        ip=None,
-        states=(S.READY.value,),
-        ping_interval=None,
-    ):
+        worker: Optional[WorkerFilter] = None,
+        launch_dir: Optional[str] = "",
+        fw_id: Optional[int] = None,
+        host: Optional[str] = None,
+        ip: Optional[str] = None,
+        states: Sequence[str] = (S.READY.value,),
+        ping_interval: Optional[float] = None,
+    ) -> Tuple[Optional[Doc], Optional[int]]:
         """Atomically claim the best firework this worker may run and open a launch:
         ``(fw_doc, launch_id)`` or ``(None, None)`` (see claims.checkout_fw)."""
         return claims.checkout_fw(
             self.store, self.clock, self._opened, worker, launch_dir, fw_id, host, ip, states, ping_interval
         )
 
-    def set_launch_dir(self, launch_id, path):
+    def set_launch_dir(self, launch_id: int, path: Optional[str]) -> None:
         """Record where a launch really runs (None: no directory could be made)."""
         launch_records.set_launch_dir(self.store, launch_id, path)
 
-    def ping_launch(self, launch_id, trackers=None):
+    def ping_launch(self, launch_id: int, trackers: Optional[Iterable[Any]] = None) -> bool:
         """Record a heartbeat; False means the launch was fenced (rerun, defused, lost)."""
         return launch_records.ping_launch(self.store, self.clock, launch_id, trackers)
 
-    def record_tracking(self, launch_id, trackers=None, background_errors=None):
+    def record_tracking(
+        self,
+        launch_id: int,
+        trackers: Optional[Iterable[Any]] = None,
+        background_errors: Optional[Iterable[Any]] = None,
+    ) -> None:
         """Keep a launch's last tracker tails and its background tasks' failures."""
         launch_records.record_tracking(self.store, launch_id, trackers, background_errors)
 
-    def complete_launch(self, launch_id, action=None, state=S.COMPLETED.value, exception=None, fw_id=None):
+    def complete_launch(
+        self,
+        launch_id: int,
+        action: Union[FWAction, Mapping[str, Any], None] = None,
+        state: str = S.COMPLETED.value,
+        exception: Optional[Mapping[str, Any]] = None,
+        fw_id: Optional[int] = None,
+    ) -> int:
         """Finish a launch: record its result and apply its FWAction; a fenced launch
         raises StaleLaunchError (see completion.complete_launch)."""
         return completion.complete_launch(
@@ -228,8 +274,14 @@ class LaunchPad:
         )
 
     def finish_and_checkout(
-        self, launch_id, action=None, state=S.COMPLETED.value, exception=None, fw_id=None, checkout=None
-    ):
+        self,
+        launch_id: int,
+        action: Union[FWAction, Mapping[str, Any], None] = None,
+        state: str = S.COMPLETED.value,
+        exception: Optional[Mapping[str, Any]] = None,
+        fw_id: Optional[int] = None,
+        checkout: Optional[Mapping[str, Any]] = None,
+    ) -> Tuple[Optional[Doc], Optional[int], Optional[str]]:
         """A rapidfire rocket's result and its next claim (``checkout_fw(**checkout)``) in one
         store transaction: ``(fw_doc, launch_id, stale message or None)`` (see series)."""
         return series.finish_and_checkout(
@@ -239,36 +291,47 @@ class LaunchPad:
         )
 
     def interrupt_launch(
-        self, launch_id, fw_id, requeue=True, reason="interrupted", walltime=False, not_started=False
-    ):
+        self,
+        launch_id: int,
+        fw_id: int,
+        requeue: bool = True,
+        reason: str = "interrupted",
+        walltime: bool = False,
+        not_started: bool = False,
+    ) -> Optional[str]:
         """A rocket was stopped mid-run: hand the firework back or fizzle it
         (see completion.interrupt_launch). Returns its new state, or None."""
         return completion.interrupt_launch(
             self.store, self.clock, self._opened, launch_id, fw_id, requeue, reason, walltime, not_started
         )
 
-    def run_exists(self, worker=None):
+    def run_exists(self, worker: Optional[WorkerFilter] = None) -> bool:
         """Whether anything may still need a rocket (``qlaunch rapidfire``'s test)."""
         return run_queries.run_exists(self.store, worker)
 
-    def future_run_exists(self, fworker=None, lost_after=None):
+    def future_run_exists(self, fworker: Any = None, lost_after: Optional[float] = None) -> bool:
         """Whether waiting can still bring work for this worker (what ``rlaunch
         rapidfire`` waits for; see run_queries.future_run_exists)."""
         return run_queries.future_run_exists(self.store, self.clock, fworker, lost_after)
 
-    def count_upcoming(self, worker=None, limit=None, lost_after=600.0):
+    def count_upcoming(
+        self,
+        worker: Optional[WorkerFilter] = None,
+        limit: Optional[int] = None,
+        lost_after: Optional[float] = 600.0,
+    ) -> int:
         """WAITING children of live runs that this worker may run: pilots to queue already."""
         return run_queries.count_upcoming(self.store, self.clock, worker, limit, lost_after)
 
-    def silent_runs(self, seconds):
+    def silent_runs(self, seconds: float) -> list[Tuple[int, int, float]]:
         """``[(fw_id, launch_id, seconds silent)]`` of RUNNING launches without a heartbeat."""
         return run_queries.silent_runs(self.store, self.clock, seconds)
 
-    def activity_mark(self):
+    def activity_mark(self) -> Any:
         """Changes whenever a run starts or ends; one cheap query for idle rockets to poll."""
         return self.store.activity_mark()
 
-    def count_ready(self, worker=None, limit=None):
+    def count_ready(self, worker: Optional[WorkerFilter] = None, limit: Optional[int] = None) -> int:
         """READY fireworks this worker may run (the queue launcher's demand)."""
         return run_queries.count_ready(self.store, self.clock, worker, limit)
 
@@ -278,13 +341,13 @@ class LaunchPad:
         ``rerun_duplicates``: the fireworks that shared its run are rerun (duplicates)."""
         return duplicates.defuse_fw(self.store, self.clock, fw_id, rerun_duplicates)
 
-    def reignite_fw(self, fw_id):
+    def reignite_fw(self, fw_id: int) -> list[int]:
         return transitions.reignite_fw(self.store, self.clock, fw_id)
 
-    def pause_fw(self, fw_id):
+    def pause_fw(self, fw_id: int) -> list[int]:
         return transitions.pause_fw(self.store, self.clock, fw_id)
 
-    def resume_fw(self, fw_id):
+    def resume_fw(self, fw_id: int) -> list[int]:
         return transitions.resume_fw(self.store, self.clock, fw_id)
 
     def rerun_fw(self, fw_id, rerun_duplicates=True, recover_launch=None, recover_mode=None):
@@ -298,27 +361,29 @@ class LaunchPad:
         """FireWorks' checkpoint of a launch that failed in a task, or None (see recovery)."""
         return recovery.get_recovery(self.store, launch_id)
 
-    def update_spec(self, fw_ids, updates, mongo=False):
+    def update_spec(
+        self, fw_ids: Iterable[int], updates: Mapping[str, Any], mongo: bool = False
+    ) -> list[int]:
         """Merge ``updates`` into each firework's spec (``mongo``: a MongoDB update document)."""
         return transitions.update_spec(self.store, self.clock, fw_ids, updates, mongo)
 
-    def set_priority(self, fw_id, priority):
+    def set_priority(self, fw_id: int, priority: float) -> list[int]:
         return transitions.set_priority(self.store, self.clock, fw_id, priority)
 
-    def defuse_wf(self, fw_id, defuse_all_states=False):
+    def defuse_wf(self, fw_id: int, defuse_all_states: bool = False) -> list[int]:
         """``defuse_all_states`` (FireWorks' option): COMPLETED fireworks too."""
         return transitions.defuse_wf(self.store, self.clock, fw_id, defuse_all_states)
 
-    def pause_wf(self, fw_id):
+    def pause_wf(self, fw_id: int) -> list[int]:
         return transitions.pause_wf(self.store, self.clock, fw_id)
 
-    def reignite_wf(self, fw_id):
+    def reignite_wf(self, fw_id: int) -> list[int]:
         """Bring back every DEFUSED or PAUSED firework of the workflow."""
         return transitions.reignite_wf(self.store, self.clock, fw_id)
 
     resume_wf = reignite_wf
 
-    def archive_wf(self, fw_id):
+    def archive_wf(self, fw_id: int) -> list[int]:
         return transitions.archive_wf(self.store, self.clock, fw_id)
 
     # -- failure detection -------------------------------------------------------
@@ -348,22 +413,24 @@ class LaunchPad:
         )
 
     # -- queue reservations (see claims) ------------------------------------------
-    def reserve_fw(self, worker=None, launch_dir=""):
+    def reserve_fw(
+        self, worker: Optional[WorkerFilter] = None, launch_dir: str = ""
+    ) -> Tuple[Optional[Doc], Optional[int]]:
         """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
         return claims.reserve_fw(self.store, self.clock, worker, launch_dir)
 
-    def set_reservation_id(self, launch_id, reservation_id):
+    def set_reservation_id(self, launch_id: int, reservation_id: Union[str, int]) -> None:
         claims.set_reservation_id(self.store, launch_id, reservation_id)
 
-    def unreserve_fw(self, fw_id):
+    def unreserve_fw(self, fw_id: int) -> int:
         """Give a RESERVED firework back to the pool (its job vanished or was cancelled)."""
         return claims.unreserve_fw(self.store, self.clock, fw_id)
 
-    def get_reservations(self, older_than_secs=None):
+    def get_reservations(self, older_than_secs: Optional[float] = None) -> list[Doc]:
         """Launches still RESERVED (optionally only those older than a limit)."""
         return claims.reservations(self.store, self.clock, older_than_secs)
 
-    def get_fw_ids_by_reservation(self, reservation_id):
+    def get_fw_ids_by_reservation(self, reservation_id: Union[str, int]) -> list[int]:
         return claims.fw_ids_by_reservation(self.store, reservation_id)
 
     # -- FireWorks' offline mode (see offline) ---------------------------------------
