@@ -57,22 +57,33 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def served(sqlite_lp, tmp_path):
-    """The demo store behind a real HTTP server; yields (base url, LaunchPad, ids)."""
-    ids = build_demo(sqlite_lp, tmp_path / "launches")
+def serve(lp):
+    """``lp`` behind a real HTTP server in a thread, with actions behind PASSWORD:
+    ``(server, thread, base url)``; ``stop`` ends it."""
     password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-    app = create_app({"STARSHELL_PASSWORD_HASH": password_hash, "STARSHELL_REFRESH_SECONDS": 1}, sqlite_lp)
+    app = create_app({"STARSHELL_PASSWORD_HASH": password_hash, "STARSHELL_REFRESH_SECONDS": 1}, lp)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    return server, thread, f"http://127.0.0.1:{server.server_port}"
+
+
+def stop(server, thread):
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture
+def served(sqlite_lp, tmp_path):
+    """The demo store behind a real HTTP server; yields (base url, LaunchPad, ids)."""
+    ids = build_demo(sqlite_lp, tmp_path / "launches")
+    server, thread, base = serve(sqlite_lp)
     try:
-        yield f"http://127.0.0.1:{server.server_port}", sqlite_lp, ids
+        yield base, sqlite_lp, ids
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+        stop(server, thread)
 
 
 def test_dashboard_workflow_login_and_rerun(browser, served, tmp_path):

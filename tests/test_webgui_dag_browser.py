@@ -5,24 +5,20 @@ come from tests/test_webgui_browser.py. ``STARSHELL_DOCS_IMAGES=docs/images``
 also writes the screenshots docs/webgui.md shows.
 """
 
-import logging
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
 import time
 
 import pytest
-from test_webgui_browser import CHROMIUM_ARGS, PASSWORD, WAIT_MS, browser  # noqa: F401 (a fixture)
+from test_webgui_browser import PASSWORD, WAIT_MS, browser, serve, stop  # noqa: F401 (a fixture)
 from user_commands import new_user
-from werkzeug.security import generate_password_hash
 
 from launchpad import Firework, LaunchPad, Workflow
 from launchpad.stores.sqlite import SQLiteStore
 from launchpad.tasks import ScriptTask
-from webgui import create_app, make_server
 from webgui.demo import build_demo
 
 pytestmark = pytest.mark.browser
@@ -54,16 +50,6 @@ def paint(lp, wf_id):
     lp.store.update_fireworks([i for i in running if i not in fizzled], {"state": "RUNNING"})
 
 
-def serve(lp):
-    password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-    app = create_app({"STARSHELL_PASSWORD_HASH": password_hash, "STARSHELL_REFRESH_SECONDS": 1}, lp)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{server.server_port}"
-
-
 @pytest.fixture
 def gui():
     """``start(lp)`` serves ``lp`` and returns its base url; every server stops at the end."""
@@ -75,9 +61,7 @@ def gui():
 
     yield start
     for server, thread, _ in started:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+        stop(server, thread)
 
 
 def new_page(browser):  # noqa: F811 (the fixture's value)
