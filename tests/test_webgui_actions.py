@@ -172,5 +172,10 @@ def test_a_script_task_without_output_files_says_where_its_output_went(bare, lp,
     assert f"No *.out, *.err or *.log file in the launch directory {tmp_path}." in page
     assert "stdout not saved: it went to the rlaunch process&#39;s own output" in page
     assert "set stdout_file/stderr_file" in page
+    lp.add_wf(Workflow([Firework(ScriptTask(script="echo hi"), fw_id=1)], name="elsewhere"))
+    fw, launch_id = lp.checkout_fw(fw_id=2, launch_dir="/on/another/host", host="node2", ip="10.0.0.2")
+    lp.complete_launch(launch_id, fw_id=2)
+    elsewhere = bare.get("/fireworks/2").get_data(as_text=True)
+    assert "The launch directory /on/another/host cannot be read from this server" in elsewhere
     (tmp_path / "run.out").write_text("hi\n")
     assert "Where the output went" not in bare.get("/fireworks/1").get_data(as_text=True)

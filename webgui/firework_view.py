@@ -7,6 +7,7 @@ that was interrupted, fenced or lost (from its end or last heartbeat).
 output file, as with a ScriptTask whose options leave stdout alone.
 """
 
+import os
 from datetime import datetime
 
 from launchpad.errors import NotFoundError
@@ -104,11 +105,12 @@ def _stream_note(task, stream):
 def output_note(tasks, launch):
     """Lines saying where each task's output went, for a launch with no output file shown."""
     directory = launch.get("launch_dir")
-    lines = [
-        f"No *.out, *.err or *.log file in the launch directory {directory}."
-        if directory
-        else "This launch recorded no directory."
-    ]
+    if not directory:
+        lines = ["This launch recorded no directory."]
+    elif not os.path.isdir(directory):
+        lines = [f"The launch directory {directory} cannot be read from this server (another host's disk?)."]
+    else:
+        lines = [f"No *.out, *.err or *.log file in the launch directory {directory}."]
     for i, task in enumerate(tasks, 1):
         name = task.get("_fw_name", "task") if isinstance(task, dict) else "task"
         if "ScriptTask" in str(name):
