@@ -4,9 +4,10 @@ import os
 
 import pytest
 
-from launchpad import Firework
+from launchpad import Firework, LaunchPad
 from launchpad.errors import InvalidArgumentError, NotFoundError
 from launchpad.recovery import get_recovery, recovery_spec
+from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
 from rocket import launch_rocket
 
@@ -105,15 +106,16 @@ def test_lpad_rerun_fws_task_level_with_the_real_commands(tmp_path):
     )
     assert user.run("lpad", "add", "wf.yaml").returncode == 0
     user.run("rlaunch", "singleshot")
-    assert "FIZZLED" in user.run("lpad", "get_fws", "-i", "1").stdout
+    lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
+    assert lp.get_fw_dict(1)["state"] == "FIZZLED"
     refused = user.run("lpad", "rerun_fws", "-i", "1", "-cp")
     assert refused.returncode == 2 and "need --task-level" in refused.stderr
     done = user.run("lpad", "rerun_fws", "-i", "1", "--task-level", "--copy-data", "-lid", "1")
     assert done.returncode == 0, done.stderr
     assert user.run("rlaunch", "singleshot").returncode == 0
-    assert "COMPLETED" in user.run("lpad", "get_fws", "-i", "1").stdout
+    assert lp.get_fw_dict(1)["state"] == "COMPLETED"
     assert count.read_text() == "x\n"
-    new_dir = user.run("lpad", "get_launchdir", "1").stdout.strip()
+    new_dir = lp.get_launchdir(1)
     assert open(os.path.join(new_dir, "t3.txt")).read() == "one\ntwo\n"
     plain = user.run("lpad", "rerun_fws", "-i", "1", "--clear-recovery")
     assert plain.returncode == 0, plain.stderr
