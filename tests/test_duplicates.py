@@ -1,5 +1,6 @@
 """Duplicate detection (``_dupefinder``): launchpad/dupefinder.py and launchpad/duplicates.py."""
 
+import json
 import os
 
 from conftest import CORPUS, ROOT
@@ -128,6 +129,10 @@ def test_fireworks_duplicates_tutorial(tmp_path):
     assert states.stdout.strip() == "5", states.stdout
     launches = user.run("lpad", "get_fws", "-i", "4", "-d", "all", "-o", "json", extra_env=env)
     assert '"fw_id": 2' in launches.stdout  # fw 4 took over fw 2's launch
+    alone = user.run("lpad", "rerun_fws", "-i", "3", "--no_rerun_duplicates", "-o", "json", extra_env=env)
+    assert json.loads(alone.stdout)["changed"] == [3, 4, 5], alone.stdout  # not 1, whose run 3 took
+    both = user.run("lpad", "rerun_fws", "-i", "1", "-o", "json", extra_env=env)
+    assert json.loads(both.stdout)["changed"] == [1, 2], both.stdout  # 3 was reset already
 
 
 def test_defusing_a_running_firework_reruns_the_duplicates_that_follow_it(lp, tmp_path):
