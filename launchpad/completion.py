@@ -33,7 +33,9 @@ def complete_launch(
     now = timestamp(clock)
     if fw_id is None:
         fw_id = launch_doc(store, launch_id)["fw_id"]
-    if state == S.COMPLETED.value and _plain(action):
+    # a firework with a _dupefinder may have duplicates following its launch: the general
+    # path settles them (duplicates.follow_launch)
+    if state == S.COMPLETED.value and _plain(action) and not opened.get(launch_id, {}).get("dupefinder"):
         if _finish_plain(store, opened, launch_id, fw_id, action, exception, now):
             return fw_id
     with store.transaction():
