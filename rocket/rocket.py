@@ -31,7 +31,15 @@ from launchpad.worker import FWorker
 from .background import Sidecar
 from .heartbeat import Heartbeat
 from .recovery import CHECKPOINT_KEY, checkpoint, previous_dir, resume
-from .special_keys import files_in, job_info_action, launch_dir_for, output_files_action
+from .special_keys import (
+    equip_task,
+    files_in,
+    job_info_action,
+    launch_dir_for,
+    output_files_action,
+    preserve_fworker_action,
+    write_fw_files,
+)
 
 log = logging.getLogger("rocket")
 
@@ -139,11 +147,20 @@ class Rocket:
         clock=time.monotonic,
         pdb_on_exception=False,
         in_place=False,
+        launcher_dirs=True,
+        fw_json=True,
+        fw_yaml=False,
+        local_redirect=False,
     ):
         self.lp = launchpad
         # Run in launch_root itself, not a new launcher_* below it (offline mode: the
         # directory qlaunch prepared, where lpad recover_offline looks for the files).
         self.in_place = in_place
+        # False: run in launch_root itself, as FireWorks' launch_rocket and rlaunch
+        # singleshot do (a _launch_dir still wins); True: a new launcher_* per firework.
+        self.launcher_dirs = launcher_dirs
+        # FireWorks' PRINT_FW_JSON / PRINT_FW_YAML; rapidfire's local_redirect (FW_job.out/.error).
+        self.fw_json, self.fw_yaml, self.local_redirect = fw_json, fw_yaml, local_redirect
         self.worker = worker or FWorker()
         self.filter = self.worker.filter()
         self.launch_root = os.path.abspath(launch_root)
@@ -397,6 +414,8 @@ class Rocket:
 
     # -- directories -------------------------------------------------------------
     def _new_launch_dir(self):
+        if not self.launcher_dirs:
+            return self.launch_root
         return os.path.join(self.launch_root, launcher_dir_name())
 
     def _prepare_dir(self, fw, launch_id, planned):
@@ -404,10 +423,10 @@ class Rocket:
         if self.in_place:
             return planned
         wanted = previous_dir(self.lp, fw) or launch_dir_for(
-            fw["spec"], self.launch_root, self.worker.allow_outside_launch_dir
+            fw["spec"], self.launch_root, self.worker.confined
         )
         path = wanted or planned
-        if wanted:
+        if wanted or not self.launcher_dirs:
             os.makedirs(path, exist_ok=True)
         else:
             path = _make_unique_dir(planned)
@@ -418,8 +437,10 @@ class Rocket:
     # -- running tasks -------------------------------------------------------------
     def _task_spec(self, fw, launch_dir):
         spec = copy.deepcopy(fw["spec"])
-        spec.setdefault("_fw_env", dict(self.worker.env))
-        if self.worker.allow_outside_launch_dir:
+        spec["_fw_env"] = dict(self.worker.env)  # as FireWorks: the worker's env, always
+        if self.worker.confined:  # the site's rule wins over the workflow's
+            spec[ALLOW_SPEC_KEY] = False
+        else:  # as FireWorks: file tasks write where their author says
             spec.setdefault(ALLOW_SPEC_KEY, True)
         spec["_launch_dir"] = launch_dir
         return spec
@@ -442,7 +463,7 @@ class Rocket:
             timer.start()
             # index outlives the loop: the except clauses below name the task that failed
             for index, task_dict in enumerate(spec.get("_tasks", [])[start:], start):  # noqa: B007
-                task = load_task(task_dict)
+                task = equip_task(load_task(task_dict), spec, fw["fw_id"], self.lp, self.worker)
                 result = task.run_task(spec)
                 if result is not None:
                     step = _as_action(result)
@@ -453,8 +474,9 @@ class Rocket:
                         break
             timer.stop()
             sidecar.finish(spec)
-            action = action.merged_with(output_files_action(spec, launch_dir))
-            action = action.merged_with(job_info_action(fw, spec, launch_dir))
+            if spec.get("_files_out") or spec.get("_pass_job_info"):  # most fireworks: no merging
+                action = action.merged_with(output_files_action(spec, launch_dir))
+                action = action.merged_with(job_info_action(fw, spec, launch_dir))
             return action, LaunchState.COMPLETED.value, None
         except RocketInterrupted:
             raise
