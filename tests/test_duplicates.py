@@ -144,3 +144,26 @@ def test_defusing_a_running_firework_reruns_the_duplicates_that_follow_it(lp, tm
     lp.defuse_fw(1)
     assert [lp.get_fw_dict(i)["state"] for i in (1, 2)] == ["DEFUSED", "READY"]
     assert launch_rocket(lp, launch_root=str(tmp_path)) == 2  # its run was withdrawn: it runs
+
+
+def test_lpad_defuse_fws_reruns_duplicates_unless_told_not_to(tmp_path):
+    from user_commands import new_user
+
+    from launchpad import LaunchPad
+    from launchpad.stores import SQLiteStore
+
+    user = new_user(tmp_path)
+    fws = "".join(
+        f"- fw_id: {i}\n  spec:\n    _dupefinder: {{_fw_name: DupeFinderExact}}\n"
+        f"    k: {'ab'[(i - 1) // 2]}\n    _tasks: [{{_fw_name: ScriptTask, script: exit 1}}]\n"
+        for i in (1, 2, 3, 4)
+    )
+    (user.work / "wf.yaml").write_text("fws:\n" + fws + "links: {}\n")
+    assert user.run("lpad", "add", "wf.yaml").returncode == 0
+    user.run("rlaunch", "rapidfire")
+    lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
+    assert [lp.get_fw_dict(i)["state"] for i in (1, 2, 3, 4)] == ["FIZZLED"] * 4
+    assert len(lp.get_launches()) == 2  # 2 and 4 took over the failed runs of 1 and 3
+    assert user.run("lpad", "defuse_fws", "-i", "1").returncode == 0
+    assert user.run("lpad", "defuse_fws", "-i", "3", "--no_rerun_duplicates").returncode == 0
+    assert [lp.get_fw_dict(i)["state"] for i in (1, 2, 3, 4)] == ["DEFUSED", "READY", "DEFUSED", "FIZZLED"]

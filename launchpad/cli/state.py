@@ -83,6 +83,8 @@ def register(group):
         p.add_argument("--password", help=COMPAT_PASSWORD_HELP)
         if name == "rerun_fws":
             _add_rerun_options(p)
+        elif name == "defuse_fws":
+            _add_duplicate_options(p, "defused")
         p.set_defaults(func=partial(change_fws, verb=verb, method=method))
 
     for name, (verb, method, text) in WF_COMMANDS.items():
@@ -189,8 +191,8 @@ def register(group):
     p.set_defaults(func=detect_lostruns)
 
 
-def _add_rerun_options(p):
-    """FireWorks' task-level recovery and duplicate options of ``rerun_fws``."""
+def _add_duplicate_options(p, verb="rerun"):
+    """FireWorks' ``rerun_duplicates`` of rerun_fw and defuse_fw (on by default there too)."""
     dupes = p.add_mutually_exclusive_group()
     dupes.add_argument(
         "--rerun_duplicates",
@@ -204,8 +206,13 @@ def _add_rerun_options(p):
         "--no_rerun_duplicates",
         dest="rerun_duplicates",
         action="store_false",
-        help="rerun only these fireworks; their duplicates keep the old result",
+        help=f"only these fireworks are {verb}; their duplicates keep the old result",
     )
+
+
+def _add_rerun_options(p):
+    """FireWorks' task-level recovery and duplicate options of ``rerun_fws``."""
+    _add_duplicate_options(p)
     p.add_argument(
         "--task-level",
         "--task_level",
@@ -319,7 +326,11 @@ def change_fws(args, lp, verb, method):
     if not ids and not args.output:
         display.note("no fireworks match")
         return 0
-    operation = _rerun_operation(lp, args, ids) if method == "rerun_fw" else getattr(lp, method)
+    operation = getattr(lp, method)
+    if method == "rerun_fw":
+        operation = _rerun_operation(lp, args, ids)
+    elif method == "defuse_fw":
+        operation = partial(lp.defuse_fw, rerun_duplicates=args.rerun_duplicates)
     changed, failures, code = _each(lp, ids, verb, operation)
     display.show_changes(verb, changed, failures, args.output)
     return code
