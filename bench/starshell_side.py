@@ -115,7 +115,8 @@ def run(args):
         add_s = time.perf_counter() - t0
         counter.active = True
         t0 = time.perf_counter()
-        done = rapidfire(lp, launch_root=scratch, sleep_time=0.01, ping_interval=0, timeout=args.timeout)
+        # the default heartbeat, as rlaunch runs it (issue 14): no ping_interval=0 here
+        done = rapidfire(lp, launch_root=scratch, sleep_time=0.01, timeout=args.timeout)
         run_s = time.perf_counter() - t0
         counter.active = False
         completed = lp.fw_state_counts().get("COMPLETED", 0)
