@@ -17,6 +17,8 @@ from .stores import WorkerFilter
 from .timestamps import cutoff, timestamp
 from .transitions import ready_or_waiting
 
+RESERVATION_EXPIRATION_SECS = 60 * 60 * 24 * 14  # FireWorks' default: two weeks
+
 S = State
 # Launches this process opened, remembered so a completion saves a read; capped
 # so launches finished elsewhere do not pile up.
@@ -217,3 +219,16 @@ def fw_ids_by_reservation(store, reservation_id):
         launch["fw_id"]
         for launch in store.find_launches({"reservation_id": str(reservation_id)}, fields=["fw_id"])
     ]
+
+
+def detect_unreserved(store, clock, expiration_secs=RESERVATION_EXPIRATION_SECS, rerun=False):
+    """FireWorks' ``detect_unreserved``: ids of launches RESERVED for over ``expiration_secs``
+    (their queue job never started); ``rerun`` gives their fireworks back to the pool."""
+    stale = reservations(store, clock, expiration_secs)
+    if rerun:
+        for launch in stale:
+            try:
+                unreserve_fw(store, clock, launch["fw_id"])
+            except InvalidTransitionError:  # started or changed meanwhile: no longer reserved
+                pass
+    return [launch["launch_id"] for launch in stale]

@@ -156,6 +156,9 @@ def defuse_fw(store, clock, fw_id, rerun_duplicates=True):
     that shared its run, which would otherwise stand on a run withdrawn (a fenced or
     failed launch)."""
     others = sharing_launch(store, fw_id) if rerun_duplicates else []
+    doc = store.get_firework(int(fw_id), fields=["state"])
+    if doc is not None and doc["state"] == S.COMPLETED.value:  # as FireWorks: rerun, then defuse
+        transitions.rerun_fw(store, clock, fw_id)
     changed = transitions.defuse_fw(store, clock, fw_id)
     for other in others:
         transitions.rerun_fw(store, clock, other)

@@ -95,6 +95,13 @@ class InvalidArgumentError(StarshellError, ValueError):
     exit_code = 2
 
 
+class NoRawCollectionError(StarshellError, AttributeError):
+    """``lp.fireworks``/``lp.launches``/``lp.workflows``/``lp.db`` on a store that has no
+    MongoDB collections (an AttributeError, so ``hasattr`` answers False)."""
+
+    exit_code = 2
+
+
 class NotFoundError(StarshellError, ValueError):
     """A firework, workflow or launch id does not exist (FireWorks raises ValueError)."""
 

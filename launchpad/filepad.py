@@ -21,6 +21,7 @@ from .config import (
     read_settings_file,
 )
 from .errors import ConfigError, InvalidArgumentError
+from .lp_settings import CONNECTION_KEYS
 from .stores import open_files, open_store
 from .stores.filepad_base import CHUNK_BYTES, rechunk
 
@@ -38,16 +39,7 @@ _FILEPAD_KEYS = (
     "readonly_user",
     "readonly_password",
 )
-_CONNECTION_ARGS = (
-    "host",
-    "port",
-    "name",
-    "username",
-    "password",
-    "authsource",
-    "uri_mode",
-    "mongoclient_kwargs",
-)
+_CONNECTION_ARGS = CONNECTION_KEYS  # FireWorks' LaunchPad arguments, which FilePad takes too
 
 
 def _read_blocks(path, text_mode=False):

@@ -25,6 +25,9 @@ def add_workflow(store, clock, wf):
         {"wf_id": wf_id, "name": wf.name, "metadata": wf.metadata, "created_on": now, "updated_on": now},
         docs,
     )
+    wf.reassign_ids(id_map)  # the caller's objects now carry the stored ids and states
+    for doc in docs:
+        wf.id_fw[doc["fw_id"]].state = doc["state"]
     return id_map
 
 

@@ -18,9 +18,11 @@ from . import (
     completion,
     duplicates,
     dynamics,
+    fw_queries,
     insertion,
     launch_records,
     lostruns,
+    lp_settings,
     offline,
     reads,
     recovery,
@@ -28,7 +30,7 @@ from . import (
     series,
     transitions,
 )
-from .config import LaunchpadConfig, load_config
+from .config import LaunchpadConfig, config_from_dict, load_config
 from .errors import InvalidTransitionError, ResetRefusedError
 from .models import Firework, FWAction, Launch, Workflow, as_workflow
 from .states import State, check_transition, is_legal
@@ -44,14 +46,35 @@ class LaunchPad:
 
     def __init__(
         self,
-        store: Optional[Store] = None,
+        store: Union[Store, str, None] = None,
+        port: Optional[int] = None,
+        name: Optional[str] = None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        logdir: Optional[str] = None,
+        strm_lvl: Optional[str] = None,
+        user_indices: Optional[list] = None,
+        wf_user_indices: Optional[list] = None,
+        authsource: Optional[str] = None,
+        uri_mode: bool = False,
+        mongoclient_kwargs: Optional[dict] = None,
+        *,
+        host: Optional[str] = None,
         clock: Callable[[], datetime] = system_clock,
         config: Optional[LaunchpadConfig] = None,
     ) -> None:
-        if store is None:
+        """``LaunchPad(store)``, or FireWorks' arguments (``host`` first), which select MongoDB."""
+        if isinstance(store, str):
+            host = store
+        opened = None if isinstance(store, str) else store
+        given = {k: v for k, v in locals().items() if k in lp_settings.SETTING_KEYS}
+        self.fw_settings = lp_settings.fireworks_settings(**given)
+        if opened is None and config is None and lp_settings.selects_mongodb(given):
+            config = lp_settings.config_from_settings(self.fw_settings)
+        if opened is None:
             config = config or load_config()
-            store = open_store(config)
-        self.store = store
+            opened = open_store(config)
+        self.store: Store = opened
         self.config = config
         self.clock = clock
         self._opened: dict[int, Doc] = {}  # launches this process opened: completions skip a read
@@ -74,6 +97,45 @@ class LaunchPad:
 
     auto_load = from_file
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Any:
+        """FireWorks' ``to_dict`` form (host, port, name, ...) or a launchpad file's."""
+        if set(d) <= set(lp_settings.SETTING_KEYS) and d.get("host"):
+            return cls(**{k: v for k, v in d.items() if k in lp_settings.SETTING_KEYS})
+        return cls.from_config(config_from_dict(dict(d)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """FireWorks' form (host, port, name, username, password, ...): passwords in clear text."""
+        if self.store.kind == "sqlite":  # the embedded store: a launchpad file naming it
+            return {"store": "sqlite", "path": getattr(self.store, "path", None)}
+        out = lp_settings.settings_of_config(self.config)
+        out.update({k: self.fw_settings[k] for k in lp_settings.LOGGING_KEYS})
+        return out
+
+    def to_file(self, filename: str) -> None:
+        """Write ``to_dict`` as YAML (or JSON by extension): a file ``from_file`` reads back."""
+        lp_settings.write_settings(self.to_dict(), filename)
+
+    def get_logdir(self) -> Optional[str]:
+        return self.fw_settings["logdir"]
+
+    @property
+    def fireworks(self) -> Any:
+        """FireWorks' raw collection (MongoDB only; reads are safe, writes at your risk)."""
+        return lp_settings.raw_collection(self.store, "fireworks")
+
+    @property
+    def launches(self) -> Any:
+        return lp_settings.raw_collection(self.store, "launches")
+
+    @property
+    def workflows(self) -> Any:
+        return lp_settings.raw_collection(self.store, "workflows")
+
+    @property
+    def db(self) -> Any:
+        return lp_settings.raw_collection(self.store, "db")
+
     def now(self) -> str:
         return timestamp(self.clock)
 
@@ -85,10 +147,20 @@ class LaunchPad:
         return local_day(self.clock)
 
     # -- admin -------------------------------------------------------------------
-    def reset(self, password: Optional[str] = None, require_password: bool = True) -> None:
-        """Erase every workflow. Scripts pass today's date (YYYY-MM-DD) as FireWorks does."""
+    def reset(
+        self, password: Optional[str] = None, require_password: bool = True, max_reset_wo_password: int = 25
+    ) -> None:
+        """Erase every workflow. Scripts pass today's date (YYYY-MM-DD) as FireWorks does;
+        without ``require_password``, only a store of at most ``max_reset_wo_password`` workflows."""
         today = self.today()
-        if require_password and password != today:
+        if password != today and not require_password:
+            count = self.store.count_workflows()
+            if count > max_reset_wo_password:
+                raise ResetRefusedError(
+                    f"reset refused: the store holds {count} workflows, more than "
+                    f"max_reset_wo_password ({max_reset_wo_password}); pass today's date ({today})"
+                )
+        elif password != today:
             raise ResetRefusedError(f"reset refused: pass today's date ({today}) as the password")
         self.store.reset()
 
@@ -111,6 +183,12 @@ class LaunchPad:
         One store write for the whole workflow: all of it lands or none does.
         """
         return insertion.add_workflow(self.store, self.clock, wf)
+
+    def bulk_add_wfs(
+        self, wfs: Iterable[Union[Workflow, Firework, Mapping[str, Any]]]
+    ) -> list[dict[int, int]]:
+        """``add_wf`` for each (FireWorks' name); each one's id map, in order."""
+        return [self.add_wf(wf) for wf in wfs]
 
     def append_wf(
         self,
@@ -153,6 +231,10 @@ class LaunchPad:
     def get_fw_dict(self, fw_id: int, with_launches: bool = True) -> Doc:
         return reads.fw_dict(self.store, fw_id, with_launches)
 
+    def get_fw_dict_by_id(self, fw_id: int) -> Doc:
+        """FireWorks' name: the firework's dict with its launch records."""
+        return {"archived_launches": [], **self.get_fw_dict(fw_id)}
+
     def get_fw_by_id(self, fw_id: int) -> Firework:
         """A Firework model with its Launch objects (FireWorks' name for it)."""
         return Firework.from_dict(self.get_fw_dict(fw_id))
@@ -163,11 +245,28 @@ class LaunchPad:
         return self.store.find_fireworks(query, fields, sort, limit, skip)
 
     def get_fw_ids(
-        self, query: Query = None, sort: Sort = None, limit: int = 0, count_only: bool = False
+        self,
+        query: Query = None,
+        sort: Sort = None,
+        limit: int = 0,
+        count_only: bool = False,
+        launches_mode: bool = False,
     ) -> Union[list[int], int]:
-        if count_only:
-            return self.store.count_fireworks(query)
-        return [d["fw_id"] for d in self.store.find_fireworks(query, ["fw_id"], sort, limit)]
+        """``launches_mode``: ``query`` is on launch fields; one fw_id per matching launch."""
+        return fw_queries.fw_ids(self.store, query, sort, limit, count_only, launches_mode)
+
+    def get_fw_ids_in_wfs(
+        self,
+        wf_query: Query = None,
+        fw_query: Query = None,
+        sort: Sort = None,
+        limit: int = 0,
+        count_only: bool = False,
+        launches_mode: bool = False,
+    ) -> Union[list[int], int]:
+        return fw_queries.fw_ids_in_wfs(
+            self.store, wf_query, fw_query, sort, limit, count_only, launches_mode
+        )
 
     def fw_state_counts(self, query: Query = None) -> dict[str, int]:
         return self.store.count_fireworks_by_state(query)
@@ -178,6 +277,12 @@ class LaunchPad:
     def get_wf_by_fw_id(self, fw_id: int) -> Workflow:
         """The whole Workflow model holding ``fw_id`` (reads every firework: not for hot paths)."""
         return self.get_wf(self.wf_id_of(fw_id))
+
+    get_wf_by_fw_id_lzyfw = get_wf_by_fw_id  # FireWorks' lazy variant: ours loads in one query
+
+    def get_wf_summary_dict(self, fw_id: int, mode: str = "more") -> Doc:
+        """FireWorks' summary of the workflow holding ``fw_id`` (less, more, all, reservations)."""
+        return fw_queries.wf_summary_dict(self.store, fw_id, mode)
 
     def get_wf(self, wf_id: int) -> Workflow:
         """A Workflow model with its fireworks' Launch objects (one query for all launches)."""
@@ -241,6 +346,14 @@ class LaunchPad:
         return claims.checkout_fw(
             self.store, self.clock, self._opened, worker, launch_dir, fw_id, host, ip, states, ping_interval
         )
+
+    def change_launch_dir(self, launch_id: int, launch_dir: Optional[str]) -> None:
+        """FireWorks' name for ``set_launch_dir``."""
+        self.set_launch_dir(launch_id, launch_dir)
+
+    def mark_fizzled(self, launch_id: int) -> int:
+        """End a launch as FIZZLED (FireWorks' ``complete_launch(state="FIZZLED")``)."""
+        return self.complete_launch(launch_id, state=S.FIZZLED.value)
 
     def set_launch_dir(self, launch_id: int, path: Optional[str]) -> None:
         """Record where a launch really runs (None: no directory could be made)."""
@@ -418,6 +531,12 @@ class LaunchPad:
     ) -> Tuple[Optional[Doc], Optional[int]]:
         """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
         return claims.reserve_fw(self.store, self.clock, worker, launch_dir)
+
+    def detect_unreserved(
+        self, expiration_secs: float = claims.RESERVATION_EXPIRATION_SECS, rerun: bool = False
+    ) -> list[int]:
+        """Launch ids RESERVED too long (FireWorks' name); ``rerun`` releases their fireworks."""
+        return claims.detect_unreserved(self.store, self.clock, expiration_secs, rerun)
 
     def set_reservation_id(self, launch_id: int, reservation_id: Union[str, int]) -> None:
         claims.set_reservation_id(self.store, launch_id, reservation_id)

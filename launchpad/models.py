@@ -430,6 +430,10 @@ class Workflow(FWSerializable):
         for fw in self.id_fw.values():
             fw.state = WAITING
 
+    def reassign_ids(self, old_new):
+        """Take the ids the store gave (``add_wf`` renumbers the caller's objects, as FireWorks)."""
+        self._reassign_ids(old_new)
+
     def _reassign_ids(self, old_new):
         for old, fw in self.id_fw.items():
             fw.fw_id = old_new.get(old, old)
