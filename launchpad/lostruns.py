@@ -89,7 +89,9 @@ def inconsistent_fireworks(store, fw_ids=None):
     query = {"state": S.RUNNING.value}
     if fw_ids is not None:
         query["fw_id"] = {"$in": fw_ids}
-    running = [d for d in store.find_fireworks(query, FW_FIELDS) if d.get("current_launch") is not None]
+    # ids and launches first: the specs are read only for the few that are inconsistent
+    fields = ["fw_id", "current_launch"]
+    running = [d for d in store.find_fireworks(query, fields) if d.get("current_launch") is not None]
     if not running:
         return []
     finished = {
@@ -102,9 +104,9 @@ def inconsistent_fireworks(store, fw_ids=None):
             fields=["launch_id", "state", "action"],
         )
     }
-    return [
-        {**d, "launch": finished[d["current_launch"]]} for d in running if d["current_launch"] in finished
-    ]
+    ids = [d["fw_id"] for d in running if d["current_launch"] in finished]
+    docs = store.get_fireworks(ids, FW_FIELDS) if ids else []
+    return [{**d, "launch": finished[d["current_launch"]]} for d in docs if d["current_launch"] in finished]
 
 
 def settle_inconsistent(store, clock, docs):
