@@ -299,7 +299,14 @@ class LaunchPad:
         """Workflow documents with ``state``, ``states`` (counts) and ``nodes`` added."""
         return reads.wf_summaries(self.store, query, state, sort, limit, skip)
 
-    def get_wf_ids(self, query=None, sort=None, limit=0, count_only=False, state=None):
+    def get_wf_ids(
+        self,
+        query: Query = None,
+        sort: Sort = None,
+        limit: int = 0,
+        count_only: bool = False,
+        state: Optional[str] = None,
+    ) -> Union[list[int], int]:
         """Workflow ids matching ``query`` (FireWorks' signature); ``state``: only those in it."""
         ids = reads.wf_ids(self.store, query, state, sort, limit)
         return len(ids) if count_only else ids
@@ -449,7 +456,7 @@ class LaunchPad:
         return run_queries.count_ready(self.store, self.clock, worker, limit)
 
     # -- state changes (see transitions) -----------------------------------------
-    def defuse_fw(self, fw_id, rerun_duplicates=True):
+    def defuse_fw(self, fw_id: int, rerun_duplicates: bool = True) -> list[int]:
         """Stop a firework (and so its descendants) from running until reignited;
         ``rerun_duplicates``: the fireworks that shared its run are rerun (duplicates)."""
         return duplicates.defuse_fw(self.store, self.clock, fw_id, rerun_duplicates)
@@ -463,14 +470,20 @@ class LaunchPad:
     def resume_fw(self, fw_id: int) -> list[int]:
         return transitions.resume_fw(self.store, self.clock, fw_id)
 
-    def rerun_fw(self, fw_id, rerun_duplicates=True, recover_launch=None, recover_mode=None):
+    def rerun_fw(
+        self,
+        fw_id: int,
+        rerun_duplicates: bool = True,
+        recover_launch: Union[int, str, None] = None,
+        recover_mode: Optional[str] = None,
+    ) -> list[int]:
         """Reset a firework and every descendant; returns the ids reset. FireWorks' options:
         its duplicates too, and task-level recovery from ``recover_launch`` (see recovery)."""
         return recovery.rerun_fw(
             self.store, self.clock, fw_id, rerun_duplicates, recover_launch, recover_mode
         )
 
-    def get_recovery(self, launch_id):
+    def get_recovery(self, launch_id: int) -> Optional[dict[str, Any]]:
         """FireWorks' checkpoint of a launch that failed in a task, or None (see recovery)."""
         return recovery.get_recovery(self.store, launch_id)
 
@@ -502,15 +515,15 @@ class LaunchPad:
     # -- failure detection -------------------------------------------------------
     def detect_lostruns(
         self,
-        expiration_secs=3600,
-        fizzle=False,
-        rerun=False,
-        max_runtime=None,
-        min_runtime=None,
-        refresh=False,
-        query=None,
-        launch_query=None,
-    ):
+        expiration_secs: float = 3600,
+        fizzle: bool = False,
+        rerun: bool = False,
+        max_runtime: Optional[float] = None,
+        min_runtime: Optional[float] = None,
+        refresh: bool = False,
+        query: Query = None,
+        launch_query: Query = None,
+    ) -> lostruns.LostRuns:
         """RUNNING launches silent for ``expiration_secs``, as LostRuns (see lostruns)."""
         return lostruns.detect_lostruns(
             self.store,
@@ -553,15 +566,19 @@ class LaunchPad:
         return claims.fw_ids_by_reservation(self.store, reservation_id)
 
     # -- FireWorks' offline mode (see offline) ---------------------------------------
-    def add_offline_run(self, launch_id, fw_id=None, name=None, fworker=None):
+    def add_offline_run(
+        self, launch_id: int, fw_id: Optional[int] = None, name: Optional[str] = None, fworker: Any = None
+    ) -> None:
         """Mark a reservation's launch as run by ``rlaunch --offline`` (qlaunch -r does)."""
         offline.add_offline_run(self, launch_id, fw_id, name, fworker)
 
-    def recover_offline(self, launch_id, ignore_errors=False, print_errors=False):
+    def recover_offline(
+        self, launch_id: int, ignore_errors: bool = False, print_errors: bool = False
+    ) -> Optional[int]:
         """Read an offline run's files into the store; its fw_id if that failed, else None."""
         return offline.recover_offline(self, launch_id, ignore_errors, print_errors)
 
-    def forget_offline(self, launchid_or_fwid, launch_mode=True):
+    def forget_offline(self, launchid_or_fwid: int, launch_mode: bool = True) -> int:
         """Stop recovering a launch's (or, ``launch_mode=False``, a firework's) offline runs."""
         return offline.forget_offline(self, launchid_or_fwid, launch_mode)
 
