@@ -113,7 +113,7 @@ def workflow_state(counts):
     """A workflow's state from the number of its fireworks in each state.
 
     Precedence: a workflow is ARCHIVED or COMPLETED only when every firework
-    is; otherwise the most alarming condition wins (FIZZLED, DEFUSED, PAUSED).
+    is; otherwise DEFUSED, PAUSED, FIZZLED, in FireWorks' order (``Workflow.state``).
     Then, as in FireWorks, a workflow that has started (a firework RUNNING or
     COMPLETED) is RUNNING, so its state does not flip back to READY between
     two fireworks; then RESERVED, READY, WAITING.
@@ -134,7 +134,7 @@ def workflow_state(counts):
 # workflow_state runs once per workflow of a listing (20,000 on a large dashboard):
 # plain strings, not enum lookups, keep it cheap.
 _WAITING, _ARCHIVED, _COMPLETED, _RUNNING = (s.value for s in (S.WAITING, S.ARCHIVED, S.COMPLETED, S.RUNNING))
-_ALARMS = tuple(s.value for s in (S.FIZZLED, S.DEFUSED, S.PAUSED))
+_ALARMS = tuple(s.value for s in (S.DEFUSED, S.PAUSED, S.FIZZLED))  # FireWorks' order
 _BY_PRECEDENCE = _ALARMS + tuple(s.value for s in (S.RUNNING, S.RESERVED, S.READY))
 
 

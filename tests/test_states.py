@@ -109,9 +109,10 @@ def test_unknown_states_are_value_errors():
         ({"COMPLETED": 3, "ARCHIVED": 1}, "COMPLETED"),
         ({"ARCHIVED": 4}, "ARCHIVED"),
         ({"ARCHIVED": 1, "WAITING": 1}, "WAITING"),
-        # alarms outrank activity: FIZZLED, then DEFUSED, then PAUSED
+        # alarms outrank activity, in FireWorks' order: DEFUSED, then PAUSED, then FIZZLED
         ({"FIZZLED": 1, "RUNNING": 5, "COMPLETED": 3}, "FIZZLED"),
-        ({"FIZZLED": 1, "DEFUSED": 1, "PAUSED": 1}, "FIZZLED"),
+        ({"FIZZLED": 1, "DEFUSED": 1, "PAUSED": 1}, "DEFUSED"),
+        ({"FIZZLED": 1, "PAUSED": 1}, "PAUSED"),
         ({"DEFUSED": 1, "PAUSED": 1, "RUNNING": 1}, "DEFUSED"),
         ({"PAUSED": 1, "RUNNING": 1, "COMPLETED": 1}, "PAUSED"),
         ({"FIZZLED": 1, "COMPLETED": 3}, "FIZZLED"),
