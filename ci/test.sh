@@ -37,4 +37,5 @@ fi
 # A private store for anything that falls back to ~/.starshell.
 STARSHELL_HOME="$(mktemp -d)"
 export STARSHELL_HOME
-python3 -m pytest -q -ra -p no:cacheprovider "$@"
+# The 25 slowest tests in the log, so a test that grew slow shows up in the next run.
+python3 -m pytest -q -ra -p no:cacheprovider --durations=25 "$@"
