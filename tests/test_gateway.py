@@ -614,20 +614,70 @@ def test_every_launchpad_method_the_rocket_calls_is_served():
                     called.add(node.attr)
     local = {n for n in called if n in vars(GatewayLaunchPad)}
     assert called >= {"checkout_fw", "complete_launch", "ping_launch"}
-    # Asked for only of a LaunchPad on the store (Rocket._merges, below): through a
-    # gateway the rocket makes the two calls it stands for, complete_launch and checkout_fw.
-    on_the_store_only = {"finish_and_checkout"}
-    assert called - local - protocol.ALLOWED == on_the_store_only
+    assert called - local - protocol.ALLOWED == set()
+    assert local <= protocol.ALLOWED  # a method of the client's own is still served
 
 
-def test_a_rocket_through_a_gateway_makes_only_calls_the_gateway_serves(tmp_path):
+def test_a_rocket_through_a_gateway_sends_its_result_and_next_claim_together(tmp_path):
     from launchpad import LaunchPad
     from launchpad.gateway.client import GatewayLaunchPad
     from launchpad.stores import SQLiteStore
     from rocket.rocket import Rocket
 
-    assert Rocket(GatewayLaunchPad(client=object()))._merges is False
+    assert Rocket(GatewayLaunchPad(client=object()))._merges is True
     assert Rocket(LaunchPad(SQLiteStore(tmp_path / "s.sqlite")))._merges is True
+
+
+def test_rapidfire_through_a_gateway_makes_one_request_per_firework(lp, served, tmp_path, monkeypatch):
+    from launchpad import Firework
+    from launchpad.tasks import ScriptTask
+    from rocket import rapidfire
+
+    _, client_lp = served
+    monkeypatch.chdir(tmp_path)
+    for i in range(3):
+        lp.add_wf(Firework(ScriptTask(script="true"), name=f"fw{i}"))
+    paths = []
+    real_post = client_lp.store._post
+    client_lp.store._post = lambda path, body: (paths.append(path.rsplit("/", 1)[-1]), real_post(path, body))[
+        1
+    ]
+    assert rapidfire(client_lp, None, launch_root=str(tmp_path), sleep_time=0, ping_interval=0) == 3
+    assert [f["state"] for f in lp.get_fws()] == ["COMPLETED"] * 3
+    assert paths.count("finish_and_checkout") == 3 and "complete_launch" not in paths
+    assert paths.count("checkout_fw") <= 2  # the first claim, and one that finds nothing
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same gateway", "restarted gateway"])
+def test_a_result_and_next_claim_whose_reply_was_lost_apply_once(lp, served, tmp_path, restart, caplog):
+    from launchpad import Firework, FWAction, WorkerFilter
+    from launchpad.tasks import ScriptTask
+
+    server, client_lp = served
+    app = server.wsgi_app
+    caplog.set_level("INFO", logger="launchpad.gateway")
+    for i in range(2):
+        lp.add_wf(Firework(ScriptTask(script="true"), name=f"fw{i}"))
+    if restart:  # the gateway forgets every reply it gave: only the store remembers
+        real = app.replies.once
+        app.replies.once = lambda rid, compute: (app.replies._done.clear(), real(rid, compute))[1]
+    fw, launch_id = client_lp.checkout_fw(launch_dir=str(tmp_path / "launcher_1"))
+    for claimed in ("fw1", None):  # the second claim finds nothing left
+        lost = lose_replies(client_lp.store, {"finish_and_checkout"})
+        checkout = {"worker": WorkerFilter(), "launch_dir": str(tmp_path / f"next_{launch_id}"), "host": "n1"}
+        next_fw, next_launch, stale = client_lp.finish_and_checkout(
+            launch_id, FWAction(stored_data={"x": 1}), fw_id=fw["fw_id"], checkout=checkout
+        )
+        assert lost == ["/v1/call/finish_and_checkout"] and stale is None
+        assert (next_fw or {}).get("name") == claimed
+        fw, launch_id = next_fw, next_launch
+    launches = lp.get_launches(sort=[("launch_id", 1)])
+    assert [(launch["state"], launch["action"]["stored_data"]) for launch in launches] == [
+        ("COMPLETED", {"x": 1})
+    ] * 2
+    assert [f["state"] for f in lp.get_fws()] == ["COMPLETED", "COMPLETED"]
+    found_in_store = [r.message for r in caplog.records if "found its launch" in r.message]
+    assert len(found_in_store) == (1 if restart else 0)
 
 
 # -- the launchpad file of a compute node ------------------------------------------------

@@ -30,6 +30,7 @@ ROCKET_METHODS = frozenset(
         "set_launch_dir",
         "ping_launch",
         "complete_launch",
+        "finish_and_checkout",
         "interrupt_launch",
         "run_exists",
         "future_run_exists",
@@ -40,7 +41,10 @@ ROCKET_METHODS = frozenset(
         "record_tracking",
     }
 )
-ONCE_ONLY = frozenset({"checkout_fw", "complete_launch", "interrupt_launch"})
+ONCE_ONLY = frozenset({"checkout_fw", "complete_launch", "finish_and_checkout", "interrupt_launch"})
+# Arguments that are themselves a call's arguments, tagged one level down (a rapidfire
+# rocket's next claim, sent with its completion).
+NESTED = frozenset({"checkout"})
 # Reads for lpad's read-only commands; each takes a vetted query, none runs code.
 READ_METHODS = frozenset(
     {
@@ -101,6 +105,18 @@ def tag(value):
     if isinstance(value, tuple):
         return {TAG: "tuple", "value": [tag(v) for v in value]}
     return value
+
+
+def tag_arguments(kwargs):
+    """A call's arguments as they travel: each tagged, nested ones one level down."""
+    return {k: tag_arguments(v) if k in NESTED and isinstance(v, dict) else tag(v) for k, v in kwargs.items()}
+
+
+def untag_arguments(kwargs):
+    """The arguments ``tag_arguments`` sent."""
+    return {
+        k: untag_arguments(v) if k in NESTED and isinstance(v, dict) else untag(v) for k, v in kwargs.items()
+    }
 
 
 def untag(value):

@@ -1,6 +1,6 @@
 """``lpad gateway``: the store's LaunchPad served over HTTP to compute nodes.
 
-A plain WSGI application (no framework: a no-op firework is two calls, and
+A plain WSGI application (no framework: a no-op firework is one call, and
 every microsecond per call counts) under cheroot, a threaded production
 server with keep-alive and TLS. Each call is a LaunchPad method from the
 allow-list in ``protocol``; the LaunchPad does the work, so a rocket behind
@@ -121,7 +121,7 @@ class GatewayApp:
             given = body.get("kwargs") or {}
             if not isinstance(given, dict):
                 raise TypeError("kwargs must be an object")
-            kwargs = self._vet({k: protocol.untag(v) for k, v in given.items()})
+            kwargs = self._vet(protocol.untag_arguments(given))
             result = _NOT_DONE
             if body.get("retry"):
                 result = self._done_before(name, kwargs)
@@ -148,6 +148,10 @@ class GatewayApp:
             kwargs["sort"] = [(str(f), -1 if int(d) < 0 else 1) for f, d in kwargs["sort"]]
         if kwargs.get("fields") is not None:
             kwargs["fields"] = [str(f) for f in kwargs["fields"]]
+        if kwargs.get("checkout") is not None:  # finish_and_checkout's claim
+            if not isinstance(kwargs["checkout"], dict):
+                raise TypeError("checkout must be an object")
+            kwargs["checkout"] = self._vet(kwargs["checkout"])
         return kwargs
 
     def _listing(self, name, kwargs):
@@ -171,7 +175,23 @@ class GatewayApp:
             return self._claimed_before(kwargs)
         if name == "complete_launch":
             return self._completed_before(kwargs)
+        if name == "finish_and_checkout":
+            return self._finished_and_claimed_before(kwargs)
         return _NOT_DONE
+
+    def _finished_and_claimed_before(self, kwargs):
+        """Both halves were one transaction: the claim found means both were applied; a
+        completion found without its claim means the claim found nothing then, so it
+        alone is made now (a claim is not undone by being made later)."""
+        checkout = kwargs.get("checkout")
+        if checkout and checkout.get("launch_dir"):
+            claimed = self._claimed_before(checkout)
+            if claimed is not _NOT_DONE:
+                return (*claimed, None)
+        complete = {k: v for k, v in kwargs.items() if k != "checkout"}
+        if self._completed_before(complete) is _NOT_DONE:
+            return _NOT_DONE
+        return (*self.lp.checkout_fw(**checkout), None) if checkout else (None, None, None)
 
     def _claimed_before(self, kwargs):
         found = self.lp.get_launches(
