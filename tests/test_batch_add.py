@@ -1,6 +1,7 @@
 """``lpad add`` of many files (issue 14, "A million fireworks"): streamed, so memory
 stays flat in the number of files; all or nothing; a progress bar on a terminal."""
 
+import io
 import json
 import os
 import pty
@@ -145,18 +146,13 @@ class Clock:
         return self.now
 
 
-class Terminal:
+class Terminal(io.StringIO):
     def __init__(self, tty=True):
-        self.tty, self.text = tty, ""
+        super().__init__()
+        self.tty = tty
 
     def isatty(self):
         return self.tty
-
-    def write(self, text):
-        self.text += text
-
-    def flush(self):
-        pass
 
 
 def test_the_bar_redraws_at_most_ten_times_a_second_and_always_at_the_end():
@@ -166,10 +162,10 @@ def test_the_bar_redraws_at_most_ten_times_a_second_and_always_at_the_end():
         clock.now += 0.001
         bar.update("added", files, 1000, files * 10)
     bar.close()
-    assert 2 <= term.text.count("\r") <= 11  # one second of updates: every 0.1 s, and the last
-    assert term.text.endswith("added 1000/1000 files, 10000 fireworks [" + "#" * 30 + "] 100% 1 s\n")
+    assert 2 <= term.getvalue().count("\r") <= 11  # one second of updates: every 0.1 s, and the last
+    assert term.getvalue().endswith("added 1000/1000 files, 10000 fireworks [" + "#" * 30 + "] 100% 1 s\n")
     quiet = Terminal(tty=False)
     bar = ProgressBar(quiet, clock)
     bar.update("added", 1, 1, 10)
     bar.close()
-    assert quiet.text == ""
+    assert quiet.getvalue() == ""
