@@ -52,10 +52,15 @@ def fresh_store(work, n):
     return lp
 
 
+PROFILE = None  # --profile: the gateway runs under cProfile, writing its stats here
+
+
 def start_gateway(work):
+    profile = [os.path.join(ROOT, "bench", "thread_profile.py"), PROFILE] if PROFILE else []
     proc = subprocess.Popen(
         [
             sys.executable,
+            *profile,
             "-m",
             "launchpad.cli",
             "gateway",
@@ -202,6 +207,71 @@ def idle_load(transport, rockets, seconds):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def split(n=600):
+    """CPU ms of one no-op firework's step (its result and the next claim, one
+    ``finish_and_checkout``) on the LaunchPad alone, through the gateway's WSGI
+    application without HTTP (client and server in one process), and over HTTP
+    (one client thread; the gateway's CPU and the client's apart)."""
+    import io
+
+    from launchpad.config import load_config
+    from launchpad.gateway import protocol
+    from launchpad.gateway.client import GatewayLaunchPad
+    from launchpad.gateway.server import GatewayApp
+    from launchpad.gateway.tokens import TokenFile, create_token_file
+
+    def steps(lp, work):
+        fw, launch_id = lp.checkout_fw(launch_dir=os.path.join(work, "l0"), host="h", ip="1")
+        t0 = time.process_time()
+        for i in range(1, n):
+            checkout = {
+                "launch_dir": os.path.join(work, f"l{i}"),
+                "host": "h",
+                "ip": "1",
+                "ping_interval": 60.0,
+            }
+            fw, launch_id, _ = lp.finish_and_checkout(launch_id, fw_id=fw["fw_id"], checkout=checkout)
+        return 1000 * (time.process_time() - t0) / (n - 1)
+
+    class InProcess:
+        """The client's calls handed to the WSGI application directly."""
+
+        def __init__(self, app, token):
+            self.app, self.token = app, token
+
+        def call(self, method, kwargs, once=False):
+            body = protocol.dumps({"kwargs": kwargs, "request_id": os.urandom(8).hex()})
+            environ = {
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": protocol.API_PREFIX + method,
+                "HTTP_AUTHORIZATION": f"Bearer {self.token}",
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+            }
+            return protocol.untag(json.loads(b"".join(self.app(environ, lambda *a: None)))["result"])
+
+    out, works = {}, [tempfile.mkdtemp(prefix=f"gwbench-split{i}-") for i in range(3)]
+    try:
+        out["launchpad_ms"] = steps(fresh_store(works[0], n), works[0])
+        lp = fresh_store(works[1], n)
+        create_token_file(os.path.join(works[1], "t"))
+        token = open(os.path.join(works[1], "t")).read().split("\n")[1].split()[0]
+        client = InProcess(GatewayApp(lp, TokenFile(os.path.join(works[1], "t"))), token)
+        out["wsgi_app_and_client_ms"] = steps(GatewayLaunchPad(client=client, api=LaunchPad), works[1])
+        fresh_store(works[2], n)
+        gateway, node = start_gateway(works[2])
+        client_lp = LaunchPad.from_config(load_config(os.path.join(node, "gw.yaml")))
+        cpu0 = _cpu_of(gateway)
+        out["http_client_ms"] = steps(client_lp, works[2])
+        out["http_gateway_ms"] = 1000 * (_cpu_of(gateway) - cpu0) / (n - 1)
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait()
+        return {k: round(v, 3) for k, v in out.items()}
+    finally:
+        for work in works:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def _own_cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -223,11 +293,25 @@ def _cpu_of(proc):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
-    parser.add_argument("--idle_s", type=float, default=5.0, help="seconds of idle polling")
+    parser.add_argument("--idle_s", type=float, default=5.0, help="seconds of idle polling (0: none)")
+    parser.add_argument("--rockets", default="1,4,16", help="numbers of rockets, comma-separated")
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="run the gateway under cProfile; the last gateway's stats go to PATH",
+    )
+    parser.add_argument("--split", action="store_true", help="only where a firework's CPU goes (see split)")
     args = parser.parse_args(argv)
+    if args.split:
+        print(json.dumps({"split": split()}))
+        return 0
+    global PROFILE
+    PROFILE = args.profile and os.path.abspath(args.profile)
     scale = 0.25 if args.quick else 1.0
     runs = []
-    for rockets, n in ((1, 400), (4, 800), (16, 800)):
+    sizes = {1: 400}
+    for rockets in (int(r) for r in args.rockets.split(",")):
+        n = sizes.get(rockets, 800)
         for transport in ("store", "gateway"):
             runs.append(throughput(transport, rockets, int(n * scale)))
             r = runs[-1]
@@ -237,7 +321,7 @@ def main(argv=None):
                 f"{r['gateway_cpu_ms_per_fw']} (load {r['load_avg']})",
                 file=sys.stderr,
             )
-    idle = [idle_load(t, 100, args.idle_s * scale) for t in ("store", "gateway")]
+    idle = [idle_load(t, 100, args.idle_s * scale) for t in ("store", "gateway")] if args.idle_s > 0 else []
     for row in idle:
         print(f"idle {row}", file=sys.stderr)
     print(json.dumps({"throughput": runs, "idle": idle}))
