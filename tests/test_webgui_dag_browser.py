@@ -319,3 +319,48 @@ def test_running_firework_page_is_live(browser, gui, tmp_path):  # noqa: F811
     finally:
         rocket.kill()
         rocket.wait(timeout=10)
+
+
+def test_ready_firework_page_turns_live_when_it_starts(browser, gui, tmp_path):  # noqa: F811
+    """A page opened before the run polls the state ever less often, and turns into the live
+    view by itself when a real rlaunch starts the firework; it stops once the firework ends."""
+    from playwright.sync_api import expect
+
+    user = new_user(tmp_path)
+    lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
+    lp.add_wf(Workflow([Firework(ScriptTask(script="sleep 10"), name="later")], name="not yet"))
+    base = gui(lp)
+    page = new_page(browser)
+    polls = []
+    page.on("request", lambda r: "/api/fireworks/1/" in r.url and polls.append((time.time(), r.url)))
+    page.goto(f"{base}/fireworks/1")
+    expect(page.locator("#fw-state .badge")).to_have_text("READY")
+    expect(page.locator("#fw-live")).to_contain_text("watching for it to start")
+    page.wait_for_timeout(4800)
+    # Backing off from the 1 s refresh: at about 1, 2.5 and 4.75 s, not every second.
+    assert 2 <= len(polls) <= 3 and all(url.endswith("/state") for _, url in polls), polls
+    # Polls now come ~5 and ~8 s apart: a 10 s run is seen RUNNING however slow rlaunch starts.
+    rlaunch = os.path.join(sysconfig.get_path("scripts"), "rlaunch")
+    command = [rlaunch] if os.access(rlaunch, os.X_OK) else [sys.executable, "-m", "rocket.cli"]
+    rocket = subprocess.Popen(
+        command + ["singleshot"],
+        cwd=user.work,
+        env=user.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        expect(page.locator("#fw-state .badge")).to_have_text("RUNNING", timeout=20_000)
+        expect(page.locator("#fw-live")).to_contain_text("live: refreshing")
+        expect(page.locator("article.launch")).to_have_count(1)
+        expect(page.locator("#fw-state .badge")).to_have_text("COMPLETED", timeout=20_000)
+        expect(page.locator("#fw-live")).to_contain_text("finished: COMPLETED")
+        assert rocket.wait(timeout=30) == 0
+        # Ended: nothing more is asked.
+        asked = len(polls)
+        page.wait_for_timeout(2500)
+        assert len(polls) == asked
+        assert page.errors == []
+    finally:
+        rocket.kill()
+        rocket.wait(timeout=10)

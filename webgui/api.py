@@ -141,6 +141,12 @@ def firework_live(fw_id):
     return jsonify(firework_view.live(lp(), fw_id))
 
 
+@bp.get("/fireworks/<int:fw_id>/state")
+def firework_state(fw_id):
+    """What the page of a WAITING, READY or RESERVED firework polls to notice it start."""
+    return jsonify(firework_view.state(lp(), fw_id))
+
+
 @bp.get("/fireworks/<int:fw_id>/actions")
 def firework_actions(fw_id):
     """The actions legal in the firework's state, each with what it would change."""

@@ -1,7 +1,8 @@
 """The firework page's live part and its explanations of where a launch's output went.
 
 ``live`` is what the page polls while the firework RUNS: a few fields, one
-launch, no files read. ``runtime`` gives every launch a runtime, also one
+launch, no files read; ``state`` is what it polls, ever less often, while the
+firework can still start. ``runtime`` gives every launch a runtime, also one
 that was interrupted, fenced or lost (from its end or last heartbeat).
 ``output_note`` says where output went when the launch directory holds no
 output file, as with a ScriptTask whose options leave stdout alone.
@@ -79,6 +80,25 @@ def live(lp, fw_id):
         "running": doc["state"] == State.RUNNING.value,
         "now": now,
         "launch": launch,
+    }
+
+
+# States from which a firework can still start running, so its page keeps asking.
+CAN_START = {State.WAITING.value, State.READY.value, State.RESERVED.value}
+
+
+def state(lp, fw_id):
+    """Only the state and its time: what the page of a firework not yet running polls
+    (one indexed read), to notice when it starts."""
+    docs = lp.get_fws({"fw_id": fw_id}, fields=LIVE_FIELDS)
+    if not docs:
+        raise NotFoundError(f"no firework with id {fw_id}")
+    doc = docs[0]
+    return {
+        "fw_id": fw_id,
+        "state": doc["state"],
+        "updated_on": doc.get("updated_on"),
+        "can_start": doc["state"] in CAN_START,
     }
 
 

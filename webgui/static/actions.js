@@ -218,6 +218,49 @@ function watchRunning(fwId) {
   tick();
 }
 
+// A firework that can still start (WAITING, READY, RESERVED): ask for its state only, less
+// often each time nothing changed (up to once a minute), and reload into the live view once it
+// runs or has run; stop when it can no longer start (paused, defused...).
+const START_STATES = ["WAITING", "READY", "RESERVED"];
+
+function watchStart(fwId, state) {
+  const note = document.getElementById("fw-live");
+  const longest = Math.max(REFRESH_MS * 12, 60_000);
+  let wait = REFRESH_MS;
+  note.hidden = false;
+  note.textContent = "● watching for it to start";
+  const check = async () => {
+    try {
+      if (!document.hidden) {
+        const now = await api(`/fireworks/${fwId}/state`);
+        if (now.state !== state) {
+          if (!now.can_start) {
+            if (["RUNNING", "COMPLETED", "FIZZLED"].includes(now.state)) {
+              location.reload();
+            } else {
+              document.getElementById("fw-state").replaceChildren(badge(now.state));
+              note.textContent = `● now ${now.state}: no longer watched. `;
+              note.appendChild(el("a", { href: location.href, class: "reload" }, "Reload"));
+            }
+            return;
+          }
+          state = now.state;
+          document.getElementById("fw-state").replaceChildren(badge(now.state));
+          document.getElementById("fw-updated").textContent = when(now.updated_on);
+          wait = REFRESH_MS;
+        } else {
+          wait = Math.min(wait * 1.5, longest);
+        }
+      }
+    } catch (err) {
+      console.warn(err);
+      wait = Math.min(wait * 2, longest);
+    }
+    setTimeout(check, wait);
+  };
+  setTimeout(check, wait);
+}
+
 function initFireworkPage() {
   const head = document.querySelector(".heading[data-fw-id]");
   const fwId = head.dataset.fwId;
@@ -237,6 +280,7 @@ function initFireworkPage() {
   const whole = document.querySelector('.actions[data-scope="workflow"]');
   if (whole) workflowBar(whole, reload);
   if (head.dataset.state === "RUNNING") watchRunning(fwId);
+  else if (START_STATES.includes(head.dataset.state)) watchStart(fwId, head.dataset.state);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
