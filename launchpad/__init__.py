@@ -27,6 +27,7 @@ _LAZY = {
     "State": "states",
     "WorkerFilter": "stores",
     "FWorker": "worker",
+    "env_chk": "worker",  # atomate's helper over the worker's _fw_env
     "FilePad": "filepad",  # files kept in the store (FireWorks' FilePad)
     "Tracker": "trackers",
     "BackgroundTask": "background_task",  # spec objects _trackers, ...
@@ -101,6 +102,7 @@ __all__ = [
     "StarshellError",
     "WorkerFilter",
     "FWorker",
+    "env_chk",
     "FWSerializable",
     "load_object",
     "load_object_from_file",

@@ -276,7 +276,7 @@ def _refuse_other_kinds_of_file(data, where):
         )
     if "fws" in keys or "spec" in keys:
         raise ConfigError(f"{where}this is a workflow file, not a launchpad file; add it with lpad add")
-    worker_keys = {"name", "category", "query", "env", "allow_outside_launch_dir"}
+    worker_keys = {"name", "category", "query", "env", "allow_outside_launch_dir", "confine_launch_dir"}
     if keys & (worker_keys - {"name"}) and keys <= worker_keys:
         raise ConfigError(
             f"{where}this is a worker file (my_fworker.yaml), not a launchpad "

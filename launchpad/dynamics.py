@@ -6,6 +6,8 @@ completion reads and writes only the finished firework's children (or, with
 workflow.
 """
 
+import copy
+
 from .actions import apply_action_to_spec
 from .dag import descendants
 from .errors import InvalidWorkflowError
@@ -46,6 +48,8 @@ def apply_action(store, clock, fw, action, now, plan=None):
         store.update_fireworks([fw_id], {"spec": spec, "updated_on": now})
     for wf in action.detours:  # each detour sits between this firework and its old children
         attach(store, wf, [fw["fw_id"]], fw["wf_id"], now, detour=True, below=children)
+    for entry in action.append_wfs:  # FireWorks' order: after the detours, before the additions
+        append_below(store, fw, action, entry, now, children)
     for wf in action.additions:
         attach(store, wf, [fw["fw_id"]], fw["wf_id"], now)
     if action.defuse_workflow:
@@ -63,6 +67,26 @@ def apply_action(store, clock, fw, action, now, plan=None):
     elif action.defuse_children:
         move_fireworks(store, clock, children, S.DEFUSED.value, strict=False)
     store.release_children(children, now)
+
+
+def append_below(store, fw, action, entry, now, children):
+    """FWAction ``append_wfs``: the workflow below this firework and ``parents``; its
+    roots get this action's spec changes and those of the parents already COMPLETED
+    (FireWorks' pull_spec_mods); a ``detour`` also goes before this firework's children."""
+    wf = copy.deepcopy(entry["workflow"])
+    for root in wf.root_fw_ids:
+        wf.id_fw[root].spec = apply_action_to_spec(wf.id_fw[root].spec, action)
+    pull_completed_spec_mods(store, wf, entry["parents"])
+    parents = [fw["fw_id"], *entry["parents"]]
+    attach(
+        store,
+        wf,
+        parents,
+        fw["wf_id"],
+        now,
+        detour=entry["detour"],
+        below=children if entry["detour"] else [],
+    )
 
 
 def release_after_fizzle(store, fw, now):

@@ -49,13 +49,12 @@ _TEXTS = (
     "TEMPLATE_DIR",
     "WEBSERVER_HOST",
 )
-USED = frozenset(_NUMBERS + _TEXTS + ("ADD_USER_PACKAGES", "ECHO_TEST"))
+# Written to each launch directory (FW.json: true by default, as in FireWorks).
+_FLAGS = ("PRINT_FW_JSON", "PRINT_FW_YAML")
+USED = frozenset(_NUMBERS + _TEXTS + _FLAGS + ("ADD_USER_PACKAGES", "ECHO_TEST"))
 # FireWorks keys that change nothing here, and why (the warning says it).
 IGNORED = MappingProxyType(
     {
-        "PRINT_FW_JSON": "starshell writes no FW.json in launch directories; the store has it, "
-        "see lpad get_fws -i ID -d all",
-        "PRINT_FW_YAML": "starshell writes no FW.yaml in launch directories",
         "REMOVE_USELESS_DIRS": "with _launch_dir starshell never makes the launcher_ directory, "
         "so none is left empty",
         "EXCEPT_DETAILS_ON_RERUN": "a rerun keeps the exception on the FIZZLED launch, "
@@ -91,6 +90,28 @@ _NOT_USED_HERE = (
     "NEGATIVE_FWID_CTR",
 )
 _OTHER_REASON = "starshell has no such setting"
+# FireWorks' defaults of the keys starshell honours, for scripts that read them as its
+# module constants (``from fireworks.fw_config import RAPIDFIRE_SLEEP_SECS``).
+FIREWORKS_DEFAULTS = MappingProxyType(
+    {
+        "CONFIG_FILE_DIR": ".",
+        "ADD_USER_PACKAGES": (),
+        "ECHO_TEST": None,
+        "PRINT_FW_JSON": True,
+        "PRINT_FW_YAML": False,
+        "PING_TIME_SECS": 3600,
+        "RUN_EXPIRATION_SECS": 14400,
+        "RESERVATION_EXPIRATION_SECS": 1209600,
+        "RAPIDFIRE_SLEEP_SECS": 60,
+        "QUEUE_UPDATE_INTERVAL": 5,
+        "QUEUE_RETRY_ATTEMPTS": 10,
+        "SUBMIT_SCRIPT_NAME": "FW_submit.script",
+        "TEMPLATE_DIR": None,
+        "WEBSERVER_HOST": "127.0.0.1",
+        "WEBSERVER_PORT": 5000,
+        "MONGO_SOCKET_TIMEOUT_MS": 300000,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -232,6 +253,10 @@ def _checked(key, value, source):
             what = "a whole number" if key in _COUNTS else "a number"
             raise ConfigError(f"{source}: {key} must be {what} of at least 0, got {value!r}")
         return value
+    if key in _FLAGS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: {key} must be true or false, got {value!r}")
+        return value
     if key == "ADD_USER_PACKAGES":
         packages = [value] if isinstance(value, str) else value
         if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
@@ -308,3 +333,28 @@ def open_launchpad(settings, explicit=None, config_dir=None):
 
     path = settings.find_file("launchpad", explicit, config_dir)
     return LaunchPad.from_config(launchpad_config(settings, path))
+
+
+def fireworks_setting(name):
+    """A FireWorks ``fw_config`` constant as the FW_config.yaml in force sets it (else
+    FireWorks' default); the *_LOC names give the file a command would open, or None."""
+    settings = load_fw_settings(quiet=True)
+    kinds = {key: kind for kind, (_, key, _) in SETTINGS_FILES.items()}
+    if name in kinds:
+        found = settings.find_file(kinds[name])
+        local = SETTINGS_FILES[kinds[name]][0]
+        if found is None and os.path.exists(local):
+            found = local
+        return os.path.abspath(found) if found else None
+    if name not in FIREWORKS_DEFAULTS:
+        raise AttributeError(f"module 'launchpad.fw_config' has no attribute {name!r}")
+    value = settings.get(name)
+    return FIREWORKS_DEFAULTS[name] if value is None else value
+
+
+def __getattr__(name):
+    """``from launchpad.fw_config import LAUNCHPAD_LOC`` as from FireWorks' ``fw_config``:
+    read when asked (nothing is rewritten at import); see ``fireworks_setting``."""
+    if not name.isupper():
+        raise AttributeError(f"module 'launchpad.fw_config' has no attribute {name!r}")
+    return fireworks_setting(name)

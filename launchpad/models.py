@@ -658,6 +658,7 @@ class FWAction(FWSerializable):
         "mod_spec",
         "additions",
         "detours",
+        "append_wfs",
         "defuse_children",
         "defuse_workflow",
         "propagate",
@@ -671,6 +672,7 @@ class FWAction(FWSerializable):
         mod_spec: Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None] = None,
         additions: Any = None,
         detours: Any = None,
+        append_wfs: Any = None,
         defuse_children: bool = False,
         defuse_workflow: bool = False,
         propagate: bool = False,
@@ -681,6 +683,7 @@ class FWAction(FWSerializable):
         self.mod_spec = _as_list(mod_spec)
         self.additions = [_as_workflow(w) for w in _as_list(additions)]
         self.detours = [_as_workflow(w) for w in _as_list(detours)]
+        self.append_wfs = [_as_append_wf(entry) for entry in _as_list(append_wfs)]
         self.defuse_children = bool(defuse_children)
         self.defuse_workflow = bool(defuse_workflow)
         self.propagate = bool(propagate)
@@ -699,12 +702,13 @@ class FWAction(FWSerializable):
             or self.mod_spec
             or self.additions
             or self.detours
+            or self.append_wfs
             or self.defuse_children
             or self.defuse_workflow
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "stored_data": self.stored_data,
             "exit": self.exit,
             "update_spec": self.update_spec,
@@ -715,6 +719,9 @@ class FWAction(FWSerializable):
             "defuse_workflow": self.defuse_workflow,
             "propagate": self.propagate,
         }
+        if self.append_wfs:  # written only when used: most actions have none
+            d["append_wfs"] = [{**e, "workflow": e["workflow"].to_dict()} for e in self.append_wfs]
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> FWAction:
@@ -736,6 +743,7 @@ class FWAction(FWSerializable):
             mod_spec=self.mod_spec + other.mod_spec,
             additions=self.additions + other.additions,
             detours=self.detours + other.detours,
+            append_wfs=self.append_wfs + other.append_wfs,
             defuse_children=self.defuse_children or other.defuse_children,
             defuse_workflow=self.defuse_workflow or other.defuse_workflow,
             propagate=self.propagate or other.propagate,
@@ -765,6 +773,20 @@ def _as_list(value):
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _as_append_wf(entry):
+    """One ``append_wfs`` entry (FireWorks'): the workflow, more parents' ids, detour."""
+    if not isinstance(entry, dict) or "workflow" not in entry:
+        raise TaskError(f"FWAction append_wfs entries must be mappings with a workflow, got {entry!r:.80}")
+    parents = entry.get("parents") or []
+    if not isinstance(parents, (list, tuple)) or not all(isinstance(p, int) for p in parents):
+        raise TaskError(f"FWAction append_wfs parents must be a list of fw_ids, got {parents!r:.80}")
+    return {
+        "workflow": _as_workflow(entry["workflow"]),
+        "parents": list(parents),
+        "detour": bool(entry.get("detour")),
+    }
 
 
 def _as_workflow(value):

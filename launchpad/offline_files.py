@@ -24,6 +24,7 @@ from .errors import WorkflowFileError
 from .serializable import DATETIME_HANDLER, as_datetime, date_text
 
 FW_JSON = "FW.json"
+FW_YAML = "FW.yaml"
 OFFLINE_JSON = "FW_offline.json"
 PING_JSON = "FW_ping.json"
 ACTION_JSON = "FW_action.json"
@@ -85,6 +86,17 @@ def write_fw_json(fw, directory):
     doc = fw.to_dict() if hasattr(fw, "to_dict") else fw_json_dict(fw)
     path = os.path.join(directory, FW_JSON)
     write_json(path, doc, indent=4)
+    return path
+
+
+def write_fw_yaml(fw, directory):
+    """``FW.yaml`` beside FW.json (FireWorks' PRINT_FW_YAML), from the same dict."""
+    from .files import dumps  # ruamel.yaml only when a worker asks for the file
+
+    doc = fw.to_dict() if hasattr(fw, "to_dict") else fw_json_dict(fw)
+    path = os.path.join(directory, FW_YAML)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(dumps(json.loads(json.dumps(doc, default=DATETIME_HANDLER))))
     return path
 
 

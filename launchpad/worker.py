@@ -14,7 +14,7 @@ from .query import parse_query
 from .serializable import DATETIME_HANDLER, FWSerializable
 from .stores import WorkerFilter
 
-_KNOWN = {"name", "category", "query", "env", "allow_outside_launch_dir", "_fw_name"}
+_KNOWN = {"name", "category", "query", "env", "allow_outside_launch_dir", "confine_launch_dir", "_fw_name"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,13 @@ class FWorker(FWSerializable):
     query: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     allow_outside_launch_dir: bool = False
+    # A site's opt-in: _launch_dir and file tasks' writes stay under the rocket's directory.
+    confine_launch_dir: bool = False
+
+    @property
+    def confined(self):
+        """Whether this worker keeps fireworks inside the rocket's directory (not FireWorks' default)."""
+        return self.confine_launch_dir and not self.allow_outside_launch_dir
 
     def filter(self):
         return WorkerFilter(name=self.name, category=self.category, query=self.query)
@@ -38,6 +45,8 @@ class FWorker(FWSerializable):
         }
         if self.allow_outside_launch_dir:
             d["allow_outside_launch_dir"] = True
+        if self.confine_launch_dir:
+            d["confine_launch_dir"] = True
         return d
 
     @classmethod
@@ -52,6 +61,7 @@ class FWorker(FWSerializable):
             query=dict(query),
             env=dict(m_dict.get("env") or {}),
             allow_outside_launch_dir=bool(m_dict.get("allow_outside_launch_dir", False)),
+            confine_launch_dir=bool(m_dict.get("confine_launch_dir", False)),
         )
 
 
@@ -91,4 +101,19 @@ def fworker_from_dict(data, source="worker"):
         query=query,
         env=dict(env),
         allow_outside_launch_dir=bool(data.get("allow_outside_launch_dir", False)),
+        confine_launch_dir=bool(data.get("confine_launch_dir", False)),
     )
+
+
+def env_chk(val, fw_spec, strict=True, default=None):
+    """atomate's helper over FireWorks' ``_fw_env``: ``">>KEY<<"`` is the running worker's
+    ``env[KEY]`` (so one workflow finds each machine's executables and scratch); any other
+    value is itself. ``strict``: a missing KEY raises KeyError, else gives ``default``."""
+    if val is None:
+        return default
+    if isinstance(val, str) and val.startswith(">>") and val.endswith("<<"):
+        key = val[2:-2]
+        if strict:
+            return fw_spec["_fw_env"][key]
+        return (fw_spec.get("_fw_env") or {}).get(key, default)
+    return val

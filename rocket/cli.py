@@ -13,6 +13,7 @@ from launchpad.version import add_version_option
 from launchpad.worker import load_fworker
 
 from .launcher import launch_rocket, multi, rapidfire
+from .multi_launcher import packing_envs, read_nodefile
 from .offline import launch_offline
 
 
@@ -34,8 +35,9 @@ def _nlaunches(text):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="rlaunch",
-        description="Run READY fireworks from the LaunchPad on this node, each in "
-        "its own launcher_<timestamp> directory under the current directory.",
+        description="Run READY fireworks from the LaunchPad on this node: singleshot in "
+        "the current directory (as FireWorks), rapidfire and multi each in its own "
+        "launcher_<timestamp> directory under it (a firework's _launch_dir wins).",
     )
     add_version_option(parser)
     parser.add_argument(
@@ -81,7 +83,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    single = sub.add_parser("singleshot", help="run one READY firework and stop")
+    single = sub.add_parser("singleshot", help="run one READY firework here (the current directory) and stop")
     single.add_argument("-f", "--fw_id", type=int, help="run this firework (READY or RESERVED)")
     single.add_argument(
         "--offline",
@@ -99,6 +101,15 @@ def build_parser():
     many = sub.add_parser("multi", help="run N rapidfire rocket processes on this node")
     many.add_argument("num_jobs", type=int, help="number of rocket processes")
     _loop_options(many)
+    many.add_argument(
+        "--nodefile",
+        help="file of the job's nodes, one a line, or the variable naming it (PBS_NODEFILE): "
+        "the nodes are shared equally among the processes (their tasks read STARSHELL_NODE_LIST)",
+    )
+    many.add_argument("--ppn", type=int, default=1, help="processors per node (default 1)")
+    many.add_argument(
+        "--exclude_current_node", action="store_true", help="leave this node out of the shared nodes"
+    )
     parser.subcommands = sub.choices
     return parser
 
@@ -150,6 +161,11 @@ def _loop_options(p):
         help="start no new firework after this many seconds (pilot jobs: less than the walltime)",
     )
     p.add_argument(
+        "--local_redirect",
+        action="store_true",
+        help="send the tasks' output to FW_job.out and FW_job.error in each launch directory",
+    )
+    p.add_argument(
         "--lost_after",
         type=float,
         default=None,
@@ -185,6 +201,8 @@ def _run(args, launchpad, settings):
             ping_interval=args.ping_interval,
             requeue_on_interrupt=args.on_interrupt == "requeue",
             pdb_on_exception=getattr(args, "pdb", False),
+            fw_json=settings.get("PRINT_FW_JSON", True),
+            fw_yaml=settings.get("PRINT_FW_YAML", False),
         )
         if getattr(args, "offline", False):  # no store is opened: the node may have no network
             if launch_offline(worker, fw_id=args.fw_id, **options) is None:
@@ -207,6 +225,7 @@ def _run(args, launchpad, settings):
             sleep_time=args.sleep,
             timeout=args.timeout,
             lost_after=args.lost_after,
+            local_redirect=args.local_redirect,
             **options,
         )
         logging.getLogger("rocket").info("rapidfire finished after %d firework(s)", n)
@@ -250,9 +269,12 @@ def _multi(args, argv=None):
     for flag, value in (("--timeout", args.timeout), ("--lost_after", args.lost_after)):
         if value is not None:
             tail += [flag, str(value)]
+    tail += ["--local_redirect"] if args.local_redirect else []
+    nodes = read_nodefile(args.nodefile) if args.nodefile else None
+    envs = packing_envs(args.num_jobs, nodes, args.ppn, args.exclude_current_node)
     os.environ[QUIET_ENV] = "1"
     try:
-        return multi(args.num_jobs, tail)
+        return multi(args.num_jobs, tail, envs=envs)
     finally:
         os.environ.pop(QUIET_ENV, None)
 

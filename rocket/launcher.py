@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from launchpad.fw_config import load_fw_settings
 from launchpad.states import State
 
 from .rocket import STOP_SIGNALS, Rocket, RocketInterrupted, interrupt_message
@@ -49,16 +51,41 @@ def interruptible(guard=None):
 
 def launch_rocket(
     launchpad: Any,
-    worker: Any = None,
+    fworker: Any = None,
     fw_id: Optional[int] = None,
-    launch_root: str = ".",
+    strm_lvl: Optional[str] = None,
+    pdb_on_exception: bool = False,
+    *,
+    launch_root: Optional[str] = None,
     **rocket_options: Any,
 ) -> Optional[int]:
-    """Run at most one firework (``rlaunch singleshot``); returns its id or None."""
-    rocket = Rocket(launchpad, worker, launch_root, **rocket_options)
+    """Run at most one firework (``rlaunch singleshot``); returns its id or None.
+
+    As FireWorks' ``launch_rocket``: the firework runs in the current directory (or
+    its ``_launch_dir``). With ``launch_root`` it runs in a new ``launcher_*``
+    directory below that one instead.
+    """
+    _set_stream_level(strm_lvl)
+    here = launch_root is None
+    options = {**fw_file_options(), **rocket_options, "pdb_on_exception": pdb_on_exception}
+    rocket = Rocket(
+        launchpad, fworker, os.getcwd() if here else launch_root, launcher_dirs=not here, **options
+    )
     states = (State.READY.value, State.RESERVED.value) if fw_id is not None else (State.READY.value,)
     with interruptible(rocket.guard):
         return rocket.run_once(fw_id=fw_id, states=states)
+
+
+def fw_file_options() -> dict:
+    """FW_config.yaml's PRINT_FW_JSON (default true) and PRINT_FW_YAML as Rocket options."""
+    settings = load_fw_settings(quiet=True)
+    return {"fw_json": settings.get("PRINT_FW_JSON", True), "fw_yaml": settings.get("PRINT_FW_YAML", False)}
+
+
+def _set_stream_level(level: Any) -> None:
+    """FireWorks' ``strm_lvl``: how much the rocket logs ("DEBUG", "INFO", ... or a number)."""
+    if level is not None:
+        log.setLevel(level if isinstance(level, int) else str(level).upper())
 
 
 # A run silent for this many of the rocket's heartbeats looks lost: it keeps no one waiting.
@@ -73,12 +100,17 @@ LOOK_SPACING = 10
 
 def rapidfire(
     launchpad: Any,
-    worker: Any = None,
-    launch_root: str = ".",
+    fworker: Any = None,
+    m_dir: Optional[str] = None,
     nlaunches: int = 0,
     max_loops: int = -1,
-    sleep_time: float = 60.0,
+    sleep_time: Optional[float] = None,
+    strm_lvl: Optional[str] = None,
     timeout: Optional[float] = None,
+    local_redirect: bool = False,
+    pdb_on_exception: bool = False,
+    *,
+    launch_root: Optional[str] = None,
     lost_after: Optional[float] = None,
     poll: float = POLL_SECS,
     clock: Callable[[], float] = time.monotonic,
@@ -87,16 +119,27 @@ def rapidfire(
 ) -> int:
     """Run fireworks until none can become READY for this worker (``rlaunch rapidfire``).
 
-    ``nlaunches``: 0 no limit, N stop after N, -1 (FireWorks' ``infinite``)
-    keep waiting for new work until stopped; finite runs end once waiting
-    cannot bring work (``LaunchPad.future_run_exists``), so a pilot does not idle to
-    its walltime. ``max_loops`` -1 means no limit on the rounds of waiting;
-    ``timeout`` (seconds) stops starting new fireworks after that long, so a
-    pilot job ends cleanly before its walltime. ``lost_after`` (default: ten
-    of this rocket's heartbeats): a run silent that long keeps no one waiting.
-    Returns the number launched.
+    FireWorks' arguments: each firework runs in a new ``launcher_*`` directory
+    under ``m_dir`` (``launch_root``; default the current directory), and the
+    caller's working directory is left as it was. ``nlaunches``: 0 no limit, N
+    stop after N, -1 (FireWorks' ``infinite``) keep waiting for new work until
+    stopped; finite runs end once waiting cannot bring work
+    (``LaunchPad.future_run_exists``), so a pilot does not idle to its walltime.
+    ``max_loops`` -1 means no limit on the rounds of waiting; ``sleep_time``
+    defaults to FW_config.yaml's RAPIDFIRE_SLEEP_SECS (60); ``timeout``
+    (seconds) stops starting new fireworks after that long, so a pilot job ends
+    cleanly before its walltime; ``local_redirect`` sends the tasks' output to
+    FW_job.out / FW_job.error in each launch directory. ``lost_after`` (default:
+    ten of this rocket's heartbeats): a run silent that long keeps no one
+    waiting. Returns the number launched.
     """
-    rocket = Rocket(launchpad, worker, launch_root, **rocket_options)
+    _set_stream_level(strm_lvl)
+    if sleep_time is None:
+        sleep_time = load_fw_settings(quiet=True).get("RAPIDFIRE_SLEEP_SECS", 60.0)
+    root = launch_root or m_dir or os.getcwd()
+    options = {**fw_file_options(), **rocket_options}
+    options.update(local_redirect=local_redirect, pdb_on_exception=pdb_on_exception)
+    rocket = Rocket(launchpad, fworker, root, **options)
     started, launched, loops = clock(), 0, 0
     rocket.time_left = None if timeout is None else lambda: timeout - (clock() - started)
     if lost_after is None and rocket.heartbeat.interval > 0:
@@ -170,13 +213,18 @@ class Waiting:
             next_look = self.clock() + LOOK_SPACING * (self.clock() - started)
 
 
-def multi(n, argv_tail, python=sys.executable):
+def multi(n, argv_tail, python=sys.executable, envs=None):
     """Start ``n`` rocket processes running ``rlaunch <argv_tail>``; wait for all.
 
     Separate processes, not forks of this one, so no database connection is
-    ever shared. Returns the worst exit code.
+    ever shared; ``envs``: variables for each process (its share of the nodes).
+    Returns the worst exit code.
     """
-    procs = [subprocess.Popen([python, "-m", "rocket.cli", *argv_tail]) for _ in range(n)]
+    extra = envs or [{}] * n
+    procs = [
+        subprocess.Popen([python, "-m", "rocket.cli", *argv_tail], env={**os.environ, **extra[i]})
+        for i in range(n)
+    ]
 
     def forward(signum, frame):
         for p in procs:

@@ -145,7 +145,8 @@ def launch_offline(worker=None, fw_id=None, launch_dir=".", **rocket_options):
     """Run the firework of ``launch_dir``'s FW.json there; returns its id, or None
     when it already ran."""
     lp = OfflineLaunchPad(launch_dir)
-    rocket = Rocket(lp, worker, launch_dir, in_place=True, **rocket_options)
+    # FW.json is this run's input, written by qlaunch: the rocket leaves it as it is.
+    rocket = Rocket(lp, worker, launch_dir, in_place=True, **{**rocket_options, "fw_json": False})
     states = (State.READY.value, State.RESERVED.value)
     with interruptible(rocket.guard):
         return rocket.run_once(fw_id=fw_id, states=states)

@@ -37,6 +37,7 @@ from .special_keys import (
     job_info_action,
     launch_dir_for,
     output_files_action,
+    packing_info,
     preserve_fworker_action,
     write_fw_files,
 )
@@ -161,6 +162,7 @@ class Rocket:
         self.launcher_dirs = launcher_dirs
         # FireWorks' PRINT_FW_JSON / PRINT_FW_YAML; rapidfire's local_redirect (FW_job.out/.error).
         self.fw_json, self.fw_yaml, self.local_redirect = fw_json, fw_yaml, local_redirect
+        self.packing = packing_info()  # rlaunch multi's share of the nodes, else None
         self.worker = worker or FWorker()
         self.filter = self.worker.filter()
         self.launch_root = os.path.abspath(launch_root)
@@ -452,9 +454,13 @@ class Rocket:
         action, index, task = FWAction(), None, None
         old_cwd = os.getcwd() if self.chdir else None
         timer = _Timer(spec.get("_max_runtime"))
+        outputs = contextlib.ExitStack()
         try:
             if self.chdir:
                 os.chdir(launch_dir)
+            write_fw_files(fw, launch_dir, self.fw_json, self.fw_yaml)
+            if self.local_redirect:
+                _redirect_output(outputs, launch_dir)
             start, action, spec = resume(spec, launch_dir)
             if not start:
                 files_in(spec, launch_dir)
@@ -477,6 +483,10 @@ class Rocket:
             if spec.get("_files_out") or spec.get("_pass_job_info"):  # most fireworks: no merging
                 action = action.merged_with(output_files_action(spec, launch_dir))
                 action = action.merged_with(job_info_action(fw, spec, launch_dir))
+            if spec.get("_preserve_fworker"):
+                action = action.merged_with(preserve_fworker_action(self.worker.name))
+            if self.packing:
+                action = action.merged_with(FWAction(stored_data=self.packing))
             return action, LaunchState.COMPLETED.value, None
         except RocketInterrupted:
             raise
@@ -490,6 +500,7 @@ class Rocket:
         finally:
             timer.stop()
             sidecar.stop()
+            outputs.close()
             if old_cwd is not None:
                 os.chdir(old_cwd)
 
@@ -525,6 +536,15 @@ def _post_mortem(exc):
 
     log.warning("entering the debugger (rlaunch --pdb): %s: %s", type(exc).__name__, exc)
     pdb.post_mortem(exc.__traceback__)
+
+
+def _redirect_output(stack, launch_dir):
+    """rapidfire's ``local_redirect``: the tasks' stdout and stderr go to FW_job.out and
+    FW_job.error in the launch directory, as FireWorks names them."""
+    out = stack.enter_context(open(os.path.join(launch_dir, "FW_job.out"), "a", encoding="utf-8"))
+    err = stack.enter_context(open(os.path.join(launch_dir, "FW_job.error"), "a", encoding="utf-8"))
+    stack.enter_context(contextlib.redirect_stdout(out))
+    stack.enter_context(contextlib.redirect_stderr(err))
 
 
 def _make_unique_dir(path):

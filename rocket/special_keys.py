@@ -1,5 +1,7 @@
-"""Reserved spec keys a rocket honours: ``_launch_dir``, ``_files_in``,
-``_files_out`` and ``_pass_job_info`` (FireWorks' meanings)."""
+"""Reserved spec keys a rocket honours, with FireWorks' meanings: ``_launch_dir``,
+``_files_in``, ``_files_out``, ``_pass_job_info``, ``_preserve_fworker``,
+``_add_launchpad_and_fw_id``, ``_add_fworker`` and ``_fw_env``; and the ``FW.json``
+(``FW.yaml``) a launch directory gets."""
 
 import bz2
 import glob
@@ -10,30 +12,62 @@ import shutil
 
 from launchpad.actions import FWAction
 from launchpad.errors import TaskError
+from launchpad.offline_files import write_fw_json, write_fw_yaml
+
+# What a packed rocket process (rlaunch multi) tells its tasks: FireWorks' FWData().NODE_LIST
+# and SUB_NPROCS.
+NODE_LIST_ENV = "STARSHELL_NODE_LIST"
+SUB_NPROCS_ENV = "STARSHELL_SUB_NPROCS"
 
 
-def launch_dir_for(spec, launch_root, allow_outside=False):
-    """The spec's ``_launch_dir``, kept under ``launch_root`` unless allowed."""
+def packing_info():
+    """What a packed rocket records in each launch's ``stored_data`` (FireWorks' keys),
+    or None outside job packing."""
+    if NODE_LIST_ENV not in os.environ:
+        return None
+    return {
+        "multiprocess_name": f"rocket process {os.getpid()}",
+        "node_list": os.environ[NODE_LIST_ENV].split(","),
+        "sub_nproc": int(os.environ.get(SUB_NPROCS_ENV, "1")),
+    }
+
+
+def launch_dir_for(spec, launch_root, confined=False):
+    """The spec's ``_launch_dir`` (``~`` and ``$VARS`` expanded, relative to
+    ``launch_root``), as FireWorks honours it; a worker that ``confined`` its rockets
+    (``confine_launch_dir`` in my_fworker.yaml) refuses one outside ``launch_root``."""
     wanted = spec.get("_launch_dir")
     if not wanted:
         return None
-    path = os.path.realpath(os.path.join(launch_root, os.path.expanduser(str(wanted))))
+    expanded = os.path.expandvars(os.path.expanduser(str(wanted)))
+    path = os.path.realpath(os.path.join(launch_root, expanded))
     root = os.path.realpath(launch_root)
     inside = path == root or path.startswith(root + os.sep)
-    if not inside and not (allow_outside or _says_yes(spec.get("_allow_outside_launch_dir"))):
+    if confined and not inside:
         raise TaskError(
-            f"_launch_dir {wanted} is outside the rocket's directory {root}; set "
-            "allow_outside_launch_dir: true in my_fworker.yaml (or _allow_outside_launch_dir "
-            "in the spec) to allow it"
+            f"_launch_dir {wanted} is outside the rocket's directory {root}, and this worker "
+            "confines launch directories (confine_launch_dir in my_fworker.yaml)"
         )
     return path
 
 
-def _says_yes(flag):
-    """YAML and JSON carry flags as text too: "false", "no" or "0" must not mean yes."""
-    if isinstance(flag, str):
-        return flag.strip().lower() in ("1", "true", "yes")
-    return bool(flag)
+def write_fw_files(fw, launch_dir, json_file=True, yaml_file=False):
+    """FireWorks' PRINT_FW_JSON / PRINT_FW_YAML: the firework as it starts, which users
+    and tools read from the launch directory."""
+    if json_file:
+        write_fw_json(fw, launch_dir)
+    if yaml_file:
+        write_fw_yaml(fw, launch_dir)
+
+
+def equip_task(task, spec, fw_id, launchpad, worker):
+    """``_add_launchpad_and_fw_id`` and ``_add_fworker``: attributes FireWorks sets on
+    each task before running it."""
+    if spec.get("_add_launchpad_and_fw_id"):
+        task.fw_id, task.launchpad = fw_id, launchpad
+    if spec.get("_add_fworker"):
+        task.fworker = worker
+    return task
 
 
 # FireWorks' rule (monty's zopen): the suffix, in any case, says how a file is compressed.
@@ -86,8 +120,17 @@ def output_files_action(spec, launch_dir):
 
 
 def job_info_action(fw, spec, launch_dir):
-    """``_pass_job_info``: children learn this firework's id, name and directory."""
+    """``_pass_job_info``: children get the ``_job_info`` entries of this firework's
+    ancestors plus its own (id, name, directory), as FireWorks passes them."""
     if not spec.get("_pass_job_info"):
         return FWAction()
-    info = {"fw_id": fw["fw_id"], "name": fw["name"], "launch_dir": launch_dir}
-    return FWAction(mod_spec=[{"_push": {"_job_info": info}}])
+    entries = list(spec.get("_job_info") or [])
+    mine = {"fw_id": fw["fw_id"], "name": fw["name"], "launch_dir": launch_dir}
+    if mine not in entries:
+        entries.append(mine)
+    return FWAction(mod_spec=[{"_push_all": {"_job_info": entries}}])
+
+
+def preserve_fworker_action(worker_name):
+    """``_preserve_fworker``: the children run on the worker that ran this firework."""
+    return FWAction(update_spec={"_fworker": worker_name})

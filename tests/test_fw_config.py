@@ -196,12 +196,10 @@ def test_version_option(user, command):
 
 
 def test_ignored_and_unknown_keys_are_named_once(user, tmp_path):
-    (user.work / "FW_config.yaml").write_text(
-        "PRINT_FW_JSON: true\nPING_TIM_SECS: 3\nRUN_EXPIRATION_SECS: 99\n"
-    )
+    (user.work / "FW_config.yaml").write_text("SORT_FWS: true\nPING_TIM_SECS: 3\nRUN_EXPIRATION_SECS: 99\n")
     for argv in (["lpad", "detect_lostruns"], ["rlaunch", "multi", "2"], ["qlaunch", "-v"]):
         done = _ok(user, *argv)
-        assert done.stderr.count("PRINT_FW_JSON") == 1, (argv, done.stderr)
+        assert done.stderr.count("SORT_FWS") == 1, (argv, done.stderr)
         assert done.stderr.count("PING_TIM_SECS") == 1, (argv, done.stderr)
         assert "did you mean PING_TIME_SECS?" in done.stderr
     help_text = _ok(user, "lpad", "detect_lostruns", "--help").stdout

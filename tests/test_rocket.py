@@ -112,13 +112,14 @@ def test_launch_dir_key_inside_and_outside(sqlite_lp, in_tmp, tmp_path_factory):
             ]
         )
     )
-    rapidfire(lp, sleep=no_sleep)
+    rapidfire(lp, FWorker(confine_launch_dir=True), sleep=no_sleep)  # a site's opt-in
     assert last_launch(lp, 1)["launch_dir"] == str(in_tmp / "runs" / "one")
     assert last_launch(lp, 1)["action"]["stored_data"]["_launch_dir"] == str(in_tmp / "runs" / "one")
     assert "outside" in last_launch(lp, 2)["exception"]["message"]
     lp.rerun_fw(2)
-    rapidfire(lp, FWorker(allow_outside_launch_dir=True), sleep=no_sleep)
+    rapidfire(lp, sleep=no_sleep)  # as FireWorks: the author's _launch_dir is honoured
     assert last_launch(lp, 2)["launch_dir"] == str(outside)
+    assert (outside / "FW.json").exists()
 
 
 def test_files_out_in_and_job_info(sqlite_lp, in_tmp):
@@ -266,7 +267,7 @@ def test_rlaunch_multi_options_may_come_before_the_count(monkeypatch):
     import rocket.cli as cli
 
     seen = {}
-    monkeypatch.setattr(cli, "multi", lambda n, tail: seen.update(n=n, tail=tail) or 0)
+    monkeypatch.setattr(cli, "multi", lambda n, tail, envs=None: seen.update(n=n, tail=tail) or 0)
     assert cli.main(["-s", "multi", "--nlaunches", "1", "3", "--sleep", "0.5"]) == 0
     assert seen["n"] == 3
     args = cli.build_parser().parse_args(seen["tail"])

@@ -218,36 +218,40 @@ def roots(tmp_path):
 
 
 ESCAPES = ["../outside/a", "{outside}/b", "link/c", "~/starshell-escape-test", "../launches/../outside/d"]
+# A site's opt-in (my_fworker.yaml's confine_launch_dir): fireworks stay under the rocket's folder.
+CONFINED = FWorker(name="w", confine_launch_dir=True)
 
 
 @pytest.mark.parametrize("escape", ESCAPES)
-def test_launch_dir_cannot_leave_the_rocket_directory(sqlite_lp, roots, escape):
+def test_a_confining_worker_keeps_launch_dirs_in_the_rocket_directory(sqlite_lp, roots, escape):
     root, outside = roots
-    state, launch = _run(sqlite_lp, root, {"_launch_dir": escape.format(outside=outside)})
+    state, launch = _run(sqlite_lp, root, {"_launch_dir": escape.format(outside=outside)}, worker=CONFINED)
     assert state == "FIZZLED"
     assert "outside the rocket's directory" in launch["exception"]["message"]
     assert list(outside.iterdir()) == [] and not os.path.exists(os.path.expanduser(escape))
 
 
-@pytest.mark.parametrize("flag", ["false", "no", "0", "", False, 0, None])
-def test_a_false_looking_flag_does_not_allow_leaving(sqlite_lp, roots, flag):
+@pytest.mark.parametrize("flag", ["true", "yes", "1", True, 1])
+def test_a_workflow_cannot_lift_the_sites_confinement(sqlite_lp, roots, flag):
     root, outside = roots
     state, launch = _run(
-        sqlite_lp, root, {"_launch_dir": str(outside / "x"), "_allow_outside_launch_dir": flag}
+        sqlite_lp,
+        root,
+        {"_launch_dir": str(outside / "x"), "_allow_outside_launch_dir": flag},
+        worker=CONFINED,
     )
     assert state == "FIZZLED" and not (outside / "x").exists()
 
 
-def test_launch_dir_inside_is_fine_and_outside_needs_an_explicit_yes(sqlite_lp, roots):
+def test_launch_dir_outside_is_honoured_as_in_fireworks_unless_the_worker_confines(sqlite_lp, roots):
     root, outside = roots
-    assert _run(sqlite_lp, root, {"_launch_dir": "runs/one"})[0] == "COMPLETED"
+    assert _run(sqlite_lp, root, {"_launch_dir": "runs/one"}, worker=CONFINED)[0] == "COMPLETED"
     assert (root / "runs" / "one").is_dir()
-    state, launch = _run(
-        sqlite_lp, root, {"_launch_dir": str(outside / "by_spec"), "_allow_outside_launch_dir": True}
-    )
-    assert state == "COMPLETED" and (outside / "by_spec").is_dir()
-    worker = FWorker(name="w", allow_outside_launch_dir=True)
-    assert _run(sqlite_lp, root, {"_launch_dir": str(outside / "by_worker")}, worker=worker)[0] == "COMPLETED"
+    state, launch = _run(sqlite_lp, root, {"_launch_dir": str(outside / "scratch")})
+    assert state == "COMPLETED" and launch["launch_dir"] == str(outside / "scratch")
+    assert (outside / "scratch" / "FW.json").is_file()
+    lifted = FWorker(name="w", confine_launch_dir=True, allow_outside_launch_dir=True)
+    assert _run(sqlite_lp, root, {"_launch_dir": str(outside / "by_worker")}, worker=lifted)[0] == "COMPLETED"
     assert (outside / "by_worker").is_dir()
 
 
@@ -262,7 +266,7 @@ TRANSFERS = [
 
 
 @pytest.mark.parametrize("transfer", range(len(TRANSFERS)))
-def test_file_tasks_cannot_write_outside_the_launch_dir(sqlite_lp, roots, transfer):
+def test_file_tasks_of_a_confining_worker_cannot_write_outside_the_launch_dir(sqlite_lp, roots, transfer):
     root, outside = roots
     prepare = FileWriteTask(
         files_to_write=[
@@ -271,19 +275,28 @@ def test_file_tasks_cannot_write_outside_the_launch_dir(sqlite_lp, roots, transf
         ]
     )
     link = FileTransferTask(mode="symlink", files=[{"src": str(outside), "dest": "link"}])
-    state, launch = _run(sqlite_lp, root, tasks=[prepare, link, TRANSFERS[transfer](outside)])
+    tasks = [prepare, link, TRANSFERS[transfer](outside)]
+    state, launch = _run(
+        sqlite_lp, root, spec={"_allow_outside_launch_dir": True}, tasks=tasks, worker=CONFINED
+    )
     assert state == "FIZZLED", launch
     assert "outside the launch directory" in launch["exception"]["message"]
     assert list(outside.iterdir()) == []
 
 
-def test_file_tasks_may_write_outside_when_the_firework_allows_it(sqlite_lp, roots):
+def test_file_tasks_write_where_their_author_says_as_in_fireworks(sqlite_lp, roots):
     root, outside = roots
     prepare = FileWriteTask(files_to_write=[{"filename": "in.txt", "contents": "data"}])
-    state, launch = _run(
-        sqlite_lp, root, spec={"_allow_outside_launch_dir": True}, tasks=[prepare, TRANSFERS[0](outside)]
-    )
+    state, launch = _run(sqlite_lp, root, tasks=[prepare, TRANSFERS[0](outside)])
     assert state == "COMPLETED" and (outside / "copied").read_text() == "data"
+
+
+def test_a_workflow_may_still_confine_its_own_file_tasks(sqlite_lp, roots):
+    root, outside = roots
+    prepare = FileWriteTask(files_to_write=[{"filename": "in.txt", "contents": "data"}])
+    spec = {"_allow_outside_launch_dir": False}
+    state, launch = _run(sqlite_lp, root, spec=spec, tasks=[prepare, TRANSFERS[0](outside)])
+    assert state == "FIZZLED" and list(outside.iterdir()) == []
 
 
 @pytest.fixture

@@ -45,6 +45,11 @@ class ScriptTask(FiretaskBase):
         "_use_global_spec",
     )
 
+    @classmethod
+    def from_str(cls, shell_cmd, parameters=None):
+        """FireWorks' shortcut: one shell command (``use_shell``), other parameters as given."""
+        return cls({**(parameters or {}), "script": [shell_cmd], "use_shell": True})
+
     def run_task(self, fw_spec):
         params = self.params_source(fw_spec)
         if "script" not in params:
