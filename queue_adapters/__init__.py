@@ -17,10 +17,12 @@ from .adapters import (
     render_template,
     run_subprocess,
 )
+from .common_adapter import CommonAdapter
 from .config import QAdapterConfig, load_qadapter, walltime_seconds
 
 __all__ = [
     "ADAPTERS",
+    "CommonAdapter",
     "JobState",
     "LSFAdapter",
     "PBSAdapter",
