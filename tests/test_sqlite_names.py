@@ -19,6 +19,8 @@ from test_webgui_server import Gui
 from user_commands import new_user
 
 from launchpad import Firework, LaunchPad, Workflow
+from launchpad.errors import InvalidQueryError
+from launchpad.query import WorkflowsOfFireworks, matcher, name_search
 from launchpad.stores import SQLiteStore, sqlite_names
 from launchpad.stores.sqlite import compile_filter
 from launchpad.tasks import PyTask
@@ -277,3 +279,93 @@ def test_lpad_webgui_searches_through_the_index(tmp_path, refresh):
     conn = sqlite3.connect(gui.home / "launchpad.sqlite")
     mark = conn.execute("SELECT last FROM counters WHERE name = 'names_fts'").fetchone()
     assert mark == ((6,) if refresh else None)  # tuneup indexed the 6 names of the 3 workflows
+
+
+def reference_page(store, word, sort_key, limit, skip):
+    """The workflows ``/workflows?q=word`` must list, worked out in Python (RE2 through
+    mongomock's matcher) from every document: the page's ids and the total."""
+    hit = matcher({"name": gui_query(word)})
+    wfs = store.find_workflows(None, fields=["wf_id", "name"])
+    found = {d["wf_id"] for d in wfs if hit(d)}
+    found |= {d["wf_id"] for d in store.find_fireworks(None, fields=["wf_id", "name"]) if hit(d)}
+    names = {d["wf_id"]: d["name"] for d in wfs}
+    if sort_key == "name":
+        ordered = sorted(found, key=lambda i: (names[i], -i))
+    else:
+        ordered = sorted(found, reverse=True)
+    return ordered[skip : skip + limit], len(found)
+
+
+def gui_page(lp, word, sort_key, limit, skip):
+    """What the web GUI asks: one query for the page, one count, no ids listed in Python."""
+    query = name_search(word)
+    sort = [("name", 1), ("wf_id", -1)] if sort_key == "name" else [("wf_id", -1)]
+    docs = lp.get_wf_summaries(query, sort=sort, limit=limit, skip=skip)
+    return [d["wf_id"] for d in docs], lp.count_wfs(query)
+
+
+COMMON_WORDS = ["relax", "RELAX", "static", "ſtatic", "kelvin", "zzz", "la"]
+
+
+def build_common(lp, rng):
+    """Workflows whose names often hold ``relax``: mixed case, non-ASCII letters (the
+    Kelvin sign and long s, which RE2 folds and LIKE does not) and unrelated names."""
+    words = ["relax", "RELAX", "Relax", "static", "ſtatic", "phonon", "\u212aELVIN", "kelvin", "é"]
+    for w in range(60):
+        fw_names = [f"{rng.choice(words)}-{w}-{i}" for i in range(rng.randint(1, 4))]
+        add_wf(lp, f"wf {w} {rng.choice(words + ['plain'] * 6)}", fw_names)
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "scan"])
+def test_common_word_page_and_count_equal_the_reference(lp, indexed, monkeypatch):
+    """The page of 25 and the total of a common word (the SQLite store checks a page
+    workflow by workflow, counts with one subquery) equal a count in Python, on both
+    stores, for every sort and page."""
+    monkeypatch.setattr(sqlite_names, "COMMON_MIN", 3)
+    build_common(lp, random.Random(3))
+    if isinstance(lp.store, SQLiteStore):
+        lp.store.tuneup()
+        if not indexed:
+            lp.store.fireworks.names = lp.store.workflows.names = None
+    elif not indexed:
+        pytest.skip("MongoDB has no name index to switch off")
+    for word in COMMON_WORDS:
+        for sort_key in ("newest", "name"):
+            for skip in (0, 25, 50):
+                expected = reference_page(lp.store, word, sort_key, 25, skip)
+                assert gui_page(lp, word, sort_key, 25, skip) == expected, (word, sort_key, skip)
+    if isinstance(lp.store, SQLiteStore) and indexed:
+        assert lp.store.fireworks.names.common(gui_query("relax"))
+
+
+def test_a_common_word_page_reads_workflow_by_workflow(sqlite_lp, monkeypatch):
+    """The plan: a page of a common word checks the fireworks of each workflow (EXISTS)
+    and stops at the page; the count lists the fireworks' workflows once (IN)."""
+    monkeypatch.setattr(sqlite_names, "COMMON_MIN", 3)
+    store = sqlite_lp.store
+    build_common(sqlite_lp, random.Random(5))
+    store.tuneup()
+    statements = []
+    store.conn().set_trace_callback(statements.append)
+    gui_page(sqlite_lp, "relax", "newest", 25, 0)
+    gui_page(sqlite_lp, "-7-", "newest", 25, 0)
+    store.conn().set_trace_callback(None)
+    pages = [s for s in statements if s.startswith("SELECT wf_id") or "FROM workflows WHERE" in s]
+    counts = [s for s in statements if s.startswith("SELECT COUNT(*) FROM workflows")]
+    assert "EXISTS (SELECT 1 FROM fireworks f WHERE f.wf_id = workflows.wf_id" in pages[0]
+    assert all("EXISTS" not in s and "IN (SELECT wf_id FROM fireworks" in s for s in counts)
+    assert "names_fts" in counts[1] and "EXISTS" not in pages[-1]  # a rare word: the index
+    assert not any("json_each" in s for s in statements)  # no ids passed from Python
+
+
+def test_a_fireworks_query_sql_cannot_answer_is_resolved_to_ids(lp):
+    """A WorkflowsOfFireworks whose firework query SQL does not answer ($nor: checked
+    in Python) still finds the right workflows, on both stores."""
+    add_wf(lp, "one", ["a", "b"])
+    add_wf(lp, "two", ["c"])
+    query = {"wf_id": {"$in": WorkflowsOfFireworks({"$nor": [{"name": "a"}, {"name": "b"}]})}}
+    assert [d["wf_id"] for d in lp.get_wf_summaries(query)] == [2] and lp.count_wfs(query) == 1
+    either = {"$or": [{"name": "one"}, query]}
+    assert sorted(d["wf_id"] for d in lp.get_wf_summaries(either)) == [1, 2] and lp.count_wfs(either) == 2
+    with pytest.raises(InvalidQueryError):
+        WorkflowsOfFireworks({"$where": "1"})

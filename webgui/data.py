@@ -5,12 +5,11 @@ two can never disagree. Listings ask for the fields they show and a page
 of rows; only the firework page reads a full document.
 """
 
-import re
 import time
 from dataclasses import dataclass
 
 from launchpad.errors import InvalidQueryError, NotFoundError
-from launchpad.query import parse_query
+from launchpad.query import name_search, parse_query
 from launchpad.states import ALL_STATES, State
 
 from .colors import DISPLAY_ORDER
@@ -193,9 +192,7 @@ class WorkflowFilters:
         if self.name:
             parts.append({"name": self.name})
         if self.text:
-            pattern = {"$regex": re.escape(self.text), "$options": "i"}
-            fw_wfs = {d["wf_id"] for d in lp.get_fws({"name": pattern}, fields=["wf_id"])}
-            parts.append({"$or": [{"name": pattern}, {"wf_id": {"$in": sorted(fw_wfs)}}]})
+            parts.append(name_search(self.text))
         parts = [p for p in parts if p]
         if not parts:
             return None

@@ -170,11 +170,33 @@ class Store(ABC):
     def count_workflows(self, query: Query = None) -> int:
         """How many workflows match."""
 
+    def wf_ids_of(self, fw_query: Query) -> list[int]:
+        """The ids of the workflows holding a firework that matches ``fw_query``: what a
+        ``WorkflowsOfFireworks`` stands for where a store cannot keep it in the database."""
+        return sorted({d["wf_id"] for d in self.find_fireworks(fw_query, ["wf_id"])})
+
     @abstractmethod
     def find_launches(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
     ) -> list[Doc]:
         """Launch documents matching ``query``."""
+
+    def count_launches_by_period(
+        self, width: int, since: Optional[str] = None, query: Query = None
+    ) -> dict[str, dict[str, int]]:
+        """``{period: {state: n}}`` of the launches matching ``query`` that ended (a non-empty
+        ``time_end``, at or after ``since``), the period being the end stamp's first ``width``
+        characters with "T" between date and time (13: the hour, 10: the day). Backends
+        override this with a count in the database; this reads the window row by row."""
+        ended: dict[str, Any] = {"time_end": {"$gte": since}} if since else {}
+        window = {"$and": [dict(query), ended]} if query and ended else (dict(query or {}) or ended)
+        counts: dict[str, dict[str, int]] = {}
+        for doc in self.find_launches(window or None, fields=["state", "time_end"]):
+            stamp = doc.get("time_end")
+            if stamp:
+                states = counts.setdefault(str(stamp).replace(" ", "T")[:width], {})
+                states[doc["state"]] = states.get(doc["state"], 0) + 1
+        return counts
 
     def get_firework(self, fw_id: int, fields: Fields = None) -> Optional[Doc]:
         found = self.find_fireworks({"fw_id": fw_id}, fields=fields, limit=1)

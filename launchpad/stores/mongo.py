@@ -30,7 +30,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError
 
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
-from ..query import QUERY_SECONDS, check_safe, linear, timed_out
+from ..query import QUERY_SECONDS, check_safe, linear, resolved, timed_out
 from ..states import State
 from .base import Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 
@@ -312,7 +312,7 @@ class MongoStore(Store):
         return insert
 
     def _find(self, collection, default_key, query, fields, sort, limit, skip):
-        query = _vetted(query)
+        query = self._resolved(query)
 
         def run():
             cursor = collection.find(query or {}, _projection(fields)).sort(_sort(sort, default_key))
@@ -334,8 +334,20 @@ class MongoStore(Store):
     def _max_time_ms(self):
         return max(int(self.query_seconds * 1000), 1)
 
+    def _resolved(self, query):
+        """``query`` vetted, its WorkflowsOfFireworks replaced by ids (one grouping each)."""
+        query = _vetted(query)
+        return resolved(query, self.wf_ids_of) if query else query
+
+    def wf_ids_of(self, fw_query: Query) -> list[int]:
+        pipeline = [{"$match": _vetted(fw_query) or {}}, {"$group": {"_id": "$wf_id"}}]
+        limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
+        return sorted(
+            r["_id"] for r in self._guard(lambda: list(self.fireworks.aggregate(pipeline, **limits)))
+        )
+
     def _count(self, collection, query):
-        vetted = _vetted(query) or {}
+        vetted = self._resolved(query) or {}
         limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
         return self._guard(lambda: collection.count_documents(vetted, **limits))
 
@@ -372,6 +384,25 @@ class MongoStore(Store):
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
     ) -> list[Doc]:
         return self._find(self.launches, "launch_id", query, fields, sort, limit, skip)
+
+    def count_launches_by_period(
+        self, width: int, since: Optional[str] = None, query: Query = None
+    ) -> dict[str, dict[str, int]]:
+        # $match, $group and $substr only: what mongomock implements as MongoDB does. A
+        # string comparison matches strings alone (as the row-by-row read); "T" is put
+        # between date and time here, after the grouping, for stamps stored with a space.
+        ended = {"time_end": {"$gte": since} if since else {"$gt": ""}}
+        vetted = self._resolved(query)
+        pipeline = [
+            {"$match": {"$and": [vetted, ended]} if vetted else ended},
+            {"$group": {"_id": {"p": {"$substr": ["$time_end", 0, width]}, "s": "$state"}, "n": {"$sum": 1}}},
+        ]
+        limits = {"maxTimeMS": self._max_time_ms()} if self.query_seconds else {}
+        counts: dict[str, dict[str, int]] = {}
+        for r in self._guard(lambda: list(self.launches.aggregate(pipeline, **limits))):
+            states = counts.setdefault(r["_id"]["p"].replace(" ", "T"), {})
+            states[r["_id"]["s"]] = states.get(r["_id"]["s"], 0) + r["n"]
+        return counts
 
     def update_fireworks(
         self, fw_ids: Iterable[int], changes: Mapping[str, Any], expect: Optional[Mapping[str, Any]] = None

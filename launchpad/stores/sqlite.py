@@ -24,12 +24,12 @@ import time
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
-from ..query import QUERY_SECONDS, matches, project, select, sort_docs
+from ..query import QUERY_SECONDS, matches, project, resolved, select, sort_docs
 from ..states import State
 from . import sqlite_names
 from .base import Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
-from .sqlite_filters import compile_filter, in_clause, sql_regex, vetted
+from .sqlite_filters import Subqueries, compile_filter, in_clause, sql_regex, vetted
 from .sqlite_launches import (
     finish_firework,
     first_match,
@@ -110,7 +110,8 @@ class _Table:
 
     def find(self, query=None, fields=None, sort=None, limit=0, skip=0):
         started = time.monotonic()
-        clauses, params, residual = compile_filter(vetted(query), self.columns, self.names)
+        subqueries = Subqueries(self.store.fireworks, self.name, paged=bool(limit))
+        clauses, params, residual = compile_filter(vetted(query), self.columns, self.names, subqueries)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sort = list(sort or [(self.key, 1)])
         sql_sort = all(f in self.columns for f, _ in sort)
@@ -138,6 +139,7 @@ class _Table:
         if self.link_fields:
             self.attach_links(docs, _wanted_links(fields, residual))
         if residual:
+            residual = resolved(residual, self.store.wf_ids_of)
             docs = select(residual, docs, self.store.query_seconds, started)
         if not sql_sort:
             sort_docs(docs, sort)
@@ -146,7 +148,8 @@ class _Table:
         return [project(d, fields) for d in docs] if fields is not None else docs
 
     def count(self, query=None):
-        clauses, params, residual = compile_filter(vetted(query), self.columns, self.names)
+        subqueries = Subqueries(self.store.fireworks, self.name)
+        clauses, params, residual = compile_filter(vetted(query), self.columns, self.names, subqueries)
         if residual:
             return len(self.find(query, fields=[self.key]))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -514,6 +517,20 @@ class SQLiteStore(Store):
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
     ) -> list[Doc]:
         return self.launches.find(query, fields, sort, limit, skip)
+
+    def count_launches_by_period(
+        self, width: int, since: Optional[str] = None, query: Query = None
+    ) -> dict[str, dict[str, int]]:
+        clauses, params, residual = compile_filter(vetted(query), self.launches.columns, self.launches.names)
+        if residual:
+            return super().count_launches_by_period(width, since, query)
+        clauses = [*clauses, "time_end >= ?" if since else "time_end != ''"]
+        period = "substr(replace(time_end, ' ', 'T'), 1, ?)"
+        sql = f"SELECT {period}, state, COUNT(*) FROM launches WHERE {' AND '.join(clauses)} GROUP BY 1, 2"
+        counts: dict[str, dict[str, int]] = {}
+        for key, state, n in self.conn().execute(sql, [width, *params, *([since] if since else [])]):
+            counts.setdefault(key, {})[state] = n
+        return counts
 
     # -- writes ------------------------------------------------------------------
     def update_fireworks(

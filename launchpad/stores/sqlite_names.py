@@ -185,6 +185,12 @@ class NameIndex:
             return sql, params
         return f"({_CANDIDATES.format(col=col)} AND {sql})", [phrase, *params]
 
+    def common(self, cond):
+        """Whether the last search for ``cond`` found its word common (and so scanned)."""
+        word = _indexable(cond)
+        known = self._common.get(word) if word is not None else None
+        return bool(known and known[0])
+
     def _is_common(self, conn, word, phrase):
         """Whether ``word`` is in so many names that the scan is quicker (remembered a while)."""
         known = self._common.get(word)
