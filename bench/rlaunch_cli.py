@@ -18,6 +18,7 @@ Prints one JSON line on stdout and a summary on stderr.
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -80,9 +81,9 @@ def run_rlaunch(scratch, pycache, n, with_file):
         argv += ["-l", "my_launchpad.yaml"]
     argv += ["rapidfire"]
     with open(os.path.join(work, "rlaunch.log"), "w") as log:
-        t0 = time.perf_counter()
+        cpu0, t0 = children_cpu(), time.perf_counter()
         code = subprocess.run(argv, cwd=work, env=user_env(home, pycache), stderr=log, check=False).returncode
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
     done, span = launch_span(lp)
     lp.store.close()
     shutil.rmtree(home, ignore_errors=True)
@@ -93,7 +94,13 @@ def run_rlaunch(scratch, pycache, n, with_file):
         "wall_s": round(wall, 4),
         "fw_per_s_total": round(done / wall, 1),
         "fw_per_s_started": round(done / span, 1) if span else None,
+        "cpu_ms_per_fw": round(1000 * cpu / max(done, 1), 3),  # start-up included; steadier under load
     }
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_json(argv, timeout=3600):
@@ -106,7 +113,7 @@ def run_json(argv, timeout=3600):
 
 def median(rows, key):
     values = [r[key] for r in rows if r.get(key) is not None]
-    return round(statistics.median(values), 1) if values else None
+    return round(statistics.median(values), 2) if values else None
 
 
 def main(argv=None):
@@ -149,6 +156,7 @@ def main(argv=None):
             "fw_per_s_started": started,
             "total_over_floor": round(total / floor, 3),
             "started_over_floor": round(started / floor, 3),
+            "cpu_ms_per_fw": median(rows[case], "cpu_ms_per_fw"),
             "ok": all(r["ok"] for r in rows[case]),
             "raw": rows[case],
         }
