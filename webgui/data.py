@@ -318,6 +318,7 @@ def firework(lp, fw_id, tail_lines=100, tail_bytes=64 * 1024, tailed_launches=3)
         launch = {k: v for k, v in launch.items() if k != "_id"}
         action = launch.get("action") or {}
         launch["stored_data"] = action.get("stored_data") or {}
+        launch["taken_from"] = launch.get("fw_id") if launch.get("fw_id") not in (None, fw_id) else None
         tailed = i < tailed_launches
         launch["files"] = launch_tails(launch.get("launch_dir"), tail_lines, tail_bytes) if tailed else []
         launch["runtime_secs"], launch["runtime_note"] = runtime(launch, now)

@@ -14,9 +14,10 @@ from datetime import datetime
 from launchpad.errors import NotFoundError
 from launchpad.states import LaunchState, State
 
-LIVE_FIELDS = ["fw_id", "wf_id", "state", "updated_on"]
+LIVE_FIELDS = ["fw_id", "wf_id", "state", "updated_on", "current_launch"]
 LAUNCH_FIELDS = [
     "launch_id",
+    "fw_id",
     "state",
     "host",
     "launch_dir",
@@ -66,7 +67,12 @@ def live(lp, fw_id):
     if not docs:
         raise NotFoundError(f"no firework with id {fw_id}")
     doc, now = docs[0], lp.now()
-    newest = lp.get_launches({"fw_id": fw_id}, fields=LAUNCH_FIELDS, sort=[("launch_id", -1)], limit=1)
+    # Its live launch: also one it took over from a duplicate (launchpad/duplicates.py), whose
+    # fw_id is the other firework's; else its newest own launch.
+    current = doc.get("current_launch")
+    newest = current is not None and lp.get_launches({"launch_id": current}, fields=LAUNCH_FIELDS)
+    if not newest:
+        newest = lp.get_launches({"fw_id": fw_id}, fields=LAUNCH_FIELDS, sort=[("launch_id", -1)], limit=1)
     launch = None
     if newest:
         launch = dict(newest[0])
