@@ -19,26 +19,9 @@ from user_commands import new_user
 from launchpad import Firework, LaunchPad, Workflow
 from launchpad.stores.sqlite import SQLiteStore
 from launchpad.tasks import ScriptTask
-from webgui.demo import build_demo
+from webgui.demo import TEN_THOUSAND, THOUSAND, build_demo, layered
 
 pytestmark = pytest.mark.browser
-
-THOUSAND = [1, 300, 300, 300, 98, 1]
-TEN_THOUSAND = [1, 3000, 3000, 3000, 998, 1]
-
-
-def layered(sizes, name):
-    """A workflow whose layer ``d`` has ``sizes[d]`` fireworks, each with one or two parents above."""
-    fws, links, above, next_id = [], {}, [], 1
-    for depth, size in enumerate(sizes):
-        layer = list(range(next_id, next_id + size))
-        next_id += size
-        for i, fw_id in enumerate(layer):
-            fws.append(Firework(ScriptTask(script="true"), name=f"L{depth} step {i}", fw_id=fw_id))
-            for parent in {above[i % len(above)], above[(i + 1) % len(above)]} if above else ():
-                links.setdefault(parent, []).append(fw_id)
-        above = layer
-    return Workflow(fws, links, name=name)
 
 
 def paint(lp, wf_id):

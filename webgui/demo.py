@@ -26,6 +26,25 @@ NAMES = [
     "collect results",
 ]
 LINKS = {1: [2, 3, 4], 2: [5], 3: [6], 4: [7], 5: [8], 6: [8], 7: [8]}
+# Layer sizes of the large layered DAGs the tests and bench/webgui_latency.py draw.
+THOUSAND = [1, 300, 300, 300, 98, 1]
+TEN_THOUSAND = [1, 3000, 3000, 3000, 998, 1]
+
+
+def layered(sizes, name):
+    """A workflow whose layer ``d`` has ``sizes[d]`` fireworks, each with one or two parents above."""
+    fws, links, above, next_id = [], {}, [], 1
+    for depth, size in enumerate(sizes):
+        layer = list(range(next_id, next_id + size))
+        next_id += size
+        for i, fw_id in enumerate(layer):
+            fws.append(Firework(ScriptTask(script="true"), name=f"L{depth} step {i}", fw_id=fw_id))
+            for parent in {above[i % len(above)], above[(i + 1) % len(above)]} if above else ():
+                links.setdefault(parent, []).append(fw_id)
+        above = layer
+    return Workflow(fws, links, name=name)
+
+
 TRACEBACK = (
     'Traceback (most recent call last):\n  File "relax.py", line 41, in <module>\n'
     "    run_scf(structure)\nRuntimeError: SCF did not converge in 60 steps"
