@@ -4,7 +4,8 @@ A crash, a kill -9 or a lost connection between two writes (MongoDB has no
 multi-document transactions here) can leave a store that no single command
 would produce: a firework RUNNING with no live launch, a child still
 WAITING for a parent that completed, a link written on one side only. The
-checker reads everything once, names each such problem in plain words, and
+checker reads the store once, in batches of whole workflows (memory stays flat in
+their number), names each such problem in plain words, and
 with ``fix=True`` repairs what can be repaired without guessing: counts
 recomputed from the parents' states, one-sided links completed, and pieces
 an interrupted add or delete left without their workflow removed.
@@ -17,28 +18,13 @@ state it saw, so a concurrent change is never overwritten.
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .checker_batches import DEFAULT_BATCH, LIVE, batches, launch_pages
 from .dag import find_cycle, topological_order
 from .states import LaunchState, State
 
 S = State
-PENDING = (S.WAITING.value, S.READY.value, S.RESERVED.value, S.RUNNING.value, S.PAUSED.value)
 RAN = (S.RUNNING.value, S.COMPLETED.value, S.FIZZLED.value)
 ID_KINDS = (("fw", "fireworks", "fw_id"), ("wf", "workflows", "wf_id"), ("launch", "launches", "launch_id"))
-_FW_FIELDS = [
-    "fw_id",
-    "wf_id",
-    "name",
-    "state",
-    "parents",
-    "children",
-    "waiting_on",
-    "current_launch",
-    "created_on",
-    "updated_on",
-    "spec._allow_fizzled_parents",
-    "taken_launches",
-]
-_LAUNCH_FIELDS = ["launch_id", "fw_id", "state", "last_ping", "time_start"]
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 DEFAULT_GRACE_SECS = 300.0
 
@@ -104,57 +90,6 @@ class Report:
         }
 
 
-# -- reading the store -----------------------------------------------------------
-class Snapshot:
-    """Everything the rules need, read once (on SQLite in one read transaction: one
-    consistent view, while rockets go on writing)."""
-
-    def __init__(self, store):
-        with store.snapshot():
-            self.workflows = {
-                d["wf_id"]: d for d in store.find_workflows(fields=["wf_id", "name", "created_on"])
-            }
-            self.fws = {d["fw_id"]: d for d in store.find_fireworks(fields=_FW_FIELDS)}
-            self.launches = {d["launch_id"]: d for d in store.find_launches(fields=_LAUNCH_FIELDS)}
-        # Counters only grow: read after the view, one behind the data is still behind.
-        self.next_ids = {kind: store.next_ids(kind, 0) for kind, _, _ in ID_KINDS}
-        for fw in self.fws.values():
-            fw.setdefault("parents", [])
-            fw.setdefault("children", [])
-        self.members = {}
-        for fw in self.fws.values():
-            self.members.setdefault(fw["wf_id"], []).append(fw["fw_id"])
-
-    def counts(self):
-        return {"workflows": len(self.workflows), "fireworks": len(self.fws), "launches": len(self.launches)}
-
-    def allows_fizzled(self, fw):
-        return bool((fw.get("spec") or {}).get("_allow_fizzled_parents"))
-
-    def unfinished_parents(self, fw, lenient=False):
-        """Parents that still hold ``fw`` back (``None`` when an ARCHIVED one hides the truth).
-
-        ``lenient`` (for fireworks that already ran) accepts any parent that is
-        no longer pending when ``fw`` allows fizzled parents: a FIZZLED parent
-        may have been defused since.
-        """
-        allow = self.allows_fizzled(fw)
-        out = []
-        for p in fw["parents"]:
-            parent = self.fws.get(p)
-            if parent is None:
-                continue
-            state = parent["state"]
-            if state == S.ARCHIVED.value:
-                return None
-            done = state == S.COMPLETED.value or (
-                allow and (state not in PENDING if lenient else state == S.FIZZLED.value)
-            )
-            if not done:
-                out.append(p)
-        return out
-
-
 def _age_secs(stamp, now):
     """Seconds since a store timestamp (a missing or odd one counts as old)."""
     try:
@@ -170,76 +105,122 @@ def _ids(ids):
 
 
 # -- the rules ------------------------------------------------------------------------
-class Checker:
-    """Runs the rules in stages; with ``fix`` each stage repairs before the next reads."""
+# Each rule's problems, in the order a report lists them, and what each list is sorted by
+# (batches come in wf_id order; the report keeps the order of one read of everything).
+RULES = {
+    "structure": (
+        ("orphan_launch", "launch_id"),
+        ("orphan_firework", "wf_id"),
+        ("empty_workflow", "wf_id"),
+        ("link", "fw_id"),
+        ("cycle", "wf_id"),
+        ("id_counter", None),
+    ),
+    "launches": (("no_live_launch", "fw_id"), ("stray_launch", "launch_id")),
+    "dependencies": (("dependency", "fw_id"),),
+}
 
-    def __init__(self, launchpad, fix=False, grace_secs=DEFAULT_GRACE_SECS):
+
+class Checker:
+    """Runs the rules in stages; with ``fix`` each stage repairs before the next reads.
+
+    Each pass reads the store in batches (launchpad/checker_batches.py), on SQLite in
+    one read transaction: one consistent view while rockets go on writing.
+    """
+
+    def __init__(
+        self, launchpad, fix=False, grace_secs=DEFAULT_GRACE_SECS, batch=DEFAULT_BATCH, progress=None
+    ):
         self.lp = launchpad
         self.store = launchpad.store
         self.fix = fix
         self.grace = float(grace_secs)
-
-    def stages(self):
-        return (self.structure, self.launch_rules, self.dependency_rules)
-
-    def find_all(self, snap):
-        return [p for stage in self.stages() for p in stage(snap)]
+        self.batch = batch
+        self.progress = progress
 
     def run(self):
         """Find (and with ``fix`` repair) problems; a fixing run reads again after each stage."""
-        snap = Snapshot(self.store)
-        report = Report(checked=snap.counts())
         if not self.fix:
-            report.problems = self.find_all(snap)
-            report.remaining = list(report.problems)
-            return report
-        for stage in self.stages():
-            found = list(stage(snap))
-            repaired = False
+            checked, problems = self.scan(RULES)
+            return Report(checked=checked, problems=problems, remaining=list(problems))
+        report = Report()
+        for stage in RULES:
+            report.checked, found = self.scan((stage,))
             for problem in found:
                 if problem.fixable and problem.repair is not None:
                     problem.fixed = bool(problem.repair())
-                    repaired = repaired or problem.fixed
             report.problems.extend(found)
-            if repaired:
-                snap = Snapshot(self.store)
-        report.checked = snap.counts()
-        report.remaining = (
-            self.find_all(snap) if report.fixed else [p for p in report.problems if not p.fixed]
-        )
+        if report.fixed:
+            report.checked, report.remaining = self.scan(RULES)
+        else:
+            report.remaining = [p for p in report.problems if not p.fixed]
         return report
+
+    def scan(self, stages):
+        """One read of the store: ``(counts, problems)`` of the rules of ``stages``."""
+        found = {rule: [] for stage in stages for rule, _ in RULES[stage]}
+        checked = {"workflows": 0, "fireworks": 0, "launches": 0}
+        highest = {"wf": 0, "fw": 0, "launch": 0}
+        orphans = []
+        with self.store.snapshot():
+            total = self.store.count_fireworks()
+            for batch in batches(self.store, self.batch):
+                checked["workflows"] += len(batch.workflows)
+                checked["fireworks"] += len(batch.fws)
+                highest["wf"] = max(highest["wf"], *batch.workflows, 0)
+                highest["fw"] = max(highest["fw"], *batch.fws, 0)
+                self._batch_rules(batch, found)
+                if self.progress is not None and batch.fws:
+                    self.progress(checked["fireworks"], total)
+            for page, fws in launch_pages(self.store, self.batch):
+                checked["launches"] += len(page)
+                highest["launch"] = max(highest["launch"], page[-1]["launch_id"])
+                orphans += [launch["launch_id"] for launch in page if launch["fw_id"] not in fws]
+                if "stray_launch" in found:
+                    found["stray_launch"] += filter(None, (self._stray_launch_problem(fws, x) for x in page))
+        # Counters only grow: read after the view, one behind the data is still behind.
+        if "id_counter" in found:
+            found["orphan_launch"] += self.orphan_launches(orphans)
+            found["id_counter"] += self.counters(highest)
+        problems = []
+        for stage in stages:
+            for rule, key in RULES[stage]:
+                problems += (
+                    sorted(found[rule], key=lambda p, k=key: getattr(p, k) or 0) if key else found[rule]
+                )
+        return checked, problems
+
+    def _batch_rules(self, batch, found):
+        if "link" in found:
+            found["orphan_firework"] += self.orphan_fireworks(batch)
+            found["empty_workflow"] += self.empty_workflows(batch)
+            found["link"] += self.links(batch)
+            found["cycle"] += self.cycles(batch)
+        if "no_live_launch" in found:
+            found["no_live_launch"] += self.live_launches(batch)
+        if "dependency" in found:
+            found["dependency"] += self.dependency_rules(batch)
 
     def old_enough(self, stamp):
         return _age_secs(stamp, self.lp.clock()) >= self.grace
 
     # -- stage 1: who belongs where, and the links ---------------------------------
-    def structure(self, snap):
-        yield from self.orphan_launches(snap)
-        yield from self.orphan_fireworks(snap)
-        yield from self.empty_workflows(snap)
-        yield from self.links(snap)
-        yield from self.cycles(snap)
-        yield from self.counters(snap)
-
-    def orphan_launches(self, snap):
-        orphans = sorted(
-            launch["launch_id"] for launch in snap.launches.values() if launch["fw_id"] not in snap.fws
-        )
+    def orphan_launches(self, orphans):
         if orphans:
             yield Problem(
                 "orphan_launch",
                 f"launch(es) {_ids(orphans)} belong to no firework "
                 "(left by an interrupted delete); --fix removes them",
-                launch_id=orphans[0],
+                launch_id=min(orphans),
                 fixable=True,
                 repair=lambda: self.store.delete_launches(orphans) or True,
             )
 
-    def orphan_fireworks(self, snap):
-        for wf_id, members in sorted(snap.members.items()):
-            if wf_id in snap.workflows:
+    def orphan_fireworks(self, batch):
+        for wf_id, members in sorted(batch.members.items()):
+            if wf_id in batch.workflows:
                 continue
-            newest = max(snap.fws[i].get("created_on") or "" for i in members)
+            newest = max(batch.fws[i].get("created_on") or "" for i in members)
             settled = self.old_enough(newest)
             why = (
                 "--fix removes them and their launches"
@@ -256,23 +237,23 @@ class Checker:
                 repair=lambda m=members: self.store.delete_fireworks(m) or True,
             )
 
-    def empty_workflows(self, snap):
-        for wf_id in sorted(set(snap.workflows) - set(snap.members)):
+    def empty_workflows(self, batch):
+        for wf_id in sorted(set(batch.workflows) - set(batch.members)):
             yield Problem(
                 "empty_workflow",
-                f"workflow {wf_id} ({snap.workflows[wf_id].get('name')!r}) "
+                f"workflow {wf_id} ({batch.workflows[wf_id].get('name')!r}) "
                 "has no fireworks; --fix removes it",
                 wf_id=wf_id,
                 fixable=True,
                 repair=lambda w=wf_id: self.store.delete_workflow(w) or True,
             )
 
-    def links(self, snap):
-        for fw in sorted(snap.fws.values(), key=lambda d: d["fw_id"]):
+    def links(self, batch):
+        for fw in batch.fws.values():
             me = fw["fw_id"]
             for side, other_side in (("children", "parents"), ("parents", "children")):
                 for other in fw[side]:
-                    target = snap.fws.get(other)
+                    target = batch.firework(other)
                     if target is None:
                         yield Problem(
                             "dangling_link",
@@ -320,9 +301,9 @@ class Checker:
             self.store.update_fireworks([fw_id], {side: list(doc[side]) + [other]})
         return True
 
-    def cycles(self, snap):
-        for wf_id, members in sorted(snap.members.items()):
-            links = {i: [c for c in snap.fws[i]["children"] if c in snap.fws] for i in members}
+    def cycles(self, batch):
+        for wf_id, members in sorted(batch.members.items()):
+            links = {i: [c for c in batch.fws[i]["children"] if batch.firework(c)] for i in members}
             order = topological_order(links)
             if len(order) < len(links):
                 cycle = find_cycle(links, set(links) - set(order))
@@ -334,37 +315,31 @@ class Checker:
                     wf_id=wf_id,
                 )
 
-    def counters(self, snap):
+    def counters(self, highest):
         for kind, table, key in ID_KINDS:
-            items = {"fireworks": snap.fws, "workflows": snap.workflows, "launches": snap.launches}[table]
-            highest = max(items, default=0)
-            if snap.next_ids[kind] <= highest:
-                gap = highest - snap.next_ids[kind] + 1
+            following = self.store.next_ids(kind, 0)
+            if following <= highest[kind]:
+                gap = highest[kind] - following + 1
                 yield Problem(
                     "id_counter",
-                    f"the next {key} would be {snap.next_ids[kind]}, but "
-                    f"{table} up to {highest} exist; new ones would collide. --fix "
+                    f"the next {key} would be {following}, but "
+                    f"{table} up to {highest[kind]} exist; new ones would collide. --fix "
                     "moves the counter on",
                     fixable=True,
                     repair=lambda k=kind, n=gap: self.store.next_ids(k, n) and True,
                 )
 
     # -- stage 2: RUNNING and RESERVED fireworks against their launches -------------
-    def launch_rules(self, snap):
-        for fw in sorted(snap.fws.values(), key=lambda d: d["fw_id"]):
-            if fw["state"] in (S.RUNNING.value, S.RESERVED.value):
-                problem = self._live_launch_problem(snap, fw)
-                if problem:
-                    yield problem
-        for launch in sorted(snap.launches.values(), key=lambda d: d["launch_id"]):
-            if launch["state"] in (S.RUNNING.value, S.RESERVED.value):
-                problem = self._stray_launch_problem(snap, launch)
+    def live_launches(self, batch):
+        for fw in batch.fws.values():
+            if fw["state"] in LIVE:
+                problem = self._live_launch_problem(batch, fw)
                 if problem:
                     yield problem
 
-    def _live_launch_problem(self, snap, fw):
+    def _live_launch_problem(self, batch, fw):
         state, current = fw["state"], fw.get("current_launch")
-        launch = snap.launches.get(current) if current is not None else None
+        launch = batch.launches.get(current) if current is not None else None
         # a duplicate (launchpad/duplicates.py) follows the launch it took over
         mine = launch is not None and (
             launch["fw_id"] == fw["fw_id"] or current in (fw.get("taken_launches") or ())
@@ -379,6 +354,7 @@ class Checker:
             why = f"points to launch {current} of firework {launch['fw_id']}"
         else:
             why = f"points to launch {current}, which is {launch['state']}"
+        unfinished = batch.unfinished_parents(fw) or []  # the batch is gone when the fix runs
         settled = self.old_enough(fw.get("updated_on"))
         action = (
             "--fix puts it back to READY/WAITING"
@@ -392,11 +368,10 @@ class Checker:
             fw_id=fw["fw_id"],
             launch_id=current,
             fixable=settled,
-            repair=lambda: self._requeue(fw, snap),
+            repair=lambda: self._requeue(fw, unfinished),
         )
 
-    def _requeue(self, fw, snap):
-        unfinished = snap.unfinished_parents(fw) or []
+    def _requeue(self, fw, unfinished):
         goal = S.WAITING.value if unfinished else S.READY.value
         return bool(
             self.store.update_fireworks(
@@ -411,8 +386,10 @@ class Checker:
             )
         )
 
-    def _stray_launch_problem(self, snap, launch):
-        fw = snap.fws.get(launch["fw_id"])
+    def _stray_launch_problem(self, fws, launch):
+        if launch["state"] not in LIVE:
+            return None
+        fw = fws.get(launch["fw_id"])
         if fw is None:
             return None  # an orphan launch: stage 1 said so
         if fw.get("current_launch") == launch["launch_id"] and fw["state"] == launch["state"]:
@@ -456,12 +433,12 @@ class Checker:
         return self.store.update_launch(launch["launch_id"], changes, expect_state=launch["state"])
 
     # -- stage 3: states and counts against the parents ---------------------------
-    def dependency_rules(self, snap):
-        for fw in sorted(snap.fws.values(), key=lambda d: d["fw_id"]):
+    def dependency_rules(self, batch):
+        for fw in batch.fws.values():
             if fw["state"] == S.ARCHIVED.value:
                 continue
             ran = fw["state"] in RAN
-            unfinished = snap.unfinished_parents(fw, lenient=ran)
+            unfinished = batch.unfinished_parents(fw, lenient=ran)
             if unfinished is None:
                 continue
             if ran and unfinished:
@@ -469,7 +446,7 @@ class Checker:
                     "ran_too_early",
                     f"firework {fw['fw_id']} is {fw['state']} although "
                     f"its parent(s) {_ids(unfinished)} are "
-                    f"{', '.join(sorted({snap.fws[p]['state'] for p in unfinished}))}",
+                    f"{', '.join(sorted({batch.firework(p)['state'] for p in unfinished}))}",
                     fw_id=fw["fw_id"],
                 )
                 continue
@@ -518,13 +495,15 @@ class Checker:
         )
 
 
-def check(launchpad, fix=False, grace_secs=DEFAULT_GRACE_SECS):
+def check(launchpad, fix=False, grace_secs=DEFAULT_GRACE_SECS, batch=DEFAULT_BATCH, progress=None):
     """Check every invariant of ``launchpad``'s store; with ``fix`` repair the safe ones.
 
     ``grace_secs``: problems that a live rocket or an ``lpad add`` in progress
-    could still resolve are only repaired once this old. Returns a Report.
+    could still resolve are only repaired once this old. ``batch``: about how many
+    fireworks are read at a time; ``progress(fireworks_done, total)`` is called after
+    each batch. Returns a Report.
     """
-    return Checker(launchpad, fix=fix, grace_secs=grace_secs).run()
+    return Checker(launchpad, fix=fix, grace_secs=grace_secs, batch=batch, progress=progress).run()
 
 
 __all__ = ["check", "Report", "Problem", "DEFAULT_GRACE_SECS"]

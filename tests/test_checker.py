@@ -459,7 +459,6 @@ def test_a_store_from_before_the_links_table_keeps_its_links(tmp_path):
 
 
 def test_the_check_reads_one_view_without_holding_back_writers(tmp_path):
-    from launchpad.checker import Snapshot
     from launchpad.stores import SQLiteStore
 
     path = tmp_path / "s.sqlite"
@@ -470,5 +469,101 @@ def test_the_check_reads_one_view_without_holding_back_writers(tmp_path):
         before = reader.get_fw_ids(count_only=True)
         writer.add_wf(diamond())  # would time out if the check held the write lock
         assert reader.get_fw_ids(count_only=True) == before == 4  # the view does not move
-    assert Snapshot(reader.store).counts()["fireworks"] == 8
+    assert check(reader).checked["fireworks"] == 8
     assert check(reader).ok
+
+
+# -- read in batches (issue 14: a million fireworks) ------------------------------------
+def test_batches_find_what_one_read_finds(clp):
+    """Batches of one workflow: links, parents and launches in other batches, fireworks of
+    missing workflows between and past the workflows, give the same report as one read."""
+    for _ in range(3):
+        clp.add_wf(diamond())  # fw 1-4, 5-8, 9-12 in workflows 1, 2, 3
+    clp.store.update_fireworks([5], {"state": "COMPLETED"})  # children 6, 7 left WAITING
+    clp.store.update_fireworks([12], {"parents": [9, 10, 11, 1]})  # a parent in workflow 1
+    clp.store.update_fireworks([1], {"children": [2, 3, 12]})
+    clp.store.update_fireworks([10], {"children": [99]})  # dangling
+    clp.store.update_fireworks([8], {"children": [5]})  # a cycle in workflow 2
+    clp.store.update_fireworks([5], {"parents": [8]})
+    fw, launch_id = clp.checkout_fw()  # firework 1 RUNNING, then its launch lost
+    clp.store.delete_launches([launch_id])
+    clp.store.insert_launch({"launch_id": clp.store.next_ids("launch"), "fw_id": 777, "state": "RUNNING"})
+    clp.store.next_ids("wf")  # no workflow 4
+    clp.add_wf(diamond())  # workflow 5
+    _orphans(clp, wf_id=4)  # between two workflows
+    _orphans(clp, wf_id=50)  # past every workflow: the last batch
+    clp.store.insert_workflow({"wf_id": clp.store.next_ids("wf"), "name": "hollow"}, [])
+    clp.test_clock.advance(600)
+    whole = check(clp)
+    assert {"cross_workflow_link", "dangling_link", "cycle", "no_live_launch", "orphan_launch"} <= set(
+        kinds(whole)
+    ), whole.lines()
+    assert {"orphan_firework", "empty_workflow", "waiting_on"} <= set(kinds(whole)), whole.lines()
+    assert [p.wf_id for p in whole.problems if p.kind == "orphan_firework"] == [4, 50]
+    for size in (1, 4, 5):
+        assert check(clp, batch=size).to_dict() == whole.to_dict(), size
+    fixed = check(clp, fix=True, grace_secs=0, batch=1)
+    assert fixed.to_dict()["remaining"] == check(clp).to_dict()["remaining"]
+    assert {p.kind for p in fixed.remaining} <= {"cross_workflow_link", "cycle", "ran_too_early"}
+
+
+def test_progress_is_reported_per_batch(clp):
+    for _ in range(3):
+        clp.add_wf(diamond())
+    seen = []
+    assert check(clp, batch=4, progress=lambda done, total: seen.append((done, total))).ok
+    assert seen == [(4, 12), (8, 12), (12, 12)]
+
+
+def test_lpad_admin_check_draws_progress_on_a_terminal_only():
+    import io
+
+    from launchpad.cli.admin import _check_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert _check_progress(io.StringIO()) is None
+    screen = Terminal()
+    show = _check_progress(screen)
+    show(4, 8)
+    show(8, 8)
+    assert screen.getvalue() == "\rchecked 4/8 fireworks\rchecked 8/8 fireworks\n"
+
+
+_PEAK_OF_CHECK = """
+import sys, tracemalloc
+from launchpad import LaunchPad, Firework, Workflow, ScriptTask
+from launchpad.checker import check
+from launchpad.stores import SQLiteStore
+
+lp = LaunchPad(SQLiteStore(sys.argv[1]))
+for n in range(int(sys.argv[2])):
+    fws = [Firework(ScriptTask.from_str("true"), name=f"f{i}") for i in range(50)]
+    lp.add_wf(Workflow(fws, {a: [b] for a, b in zip(fws, fws[25:])}, name=f"wf{n}"))
+tracemalloc.start()
+report = check(lp, batch=100)
+assert report.ok, report.lines()
+print(tracemalloc.get_traced_memory()[1])
+"""
+
+
+def test_memory_of_a_check_stays_flat_in_the_number_of_workflows(tmp_path):
+    """Ten times the workflows, about the same peak (it grew with the store when every
+    workflow, firework and launch was read before the first rule ran)."""
+    import subprocess
+    import sys
+
+    def peak(workflows):
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_OF_CHECK, str(tmp_path / f"{workflows}.sqlite"), str(workflows)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return int(done.stdout.split()[-1])
+
+    small, large = peak(4), peak(40)
+    assert large < small * 1.5, (small, large)

@@ -5,6 +5,7 @@
 """
 
 import argparse
+import sys
 
 from .. import display
 from ..checker import DEFAULT_GRACE_SECS, check
@@ -127,7 +128,7 @@ def import_command(args, launchpad):
 
 
 def check_command(args, launchpad):
-    report = check(launchpad, fix=args.fix, grace_secs=args.grace)
+    report = check(launchpad, fix=args.fix, grace_secs=args.grace, progress=_check_progress(sys.stderr))
 
     def human():
         for line in report.lines():
@@ -135,6 +136,19 @@ def check_command(args, launchpad):
 
     display.emit(report.to_dict(), getattr(args, "output", None), human=human)
     return 0 if report.ok else EXIT_PROBLEMS
+
+
+def _check_progress(stream):
+    """``checked 120000/1000000 fireworks`` redrawn on a terminal's stderr (a check of a
+    million fireworks takes minutes); nothing when stderr is not a terminal."""
+    if not display.is_terminal(stream):
+        return None
+
+    def show(done, total):
+        stream.write(f"\rchecked {done}/{total} fireworks" + ("\n" if done >= total else ""))
+        stream.flush()
+
+    return show
 
 
 __all__ = ["check_command", "import_command", "register"]
