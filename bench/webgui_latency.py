@@ -207,8 +207,8 @@ def time_http(port, url, repeats):
         body = response.read()
         wall = time.perf_counter() - started
         status = response.status
-        if response.getheader("Content-Encoding") == "gzip":
-            size = len(gzip.decompress(body))
+        gzipped = response.getheader("Content-Encoding") == "gzip"
+        size = len(gzip.decompress(body)) if gzipped else len(body)  # small bodies go uncompressed
         if i:  # the first one warms caches and the connection
             walls.append(wall * 1000)
     conn.close()
