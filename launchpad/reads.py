@@ -103,17 +103,18 @@ def wf_ids(store, query=None, state=None, sort=None, limit=0):
     """
     ids = [d["wf_id"] for d in store.find_workflows(query, ["wf_id"], sort=sort, limit=0 if state else limit)]
     if state:
-        counts = store.workflow_state_counts(ids if query else None)
-        ids = [i for i in ids if workflow_state(counts.get(i, {})) == state]
+        present = store.workflow_states(ids if query else None)
+        ids = [i for i in ids if workflow_state(dict.fromkeys(present.get(i, ()), 1)) == state]
     return ids[:limit] if limit else ids
 
 
 def wf_state_counts(store, query=None):
-    """``{state: number of workflows}`` from one grouped query over fireworks."""
+    """``{state: number of workflows}`` from the states present in each (launchpad/stores/
+    sqlite_counts.py: index seeks on SQLite, not a count of every firework)."""
     ids = None if not query else [d["wf_id"] for d in store.find_workflows(query, ["wf_id"])]
     totals = {}
-    for counts in store.workflow_state_counts(ids).values():
-        state = workflow_state(counts)
+    for states in store.workflow_states(ids).values():
+        state = workflow_state(dict.fromkeys(states, 1))
         totals[state] = totals.get(state, 0) + 1
     return totals
 

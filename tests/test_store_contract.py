@@ -97,6 +97,27 @@ def test_counts_by_state_and_per_workflow(store):
     assert store.count_workflows({"name": "wf"}) == 2
 
 
+@pytest.mark.parametrize("per_workflow", [1, 3, 40])
+def test_states_present_in_each_workflow_match_the_counts(store, per_workflow):
+    """``workflow_states``: on SQLite a loose index scan when workflows are large (a few
+    seeks per distinct state), a plain scan when they are small; both as the counts say."""
+    import random
+
+    rng = random.Random(per_workflow)
+    states = ["READY", "WAITING", "COMPLETED", "FIZZLED", "RUNNING", "ARCHIVED", "DEFUSED", "PAUSED"]
+    fw_id = 0
+    for wf_id in (1, 2, 5, 9, 10, 30):  # gaps in the ids, and a workflow with no fireworks
+        docs = []
+        for _ in range(per_workflow if wf_id != 9 else 0):
+            fw_id += 1
+            docs.append(fw_doc(fw_id, wf_id=wf_id, state=rng.choice(states[: rng.randint(1, 8)])))
+        add(store, docs, wf_id=wf_id)
+    expected = {wf_id: set(counts) for wf_id, counts in store.workflow_state_counts().items()}
+    assert store.workflow_states() == expected
+    assert 9 not in expected and len(expected) == 5
+    assert store.workflow_states([1, 9]) == {1: expected[1], 9: set()}
+
+
 def test_conditional_update_is_fenced(store):
     add(store, [fw_doc(1, state="RUNNING", current_launch=7)])
     assert store.update_fireworks([1], {"state": "COMPLETED"}, expect={"current_launch": 8}) == []

@@ -160,6 +160,11 @@ class Store(ABC):
     def workflow_state_counts(self, wf_ids: Optional[Iterable[int]] = None) -> dict[int, dict[str, int]]:
         """``{wf_id: {state: count}}`` for the given workflows (None: all), from one query."""
 
+    def workflow_states(self, wf_ids: Optional[Iterable[int]] = None) -> dict[int, set[str]]:
+        """The states present in each workflow: all its state needs (``workflow_state``);
+        a backend may find them without counting every firework."""
+        return {wf_id: set(counts) for wf_id, counts in self.workflow_state_counts(wf_ids).items()}
+
     @abstractmethod
     def find_workflows(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0

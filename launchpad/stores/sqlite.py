@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, matches, project, resolved, select, sort_docs
 from ..states import State
-from . import sqlite_names
+from . import sqlite_counts, sqlite_names
 from .base import Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
 from .sqlite_filters import Subqueries, compile_filter, in_clause, sql_regex, vetted
@@ -504,6 +504,11 @@ class SQLiteStore(Store):
         ):
             out.setdefault(wf_id, {})[state] = n
         return out
+
+    def workflow_states(self, wf_ids: Optional[Iterable[int]] = None) -> dict[int, set[str]]:
+        if wf_ids is not None:
+            return super().workflow_states(wf_ids)
+        return sqlite_counts.workflow_states(self.conn())
 
     def find_workflows(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
