@@ -206,7 +206,16 @@ def test_add_missing_file(run):
 
 
 # -- listing ----------------------------------------------------------------------------
-def test_get_fws_displays_filters_and_machine_formats(run):
+@pytest.fixture
+def at_a_terminal(monkeypatch):
+    """stdout seen as a terminal: the tables people get (in a pipe, lpad prints FireWorks'
+    JSON instead; tests/test_cli_fireworks_output.py)."""
+    import launchpad.display as display
+
+    monkeypatch.setattr(display, "is_terminal", lambda stream=None: True)
+
+
+def test_get_fws_displays_filters_and_machine_formats(run, at_a_terminal):
     run("add", HELLO, DIAMOND)
     code, out, _ = run("get_fws")
     assert code == 0 and out.splitlines()[0].split() == ["fw_id", "name", "state", "created_on"]
@@ -264,7 +273,7 @@ def test_bad_input_is_one_line_and_changes_nothing(run, argv, code, words):
     assert states(run) == before
 
 
-def test_get_wflows(run):
+def test_get_wflows(run, at_a_terminal):
     run("add", HELLO, DIAMOND, PASS_DATA)
     code, out, _ = run("get_wflows")
     assert code == 0 and "diamond" in out and "pass data to children" in out

@@ -217,17 +217,17 @@ def test_every_workflow_file_round_trips(tutorial_tasks, tmp_path, relpath, fmt)
 @pytest.mark.parametrize("relpath", WORKFLOWS)
 def test_every_workflow_file_adds(lp, tutorial_tasks, relpath):
     wf = load_workflow(corpus(relpath))
-    id_map = lp.add_wf(wf)
-    assert sorted(id_map) == sorted(wf.id_fw)
-    stored_wf = lp.get_wf_by_fw_id(id_map[wf.fws[0].fw_id])
-    assert {id_map[p]: sorted(id_map[c] for c in kids) for p, kids in wf.links.items()} == {
+    file_ids, file_links = sorted(wf.id_fw), {p: list(kids) for p, kids in wf.links.items()}
+    id_map = lp.add_wf(wf)  # renumbers wf in place, as FireWorks' add_wf does
+    assert sorted(id_map) == file_ids and sorted(wf.id_fw) == sorted(id_map.values())
+    stored_wf = lp.get_wf_by_fw_id(wf.fws[0].fw_id)
+    assert {id_map[p]: sorted(id_map[c] for c in kids) for p, kids in file_links.items()} == {
         p: sorted(kids) for p, kids in stored_wf.links.items()
     }
     for fw in wf.fws:
-        spec = lp.get_fw_dict(id_map[fw.fw_id])["spec"]
+        spec = lp.get_fw_dict(fw.fw_id)["spec"]
         assert spec == fw.full_spec()  # _priority, _queueadapter, _trackers, _dupefinder... kept
-    roots = {id_map[r] for r in wf.root_fw_ids}
-    assert set(lp.get_fw_ids({"state": "READY"})) == roots
+    assert set(lp.get_fw_ids({"state": "READY"})) == set(wf.root_fw_ids)
 
 
 def test_walltime_file_keeps_its_queueadapter_settings(lp):

@@ -142,8 +142,9 @@ def add_listing(parser, sort_fields):
         "-d",
         "--display_format",
         choices=DISPLAY_FORMATS,
-        default="less",
-        help="ids, count, less (a short table, the default), more, or all (whole documents)",
+        default=None,
+        help="ids, count, less (a short table, the default at a terminal), more, or all (whole "
+        "documents); in a pipe without -o, FireWorks' JSON (default: ids, or more with a selection)",
     )
     order = parser.add_mutually_exclusive_group()
     order.add_argument("--sort", choices=sort_fields, help="sort by this field")

@@ -10,12 +10,14 @@ import launchpad.display as display
 import launchpad.reports as reports
 
 from ..states import ALL_STATES
+from . import fireworks_output
 from .common import (
     add_listing,
     add_selection,
     count,
     first_fw_ids,
     fw_query,
+    has_selection,
     select_workflows,
     sort_spec,
     wf_selection,
@@ -127,13 +129,22 @@ def register(group):
 
 
 def get_fws(args, lp):
-    return show_fws(lp, args, fw_query(lp, args))
+    return show_fws(lp, args, fw_query(lp, args), has_selection(args))
 
 
-def show_fws(lp, args, query):
-    """Fireworks matching ``query`` in ``-d``'s format (get_fws, get_fws_in_wflows)."""
+def show_fws(lp, args, query, selected=True):
+    """Fireworks matching ``query`` in ``-d``'s format (get_fws, get_fws_in_wflows);
+    in a pipe without -o, FireWorks' JSON (see fireworks_output)."""
     sort = sort_spec(args, "fw_id")
-    fmt, shown = args.output, args.display_format
+    fmt, shown = args.output, fireworks_output.display_format(args, selected)
+    if fireworks_output.wanted(args):
+        ids = (
+            lp.get_fw_ids(query, count_only=True)
+            if shown == "count"
+            else lp.get_fw_ids(query, sort, args.max)
+        )
+        fireworks_output.show(fireworks_output.fireworks(lp, ids, shown))
+        return 0
     if shown == "count":
         display.emit(lp.get_fw_ids(query, count_only=True), fmt)
     elif shown == "ids":
@@ -175,7 +186,18 @@ def _launches_by_fw(lp, docs):
 
 
 def get_wflows(args, lp):
-    fmt, shown = (None if args.table else args.output), args.display_format
+    fmt, shown = (
+        (None if args.table else args.output),
+        fireworks_output.display_format(args, has_selection(args)),
+    )
+    if fireworks_output.wanted(args):
+        docs = select_workflows(lp, args, sort=sort_spec(args, "wf_id"), limit=args.max)
+        first = first_fw_ids(lp, [d["wf_id"] for d in docs])
+        fw_ids = [first[d["wf_id"]] for d in docs]
+        fireworks_output.show(
+            fireworks_output.workflows(lp, len(fw_ids) if shown == "count" else fw_ids, shown)
+        )
+        return 0
     if shown == "count":
         query, state = wf_selection(lp, args)
         total = len(select_workflows(lp, args)) if state else lp.count_wfs(query or None)

@@ -293,7 +293,8 @@ def get_fws_in_wflows(args, lp):
     if any(vars(picked).values()):
         wf_ids = [d["wf_id"] for d in select_workflows(lp, picked)]
         query = combine(query, {"wf_id": {"$in": wf_ids}})
-    return show_fws(lp, args, query)
+    fws_selected = any(value for key, value in vars(inner).items() if key != "launches_mode")
+    return show_fws(lp, args, query, fws_selected)
 
 
 def delete_fws(args, lp):

@@ -55,6 +55,7 @@ READ_METHODS = frozenset(
         "fw_state_counts",
         "wf_id_of",
         "get_wf_summaries",
+        "get_wf_summary_dict",
         "get_wf_ids",
         "wf_state_counts",
         "count_wfs",
