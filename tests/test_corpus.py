@@ -13,7 +13,7 @@ import pytest
 from conftest import CORPUS, ROOT
 
 import rocket
-from launchpad import firetask
+from launchpad import FWorker, firetask
 from launchpad.errors import UnknownTaskError, WorkflowFileError
 from launchpad.workflow_files import dump_workflow, load_workflow, loads_workflow
 
@@ -266,20 +266,19 @@ def test_the_sleeping_firework_really_ran_its_script(lp, launch_env):
     assert read(launch_env / "sleep.log") == "10\n"
 
 
-def test_fw_multi_copies_to_home_only_when_allowed(lp, launch_env, monkeypatch):
+def test_fw_multi_copies_to_home_unless_the_worker_confines(lp, launch_env):
     lp.add_wf(load_workflow(corpus("firetask/fw_multi.yaml")))
-    run_all(lp, launch_env)
+    confined = FWorker(name="site", confine_launch_dir=True)
+    rocket.rapidfire(lp, confined, launch_root=str(launch_env / "work"), sleep_time=0, ping_interval=0)
     (launch,) = lp.get_launches()
     assert launch["state"] == "FIZZLED"
     assert launch["exception"]["task_index"] == 2
     assert launch["exception"]["task_name"] == "FileTransferTask"
     assert "outside the launch directory" in launch["exception"]["message"]
-    assert "STARSHELL_ALLOW_OUTSIDE_LAUNCH_DIR" in launch["exception"]["message"]
     assert not (launch_env / "home" / "words.txt").exists()
 
-    monkeypatch.setenv("STARSHELL_ALLOW_OUTSIDE_LAUNCH_DIR", "1")
     lp.rerun_fw(launch["fw_id"])
-    run_all(lp, launch_env)
+    run_all(lp, launch_env)  # as FireWorks: the tutorial's copy to ~ just works
     assert lp.get_fw_dict(launch["fw_id"])["state"] == "COMPLETED"
     assert read(launch_env / "home" / "words.txt") == "7\n"
 
