@@ -6,13 +6,16 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import closing
 
 import pytest
 
-from launchpad import Firework, Workflow
+from launchpad import Firework, LaunchPad, Workflow
 from launchpad.errors import NotFoundError
 from launchpad.maintenance import maintain, orphaned, refresh, unlock
+from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
+from launchpad.workflow_ops import scripts_workflow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -80,7 +83,9 @@ def test_lpad_admin_verbs(tmp_path):
             [*command, *argv], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
         )
 
-    assert lpad("add_scripts", "echo 1", "echo 2").returncode == 0
+    # The store the commands use, filled through the API (lpad add_scripts has its own tests).
+    with closing(SQLiteStore(tmp_path / "launchpad.sqlite")) as store:
+        LaunchPad(store).add_wf(scripts_workflow(["echo 1", "echo 2"]))
     tuned = lpad("-o", "json", "admin", "tuneup", "--full")
     assert tuned.returncode == 0 and "ANALYZE" in json.loads(tuned.stdout)["steps"]
     assert lpad("admin", "refresh", "-i", "2").returncode == 0
