@@ -183,7 +183,8 @@ def test_singleshot_over_ssh_submits_a_pilot_that_completes_the_firework(ws, slu
     assert oct((ws.conf / "my_launchpad.yaml").stat().st_mode & 0o777) == "0o600"
     ws.wait_completed(1)
     launch_dir = Path(ws.lp.get_launches()[0]["launch_dir"])
-    assert launch_dir.parent.parent == ws.conf  # the pilot's launcher dir, in the remote dir
+    assert launch_dir.parent == ws.conf  # the job's own launcher dir (singleshot runs there, as FireWorks')
+    assert (launch_dir / "FW_job_id").exists() and (launch_dir / "FW.json").exists()
     assert list(ws.conf.glob("launcher_*/FW_job_id"))
 
 
