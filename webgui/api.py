@@ -14,7 +14,7 @@ from launchpad.errors import StarshellError
 
 from . import actions, activity, data, firework_view, graph_view
 from .auth import can_act, logged_in, require_actions, settings
-from .context import cfg, counts_cache, lp, scope
+from .context import cfg, counts_cache, layouts, lp, scope
 from .firework_list import FireworkFilters, firework_list
 from .tails import tail
 
@@ -56,7 +56,8 @@ def workflow_graph(wf_id):
     """``?expand=3,5`` opens grouped layers; ``?pin=12`` shows a firework outside its group."""
     expanded = graph_view.id_list(request.args.get("expand"), "expand")
     pinned = graph_view.id_list(request.args.get("pin"), "pin")
-    return jsonify(graph_view.workflow_graph(lp(), wf_id, cfg("STARSHELL_DAG_LIMIT"), expanded, pinned))
+    graph = graph_view.workflow_graph(lp(), wf_id, cfg("STARSHELL_DAG_LIMIT"), expanded, pinned, layouts())
+    return jsonify(graph)
 
 
 @bp.get("/workflows/<int:wf_id>/find")

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from launchpad.errors import ConfigError, InvalidQueryError, StarshellError
 from launchpad.query import parse_query
 
-from . import api, auth, compat, data, pages
+from . import api, auth, compat, data, graph_view, pages
 from .colors import DISPLAY_ORDER
 from .server import DEFAULT_THREADS, GuiServer
 from .sessions import LoginThrottle, ServerSessionInterface, SessionStore
@@ -86,6 +86,7 @@ def create_app(config=None, launchpad=None):
         _base_query(app.config["STARSHELL_WF_QUERY"], "--wflowquery"),
     )
     app.extensions["starshell_counts"] = data.CountsCache()
+    app.extensions["starshell_layouts"] = graph_view.LayoutCache()
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(compat.bp)

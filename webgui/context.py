@@ -20,3 +20,8 @@ def scope():
 def counts_cache():
     """The app's ``data.CountsCache`` of workflow counts (the dashboard's costly part)."""
     return current_app.extensions["starshell_counts"]
+
+
+def layouts():
+    """The app's ``graph_view.LayoutCache`` of workflow graphs' layouts."""
+    return current_app.extensions["starshell_layouts"]
