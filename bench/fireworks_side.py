@@ -14,7 +14,6 @@ a round trip to a real MongoDB, so they compare across hardware.
 import argparse
 import contextlib
 import datetime
-import functools
 import json
 import os
 import resource
@@ -23,26 +22,10 @@ import tempfile
 import threading
 import time
 
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from store_op_counting import count_outermost_calls  # noqa: E402  (stdlib only)
+
 SHAPES = ("flat", "chain", "fan", "many")
-COUNTED_METHODS = (
-    "find",
-    "find_one",
-    "find_one_and_update",
-    "find_one_and_replace",
-    "find_one_and_delete",
-    "update_one",
-    "update_many",
-    "insert_one",
-    "insert_many",
-    "replace_one",
-    "delete_one",
-    "delete_many",
-    "count_documents",
-    "estimated_document_count",
-    "aggregate",
-    "distinct",
-    "bulk_write",
-)
 
 
 class StoreOpCounter:
@@ -51,29 +34,15 @@ class StoreOpCounter:
     def __init__(self):
         self.ops = 0
         self.active = False
-        self._local = threading.local()
         self._lock = threading.Lock()
 
     def install(self, collection_cls):
-        for name in COUNTED_METHODS:
-            method = getattr(collection_cls, name, None)
-            if method is not None:
-                setattr(collection_cls, name, self._wrap(method))
+        count_outermost_calls(collection_cls, self._hit)
 
-    def _wrap(self, method):
-        @functools.wraps(method)
-        def counted(*args, **kwargs):
-            depth = getattr(self._local, "depth", 0)
-            if self.active and depth == 0:
-                with self._lock:  # the rocket's ping thread calls too
-                    self.ops += 1
-            self._local.depth = depth + 1
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self._local.depth = depth
-
-        return counted
+    def _hit(self, *_):
+        if self.active:
+            with self._lock:  # the rocket's ping thread calls too
+                self.ops += 1
 
 
 def parse_args(argv):

@@ -8,7 +8,6 @@ Prints one JSON line on stdout.
 """
 
 import argparse
-import functools
 import json
 import os
 import resource
@@ -17,30 +16,17 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.append(os.path.join(ROOT, "tests"))  # store_op_counting, shared with the tests
+
+from store_op_counting import count_outermost_calls  # noqa: E402
 
 from launchpad import Firework, LaunchPad, Workflow  # noqa: E402
 from launchpad.stores import SQLiteStore  # noqa: E402
 from launchpad.stores.mongo import MongoStore  # noqa: E402
 from launchpad.tasks import PyTask, ScriptTask  # noqa: E402
 from rocket import rapidfire  # noqa: E402
-
-MONGO_METHODS = (
-    "find",
-    "find_one",
-    "find_one_and_update",
-    "update_one",
-    "update_many",
-    "insert_one",
-    "insert_many",
-    "replace_one",
-    "delete_one",
-    "delete_many",
-    "count_documents",
-    "aggregate",
-    "distinct",
-    "bulk_write",
-)
 
 
 def make_task(kind):
@@ -75,23 +61,7 @@ class OpCounter:
     def wrap_mongomock(self):
         import mongomock
 
-        cls = mongomock.collection.Collection
-        depth = {"n": 0}
-        for name in MONGO_METHODS:
-            original = getattr(cls, name)
-
-            @functools.wraps(original)
-            def counted(*args, __original=original, **kwargs):
-                outermost = depth["n"] == 0
-                depth["n"] += 1
-                try:
-                    if outermost:
-                        self.hit()
-                    return __original(*args, **kwargs)
-                finally:
-                    depth["n"] -= 1
-
-            setattr(cls, name, counted)
+        count_outermost_calls(mongomock.collection.Collection, self.hit)
 
 
 def open_store(backend, scratch, counter):

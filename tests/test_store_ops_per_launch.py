@@ -11,11 +11,10 @@ of mongomock's collection methods (outermost only: its own ``find_one`` ->
 ``find`` counts once); each is a round trip on a real server.
 """
 
-import functools
-
 import mongomock
 import pytest
 from conftest import make_store
+from store_op_counting import count_outermost_calls
 
 from launchpad import Firework, LaunchPad, Workflow
 from launchpad.tasks import PyTask
@@ -26,23 +25,6 @@ PER_RUN = 12  # the fixed cost: the last look for work, the heartbeat's thread s
 SQL_PER_LAUNCH = 6  # issue 14's target
 MONGO_PER_LAUNCH = 4  # issue 14's target, not met yet (see BENCHMARKS.md)
 MONGO_NOW = 6  # what the MongoDB backend does today: no more than this
-MONGO_METHODS = (
-    "find",
-    "find_one",
-    "find_one_and_update",
-    "find_one_and_replace",
-    "update_one",
-    "update_many",
-    "insert_one",
-    "insert_many",
-    "replace_one",
-    "delete_one",
-    "delete_many",
-    "count_documents",
-    "aggregate",
-    "distinct",
-    "bulk_write",
-)
 
 
 def workflow(shape, n):
@@ -68,21 +50,12 @@ def count_sql(store):
 
 
 def count_mongo(monkeypatch):
-    calls, depth = [], [0]
-    for name in MONGO_METHODS:
-        original = getattr(mongomock.collection.Collection, name)
-
-        @functools.wraps(original)
-        def counted(self, *args, __original=original, __name=name, **kwargs):
-            if depth[0] == 0:
-                calls.append(f"{self.name}.{__name}")
-            depth[0] += 1
-            try:
-                return __original(self, *args, **kwargs)
-            finally:
-                depth[0] -= 1
-
-        monkeypatch.setattr(mongomock.collection.Collection, name, counted)
+    calls = []
+    count_outermost_calls(
+        mongomock.collection.Collection,
+        lambda collection, method: calls.append(f"{collection.name}.{method}"),
+        monkeypatch.setattr,
+    )
     return calls
 
 
