@@ -19,18 +19,22 @@ FWORKER_FILE = "my_fworker.yaml"
 LAUNCHPAD_ENV = "STARSHELL_LAUNCHPAD"
 HOME_ENV = "STARSHELL_HOME"
 
-_MONGO_KEYS = {
+# FireWorks' LaunchPad arguments that select and reach MongoDB (lp_settings
+# gives them back in ``to_dict``; FilePad takes them too).
+CONNECTION_KEYS = (
     "host",
     "port",
     "name",
     "username",
     "password",
     "authsource",
-    "uri",
     "uri_mode",
     "mongoclient_kwargs",
-}
-_IGNORED_KEYS = {"logdir", "strm_lvl", "user_indices", "wf_user_indices", "_fw_name"}
+)
+# FireWorks' LaunchPad arguments for its own logger and indexes: accepted, not used here.
+LOGGING_KEYS = ("logdir", "strm_lvl", "user_indices", "wf_user_indices")
+_MONGO_KEYS = {*CONNECTION_KEYS, "uri"}
+_IGNORED_KEYS = {*LOGGING_KEYS, "_fw_name"}
 # FireWorks' connection keys -> pymongo's MongoClient keyword arguments.
 _CLIENT_KEYS = {
     "ssl": "tls",

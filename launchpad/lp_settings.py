@@ -9,20 +9,9 @@ by ``to_dict``; ``get_logdir`` returns ``logdir``.
 
 import os
 
-from .config import config_from_dict
+from .config import CONNECTION_KEYS, LOGGING_KEYS, config_from_dict
 from .errors import InvalidArgumentError, NoRawCollectionError
 
-CONNECTION_KEYS = (
-    "host",
-    "port",
-    "name",
-    "username",
-    "password",
-    "authsource",
-    "uri_mode",
-    "mongoclient_kwargs",
-)
-LOGGING_KEYS = ("logdir", "strm_lvl", "user_indices", "wf_user_indices")
 SETTING_KEYS = CONNECTION_KEYS + LOGGING_KEYS
 
 
