@@ -242,7 +242,7 @@ class LaunchPad:
     def get_fws(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
     ) -> list[Doc]:
-        return self.store.find_fireworks(query, fields, sort, limit, skip)
+        return [reads.shown_priority(d) for d in self.store.find_fireworks(query, fields, sort, limit, skip)]
 
     def get_fw_ids(
         self,

@@ -7,12 +7,21 @@ A missing id raises NotFoundError with the id, never a bare None.
 from .errors import NotFoundError
 from .models import Firework, Workflow
 from .states import workflow_state
+from .stores.base import NO_PRIORITY
+
+
+def shown_priority(doc):
+    """The document as users see it: no ``_priority`` shows as None, not the sort key."""
+    if doc.get("priority") == NO_PRIORITY:
+        doc["priority"] = None
+    return doc
 
 
 def fw_dict(store, fw_id, with_launches=True):
     doc = store.get_firework(int(fw_id))
     if doc is None:
         raise NotFoundError(f"no firework with id {fw_id}")
+    shown_priority(doc)
     if with_launches:
         doc["launches"] = store.find_launches({"fw_id": doc["fw_id"]})
         if doc.get("taken_launches"):  # a duplicate's: the runs it took over (duplicates.py)

@@ -22,6 +22,7 @@ from launchpad import Firework, LaunchPad, Workflow
 from launchpad.errors import InvalidQueryError
 from launchpad.query import WorkflowsOfFireworks, matcher, name_search
 from launchpad.stores import SQLiteStore, sqlite_names
+from launchpad.stores.schema import SCHEMA_VERSION
 from launchpad.stores.sqlite import compile_filter
 from launchpad.tasks import PyTask
 
@@ -203,7 +204,7 @@ def test_a_version_2_file_migrates_on_open_and_searches(tmp_path):
     assert "9" in listed.stdout
     store = SQLiteStore(path)
     conn = store.conn()
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "fireworks_name_wf" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     words = ["relax", "RÉLAX", "ſtatic", "static", "Ünïcode", "σισυφος", "ΣΙΣ", "nscf"]
     assert not uses_index(store, gui_query("relax"))  # nothing indexed yet: the scan

@@ -33,13 +33,19 @@ Sort = Optional[Sequence[Tuple[str, int]]]  # [(field, 1 | -1)]
 
 FIREWORK_INDEX_FIELDS = ("priority", "category", "fworker")
 
+# The sort key of a firework without ``_priority``: below every number, as MongoDB sorts
+# a missing spec._priority in FireWorks' claim. Internal only: displays read the spec.
+NO_PRIORITY = float("-inf")
+
 
 def index_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The spec keys a claim filters and sorts on, as top-level document fields."""
     if "_priority" not in spec and "_category" not in spec and "_fworker" not in spec:
-        return {"priority": 0, "category": None, "fworker": None}  # most fireworks: adds stay cheap
-    priority = spec.get("_priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+        return {"priority": NO_PRIORITY, "category": None, "fworker": None}  # most: adds stay cheap
+    priority = spec.get("_priority")
+    if priority is None:
+        priority = NO_PRIORITY  # null sorts as missing in MongoDB
+    elif isinstance(priority, bool) or not isinstance(priority, (int, float)):
         try:
             priority = float(priority)
         except (TypeError, ValueError, OverflowError):

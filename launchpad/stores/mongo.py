@@ -32,11 +32,12 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, O
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, check_safe, linear, resolved, timed_out
 from ..states import State
-from .base import Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
+from .base import NO_PRIORITY, Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 
 log = logging.getLogger("starshell.store")
 
 _COLLECTIONS = ("fireworks", "workflows", "launches", "counters")
+_PRIORITY_MIGRATED = "migrated:unset_priority_lowest"  # a counters document, not an id counter
 
 
 def _projection(fields):
@@ -194,6 +195,7 @@ class MongoStore(Store):
         return steps
 
     def _ensure_indexes(self):
+        self._unset_priority_lowest()
         self.fireworks.create_index("fw_id", unique=True)
         self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING), ("fw_id", ASCENDING)])
         self.fireworks.create_index([("wf_id", ASCENDING), ("state", ASCENDING)])
@@ -249,6 +251,14 @@ class MongoStore(Store):
                 self.db[name].delete_many({})
 
         self._guard(drop)
+
+    def _unset_priority_lowest(self):
+        """Once per database: fireworks written while a missing ``_priority`` ranked as 0
+        get the key that sorts below every number (FireWorks' claim order)."""
+        if self.counters.find_one({"_id": _PRIORITY_MIGRATED}):
+            return
+        self.fireworks.update_many({"spec._priority": None}, {"$set": {"priority": NO_PRIORITY}})
+        self.counters.update_one({"_id": _PRIORITY_MIGRATED}, {"$set": {"last": 1}}, upsert=True)
 
     def next_ids(self, kind: str, count: int = 1) -> int:
         doc = self._guard(

@@ -6,7 +6,7 @@ changes, so stores written by an older starshell open without data loss.
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Column fields per table: {column: kind}. Everything else lives in ``doc``.
 TABLES = {
@@ -126,8 +126,18 @@ def _names_table(conn):
         conn.execute(trigger)
 
 
+def _unset_priority_lowest(conn):
+    """3 -> 4: a firework without ``_priority`` sorts below every number (FireWorks'
+    claim order), not as 0; the column keeps the NOT NULL rule (-inf is the key)."""
+    conn.execute(
+        "UPDATE fireworks SET priority = ? WHERE json_type(doc, '$.spec._priority') IS NULL "
+        "OR json_type(doc, '$.spec._priority') = 'null'",
+        (float("-inf"),),
+    )
+
+
 # {from_version: function(conn)} each moving the file one version up.
-MIGRATIONS = {1: _links_to_edge_table, 2: _names_table}
+MIGRATIONS = {1: _links_to_edge_table, 2: _names_table, 3: _unset_priority_lowest}
 
 
 def ensure_indexes(conn):
