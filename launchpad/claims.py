@@ -49,19 +49,9 @@ def checkout_fw(
             return None, None
 
 
-def _checkout_once(
-    store,
-    clock,
-    opened,
-    worker=None,
-    launch_dir="",
-    fw_id=None,
-    host=None,
-    ip=None,
-    states=(S.READY.value,),
-    ping_interval=None,
-):
-    """Atomically claim the best firework this worker may run and open a launch.
+def _checkout_once(store, clock, opened, worker, launch_dir, fw_id, host, ip, states, ping_interval):
+    """Atomically claim the best firework this worker may run and open a launch
+    (arguments and their defaults: ``checkout_fw``).
 
     Returns ``(fw_doc, launch_id)`` or ``(None, None)`` when nothing fits; the
     new launch is remembered in ``opened`` (``{launch_id: {time_start, state_history}}``).
