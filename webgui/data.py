@@ -154,6 +154,14 @@ def check_state(state):
     return state or None
 
 
+def check_sort(args, sorts, default):
+    """The ``sort`` argument, one of ``sorts``' names (``default`` when absent)."""
+    sort = args.get("sort") or default
+    if sort not in sorts:
+        raise InvalidQueryError(f"unknown sort {sort!r:.40}; use one of {', '.join(sorts)}")
+    return sort
+
+
 @dataclass(frozen=True)
 class WorkflowFilters:
     """The workflow list's filters, read from request arguments and vetted."""
@@ -168,9 +176,7 @@ class WorkflowFilters:
 
     @classmethod
     def from_args(cls, args):
-        sort = args.get("sort") or "newest"
-        if sort not in SORTS:
-            raise InvalidQueryError(f"unknown sort {sort!r:.40}; use one of {', '.join(SORTS)}")
+        sort = check_sort(args, SORTS, "newest")
         return cls(
             state=check_state(args.get("state")),
             name=(args.get("name") or "").strip(),

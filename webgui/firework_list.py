@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from launchpad.errors import InvalidQueryError
 
-from .data import Scope, both, check_state, int_arg
+from .data import Scope, both, check_sort, check_state, int_arg
 
 SORTS = {
     "updated": [("updated_on", -1), ("fw_id", -1)],
@@ -54,9 +54,7 @@ class FireworkFilters:
 
     @classmethod
     def from_args(cls, args):
-        sort = args.get("sort") or "updated"
-        if sort not in SORTS:
-            raise InvalidQueryError(f"unknown sort {sort!r:.40}; use one of {', '.join(SORTS)}")
+        sort = check_sort(args, SORTS, "updated")
         return cls(
             state=check_state(args.get("state")),
             wf_id=int_arg(args, "wf_id", None, 0, 2**62),
