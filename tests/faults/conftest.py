@@ -100,12 +100,13 @@ def process_env(work):
     return env
 
 
-def spawn(args, work, name, **kwargs):
-    """A ``python <args>`` process in ``work``; its stderr goes to ``<name>.err``."""
+def spawn(args, work, name, cwd=None, **kwargs):
+    """A ``python <args>`` process in ``cwd`` (default ``work``); its stderr goes to
+    ``work/<name>.err``."""
     err = open(work / f"{name}.err", "w")
     proc = subprocess.Popen(
         [sys.executable, *args],
-        cwd=work,
+        cwd=cwd or work,
         env=process_env(work),
         stdout=kwargs.pop("stdout", subprocess.DEVNULL),
         stderr=err,
@@ -118,7 +119,13 @@ def spawn(args, work, name, **kwargs):
 
 
 def rlaunch(work, name, *args):
-    return spawn(["-m", "rocket.cli", *args], work, name)
+    """The real ``rlaunch``. A ``singleshot`` runs in the directory it is started in, as
+    FireWorks' does, so each gets its own (a queue job's block directory), as users run it."""
+    cwd = None
+    if "singleshot" in args:
+        cwd = work / f"{name}.dir"
+        cwd.mkdir(exist_ok=True)
+    return spawn(["-m", "rocket.cli", *args], work, name, cwd=cwd)
 
 
 def lpad(work, *args, timeout=60):
