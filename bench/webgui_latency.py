@@ -29,7 +29,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,8 +37,10 @@ from datetime import datetime, timedelta, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, HERE]
+sys.path.append(os.path.join(ROOT, "tests"))  # webgui_process, shared with the tests
 
 from search_latency import build  # noqa: E402  - the same large store as the search benchmark
+from webgui_process import WebguiProcess  # noqa: E402
 
 from launchpad import LaunchPad  # noqa: E402
 from launchpad.states import LaunchState  # noqa: E402
@@ -162,37 +163,6 @@ def urls(ids):
         for dag in ids.get("dags", {}).values()
         for u in (f"/workflows/{dag}", f"/api/workflows/{dag}/graph")
     ]
-
-
-class Gui:
-    """``lpad webgui`` in its own process, as a user starts it."""
-
-    def __init__(self, home):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
-        env.update(STARSHELL_HOME=home, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
-        lpad = shutil.which("lpad")
-        command = (
-            [lpad]
-            if lpad
-            else [sys.executable, "-c", "import sys; from launchpad.cli import main; sys.exit(main())"]
-        )
-        self.process = subprocess.Popen(
-            command + ["webgui", "--port", "0", "-b"], cwd=home, env=env, stderr=subprocess.PIPE, text=True
-        )
-        banner = ""
-        for _ in range(5):
-            banner += self.process.stderr.readline()
-            found = re.search(r"http://127\.0\.0\.1:(\d+)/", banner)
-            if found or self.process.poll() is not None:
-                break
-        if not found:
-            self.stop()
-            raise SystemExit(f"lpad webgui did not start: {banner}")
-        self.port = int(found.group(1))
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 def time_http(port, url, repeats):
@@ -319,7 +289,10 @@ def main(argv=None):
     try:
         ids = make_store(home, args.fireworks, min(args.launched, args.fireworks // 5))
         print(json.dumps({"fireworks": args.fireworks, "launched": args.launched, **ids}), flush=True)
-        gui = Gui(home)
+        try:
+            gui = WebguiProcess(home, home, "-b")
+        except RuntimeError as error:
+            raise SystemExit(str(error)) from None
         try:
             wanted = [u for u in urls(ids) if not args.only or re.search(args.only, u)]
             http_rows = []

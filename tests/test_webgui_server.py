@@ -7,34 +7,22 @@ cookie must not act, passwords cannot be guessed quickly, a foreign Host
 header is refused, responses are compressed, FireWorks' URLs redirect.
 """
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 import requests
+from webgui_process import WebguiProcess, lpad_command, user_env
 
 from launchpad import Firework, LaunchPad, Workflow
 from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
 from webgui.passwd import write_password_file
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "correct horse battery"
 CATASTROPHIC = '{"name": {"$regex": "^(.|.){0,22}Q"}}'  # ~1 s a name in Python's re, holding the GIL
-
-
-def lpad_command():
-    exe = shutil.which("lpad")
-    return (
-        [exe]
-        if exe
-        else [sys.executable, "-c", "import sys; from launchpad.cli import main; sys.exit(main())"]
-    )
 
 
 def fill_store(home, workflows=40):
@@ -46,45 +34,15 @@ def fill_store(home, workflows=40):
     lp.store.close()
 
 
-class Gui:
-    """One ``lpad webgui`` process on a free port."""
+class Gui(WebguiProcess):
+    """``lpad webgui`` over a store of ``workflows`` slow-to-regex workflows."""
 
     def __init__(self, tmp_path, *options, workflows=40):
         self.home, self.work = tmp_path / "home", tmp_path / "work"
         self.home.mkdir()
         self.work.mkdir()
         fill_store(self.home, workflows)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
-        env.update(
-            STARSHELL_HOME=str(self.home),
-            PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
-        )
-        self.process = subprocess.Popen(
-            lpad_command() + ["webgui", "--port", "0", *options],
-            cwd=self.work,
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        banner = ""
-        for _ in range(5):  # warnings may come first
-            banner += self.process.stderr.readline()
-            found = re.search(r"http://127\.0\.0\.1:(\d+)/", banner)
-            if found or self.process.poll() is not None:
-                break
-        if not found:
-            self.stop()
-            raise AssertionError(f"lpad webgui did not start: {banner}{self.process.stderr.read()}")
-        self.url = f"http://127.0.0.1:{found.group(1)}"
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stderr.close()
+        super().__init__(self.home, self.work, *options)
 
 
 @pytest.fixture
@@ -293,12 +251,10 @@ def test_fireworks_basic_auth_guards_every_page(tmp_path):
     ],
 )
 def test_bad_webgui_options_are_one_line_errors(tmp_path, options, words):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARSHELL")}
-    env.update(STARSHELL_HOME=str(tmp_path), PYTHONPATH=ROOT)
     result = subprocess.run(
         lpad_command() + ["webgui", "--port", "0", *options],
         cwd=tmp_path,
-        env=env,
+        env=user_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=60,
