@@ -83,7 +83,8 @@ RERUNNABLE = sources_of(S.READY)
 # offers, and what the LaunchPad's commands accept (tests/test_states.py checks both).
 COMMAND_SOURCES = {
     "rerun": RERUNNABLE,
-    "defuse": DEFUSABLE,
+    # FireWorks' defuse_fw reruns a COMPLETED firework, then defuses it (LaunchPad.defuse_fw).
+    "defuse": tuple(dict.fromkeys((*DEFUSABLE, S.COMPLETED.value))),
     "reignite": (S.DEFUSED.value,),
     "pause": PAUSABLE,
     "resume": (S.PAUSED.value,),

@@ -69,7 +69,9 @@ def test_firework_page_offers_only_legal_actions(client, demo):
     assert [a["action"] for a in offered["workflow"]] == ["archive", "delete"]
     page = client.get(f"/fireworks/{ids[1]}").get_data(as_text=True)  # COMPLETED
     assert 'data-action="rerun"' in page and 'data-action="pause"' not in page
-    assert 'data-action="defuse"' not in page and 'data-action="archive"' in page
+    assert 'data-action="archive"' in page
+    # FireWorks' defuse_fw reruns a COMPLETED firework, then defuses it: so it is offered
+    assert 'data-action="defuse"' in page
 
 
 def test_illegal_actions_are_refused_with_the_legal_ones_named(client, demo):
@@ -77,7 +79,7 @@ def test_illegal_actions_are_refused_with_the_legal_ones_named(client, demo):
     response = post(client, f"/api/fireworks/{ids[1]}/pause", client.token)
     assert response.status_code == 409
     assert response.get_json()["error"] == (
-        f"firework {ids[1]} is COMPLETED: pause is not possible (possible: rerun, priority)"
+        f"firework {ids[1]} is COMPLETED: pause is not possible (possible: rerun, defuse, priority)"
     )
     assert lp.get_fw_dict(ids[1], with_launches=False)["state"] == "COMPLETED"
     bulk = post(client, "/api/actions", client.token, {"action": "reignite", "fw_ids": [ids[1], ids[3]]})
