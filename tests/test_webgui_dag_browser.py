@@ -7,9 +7,6 @@ also writes the screenshots docs/webgui.md shows.
 
 import os
 import shutil
-import subprocess
-import sys
-import sysconfig
 import time
 
 import pytest
@@ -266,15 +263,7 @@ def test_running_firework_page_is_live(browser, gui, tmp_path):  # noqa: F811
     )
     lp.add_wf(Workflow([fw], name="live"))
     (user.work / "FW_config.yaml").write_text("PING_TIME_SECS: 1\n")
-    rlaunch = os.path.join(sysconfig.get_path("scripts"), "rlaunch")
-    command = [rlaunch] if os.access(rlaunch, os.X_OK) else [sys.executable, "-m", "rocket.cli"]
-    rocket = subprocess.Popen(
-        command + ["singleshot"],
-        cwd=user.work,
-        env=user.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    rocket = user.start("rlaunch", "singleshot")
     try:
         deadline = time.time() + 20
         while lp.get_fw_dict(1, with_launches=False)["state"] != "RUNNING" and time.time() < deadline:
@@ -323,15 +312,7 @@ def test_ready_firework_page_turns_live_when_it_starts(browser, gui, tmp_path): 
     # Backing off from the 1 s refresh: at about 1, 2.5 and 4.75 s, not every second.
     assert 2 <= len(polls) <= 3 and all(url.endswith("/state") for _, url in polls), polls
     # Polls now come ~5 and ~8 s apart: a 10 s run is seen RUNNING however slow rlaunch starts.
-    rlaunch = os.path.join(sysconfig.get_path("scripts"), "rlaunch")
-    command = [rlaunch] if os.access(rlaunch, os.X_OK) else [sys.executable, "-m", "rocket.cli"]
-    rocket = subprocess.Popen(
-        command + ["singleshot"],
-        cwd=user.work,
-        env=user.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    rocket = user.start("rlaunch", "singleshot")
     try:
         expect(page.locator("#fw-state .badge")).to_have_text("RUNNING", timeout=20_000)
         expect(page.locator("#fw-live")).to_contain_text("live: refreshing")

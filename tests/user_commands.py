@@ -20,12 +20,10 @@ class User:
     env: dict
 
     def run(self, command, *argv, timeout=120, extra_env=None, stdin=None):
-        """The installed console script if there is one, else ``python -m``; ``stdin``
-        is what the user types (none: the command reads an empty input)."""
-        script = os.path.join(sysconfig.get_path("scripts"), command)
-        exe = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", _MODULES[command]]
+        """``command`` to its end; ``stdin`` is what the user types (none: the
+        command reads an empty input)."""
         return subprocess.run(
-            exe + [str(a) for a in argv],
+            _command_line(command, argv),
             cwd=self.work,
             capture_output=True,
             text=True,
@@ -34,6 +32,23 @@ class User:
             input=stdin,
             env={**self.env, **(extra_env or {})},
         )
+
+    def start(self, command, *argv):
+        """``command`` in the background, its output (stdout and stderr) on ``.stdout``."""
+        return subprocess.Popen(
+            _command_line(command, argv),
+            cwd=self.work,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _command_line(command, argv):
+    """The installed console script if there is one, else ``python -m``."""
+    script = os.path.join(sysconfig.get_path("scripts"), command)
+    exe = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", _MODULES[command]]
+    return exe + [str(a) for a in argv]
 
 
 def new_user(tmp_path):
