@@ -243,7 +243,7 @@ def _settings(text, tmp_path):
 
 def test_keys_become_the_defaults_of_their_options(tmp_path):
     """Every row of the three commands' tables reaches its option; the command line wins."""
-    from launchpad import cli as lpad_cli
+    from launchpad.cli import lpad as lpad_cli
     from launchpad.fw_config import set_option_defaults
     from queue_adapters import cli as qlaunch_cli
     from rocket import cli as rlaunch_cli
