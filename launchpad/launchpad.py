@@ -233,11 +233,11 @@ class LaunchPad:
 
     def get_fw_dict_by_id(self, fw_id: int) -> Doc:
         """FireWorks' name: the firework's dict with its launch records."""
-        return {"archived_launches": [], **self.get_fw_dict(fw_id)}
+        return reads.with_archived_launches(self.get_fw_dict(fw_id))
 
     def get_fw_by_id(self, fw_id: int) -> Firework:
         """A Firework model with its Launch objects (FireWorks' name for it)."""
-        return Firework.from_dict(self.get_fw_dict(fw_id))
+        return Firework.from_dict(reads.with_archived_launches(self.get_fw_dict(fw_id)))
 
     def get_fws(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0

@@ -9,6 +9,8 @@ from .models import Firework, Workflow
 from .states import workflow_state
 from .stores.base import NO_PRIORITY
 
+ARCHIVED_BELOW = "archived_below"  # a firework's field: its launches with lower ids are archived
+
 
 def shown_priority(doc):
     """The document as users see it: no ``_priority`` shows as None, not the sort key."""
@@ -28,6 +30,23 @@ def fw_dict(store, fw_id, with_launches=True):
             taken = store.find_launches({"launch_id": {"$in": doc["taken_launches"]}})
             doc["launches"] = sorted(doc["launches"] + taken, key=lambda launch: launch["launch_id"])
     return doc
+
+
+def with_archived_launches(doc):
+    """FireWorks' view of a firework: launches from before its last rerun move to
+    ``archived_launches`` (a rerun stores the first launch id it did not archive; a
+    firework imported from FireWorks keeps its list of archived ids)."""
+    below = doc.pop(ARCHIVED_BELOW, 0) or 0
+    imported = {_launch_id(x) for x in doc.get("archived_launches") or ()}
+    launches = doc.get("launches") or []
+    archived = [x for x in launches if _launch_id(x) < below or _launch_id(x) in imported]
+    doc["archived_launches"] = archived
+    doc["launches"] = [x for x in launches if x not in archived]
+    return doc
+
+
+def _launch_id(launch):
+    return launch if isinstance(launch, int) else launch["launch_id"]
 
 
 def wf_id_of(store, fw_id):
@@ -72,7 +91,10 @@ def workflow(store, wf_id):
         if d.get("taken_launches"):
             taken = store.find_launches({"launch_id": {"$in": d["taken_launches"]}})
             launches[d["fw_id"]] = sorted(launches.get(d["fw_id"], []) + taken, key=lambda x: x["launch_id"])
-    fws = [Firework.from_dict({**d, "launches": launches.get(d["fw_id"], [])}) for d in docs]
+    fws = [
+        Firework.from_dict(with_archived_launches({**d, "launches": launches.get(d["fw_id"], [])}))
+        for d in docs
+    ]
     links = {d["fw_id"]: d["children"] for d in docs}
     return Workflow(
         fws,

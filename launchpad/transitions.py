@@ -11,7 +11,7 @@ import math
 from .actions import apply_mod
 from .dag import descendants
 from .errors import InvalidArgumentError, InvalidTransitionError
-from .reads import children_of, existing_fireworks, workflow_fw_ids
+from .reads import ARCHIVED_BELOW, children_of, existing_fireworks, workflow_fw_ids
 from .states import RERUNNABLE, LaunchState, State, check_transition, is_legal
 from .timestamps import timestamp
 from .workflow_ops import mongo_update_to_mods
@@ -117,6 +117,7 @@ def reset_fireworks(store, clock, targets):
     parent_state = {d["fw_id"]: d["state"] for d in store.get_fireworks(outside, ["fw_id", "state"])}
     groups = {}  # one update per (state, waiting_on): thousands of fireworks in a few statements
     with store.transaction():
+        archived_below = store.next_ids("launch")  # FireWorks archives the launches a rerun resets
         for d in docs:
             if d["state"] == S.ARCHIVED.value:
                 continue
@@ -130,7 +131,14 @@ def reset_fireworks(store, clock, targets):
             changed.append(d["fw_id"])
         for (goal, waiting), ids in groups.items():
             store.update_fireworks(
-                ids, {"state": goal, "waiting_on": waiting, "current_launch": None, "updated_on": now}
+                ids,
+                {
+                    "state": goal,
+                    "waiting_on": waiting,
+                    "current_launch": None,
+                    "updated_on": now,
+                    ARCHIVED_BELOW: archived_below,
+                },
             )
     return changed
 

@@ -398,5 +398,6 @@ def test_a_fenced_launch_reads_as_a_launch(lp):
     lp.checkout_fw(launch_dir="/scratch/fenced")
     lp.rerun_fw(id_map[1])
     fw = lp.get_fw_by_id(id_map[1])
-    assert [launch.state for launch in fw.launches] == ["FENCED"] and fw.state == "READY"
+    assert fw.launches == [] and fw.state == "READY"  # the rerun archived it, as FireWorks
+    assert [launch.state for launch in fw.archived_launches] == ["FENCED"]
     assert Workflow.from_firework(fw).state == "READY"

@@ -208,6 +208,10 @@ def _compare_in_process(lp):
     failed = lp.get_launch(6)
     assert failed["exception"]["message"] == "ValueError: bad input"
     assert lp.get_fw_dict(8)["archived_launches"] == [7]
+    rerun = lp.get_fw_by_id(8)  # FireWorks' view: the archived run is not among the launches
+    assert [x.launch_id for x in rerun.archived_launches] == [7] and 7 not in [
+        x.launch_id for x in rerun.launches
+    ]
 
 
 def test_import_into_mongomock():
