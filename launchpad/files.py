@@ -9,23 +9,15 @@ import io
 import json
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import ConfigError, WorkflowFileError
 
 
-class _Constructor(SafeConstructor):
-    """Unquoted dates stay text, as in JSON: a spec then means the same on every store
-    (SQLite keeps JSON, which has no dates) and dumps back to what was read."""
-
-
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
-
-
 def _yaml():
+    """FireWorks' loader (ruamel's safe one): unquoted dates read as ``datetime``/``date``;
+    a store keeps them in its date form (ISO text)."""
     yaml = YAML(typ="safe", pure=True)
-    yaml.Constructor = _Constructor
     yaml.default_flow_style = False
     yaml.width = 4096
     return yaml

@@ -3,6 +3,8 @@
 A workflow lands in one store write: all of it or none.
 """
 
+import datetime
+
 from .models import as_workflow
 from .serializable import FWSerializable
 from .states import State
@@ -22,7 +24,13 @@ def add_workflow(store, clock, wf):
     now = timestamp(clock)
     docs = firework_docs(wf, id_map, wf_id, now)
     store.insert_workflow(
-        {"wf_id": wf_id, "name": wf.name, "metadata": wf.metadata, "created_on": now, "updated_on": now},
+        {
+            "wf_id": wf_id,
+            "name": wf.name,
+            "metadata": dates_as_text(wf.metadata),
+            "created_on": now,
+            "updated_on": now,
+        },
         docs,
     )
     wf.reassign_ids(id_map)  # the caller's objects now carry the stored ids and states
@@ -42,7 +50,7 @@ def firework_docs(wf, id_map, wf_id, now):
             if fw.state in (S.DEFUSED.value, S.PAUSED.value)
             else (S.READY.value if waiting_on == 0 else S.WAITING.value)
         )
-        spec = _plain_spec_objects(fw.full_spec())
+        spec = dates_as_text(_plain_spec_objects(fw.full_spec()))
         docs.append(
             {
                 "fw_id": id_map[old_id],
@@ -61,6 +69,25 @@ def firework_docs(wf, id_map, wf_id, now):
             }
         )
     return docs
+
+
+def dates_as_text(value):
+    """Dates (unquoted in a YAML file, or built in Python) in the store's text form, so a
+    spec reads back the same on every store (JSON has no dates; BSON has no bare date)."""
+    try:
+        return _dates_as_text(value)
+    except RecursionError:  # nested too deeply: the store names the problem
+        return value
+
+
+def _dates_as_text(value):
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_dates_as_text(v) for v in value]
+    return value
 
 
 def _plain_spec_objects(spec):

@@ -4,6 +4,7 @@ Every workflow file of FireWorks' tutorials is loaded and round-tripped in
 tests/test_corpus.py; this file covers the format's corners.
 """
 
+import datetime
 import json
 import os
 
@@ -14,6 +15,7 @@ from launchpad.files import dumps, parse_text, read_yaml_file
 from launchpad.models import Firework, Workflow
 from launchpad.tasks import PyTask, ScriptTask
 from launchpad.workflow_files import dump_workflow, load_workflow, loads_workflow
+from tests.user_commands import new_user
 
 DIAMOND_YAML = """\
 name: diamond
@@ -60,6 +62,9 @@ def test_dump_then_load_gives_an_equal_workflow(tmp_path, fmt):
     text = dump_workflow(wf, path)
     assert open(path, encoding="utf-8").read() == text
     again = load_workflow(path)
+    when = wf.id_fw[4].spec["when"]  # an unquoted date: a datetime, written as ISO text
+    assert again.id_fw[4].spec["when"] == when.isoformat()  # text in a spec stays text
+    wf.id_fw[4].spec["when"] = when.isoformat()
     assert again == wf
     assert again.links == {1: [2, 3], 2: [4], 3: [4], 4: []}
     assert again.metadata == {"project": "demo"} and again.name == "diamond"
@@ -75,12 +80,31 @@ def test_json_output_is_json_and_yaml_output_is_not(tmp_path):
     assert parse_text(dump_workflow(wf))["name"] == "diamond"
 
 
-def test_unquoted_dates_stay_text_as_written():
+def test_unquoted_dates_read_as_fireworks_loader_reads_them():
+    """FireWorks reads YAML with ruamel's safe loader: unquoted dates are date objects."""
     wf = loads_workflow(DIAMOND_YAML)
-    assert wf.id_fw[4].spec["when"] == "2013-03-22T06:43:43.879368"
-    again = loads_workflow(dump_workflow(wf))
+    assert wf.id_fw[4].spec["when"] == datetime.datetime(2013, 3, 22, 6, 43, 43, 879368)
+    again = loads_workflow(dump_workflow(wf))  # written as text, which stays text
     assert again.id_fw[4].spec["when"] == "2013-03-22T06:43:43.879368"
-    assert parse_text("d: 2020-01-02") == {"d": "2020-01-02"}
+    assert parse_text("d: 2020-01-02\nt: 2024-01-02 03:04:05\nq: '2020-01-02'") == {
+        "d": datetime.date(2020, 1, 2),
+        "t": datetime.datetime(2024, 1, 2, 3, 4, 5),
+        "q": "2020-01-02",
+    }
+
+
+def test_lpad_add_stores_unquoted_dates_as_iso_text(tmp_path):
+    user = new_user(tmp_path)
+    path = _write(
+        tmp_path,
+        "dated.yaml",
+        "name: dated\nspec:\n  _tasks:\n"
+        "  - _fw_name: ScriptTask\n    script: echo hi\n  when: 2024-01-02 03:04:05\n  day: 2024-01-02\n",
+    )
+    added = user.run("lpad", "add", path, timeout=60)
+    assert added.returncode == 0, added.stderr
+    shown = json.loads(user.run("lpad", "get_fws", "-i", "1", "-d", "all", timeout=60).stdout)
+    assert (shown["spec"]["when"], shown["spec"]["day"]) == ("2024-01-02T03:04:05", "2024-01-02")
 
 
 def test_a_single_firework_file_is_a_one_node_workflow(tmp_path):
@@ -215,8 +239,9 @@ def test_configuration_files_report_config_errors(tmp_path):
 
 
 def test_a_loaded_file_adds_on_every_store(lp, tmp_path):
-    """Unquoted dates once reached SQLite as datetime objects, which JSON cannot hold."""
-    id_map = lp.add_wf(load_workflow(_write(tmp_path, "wf.yaml", DIAMOND_YAML)))
+    """Unquoted dates are stored in the store's text form, the same on every store."""
+    id_map = lp.add_wf(load_workflow(_write(tmp_path, "wf.yaml", DIAMOND_YAML + "  day: 2020-01-02\n")))
     assert sorted(id_map) == [1, 2, 3, 4]
     assert lp.get_fw_dict(id_map[4])["spec"]["when"] == "2013-03-22T06:43:43.879368"
+    assert lp.get_wf_by_fw_id(id_map[4]).metadata == {"project": "demo", "day": "2020-01-02"}
     assert lp.get_wf_by_fw_id(id_map[1]).name == "diamond"
