@@ -304,7 +304,9 @@ def test_priority_is_set_and_validated(client, demo):
 def test_selection_applies_to_each_and_reports_refusals(client, demo):
     ids = demo[1]
     token = log_in(client)
-    response = post(client, "/api/actions", token, {"action": "defuse", "fw_ids": [ids[2], ids[6], ids[7]]})
+    # pause: the WAITING ones change, the COMPLETED one is refused (a COMPLETED firework can be
+    # defused, as in FireWorks, but not paused)
+    response = post(client, "/api/actions", token, {"action": "pause", "fw_ids": [ids[2], ids[6], ids[7]]})
     data = response.get_json()
     assert response.status_code == 200
     assert data["changed"] == sorted([ids[6], ids[7]])
