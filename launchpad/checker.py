@@ -185,10 +185,16 @@ class Checker:
         problems = []
         for stage in stages:
             for rule, key in RULES[stage]:
+                if not self.wanted(rule):
+                    continue
                 problems += (
                     sorted(found[rule], key=lambda p, k=key: getattr(p, k) or 0) if key else found[rule]
                 )
         return checked, problems
+
+    def wanted(self, rule):
+        """Whether problems of ``rule`` (a name in RULES) are reported and repaired."""
+        return True
 
     def _batch_rules(self, batch, found):
         if "link" in found:

@@ -16,25 +16,28 @@ LOST_RUN_SECS = 4 * 3600
 
 
 class _ScopedChecker(Checker):
-    """The checker with only the named rules, keeping problems of ``wf_ids`` (all if None)."""
+    """The checker with only the rules ``rules`` (names in checker.RULES), keeping problems
+    of the workflows ``wf_ids`` (all if None): it repairs nothing else."""
 
     def __init__(self, launchpad, rules, wf_ids=None, **options):
         super().__init__(launchpad, **options)
-        self.rules, self.wf_ids = rules, wf_ids
+        self.rules, self.wf_ids = frozenset(rules), wf_ids
 
-    def stages(self):
-        return tuple(self._scoped(getattr(self, name)) for name in self.rules)
+    def wanted(self, rule):
+        return rule in self.rules
 
-    def _scoped(self, rule):
-        def run(snap):
-            for problem in rule(snap):
-                wf_id = problem.wf_id
-                if wf_id is None and problem.fw_id in snap.fws:
-                    wf_id = snap.fws[problem.fw_id]["wf_id"]
-                if self.wf_ids is None or wf_id in self.wf_ids:
-                    yield problem
+    def scan(self, stages):
+        checked, problems = super().scan(stages)
+        return checked, [p for p in problems if self._in_scope(p)]
 
-        return run
+    def _in_scope(self, problem):
+        if self.wf_ids is None:
+            return True
+        wf_id = problem.wf_id
+        if wf_id is None and problem.fw_id is not None:
+            doc = self.store.get_firework(int(problem.fw_id), fields=["wf_id"])
+            wf_id = doc and doc.get("wf_id")
+        return wf_id in self.wf_ids
 
 
 def refresh(lp, fw_ids):
@@ -43,13 +46,13 @@ def refresh(lp, fw_ids):
     wf_ids = set()
     for fw_id in fw_ids:
         wf_ids.add(lp.wf_id_of(fw_id))
-    return _ScopedChecker(lp, ("links", "dependency_rules"), wf_ids, fix=True, grace_secs=0).run()
+    return _ScopedChecker(lp, ("link", "dependency"), wf_ids, fix=True, grace_secs=0).run()
 
 
 def orphaned(lp, remove=False, grace_secs=DEFAULT_GRACE_SECS):
     """Fireworks whose workflow is gone, launches whose firework is gone, and
     empty workflows; ``remove`` deletes them (recent ones wait ``grace_secs``)."""
-    rules = ("orphan_launches", "orphan_fireworks", "empty_workflows")
+    rules = ("orphan_launch", "orphan_firework", "empty_workflow")
     return _ScopedChecker(lp, rules, fix=remove, grace_secs=grace_secs).run()
 
 

@@ -57,10 +57,12 @@ def test_orphaned_finds_and_removes_pieces_without_a_workflow(lp):
     lp.store.insert_launch(
         {"launch_id": lp.store.next_ids("launch"), "fw_id": 999, "state": "COMPLETED", "state_history": []}
     )
+    lp.store.update_fireworks([2], {"state": "READY", "waiting_on": 0})  # not an orphan: left alone
     found = orphaned(lp)
     assert [p.kind for p in found.problems] == ["orphan_launch"] and not found.ok
     assert orphaned(lp, remove=True).ok and lp.get_launches() == []
     assert lp.get_fw_ids() == [1, 2]
+    assert lp.get_fw_dict(2)["state"] == "READY"
 
 
 def test_maintain_loops_with_an_injected_sleep(lp):
