@@ -9,21 +9,28 @@ from .states import LaunchState
 from .timestamps import timestamp
 from .trackers import Tracker
 
+CHECKPOINT_FIELD = "checkpoint"  # the launch's last task checkpoint (launchpad/recovery.py reads it)
+
 
 def set_launch_dir(store, launch_id, path):
     """Record where a launch really runs (None: no directory could be made)."""
     store.update_launch(launch_id, {"launch_dir": path})
 
 
-def ping_launch(store, clock, launch_id, trackers=None):
+def ping_launch(store, clock, launch_id, trackers=None, checkpoint=None):
     """Record a heartbeat; False means the launch was fenced (rerun, defused, lost).
 
     ``trackers`` (the rocket's latest tails of the spec's ``_trackers``, as
     dicts) ride along in the same write, so a heartbeat stays one write.
+    ``checkpoint`` (FireWorks' ``_task_n``, ``_all_stored_data``,
+    ``_all_update_spec``, ``_all_mod_spec``, sent as a task starts) replaces
+    the launch's last one, so a run killed in that task can be resumed there.
     """
     changes = {"last_ping": timestamp(clock)}
     if trackers is not None:
         changes["trackers"] = _tracker_records(trackers)
+    if checkpoint is not None:
+        changes[CHECKPOINT_FIELD] = dict(checkpoint)
     return store.update_launch(launch_id, changes, expect_state=LaunchState.RUNNING.value)
 
 

@@ -366,9 +366,15 @@ class LaunchPad:
         """Record where a launch really runs (None: no directory could be made)."""
         launch_records.set_launch_dir(self.store, launch_id, path)
 
-    def ping_launch(self, launch_id: int, trackers: Optional[Iterable[Any]] = None) -> bool:
-        """Record a heartbeat; False means the launch was fenced (rerun, defused, lost)."""
-        return launch_records.ping_launch(self.store, self.clock, launch_id, trackers)
+    def ping_launch(
+        self,
+        launch_id: int,
+        trackers: Optional[Iterable[Any]] = None,
+        checkpoint: Optional[dict[str, Any]] = None,
+    ) -> bool:
+        """Record a heartbeat (with the task checkpoint a rocket sends as a task starts);
+        False means the launch was fenced (rerun, defused, lost)."""
+        return launch_records.ping_launch(self.store, self.clock, launch_id, trackers, checkpoint)
 
     def record_tracking(
         self,

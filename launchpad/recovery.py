@@ -2,13 +2,17 @@
 
 A rocket records FireWorks' checkpoint on a failed launch (in its exception
 record, ``_recovery``; FireWorks keeps it in the launch's last state-history
-entry, which imported launches still have). A task-level rerun copies it, with
+entry, which imported launches still have), and on a running launch as each
+task after the first starts (its ``checkpoint``), so a run killed or
+interrupted in a task can be resumed there too. A task-level rerun copies it, with
 the mode and the launch it came from, into the firework's ``spec._recovery``;
 a plain rerun removes that key, so the next run starts from the first task.
 """
 
 from . import duplicates, transitions
 from .errors import InvalidArgumentError, NotFoundError
+from .launch_records import CHECKPOINT_FIELD
+from .states import LaunchState
 
 RECOVERY_KEY = "_recovery"
 TAKEN_KEY = "taken_launches"  # launches a duplicate took over (launchpad/duplicates.py)
@@ -17,7 +21,7 @@ MODES = ("cp", "prev_dir")
 
 def get_recovery(store, launch_id):
     """FireWorks' ``get_recovery``: the launch's checkpoint with ``_prev_dir`` (its directory)
-    and ``_launch_id``; None when the launch kept none (it did not fail in a task)."""
+    and ``_launch_id``; None when there is nothing to resume (it completed, or still runs)."""
     launch = store.get_launch(int(launch_id))
     if launch is None:
         raise NotFoundError(f"no launch with id {launch_id}")
@@ -25,9 +29,25 @@ def get_recovery(store, launch_id):
     if not recovery:
         history = launch.get("state_history") or []
         recovery = history[-1].get("checkpoint") if history else None
+    if not recovery and launch.get("state") == LaunchState.FIZZLED.value:
+        recovery = _last_checkpoint(launch)
     if not recovery:
         return None
     return {**recovery, "_prev_dir": launch.get("launch_dir"), "_launch_id": launch["launch_id"]}
+
+
+def _last_checkpoint(launch):
+    """Where a run that stopped outside a task's own failure (killed and declared lost,
+    interrupted) stood: the checkpoint its rocket sent as its last task started; none
+    sent means it stopped in the first task (the claim is that task's checkpoint)."""
+    if (launch.get("exception") or {}).get("not_started"):
+        return None
+    return launch.get(CHECKPOINT_FIELD) or {
+        "_task_n": 0,
+        "_all_stored_data": {},
+        "_all_update_spec": {},
+        "_all_mod_spec": [],
+    }
 
 
 def recovery_spec(store, fw_id, recover_launch="last", recover_mode=None):
@@ -56,7 +76,7 @@ def recovery_spec(store, fw_id, recover_launch="last", recover_mode=None):
     if not recovery:
         raise NotFoundError(
             f"launch {launch_id} of firework {fw_id} kept no recovery data (only a launch that "
-            "failed in a task does); rerun it without --task-level"
+            "failed or stopped in a task does); rerun it without --task-level"
         )
     return {**recovery, "_mode": recover_mode}
 

@@ -2,10 +2,12 @@
 
 A failed launch keeps FireWorks' checkpoint (which task failed, and the
 stored data, update_spec and mod_spec of the tasks before it) in its
-exception record. ``lpad rerun_fws --task-level`` copies it, with the mode and
-the old directory, into the spec's ``_recovery``; the rocket then skips the
-tasks that already ran, starts from their results, and runs in a copy of the
-old directory (``cp``) or in the old directory itself (``prev_dir``).
+exception record; a running one gets it as each task after the first starts,
+so a run killed or interrupted in a task is resumable too. ``lpad rerun_fws
+--task-level`` copies it, with the mode and the old directory, into the spec's
+``_recovery``; the rocket then skips the tasks that already ran, starts from
+their results, and runs in a copy of the old directory (``cp``) or in the old
+directory itself (``prev_dir``).
 """
 
 import logging
@@ -22,15 +24,16 @@ CHECKPOINT_KEY = "_recovery"  # in the failed launch's exception record
 MODES = ("cp", "prev_dir")
 
 
-def checkpoint(task_index, action, launch_dir):
-    """What a launch that failed at ``task_index`` keeps so it can be resumed there."""
-    return {
+def checkpoint(task_index, action, launch_dir=None):
+    """FireWorks' checkpoint of a launch at the start of task ``task_index``: what it needs
+    to be resumed there (a failed launch's also names its directory, ``_prev_dir``)."""
+    point = {
         "_task_n": task_index,
         "_all_stored_data": dict(action.stored_data),
         "_all_update_spec": dict(action.update_spec),
         "_all_mod_spec": list(action.mod_spec),
-        "_prev_dir": launch_dir,
     }
+    return {**point, "_prev_dir": launch_dir} if launch_dir is not None else point
 
 
 def recovery_of(spec):

@@ -280,7 +280,7 @@ class Rocket:
         sidecar = Sidecar(launch_dir)
         try:
             with self.guard.unshielded():  # a signal during the claim is raised here
-                action, state, exception = self._run_tasks(fw, launch_dir, sidecar)
+                action, state, exception = self._run_tasks(fw, launch_dir, sidecar, launch_id)
         except RocketInterrupted as exc:
             self.heartbeat.watch(None)
             self.guard.pending = None
@@ -319,6 +319,20 @@ class Rocket:
             )
         except StarshellError as exc:  # the result matters more than the tails
             log.warning("trackers of launch %s not recorded: %s", launch_id, exc)
+
+    def _checkpoint(self, launch_id, index, action):
+        """Record on the launch that task ``index`` starts (FireWorks' checkpoint), so a run
+        killed in it resumes there; task 0 needs none (the claim says as much), so a
+        one-task firework writes nothing more. A stop signal waits for the write."""
+        with self.guard.shielded():
+            try:
+                self.patiently(
+                    lambda: self.lp.ping_launch(launch_id, checkpoint=checkpoint(index, action)),
+                    f"recording the checkpoint of launch {launch_id}",
+                )
+            except StarshellError as exc:  # the tasks matter more than a checkpoint
+                log.warning("checkpoint of launch %s at task %d not recorded: %s", launch_id, index, exc)
+        self.guard.check()
 
     def _walltime_stop(self, exc):
         """Whether the batch job's time ran out: its warning signal, or any stop after
@@ -447,7 +461,7 @@ class Rocket:
         spec["_launch_dir"] = launch_dir
         return spec
 
-    def _run_tasks(self, fw, launch_dir, sidecar=None):
+    def _run_tasks(self, fw, launch_dir, sidecar=None, launch_id=None):
         """Run the tasks in order; returns (action, state, exception info)."""
         spec = self._task_spec(fw, launch_dir)
         sidecar = sidecar or Sidecar(launch_dir)
@@ -470,6 +484,8 @@ class Rocket:
             # index outlives the loop: the except clauses below name the task that failed
             for index, task_dict in enumerate(spec.get("_tasks", [])[start:], start):  # noqa: B007
                 task = equip_task(load_task(task_dict), spec, fw["fw_id"], self.lp, self.worker)
+                if index and launch_id is not None:
+                    self._checkpoint(launch_id, index, action)
                 result = task.run_task(spec)
                 if result is not None:
                     step = _as_action(result)

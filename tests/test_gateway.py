@@ -862,3 +862,18 @@ def test_a_fenced_launch_is_told_so_through_the_gateway(lp, served, tmp_path):
 def test_a_command_that_needs_the_store_itself_is_refused_cleanly(node):
     code, _, err = node.lpad("admin", "check")
     assert code == 2 and "needs the store itself" in err and "Traceback" not in err
+
+
+def test_a_rocket_records_its_task_checkpoints_through_the_gateway(lp, served, tmp_path):
+    """Task-level recovery of a killed run needs the checkpoint sent as each later task
+    starts; through the gateway it travels with ping_launch, as on the store."""
+    from launchpad import Firework
+    from launchpad.tasks import ScriptTask
+    from rocket import launch_rocket
+
+    _, client_lp = served
+    (fw_id,) = lp.add_wf(Firework([ScriptTask(script="true"), ScriptTask(script="true")])).values()
+    assert launch_rocket(client_lp, launch_root=str(tmp_path), ping_interval=0) == fw_id
+    launch = lp.get_fw_dict(fw_id)["launches"][-1]
+    assert launch["checkpoint"]["_task_n"] == 1
+    assert launch["checkpoint"]["_all_stored_data"]["returncode"] == 0
