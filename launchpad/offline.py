@@ -23,6 +23,7 @@ from typing import Optional
 
 from .actions import FWAction
 from .errors import StaleLaunchError, StarshellError, StoreUnavailableError, WorkflowFileError
+from .launch_records import CHECKPOINT_FIELD
 from .offline_files import (
     ACTION_JSON,
     FORGOTTEN,
@@ -220,7 +221,8 @@ def _start(lp, launch, report):
 
 
 def _ping(lp, launch, report):
-    """The node's latest heartbeat and tracker tails, when newer than the store's."""
+    """The node's latest heartbeat, tracker tails and task checkpoint, when newer than the
+    store's."""
     pinged, trackers = report["ping"]
     wrote = False
     if pinged and (launch.get("last_ping") or "") < pinged:
@@ -230,6 +232,9 @@ def _ping(lp, launch, report):
     if trackers and trackers != launch.get("trackers"):
         lp.record_tracking(launch["launch_id"], trackers=trackers)
         wrote = True
+    checkpoint = report["data"].get(CHECKPOINT_FIELD)  # the task it was in, for a task-level rerun
+    if isinstance(checkpoint, dict) and checkpoint != launch.get(CHECKPOINT_FIELD):
+        wrote = lp.store.update_launch(launch["launch_id"], {CHECKPOINT_FIELD: checkpoint}) or wrote
     return bool(wrote)
 
 

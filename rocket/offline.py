@@ -86,7 +86,11 @@ class OfflineLaunchPad:
     def set_launch_dir(self, launch_id, path):
         """The run stays in the directory qlaunch prepared, where recover_offline looks."""
 
-    def ping_launch(self, launch_id, trackers=None):
+    def ping_launch(self, launch_id, trackers=None, checkpoint=None):
+        """FW_ping.json; a task ``checkpoint`` goes into FW_offline.json, where FireWorks
+        keeps it and ``lpad recover_offline`` reads it."""
+        if checkpoint is not None:
+            self._update(checkpoint=checkpoint)
         ping = {"ping_time": self.now()}
         if trackers is not None:
             ping["trackers"] = [t.to_dict() if hasattr(t, "to_dict") else t for t in trackers]

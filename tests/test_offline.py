@@ -202,6 +202,41 @@ def test_a_stop_signal_hands_the_firework_back_through_the_files(lp, tmp_path):
     assert launch["interrupted"] is True and launch["offline"] == RECOVERED
 
 
+def test_a_stopped_offline_run_resumes_at_the_task_it_was_in(lp, tmp_path):
+    """The checkpoint of the task a run was in travels in FW_offline.json (as FireWorks
+    keeps it) to the store, so a task-level rerun resumes there."""
+    pid_file = tmp_path / "t2_pid"
+    fw_id = one_fw(
+        lp,
+        {"_fw_name": "ScriptTask", "script": "true"},
+        {
+            "_fw_name": "ScriptTask",
+            "script": f"echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; exec sleep 30",
+        },
+    )
+    _, launch_id, launch_dir = reserve(lp, tmp_path)
+    user = node(tmp_path, launch_dir)
+    rocket = subprocess.Popen(
+        [sys.executable, "-m", "rocket.cli", "--ping_interval", "0.1", "singleshot", "--offline"],
+        cwd=launch_dir,
+        env=user.env,
+    )
+    try:
+        end = time.monotonic() + 20
+        while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < end:
+            time.sleep(0.05)
+        rocket.send_signal(signal.SIGKILL)
+        rocket.wait(20)
+    finally:
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    assert json.loads((launch_dir / OFFLINE_JSON).read_text())["checkpoint"]["_task_n"] == 1
+    assert [r.outcome for r in recover_all(lp)] == ["running"]
+    time.sleep(0.3)  # two of its 0.1 s heartbeats missed: lost
+    assert lp.detect_lostruns(expiration_secs=0.2, fizzle=True) == ([launch_id], [fw_id])
+    assert lp.get_recovery(launch_id)["_task_n"] == 1
+    assert lp.rerun_fw(fw_id, recover_launch="last", recover_mode="cp") == [fw_id]
+
+
 def test_a_corrupt_action_file_is_left_with_ignore_errors_and_fizzles_without(lp, tmp_path):
     fw_id = one_fw(lp, ADDER)
     _, launch_id, launch_dir = reserve(lp, tmp_path)
