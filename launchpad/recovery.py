@@ -40,8 +40,6 @@ def _last_checkpoint(launch):
     """Where a run that stopped outside a task's own failure (killed and declared lost,
     interrupted) stood: the checkpoint its rocket sent as its last task started; none
     sent means it stopped in the first task (the claim is that task's checkpoint)."""
-    if (launch.get("exception") or {}).get("not_started"):
-        return None
     return launch.get(CHECKPOINT_FIELD) or {
         "_task_n": 0,
         "_all_stored_data": {},

@@ -185,9 +185,11 @@ def _resumed_at_task_2(user, lp, count):
     assert open(os.path.join(lp.get_launchdir(1), "t3.txt")).read() == "one\ntwo\n"
 
 
-def test_a_killed_rocket_resumes_at_the_task_it_was_in(tmp_path):
-    """kill -9 of rlaunch in task 2, detect_lostruns --fizzle, rerun_fws --task-level -cp,
-    a new rlaunch: task 1 does not run again, tasks 2 and 3 do (real commands, SQLite)."""
+@pytest.mark.parametrize("declared", ["--fizzle", "--rerun"])
+def test_a_killed_rocket_resumes_at_the_task_it_was_in(tmp_path, declared):
+    """kill -9 of rlaunch in task 2, detect_lostruns --fizzle (or --rerun), rerun_fws
+    --task-level -cp, a new rlaunch: task 1 does not run again, tasks 2 and 3 do (real
+    commands, SQLite)."""
     from user_commands import new_user
 
     user = new_user(tmp_path)
@@ -202,9 +204,9 @@ def test_a_killed_rocket_resumes_at_the_task_it_was_in(tmp_path):
     lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
     assert lp.get_fw_dict(1)["state"] == "RUNNING"
     time.sleep(1.5)
-    lost = user.run("lpad", "detect_lostruns", "--time", "1", "--fizzle")
+    lost = user.run("lpad", "detect_lostruns", "--time", "1", declared)
     assert lost.returncode == 0, lost.stderr
-    assert lp.get_fw_dict(1)["state"] == "FIZZLED"
+    assert lp.get_fw_dict(1)["state"] == {"--fizzle": "FIZZLED", "--rerun": "READY"}[declared]
     done = user.run("lpad", "rerun_fws", "-i", "1", "--task-level", "-cp")
     assert done.returncode == 0, done.stderr
     assert lp.get_fw_dict(1)["spec"]["_recovery"]["_task_n"] == 1
