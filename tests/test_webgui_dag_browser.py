@@ -214,9 +214,12 @@ def test_actions_are_legal_ones_and_confirm_with_counts(browser, gui, sqlite_lp,
     expect(page.locator("#fw-state .badge")).to_have_text("READY", timeout=WAIT_MS)
     expect(page.locator("#status")).to_contain_text("3 fireworks changed")
 
-    # A COMPLETED firework offers no pause; the server refuses one posted anyway, saying why.
+    # A COMPLETED firework offers no pause (defuse, yes: FireWorks reruns it, then defuses it);
+    # the server refuses a pause posted anyway, saying why.
     page.goto(f"{base}/fireworks/{completed}")
-    expect(page.locator('.actions[data-scope="one"] button')).to_have_text(["Rerun", "Set priority"])
+    expect(page.locator('.actions[data-scope="one"] button')).to_have_text(
+        ["Rerun", "Defuse", "Set priority"]
+    )
     refused = page.evaluate(
         """async (id) => { const r = await fetch(`/api/fireworks/${id}/pause`, {method: 'POST',
              headers: {'Content-Type': 'application/json', 'X-CSRF-Token':
@@ -226,7 +229,7 @@ def test_actions_are_legal_ones_and_confirm_with_counts(browser, gui, sqlite_lp,
     )
     assert refused == [
         409,
-        f"firework {completed} is COMPLETED: pause is not possible (possible: rerun, priority)",
+        f"firework {completed} is COMPLETED: pause is not possible (possible: rerun, defuse, priority)",
     ]
     page.errors.remove("Failed to load resource: the server responded with a status of 409 (CONFLICT)")
 
@@ -246,7 +249,7 @@ def test_actions_are_legal_ones_and_confirm_with_counts(browser, gui, sqlite_lp,
     # A selection shows only the actions legal for the selected fireworks.
     page.locator(f'.pick[value="{completed}"]').check()
     selection = page.locator('.actions[data-scope="selection"]')
-    expect(selection.locator("button:visible")).to_have_text(["Rerun", "Set priority"])
+    expect(selection.locator("button:visible")).to_have_text(["Rerun", "Defuse", "Set priority"])
     assert page.errors == []
 
 

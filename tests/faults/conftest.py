@@ -114,6 +114,7 @@ def spawn(args, work, name, cwd=None, **kwargs):
         **kwargs,
     )
     proc.err_path = work / f"{name}.err"
+    proc.cwd = cwd or work
     err.close()
     return proc
 

@@ -149,9 +149,9 @@ def test_sigterm_stops_a_script_and_its_children(lp, work):
     proc = rlaunch(work, "rocket", "singleshot")
     pid_file = []
     wait_for(
-        lambda: pid_file or pid_file.extend(work.glob("script.pid")),
+        lambda: pid_file or pid_file.extend(proc.cwd.glob("script.pid")),
         20,
-        "the script to start",  # singleshot runs here
+        "the script to start",  # singleshot runs where it was started
     )
     wait_for(lambda: pid_file[0].read_text().strip(), 5, "the script's pid")
     pid = int(pid_file[0].read_text())
