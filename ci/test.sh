@@ -38,4 +38,8 @@ fi
 STARSHELL_HOME="$(mktemp -d)"
 export STARSHELL_HOME
 # The 25 slowest tests in the log, so a test that grew slow shows up in the next run.
-python3 -m pytest -q -ra -p no:cacheprovider --durations=25 "$@"
+# Two pytest-xdist workers: most tests wait on the commands they start, so a second worker
+# uses the core the first leaves idle; tests of the one Slurm and the one sshd share a worker
+# (tests/conftest.py). STARSHELL_TEST_WORKERS=0 runs everything in one process.
+python3 -m pytest -q -ra -p no:cacheprovider --durations=25 \
+    -n "${STARSHELL_TEST_WORKERS:-2}" --dist loadgroup "$@"

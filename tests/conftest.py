@@ -26,8 +26,18 @@ CORPUS = os.environ.get("STARSHELL_CORPUS") or os.path.join(
 )
 
 
+# Tests that share one machine-wide service (the one-node Slurm, the test sshd) run one
+# after the other in a single pytest-xdist worker; everything else runs on both.
+_ONE_AT_A_TIME = ("slurm", "ssh")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Corpus tests skip where the corpus is absent, except in CI, where they must run."""
+    """Serialise the tests of shared services under xdist; corpus tests skip where the
+    corpus is absent, except in CI, where they must run."""
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if any(name in item.keywords for name in _ONE_AT_A_TIME):
+                item.add_marker(pytest.mark.xdist_group("shared-services"))
     if os.path.isdir(CORPUS) or os.environ.get("CI") == "true":
         return
     skip = pytest.mark.skip(reason=f"no FireWorks corpus at {CORPUS}; set STARSHELL_CORPUS")
