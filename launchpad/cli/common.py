@@ -98,6 +98,21 @@ def seconds(text):
 
 
 # -- options -------------------------------------------------------------------------
+def add_ids_option(parser, help, nargs="+", id_type=id_list, required=False):
+    """``-i/--fw_id IDS``: firework ids as FireWorks takes them (``3 4``), also ``3,4`` and
+    ``3-4``; repeatable, so ``given_ids`` flattens them."""
+    parser.add_argument(
+        "-i",
+        "--fw_id",
+        type=id_type,
+        nargs=nargs,
+        action="append",
+        required=required,
+        metavar="IDS",
+        help=help,
+    )
+
+
 def add_selection(parser, what="fireworks", ids_nargs="+", id_type=id_list):
     """``-i/-n/-s/-q``: the same selection options on every command."""
     ids_help = (
@@ -105,9 +120,7 @@ def add_selection(parser, what="fireworks", ids_nargs="+", id_type=id_list):
         if what == "fireworks"
         else "ids of any firework of the workflows (as in FireWorks)"
     )
-    parser.add_argument(
-        "-i", "--fw_id", type=id_type, nargs=ids_nargs, action="append", metavar="IDS", help=ids_help
-    )
+    add_ids_option(parser, ids_help, nargs=ids_nargs, id_type=id_type)
     parser.add_argument("-n", "--name", help=f"{what} with exactly this name")
     parser.add_argument(
         "-s",

@@ -6,7 +6,7 @@ store (tuneup) and ``launchpad.maintenance``.
 
 import launchpad.display as display
 
-from .common import given_ids, id_list, seconds
+from .common import add_ids_option, given_ids, seconds
 
 EXIT_PROBLEMS = 1
 
@@ -84,16 +84,7 @@ def register(actions):
 
 
 def _ids_option(p):
-    p.add_argument(
-        "-i",
-        "--fw_id",
-        type=id_list,
-        nargs="+",
-        action="append",
-        required=True,
-        metavar="IDS",
-        help="any firework of each workflow (e.g. 3, 1,2, 5-9)",
-    )
+    add_ids_option(p, "any firework of each workflow (e.g. 3, 1,2, 5-9)", required=True)
 
 
 def _show_report(report, args):

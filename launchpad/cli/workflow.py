@@ -10,7 +10,7 @@ import argparse
 import launchpad.display as display
 
 from ..states import ALL_STATES
-from .common import add_listing, combine, fw_query, given_ids, id_list, select_workflows
+from .common import add_ids_option, add_listing, combine, fw_query, given_ids, id_list, select_workflows
 
 
 def register(group):
@@ -70,16 +70,7 @@ def register(group):
         "not deleted with it is refused (they would wait for ever), and so is "
         "a RUNNING or RESERVED one. To delete a whole workflow use delete_wflows.",
     )
-    p.add_argument(
-        "-i",
-        "--fw_id",
-        type=id_list,
-        nargs="+",
-        action="append",
-        required=True,
-        metavar="IDS",
-        help="firework ids (e.g. 3 4, or 3,4, or 3-4)",
-    )
+    add_ids_option(p, "firework ids (e.g. 3 4, or 3,4, or 3-4)", required=True)
     p.add_argument(
         "--ldirs",
         dest="delete_launch_dirs",
@@ -99,16 +90,7 @@ def _register_append_dump(group):
         "fireworks; with --detour the parents' current children also wait for "
         "the new fireworks' leaves.",
     )
-    p.add_argument(
-        "-i",
-        "--fw_id",
-        type=id_list,
-        nargs="+",
-        action="append",
-        required=True,
-        metavar="IDS",
-        help="the parent firework ids (one workflow)",
-    )
+    add_ids_option(p, "the parent firework ids (one workflow)", required=True)
     p.add_argument(
         "-f", "--wf_file", required=True, metavar="FILE", help="a workflow or firework file (YAML or JSON)"
     )
