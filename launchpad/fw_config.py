@@ -17,6 +17,7 @@ from types import MappingProxyType
 from .config import LAUNCHPAD_ENV, nonempty_path, read_settings_file, starshell_home
 from .errors import ConfigError
 from .firetask import USER_PACKAGES_ENV
+from .fw_data import FWData  # noqa: F401 (FireWorks' fw_config.FWData, re-exported)
 
 FW_CONFIG_NAME = "FW_config.yaml"
 FW_CONFIG_ENV = "FW_CONFIG_FILE"

@@ -24,6 +24,7 @@ from datetime import datetime
 from launchpad.actions import FWAction, apply_action_to_spec
 from launchpad.errors import Interrupted, StaleLaunchError, StarshellError, StoreUnavailableError, TaskError
 from launchpad.firetask import load_task
+from launchpad.fw_data import note_running
 from launchpad.states import LaunchState, State
 from launchpad.tasks.paths import ALLOW_SPEC_KEY
 from launchpad.worker import FWorker
@@ -278,6 +279,7 @@ class Rocket:
         ``(fw, launch_id, launch_dir)`` when ``claim_next()`` asks for one."""
         self.started += 1
         sidecar = Sidecar(launch_dir)
+        note_running(launch_id)  # FWData().Running_IDs under rlaunch multi
         try:
             with self.guard.unshielded():  # a signal during the claim is raised here
                 action, state, exception = self._run_tasks(fw, launch_dir, sidecar, launch_id)
@@ -301,6 +303,7 @@ class Rocket:
             raise
         finally:
             self.heartbeat.watch(None)
+            note_running(None)
         self._record_sidecar(launch_id, sidecar)
         return self._finish(fw, launch_id, action, state, exception, claim_next)
 

@@ -12,12 +12,8 @@ import shutil
 
 from launchpad.actions import FWAction
 from launchpad.errors import TaskError
+from launchpad.fw_data import NODE_LIST_ENV, SUB_NPROCS_ENV
 from launchpad.offline_files import write_fw_json, write_fw_yaml
-
-# What a packed rocket process (rlaunch multi) tells its tasks: FireWorks' FWData().NODE_LIST
-# and SUB_NPROCS.
-NODE_LIST_ENV = "STARSHELL_NODE_LIST"
-SUB_NPROCS_ENV = "STARSHELL_SUB_NPROCS"
 
 
 def packing_info():
