@@ -15,6 +15,8 @@ class BackgroundTask(FWSerializable):
     ``num_launches`` times (0: until it ends), and once more at its end if
     ``run_on_finish``."""
 
+    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
+
     _fw_name = "BackgroundTask"
 
     def __init__(self, tasks, num_launches=0, sleep_time=60, run_on_finish=False):

@@ -192,6 +192,7 @@ class FiretaskBase(dict, FWSerializable):
     required_params = ()
     optional_params = ()
     _fw_name = None
+    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -39,6 +39,8 @@ def utcnow():
 class Firework(FWSerializable):
     """One job: a list of Firetasks run in order with one spec."""
 
+    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
+
     # FireWorks' ranking of states: the launch that speaks for a firework is the highest.
     STATE_RANKS: ClassVar[dict] = {
         s.value: rank
@@ -241,6 +243,8 @@ class Links(dict, FWSerializable):
 
 class Workflow(FWSerializable):
     """Fireworks plus parent->child links and free-form metadata."""
+
+    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     Links = Links
 
@@ -514,6 +518,8 @@ class Launch(FWSerializable):
     ``exception``...) are attributes too.
     """
 
+    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
+
     FIELDS = (
         "launch_id",
         "fw_id",
@@ -650,6 +656,8 @@ class Launch(FWSerializable):
 
 class FWAction(FWSerializable):
     """The result of a Firetask: data to store and changes to the workflow."""
+
+    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     KEYS = (
         "stored_data",

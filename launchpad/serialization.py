@@ -7,6 +7,7 @@ dict by its ``_fw_name``.
 """
 
 import importlib
+import os
 
 from . import firetask
 from .errors import FWFormatError, FWSerializationError, UnknownTaskError
@@ -66,7 +67,11 @@ def _serializable_class(name):
 
 def load_object_from_file(filename, f_format=None):
     """``load_object`` of a json or yaml file (format from ``f_format`` or the extension)."""
-    fmt = format_of(filename, f_format)
+    try:
+        fmt = format_of(filename, f_format)
+    except FWFormatError as exc:  # FireWorks' words here, which ported tests match
+        name = f_format or os.path.splitext(str(filename))[1].lstrip(".")
+        raise FWFormatError(f"Unknown file format {name} cannot be loaded! {exc}") from None
     with open(filename, encoding="utf-8") as handle:
         data = loads(handle.read(), fmt, str(filename))
     if "_fw_name" not in data:

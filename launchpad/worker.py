@@ -26,6 +26,7 @@ class FWorker(FWSerializable):
     allow_outside_launch_dir: bool = False
     # A site's opt-in: _launch_dir and file tasks' writes stay under the rocket's directory.
     confine_launch_dir: bool = False
+    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     @property
     def confined(self):

@@ -31,6 +31,7 @@ class CommonAdapter(dict, FWSerializable):
     ``walltime``, ``queue``...), kept as the dict's items, as in FireWorks."""
 
     _fw_name = "CommonAdapter"
+    _dates_from_text = False  # template values stay as written
 
     def __init__(
         self,
