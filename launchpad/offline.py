@@ -81,7 +81,18 @@ def offline_runs(lp, fworker_name=None):
     """The launches waiting to be recovered, oldest first (``fworker_name``: only that worker's)."""
     found = lp.get_launches(
         {"state": {"$in": _OPEN}, "offline": PENDING},
-        fields=["launch_id", "fw_id", "state", "launch_dir", "last_ping", "fworker", "trackers"],
+        # what recover_launch compares with the files: without the checkpoint, each round
+        # would write a run's unchanged checkpoint again
+        fields=[
+            "launch_id",
+            "fw_id",
+            "state",
+            "launch_dir",
+            "last_ping",
+            "fworker",
+            "trackers",
+            CHECKPOINT_FIELD,
+        ],
         sort=[("launch_id", 1)],
     )
     if fworker_name:

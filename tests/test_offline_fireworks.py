@@ -1,0 +1,132 @@
+"""Offline runs that FireWorks 2.1.x itself prepared and ran, recovered by starshell.
+
+tests/data/fireworks_offline/runs/ holds the files FireWorks' qlaunch -r and
+FireWorks' ``rlaunch singleshot --offline`` wrote (make_files.py there made
+them, in FireWorks' venv); manifest.json says which workflow each run belongs
+to and what FireWorks' own recover_offline made of the files. Here the store
+holds the same workflows and reservations (same firework and launch ids), the
+files are copied into the reservations' directories, and starshell's recovery
+must read them as FireWorks does: completion, the FWAction applied, the
+failure, the heartbeats of a run still going, and the node's times.
+"""
+
+import datetime
+import json
+import shutil
+from pathlib import Path
+
+from conftest import make_store
+from user_commands import new_user
+
+from launchpad import LaunchPad
+from launchpad.launch_records import CHECKPOINT_FIELD
+from launchpad.offline import add_offline_run, recover_all
+from launchpad.offline_files import RECOVERED
+from launchpad.stores import SQLiteStore, WorkerFilter
+
+DATA = Path(__file__).parent / "data" / "fireworks_offline"
+MANIFEST = json.loads((DATA / "manifest.json").read_text())
+CASES = dict(sorted(MANIFEST["cases"].items(), key=lambda item: item[1]["fw_id"]))  # as FireWorks added them
+
+
+def store_form(iso):
+    """FireWorks' ISO time with its UTC offset, in the store's form (UTC, no offset)."""
+    value = datetime.datetime.fromisoformat(iso)
+    assert value.utcoffset() == datetime.timedelta(0), iso
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def hold_fireworks_reservations(lp, root):
+    """What FireWorks' store held when its jobs ran: each case's workflow with its ids, its
+    firework reserved (qlaunch -r) into a directory holding FireWorks' files, marked offline."""
+    worker = WorkerFilter(name="login")
+    for case, expected in CASES.items():
+        assert lp.add_wf(expected["workflow"])[expected["fw_id"]] == expected["fw_id"]
+        launch_dir = root / case
+        shutil.copytree(DATA / "runs" / case, launch_dir)
+        fw, launch_id = lp.reserve_fw(worker, launch_dir=str(launch_dir))
+        assert (fw["fw_id"], launch_id) == (expected["fw_id"], expected["launch_id"])
+        add_offline_run(lp, launch_id, fw["fw_id"], fw["name"], fworker=worker)
+
+
+def check_read_as_fireworks_reads(lp, root):
+    fws = {f["name"]: f for f in lp.get_fws()}
+    for case, expected in CASES.items():
+        reference = expected["fireworks_recovered"]
+        for name, fw in reference["fireworks"].items():
+            assert fws[name]["state"] == fw["state"], (case, name)
+            assert {k: fws[name]["spec"].get(k) for k in fw["spec"]} == fw["spec"], (case, name)
+        launch = lp.get_launch(expected["launch_id"])
+        assert launch["state"] == reference["launch"]["state"], case
+        assert [h["state"] for h in launch["state_history"]] == reference["launch"]["states"], case
+        if reference["launch"]["stored_data"] is not None:
+            assert launch["action"]["stored_data"] == reference["launch"]["stored_data"], case
+        # the node's times, which FireWorks' own recovery loses for the start
+        files = json.loads((root / case / "FW_offline.json").read_text())
+        ping = json.loads((root / case / "FW_ping.json").read_text())
+        assert launch["time_start"] == store_form(files["started_on"]), case
+        assert launch["last_ping"] == store_form(ping["ping_time"]), case
+        assert launch[CHECKPOINT_FIELD] == files["checkpoint"], case  # FireWorks writes one per task
+        if "completed_on" in files:
+            assert launch["time_end"] == store_form(files["completed_on"]), case
+            assert launch["offline"] == RECOVERED
+    assert fws["added child"]["state"] == "READY"  # the FWAction's addition
+    assert fws["after action"]["spec"]["grown"] == 3  # its update_spec
+    fizzled = lp.get_launch(CASES["fizzle"]["launch_id"])
+    assert fizzled["exception"]["message"] == "ValueError: bad input"
+    assert "fw_offline_helpers.py" in fizzled["exception"]["traceback"]
+    assert lp.get_launch(CASES["running"]["launch_id"])["offline"] == "pending"  # still going
+
+
+def test_the_files_are_fireworks_own():
+    assert MANIFEST["fireworks"].startswith("2.1.")
+    for case, expected in CASES.items():
+        assert sorted(p.name for p in (DATA / "runs" / case).iterdir()) == sorted(expected["files"])
+        assert json.loads((DATA / "runs" / case / "FW.json").read_text())["fw_id"] == expected["fw_id"]
+    assert "FW_action.json" not in {f for c in CASES.values() for f in c["files"]}  # FireWorks writes none
+
+
+def test_lpad_recover_offline_reads_fireworks_files(tmp_path):
+    """The real command, in its own process, on the embedded store."""
+    (tmp_path / "login").mkdir()
+    user = new_user(tmp_path / "login")
+    lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
+    hold_fireworks_reservations(lp, tmp_path / "jobs")
+
+    done = user.run("lpad", "recover_offline", "--print-launches", timeout=60)
+    assert done.returncode == 0, done.stderr
+    ids = {case: (c["launch_id"], c["fw_id"]) for case, c in CASES.items()}
+    assert done.stdout.splitlines() == [
+        "launch %d of firework %d: completed (started, pinged, finished)" % ids["plain"],
+        "launch %d of firework %d: fizzled (started, pinged, finished)" % ids["fizzle"],
+        "launch %d of firework %d: completed (started, pinged, finished)" % ids["action"],
+        "launch %d of firework %d: running (started, pinged)" % ids["running"],
+        "4 offline run(s): 2 completed, 1 fizzled, 1 running",
+    ]
+    check_read_as_fireworks_reads(lp, tmp_path / "jobs")
+
+    done = user.run("lpad", "recover_offline", "--print-launches", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "launch %d of firework %d: running" % ids["running"],
+        "1 offline run(s): 1 running",
+    ]
+
+
+def test_recover_offline_reads_fireworks_files_on_mongodb(tmp_path):
+    """The same through the Python API on MongoDB (mongomock lives in this process only)."""
+    store = make_store("mongomock", tmp_path)
+    try:
+        lp = LaunchPad(store)
+        hold_fireworks_reservations(lp, tmp_path / "jobs")
+        outcomes = [(r.outcome, r.steps) for r in recover_all(lp)]
+        assert outcomes == [
+            ("completed", ("started", "pinged", "finished")),
+            ("fizzled", ("started", "pinged", "finished")),
+            ("completed", ("started", "pinged", "finished")),
+            ("running", ("started", "pinged")),
+        ]
+        check_read_as_fireworks_reads(lp, tmp_path / "jobs")
+        assert [(r.outcome, r.steps) for r in recover_all(lp)] == [("running", ())]
+    finally:
+        store.close()
