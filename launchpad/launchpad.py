@@ -271,6 +271,14 @@ class LaunchPad:
     def fw_state_counts(self, query: Query = None) -> dict[str, int]:
         return self.store.count_fireworks_by_state(query)
 
+    def get_wf_fw_states(self, wf_id: int) -> list[tuple[int, str]]:
+        """``(fw_id, state)`` of each firework of a workflow, by id (what its graph colours)."""
+        return self.store.workflow_fw_states(wf_id)
+
+    def get_wf_links(self, wf_id: int) -> list[tuple[int, int]]:
+        """``(parent, child)`` of each link of a workflow (what its graph's layout needs)."""
+        return self.store.workflow_links(wf_id)
+
     def wf_id_of(self, fw_id: int) -> int:
         return reads.wf_id_of(self.store, fw_id)
 

@@ -136,6 +136,26 @@ def test_spec_update_refreshes_claim_fields(store):
     assert (doc["priority"], doc["category"]) == (9, "gpu")
 
 
+def test_a_workflows_states_and_links_as_plain_pairs(store):
+    """What the web GUI's graph reads: no document per firework, the same on every backend."""
+    add(
+        store,
+        [
+            fw_doc(3, children=[5, 4]),
+            fw_doc(4, state="WAITING", parents=[3]),
+            fw_doc(5, state="WAITING", parents=[3], children=[6]),
+            fw_doc(6, state="WAITING", parents=[5]),
+        ],
+    )
+    add(store, [fw_doc(7, wf_id=2, children=[8]), fw_doc(8, wf_id=2, parents=[7])], wf_id=2)
+    assert store.workflow_fw_states(1) == [(3, "READY"), (4, "WAITING"), (5, "WAITING"), (6, "WAITING")]
+    assert [tuple(pair) for pair in store.workflow_links(1)] == [(3, 5), (3, 4), (5, 6)]  # children in order
+    assert [tuple(pair) for pair in store.workflow_links(2)] == [(7, 8)]
+    assert store.workflow_fw_states(99) == [] and store.workflow_links(99) == []
+    store.update_fireworks([4], {"state": "RUNNING"})
+    assert store.workflow_fw_states(1)[1] == (4, "RUNNING")
+
+
 def test_release_children_readies_at_zero(store):
     add(
         store,

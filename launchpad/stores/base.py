@@ -186,6 +186,18 @@ class Store(ABC):
         ``WorkflowsOfFireworks`` stands for where a store cannot keep it in the database."""
         return sorted({d["wf_id"] for d in self.find_fireworks(fw_query, ["wf_id"])})
 
+    def workflow_fw_states(self, wf_id: int) -> list[tuple[int, str]]:
+        """``(fw_id, state)`` of each firework of the workflow, by id: a graph's nodes as
+        plain pairs (a dict per firework costs more than the read at 10,000)."""
+        return [(d["fw_id"], d["state"]) for d in self.find_fireworks({"wf_id": wf_id}, ["fw_id", "state"])]
+
+    def workflow_links(self, wf_id: int) -> list[tuple[int, int]]:
+        """``(parent, child)`` for each link from a firework of the workflow, each parent's
+        children in their stored order: what drawing its graph needs, as plain pairs rather
+        than a document per firework; a backend may read them without the documents."""
+        docs = self.find_fireworks({"wf_id": wf_id}, ["fw_id", "children"])
+        return [(d["fw_id"], child) for d in docs for child in d.get("children") or ()]
+
     @abstractmethod
     def find_launches(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
