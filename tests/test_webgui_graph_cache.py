@@ -2,6 +2,7 @@
 it out again when fireworks are added or deleted, so a kept layout never shows stale links."""
 
 from launchpad import Firework, Workflow
+from launchpad.stores import SQLiteStore
 from launchpad.tasks import ScriptTask
 from webgui import create_app, graph_view
 
@@ -38,3 +39,29 @@ def test_layout_kept_while_fireworks_stay_and_redone_when_they_change(lp, monkey
     assert [last, added, 1] in grown["edges"]
     fresh = graph_view.workflow_graph(lp, wf_id, 20_000)  # no cache at all: the same graph
     assert fresh == grown
+
+
+def test_graph_reads_pairs_and_drawn_names_not_documents(lp, monkeypatch):
+    """At 10,000 fireworks a dict per firework cost more than the reads: the graph reads
+    (fw_id, state) and (parent, child) pairs, and names only of the fireworks drawn singly."""
+    from webgui.demo import layered
+
+    ids = lp.add_wf(layered([1, 60, 60, 1], "wide"))
+    wf_id = lp.wf_id_of(min(ids.values()))
+    reads = []
+    real = lp.store.find_fireworks
+    monkeypatch.setattr(
+        lp.store,
+        "find_fireworks",
+        lambda query=None, fields=None, *a, **k: (
+            reads.append((query, fields)) or real(query, fields, *a, **k)
+        ),
+    )
+    graph = create_app({"TESTING": True}, lp).test_client().get(f"/api/workflows/{wf_id}/graph").get_json()
+    assert len(graph["nodes"]) == 2 and [g["count"] for g in graph["groups"]] == [60, 60]
+    assert {n["name"] for n in graph["nodes"]} == {"L0 step 0", "L3 step 0"}
+    assert all(fields and not {"parents", "spec"} & set(fields) for _, fields in reads), reads
+    if isinstance(lp.store, SQLiteStore):  # its links come from one join, not per firework
+        assert all("children" not in fields for _, fields in reads), reads
+    named = [q["fw_id"]["$in"] for q, fields in reads if fields and "name" in fields and "fw_id" in (q or {})]
+    assert [sorted(n) for n in named] == [sorted(n["fw_id"] for n in graph["nodes"])]

@@ -7,14 +7,13 @@ still says what it holds.
 
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 from launchpad.errors import InvalidQueryError
 
 from .data import full_counts, workflow
 from .layout import layout
 
-NODE_FIELDS = ["fw_id", "name", "state"]
 MAX_PARAM_IDS = 200  # expanded layers or pinned ids one request may name
 MAX_PARAM_SPAN = 20000  # ... and the numbers their ranges may cover
 FIND_LIMIT = 20
@@ -77,32 +76,40 @@ class LayoutCache:
 
 def workflow_graph(lp, wf_id, limit, expanded=(), pinned=(), layouts=None):
     """The drawable graph of a workflow, dense layers grouped (``too_large`` past ``limit``);
-    ``layouts``: a ``LayoutCache`` to keep layouts in."""
+    ``layouts``: a ``LayoutCache`` to keep layouts in.
+
+    Reads plain ``(fw_id, state)`` and ``(parent, child)`` pairs, and names only for the
+    fireworks drawn singly: at 10,000 fireworks a dict per firework cost more than the reads."""
     info = workflow(lp, wf_id)
     if info["nodes"] > limit:
         return too_large(info, limit)
-    docs = lp.get_fws({"wf_id": wf_id}, fields=NODE_FIELDS)
-    ids = tuple(sorted(d["fw_id"] for d in docs))
+    state_of = dict(lp.get_wf_fw_states(wf_id))
+    ids = tuple(state_of)  # by id
 
     def laid_out():
-        linked = lp.get_fws({"wf_id": wf_id}, fields=["fw_id", "children"])
-        links = {d["fw_id"]: d.get("children") or [] for d in linked}
-        known = set(ids)  # fireworks added or deleted between the two reads: drawn next time
-        return layout({i: [c for c in links.get(i, ()) if c in known] for i in ids}, expanded, pinned)
+        links = {fw_id: [] for fw_id in ids}
+        for parent, child in lp.get_wf_links(wf_id):
+            # fireworks added or deleted between the two reads: drawn next time
+            if child in state_of and parent in state_of:
+                links[parent].append(child)
+        return layout(links, expanded, pinned)
 
     key = (wf_id, len(ids), hash(ids), tuple(sorted(set(expanded))), tuple(sorted(set(pinned))))
     placed = layouts.get(key, laid_out) if layouts is not None else laid_out()
-    by_id = {d["fw_id"]: d for d in docs}
+    drawn = list(placed["nodes"])
+    names = {
+        d["fw_id"]: d.get("name")
+        for d in (
+            lp.get_fws({"wf_id": wf_id, "fw_id": {"$in": drawn}}, fields=["fw_id", "name"]) if drawn else ()
+        )
+    }
     nodes = [
-        {"fw_id": fw_id, "name": by_id[fw_id].get("name"), "state": by_id[fw_id]["state"], **spot}
+        {"fw_id": fw_id, "name": names.get(fw_id), "state": state_of[fw_id], **spot}
         for fw_id, spot in placed["nodes"].items()
     ]
     groups = []
     for group in placed["groups"]:
-        counts = {}
-        for fw_id in group["members"]:
-            state = by_id[fw_id]["state"]
-            counts[state] = counts.get(state, 0) + 1
+        counts = Counter(map(state_of.__getitem__, group["members"]))
         size = placed["layers"][group["layer"]]["size"]
         groups.append(
             {
@@ -129,7 +136,7 @@ def workflow_graph(lp, wf_id, limit, expanded=(), pinned=(), layouts=None):
         "layers": placed["layers"],
         "expanded": sorted(set(expanded)),
         "states": info["states"],
-        "total": len(docs),
+        "total": len(ids),
         "width": placed["width"],
         "height": placed["height"],
         "node_width": placed["node_width"],

@@ -10,7 +10,8 @@ layers. The work is bounded: layering is O(nodes + edges), and the crossing
 sweeps and coordinates only touch what is drawn (single nodes and groups).
 """
 
-from launchpad.dag import topological_order
+from collections import Counter
+from itertools import chain
 
 NODE_WIDTH = 168
 NODE_HEIGHT = 30
@@ -25,22 +26,36 @@ MAX_EDGES = 5000  # links drawn at most; the rest are counted, not drawn
 SPAN_MAX = 50  # a deep chain of one-firework layers is drawn as spans of this many layers
 
 
-def assign_layers(links, order=None):
-    """Each node's layer: the length of the longest path reaching it from a root.
-
-    ``order``: ``topological_order(links)`` when the caller has it already.
-    """
-    layer = {node: 0 for node in links}
-    for node in topological_order(links) if order is None else order:
+def layered(links):
+    """``(order, layer)``: a topological order (Kahn's: sorted roots first, then first
+    in, first out, as ``launchpad.dag.topological_order``) and each node's layer, the
+    length of the longest path reaching it from a root, found in the same one pass (a
+    node's layer is final when its last parent is taken). Nodes on a cycle are left out
+    of ``order`` (layer 0). One pass over plain dicts: 10,000 fireworks in a few ms."""
+    waiting = dict(Counter(chain.from_iterable(links.values())))  # parents not yet taken
+    layer = dict.fromkeys(links, 0)
+    layer.update(dict.fromkeys(waiting, 0))  # children missing as keys too
+    order = sorted(node for node in layer if node not in waiting)
+    for node in order:  # grows while it is walked: the queue and the result at once
+        below = layer[node] + 1
         for child in links.get(node, ()):
-            layer[child] = max(layer.get(child, 0), layer[node] + 1)
-    return layer
+            if layer[child] < below:
+                layer[child] = below
+            waiting[child] -= 1
+            if not waiting[child]:
+                order.append(child)
+    return order, layer
 
 
-def layer_rows(links, layer, order=None):
+def assign_layers(links):
+    """Each node's layer: the length of the longest path reaching it from a root."""
+    return layered(links)[1]
+
+
+def layer_rows(order, layer):
     """One list of node ids per layer, in topological (then id) order."""
     rows = [[] for _ in range(max(layer.values(), default=-1) + 1)]
-    for node in topological_order(links) if order is None else order:
+    for node in order:
         rows[layer[node]].append(node)
     return rows
 
@@ -121,15 +136,18 @@ def _item_edges(links, columns):
     owner = {}
     for column in columns:
         for item in column:
-            for node in item[2] if item[0] == "group" else (item[1],):
-                owner[node] = _key(item)
-    counts = {}
-    for parent, kids in links.items():
-        for child in kids:
-            if child in owner and parent in owner and owner[parent] != owner[child]:  # not inside a span
-                pair = (owner[parent], owner[child])
-                counts[pair] = counts.get(pair, 0) + 1
-    return counts
+            if item[0] == "group":
+                owner.update(dict.fromkeys(item[2], item[1]))
+            else:
+                owner[item[1]] = item[1]
+    pairs = (
+        (here, there)
+        for here, kids in zip(map(owner.get, links), links.values())
+        if here is not None
+        for there in map(owner.get, kids)
+        if there is not None and there != here  # not inside a span
+    )
+    return Counter(pairs)
 
 
 def _order(columns, pairs, sweeps=4):
@@ -169,9 +187,7 @@ def layout(links, expanded=(), pinned=()):
     A group is one dense layer (``g<layer>``) or, in a deep thin DAG, a span of
     one-firework layers (``s<first layer>``, through ``last_layer``).
     """
-    order = topological_order(links)  # once: it is most of the layout's time at 10,000 nodes
-    layer = assign_layers(links, order)
-    rows = layer_rows(links, layer, order)
+    rows = layer_rows(*layered(links))
     spans, grouped = _items(rows, set(expanded), set(pinned))
     pairs = _item_edges(links, [items for _, _, items in spans])
     columns = _order([items for _, _, items in spans], pairs)
