@@ -14,10 +14,10 @@ import os
 from typing import Any, Optional
 
 from launchpad.errors import ConfigError, InvalidArgumentError, StarshellError
-from launchpad.serializable import FWSerializable
 
 from .adapters import ADAPTERS, DEFAULT_TIMEOUT, QueueAdapter, get_adapter
 from .config import Q_TYPES, load_qadapter
+from .queue_adapter import QueueAdapterBase
 
 log = logging.getLogger("queue_adapters")
 
@@ -25,7 +25,7 @@ log = logging.getLogger("queue_adapters")
 _ALIASES = {"LOADSHARINGFACILITY": "LSF"}
 
 
-class CommonAdapter(dict, FWSerializable):
+class CommonAdapter(QueueAdapterBase):
     """``CommonAdapter(q_type, q_name=None, template_file=None, timeout=None, **kwargs)``:
     the keyword arguments are the template's values (``rocket_launch``, ``nodes``,
     ``walltime``, ``queue``...), kept as the dict's items, as in FireWorks."""
