@@ -46,11 +46,11 @@ def apply_action(store, clock, fw, action, now, plan=None):
     plan = plan_action(store, fw, action) if plan is None else plan
     for fw_id, spec in plan.items():
         store.update_fireworks([fw_id], {"spec": spec, "updated_on": now})
-    for wf in action.detours:  # each detour sits between this firework and its old children
+    for wf in map(as_workflow, action.detours):  # between it and its old children
         attach(store, wf, [fw["fw_id"]], fw["wf_id"], now, detour=True, below=children)
     for entry in action.append_wfs:  # FireWorks' order: after the detours, before the additions
         append_below(store, fw, action, entry, now, children)
-    for wf in action.additions:
+    for wf in map(as_workflow, action.additions):
         attach(store, wf, [fw["fw_id"]], fw["wf_id"], now)
     if action.defuse_workflow:
         ids = [

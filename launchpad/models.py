@@ -689,8 +689,8 @@ class FWAction(FWSerializable):
         self.exit = bool(exit)
         self.update_spec = _as_mapping(update_spec, "update_spec")
         self.mod_spec = _as_list(mod_spec)
-        self.additions = [_as_workflow(w) for w in _as_list(additions)]
-        self.detours = [_as_workflow(w) for w in _as_list(detours)]
+        self.additions = [_as_given(w) for w in _as_list(additions)]
+        self.detours = [_as_given(w) for w in _as_list(detours)]
         self.append_wfs = [_as_append_wf(entry) for entry in _as_list(append_wfs)]
         self.defuse_children = bool(defuse_children)
         self.defuse_workflow = bool(defuse_workflow)
@@ -721,8 +721,8 @@ class FWAction(FWSerializable):
             "exit": self.exit,
             "update_spec": self.update_spec,
             "mod_spec": self.mod_spec,
-            "additions": [w.to_dict() for w in self.additions],
-            "detours": [w.to_dict() for w in self.detours],
+            "additions": [_as_workflow(w).to_dict() for w in self.additions],
+            "detours": [_as_workflow(w).to_dict() for w in self.detours],
             "defuse_children": self.defuse_children,
             "defuse_workflow": self.defuse_workflow,
             "propagate": self.propagate,
@@ -795,6 +795,14 @@ def _as_append_wf(entry):
         "parents": list(parents),
         "detour": bool(entry.get("detour")),
     }
+
+
+def _as_given(value):
+    """An addition or detour checked as a workflow now; a Firework stays the Firework it
+    was given, as in FireWorks (users' tests read ``action.detours[0].tasks``), and
+    becomes a one-firework workflow where the action is applied or written."""
+    checked = _as_workflow(value)
+    return value if isinstance(value, Firework) else checked
 
 
 def _as_workflow(value):

@@ -53,11 +53,16 @@ def test_round_trip_through_dict_keeps_every_field():
     assert len(again.detours) == 1 and again.detours[0].fws[0].fw_id == 5
 
 
-def test_a_single_firework_or_dict_becomes_a_workflow():
+def test_a_firework_stays_itself_and_a_dict_becomes_a_workflow():
+    """As in FireWorks: the objects given are kept (its tests read ``detours[0].tasks``);
+    written out, every one is a workflow."""
     as_dict = {"fws": [{"fw_id": 1, "spec": {"_tasks": [{"_fw_name": "ScriptTask", "script": "true"}]}}]}
     action = FWAction(additions=[_fw(3), as_dict], detours=_fw(4))
-    assert all(isinstance(w, Workflow) for w in action.additions + action.detours)
-    assert [w.fws[0].fw_id for w in action.additions] == [3, 1]
+    assert isinstance(action.additions[0], Firework) and action.additions[0].fw_id == 3
+    assert isinstance(action.additions[1], Workflow) and action.additions[1].fws[0].fw_id == 1
+    assert isinstance(action.detours[0], Firework) and action.detours[0].tasks[0]["script"] == "true"
+    written = action.to_dict()
+    assert [w["fws"][0]["fw_id"] for w in written["additions"] + written["detours"]] == [3, 1, 4]
 
 
 @pytest.mark.parametrize(
@@ -94,8 +99,8 @@ def test_merged_with_combines_successive_tasks_in_order():
     assert merged.stored_data == {"a": 1, "b": 2, "shared": "second"}
     assert merged.update_spec == {"x": 1, "y": 2}
     assert merged.mod_spec == [{"_push": {"l": 1}}, {"_push": {"l": 2}}]
-    assert [w.fws[0].fw_id for w in merged.additions] == [1, 2]
-    assert [w.fws[0].fw_id for w in merged.detours] == [3]
+    assert [fw.fw_id for fw in merged.additions] == [1, 2]
+    assert [fw.fw_id for fw in merged.detours] == [3]
     assert merged.propagate and not merged.exit
     # the inputs are left alone
     assert first.stored_data == {"a": 1, "shared": "first"} and not first.detours

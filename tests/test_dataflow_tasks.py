@@ -155,14 +155,14 @@ def test_foreach_makes_one_detour_per_chunk_with_a_chunk_number(launch_dir):
         "_tasks": ["x"],
     }
     action = ForeachTask(task=power_task(), split="numbers", **{"number of chunks": 3}).run_task(spec)
-    fws = [wf.fws[0] for wf in action.detours]
+    fws = action.detours  # Fireworks, as in FireWorks
     assert [fw.name for fw in fws] == ["ForeachTask 0", "ForeachTask 1", "ForeachTask 2"]
     assert [fw.spec for fw in fws] == [{"numbers": chunk, "power": 2} for chunk in ([0, 1], [2, 3], [4])]
     assert [fw.tasks[0]["chunk_number"] for fw in fws] == [0, 1, 2]
     pushed = [mod for fw in fws for mod in fw.tasks[0].run_task(fw.spec).mod_spec]
     assert pushed[:2] == [{"_push": {"results": [0, 1]}}, {"_push": {"results": 2}}]
     one_each = ForeachTask(task=power_task(), split="numbers").run_task({"numbers": [5, 6], "power": 1})
-    assert [wf.fws[0].spec["numbers"] for wf in one_each.detours] == [[5], [6]]
+    assert [fw.spec["numbers"] for fw in one_each.detours] == [[5], [6]]
 
 
 def test_foreach_command_line_chunks(launch_dir):
@@ -181,8 +181,7 @@ def test_foreach_command_line_chunks(launch_dir):
         {"work list": work}
     )
     texts = []
-    for wf in action.detours:
-        fw = wf.fws[0]
+    for fw in action.detours:
         pushed = fw.tasks[0].run_task(fw.spec).mod_spec[0]["_push"]["file set"]["value"]
         texts.append(Path(pushed).read_text().strip())
     assert texts == ["black white", "2.5 17"]
