@@ -36,6 +36,8 @@ def move_fireworks(store, clock, fw_ids, target, strict=True, reset=False):
     """
     now, moved = timestamp(clock), []
     with store.transaction():
+        # FireWorks archives an ARCHIVED firework's launches (archive_wf reruns it first)
+        archived_below = store.next_ids("launch") if target == S.ARCHIVED.value else None
         for doc in existing_fireworks(store, fw_ids, fields=FENCE_FIELDS):
             goal = ready_or_waiting(doc) if reset else target
             if not is_legal(doc["state"], goal):
@@ -43,6 +45,8 @@ def move_fireworks(store, clock, fw_ids, target, strict=True, reset=False):
                     check_transition(doc["fw_id"], doc["state"], goal)
                 continue
             changes = {"state": goal, "updated_on": now}
+            if archived_below is not None:
+                changes[ARCHIVED_BELOW] = archived_below
             if doc["state"] == S.RUNNING.value:
                 fence_launch(store, clock, doc)
                 changes["current_launch"] = None

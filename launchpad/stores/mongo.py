@@ -32,6 +32,7 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, O
 from ..errors import InvalidQueryError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, check_safe, linear, resolved, timed_out
 from ..states import State
+from . import mongo_shape
 from .base import NO_PRIORITY, Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 
 log = logging.getLogger("starshell.store")
@@ -100,6 +101,11 @@ def _silent(client, description):
     except PyMongoError:  # e.g. a refused login: the first real operation reports it
         pass
     return False
+
+
+def _listing_launches(fireworks):
+    """New firework documents with FireWorks' lists of launch ids (mongo_shape)."""
+    return [{"launches": [], "archived_launches": [], **d} for d in fireworks]
 
 
 def _sort(sort, default):
@@ -196,12 +202,15 @@ class MongoStore(Store):
 
     def _ensure_indexes(self):
         self._unset_priority_lowest()
+        mongo_shape.fill_missing(self.db)
         self.fireworks.create_index("fw_id", unique=True)
+        self.fireworks.create_index("launches")  # FireWorks' scripts ask {"launches": launch_id}
         self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING), ("fw_id", ASCENDING)])
         self.fireworks.create_index([("wf_id", ASCENDING), ("state", ASCENDING)])
         self.fireworks.create_index("name")  # name searches scan index keys, not documents
         self.workflows.create_index("wf_id", unique=True)
         self.workflows.create_index("name")
+        self.workflows.create_index("nodes")  # FireWorks' scripts ask {"nodes": fw_id}
         self.launches.create_index("launch_id", unique=True)
         self.launches.create_index("fw_id")
         self.launches.create_index([("state", ASCENDING), ("last_ping", ASCENDING)])
@@ -271,12 +280,16 @@ class MongoStore(Store):
     def insert_workflow(self, wf: Doc, fireworks: list[Doc]) -> None:
         # Fireworks first: a crash before the workflow document leaves rows that no
         # workflow lists, which the checker removes; never a workflow missing pieces.
-        insert_fws = self._insert_once(self.fireworks, "fw_id", fireworks)
-        insert_wf = self._insert_once(self.workflows, "wf_id", [wf])
+        insert_fws = self._insert_once(self.fireworks, "fw_id", _listing_launches(fireworks))
 
         def insert():
             insert_fws()
-            insert_wf()
+            members = fireworks or list(  # an import inserts its fireworks first
+                self.fireworks.find(
+                    {"wf_id": wf["wf_id"]}, {"_id": 0, "fw_id": 1, "children": 1, "parents": 1}
+                )
+            )
+            self._insert_once(self.workflows, "wf_id", [{**wf, **mongo_shape.links_of(members)}])()
 
         try:
             self._guard(insert)
@@ -285,8 +298,14 @@ class MongoStore(Store):
             raise
 
     def insert_fireworks(self, fireworks: list[Doc]) -> None:
+        insert = self._insert_once(self.fireworks, "fw_id", _listing_launches(fireworks))
+
+        def insert_and_link():
+            insert()
+            mongo_shape.add_nodes(self.workflows, fireworks)
+
         try:
-            self._guard(self._insert_once(self.fireworks, "fw_id", fireworks))
+            self._guard(insert_and_link)
         except InvalidWorkflowError:
             self._undo_insert(fireworks)
             raise
@@ -303,6 +322,28 @@ class MongoStore(Store):
 
     def insert_launch(self, launch: Doc) -> None:
         self._guard(self._insert_once(self.launches, "launch_id", [launch]))
+        self._guard(lambda: mongo_shape.list_launch(self.fireworks, launch["fw_id"], launch["launch_id"]))
+
+    def open_launch(
+        self,
+        worker: WorkerFilter,
+        changes: Mapping[str, Any],
+        launch: Doc,
+        states: Sequence[str] = (State.READY.value,),
+        fw_id: Optional[int] = None,
+        not_before: Optional[str] = None,
+    ) -> tuple[Optional[Doc], Optional[int]]:
+        # As the base class, with the launch id added to the firework's ``launches`` by the
+        # claim itself: FireWorks' list at no extra round trip.
+        with self.transaction():
+            launch_id = self.next_ids("launch")
+            changes = {**changes, "current_launch": launch_id}
+            fw = self._claim(worker, changes, states, fw_id, not_before, listed=launch_id)
+            if fw is None:
+                return None, None
+            doc = {**launch, "launch_id": launch_id, "fw_id": fw["fw_id"]}
+            self._guard(self._insert_once(self.launches, "launch_id", [doc]))
+        return fw, launch_id
 
     @staticmethod
     def _insert_once(collection, key, docs):
@@ -442,7 +483,21 @@ class MongoStore(Store):
                 self.fireworks.update_many({**cond, "fw_id": {"$in": matched}}, {"$set": changes})
             return done + matched
 
-        return self._guard(update)
+        changed = self._guard(update)
+        if changed:
+            self._guard(lambda: self._follow(changed, changes))
+        return changed
+
+    def _follow(self, fw_ids, changes):
+        """The FireWorks fields that follow a change (mongo_shape): links, launch lists."""
+        if "children" in changes or "parents" in changes:
+            mongo_shape.relink(self.workflows, fw_ids, changes)
+        if changes.get(mongo_shape.TAKEN):
+            self.fireworks.update_many(
+                {"fw_id": {"$in": fw_ids}}, {"$addToSet": {"launches": {"$each": changes[mongo_shape.TAKEN]}}}
+            )
+        if mongo_shape.ARCHIVED_BELOW in changes or changes.get(mongo_shape.TAKEN):
+            mongo_shape.archive_below(self.fireworks, fw_ids)
 
     def _holding(self, ids, changes):
         return [
@@ -581,7 +636,14 @@ class MongoStore(Store):
         fw_id: Optional[int] = None,
         not_before: Optional[str] = None,
     ) -> Optional[Doc]:
+        return self._claim(worker, changes, states, fw_id, not_before)
+
+    def _claim(self, worker, changes, states, fw_id, not_before, listed=None):
+        """``claim_firework``; ``listed``: a launch id the claim adds to ``launches``."""
         cond = self._claimable(worker, states, fw_id, not_before)
+        update: dict[str, Any] = {"$set": changes}
+        if listed is not None:
+            update["$addToSet"] = {"launches": listed}
 
         # No projection here: mongomock re-finds the updated document by _id only
         # when the projection keeps _id, and would otherwise update the wrong one.
@@ -595,7 +657,7 @@ class MongoStore(Store):
         doc = self._guard(
             lambda: self.fireworks.find_one_and_update(
                 cond,
-                {"$set": changes},
+                update,
                 sort=[("priority", DESCENDING), ("fw_id", ASCENDING)],
                 return_document=ReturnDocument.AFTER,
             ),
@@ -639,9 +701,15 @@ class MongoStore(Store):
         def delete():
             self.launches.delete_many({"fw_id": {"$in": ids}})
             self.fireworks.delete_many({"fw_id": {"$in": ids}})
+            mongo_shape.drop_nodes(self.workflows, ids)
 
         self._guard(delete)
 
     def delete_launches(self, launch_ids: Iterable[int]) -> None:
         ids = list(launch_ids)
-        self._guard(lambda: self.launches.delete_many({"launch_id": {"$in": ids}}))
+
+        def delete():
+            self.launches.delete_many({"launch_id": {"$in": ids}})
+            mongo_shape.drop_launches(self.fireworks, ids)
+
+        self._guard(delete)

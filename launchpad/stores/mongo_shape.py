@@ -1,0 +1,139 @@
+"""The MongoDB documents' FireWorks fields, for scripts that read the raw collections.
+
+FireWorks users' scripts query ``lp.fireworks``, ``lp.launches`` and
+``lp.workflows`` directly (``{"launches": 5}``, ``{"nodes": 3}``), so the
+MongoDB store keeps, next to its own fields, the ones FireWorks 2.x writes:
+
+- a firework's ``launches`` and ``archived_launches``: launch ids, the same
+  split ``LaunchPad.get_fw_by_id`` makes (a rerun or an archive moves the
+  launches below the firework's ``archived_below`` to ``archived_launches``);
+- a workflow's ``nodes`` (fw_ids), ``links`` (``{"fw_id": [children]}``, every
+  node) and ``parent_links`` (``{"fw_id": [parents]}``, nodes with parents).
+
+A claim adds its launch id in the same ``find_one_and_update`` (no extra round
+trip per launch); the rarer changes (reruns, archives, additions, deletions)
+cost one more write each. Every write here is ``$set``, ``$addToSet``,
+``$pull`` or ``$unset``: safe to try again, and what mongomock implements as
+MongoDB does. Databases written before these fields existed get them once
+(``fill_missing``), marked in ``counters``.
+"""
+
+from __future__ import annotations
+
+ARCHIVED_BELOW = "archived_below"  # a rerun's mark: the firework's launches below it are archived
+TAKEN = "taken_launches"  # launches a duplicate took over (launchpad/duplicates.py)
+FILLED = "migrated:fireworks_fields"  # a counters document, not an id counter
+BATCH = 1000
+
+
+def links_of(fireworks):
+    """A workflow's ``nodes``, ``links`` and ``parent_links`` from its firework documents."""
+    fws = sorted(fireworks, key=lambda d: d["fw_id"])
+    return {
+        "nodes": [d["fw_id"] for d in fws],
+        "links": {str(d["fw_id"]): list(d.get("children") or ()) for d in fws},
+        "parent_links": {str(d["fw_id"]): list(d["parents"]) for d in fws if d.get("parents")},
+    }
+
+
+def add_nodes(workflows, fireworks):
+    """Fireworks added to existing workflows (FWAction additions, ``append_wf``)."""
+    by_wf = {}
+    for d in fireworks:
+        by_wf.setdefault(d["wf_id"], []).append(d)
+    for wf_id, docs in by_wf.items():
+        shape = links_of(docs)
+        changes = {f"links.{k}": v for k, v in shape["links"].items()}
+        changes.update({f"parent_links.{k}": v for k, v in shape["parent_links"].items()})
+        workflows.update_one(
+            {"wf_id": wf_id}, {"$set": changes, "$addToSet": {"nodes": {"$each": shape["nodes"]}}}
+        )
+
+
+def relink(workflows, fw_ids, changes):
+    """A firework's ``children``/``parents`` changed: its entries in its workflow's links."""
+    for fw_id in fw_ids:
+        update = {}
+        if "children" in changes:
+            update.setdefault("$set", {})[f"links.{fw_id}"] = list(changes["children"] or ())
+        if changes.get("parents"):
+            update.setdefault("$set", {})[f"parent_links.{fw_id}"] = list(changes["parents"])
+        elif "parents" in changes:
+            update["$unset"] = {f"parent_links.{fw_id}": ""}
+        if update:
+            workflows.update_one({"nodes": fw_id}, update)
+
+
+def drop_nodes(workflows, fw_ids):
+    """Deleted fireworks leave their workflow's nodes and links."""
+    ids = list(fw_ids)
+    unset = {f"{field}.{i}": "" for i in ids for field in ("links", "parent_links")}
+    workflows.update_many({"nodes": {"$in": ids}}, {"$pull": {"nodes": {"$in": ids}}, "$unset": unset})
+
+
+def drop_launches(fireworks, launch_ids):
+    """Deleted launches (a duplicate's unused claim, the checker's repair) leave the lists."""
+    ids = list(launch_ids)
+    fireworks.update_many(
+        {"$or": [{"launches": {"$in": ids}}, {"archived_launches": {"$in": ids}}]},
+        {"$pull": {"launches": {"$in": ids}, "archived_launches": {"$in": ids}}},
+    )
+
+
+def list_launch(fireworks, fw_id, launch_id):
+    """A launch inserted outside a claim (a queue reservation, an import) joins its
+    firework's ``launches``, unless the firework already lists it as archived."""
+    fireworks.update_one(
+        {"fw_id": fw_id, "archived_launches": {"$ne": launch_id}}, {"$addToSet": {"launches": launch_id}}
+    )
+
+
+def archive_below(fireworks, fw_ids):
+    """After a rerun or an archive set ``archived_below``: move the launches under it
+    from ``launches`` to ``archived_launches`` (one write per firework that has any)."""
+    query = {"fw_id": {"$in": list(fw_ids)}, "launches.0": {"$exists": True}}
+    for d in list(fireworks.find(query, {"_id": 0, "fw_id": 1, "launches": 1, ARCHIVED_BELOW: 1})):
+        old = [i for i in d["launches"] if i < (d.get(ARCHIVED_BELOW) or 0)]
+        if old:
+            fireworks.update_one(
+                {"fw_id": d["fw_id"]},
+                {"$pull": {"launches": {"$in": old}}, "$addToSet": {"archived_launches": {"$each": old}}},
+            )
+
+
+def split(doc, own_ids):
+    """``(launches, archived_launches)`` of a firework document and the ids of the
+    launches that name it: the split ``reads.with_archived_launches`` makes."""
+    below = doc.get(ARCHIVED_BELOW) or 0
+    kept = set(doc.get("archived_launches") or ())
+    every = sorted(set(own_ids) | set(doc.get(TAKEN) or ()) | set(doc.get("launches") or ()))
+    archived = [i for i in every if i < below or i in kept]
+    return [i for i in every if i not in set(archived)], archived
+
+
+def fill_missing(db):
+    """Once per database: the fields above on documents written before them."""
+    fireworks, workflows, launches, counters = (
+        db[n] for n in ("fireworks", "workflows", "launches", "counters")
+    )
+    if counters.find_one({"_id": FILLED}):
+        return
+    fields = {"_id": 0, "fw_id": 1, "archived_launches": 1, ARCHIVED_BELOW: 1, TAKEN: 1}
+    while True:
+        docs = list(fireworks.find({"launches": {"$exists": False}}, fields).limit(BATCH))
+        if not docs:
+            break
+        own = {}
+        for launch in launches.find(
+            {"fw_id": {"$in": [d["fw_id"] for d in docs]}}, {"_id": 0, "fw_id": 1, "launch_id": 1}
+        ):
+            own.setdefault(launch["fw_id"], []).append(launch["launch_id"])
+        for d in docs:
+            live, archived = split(d, own.get(d["fw_id"], ()))
+            fireworks.update_one(
+                {"fw_id": d["fw_id"]}, {"$set": {"launches": live, "archived_launches": archived}}
+            )
+    for wf in list(workflows.find({"nodes": {"$exists": False}}, {"_id": 0, "wf_id": 1})):
+        members = fireworks.find({"wf_id": wf["wf_id"]}, {"_id": 0, "fw_id": 1, "children": 1, "parents": 1})
+        workflows.update_one({"wf_id": wf["wf_id"]}, {"$set": links_of(list(members))})
+    counters.update_one({"_id": FILLED}, {"$set": {"last": 1}}, upsert=True)
