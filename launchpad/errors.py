@@ -151,6 +151,11 @@ class TaskError(StarshellError):
     """A Firetask failed in a way the rocket records on the launch."""
 
 
+class TaskValueError(TaskError, ValueError):
+    """A task's input is wrong where FireWorks' task raises ValueError (an empty FilePad
+    query, a file name used twice), so a port's ``except ValueError`` still catches it."""
+
+
 class QueueError(StarshellError, RuntimeError):
     """The batch system refused a command; the message carries its own words."""
 

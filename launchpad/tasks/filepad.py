@@ -12,7 +12,7 @@ import glob
 import json
 import os
 
-from ..errors import TaskError
+from ..errors import TaskError, TaskValueError
 from ..firetask import FiretaskBase
 from .paths import writable_path
 
@@ -147,7 +147,7 @@ class GetFilesByQueryTask(FiretaskBase):
         with _opened(self) as fpad:
             docs = fpad.find(query, self.get("sort_key"), self.get("sort_direction", -1))
             if self.get("fizzle_empty_result", True) and not docs:
-                raise TaskError(
+                raise TaskValueError(
                     f"GetFilesByQueryTask: Query yielded empty result! "
                     f"(query: {json.dumps(query)}); set fizzle_empty_result: false "
                     "to accept none"
@@ -167,7 +167,7 @@ class GetFilesByQueryTask(FiretaskBase):
                     "original file name (added as contents); give new_file_names"
                 )
             if self.get("fizzle_degenerate_file_name", True) and name in used:
-                raise TaskError(
+                raise TaskValueError(
                     f"GetFilesByQueryTask: The local file name {name} is used a "
                     f"second time by result {i}/{total}! (query: {json.dumps(query)}); "
                     "sort and limit the query, or set fizzle_degenerate_file_name: false"
