@@ -12,8 +12,8 @@ from . import duplicates
 from .errors import InvalidArgumentError, InvalidTransitionError
 from .models import Launch
 from .reads import existing_fireworks
+from .run_queries import worker_filter
 from .states import LaunchState, State
-from .stores import WorkerFilter
 from .timestamps import cutoff, timestamp
 from .transitions import ready_or_waiting
 
@@ -59,7 +59,7 @@ def _checkout_once(store, clock, opened, worker, launch_dir, fw_id, host, ip, st
     ``ping_interval`` (the rocket's heartbeat, 0 for none) is recorded on the
     launch, so detect_lostruns knows how old a healthy run's heartbeat can be.
     """
-    worker = worker or WorkerFilter()
+    worker = worker_filter(worker)  # FireWorks passes its FWorker
     ping_interval = heartbeat_interval(ping_interval)
     now = timestamp(clock)
     host = host or socket.gethostname()
@@ -152,7 +152,7 @@ def _ip_of(host):
 # -- queue reservations ------------------------------------------------------
 def reserve_fw(store, clock, worker=None, launch_dir=""):
     """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
-    worker = worker or WorkerFilter()
+    worker = worker_filter(worker)  # FireWorks passes its FWorker
     now = timestamp(clock)
     with store.transaction():
         fw, launch_id = _claim(store, worker, S.RESERVED.value, now)

@@ -10,7 +10,7 @@ import copy
 
 from .actions import apply_action_to_spec
 from .dag import descendants
-from .errors import InvalidWorkflowError
+from .errors import InvalidArgumentError, InvalidWorkflowError
 from .insertion import firework_docs
 from .models import as_workflow
 from .reads import children_of, wf_id_of
@@ -106,13 +106,15 @@ def release_after_fizzle(store, fw, now):
 
 
 def append_wf(store, clock, new_wf, fw_ids, detour=False, pull_spec_mods=True):
-    """Add ``new_wf`` as children of ``fw_ids`` (as a detour: also before their children).
+    """Add ``new_wf`` as children of ``fw_ids`` (as a detour: also before their children;
+    ``detour`` may be one flag per parent, as in FireWorks).
 
     ``pull_spec_mods`` (FireWorks' default): the new roots get the
     update_spec/mod_spec of parents that already completed.
     Returns ``{file id: store id}`` for the new fireworks.
     """
     fw_ids = [int(i) for i in fw_ids]
+    detours = detour_flags(detour, fw_ids)
     new_wf = as_workflow(new_wf)
     if pull_spec_mods:
         pull_completed_spec_mods(store, new_wf, fw_ids)
@@ -120,7 +122,21 @@ def append_wf(store, clock, new_wf, fw_ids, detour=False, pull_spec_mods=True):
     if len(wf_ids) != 1:
         raise InvalidWorkflowError("append_wf: the parent fireworks belong to different workflows")
     with store.transaction():
-        return attach(store, new_wf, fw_ids, wf_ids.pop(), timestamp(clock), detour)
+        below = {c for i, kids in children_of(store, fw_ids).items() if detours[i] for c in kids}
+        id_map = attach(store, new_wf, fw_ids, wf_ids.pop(), timestamp(clock), any(detours.values()), below)
+    new_wf.reassign_ids(id_map)  # the caller's objects carry the stored ids, as after add_wf
+    return id_map
+
+
+def detour_flags(detour, fw_ids):
+    """FireWorks' ``detour``: one flag for every parent, or a list of one flag per parent."""
+    if isinstance(detour, bool):
+        return dict.fromkeys(fw_ids, detour)
+    if not isinstance(detour, (list, tuple)) or len(detour) != len(fw_ids):
+        raise InvalidArgumentError(
+            f"append_wf: detour must be True/False or one flag per parent ({len(fw_ids)}), not {detour!r}"
+        )
+    return dict(zip(fw_ids, map(bool, detour)))
 
 
 def attach(store, wf, parent_ids, wf_id, now, detour=False, below=None):

@@ -120,6 +120,12 @@ class LaunchPad:
         return self.fw_settings["logdir"]
 
     @property
+    def host(self) -> str:
+        """FireWorks' ``lp.host`` (tasks given the LaunchPad read it): MongoDB's host, else
+        where the store is (``sqlite:PATH``, ``mongomock:NAME``)."""
+        return self.to_dict().get("host") or self.describe()
+
+    @property
     def fireworks(self) -> Any:
         """FireWorks' raw collection (MongoDB only; reads are safe, writes at your risk)."""
         return lp_settings.raw_collection(self.store, "fireworks")
@@ -194,7 +200,7 @@ class LaunchPad:
         self,
         new_wf: Union[Workflow, Firework, Mapping[str, Any]],
         fw_ids: Iterable[int],
-        detour: bool = False,
+        detour: Union[bool, Sequence[bool]] = False,
         pull_spec_mods: bool = True,
     ) -> dict[int, int]:
         """Add ``new_wf`` as children of ``fw_ids`` (see dynamics.append_wf)."""

@@ -277,8 +277,10 @@ class _FireworkTable(_Table):
         for field, own, other in (("children", "parent", "child"), ("parents", "child", "parent")):
             if field not in changes:
                 continue
-            params = []
-            conn.execute(f"DELETE FROM links WHERE {in_clause(own, list(keys), params)}", params)
+            params = []  # edges that stay keep their rowid: the order of children is kept
+            owned = in_clause(own, list(keys), params)
+            keep = in_clause(other, list(changes[field]), params) if changes[field] else "0"
+            conn.execute(f"DELETE FROM links WHERE {owned} AND NOT {keep}", params)
             conn.executemany(
                 f"INSERT OR IGNORE INTO links ({own}, {other}) VALUES (?, ?)",
                 ((key, value) for key in keys for value in changes[field]),
