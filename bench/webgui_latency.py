@@ -83,7 +83,8 @@ def run_launches(lp, workflows, seed=3):
 
 
 def layered_dag(lp, sizes, name):
-    """The tests' 1,000- or 10,000-firework layered DAG; a third done, a few failed or running."""
+    """The tests' 1,000- or 10,000-firework layered DAG; a third done, a few failed or running.
+    Returns its workflow id and its first firework's id."""
     new_ids = lp.add_wf(layered(sizes, name))
     ids = sorted(new_ids.values())
     third = len(ids) // 3
@@ -92,7 +93,7 @@ def layered_dag(lp, sizes, name):
     lp.store.update_fireworks(
         [i for i in ids[third + 1 :: 23] if (i - ids[third]) % 37], {"state": "RUNNING"}
     )
-    return lp.wf_id_of(ids[0])
+    return lp.wf_id_of(ids[0]), ids[0]
 
 
 def make_store(home, n_fireworks, launched):
@@ -110,7 +111,8 @@ def make_store(home, n_fireworks, launched):
     ids = {
         "wf": small // 2 // 5,  # a workflow of 5 in the middle
         "fw": small // 2,
-        "dags": dag_ids,
+        "dags": {size: wf_id for size, (wf_id, _) in dag_ids.items()},
+        "dag_first_fw": {size: first for size, (_, first) in dag_ids.items()},
         "fizzled": fizzled[0],
         "timeline": history["workflows"][-1],
         "build_s": round(time.perf_counter() - started, 1),
@@ -160,9 +162,20 @@ def urls(ids):
         "/api/session",
     ] + [
         u
-        for dag in ids.get("dags", {}).values()
-        for u in (f"/workflows/{dag}", f"/api/workflows/{dag}/graph")
+        for size, dag in ids.get("dags", {}).items()
+        for u in (
+            f"/workflows/{dag}",
+            f"/api/workflows/{dag}/graph",
+            # a firework of its first wide layer pinned, another each request: each is laid
+            # out anew (uncached), as the first request for the graph is
+            f"/api/workflows/{dag}/graph?pin=<{ids['dag_first_fw'][size] + 2}+i>",
+        )
     ]
+
+
+def nth(url, i):
+    """The ``i``-th request of ``url``: ``<N+i>`` stands for the number N + i."""
+    return re.sub(r"<(\d+)\+i>", lambda m: str(int(m.group(1)) + i), url)
 
 
 def time_http(port, url, repeats):
@@ -172,7 +185,7 @@ def time_http(port, url, repeats):
     walls, size, status = [], 0, None
     for i in range(repeats + 1):
         started = time.perf_counter()
-        conn.request("GET", url, headers=headers)
+        conn.request("GET", nth(url, i), headers=headers)
         response = conn.getresponse()
         body = response.read()
         wall = time.perf_counter() - started
@@ -200,11 +213,11 @@ def time_cpu(home, url, repeats):
     if not hasattr(time_cpu, "client"):
         lp = LaunchPad(SQLiteStore(os.path.join(home, "launchpad.sqlite")))
         time_cpu.client = create_app({"TESTING": True}, lp).test_client()
-    time_cpu.client.get(url)
+    time_cpu.client.get(nth(url, 0))
     spent = []
-    for _ in range(repeats):
+    for i in range(1, repeats + 1):
         started = time.process_time()
-        time_cpu.client.get(url)
+        time_cpu.client.get(nth(url, i))
         spent.append((time.process_time() - started) * 1000)
     spent.sort()
     return {
@@ -219,6 +232,34 @@ NAVIGATION = """() => {
   return {document_ms: n.responseEnd - n.requestStart, load_ms: n.loadEventEnd - n.startTime,
           api_ms: Math.max(0, ...api.map((r) => r.duration))};
 }"""
+# The pages mark each graph or plot they draw (static/graph.js, static/charts.js): "starshell:drawn"
+# when it is drawn, and a "starshell:draw" measure of the drawing's own script time.
+DRAWN = """(n) => {
+  const drawn = performance.getEntriesByName("starshell:drawn");
+  if (drawn.length < n) return null;
+  const draws = performance.getEntriesByName("starshell:draw").slice(0, n);
+  return {ready_ms: drawn[n - 1].startTime, draw_ms: draws.reduce((sum, m) => sum + m.duration, 0)};
+}"""
+
+
+def plots_on(path):
+    """How many graphs or plots a page draws when it loads."""
+    if path == "/activity":
+        return 2
+    return 1 if "/timeline" in path or re.fullmatch(r"/workflows/\d+", path) else 0
+
+
+def wait_drawn(page, plots, timeout=60):
+    """The page's own marks, polled from the main world: Playwright's selector engine, which
+    ``wait_for_selector`` injects into the page (~100 ms of script), would delay the drawing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = page.evaluate(DRAWN, plots)
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{page.url}: {plots} plots not drawn in {timeout} s")
+        time.sleep(0.02)
 
 
 def time_browser(port, paths, repeats):
@@ -234,20 +275,13 @@ def time_browser(port, paths, repeats):
             samples = []
             for i in range(repeats + 1):
                 page.goto(f"http://127.0.0.1:{port}{path}", wait_until="load")
-                if "/activity" in path or "/timeline" in path:
-                    page.wait_for_selector("canvas[data-points]", timeout=30_000)
-                    ready = page.evaluate("performance.now()")
-                elif re.fullmatch(r"/workflows/\d+", path):
-                    page.wait_for_selector("svg.graph a.node", timeout=60_000)
-                    ready = page.evaluate("performance.now()")
-                else:
-                    ready = None
-                timing = page.evaluate(NAVIGATION)
-                timing["ready_ms"] = ready
+                plots = plots_on(path)
+                timing = {"ready_ms": None, "draw_ms": None, **(wait_drawn(page, plots) if plots else {})}
+                timing.update(page.evaluate(NAVIGATION))
                 if i:
                     samples.append(timing)
             row = {"url": path}
-            for key in ("document_ms", "load_ms", "api_ms", "ready_ms"):
+            for key in ("document_ms", "load_ms", "api_ms", "ready_ms", "draw_ms"):
                 values = [s[key] for s in samples if s[key] is not None]
                 row[key] = round(statistics.median(values), 1) if values else None
             rows.append(row)
@@ -259,7 +293,7 @@ def markdown(http_rows, browser_rows):
     by_url = {row["url"]: row for row in browser_rows}
     lines = [
         "| URL | HTTP wall median / p90 (ms) | CPU median / p90 (ms) | KB "
-        "| browser: document / load / plots or graph drawn (ms) |",
+        "| browser: document / load / graph or plots drawn (their drawing) (ms) |",
         "|---|---|---|---|---|",
     ]
     for row in http_rows:
@@ -267,7 +301,8 @@ def markdown(http_rows, browser_rows):
         shown = (
             ""
             if not b
-            else f"{b['document_ms']} / {b['load_ms']}" + (f" / {b['ready_ms']}" if b["ready_ms"] else "")
+            else f"{b['document_ms']} / {b['load_ms']}"
+            + (f" / {b['ready_ms']} ({b['draw_ms']})" if b["ready_ms"] else "")
         )
         lines.append(
             f"| `{row['url']}` | {row['median_ms']} / {row['p90_ms']} "
@@ -284,11 +319,15 @@ def main(argv=None):
     parser.add_argument("--browser", action="store_true", help="also load the pages in Chromium")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--only", help="a regex: measure only matching URLs")
+    parser.add_argument(
+        "--store", help="a directory to keep the store in, built there once (saves ~1 min a run)"
+    )
     args = parser.parse_args(argv)
-    home = tempfile.mkdtemp(prefix="starshell-webgui-latency-")
+    home = args.store or tempfile.mkdtemp(prefix="starshell-webgui-latency-")
     try:
-        ids = make_store(home, args.fireworks, min(args.launched, args.fireworks // 5))
+        ids = kept_store(home, args) if args.store else make_store(home, args.fireworks, launched(args))
         print(json.dumps({"fireworks": args.fireworks, "launched": args.launched, **ids}), flush=True)
+        print(json.dumps({"load_average": os.getloadavg()}), flush=True)
         try:
             gui = WebguiProcess(home, home, "-b")
         except RuntimeError as error:
@@ -309,10 +348,30 @@ def main(argv=None):
                     print(json.dumps({"browser": True, **row}), flush=True)
         finally:
             gui.stop()
+        print(json.dumps({"load_average": os.getloadavg()}), flush=True)
         if args.markdown:
             print(markdown(http_rows, browser_rows))
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if not args.store:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def launched(args):
+    return min(args.launched, args.fireworks // 5)
+
+
+def kept_store(home, args):
+    """The ids of the store kept in ``home``, built there first if it is not there yet."""
+    saved = os.path.join(home, "bench-ids.json")
+    if not os.path.exists(saved):
+        os.makedirs(home, exist_ok=True)
+        with open(saved, "w", encoding="utf-8") as out:
+            json.dump(make_store(home, args.fireworks, launched(args)), out)
+    with open(saved, encoding="utf-8") as kept:
+        ids = json.load(kept)
+    for key in ("dags", "dag_first_fw"):  # JSON made the sizes strings
+        ids[key] = {int(size): value for size, value in ids[key].items()}
+    return ids
 
 
 if __name__ == "__main__":
