@@ -9,6 +9,7 @@ and with the documents FireWorks 2.1.4 wrote (tests/data/fireworks_db).
 import json
 import os
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -177,6 +178,25 @@ def test_date_range_queries_compare_as_fireworks_text_dates_do():
     assert lp.launches.count_documents({"time_end": {"$lt": before[:10]}}) == 0
 
 
+def test_workflow_dates_are_bson_dates_as_fireworks_writes_them():
+    """FireWorks' workflows hold BSON dates (its own report asks them with datetimes),
+    while the LaunchPad and a query in text still see text."""
+    lp = mongo_lp()
+    ids = diamond(lp, name="old")
+    raw = lp.workflows.find_one({"nodes": ids[-1]})
+    assert isinstance(raw["created_on"], datetime) and isinstance(raw["updated_on"], datetime)
+    since = raw["created_on"] - timedelta(seconds=1)
+    assert lp.workflows.count_documents({"created_on": {"$gte": since}}) == 1
+    assert lp.workflows.count_documents({"updated_on": {"$lt": since}}) == 0
+    text = lp.get_wf_by_fw_id(ids[-1]).created_on
+    assert text.replace(tzinfo=None) - raw["created_on"] < timedelta(milliseconds=1)
+    day = raw["created_on"].strftime("%Y-%m-%d")
+    assert lp.get_wf_ids({"created_on": {"$gte": day}}) == lp.get_wf_ids({"name": "old"})
+    assert lp.get_wf_ids({"created_on": {"$lt": day}}) == []
+    doc = lp.store.find_workflows({"name": "old"})[0]
+    assert isinstance(doc["created_on"], str) and doc["created_on"].startswith(day)
+
+
 def test_a_database_written_before_these_fields_gets_them_once():
     """Earlier starshell versions wrote no lists and no links: a store opened on such a
     database fills them in, once (marked in counters)."""
@@ -189,8 +209,11 @@ def test_a_database_written_before_these_fields_gets_them_once():
     db = lp.store.db
     db.fireworks.update_many({}, {"$unset": {"launches": "", "archived_launches": ""}})
     db.workflows.update_many({}, {"$unset": {"nodes": "", "links": "", "parent_links": ""}})
-    db.counters.delete_one({"_id": "migrated:fireworks_fields"})
+    for wf in db.workflows.find():  # text dates, as earlier versions wrote them
+        db.workflows.update_one({"_id": wf["_id"]}, {"$set": {"created_on": "2026-01-02T03:04:05.123456"}})
+    db.counters.delete_many({"_id": {"$in": ["migrated:fireworks_fields", "migrated:workflow_dates"]}})
     reopened = LaunchPad(MongoStore(db))
+    assert db.workflows.find_one()["created_on"] == datetime(2026, 1, 2, 3, 4, 5, 123000)
     assert reopened.fireworks.find_one({"fw_id": ids[-1]})["archived_launches"] == [first]
     assert_lists_match_the_api(reopened)
     assert_links_match_the_api(reopened)
@@ -225,6 +248,8 @@ def test_an_imported_fireworks_database_reads_as_fireworks_wrote_it():
             {k: sorted(v) for k, v in sorted(wf["links"].items(), key=lambda kv: int(kv[0]))},
             {k: sorted(v) for k, v in sorted(wf["parent_links"].items(), key=lambda kv: int(kv[0]))},
         ), wf["name"]
+        for key in ("created_on", "updated_on"):  # BSON dates on both sides, to the millisecond
+            assert ours[key] == datetime.fromisoformat(wf[key]["$date"].replace("Z", "")), (wf["name"], key)
     assert_lists_match_the_api(lp)
 
 

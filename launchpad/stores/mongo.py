@@ -203,6 +203,7 @@ class MongoStore(Store):
     def _ensure_indexes(self):
         self._unset_priority_lowest()
         mongo_shape.fill_missing(self.db)
+        mongo_shape.date_workflows(self.db)
         self.fireworks.create_index("fw_id", unique=True)
         self.fireworks.create_index("launches")  # FireWorks' scripts ask {"launches": launch_id}
         self.fireworks.create_index([("state", ASCENDING), ("priority", DESCENDING), ("fw_id", ASCENDING)])
@@ -289,7 +290,8 @@ class MongoStore(Store):
                     {"wf_id": wf["wf_id"]}, {"_id": 0, "fw_id": 1, "children": 1, "parents": 1}
                 )
             )
-            self._insert_once(self.workflows, "wf_id", [{**wf, **mongo_shape.links_of(members)}])()
+            doc = {**mongo_shape.workflow_in(wf), **mongo_shape.links_of(members)}
+            self._insert_once(self.workflows, "wf_id", [doc])()
 
         try:
             self._guard(insert)
@@ -426,10 +428,14 @@ class MongoStore(Store):
     def find_workflows(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
     ) -> list[Doc]:
-        return self._find(self.workflows, "wf_id", query, fields, sort, limit, skip)
+        query = mongo_shape.dated_query(query)
+        return [
+            mongo_shape.workflow_out(d)
+            for d in self._find(self.workflows, "wf_id", query, fields, sort, limit, skip)
+        ]
 
     def count_workflows(self, query: Query = None) -> int:
-        return self._count(self.workflows, query)
+        return self._count(self.workflows, mongo_shape.dated_query(query))
 
     def find_launches(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
@@ -684,6 +690,7 @@ class MongoStore(Store):
         )
 
     def update_workflow(self, wf_id: int, changes: Mapping[str, Any]) -> None:
+        changes = mongo_shape.workflow_in(changes)
         self._guard(lambda: self.workflows.update_one({"wf_id": wf_id}, {"$set": changes}))
 
     def delete_workflow(self, wf_id: int) -> None:

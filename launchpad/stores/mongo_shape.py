@@ -8,7 +8,11 @@ MongoDB store keeps, next to its own fields, the ones FireWorks 2.x writes:
   split ``LaunchPad.get_fw_by_id`` makes (a rerun or an archive moves the
   launches below the firework's ``archived_below`` to ``archived_launches``);
 - a workflow's ``nodes`` (fw_ids), ``links`` (``{"fw_id": [children]}``, every
-  node) and ``parent_links`` (``{"fw_id": [parents]}``, nodes with parents).
+  node) and ``parent_links`` (``{"fw_id": [parents]}``, nodes with parents);
+- a workflow's ``created_on``/``updated_on`` as BSON dates, as FireWorks writes
+  them there (its fireworks' and launches' dates are ISO text, as ours). The
+  store speaks text to the LaunchPad: dates go out as text, and text dates in
+  a workflow query are compared as dates.
 
 A claim adds its launch id in the same ``find_one_and_update`` (no extra round
 trip per launch); the rarer changes (reruns, archives, additions, deletions)
@@ -20,10 +24,59 @@ MongoDB does. Databases written before these fields existed get them once
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from ..timestamps import TIME_FORMAT
+
 ARCHIVED_BELOW = "archived_below"  # a rerun's mark: the firework's launches below it are archived
 TAKEN = "taken_launches"  # launches a duplicate took over (launchpad/duplicates.py)
 FILLED = "migrated:fireworks_fields"  # a counters document, not an id counter
+DATED = "migrated:workflow_dates"
 BATCH = 1000
+WORKFLOW_DATES = ("created_on", "updated_on")
+
+
+def _as_date(value):
+    """ISO text as a naive UTC datetime (what pymongo stores); anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def workflow_in(doc):
+    """A workflow document or ``$set`` with its dates as BSON dates."""
+    return {k: _as_date(v) if k in WORKFLOW_DATES else v for k, v in doc.items()}
+
+
+def workflow_out(doc):
+    """A workflow document with its dates as the store's text (to the millisecond: BSON's)."""
+    for key in WORKFLOW_DATES:
+        if isinstance(doc.get(key), datetime):
+            doc[key] = doc[key].strftime(TIME_FORMAT)
+    return doc
+
+
+def dated_query(query):
+    """A workflow query whose text dates compare with the BSON dates as they compared
+    with text (``{"created_on": {"$gte": "2026-11-29"}}``: from that midnight on)."""
+    if isinstance(query, list):
+        return [dated_query(q) for q in query]
+    if not isinstance(query, dict):
+        return query
+    return {k: _dated_operand(v) if k in WORKFLOW_DATES else dated_query(v) for k, v in query.items()}
+
+
+def _dated_operand(value):
+    if isinstance(value, dict):
+        return {
+            op: [_as_date(x) for x in arg] if isinstance(arg, list) else _as_date(arg)
+            for op, arg in value.items()
+        }
+    return _as_date(value)
 
 
 def links_of(fireworks):
@@ -137,3 +190,15 @@ def fill_missing(db):
         members = fireworks.find({"wf_id": wf["wf_id"]}, {"_id": 0, "fw_id": 1, "children": 1, "parents": 1})
         workflows.update_one({"wf_id": wf["wf_id"]}, {"$set": links_of(list(members))})
     counters.update_one({"_id": FILLED}, {"$set": {"last": 1}}, upsert=True)
+
+
+def date_workflows(db):
+    """Once per database: workflows written with text dates get BSON dates."""
+    workflows, counters = db["workflows"], db["counters"]
+    if counters.find_one({"_id": DATED}):
+        return
+    for wf in list(workflows.find({}, {"_id": 0, "wf_id": 1, **dict.fromkeys(WORKFLOW_DATES, 1)})):
+        texts = {k: v for k, v in wf.items() if k in WORKFLOW_DATES and isinstance(v, str)}
+        if texts:
+            workflows.update_one({"wf_id": wf["wf_id"]}, {"$set": workflow_in(texts)})
+    counters.update_one({"_id": DATED}, {"$set": {"last": 1}}, upsert=True)
