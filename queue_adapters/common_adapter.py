@@ -21,6 +21,8 @@ from .queue_adapter import QueueAdapterBase
 
 log = logging.getLogger("queue_adapters")
 
+# Stands in for an unset rocket_launch; lines holding it leave the script.
+_NO_ROCKET_LAUNCH = "<no rocket_launch set>"
 # FireWorks' name for LSF in a CommonAdapter's q_type.
 _ALIASES = {"LOADSHARINGFACILITY": "LSF"}
 
@@ -52,13 +54,17 @@ class CommonAdapter(QueueAdapterBase):
 
     def adapter(self, username: Optional[str] = None) -> QueueAdapter:
         """The per-system adapter these settings describe (checked as qlaunch checks a file)."""
-        return get_adapter(
-            load_qadapter(self.to_dict()), user=username, timeout=self.timeout or DEFAULT_TIMEOUT
-        )
+        settings = self.to_dict()
+        # qlaunch needs the command its jobs run; this object, as FireWorks', does not
+        # (a script without it drops the line), so counting and submitting work without it
+        settings.setdefault("rocket_launch", None)
+        settings["rocket_launch"] = settings["rocket_launch"] or _NO_ROCKET_LAUNCH
+        return get_adapter(load_qadapter(settings), user=username, timeout=self.timeout or DEFAULT_TIMEOUT)
 
     def get_script_str(self, launch_dir: str) -> str:
         """The submit script for a job that runs in ``launch_dir``."""
-        return self.adapter().render({"launch_dir": launch_dir})
+        script = self.adapter().render({"launch_dir": launch_dir})
+        return "".join(line for line in script.splitlines(keepends=True) if _NO_ROCKET_LAUNCH not in line)
 
     def submit_to_queue(self, script_file: str) -> Optional[Any]:
         """Submit ``script_file`` (from its folder); the job id (an int where it is
@@ -73,10 +79,11 @@ class CommonAdapter(QueueAdapterBase):
         return int(job_id) if str(job_id).isdigit() else job_id
 
     def get_njobs_in_queue(self, username: Optional[str] = None) -> Optional[int]:
-        """How many jobs ``username`` (default: this user) has queued or running, or
-        None after logging why the scheduler could not say."""
+        """How many jobs ``username`` (default: this user) has queued or running in this
+        adapter's ``queue`` (every queue when unset), as FireWorks counts them; or None
+        after logging why the scheduler could not say."""
         try:
-            return self.adapter(username).count_jobs()
+            return self.adapter(username).count_jobs(queue=self.get("queue"))
         except StarshellError as exc:
             log.error("%s: counting the jobs in the queue failed: %s", self.q_name, exc)
             return None

@@ -178,8 +178,9 @@ class QueueAdapter:
             )
         return job_id
 
-    def count_jobs(self, job_name: Optional[str] = None) -> int:
-        """This user's queued and running jobs, only those named ``job_name`` if given."""
+    def count_jobs(self, job_name: Optional[str] = None, queue: Optional[str] = None) -> int:
+        """This user's queued and running jobs, only those named ``job_name`` and in
+        ``queue`` (partition) if given: FireWorks counts a CommonAdapter's own queue."""
         raise NotImplementedError
 
     def job_state(self, job_id: str) -> Optional[JobState]:

@@ -60,10 +60,12 @@ class LSFAdapter(QueueAdapter):
             raise QueueError(self._failure(argv, rc, out, err))
         return [line.split() for line in out.splitlines() if line.strip()]
 
-    def count_jobs(self, job_name: Optional[str] = None) -> int:
+    def count_jobs(self, job_name: Optional[str] = None, queue: Optional[str] = None) -> int:
         args = ["-u", self.user, "-o", "jobid stat"]
         if job_name:
             args += ["-J", job_name]
+        if queue:
+            args += ["-q", queue]
         rows = self._bjobs(*args)
         return sum(1 for row in rows if not _STATES.get(row[-1], S.UNKNOWN).finished)
 

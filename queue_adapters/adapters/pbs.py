@@ -44,11 +44,13 @@ class PBSAdapter(QueueAdapter):
         last = lines[-1].strip() if lines else ""
         return last if re.fullmatch(r"\d+(\[\d*\])?(\.[\w.-]+)?", last) else None
 
-    def count_jobs(self, job_name: Optional[str] = None) -> int:
+    def count_jobs(self, job_name: Optional[str] = None, queue: Optional[str] = None) -> int:
         """qselect matches the full job name; qstat's table truncates it."""
         argv = self._cmd("select_cmd", "-u", self.user, "-s", "QRHW")
         if job_name:
             argv += ["-N", job_name]
+        if queue:
+            argv += ["-q", queue]
         _, out, _ = self._call(argv)
         return sum(1 for line in out.splitlines() if line.strip())
 

@@ -47,9 +47,9 @@ class SGEAdapter(QueueAdapter):
         match = re.match(r"\s*(\d+)", stdout)
         return match.group(1) if match else None
 
-    def _jobs(self) -> Dict[str, tuple]:
+    def _jobs(self, queue: Optional[str] = None) -> Dict[str, tuple]:
         """job number -> (name, state); -xml because the text table cuts names at 10."""
-        argv = self._cmd("status_cmd", "-xml", "-u", self.user)
+        argv = self._cmd("status_cmd", "-xml", "-u", self.user, *(["-q", queue] if queue else []))
         _, out, _ = self._call(argv)
         try:
             root = ET.fromstring(out)
@@ -63,10 +63,10 @@ class SGEAdapter(QueueAdapter):
             for job in root.iter("job_list")
         }
 
-    def count_jobs(self, job_name: Optional[str] = None) -> int:
+    def count_jobs(self, job_name: Optional[str] = None, queue: Optional[str] = None) -> int:
         return sum(
             1
-            for name, state in self._jobs().values()
+            for name, state in self._jobs(queue).values()
             if not state.finished and (not job_name or name == job_name)
         )
 

@@ -71,10 +71,12 @@ class SlurmAdapter(QueueAdapter):
         first = stdout.strip().split(";")[0].strip()
         return first if re.fullmatch(r"\d+", first) else None
 
-    def count_jobs(self, job_name: Optional[str] = None) -> int:
+    def count_jobs(self, job_name: Optional[str] = None, queue: Optional[str] = None) -> int:
         argv = self._cmd("status_cmd", "-h", "-u", self.user, "-o", "%i %T")
         if job_name:
             argv += ["-n", job_name]
+        if queue:
+            argv += ["-p", queue]
         _, out, _ = self._call(argv)
         states = [slurm_state(line.split()[-1]) for line in out.splitlines() if line.strip()]
         return sum(not state.finished for state in states)
