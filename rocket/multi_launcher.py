@@ -109,12 +109,15 @@ def launch_multiprocess(
 
 def _launchpad_dict(launchpad):
     config = getattr(launchpad, "config", None)
-    if config is None or getattr(config, "kind", "mongomock") == "mongomock":
+    if config is not None and getattr(config, "kind", "mongomock") != "mongomock":
+        data = config_to_dict(config)
+    else:  # LaunchPad(SQLiteStore(path)) has no config, but its file is one to open
+        data = launchpad.to_dict() if getattr(launchpad, "store", None) is not None else {}
+    if data.get("store", "sqlite") == "sqlite" and not data.get("path"):
         raise ConfigError(
             "launch_multiprocess needs a LaunchPad other processes can open: one from "
             "LaunchPad.from_file or LaunchPad.auto_load, not an in-memory store"
         )
-    data = config_to_dict(config)
     if data.get("store") == "sqlite":  # the processes may start elsewhere
         data["path"] = os.path.abspath(os.path.expanduser(data["path"]))
     return data
