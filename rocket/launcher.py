@@ -7,46 +7,20 @@ the running task, so the firework is handed back before the process ends.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from typing import Any, Callable, Optional
 
 from launchpad.fw_config import load_fw_settings
 from launchpad.states import State
 
-from .rocket import STOP_SIGNALS, Rocket, RocketInterrupted, interrupt_message
+from .rocket import STOP_SIGNALS, Rocket, RocketInterrupted, interruptible
 
 log = logging.getLogger("rocket")
-
-
-@contextlib.contextmanager
-def interruptible(guard=None):
-    """Turn SIGTERM/SIGINT into RocketInterrupted while rockets run (main thread only).
-
-    With a rocket's ``guard`` the signal waits while the rocket writes to the store.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        message = interrupt_message(signum)
-        if guard is None:
-            raise RocketInterrupted(message, signum)
-        guard.deliver(message, signum)
-
-    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def launch_rocket(
@@ -63,9 +37,15 @@ def launch_rocket(
 
     As FireWorks' ``launch_rocket``: the firework runs in the current directory (or
     its ``_launch_dir``). With ``launch_root`` it runs in a new ``launcher_*``
-    directory below that one instead.
+    directory below that one instead. With no LaunchPad (``launchpad=None``) it runs
+    offline, as FireWorks' does: the FW.json qlaunch left here, results written to files
+    for ``lpad recover_offline``.
     """
     _set_stream_level(strm_lvl)
+    if launchpad is None:
+        from .offline import launch_offline
+
+        return launch_offline(fworker, fw_id, launch_dir=launch_root or ".", **rocket_options)
     here = launch_root is None
     options = {**fw_file_options(), **rocket_options, "pdb_on_exception": pdb_on_exception}
     rocket = Rocket(

@@ -25,8 +25,7 @@ from launchpad.offline_files import (
 )
 from launchpad.states import State
 
-from .launcher import interruptible
-from .rocket import Rocket
+from .rocket import Rocket, interruptible
 
 log = logging.getLogger("rocket")
 

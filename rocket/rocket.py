@@ -12,6 +12,7 @@ a store outage is waited out (with a message) rather than losing a result.
 import contextlib
 import copy
 import functools
+import json
 import logging
 import os
 import signal
@@ -62,6 +63,30 @@ def interrupt_message(signum):
     if signum == WALLTIME_SIGNAL:
         return f"stopped by {name}: the batch job's walltime is nearly over"
     return f"stopped by {name}"
+
+
+@contextlib.contextmanager
+def interruptible(guard=None):
+    """Turn SIGTERM/SIGINT into RocketInterrupted while rockets run (main thread only).
+
+    With a rocket's ``guard`` the signal waits while the rocket writes to the store.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        message = interrupt_message(signum)
+        if guard is None:
+            raise RocketInterrupted(message, signum)
+        guard.deliver(message, signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class SignalGuard:
@@ -510,12 +535,12 @@ class Rocket:
         except RocketInterrupted:
             raise
         except TaskTimeout as exc:
-            return action, LaunchState.FIZZLED.value, _failure_info(exc, index, task, action, launch_dir)
+            return _fizzled(exc, index, task, action, launch_dir)
         except Exception as exc:  # a task's failure is data for the launch, not a crash
             if self.pdb_on_exception:
                 timer.stop()  # no _max_runtime alarm inside the debugger
                 _post_mortem(exc)
-            return action, LaunchState.FIZZLED.value, _failure_info(exc, index, task, action, launch_dir)
+            return _fizzled(exc, index, task, action, launch_dir)
         finally:
             timer.stop()
             sidecar.stop()
@@ -547,6 +572,33 @@ def _failure_info(exc, index, task, action, launch_dir):
     if index is not None:
         info[CHECKPOINT_KEY] = checkpoint(index, action, launch_dir)
     return info
+
+
+def _fizzled(exc, index, task, action, launch_dir):
+    """``_run_tasks``' result for a failed task. The action also carries FireWorks' record
+    of the failure, which users read from the launch: ``stored_data["_exception"]`` with
+    ``_stacktrace`` and ``_details`` (the exception's own ``to_dict()``, if it has one)."""
+    info = _failure_info(exc, index, task, action, launch_dir)
+    record = {
+        "_message": "runtime error during task",
+        "_task": _json_or_none(lambda: task.to_dict()) if task is not None else None,
+        "_exception": {
+            "_stacktrace": info["traceback"],
+            "_details": _json_or_none(getattr(exc, "to_dict", None)),
+        },
+    }
+    return action.merged_with(FWAction(stored_data=record, exit=True)), LaunchState.FIZZLED.value, info
+
+
+def _json_or_none(make):
+    """``make()`` if it works and gives JSON a store can keep, else None (as FireWorks,
+    an exception that cannot be serialized leaves ``_details`` empty)."""
+    try:
+        value = make()
+        json.dumps(value)
+    except Exception:  # noqa: BLE001 - any failure of user code means "no details"
+        return None
+    return value
 
 
 def _post_mortem(exc):
