@@ -127,10 +127,11 @@ def recover_all(lp, fworker_name=None, ignore_errors=False, print_errors=False):
 
 
 def recover_offline(lp, launch_id, ignore_errors=False, print_errors=False):
-    """FireWorks' ``LaunchPad.recover_offline``: the firework id when recovering failed, else None."""
+    """FireWorks' ``LaunchPad.recover_offline``: the firework id when the run's files could
+    not be read (left as it was with ``ignore_errors``, else fizzled), None otherwise."""
     _needs_store(lp)
     result = recover_launch(lp, lp.get_launch(launch_id), ignore_errors, print_errors)
-    return result.fw_id if result.failed else None
+    return result.fw_id if result.error else None
 
 
 def recover_launch(lp, launch, ignore_errors=False, print_errors=False):

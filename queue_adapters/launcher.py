@@ -478,6 +478,13 @@ def prepare_offline_run(lp, fw: Mapping, launch_id: int, launch_dir: str, worker
     add_offline_run(lp, launch_id, fw["fw_id"], fw.get("name"), fworker=worker)
 
 
+def setup_offline_job(launchpad, fw, launch_id) -> None:
+    """FireWorks' name and arguments for ``prepare_offline_run``: the offline files in the
+    current directory, for a Firework (``lp.get_fw_by_id``) or a firework record."""
+    doc = fw.to_dict() if hasattr(fw, "to_dict") else fw
+    prepare_offline_run(launchpad, doc, launch_id, os.getcwd(), None)
+
+
 def _queue_overrides(fw: Mapping) -> dict:
     """A firework's ``_queueadapter`` (walltime, nodes, ...) for its own job."""
     overrides = fw["spec"].get("_queueadapter") or {}
@@ -502,6 +509,7 @@ __all__ = [
     "pilot_command",
     "is_offline",
     "prepare_offline_run",
+    "setup_offline_job",
     "forward_signal",
     "shield_shell",
     "stop_margin",
