@@ -162,12 +162,13 @@ class LaunchPad:
         if password != today and not require_password:
             count = self.store.count_workflows()
             if count > max_reset_wo_password:
-                raise ResetRefusedError(
-                    f"reset refused: the store holds {count} workflows, more than "
-                    f"max_reset_wo_password ({max_reset_wo_password}); pass today's date ({today})"
+                raise ResetRefusedError(  # FireWorks' words, which ported tests match
+                    f"Password check cannot be overridden since the size of DB ({count} workflows) "
+                    f"is greater than the max_reset_wo_password parameter ({max_reset_wo_password})."
+                    f" Pass today's date ({today}) as the password."
                 )
         elif password != today:
-            raise ResetRefusedError(f"reset refused: pass today's date ({today}) as the password")
+            raise ResetRefusedError(f"Invalid password! Password is today's date: {today}")
         self.store.reset()
 
     def tuneup(self, full: bool = False) -> list[str]:
