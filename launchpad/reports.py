@@ -139,6 +139,31 @@ def introspect(lp, limit=1000):
     return {"fizzled": n_fizzled, "completed": n_completed, "features": rows}
 
 
+# FireWorks' introspection keys (fireworks.features.introspect), for scripts that build
+# their own statistics from them: "a.b" + separator_str + "value" for each leaf.
+separator_str = ":%%:"
+TRUNCATED = "<TRUNCATED_OBJECT>"
+
+
+def flatten_to_keys(doc, curr_recurs=1, max_recurs=2):
+    """A nested dict's leaves as keys with their value; a list gives one key per plain item,
+    and what lies deeper than ``max_recurs`` levels (or in a list) stands as TRUNCATED."""
+    if isinstance(doc, dict):
+        if curr_recurs > max_recurs:
+            return [separator_str + TRUNCATED]
+        dot = "" if curr_recurs == 1 else "."
+        return [
+            dot + str(key) + rest
+            for key, value in doc.items()
+            for rest in flatten_to_keys(value, curr_recurs + 1, max_recurs)
+        ]
+    if isinstance(doc, (list, tuple)):
+        if any(isinstance(item, (dict, list, tuple)) for item in doc):
+            return [separator_str + TRUNCATED]
+        return [separator_str + str(item) for item in doc]
+    return [separator_str + str(doc)]
+
+
 def _count_features(docs):
     counts = defaultdict(int)
     for doc in docs:
