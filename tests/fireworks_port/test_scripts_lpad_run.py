@@ -14,16 +14,14 @@ from launchpad import Firework, LaunchPad, ScriptTask
 from launchpad.stores import SQLiteStore
 from tests.user_commands import new_user
 
-
-@pytest.fixture
-def user(tmp_path):
-    return new_user(tmp_path)
+from .cli_port import reports_version
 
 
 @pytest.mark.parametrize(
     ("detail", "expected_1", "expected_2"), [("count", "0\n", "1\n"), ("ids", "[]\n", "1\n")]
 )
-def test_lpad_get_fws(user, detail, expected_1, expected_2):
+def test_lpad_get_fws(tmp_path, detail, expected_1, expected_2):
+    user = new_user(tmp_path)
     done = user.run("lpad", "get_fws", "-d", detail)
     assert (done.returncode, done.stdout, done.stderr) == (0, expected_1, "")
     lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))  # the store the commands use
@@ -33,14 +31,12 @@ def test_lpad_get_fws(user, detail, expected_1, expected_2):
 
 
 @pytest.mark.parametrize("arg", ["-v", "--version"])
-def test_lpad_report_version(user, arg):
-    done = user.run("lpad", arg)
-    assert done.returncode == 0
-    assert done.stdout.startswith("starshell ")  # FireWorks: "lpad v2.1.4 located in ..."
-    assert done.stderr == ""
+def test_lpad_report_version(tmp_path, arg):
+    assert reports_version(tmp_path, "lpad", arg)
 
 
-def test_lpad_config_file_flags(user):
+def test_lpad_config_file_flags(tmp_path):
+    user = new_user(tmp_path)
     done = user.run("lpad", "-l", "", "get_fws")
     assert done.returncode == 2
     assert done.stderr.startswith("error: launchpad file (-l): an empty path was given")

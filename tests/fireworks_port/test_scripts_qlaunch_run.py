@@ -10,23 +10,18 @@ import pytest
 
 from tests.user_commands import new_user
 
+from .cli_port import reports_version
+
 QADAPTER = "_fw_name: CommonAdapter\n_fw_q_type: SLURM\nrocket_launch: rlaunch singleshot\n"
 
 
-@pytest.fixture
-def user(tmp_path):
-    return new_user(tmp_path)
-
-
 @pytest.mark.parametrize("arg", ["-v", "--version"])
-def test_qlaunch_report_version(user, arg):
-    done = user.run("qlaunch", arg)
-    assert done.returncode == 0
-    assert done.stdout.startswith("starshell ")  # FireWorks: "qlaunch v2.1.4"
-    assert done.stderr == ""
+def test_qlaunch_report_version(tmp_path, arg):
+    assert reports_version(tmp_path, "qlaunch", arg)
 
 
-def test_qlaunch_config_file_flags(user):
+def test_qlaunch_config_file_flags(tmp_path):
+    user = new_user(tmp_path)
     done = user.run("qlaunch", "singleshot")  # no qadapter file anywhere
     assert done.returncode == 2
     assert "no queue adapter file: pass -q FILE" in done.stderr

@@ -12,22 +12,17 @@ import pytest
 
 from tests.user_commands import new_user
 
-
-@pytest.fixture
-def user(tmp_path):
-    return new_user(tmp_path)
+from .cli_port import reports_version
 
 
 @pytest.mark.parametrize("arg", ["-v", "--version"])
-def test_rlaunch_report_version(user, arg):
-    done = user.run("rlaunch", arg)
-    assert done.returncode == 0
-    assert done.stdout.startswith("starshell ")  # FireWorks: "rlaunch v2.1.4"
-    assert done.stderr == ""
+def test_rlaunch_report_version(tmp_path, arg):
+    assert reports_version(tmp_path, "rlaunch", arg)
 
 
 @pytest.mark.parametrize("command", [["singleshot"], ["multi", "1"]], ids=["rlaunch", "mlaunch"])
-def test_config_file_flags(user, command):
+def test_config_file_flags(tmp_path, command):
+    user = new_user(tmp_path)
     done = user.run("rlaunch", "-l", "", *command)
     assert done.returncode == 2
     assert done.stderr.startswith("error: launchpad file (-l): an empty path was given")
