@@ -287,9 +287,11 @@ def workflow_states(lp, wf_id, limit):
     return out
 
 
-def workflow_fireworks(lp, wf_id, args):
-    """One page of a workflow's fireworks (id, name, state, priority), by state if asked."""
-    workflow(lp, wf_id)
+def workflow_fireworks(lp, wf_id, args, known=False):
+    """One page of a workflow's fireworks (id, name, state, priority), by state if asked;
+    ``known``: the caller has read the workflow already (it exists)."""
+    if not known:
+        workflow(lp, wf_id)
     state = check_state(args.get("state"))
     page = int_arg(args, "page", 1, 1, 10**6)
     per_page = int_arg(args, "per_page", 100, 1, 500)

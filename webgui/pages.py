@@ -46,7 +46,7 @@ def workflows():
 @bp.get("/workflows/<int:wf_id>")
 def workflow(wf_id):
     info = data.workflow(lp(), wf_id)
-    rows = data.workflow_fireworks(lp(), wf_id, request.args)
+    rows = data.workflow_fireworks(lp(), wf_id, request.args, known=True)
     return render_template(
         "workflow.html",
         wf=info,
