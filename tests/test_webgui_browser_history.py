@@ -117,6 +117,31 @@ def test_timeline_shows_a_workflows_launches_per_host(browser, served, tmp_path)
     assert page.errors == []
 
 
+def test_pages_ask_for_their_data_once_and_mark_their_drawing(browser, served):  # noqa: F811
+    """The data is preloaded beside the scripts and the scripts take that answer: a second
+    request would mean the preload was wasted. Each drawing leaves a performance mark."""
+    base, lp, built = served
+    wf_id = built["workflows"][3]
+    page = new_page(browser)
+    asked = []
+    page.on("request", lambda r: "/api/" in r.url and asked.append(r.url.split("/api", 1)[1]))
+    for path, plots, data in [
+        ("/activity", 2, ["/activity/finished?interval=hours", "/activity/runtimes"]),
+        (f"/workflows/{wf_id}/timeline", 1, [f"/workflows/{wf_id}/timeline"]),
+        (f"/workflows/{wf_id}", 1, [f"/workflows/{wf_id}/graph"]),
+    ]:
+        asked.clear()
+        page.goto(base + path)
+        marks = "() => performance.getEntriesByName('starshell:drawn').length"
+        for _ in range(200):
+            if page.evaluate(marks) >= plots:
+                break
+            page.wait_for_timeout(50)
+        assert page.evaluate(marks) == plots, path
+        assert sorted(asked) == sorted(data), path
+    assert page.errors == []
+
+
 def test_dark_theme_follows_the_system_setting(browser, served):  # noqa: F811
     base = served[0]
     colours = {}
