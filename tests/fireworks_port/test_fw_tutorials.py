@@ -58,7 +58,8 @@ TASK_MODULES = {
                     print(f"Past the limit: the next number would be {total}")
                     return FWAction()
                 print(f"The next Fibonacci number is: {total}")
-                child = Firework(FibonacciAdderTask(), {"smaller": larger, "larger": total, "stop_point": stop})
+                spec = {"smaller": larger, "larger": total, "stop_point": stop}
+                child = Firework(FibonacciAdderTask(), spec)
                 return FWAction(stored_data={"next_fibnum": total}, additions=child)
         """,
     "fw_tutorials/dynamic_wf/printjob_task.py": """
