@@ -171,25 +171,78 @@ def _names(value):
     return [value] if isinstance(value, str) else list(value)
 
 
+# FireWorks' DAGFlow looks at these tasks only; a task of another kind may have
+# parameters called inputs and outputs that mean something else.
+DATAFLOW_TASKS = ("PyTask", "CommandLineTask", "ForeachTask", "JoinDictTask", "JoinListTask")
+
+
+def _dataflow_steps(fw):
+    """The firework's dataflow tasks as (inputs, outputs) pairs, a ForeachTask's inner task
+    standing for it; and whether it runs chunks (its outputs are gathered, not passed)."""
+    steps, chunked = [], False
+    for task in fw.tasks:
+        if type(task).__name__ not in DATAFLOW_TASKS:
+            continue
+        inner = task.get("task", task)
+        steps.append(
+            (inner, _names(inner.get("inputs")), _names(inner.get("outputs")) + _names(inner.get("output")))
+        )
+        chunked = chunked or "chunk_number" in task
+    return steps, chunked
+
+
+def _in_spec(task, name, spec):
+    """Whether input ``name`` of ``task`` comes from the firework itself (FireWorks' rule:
+    a CommandLineTask input names a command_spec entry whose source is inline or a spec key)."""
+    command_spec = task.get("command_spec")
+    if not isinstance(command_spec, dict):
+        return name in spec
+    entry = command_spec.get(name)
+    if isinstance(entry, dict):
+        source = entry.get("source")
+        return isinstance(source, dict) or source in spec
+    return isinstance(entry, str) and entry in spec
+
+
 def _dataflow_problems(wf, order):
-    ancestors = {i: set() for i in wf.id_fw}
-    for node in order:
-        for kid in wf.links.get(node, ()):
-            ancestors[kid] |= ancestors[node] | {node}
-    outputs = {i: [o for t in wf.id_fw[i].tasks for o in _names(t.get("outputs"))] for i in wf.id_fw}
+    """FireWorks' DAGFlow rule: no name output by two tasks of one firework, and every
+    input of a dataflow task with exactly one source: a parent that outputs it (unless the
+    parent runs chunks), the firework's own spec, or an earlier task of the firework."""
+    parents = {i: [] for i in wf.id_fw}
+    for parent, kids in wf.links.items():
+        for kid in kids:
+            parents[kid].append(parent)
+    steps = {i: _dataflow_steps(wf.id_fw[i]) for i in wf.id_fw}
+    outputs = {i: [o for _, _, outs in steps[i][0] for o in outs] for i in wf.id_fw}
     problems = []
     for fw_id in order:
-        fw, earlier = wf.id_fw[fw_id], []
-        for task in fw.tasks:
-            for name in _names(task.get("inputs")):
-                sources = [a for a in sorted(ancestors[fw_id]) if name in outputs[a]]
-                sources += ["its spec"] if name in fw.spec else []
-                sources += ["an earlier task"] if name in earlier else []
-                if len(sources) != 1:
-                    problems.append(
-                        f"firework {fw_id} ({fw.name}): input {name!r} has "
-                        f"{'no source' if not sources else 'several sources: '}"
-                        f"{', '.join(map(str, sources))}"
-                    )
-            earlier += _names(task.get("outputs"))
+        fw = wf.id_fw[fw_id]
+        clashes = sorted({o for n, o in enumerate(outputs[fw_id]) if o in outputs[fw_id][:n]})
+        problems += [f"firework {fw_id} ({fw.name}): several tasks output {name!r}" for name in clashes]
+        for name in sorted({i for _, ins, _ in steps[fw_id][0] for i in ins}):
+            sources = [p for p in sorted(parents[fw_id]) if name in outputs[p] and not steps[p][1]]
+            done = {
+                o for p in parents[fw_id] if wf.id_fw[p].state == State.COMPLETED.value for o in outputs[p]
+            }
+            if name not in done and any(
+                name in ins and _in_spec(t, name, fw.spec) for t, ins, _ in steps[fw_id][0]
+            ):
+                sources.append("its spec")
+            if _made_by_an_earlier_task(steps[fw_id][0], name):
+                sources.append("an earlier task")
+            if len(sources) != 1:
+                problems.append(
+                    f"firework {fw_id} ({fw.name}): input {name!r} has "
+                    f"{'no source' if not sources else 'several sources: '}"
+                    f"{', '.join(map(str, sources))}"
+                )
     return problems
+
+
+def _made_by_an_earlier_task(steps, name):
+    made = False
+    for _, ins, outs in steps:
+        made = made or name in outs
+        if made and name in ins:
+            return True
+    return False
