@@ -29,7 +29,10 @@
     return value;
   }
 
-  const stateColor = (state) => cssVar("--fill", `state-${state}`) || "#888";
+  // Once per state: each probe makes the browser recompute the page's styles (a timeline
+  // of 100 launches asked 100 times).
+  const colors = {};
+  const stateColor = (state) => (colors[state] ??= cssVar("--fill", `state-${state}`) || "#888");
 
   function themeDefaults() {
     Chart.defaults.color = cssVar("--muted");
