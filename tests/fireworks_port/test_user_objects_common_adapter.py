@@ -114,6 +114,7 @@ SGE_XML = """<?xml version='1.0'?>
         ("SGE", "all.q", "status_cmd", SGE_XML, "-xml -u ongsp -q all.q", 3),
         ("SLURM", "debug", "status_cmd", "11 RUNNING\n12 PENDING\n", "-h -u ongsp -o %i %T -p debug", 2),
     ],
+    ids=["PBS", "SGE", "SLURM"],
 )
 def test_jobs_are_counted_in_the_adapters_queue(here, q_type, queue, command, printed, asked, count):
     fake = stand_in(here, "status", printed)
@@ -136,6 +137,7 @@ def test_cobalt_is_not_supported():
         ("PBS", "2341.whatever\n", "", "2341.whatever"),  # FireWorks: 2341
         ("SGE", "44275\n", "-terse", 44275),
     ],
+    ids=["SLURM", "PBS", "SGE"],
 )
 def test_the_job_id_comes_back_from_submission(here, q_type, printed, asked_flag, job_id):
     fake = stand_in(here, "submit", printed)
