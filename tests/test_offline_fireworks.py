@@ -13,8 +13,10 @@ failure, the heartbeats of a run still going, and the node's times.
 import datetime
 import json
 import shutil
+import sys
 from pathlib import Path
 
+import pytest
 from conftest import make_store
 from user_commands import new_user
 
@@ -130,3 +132,93 @@ def test_recover_offline_reads_fireworks_files_on_mongodb(tmp_path):
         assert [(r.outcome, r.steps) for r in recover_all(lp)] == [("running", ())]
     finally:
         store.close()
+
+
+# -- the files starshell writes keep FireWorks' shape ------------------------------------------
+# Keys FireWorks writes and reads with a default, which starshell may leave out (FireWorks 2.1.4:
+# Firework.from_dict, FWAction.from_dict and LaunchPad.recover_offline use .get for them).
+OPTIONAL = {
+    "FW.json:launches",  # FireWorks writes the reservation's launch; nothing reads it offline
+    "FW_offline.json:checkpoint",  # starshell writes it as each task after the first starts
+    "FW_offline.json:fwaction.append_wfs",  # starshell writes it only when used
+}
+# Keys starshell adds, which FireWorks' readers never look at.
+EXTRA = {
+    "FW_offline.json:host",
+    "FW_offline.json:ip",
+    "FW_offline.json:ping_interval",
+    "FW_offline.json:fworker",
+    "FW_offline.json:exception",
+    "FW_ping.json:trackers",
+}
+# Record times starshell writes in its store's form (UTC without the offset), which
+# FireWorks' reconstitute_dates reads as it reads its own; the run's times (started_on,
+# completed_on, ping_time) are FireWorks' form exactly.
+NAIVE_TIMES = {"FW.json:created_on", "FW.json:updated_on"}
+# FireWorks writes an addition as a Firework, starshell as a one-firework Workflow; FireWorks'
+# FWAction.from_dict reads both (Workflow.from_dict takes either): the firework is compared.
+ADDITION = "FW_offline.json:fwaction.additions[]"
+
+
+def kind(value):
+    if isinstance(value, str):
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return "str"
+        return "time+offset" if parsed.utcoffset() is not None else "time"
+    return type(value).__name__
+
+
+def differences(fireworks, starshell, path):
+    """Where starshell's JSON value differs from FireWorks' in keys, types, time formats or nesting."""
+    if path == ADDITION and isinstance(starshell, dict) and "fws" in starshell:
+        starshell = starshell["fws"][0]
+    if path.endswith(":spec._tasks") or path.endswith("._task"):
+        return []  # the cases' own tasks
+    if isinstance(fireworks, dict) and isinstance(starshell, dict):
+        found = []
+        for key in sorted(set(fireworks) | set(starshell)):
+            where = f"{path}.{key}" if not path.endswith(":") else f"{path}{key}"
+            if key not in starshell:
+                found += [] if where in OPTIONAL else [f"{where}: missing"]
+            elif key not in fireworks:
+                found += [] if where in EXTRA or path.startswith(ADDITION) else [f"{where}: not FireWorks'"]
+            else:
+                found += differences(fireworks[key], starshell[key], where)
+        return found
+    if isinstance(fireworks, list) and isinstance(starshell, list):
+        if not fireworks or not starshell:
+            return []
+        return differences(fireworks[0], starshell[0], f"{path}[]")
+    theirs, ours = kind(fireworks), kind(starshell)
+    if (theirs, ours) == ("time+offset", "time") and path in NAIVE_TIMES:
+        return []
+    if path.startswith(ADDITION) and theirs.startswith("time") and ours.startswith("time"):
+        return []  # the addition's record times, as FW.json's
+    return [] if theirs == ours else [f"{path}: {ours}, FireWorks writes {theirs}"]
+
+
+@pytest.fixture(scope="module")
+def starshell_files(tmp_path_factory):
+    """make_files.py's cases prepared (qlaunch -r's prepare_offline_run) and run (the real
+    rlaunch singleshot --offline) by starshell: check_fireworks_reads.py's starshell side."""
+    sys.path.insert(0, str(DATA))
+    import check_fireworks_reads as check
+
+    root = tmp_path_factory.mktemp("starshell_offline")
+    plan = check.starshell_prepare(str(root))
+    check.starshell_run(str(root), plan)
+    return {p["case"]: Path(p["dir"]) for p in plan}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_starshell_writes_the_files_fireworks_writes(case, starshell_files):
+    """A drift from FireWorks' files (a key lost or renamed, a type, a time format, the nesting
+    of the action, the checkpoint or the exception) fails here, though CI has no FireWorks."""
+    found = []
+    for name in CASES[case]["files"]:
+        theirs = json.loads((DATA / "runs" / case / name).read_text())
+        ours = json.loads((starshell_files[case] / name).read_text())
+        found += differences(theirs, ours, f"{name}:")
+    assert found == []

@@ -43,14 +43,18 @@ def script(text):
 
 
 ADDED = {"fw_id": -1, "name": "added child", "spec": {"_tasks": [script("echo added")]}}
-CASES = {  # case: the parent's tasks (each parent has one child)
+CASES = {  # case: the parent's tasks (each has a child); make_files.py's cases, in starshell's tasks
     "plain": [script("echo hello"), script("echo again")],
     "fizzle": [{"_fw_name": "PyTask", "func": "json.loads", "args": ["{not json"]}],
     "action": [
         {
             "_fw_name": "PyTask",
             "func": "launchpad.actions.FWAction",
-            "kwargs": {"stored_data": {"n": 3}, "update_spec": {"grown": 3}, "additions": [ADDED]},
+            "kwargs": {
+                "stored_data": {"n": 3, "square": 9},
+                "update_spec": {"grown": 3},
+                "additions": [ADDED],
+            },
         }
     ],
     "running": [script("sleep 120")],
@@ -268,7 +272,10 @@ def fireworks_report(lp, plan):
         names["after action"].spec.get("grown") == 3,
         names["after action"].spec,
     )
-    check("action: stored_data", lp.get_launch_by_id(action["launch_id"]).action.stored_data == {"n": 3})
+    check(
+        "action: stored_data",
+        lp.get_launch_by_id(action["launch_id"]).action.stored_data == {"n": 3, "square": 9},
+    )
     fizzle = lp.get_launch_by_id(by_case["fizzle"]["launch_id"])
     trace = ((fizzle.action.stored_data or {}).get("_exception") or {}).get("_stacktrace") or ""
     check(
