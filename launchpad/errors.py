@@ -71,6 +71,11 @@ class MissingTaskParameterError(UnknownTaskError, RuntimeError):
     """A Firetask lacks a ``required_params`` entry (a RuntimeError, as in FireWorks)."""
 
 
+class UnexpectedTaskParameterError(UnknownTaskError, RuntimeError):
+    """A Firetask that lists its ``optional_params`` got a keyword it does not list (a
+    RuntimeError, as in FireWorks)."""
+
+
 class AmbiguousTaskError(UnknownTaskError):
     """A short ``_fw_name`` is declared by two classes; only a ``{{module.Class}}`` name can say which."""
 

@@ -21,7 +21,13 @@ import os
 import sys
 import warnings
 
-from .errors import AmbiguousTaskError, MissingTaskParameterError, TaskNameWarning, UnknownTaskError
+from .errors import (
+    AmbiguousTaskError,
+    MissingTaskParameterError,
+    TaskNameWarning,
+    UnexpectedTaskParameterError,
+    UnknownTaskError,
+)
 from .serializable import FWSerializable
 
 # name -> class, or a _Clash for a short name that several classes declare.
@@ -182,6 +188,19 @@ def stored_name(cls):
     return name
 
 
+def _declares_optional_params(cls):
+    """Whether a user's task class (or a base of it) lists ``optional_params``: FireWorks then
+    refuses other keyword arguments; a class that lists none takes any. The built-ins list
+    theirs as documentation and keep FireWorks' looser rules (PyTask's auto_kwargs)."""
+    if cls.__module__.startswith(_BUILTIN_PACKAGE):
+        return False
+    return any(
+        "optional_params" in vars(c)
+        for c in cls.__mro__
+        if c is not FiretaskBase and issubclass(c, FiretaskBase)
+    )
+
+
 class FiretaskBase(dict, FWSerializable):
     """Base of every Firetask. Subclasses define ``run_task(self, fw_spec)``.
 
@@ -208,6 +227,14 @@ class FiretaskBase(dict, FWSerializable):
             raise MissingTaskParameterError(
                 f"task {self.fw_name} is missing required parameter(s): {', '.join(missing)}"
             )
+        if _declares_optional_params(type(self)):  # FireWorks: then no other keyword is allowed
+            allowed = (*self.required_params, *self.optional_params)
+            unknown = [k for k in kwargs if k not in allowed and k != "_fw_name"]
+            if unknown:
+                raise UnexpectedTaskParameterError(
+                    f"task {self.fw_name} takes no parameter(s) {', '.join(unknown)}; "
+                    f"it takes: {', '.join(allowed)}"
+                )
 
     _as_written = None  # the {{module.Class}} name this task was read by, kept on writing
 
