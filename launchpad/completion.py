@@ -10,7 +10,7 @@ but not applied.
 from .actions import FWAction
 from .duplicates import follow_launch
 from .dynamics import apply_action, plan_action, release_after_fizzle
-from .errors import StaleLaunchError, StarshellError
+from .errors import StaleLaunchError, StarshellError, TaskError
 from .reads import launch_doc
 from .states import LaunchState, State
 from .timestamps import cutoff, seconds_between, timestamp
@@ -71,7 +71,7 @@ def vet_result(store, fw, action, state, exception):
     or stored fizzles the firework with the reason, instead of failing half-way
     through the writes. Returns ``(plan, action, state, exception)``."""
     try:
-        store.check_storable(action.to_dict())
+        store.check_storable(_serialized(action))
         if state != S.COMPLETED.value or fw is None:
             return None, action, state, exception
         plan = plan_action(store, fw, action)
@@ -89,6 +89,18 @@ def vet_result(store, fw, action, state, exception):
             "task_name": None,
         }
         return None, kept, S.FIZZLED.value, exception or problem
+
+
+def _serialized(action):
+    """The action as a dict. A user object in it that cannot serialize itself (an added
+    firework's task whose ``to_dict`` raises) fizzles the firework, as in FireWorks,
+    instead of crashing the rocket with the launch left RUNNING."""
+    try:
+        return action.to_dict()
+    except StarshellError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - user code: any failure is the task's
+        raise TaskError(f"it cannot be serialized: {type(exc).__name__}: {exc}") from exc
 
 
 def _cut_short(store, fw_id, launch_id, state):
