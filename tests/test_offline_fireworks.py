@@ -13,6 +13,7 @@ failure, the heartbeats of a run still going, and the node's times.
 import datetime
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -222,3 +223,27 @@ def test_starshell_writes_the_files_fireworks_writes(case, starshell_files):
         ours = json.loads((starshell_files[case] / name).read_text())
         found += differences(theirs, ours, f"{name}:")
     assert found == []
+
+
+def test_starshell_runs_a_directory_fireworks_qlaunch_prepared(tmp_path):
+    """FireWorks' qlaunch -r on the login node, starshell's rlaunch on the node: FireWorks'
+    FW.json, and FW_offline.json as its setup_offline_job writes it (no spaces)."""
+    launch_dir = tmp_path / "plain"
+    launch_dir.mkdir()
+    shutil.copy(DATA / "runs" / "plain" / "FW.json", launch_dir)
+    (launch_dir / "FW_offline.json").write_text('{"launch_id":%d}' % CASES["plain"]["launch_id"])
+    (tmp_path / "node").mkdir()
+    node = new_user(tmp_path / "node")
+    done = subprocess.run(
+        [sys.executable, "-m", "rocket.cli", "singleshot", "--offline"],
+        cwd=launch_dir,
+        env={**node.env, "STARSHELL_LAUNCHPAD": str(tmp_path / "no_such_launchpad.yaml")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["hello", "again"]
+    files = json.loads((launch_dir / "FW_offline.json").read_text())
+    assert (files["launch_id"], files["state"]) == (CASES["plain"]["launch_id"], "COMPLETED")
+    assert files["fwaction"]["stored_data"] == {"returncode": 0, "all_returncodes": [0]}
