@@ -54,6 +54,29 @@ def _echo(text):
     return ScriptTask.from_str(f'echo "{text}"', {"store_stdout": True})
 
 
+# -- AuthenticationTest ----------------------------------------------------------------------
+@pytest.mark.parametrize(("authsource", "expected"), [(None, "not_the_admin_db"), ("admin", "admin")])
+def test_authsource(monkeypatch, authsource, expected):
+    """Which database a user authenticates against: the one named (FireWorks'
+    test_authsource_inferred_from_db_name), unless ``authsource`` names another. Whether the
+    server then refuses a user without rights there needs a real MongoDB with users, which
+    mongomock does not have: the client is mongomock here, and the test reads what it was given."""
+    import mongomock
+    import pymongo
+
+    given = {}
+
+    def client(*args, **kwargs):
+        given.update(kwargs)
+        return mongomock.MongoClient()
+
+    monkeypatch.setattr(pymongo, "MongoClient", client)
+    lp = LaunchPad(name="not_the_admin_db", username="my-user", password="my-password", authsource=authsource)
+    assert (given["username"], given["authSource"]) == ("my-user", expected)
+    assert lp.to_dict()["authsource"] == expected
+    assert lp.get_fw_ids() == []
+
+
 # -- LaunchPadTest ---------------------------------------------------------------------------
 def test_dict_from_file(lp, here):
     """to_file, from_file, to_dict and from_dict give a LaunchPad back."""
@@ -616,3 +639,18 @@ def test_many_detours(lp, fworker, here, monkeypatch):
     assert len(wf.id_fw[1].launches[0].action.detours) == DETOURS
     assert wf.links[1] == list(range(2, DETOURS + 2))
     assert lp.get_fw_ids({"state": "READY"}, count_only=True) == DETOURS
+
+
+def test_many_detours_offline(lp, fworker, here, monkeypatch):
+    """The same FWAction, from a firework run offline and recovered with recover_offline."""
+    lp.add_wf(Firework([DetoursTask(n_detours=DETOURS)]))
+    launch_dir = os.path.join(here, "launcher_offline")
+    os.makedirs(launch_dir)
+    _fw, launch_id = lp.reserve_fw(fworker, launch_dir)
+    monkeypatch.chdir(launch_dir)
+    setup_offline_job(lp, lp.get_fw_by_id(1), launch_id)
+    launch_rocket(launchpad=None, fworker=fworker, fw_id=1)
+    assert lp.recover_offline(launch_id) is None
+    assert lp.get_fw_by_id(1).state == "COMPLETED"
+    assert len(lp.get_launch_by_id(launch_id).action.detours) == DETOURS
+    assert lp.get_fw_ids(count_only=True) == DETOURS + 1
