@@ -6,6 +6,7 @@ the server-side DAG layout, the state colours, file tails and the password
 file tool.
 """
 
+import hashlib
 import os
 import re
 import stat
@@ -232,6 +233,18 @@ def test_views_talk_to_the_launchpad_api_only():
                     assert not module.startswith(
                         ("launchpad.stores", "pymongo", "sqlite3", "rocket", "queue_adapters")
                     ), f"{name} imports {module}"
+
+
+def test_static_files_are_versioned_and_kept_by_the_browser(client):
+    """Each page load asked again for 5 scripts and stylesheets (a round trip each before
+    the page could run); a hash of the content in the URL lets the browser keep them."""
+    html = client.get("/workflows/1").get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="(/static/[^"?]+)\?v=([0-9a-f]{12})"', html)
+    assert {path for path, _ in urls} >= {"/static/app.js", "/static/graph.js", "/static/style.css"}
+    for path, version in urls:
+        served = client.get(f"{path}?v={version}")
+        assert served.status_code == 200 and served.cache_control.max_age == 365 * 24 * 3600
+        assert version == hashlib.sha256(served.get_data()).hexdigest()[:12]
 
 
 # -- layout ----------------------------------------------------------------------
