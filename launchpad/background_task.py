@@ -7,15 +7,13 @@ module only describes them; the rocket (rocket/background.py) runs them.
 
 from .errors import InvalidArgumentError
 from .firetask import load_task
-from .serializable import FWSerializable
+from .serializable import OwnDatesSerializable
 
 
-class BackgroundTask(FWSerializable):
+class BackgroundTask(OwnDatesSerializable):
     """``tasks`` run every ``sleep_time`` seconds while the firework runs, at most
     ``num_launches`` times (0: until it ends), and once more at its end if
     ``run_on_finish``."""
-
-    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     _fw_name = "BackgroundTask"
 

@@ -28,7 +28,7 @@ from .errors import (
     UnexpectedTaskParameterError,
     UnknownTaskError,
 )
-from .serializable import FWSerializable
+from .serializable import OwnDatesSerializable
 
 # name -> class, or a _Clash for a short name that several classes declare.
 _REGISTRY: dict = {}
@@ -201,7 +201,7 @@ def _declares_optional_params(cls):
     )
 
 
-class FiretaskBase(dict, FWSerializable):
+class FiretaskBase(dict, OwnDatesSerializable):
     """Base of every Firetask. Subclasses define ``run_task(self, fw_spec)``.
 
     ``required_params`` are checked when the task is built, so a bad workflow
@@ -211,7 +211,6 @@ class FiretaskBase(dict, FWSerializable):
     required_params = ()
     optional_params = ()
     _fw_name = None
-    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Optional, Sequence, Union
 from . import workflow_edits
 from .errors import InvalidWorkflowError, TaskError
 from .firetask import FiretaskBase, load_task
-from .serializable import FWSerializable, as_datetime, date_text, plain_dict
+from .serializable import FWSerializable, OwnDatesSerializable, as_datetime, date_text, plain_dict
 from .serializable import utcnow as _now
 from .states import ALL_STATES, LAUNCH_ONLY_STATES, LaunchState, State, fireworks_workflow_state
 from .worker import FWorker
@@ -36,10 +36,8 @@ def utcnow():
 # went away, a run whose firework was rerun or defused under it.
 
 
-class Firework(FWSerializable):
+class Firework(OwnDatesSerializable):
     """One job: a list of Firetasks run in order with one spec."""
-
-    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     # FireWorks' ranking of states: the launch that speaks for a firework is the highest.
     STATE_RANKS: ClassVar[dict] = {
@@ -241,10 +239,8 @@ class Links(dict, FWSerializable):
         return cls(m_dict)
 
 
-class Workflow(FWSerializable):
+class Workflow(OwnDatesSerializable):
     """Fireworks plus parent->child links and free-form metadata."""
-
-    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     Links = Links
 
@@ -509,7 +505,7 @@ def _link_id(value):
         raise InvalidWorkflowError(f"link id {value!r} is not an integer") from None
 
 
-class Launch(FWSerializable):
+class Launch(OwnDatesSerializable):
     """One attempt to run a firework: where, when, and what came of it.
 
     FireWorks' constructor and attributes (``action`` an FWAction, ``fworker``
@@ -517,8 +513,6 @@ class Launch(FWSerializable):
     builds it from the launch record, whose extra fields (``last_ping``,
     ``exception``...) are attributes too.
     """
-
-    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     FIELDS = (
         "launch_id",
@@ -654,10 +648,8 @@ class Launch(FWSerializable):
         return f"<Launch {self.launch_id} of fw {self.fw_id} {self.state}>"
 
 
-class FWAction(FWSerializable):
+class FWAction(OwnDatesSerializable):
     """The result of a Firetask: data to store and changes to the workflow."""
-
-    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     KEYS = (
         "stored_data",
@@ -689,8 +681,9 @@ class FWAction(FWSerializable):
         self.exit = bool(exit)
         self.update_spec = _as_mapping(update_spec, "update_spec")
         self.mod_spec = _as_list(mod_spec)
-        self.additions = [_as_given(w) for w in _as_list(additions)]
-        self.detours = [_as_given(w) for w in _as_list(detours)]
+        # a Firework stays itself, as in FireWorks (users read action.detours[0].tasks)
+        self.additions = [w if isinstance(w, Firework) else _as_workflow(w) for w in _as_list(additions)]
+        self.detours = [w if isinstance(w, Firework) else _as_workflow(w) for w in _as_list(detours)]
         self.append_wfs = [_as_append_wf(entry) for entry in _as_list(append_wfs)]
         self.defuse_children = bool(defuse_children)
         self.defuse_workflow = bool(defuse_workflow)
@@ -795,14 +788,6 @@ def _as_append_wf(entry):
         "parents": list(parents),
         "detour": bool(entry.get("detour")),
     }
-
-
-def _as_given(value):
-    """An addition or detour checked as a workflow now; a Firework stays the Firework it
-    was given, as in FireWorks (users' tests read ``action.detours[0].tasks``), and
-    becomes a one-firework workflow where the action is applied or written."""
-    checked = _as_workflow(value)
-    return value if isinstance(value, Firework) else checked
 
 
 def _as_workflow(value):

@@ -215,3 +215,10 @@ class FWSerializable:
         fmt = format_of(filename, f_format)
         with open(filename, encoding="utf-8") as handle:
             return cls._from_loaded(loads(handle.read(), fmt, str(filename)))
+
+
+class OwnDatesSerializable(FWSerializable):
+    """starshell's own objects: they convert only their own date fields, so text in a
+    spec stays text (docs/fireworks.md, Deliberate differences)."""
+
+    _dates_from_text = False

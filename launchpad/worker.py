@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from .config import FWORKER_FILE, find_settings_file, read_settings_file
 from .errors import ConfigError, InvalidQueryError
 from .query import parse_query
-from .serializable import DATETIME_HANDLER, FWSerializable
+from .serializable import DATETIME_HANDLER, OwnDatesSerializable
 from .stores import WorkerFilter
 
 _KNOWN = {"name", "category", "query", "env", "allow_outside_launch_dir", "confine_launch_dir", "_fw_name"}
 
 
 @dataclass(frozen=True)
-class FWorker(FWSerializable):
+class FWorker(OwnDatesSerializable):
     name: str = "Automatically generated Worker"
     category: object = None
     query: dict = field(default_factory=dict)
@@ -26,7 +26,6 @@ class FWorker(FWSerializable):
     allow_outside_launch_dir: bool = False
     # A site's opt-in: _launch_dir and file tasks' writes stay under the rocket's directory.
     confine_launch_dir: bool = False
-    _dates_from_text = False  # text in a spec stays text (docs/fireworks.md)
 
     @property
     def confined(self):
