@@ -45,6 +45,7 @@ def register(group):
 
     p = group.add_parser(
         "get_wflows",
+        aliases=["get_wfs"],  # FireWorks' alias
         help="list workflows with their state counts",
         description="List workflows. A workflow is named by any of its fireworks' ids "
         "(-i); -d ids prints the lowest fw_id of each, ready for the *_wflows "

@@ -70,6 +70,10 @@ WF_COMMANDS = {
     ),
 }
 _CONFIRMED = ("archive_wflows", "delete_wflows")
+# FireWorks' short names for these (its defuse_wflows has none)
+_ALIASES = {
+    name: [name.replace("_wflows", "_wfs")] for name in ("pause_wflows", "reignite_wflows", *_CONFIRMED)
+}
 
 
 def register(group):
@@ -90,6 +94,7 @@ def register(group):
     for name, (verb, method, text) in WF_COMMANDS.items():
         p = group.add_parser(
             name,
+            aliases=_ALIASES.get(name, []),
             help=text,
             description=_sentence(text) + " A workflow "
             "is named by any of its fireworks' ids (-i), or selected with -n, -s, -q."
