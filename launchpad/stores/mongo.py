@@ -70,6 +70,9 @@ def _holds(doc, changes):
 # Per try; the store tries 1 + retries times, so an unreachable server fails in about
 # 25 s (MongoDB's own 30 s per try made it 68 s of silence). The user's value wins.
 SELECTION_TIMEOUT_MS = 3000
+# A value checked by check_storable goes into one document with the rest of its record:
+# MongoDB's 16 MB limit, less room for the rest.
+STORABLE_BYTES = 15 * 2**20
 # How long the first contact may take before the user is told we are still trying.
 FIRST_ANSWER_SECS = 1.0
 # Lost connections are tried again this many times, with a back-off from 0.2 s to 5 s;
@@ -183,9 +186,15 @@ class MongoStore(Store):
 
     def check_storable(self, value: Any) -> None:
         try:
-            bson.encode({"value": value})
+            size = len(bson.encode({"value": value}))
         except (OverflowError, BSONError, RecursionError, TypeError) as exc:
             raise _unstorable(exc) from None
+        if size > STORABLE_BYTES:  # else the write itself fails, half-way through a completion
+            raise InvalidWorkflowError(
+                f"MongoDB cannot store this value: {size / 2**20:.1f} MB, over its 16 MB document "
+                "limit (FireWorks moves such an FWAction to GridFS; starshell does not): keep "
+                "large data in files or the FilePad"
+            )
 
     def tuneup(self, full: bool = False) -> list[str]:
         """Missing indexes back; ``full`` also compacts each collection (blocks it on
