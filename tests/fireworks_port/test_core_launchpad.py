@@ -654,3 +654,19 @@ def test_many_detours_offline(lp, fworker, here, monkeypatch):
     assert lp.get_fw_by_id(1).state == "COMPLETED"
     assert len(lp.get_launch_by_id(launch_id).action.detours) == DETOURS
     assert lp.get_fw_ids(count_only=True) == DETOURS + 1
+
+
+def test_an_action_over_mongodbs_document_limit(lp, fworker, here):
+    """FireWorks' detours at 17 MB in all: the embedded store keeps them. On MongoDB, where
+    FireWorks falls back to GridFS, starshell fizzles the firework with the reason (the
+    write used to fail half-way on a real server; mongomock itself has no limit)."""
+    lp.add_wf(Firework([DetoursTask(n_detours=16, data_per_detour=["a" * 100] * 10_000)]))
+    rapidfire(lp, fworker, nlaunches=1)
+    fw = lp.get_fw_by_id(1)
+    if _on_mongo(lp):
+        assert fw.state == "FIZZLED"
+        assert "16 MB document limit" in lp.get_launch(1)["exception"]["message"]
+        assert lp.get_fw_ids(count_only=True) == 1
+    else:
+        assert fw.state == "COMPLETED"
+        assert lp.get_fw_ids(count_only=True) == 17
