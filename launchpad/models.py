@@ -212,8 +212,8 @@ class Links(dict, FWSerializable):
 
     @property
     def nodes(self):
-        """Every id, parent or child."""
-        return list(dict.fromkeys([*self, *(c for kids in self.values() for c in kids)]))
+        """Every id, parent or child, in ascending order (as FireWorks' list comes out)."""
+        return sorted({*self, *(c for kids in self.values() for c in kids)})
 
     @property
     def parent_links(self):
