@@ -96,6 +96,16 @@ def test_a_rerun_moves_the_launches_to_archived_launches_as_fireworks_does():
     assert_lists_match_the_api(lp)
 
 
+def test_a_rerun_archives_the_launches_of_every_firework_it_resets_in_one_write():
+    lp = mongo_lp()
+    ids = diamond(lp)
+    ran = {run(lp): None for _ in ids}  # all four, in order
+    lp.rerun_fw(ids[-1])  # the root: its descendants are reset with it
+    assert lp.fireworks.count_documents({"launches": []}) == 4
+    assert sorted(i for d in lp.fireworks.find() for i in d["archived_launches"]) == sorted(ran)
+    assert_lists_match_the_api(lp)
+
+
 def test_a_rerun_of_a_running_firework_archives_its_fenced_launch():
     lp = mongo_lp()
     ids = diamond(lp)

@@ -479,6 +479,8 @@ class MongoStore(Store):
         if not ids:
             return []
         tried: list[bool] = []
+        # a rerun or an archive moves the launch lists in the same write (mongo_shape)
+        write = mongo_shape.archiving(changes) if mongo_shape.ARCHIVED_BELOW in changes else {"$set": changes}
 
         def update():
             # After a lost reply, the fireworks already holding the changes were ours.
@@ -491,11 +493,11 @@ class MongoStore(Store):
             for field, value in (expect or {}).items():
                 cond[field] = {"$in": list(value)} if isinstance(value, (list, tuple)) else value
             if len(rest) == 1:
-                result = self.fireworks.update_one(cond, {"$set": changes})
+                result = self.fireworks.update_one(cond, write)
                 return done + (rest if result.matched_count else [])
             matched = [d["fw_id"] for d in self.fireworks.find(cond, {"fw_id": 1})]
             if matched:
-                self.fireworks.update_many({**cond, "fw_id": {"$in": matched}}, {"$set": changes})
+                self.fireworks.update_many({**cond, "fw_id": {"$in": matched}}, write)
             return done + matched
 
         changed = self._guard(update)
@@ -511,7 +513,7 @@ class MongoStore(Store):
             self.fireworks.update_many(
                 {"fw_id": {"$in": fw_ids}}, {"$addToSet": {"launches": {"$each": changes[mongo_shape.TAKEN]}}}
             )
-        if mongo_shape.ARCHIVED_BELOW in changes or changes.get(mongo_shape.TAKEN):
+        if changes.get(mongo_shape.TAKEN):
             mongo_shape.archive_below(self.fireworks, fw_ids)
 
     def _holding(self, ids, changes):

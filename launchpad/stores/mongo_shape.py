@@ -15,8 +15,9 @@ MongoDB store keeps, next to its own fields, the ones FireWorks 2.x writes:
   a workflow query are compared as dates.
 
 A claim adds its launch id in the same ``find_one_and_update`` (no extra round
-trip per launch); the rarer changes (reruns, archives, additions, deletions)
-cost one more write each. Every write here is ``$set``, ``$addToSet``,
+trip per launch), and a rerun or an archive moves them in its own write; the
+rarer changes (additions, deletions, duplicates) cost one more write each.
+Every write here is ``$set`` (also as a pipeline update), ``$addToSet``,
 ``$pull`` or ``$unset``: safe to try again, and what mongomock implements as
 MongoDB does. Databases written before these fields existed get them once
 (``fill_missing``), marked in ``counters``.
@@ -141,9 +142,32 @@ def list_launch(fireworks, fw_id, launch_id):
     )
 
 
+def archiving(changes):
+    """The update that sets ``changes`` (top-level fields, with ``archived_below``: a
+    rerun's or an archive's) and moves the launches under that mark from ``launches``
+    to ``archived_launches`` in the same atomic write, however many fireworks it
+    matches: a pipeline update (MongoDB 4.2 or newer), values as literals."""
+    below = changes[ARCHIVED_BELOW]
+    listed = {"$ifNull": ["$launches", []]}
+
+    def launches(compare):
+        return {"$filter": {"input": listed, "cond": {compare: ["$$this", below]}}}
+
+    kept = {"$ifNull": ["$archived_launches", []]}
+    return [
+        {
+            "$set": {
+                **{k: {"$literal": v} for k, v in changes.items()},
+                "archived_launches": {"$concatArrays": [kept, launches("$lt")]},
+                "launches": launches("$gte"),
+            }
+        }
+    ]
+
+
 def archive_below(fireworks, fw_ids):
-    """After a rerun or an archive set ``archived_below``: move the launches under it
-    from ``launches`` to ``archived_launches`` (one write per firework that has any)."""
+    """A duplicate took a launch over: the launches under the firework's ``archived_below``
+    go (back) to ``archived_launches`` (one write per firework that has any)."""
     query = {"fw_id": {"$in": list(fw_ids)}, "launches.0": {"$exists": True}}
     for d in list(fireworks.find(query, {"_id": 0, "fw_id": 1, "launches": 1, ARCHIVED_BELOW: 1})):
         old = [i for i in d["launches"] if i < (d.get(ARCHIVED_BELOW) or 0)]
