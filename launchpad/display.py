@@ -10,7 +10,9 @@ import sys
 
 from .states import ALL_STATES
 
-MACHINE_FORMATS = ("json", "yaml")
+# "records": starshell's own records as JSON, where -o json gives FireWorks' shape
+# (cli/fireworks_output.py); elsewhere the two are the same.
+MACHINE_FORMATS = ("json", "yaml", "records")
 # Bulk commands show progress past this many items (on a terminal only).
 PROGRESS_THRESHOLD = 300
 
@@ -95,7 +97,7 @@ def dumps(data, fmt):
     otherwise slow every command, even ``lpad get_fws -d count``."""
     from .files import dumps as files_dumps
 
-    return files_dumps(data, fmt)
+    return files_dumps(data, "json" if fmt == "records" else fmt)
 
 
 def table(rows, headers):

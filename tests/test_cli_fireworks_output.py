@@ -1,15 +1,18 @@
-"""``lpad get_fws``/``get_wflows`` in a pipe print FireWorks' JSON, which users' scripts parse.
+"""``lpad get_fws``/``get_wflows`` in a pipe, or with ``-o json``, print FireWorks' JSON,
+which users' scripts parse.
 
 FireWorks' lpad prints JSON by default (``lpad get_fws -d all | python -m
-json.tool``); its defaults are ``-d ids`` without a selection and ``-d more``
-with one, and a single result prints alone. Tables stay for terminals and
-``-o json``/``-o yaml`` keep starshell's own shapes.
+json.tool``, ``lpad -o json get_fws``); its defaults are ``-d ids`` without a
+selection and ``-d more`` with one, and a single result prints alone;
+``get_launchdir`` prints the bare path. Tables stay for terminals; ``-o yaml`` is
+FireWorks' YAML and ``-o records`` starshell's own records.
 """
 
 import json
 import os
 
 import pytest
+import yaml
 from user_commands import new_user
 
 import launchpad.cli as cli
@@ -55,7 +58,10 @@ def test_real_lpad_in_a_pipe_prints_fireworks_json(tmp_path):
     assert more["states"] == {"one--1": "READY", "two--2": "WAITING"}
     assert more["launch_dirs"] == {"one--1": [], "two--2": []}
     assert lpad_json("get_fws_in_wflows", "-wfn", "demo") == [1, 2]
-    assert lpad_json("get_fws", "-o", "json", "-d", "ids") == [1, 2]  # -o json: starshell's shape
+    assert lpad_json("-o", "json", "get_fws", "-s", "WAITING", "-d", "all") == full  # as the pipe
+    assert lpad_json("get_wflows", "-i", "2", "-d", "more", "-o", "json") == more
+    records = lpad_json("-o", "records", "get_fws", "-i", "1")  # starshell's own: a list, no -d: less
+    assert records == [{k: records[0][k] for k in ("fw_id", "name", "state", "created_on")}]
     table = user.run("lpad", "get_wflows", "--table", timeout=60).stdout
     assert "demo" in table and not table.lstrip().startswith(("{", "["))
 
@@ -79,6 +85,50 @@ def test_fireworks_json_on_both_stores_with_launch_dirs(lp, capsys, tmp_path):
     assert json.loads(capsys.readouterr().out) == a.fw_id
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["get_fws"],
+        ["get_fws", "-n", "a"],
+        ["get_fws", "-d", "count"],
+        ["get_fws", "-s", "WAITING", "-d", "all"],
+        ["get_wflows"],
+        ["get_wflows", "-d", "more"],
+        ["get_fws_in_wflows", "-wfn", "pair", "-d", "less"],
+    ],
+)
+def test_o_json_and_yaml_print_what_the_pipe_prints(lp, capsys, argv):
+    """FireWorks' -o json (its default) and -o yaml: the pipe's data, on both stores;
+    -o records: starshell's records, a list even for one result."""
+    a = Firework(ScriptTask(script="echo a"), name="a", fw_id=-1)
+    lp.add_wf(
+        Workflow([a, Firework(ScriptTask(script="echo b"), name="b", fw_id=-2, parents=[a])], name="pair")
+    )
+
+    def printed(*extra):
+        assert cli.main([*extra, *argv], launchpad=lp) == 0
+        return capsys.readouterr().out
+
+    piped = json.loads(printed())
+    assert json.loads(printed("-o", "json")) == piped
+    assert yaml.safe_load(printed("-o", "yaml")) == piped
+    if argv == ["get_fws", "-n", "a"]:
+        assert piped["fw_id"] == a.fw_id and "wf_id" not in piped  # FireWorks' firework dict, alone
+        assert [r["name"] for r in json.loads(printed("-o", "records"))] == ["a"]
+
+
+def test_get_launchdir_prints_the_bare_path_with_o_json_as_fireworks(tmp_path):
+    user = new_user(tmp_path)
+    (user.work / "wf.yaml").write_text(WORKFLOW)
+    assert user.run("lpad", "add", "wf.yaml", timeout=60).returncode == 0
+    assert user.run("rlaunch", "singleshot", timeout=60).returncode == 0
+    piped = user.run("lpad", "get_launchdir", "1", timeout=60).stdout
+    assert piped == f"{user.work}\n"  # singleshot ran here
+    assert user.run("lpad", "-o", "json", "get_launchdir", "1", timeout=60).stdout == piped
+    record = json.loads(user.run("lpad", "get_launchdir", "1", "-o", "records", timeout=60).stdout)
+    assert record == {"fw_id": 1, "launch_dir": str(user.work)}
+
+
 @pytest.mark.skipif(not os.path.exists("/usr/bin/script"), reason="no script(1) to give lpad a terminal")
 def test_at_a_terminal_tables_stay(tmp_path):
     import shlex
@@ -97,3 +147,12 @@ def test_at_a_terminal_tables_stay(tmp_path):
         timeout=60,
     )
     assert "fw_id" in done.stdout and "WAITING" in done.stdout and "[" not in done.stdout
+
+
+def test_o_records_is_o_json_where_fireworks_has_no_shape_of_its_own(lp, capsys):
+    lp.add_wf(Firework(ScriptTask(script="echo a"), name="a"))
+    outputs = []
+    for fmt in ("json", "records"):
+        assert cli.main(["-o", fmt, "report"], launchpad=lp) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1] and outputs[0]["fireworks"] == {"READY": 1}

@@ -78,7 +78,7 @@ def fw_count(run):
 
 
 def states(run):
-    code, out, _ = run("-o", "json", "get_fws")
+    code, out, _ = run("-o", "records", "get_fws")
     assert code == 0
     return {d["fw_id"]: d["state"] for d in json.loads(out)}
 
@@ -228,7 +228,7 @@ def test_get_fws_displays_filters_and_machine_formats(run, at_a_terminal):
     assert run("-o", "yaml", "get_fws", "-d", "count")[1] == "5\n"
     assert json.loads(run("-o", "json", "get_fws", "-d", "ids", "--rsort", "fw_id")[1])[0] == 5
     assert run("get_fws", "-d", "ids", "--sort", "name")[1].split()[0] == "5"  # bottom
-    more = json.loads(run("-o", "json", "get_fws", "-i", "3", "-d", "more")[1])
+    more = json.loads(run("-o", "records", "get_fws", "-i", "3", "-d", "more")[1])
     assert more[0]["parents"] == [2] and more[0]["children"] == [5] and "spec" in more[0]
     full = parse_text(run("get_fws", "-i", "1", "-d", "all")[1])
     assert full[0]["spec"]["_tasks"][0]["_fw_name"] == "ScriptTask" and full[0]["launches"] == []
@@ -242,9 +242,10 @@ def test_get_fws_query(run):
     run("update_fws", "-i", "3", "-u", '{"param": 7}')
     run("update_fws", "-i", "4", "-u", '{"param": 2}')
     query = '{"spec.param": {"$gt": 3}}'
-    assert json.loads(run("-o", "json", "get_fws", "-q", query, "-d", "ids")[1]) == [3]
-    docs = parse_text(run("-o", "yaml", "get_fws", "-q", query, "-d", "all")[1])
-    assert docs[0]["spec"]["param"] == 7
+    assert json.loads(run("-o", "json", "get_fws", "-q", query, "-d", "ids")[1]) == 3  # FireWorks': alone
+    assert json.loads(run("-o", "records", "get_fws", "-q", query, "-d", "ids")[1]) == [3]
+    doc = parse_text(run("-o", "yaml", "get_fws", "-q", query, "-d", "all")[1])  # FireWorks' dict
+    assert doc["spec"]["param"] == 7 and doc["fw_id"] == 3 and "launches" not in doc  # none yet
 
 
 @pytest.mark.parametrize(
@@ -286,7 +287,7 @@ def test_get_wflows(run, at_a_terminal):
     assert run("get_wflows", "-s", "PAUSED", "-d", "ids")[1].split() == ["1"]
     assert run("get_wflows", "-q", '{"state": "PAUSED"}', "-d", "count")[1].strip() == "1"
     assert run("get_wflows", "-s", "READY", "-d", "count")[1].strip() == "2"
-    more = json.loads(run("-o", "json", "get_wflows", "-i", "3", "-d", "more")[1])
+    more = json.loads(run("-o", "records", "get_wflows", "-i", "3", "-d", "more")[1])
     assert more == [
         {
             **more[0],
@@ -371,7 +372,7 @@ def test_set_priority_and_update_fws(run):
     assert run("set_priority", "-i", "1", "-i", "2", "2.5")[0] == 0
     code, out, _ = run("update_fws", "-i", "3", "-u", '{"param": 7, "inputs.n": 1}')
     assert code == 0 and out.strip() == "updated the spec of 1 firework: 3"
-    docs = {d["fw_id"]: d for d in json.loads(run("-o", "json", "get_fws", "-d", "more")[1])}
+    docs = {d["fw_id"]: d for d in json.loads(run("-o", "records", "get_fws", "-d", "more")[1])}
     assert docs[3]["priority"] == 100 and docs[3]["spec"]["param"] == 7
     assert docs[3]["spec"]["inputs"] == {"n": 1} and docs[2]["priority"] == 2.5
     code, _, err = run("update_fws", "-i", "3", "-u", "{param: 7}")
@@ -387,7 +388,8 @@ def test_get_launchdir(run, lp, isolated_home):
     run_all(lp, "here")
     code, out, _ = run("get_launchdir", "1")
     assert code == 0 and out.strip() == str(isolated_home / "here")
-    assert json.loads(run("-o", "json", "get_launchdir", "1")[1])["launch_dir"] == out.strip()
+    assert json.loads(run("-o", "records", "get_launchdir", "1")[1])["launch_dir"] == out.strip()
+    assert run("-o", "json", "get_launchdir", "1")[1] == out  # FireWorks prints the bare path
 
 
 def test_detect_lostruns(run, lp, clock):
@@ -495,9 +497,9 @@ def test_examples_run_to_completion_and_pass_data(run, lp, capsys):
     run_all(lp)
     assert "total and square: 10 100" in capsys.readouterr().out
     assert set(states(run).values()) == {"COMPLETED"}
-    report = json.loads(run("-o", "json", "get_fws", "-n", "report", "-d", "all")[1])[0]
+    report = json.loads(run("-o", "json", "get_fws", "-n", "report", "-d", "all")[1])  # one: alone
     assert (report["spec"]["total"], report["spec"]["square"]) == (10, 100)
-    square = json.loads(run("-o", "json", "get_fws", "-n", "square", "-d", "all")[1])[0]
+    square = json.loads(run("-o", "json", "get_fws", "-n", "square", "-d", "all")[1])
     assert square["launches"][0]["action"]["stored_data"] == {"square": 100}
 
 
@@ -629,6 +631,6 @@ def test_installed_lpad_script_end_to_end(isolated_home):
     added = lpad("add", DIAMOND)
     assert added.returncode == 0 and "fw_ids 1->1" in added.stdout
     listed = lpad("-o", "json", "get_fws", "-s", "READY", "-d", "ids")
-    assert listed.returncode == 0 and json.loads(listed.stdout) == [1]
+    assert listed.returncode == 0 and json.loads(listed.stdout) == 1  # FireWorks: one id alone
     missing = lpad("get_fws", "-i", "99")
     assert missing.returncode == 3 and missing.stderr.strip() == "error: no firework with id 99"

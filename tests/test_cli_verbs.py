@@ -111,7 +111,7 @@ def test_dump_wflow_round_trips_through_add(lpad):
     dumped = lpad("dump_wflow", "-i", "2", "-f", "out.yaml")
     assert dumped.returncode == 0 and "6 fireworks" in dumped.stdout
     assert lpad("add", "out.yaml").returncode == 0
-    first, second = ids(lpad("-o", "json", "get_wflows", "-d", "all"))
+    first, second = ids(lpad("-o", "records", "get_wflows", "-d", "all"))
     for key in ("name", "nodes", "states"):
         assert first[key] == second[key]
     shape = [sorted(len(kids) for kids in wf["links"].values()) for wf in (first, second)]
@@ -122,8 +122,9 @@ def test_add_scripts_and_get_fws_in_wflows(lpad):
     assert lpad("add_scripts", "echo 1", "echo 2", "-n", "one", "two", "-w", "sc").returncode == 0
     assert lpad("add_scripts", "-s", "echo 3").returncode == 0
     assert ids(lpad("-o", "json", "get_fws_in_wflows", "-wfn", "sc", "-d", "ids")) == [1, 2]
-    assert ids(lpad("-o", "json", "get_fws_in_wfs", "-wfi", "2", "-fws", "WAITING", "-d", "ids")) == [2]
-    assert ids(lpad("-o", "json", "get_fws_in_wflows", "-fwn", "one", "-d", "ids")) == [1]
+    assert ids(lpad("-o", "json", "get_fws_in_wfs", "-wfi", "2", "-fws", "WAITING", "-d", "ids")) == 2
+    assert ids(lpad("-o", "json", "get_fws_in_wflows", "-fwn", "one", "-d", "ids")) == 1  # alone
+    assert ids(lpad("-o", "records", "get_fws_in_wflows", "-fwn", "one", "-d", "ids")) == [1]
 
 
 def test_delete_fws_command(lpad):
@@ -158,7 +159,7 @@ def test_reset_reads_a_typed_y(lpad):
 
 def test_python_queries_and_launches_mode(lpad):
     add_scripts(lpad, "echo 1", "echo 2")
-    assert ids(lpad("-o", "json", "get_fws", "-q", "{'state': 'READY'}", "-d", "ids")) == [1]
+    assert ids(lpad("-o", "json", "get_fws", "-q", "{'state': 'READY'}", "-d", "ids")) == 1
     assert ids(lpad("-o", "json", "get_fws", "-lm", "-q", "{'state': 'RUNNING'}", "-d", "ids")) == []
     bad = lpad("get_fws", "-q", "__import__('os')")
     assert bad.returncode == 2 and "Python dict literal" in bad.stderr

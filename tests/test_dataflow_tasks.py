@@ -279,7 +279,7 @@ def _run_example(tmp_path, name, edit=lambda text: text):
     assert added.returncode == 0, added.stderr
     ran = user.run("rlaunch", "-s", "rapidfire", "--sleep", "0")
     assert ran.returncode == 0, ran.stderr
-    shown = user.run("lpad", "-o", "json", "get_fws", "-d", "all")
+    shown = user.run("lpad", "-o", "records", "get_fws", "-d", "all")
     assert shown.returncode == 0, shown.stderr
     listed = json.loads(shown.stdout)
     for fw in listed:

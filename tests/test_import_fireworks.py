@@ -61,7 +61,7 @@ def _store_dump(lp):
 
 
 def check_matches_fireworks(fws, launches, workflows):
-    """Imported documents (as ``lpad -o json`` or the API gives them) against FireWorks'."""
+    """Imported documents (as ``lpad -o records`` or the API gives them) against FireWorks'."""
     assert {f["fw_id"]: f["state"] for f in fws} == {i: d["state"] for i, d in FWS.items()}
     for f in fws:
         src = FWS[f["fw_id"]]
@@ -129,7 +129,7 @@ def user(tmp_path):
 
 
 def lpad_json(user, *argv):
-    result = user.run("lpad", "-l", "lp.yaml", "-o", "json", *argv)
+    result = user.run("lpad", "-l", "lp.yaml", "-o", "records", *argv)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -140,7 +140,7 @@ def user(tmp_path):
             return out
 
         def fws(self):
-            return json.loads(self.ok("lpad", "get_fws", "-d", "all", "-o", "json").stdout)
+            return json.loads(self.ok("lpad", "get_fws", "-d", "all", "-o", "records").stdout)
 
         def file(self, name, text):
             return str(_write(work / name, text))

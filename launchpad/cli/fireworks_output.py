@@ -1,10 +1,11 @@
-"""FireWorks' own JSON for ``lpad get_fws``/``get_wflows``/``get_fws_in_wflows``.
+"""FireWorks' own output for ``lpad get_fws``/``get_wflows``/``get_fws_in_wflows``.
 
-FireWorks' lpad prints JSON, and its users' scripts parse it
-(``lpad get_fws -d ids | python -c ...``). People at a terminal get tables;
-when stdout is not a terminal and no ``-o`` is given, these commands print
-what FireWorks prints, with its defaults: ``-d ids`` without a selection,
-``-d more`` with one, and one result printed alone rather than in a list.
+FireWorks' lpad prints JSON (``-o json``, its default) or YAML, and its users'
+scripts parse it (``lpad get_fws -d ids | python -c ...``). People at a terminal
+get tables; when stdout is not a terminal, or ``-o json``/``-o yaml`` is given,
+these commands print what FireWorks prints, with its defaults: ``-d ids`` without
+a selection, ``-d more`` with one, and one result printed alone rather than in a
+list. ``-o records`` gives starshell's own records instead.
 """
 
 import json
@@ -14,10 +15,24 @@ from .. import display
 from ..serialization import recursive_dict
 from ..states import State
 
+# -o values that mean FireWorks' own output (its -o choices).
+FIREWORKS_FORMATS = ("json", "yaml")
+
 
 def wanted(args):
-    """FireWorks' JSON: stdout is a pipe or file, and no -o (nor --table) asks otherwise."""
-    return args.output is None and not getattr(args, "table", False) and not display.is_terminal(sys.stdout)
+    """FireWorks' output: -o json or yaml, or no -o and stdout a pipe or file (-t asks
+    for the table, as in FireWorks; -o records for starshell's records)."""
+    if getattr(args, "table", False):
+        return False
+    if args.output is None:
+        return not display.is_terminal(sys.stdout)
+    return args.output in FIREWORKS_FORMATS
+
+
+def plain(args):
+    """Whether a command that FireWorks answers with bare text (``get_launchdir``) prints
+    it: at a terminal, in a pipe and with -o json|yaml alike; not with -o records."""
+    return args.output != "records"
 
 
 def display_format(args, selected):
@@ -59,8 +74,12 @@ def workflows(lp, fw_ids, shown):
     return _one_or_list(found)
 
 
-def show(data):
-    display.out(json.dumps(data, indent=4, default=_iso))
+def show(data, fmt=None):
+    """FireWorks' JSON (indent 4), or YAML with ``-o yaml``."""
+    if fmt == "yaml":
+        display.emit(recursive_dict(data), "yaml")
+    else:
+        display.out(json.dumps(data, indent=4, default=_iso))
 
 
 def _one_or_list(items):

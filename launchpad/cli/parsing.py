@@ -12,7 +12,10 @@ _GLOBAL_HELP = {
     "~/.starshell (docs/stores.md)",
     "config_dir": "FireWorks' config folder: look for my_launchpad.yaml there first (after "
     "-l and $STARSHELL_LAUNCHPAD; default: FW_config.yaml's CONFIG_FILE_DIR)",
-    "output": "machine-readable output: json or yaml (default: tables for people)",
+    "output": "machine-readable output. json or yaml: what FireWorks prints for get_fws, "
+    "get_fws_in_wflows, get_wflows and get_launchdir (the same as in a pipe), starshell's "
+    "records for the other commands; records: starshell's own records as JSON, for every "
+    "command (default: tables at a terminal, FireWorks' JSON in a pipe)",
     "debug": "show tracebacks of errors",
 }
 
@@ -33,7 +36,7 @@ def add_global_options(parser, suppress):
     parser.add_argument(
         "-o",
         "--output",
-        choices=("json", "yaml"),
+        choices=("json", "yaml", "records"),
         help=_GLOBAL_HELP["output"],
         **(defaults or {"default": None}),
     )

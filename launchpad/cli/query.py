@@ -135,7 +135,7 @@ def get_fws(args, lp):
 
 def show_fws(lp, args, query, selected=True):
     """Fireworks matching ``query`` in ``-d``'s format (get_fws, get_fws_in_wflows);
-    in a pipe without -o, FireWorks' JSON (see fireworks_output)."""
+    in a pipe or with -o json|yaml, FireWorks' output (see fireworks_output)."""
     sort = sort_spec(args, "fw_id")
     fmt, shown = args.output, fireworks_output.display_format(args, selected)
     if fireworks_output.wanted(args):
@@ -144,7 +144,7 @@ def show_fws(lp, args, query, selected=True):
             if shown == "count"
             else lp.get_fw_ids(query, sort, args.max)
         )
-        fireworks_output.show(fireworks_output.fireworks(lp, ids, shown))
+        fireworks_output.show(fireworks_output.fireworks(lp, ids, shown), args.output)
         return 0
     if shown == "count":
         display.emit(lp.get_fw_ids(query, count_only=True), fmt)
@@ -196,7 +196,7 @@ def get_wflows(args, lp):
         first = first_fw_ids(lp, [d["wf_id"] for d in docs])
         fw_ids = [first[d["wf_id"]] for d in docs]
         fireworks_output.show(
-            fireworks_output.workflows(lp, len(fw_ids) if shown == "count" else fw_ids, shown)
+            fireworks_output.workflows(lp, len(fw_ids) if shown == "count" else fw_ids, shown), args.output
         )
         return 0
     if shown == "count":
@@ -232,9 +232,10 @@ def _wf_public(lp, doc):
 
 def get_launchdir(args, lp):
     launch_dir = lp.get_launchdir(args.fw_id, args.launch_idx)
-    display.emit(
-        {"fw_id": args.fw_id, "launch_dir": launch_dir}, args.output, human=lambda: display.out(launch_dir)
-    )
+    if fireworks_output.plain(args):  # FireWorks prints the bare path, whatever -o says
+        display.out(launch_dir)
+    else:
+        display.emit({"fw_id": args.fw_id, "launch_dir": launch_dir}, args.output)
     return 0
 
 
