@@ -21,7 +21,9 @@ same firework ids (``add_wf(reassign_all=False)``), reads each FW.json with
 (the same launch ids) and marks it offline (``add_offline_run``); then
 FireWorks' own ``lpad recover_offline`` command reads starshell's files, and
 the fireworks and launches FireWorks ends up with are compared with what the
-files say. Exit 0 when every check passed.
+files say. Last, the mixed set-up: a run starshell prepared, run by FireWorks'
+``rlaunch singleshot --offline`` and recovered by starshell. Exit 0 when
+every check passed.
 """
 
 import argparse
@@ -116,6 +118,50 @@ def starshell_run(root, plan):
         assert case == "running" or job.returncode == 0, f"starshell's rlaunch failed on {case}"
 
 
+def fireworks_node(root):
+    """starshell on the login node, FireWorks on the node: a run starshell prepared, run by
+    FireWorks' ``rlaunch singleshot --offline``, recovered by starshell. Returns checks."""
+    from launchpad import LaunchPad
+    from launchpad.offline import recover_all
+    from launchpad.stores import SQLiteStore, WorkerFilter
+    from queue_adapters.launcher import prepare_offline_run
+
+    lp = LaunchPad(SQLiteStore(os.path.join(root, "mixed.sqlite")))
+    lp.add_wf(workflow("plain", 1))
+    launch_dir = os.path.join(root, "mixed")
+    os.makedirs(launch_dir)
+    fw, launch_id = lp.reserve_fw(WorkerFilter(name="login"), launch_dir=launch_dir)
+    prepare_offline_run(lp, fw, launch_id, launch_dir, WorkerFilter(name="login"))
+    rlaunch = os.path.join(os.path.dirname(FIREWORKS_PYTHON), "rlaunch")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FW_", "STARSHELL_"))}
+    ran = subprocess.run(
+        [rlaunch, "singleshot", "--offline", "--fw_id", str(fw["fw_id"])],
+        cwd=launch_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    files = _read(launch_dir, "FW_offline.json")
+    outcomes = [r.outcome for r in recover_all(lp)]
+    child = lp.get_fw_dict(fw["fw_id"] + 1)
+    stored = lp.get_launch(launch_id).get("action", {}).get("stored_data")
+    return [
+        {
+            "what": "FireWorks' rlaunch --offline runs a directory starshell's qlaunch -r prepared",
+            "ok": ran.returncode == 0 and files.get("state") == "COMPLETED",
+            "detail": ran.stderr[-500:],
+        },
+        {
+            "what": "starshell's recover_offline reads that run: completed, its child READY, stored_data",
+            "ok": outcomes == ["completed"]
+            and child["state"] == "READY"
+            and stored == {"returncode": 0, "all_returncodes": [0]},
+            "detail": str((outcomes, child["state"], stored)),
+        },
+    ]
+
+
 def _mkdir(path):
     os.makedirs(path)
     from pathlib import Path
@@ -152,13 +198,13 @@ def main(argv):
     on_fireworks_side("setup")  # FireWorks' store holds the same reservations
     starshell_run(root, plan)
     on_fireworks_side("recover")
-    # FireWorks' first recovery of a run marks it RUNNING after pinging it (a ping of a launch
-    # not yet RUNNING is dropped), so a run still going gets its heartbeat from the second,
-    # with FireWorks' own files as with these; the daemon recovers every minute anyway
+    # FireWorks' first recovery of a run still going dates its start at the recovery; its
+    # second, at the node's started_on (with FireWorks' own files as with these)
     on_fireworks_side("recover")
     on_fireworks_side("report")
     with open(os.path.join(root, "report.json")) as fh:
         report = json.load(fh)
+    report["checks"] += fireworks_node(root)
     with open(args.out, "w") as fh:
         json.dump(report, fh, indent=1, sort_keys=True)
         fh.write("\n")
