@@ -32,7 +32,6 @@ from launchpad import (
 from launchpad.stores import SQLiteStore
 from queue_adapters.launcher import prepare_offline_run
 from rocket import launch_rocket, rapidfire
-from rocket.offline import launch_offline
 
 from .fw_tasks import (
     AdditionTask,
@@ -76,17 +75,18 @@ def test_basic_fw(lp, here, fworker):
     assert lp.get_launch_by_id(1).action.stored_data["stdout"] == "test1\n"
 
 
-def _offline_run(lp, fworker, folder):
-    """FireWorks: reserve_fw, setup_offline_job, launch_rocket(None, fworker) in ``folder``."""
+def _offline_run(lp, fworker, folder, monkeypatch):
+    """FireWorks: reserve_fw, setup_offline_job, then launch_rocket(None, fworker) in ``folder``."""
     fw, launch_id = lp.reserve_fw(fworker, str(folder))
     prepare_offline_run(lp, fw, launch_id, str(folder), fworker)
-    launch_offline(fworker, launch_dir=str(folder))
+    monkeypatch.chdir(folder)
+    launch_rocket(None, fworker)
     return fw, launch_id
 
 
-def test_basic_fw_offline(lp, here, fworker):
+def test_basic_fw_offline(lp, here, fworker, monkeypatch):
     lp.add_wf(Firework(printing()))
-    _offline_run(lp, fworker, here)
+    _offline_run(lp, fworker, here, monkeypatch)
     report = json.loads((here / "FW_offline.json").read_text())
     assert report["state"] == "COMPLETED"
     assert report["launch_id"] == 1
@@ -98,7 +98,7 @@ def test_basic_fw_offline(lp, here, fworker):
     assert lp.get_launch_by_id(1).action.stored_data["stdout"] == "test1\n"
 
 
-def test_offline_fw_passinfo(lp, here, fworker):
+def test_offline_fw_passinfo(lp, here, fworker, monkeypatch):
     fw1 = Firework([AdditionTask()], {"input_array": [1, 1]}, name="1")
     fw2 = Firework([AdditionTask()], {"input_array": [2, 2]}, name="2")
     fw3 = Firework([AdditionTask()], {"input_array": [3]}, parents=[fw1, fw2], name="3")
@@ -106,10 +106,10 @@ def test_offline_fw_passinfo(lp, here, fworker):
     folders = [here / f"launcher_{n}" for n in (1, 2, 3)]
     for folder in folders:
         folder.mkdir()
-    parent_launches = [_offline_run(lp, fworker, folder)[1] for folder in folders[:2]]
+    parent_launches = [_offline_run(lp, fworker, folder, monkeypatch)[1] for folder in folders[:2]]
     for launch_id in parent_launches:
         lp.recover_offline(launch_id)
-    child, launch_id = _offline_run(lp, fworker, folders[2])
+    child, launch_id = _offline_run(lp, fworker, folders[2], monkeypatch)
     lp.recover_offline(launch_id)
     child_fw = lp.get_fw_by_id(child["fw_id"])
     assert set(child_fw.spec["input_array"]) == {2, 3, 4}
