@@ -25,7 +25,7 @@ from launchpad import fw_config
 from launchpad.serialization import load_object
 from launchpad.worker import FWorker
 
-from .launcher import JOB_ID_FILE, make_unique_dir, prepare_offline_run
+from .launcher import JOB_ID_FILE, make_unique_dir, prepare_offline_run, setup_offline_job
 
 log = logging.getLogger("qlaunch")
 
@@ -295,4 +295,4 @@ def _jobs_in_queue(qadapter, njobs_queue: int, sleep) -> int:
     raise RuntimeError("could not count the jobs in the queue: check the qadapter and the scheduler")
 
 
-__all__ = ["launch_rocket_to_queue", "rapidfire"]
+__all__ = ["launch_rocket_to_queue", "rapidfire", "setup_offline_job"]

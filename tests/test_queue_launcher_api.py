@@ -248,3 +248,22 @@ def test_a_fireworks_script_submits_to_the_real_slurm(slurm_up, tmp_path):  # no
 
 def _logs(user):
     return "\n".join(f"--- {p}\n{p.read_text()}" for p in sorted(user.work.rglob("slurm-*.out")))
+
+
+def test_setup_offline_job_is_importable_by_fireworks_module_path(lp, tmp_path, monkeypatch):
+    from queue_adapters.queue_launcher import setup_offline_job
+
+    _add(lp, 1)
+    fw, launch_id = lp.reserve_fw(FWorker(), launch_dir=str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    setup_offline_job(lp, fw, launch_id)
+    assert (tmp_path / "FW.json").exists() and (tmp_path / "FW_offline.json").exists()
+
+
+def test_offline_reservation_writes_the_offline_files_where_the_job_runs(lp, qadapter, tmp_path):
+    _add(lp, 1)
+    offline = RecordingAdapter(rocket_launch="rlaunch singleshot --offline")
+    assert launch_rocket_to_queue(lp, None, offline, str(tmp_path), reserve=True, create_launcher_dir=True)
+    (launcher,) = tmp_path.glob("launcher_*")
+    assert (launcher / "FW.json").exists() and (launcher / "FW_offline.json").exists()
+    assert "rlaunch singleshot --offline --fw_id 1" in RecordingAdapter.submitted[0]
