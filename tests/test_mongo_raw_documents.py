@@ -16,6 +16,7 @@ import pytest
 from launchpad import Firework, FWAction, LaunchPad, Workflow
 from launchpad.dupefinder import DupeFinderExact
 from launchpad.importer import import_fireworks
+from launchpad.stores import mongo_shape
 from launchpad.stores.fireworks_source import JsonFileSource
 from launchpad.stores.mongo import MongoStore
 from launchpad.tasks import ScriptTask
@@ -207,9 +208,10 @@ def test_workflow_dates_are_bson_dates_as_fireworks_writes_them():
     assert isinstance(doc["created_on"], str) and doc["created_on"].startswith(day)
 
 
-def test_a_database_written_before_these_fields_gets_them_once():
+def test_a_database_written_before_these_fields_gets_them_once(monkeypatch, caplog):
     """Earlier starshell versions wrote no lists and no links: a store opened on such a
-    database fills them in, once (marked in counters)."""
+    database fills them in, once (marked in counters), batch after batch."""
+    monkeypatch.setattr(mongo_shape, "BATCH", 2)
     lp = mongo_lp()
     ids = diamond(lp)
     first = run(lp, ids[-1], state="FIZZLED")
@@ -223,6 +225,7 @@ def test_a_database_written_before_these_fields_gets_them_once():
         db.workflows.update_one({"_id": wf["_id"]}, {"$set": {"created_on": "2026-01-02T03:04:05.123456"}})
     db.counters.delete_many({"_id": {"$in": ["migrated:fireworks_fields", "migrated:workflow_dates"]}})
     reopened = LaunchPad(MongoStore(db))
+    assert "adding FireWorks' launch lists and workflow links" in caplog.text
     assert db.workflows.find_one()["created_on"] == datetime(2026, 1, 2, 3, 4, 5, 123000)
     assert reopened.fireworks.find_one({"fw_id": ids[-1]})["archived_launches"] == [first]
     assert_lists_match_the_api(reopened)

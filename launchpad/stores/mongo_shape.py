@@ -25,6 +25,7 @@ MongoDB does. Databases written before these fields existed get them once
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 from ..timestamps import TIME_FORMAT
@@ -34,6 +35,7 @@ TAKEN = "taken_launches"  # launches a duplicate took over (launchpad/duplicates
 FILLED = "migrated:fireworks_fields"  # a counters document, not an id counter
 DATED = "migrated:workflow_dates"
 BATCH = 1000
+log = logging.getLogger("starshell.store")
 WORKFLOW_DATES = ("created_on", "updated_on")
 
 
@@ -189,17 +191,24 @@ def split(doc, own_ids):
 
 
 def fill_missing(db):
-    """Once per database: the fields above on documents written before them."""
+    """Once per database: the fields above on documents written before them, in one
+    pass over the fireworks by fw_id (indexed) and the launches of each batch."""
     fireworks, workflows, launches, counters = (
         db[n] for n in ("fireworks", "workflows", "launches", "counters")
     )
     if counters.find_one({"_id": FILLED}):
         return
-    fields = {"_id": 0, "fw_id": 1, "archived_launches": 1, ARCHIVED_BELOW: 1, TAKEN: 1}
+    if fireworks.find_one({"launches": {"$exists": False}}, {"_id": 1}) is not None:
+        log.warning("adding FireWorks' launch lists and workflow links to %s (once)", db.name)
+    fields = {"_id": 0, "fw_id": 1, "launches": 1, "archived_launches": 1, ARCHIVED_BELOW: 1, TAKEN: 1}
+    after = None
     while True:
-        docs = list(fireworks.find({"launches": {"$exists": False}}, fields).limit(BATCH))
+        query = {} if after is None else {"fw_id": {"$gt": after}}
+        docs = list(fireworks.find(query, fields).sort("fw_id", 1).limit(BATCH))
         if not docs:
             break
+        after = docs[-1]["fw_id"]
+        docs = [d for d in docs if "launches" not in d]
         own = {}
         for launch in launches.find(
             {"fw_id": {"$in": [d["fw_id"] for d in docs]}}, {"_id": 0, "fw_id": 1, "launch_id": 1}
