@@ -59,7 +59,7 @@ CASES = {  # case: the parent's tasks (each has a child); make_files.py's cases,
             },
         }
     ],
-    "running": [script("sleep 120")],
+    "running": [script("echo $$ > task.pid; exec sleep 120")],  # its own session: killed by pid
 }
 
 
@@ -112,7 +112,10 @@ def starshell_run(root, plan):
     _wait(lambda: os.path.exists(ping))
     first = open(ping).read()
     _wait(lambda: open(ping).read() != first)
-    os.killpg(jobs["running"].pid, signal.SIGKILL)
+    os.killpg(jobs["running"].pid, signal.SIGKILL)  # kill -9 of the rocket: its task lives on
+    task_pid = os.path.join(root, "runs", "running", "task.pid")
+    _wait(lambda: os.path.exists(task_pid) and open(task_pid).read().strip())
+    os.kill(int(open(task_pid).read()), signal.SIGKILL)
     for case, job in jobs.items():
         job.wait(60)
         assert case == "running" or job.returncode == 0, f"starshell's rlaunch failed on {case}"
