@@ -4,7 +4,8 @@ Each scenario builds fireworks with FireWorks' calls, runs them with
 ``launch_rocket``/``rapidfire`` in this process, and reads the results back with
 ``get_launch_by_id``/``get_fw_by_id``, as FireWorks' tests do. FireWorks counts
 documents through the raw collections (``lp.launches.count_documents``), which
-exist on MongoDB only; here the counts come from ``get_launches``/``get_fw_ids``.
+exist on MongoDB only: here the counts come from ``get_launches``/``get_fw_ids``,
+and on MongoDB (mongomock) FireWorks' raw-collection reads must agree with them.
 """
 
 import json
@@ -66,7 +67,19 @@ def printing(text="test1"):
 
 
 def n_launches(lp):
-    return len(lp.get_launches())
+    """FireWorks counts ``lp.launches.count_documents({})``: on MongoDB the same count."""
+    count = len(lp.get_launches())
+    if hasattr(lp, "db"):  # raw collections: MongoDB only
+        assert lp.launches.count_documents({}) == count
+    return count
+
+
+def n_fireworks(lp):
+    """FireWorks counts ``lp.fireworks.count_documents({})``: on MongoDB the same count."""
+    count = len(lp.get_fw_ids())
+    if hasattr(lp, "db"):
+        assert lp.fireworks.count_documents({}) == count
+    return count
 
 
 def test_basic_fw(lp, here, fworker):
@@ -350,11 +363,11 @@ def test_dupefinder(lp, here, fworker):
 
 def test_append_wf(lp, here, fworker):
     lp.add_wf(Workflow([Firework([UpdateSpecTask()]), Firework([ModSpecTask()])]))
-    assert len(lp.get_fw_ids()) == 2
+    assert n_fireworks(lp) == 2
     launch_rocket(lp, fworker)
     launch_rocket(lp, fworker)
     assert n_launches(lp) == 2
-    assert len(lp.get_fw_ids()) == 3  # the addition
+    assert n_fireworks(lp) == 3  # the addition
     lp.append_wf(Workflow([Firework([ModSpecTask()])]), [1, 2])
     for _ in range(3):  # the addition, the appended firework, and nothing left
         launch_rocket(lp, fworker)
@@ -362,7 +375,7 @@ def test_append_wf(lp, here, fworker):
     assert new_fw.spec["dummy1"] == 1
     assert new_fw.spec["dummy2"] == [True]
     assert n_launches(lp) == 4
-    assert len(lp.get_fw_ids()) == 4
+    assert n_fireworks(lp) == 4
     lp.append_wf(Workflow([Firework([ModSpecTask()])]), [4])
     launch_rocket(lp, fworker)
     assert lp.get_fw_by_id(5).spec["dummy2"] == [True]
@@ -379,7 +392,11 @@ def test_append_wf_detour(lp, here, fworker):
 
 
 def _named_id(lp, name):
-    return lp.get_fw_ids({"name": name})[0]
+    """FireWorks: ``lp.fireworks.find_one({"name": name}, {"fw_id": True})["fw_id"]``."""
+    (fw_id,) = lp.get_fw_ids({"name": name})
+    if hasattr(lp, "db"):
+        assert lp.fireworks.find_one({"name": name}, {"fw_id": True})["fw_id"] == fw_id
+    return fw_id
 
 
 def test_append_wf_detour_two_parents(lp):
