@@ -461,9 +461,15 @@ class SQLiteStore(Store):
         return row[0] - count + 1
 
     def insert_workflow(self, wf: Doc, fireworks: list[Doc]) -> None:
-        with self.transaction():
-            self.workflows.insert([wf])
-            self.fireworks.insert(fireworks)
+        try:
+            with self.transaction():
+                self.workflows.insert([wf])
+                self.fireworks.insert(fireworks)
+        except sqlite3.IntegrityError as exc:  # nothing was written: the transaction rolled back
+            raise InvalidWorkflowError(
+                f"store {self.path}: cannot add workflow {wf.get('wf_id')}: {exc} "
+                "(an id is already taken: the store's id counters are behind its data)"
+            ) from None
 
     def insert_fireworks(self, fireworks: list[Doc]) -> None:
         self.fireworks.insert(fireworks)
