@@ -150,6 +150,53 @@ def test_add_wfs(lp):
     assert len(lp.get_wf_ids({"name": "lorem wf"})) == len(wfs)
 
 
+def _forget_id_counters(lp):
+    """What FireWorks' test_uninitialized_database simulates: the id counters are gone."""
+    if _on_mongo(lp):
+        lp.store.counters.delete_many({})
+    else:
+        with lp.store.transaction() as conn:
+            conn.execute("DELETE FROM counters")
+
+
+def test_uninitialized_database(lp):
+    """With its id counters gone, the store refuses to add a workflow (a ValueError, as
+    FireWorks' "Could not get next FW id") rather than give an id twice."""
+    lp.add_wf(Firework(ScriptTask.from_str("echo"), name="first"))
+    _forget_id_counters(lp)
+    with pytest.raises(ValueError):
+        lp.add_wf(Firework(ScriptTask.from_str("echo"), name="second"))
+    assert [lp.get_fw_by_id(i).name for i in lp.get_fw_ids()] == ["first"]
+
+
+def test_database_operation_failure(mongomock_lp):
+    """MongoDB refusing the id counter ("not authorized") reaches the caller with the
+    server's reason, and nothing is added. (MongoDB only: the failure is the server's.)"""
+    from pymongo.errors import OperationFailure
+
+    class Refusing:
+        def __init__(self, collection):
+            self.collection = collection
+
+        def find_one_and_update(self, *args, **kwargs):
+            raise OperationFailure("not authorized")
+
+        def __getattr__(self, name):
+            return getattr(self.collection, name)
+
+    mongomock_lp.store.counters = Refusing(mongomock_lp.store.counters)
+    with pytest.raises(ValueError, match="not authorized"):
+        mongomock_lp.add_wf(Firework(ScriptTask.from_str("echo")))
+    assert mongomock_lp.get_fw_ids() == []
+
+
+@pytest.fixture
+def mongomock_lp(tmp_path):
+    from tests.conftest import make_store
+
+    return LaunchPad(make_store("mongomock", tmp_path))
+
+
 # -- LaunchPadDefuseReigniteRerunArchiveDeleteTest and WorkflowFireworkStatesTest ------------
 ZEUS = 2
 ZEUS_CHILDREN = {7, 8, 9, 11, 14}
