@@ -11,7 +11,7 @@ sweeps and coordinates only touch what is drawn (single nodes and groups).
 """
 
 from collections import Counter
-from itertools import chain
+from itertools import chain, repeat
 
 NODE_WIDTH = 168
 NODE_HEIGHT = 30
@@ -140,14 +140,10 @@ def _item_edges(links, columns):
                 owner.update(dict.fromkeys(item[2], item[1]))
             else:
                 owner[item[1]] = item[1]
-    pairs = (
-        (here, there)
-        for here, kids in zip(map(owner.get, links), links.values())
-        if here is not None
-        for there in map(owner.get, kids)
-        if there is not None and there != here  # not inside a span
-    )
-    return Counter(pairs)
+    parents = chain.from_iterable(repeat(parent, len(kids)) for parent, kids in links.items())
+    counts = Counter(zip(map(owner.get, parents), map(owner.get, chain.from_iterable(links.values()))))
+    # not inside a span, nor from or to a node not drawn
+    return {pair: n for pair, n in counts.items() if None not in pair and pair[0] != pair[1]}
 
 
 def _order(columns, pairs, sweeps=4):
