@@ -10,12 +10,18 @@ webgui.demo_history's workflows for the timeline. Then starts ``lpad webgui``
   browser does; median and 90th percentile of the wall time to the last byte;
   and the median CPU time of the same request in this process (Flask's test
   client on the same store), which the machine's other load does not inflate.
+  ``/api/workflows/<id>/graph?pin=<N+i>`` pins another firework each request,
+  so each is laid out anew: what the first (uncached) request of a graph costs.
 - browser (``--browser``): Debian's Chromium through Playwright loads each
   page; Navigation Timing gives the document (request start to response end)
-  and the whole load (to loadEventEnd); for the plot pages also the time until
-  the plots are drawn, and the API calls the page made.
+  and the whole load (to loadEventEnd); for the graph and plot pages also
+  *drawn*, navigation start to the page's last ``starshell:drawn`` mark (its
+  data fetched and drawn), and in brackets the drawing's own script time (the
+  ``starshell:draw`` measures).
 
-Prints one JSON line per measurement and, with ``--markdown``, a table.
+Prints one JSON line per measurement, the load average before and after, and
+with ``--markdown`` a table. ``--store DIR`` keeps the store in DIR (built there
+once) for the next run.
 
     python bench/webgui_latency.py --fireworks 100000 --launched 10000 --browser --markdown
 """
