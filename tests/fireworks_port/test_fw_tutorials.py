@@ -9,6 +9,7 @@ MongoDB (one per process, as FireWorks' CI does). The tutorials' task modules
 with starshell's imports. A runner prints what the store holds afterwards.
 """
 
+import datetime
 import json
 import subprocess
 import sys
@@ -305,3 +306,38 @@ def test_python_examples_on_mongodb(tmp_path):
     fws, _, _ = run_tutorial(tmp_path, "python_examples", "mongomock")
     assert sorted(fws) == [1, 2, 3, 4]
     assert {state for _, state, _, _ in fws.values()} == {"COMPLETED"}
+
+
+def test_quickstart_commands(tmp_path):
+    """FireWorks' two-minute quickstart (docs_rst/quickstart_tutorial.rst), command for
+    command: its FW_config.yaml names a mongomock file, which starshell names in a
+    warning (the embedded store serves instead), and the rest behaves as shown there."""
+    user = new_user(tmp_path)
+    home = tmp_path / "userhome"
+    (home / ".fireworks").mkdir(parents=True)
+    (home / ".fireworks" / "FW_config.yaml").write_text(
+        f"MONGOMOCK_SERVERSTORE_FILE: {home}/.fireworks/mongomock.json\n"
+    )
+    (home / ".fireworks" / "mongomock.json").write_text("{}")
+    env = {"HOME": str(home)}
+    today = datetime.date.today().isoformat()
+    assert user.run("lpad", "reset", f"--password={today}", extra_env=env).returncode == 0
+    assert json.loads(user.run("lpad", "get_wflows", extra_env=env).stdout) == []
+    done = user.run(
+        "lpad",
+        "add_scripts",
+        "date",
+        "-n",
+        "date_printer_firework",
+        "-w",
+        "date_printer_workflow",
+        extra_env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(user.run("lpad", "get_wflows", "-d", "more", extra_env=env).stdout)
+    assert (shown["state"], shown["name"]) == ("READY", "date_printer_workflow--1")
+    assert shown["states"] == {"date_printer_firework--1": "READY"}
+    assert shown["launch_dirs"] == {"date_printer_firework--1": []}
+    done = user.run("rlaunch", "singleshot", extra_env=env)
+    assert done.returncode == 0, done.stderr
+    assert "MONGOMOCK_SERVERSTORE_FILE" in done.stderr  # named once per command, not obeyed
