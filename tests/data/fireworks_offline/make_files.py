@@ -12,7 +12,10 @@ qlaunch code (``launch_rocket_to_queue`` in reservation mode, with
 writes FW.json, FW_offline.json and the job script into the run's directory;
 the job is FireWorks' ``rlaunch singleshot --offline --fw_id N``, run in the
 background by LocalShellAdapter (the batch system's stand-in). Each case's
-files are copied to runs/CASE/, and manifest.json records, per case, the
+files are copied to runs/CASE/, FireWorks' database as the jobs left it (the
+reservations, marked offline, not yet recovered) to fireworks_store.json (its
+launch directories are under the manifest's ``scratch``), and manifest.json
+records, per case, the
 workflow as FireWorks added it (with its ids), the firework and launch ids,
 and what FireWorks' own ``LaunchPad.recover_offline`` makes of the files (the
 reference the starshell test compares its recovery with: states, stored data,
@@ -127,6 +130,14 @@ def fireworks_reading(lp, wf_fw_id, launch_id):
     }
 
 
+def save_store(lp, path):
+    """FireWorks' whole database as mongomock-persistence writes it at exit, written now."""
+    from bson import json_util
+
+    with open(path, "w") as fh:
+        fh.write(json_util.dumps(lp.connection._store.to_dict()))
+
+
 def _plain_spec(spec):
     return {k: v for k, v in spec.items() if k != "_tasks"}
 
@@ -144,9 +155,11 @@ def main(argv):
         added[case] = wf.to_dict()
         cases.append((case, wf.fws[0].fw_id))
     run_jobs(lp, cases, scratch)
+    save_store(lp, os.path.join(out, "fireworks_store.json"))  # the runs not yet recovered
 
     manifest = {
         "made_by": "tests/data/fireworks_offline/make_files.py",
+        "scratch": scratch,  # where the runs were: fireworks_store.json's launch_dir paths
         "fireworks": importlib.metadata.version("fireworks"),
         "monty": importlib.metadata.version("monty"),
         "cases": {},
