@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 from .errors import ImportConflictError
 from .models import utcnow
+from .offline_files import FORGOTTEN, PENDING, RECOVERED
 from .states import ALL_STATES, LaunchState, State
 from .stores import index_fields
 
@@ -174,9 +175,18 @@ class Mapped:
     launches: list
 
 
-def map_workflow(wf, fws, launches, wf_id, fw_ids, launch_ids, key, now):
+def offline_mark(run):
+    """FireWorks' ``offline_runs`` document of a launch as the launch's ``offline`` field, so
+    ``lpad recover_offline`` carries on with the runs FireWorks had not recovered yet."""
+    if run.get("deprecated"):
+        return FORGOTTEN
+    return RECOVERED if run.get("completed") else PENDING
+
+
+def map_workflow(wf, fws, launches, wf_id, fw_ids, launch_ids, key, now, offline=None):
     """Documents for one workflow. ``fw_ids``/``launch_ids`` map FireWorks ids to the
-    store's (the identity unless renumbering); ``key`` names the FireWorks workflow."""
+    store's (the identity unless renumbering); ``key`` names the FireWorks workflow;
+    ``offline``: ``{FireWorks launch id: offline mark}``."""
     links = {
         int(p): [int(c) for c in kids or () if int(c) in fw_ids]
         for p, kids in (wf.get("links") or {}).items()
@@ -195,6 +205,8 @@ def map_workflow(wf, fws, launches, wf_id, fw_ids, launch_ids, key, now):
             # imported once, with the firework that ran it
             if old in launches and launches[old].get("fw_id", f["fw_id"]) == f["fw_id"]:
                 doc = launch_doc(launches[old], fw_ids[f["fw_id"]], launch_ids[old], old in archived)
+                if old in (offline or {}):
+                    doc["offline"] = offline[old]
                 launch_docs.append(doc)
                 launch_states[doc["launch_id"]] = doc["state"]
     fw_docs = [
@@ -346,8 +358,9 @@ class Importer:
             return
         wanted = [i for f in fws for i in (f.get("launches") or []) + (f.get("archived_launches") or [])]
         launches = {d["launch_id"]: d for d in self.source.launches(sorted(set(wanted)))}
+        offline = {d["launch_id"]: offline_mark(d) for d in self.source.offline_runs(sorted(launches))}
         try:
-            mapped = self._write(wf, key, nodes, fws, launches)
+            mapped = self._write(wf, key, nodes, fws, launches, offline)
         except ValueError as exc:  # a document FireWorks itself could not have written
             mapped = f"{exc}"
         if isinstance(mapped, str):
@@ -357,12 +370,12 @@ class Importer:
         self.summary.fireworks += len(mapped.fireworks)
         self.summary.launches += len(mapped.launches)
 
-    def _write(self, wf, key, nodes, fws, launches):
+    def _write(self, wf, key, nodes, fws, launches, offline=None):
         """Insert one workflow; returns its documents, or why it was not written."""
         with self.store.transaction():  # on SQLite one commit: ids and documents together
             fw_ids, launch_ids = self._ids_for(nodes, sorted(launches))
             mapped = map_workflow(
-                wf, fws, launches, self.store.next_ids("wf"), fw_ids, launch_ids, key, self.lp.now()
+                wf, fws, launches, self.store.next_ids("wf"), fw_ids, launch_ids, key, self.lp.now(), offline
             )
             taken = None if self.renumber else self._in_use(mapped)
             if taken:

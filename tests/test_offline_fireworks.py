@@ -116,6 +116,55 @@ def test_lpad_recover_offline_reads_fireworks_files(tmp_path):
     ]
 
 
+def fireworks_store_moved_to(jobs):
+    """fireworks_store.json's text, its runs' directories copied to ``jobs``."""
+    for case in CASES:
+        shutil.copytree(DATA / "runs" / case, jobs / case)
+    return (DATA / "fireworks_store.json").read_text().replace(MANIFEST["scratch"], str(jobs))
+
+
+def test_fireworks_offline_runs_in_flight_survive_import_fireworks(tmp_path):
+    """A FireWorks user moves to starshell while offline jobs run: FireWorks' database as the
+    jobs left it (fireworks_store.json) goes in with lpad admin import_fireworks, and
+    lpad recover_offline then reads the jobs' files."""
+    jobs = tmp_path / "jobs"
+    (tmp_path / "fireworks_store.json").write_text(fireworks_store_moved_to(jobs))
+    (tmp_path / "login").mkdir()
+    user = new_user(tmp_path / "login")
+    done = user.run(
+        "lpad", "admin", "import_fireworks", "--mongomock_file", tmp_path / "fireworks_store.json", timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+    done = user.run("lpad", "recover_offline", "--print-launches", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "4 offline run(s): 2 completed, 1 fizzled, 1 running"
+    check_read_as_fireworks_reads(LaunchPad(SQLiteStore(user.home / "launchpad.sqlite")), jobs)
+
+
+def test_fireworks_offline_runs_in_flight_survive_an_import_from_mongodb(tmp_path):
+    """The same from FireWorks' database on a (mongomock) server into a MongoDB store."""
+    import mongomock
+    from bson import json_util
+
+    from launchpad.importer import import_fireworks
+    from launchpad.stores.fireworks_source import MongoSource
+
+    jobs = tmp_path / "jobs"
+    source = mongomock.MongoClient()["fireworks"]
+    for name, collection in json_util.loads(fireworks_store_moved_to(jobs))["fireworks"].items():
+        if collection["documents"]:
+            source[name].insert_many([doc for _key, doc in collection["documents"]])
+    store = make_store("mongomock", tmp_path)
+    try:
+        lp = LaunchPad(store)
+        assert import_fireworks(lp, MongoSource(source, "mongomock")).launches == len(CASES)
+        assert [r.outcome for r in recover_all(lp)] == ["completed", "fizzled", "completed", "running"]
+        check_read_as_fireworks_reads(lp, jobs)
+    finally:
+        store.close()
+
+
 def test_recover_offline_reads_fireworks_files_on_mongodb(tmp_path):
     """The same through the Python API on MongoDB (mongomock lives in this process only)."""
     store = make_store("mongomock", tmp_path)

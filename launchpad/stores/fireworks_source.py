@@ -17,7 +17,7 @@ import os
 
 from ..errors import ConfigError, StoreUnavailableError
 
-_COLLECTIONS = ("workflows", "fireworks", "launches", "fw_id_assigner")
+_COLLECTIONS = ("workflows", "fireworks", "launches", "fw_id_assigner", "offline_runs")
 
 
 def plain(value):
@@ -63,6 +63,10 @@ class FireWorksSource:
         """``{fw_id: [launch ids, archived ones too]}`` for every firework."""
         raise NotImplementedError
 
+    def offline_runs(self, launch_ids):
+        """FireWorks' ``offline_runs`` documents of these launches (its offline mode's marks)."""
+        return []
+
     def last_ids(self):
         """``{"fw": n, "launch": m}``: the highest ids FireWorks has handed out."""
         raise NotImplementedError
@@ -92,6 +96,7 @@ class JsonFileSource(FireWorksSource):
         self._fws = {d["fw_id"]: d for d in cols["fireworks"] if "fw_id" in d}
         self._launches = {d["launch_id"]: d for d in cols["launches"] if "launch_id" in d}
         self._assigner = cols["fw_id_assigner"][0] if cols["fw_id_assigner"] else None
+        self._offline = [d for d in cols["offline_runs"] if "launch_id" in d]
 
     def describe(self):
         return f"{self.path} (database {self.name})"
@@ -104,6 +109,10 @@ class JsonFileSource(FireWorksSource):
 
     def launches(self, launch_ids):
         return [self._launches[i] for i in launch_ids if i in self._launches]
+
+    def offline_runs(self, launch_ids):
+        wanted = set(launch_ids)
+        return [d for d in self._offline if d["launch_id"] in wanted]
 
     def launch_ids_of(self):
         return {
@@ -244,6 +253,12 @@ class MongoSource(FireWorksSource):
             for d in self._read(
                 lambda: list(self.db.launches.find({"launch_id": {"$in": ids}}).sort("launch_id", 1))
             )
+        ]
+
+    def offline_runs(self, launch_ids):
+        ids = list(launch_ids)
+        return [
+            plain(d) for d in self._read(lambda: list(self.db.offline_runs.find({"launch_id": {"$in": ids}})))
         ]
 
     def launch_ids_of(self):
