@@ -30,8 +30,9 @@ from launchpad import (
     TemplateWriterTask,
     Workflow,
 )
+from launchpad.offline import offline_runs
 from launchpad.stores import SQLiteStore
-from queue_adapters.launcher import prepare_offline_run
+from queue_adapters.queue_launcher import setup_offline_job
 from rocket import launch_rocket, rapidfire
 
 from .fw_tasks import (
@@ -89,12 +90,18 @@ def test_basic_fw(lp, here, fworker):
 
 
 def _offline_run(lp, fworker, folder, monkeypatch):
-    """FireWorks: reserve_fw, setup_offline_job, then launch_rocket(None, fworker) in ``folder``."""
-    fw, launch_id = lp.reserve_fw(fworker, str(folder))
-    prepare_offline_run(lp, fw, launch_id, str(folder), fworker)
+    """FireWorks' sequence in ``folder``: reserve_fw, setup_offline_job, launch_rocket(None, ...)."""
     monkeypatch.chdir(folder)
+    fw, launch_id = lp.reserve_fw(fworker, os.getcwd())
+    setup_offline_job(lp, fw, launch_id)
     launch_rocket(None, fworker)
     return fw, launch_id
+
+
+def _recover_offline_runs(lp):
+    """FireWorks loops over ``lp.offline_runs.find({"completed": False, ...})``."""
+    for run in offline_runs(lp):
+        lp.recover_offline(run["launch_id"])
 
 
 def test_basic_fw_offline(lp, here, fworker, monkeypatch):
@@ -107,7 +114,7 @@ def test_basic_fw_offline(lp, here, fworker, monkeypatch):
     for key in ("update_spec", "stored_data", "mod_spec", "additions", "detours", "exit", "defuse_children"):
         assert key in report["fwaction"]
     assert json.loads((here / "FW_ping.json").read_text())["ping_time"] is not None
-    lp.recover_offline(1)
+    _recover_offline_runs(lp)
     assert lp.get_launch_by_id(1).action.stored_data["stdout"] == "test1\n"
 
 
@@ -119,11 +126,11 @@ def test_offline_fw_passinfo(lp, here, fworker, monkeypatch):
     folders = [here / f"launcher_{n}" for n in (1, 2, 3)]
     for folder in folders:
         folder.mkdir()
-    parent_launches = [_offline_run(lp, fworker, folder, monkeypatch)[1] for folder in folders[:2]]
-    for launch_id in parent_launches:
-        lp.recover_offline(launch_id)
-    child, launch_id = _offline_run(lp, fworker, folders[2], monkeypatch)
-    lp.recover_offline(launch_id)
+    for folder in folders[:2]:
+        _offline_run(lp, fworker, folder, monkeypatch)
+    _recover_offline_runs(lp)
+    child, _ = _offline_run(lp, fworker, folders[2], monkeypatch)
+    _recover_offline_runs(lp)
     child_fw = lp.get_fw_by_id(child["fw_id"])
     assert set(child_fw.spec["input_array"]) == {2, 3, 4}
     assert child_fw.launches[0].action.stored_data["sum"] == 9
