@@ -60,7 +60,9 @@ def test_fizzle_on_deserialization_failure(lp, vanishing_task):
     task_class, vanish = vanishing_task
     lp.add_wf(Workflow.from_firework(Firework(tasks=[task_class()], name="bad-deser-fw")))
     vanish()
-    launch_rocket(lp)  # does not raise
+    ran = launch_rocket(lp)  # does not raise
+    # it ran, in a launch that fizzled (FireWorks: False, as if nothing had run)
+    assert ran == 1
     fw_dict = lp.get_fw_dict_by_id(1)  # a dict: the task cannot become an object here
     assert fw_dict["state"] == "FIZZLED"
     # the reason, for debugging: on the launch (FireWorks: _exception_details in the spec)
