@@ -198,9 +198,10 @@ def test_fibadder(lp, here, fworker):
     assert not lp.run_exists()
 
 
-def _launch_until_done(db_path):
-    """One of FireWorks' parallel workers: its own LaunchPad, rockets while work remains."""
-    lp = LaunchPad(SQLiteStore(db_path))
+def _launch_until_done(lp_creds):
+    """One of FireWorks' parallel workers: its own LaunchPad from ``to_dict()``, rockets
+    while work remains."""
+    lp = LaunchPad.from_dict(lp_creds)
     while lp.run_exists(None):
         launch_rocket(lp)
     return True
@@ -219,7 +220,7 @@ def test_parallel_fibadder(tmp_path, monkeypatch):
     ]
     lp.add_wf(Workflow([parent, *fibs]))
     with Pool(4) as pool:
-        assert pool.map(_launch_until_done, [db_path] * 4) == [True] * 4
+        assert pool.map(_launch_until_done, [lp.to_dict()] * 4) == [True] * 4
     # each of the four chains runs 0+1=1, 1+2... until 8: fibs at 1, 2, 3, 5 then the stop
     states = lp.get_wf_summary_dict(1, "all")["states"]
     assert set(states.values()) == {"COMPLETED"}
