@@ -2,15 +2,17 @@
 on an empty and a one-firework store, ``-v``, and a missing or empty config path.
 
 Each command is the real ``lpad`` in its own process (tests/user_commands.py), on the
-embedded store: mongomock lives inside one process, so another process cannot
-open it (FireWorks runs these against a MongoDB server). FireWorks raises
-FileNotFoundError out of ``lpad([...])``; the ``lpad`` command prints one line
-naming the option and exits 2 (a deliberate difference, docs/fireworks.md).
+embedded store (mongomock lives inside one process, so another process cannot open
+it); ``get_fws`` also runs in-process as FireWorks' test calls it, on both stores.
+FireWorks raises FileNotFoundError out of ``lpad([...])``; the ``lpad`` command
+prints one line naming the option and exits 2 (a deliberate difference,
+docs/fireworks.md).
 """
 
 import pytest
 
 from launchpad import Firework, LaunchPad, ScriptTask
+from launchpad.cli.lpad import main as lpad
 from launchpad.stores import SQLiteStore
 from tests.user_commands import new_user
 
@@ -28,6 +30,19 @@ def test_lpad_get_fws(tmp_path, detail, expected_1, expected_2):
     lp.add_wf(Firework(ScriptTask.from_str("python -c 'print(\"test_task\")'")))
     done = user.run("lpad", "get_fws", "-d", detail)
     assert (done.returncode, done.stdout, done.stderr) == (0, expected_2, "")
+
+
+@pytest.mark.parametrize(
+    ("detail", "expected_1", "expected_2"), [("count", "0\n", "1\n"), ("ids", "[]\n", "1\n")]
+)
+def test_lpad_get_fws_in_process(lp, capsys, detail, expected_1, expected_2):
+    """FireWorks' own form: ``lpad([...])`` in the test's process, here given the store,
+    so it runs on MongoDB (mongomock) too."""
+    assert lpad(["get_fws", "-d", detail], launchpad=lp) == 0
+    assert capsys.readouterr() == (expected_1, "")
+    lp.add_wf(Firework(ScriptTask.from_str("python -c 'print(\"test_task\")'")))
+    assert lpad(["get_fws", "-d", detail], launchpad=lp) == 0
+    assert capsys.readouterr() == (expected_2, "")
 
 
 @pytest.mark.parametrize("arg", ["-v", "--version"])
