@@ -509,11 +509,10 @@ class MongoStore(Store):
         """The FireWorks fields that follow a change (mongo_shape): links, launch lists."""
         if "children" in changes or "parents" in changes:
             mongo_shape.relink(self.workflows, fw_ids, changes)
-        if changes.get(mongo_shape.TAKEN):
+        if changes.get(mongo_shape.TAKEN):  # a duplicate's: listed as FireWorks lists a thief's
             self.fireworks.update_many(
                 {"fw_id": {"$in": fw_ids}}, {"$addToSet": {"launches": {"$each": changes[mongo_shape.TAKEN]}}}
             )
-        if changes.get(mongo_shape.TAKEN):
             mongo_shape.archive_below(self.fireworks, fw_ids)
 
     def _holding(self, ids, changes):
