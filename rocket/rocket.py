@@ -531,6 +531,10 @@ class Rocket:
                 action = action.merged_with(preserve_fworker_action(self.worker.name))
             if self.packing:
                 action = action.merged_with(FWAction(stored_data=self.packing))
+            if action.additions or action.detours or action.append_wfs:
+                # user objects that cannot serialize themselves fail the firework here, as in
+                # FireWorks, whatever the LaunchPad (a gateway's client encodes them itself)
+                action.to_dict()
             return action, LaunchState.COMPLETED.value, None
         except RocketInterrupted:
             raise
@@ -579,6 +583,8 @@ def _fizzled(exc, index, task, action, launch_dir):
     of the failure, which users read from the launch: ``stored_data["_exception"]`` with
     ``_stacktrace`` and ``_details`` (the exception's own ``to_dict()``, if it has one)."""
     info = _failure_info(exc, index, task, action, launch_dir)
+    if not _serializes(action):
+        action = FWAction()  # what the tasks returned cannot be stored: the failure can
     record = {
         "_message": "runtime error during task",
         "_task": _json_or_none(lambda: task.to_dict()) if task is not None else None,
@@ -588,6 +594,14 @@ def _fizzled(exc, index, task, action, launch_dir):
         },
     }
     return action.merged_with(FWAction(stored_data=record, exit=True)), LaunchState.FIZZLED.value, info
+
+
+def _serializes(action):
+    try:
+        action.to_dict()
+    except Exception:  # noqa: BLE001 - user objects' to_dict: any failure means "it does not"
+        return False
+    return True
 
 
 def _json_or_none(make):
