@@ -29,3 +29,28 @@ def test_postproc_exception(lp, here):
     lp.add_wf(Firework(MalformedAdditionTask()))
     launch_rocket(lp, FWorker())
     assert lp.get_fw_by_id(1).state == "FIZZLED"
+
+
+@pytest.fixture
+def gateway_client(lp, tmp_path):
+    """The same LaunchPad behind ``lpad gateway`` (a thread here), and a rocket's client for it."""
+    import threading
+
+    from launchpad.gateway.client import GatewayClient, GatewayLaunchPad
+    from launchpad.gateway.server import build_server, url_of
+
+    server, _ = build_server(lp, "127.0.0.1", 0, str(tmp_path / "gw.token"), threads=2)
+    threading.Thread(target=server.serve, daemon=True).start()
+    token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
+    yield GatewayLaunchPad(client=GatewayClient(url_of(server), token, patience=2.0), api=type(lp))
+    server.stop()
+
+
+def test_postproc_exception_through_a_gateway(lp, gateway_client, here):
+    """The same through ``lpad gateway``, whose client encodes the action in the rocket's
+    process: the firework fizzles, the rocket does not crash."""
+    lp.add_wf(Firework(MalformedAdditionTask()))
+    assert launch_rocket(gateway_client, FWorker()) == 1
+    fw = lp.get_fw_by_id(1)
+    assert fw.state == "FIZZLED"
+    assert "to_dict error" in fw.launches[0].action.stored_data["_exception"]["_stacktrace"]
