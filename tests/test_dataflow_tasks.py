@@ -22,6 +22,7 @@ from launchpad.tasks.dataflow import (
 
 EXAMPLES = os.path.join(ROOT, "examples", "dataflow")
 NAMES = ("CommandLineTask", "ForeachTask", "JoinDictTask", "JoinListTask", "ImportDataTask")
+CONFINED = {"_allow_outside_launch_dir": False}  # what a confining worker's rocket gives its tasks
 
 
 @pytest.fixture
@@ -124,8 +125,9 @@ def test_command_line_failure_and_fence_are_task_errors(launch_dir, tmp_path):
         "outputs": ["o"],
     }
     with pytest.raises(TaskError, match="outside the launch directory.*_allow_outside_launch_dir"):
-        CommandLineTask(out).run_task({})
+        CommandLineTask(out).run_task(CONFINED)
     assert CommandLineTask(out).run_task({"_allow_outside_launch_dir": True}).update_spec
+    assert CommandLineTask(out).run_task({}).update_spec  # run directly, as FireWorks
     with pytest.raises(TaskError, match="'command' must be a non-empty list"):
         CommandLineTask(command_spec={"command": "echo hi"}).run_task({})
     with pytest.raises(TaskError, match="spec key 'nope' is missing"):

@@ -305,14 +305,22 @@ def test_add_files_by_pattern_named_by_path(pad_home, store):
         AddFilesTask(paths=["write.yaml"], identifiers=["a", "b"]).run_task({})
 
 
-def test_get_files_stay_in_the_launch_directory(pad_home):
+def test_get_files_stay_in_the_launch_directory_when_confined(pad_home):
     AddFilesTask(paths=["write.yaml"], identifiers=["w"]).run_task({})
+    confined = {"_allow_outside_launch_dir": False}  # what a confining worker's rocket gives
     with pytest.raises(TaskError, match="outside the launch directory"):
-        GetFilesTask(identifiers=["w"], dest_dir=str(pad_home.parent)).run_task({})
+        GetFilesTask(identifiers=["w"], dest_dir=str(pad_home.parent)).run_task(confined)
     GetFilesTask(identifiers=["w"], dest_dir=str(pad_home.parent)).run_task(
         {"_allow_outside_launch_dir": True}
     )
     assert (pad_home.parent / "write.yaml").exists()
+
+
+def test_get_files_run_directly_writes_where_dest_dir_says_as_in_fireworks(pad_home, tmp_path):
+    AddFilesTask(paths=["write.yaml"], identifiers=["w"]).run_task({})
+    (tmp_path / "elsewhere").mkdir()
+    GetFilesTask(identifiers=["w"], dest_dir=str(tmp_path / "elsewhere")).run_task({})
+    assert (tmp_path / "elsewhere" / "write.yaml").read_text() == "write.yaml: contents\n"
 
 
 def _add_degenerate(pad_home):

@@ -9,7 +9,17 @@ import subprocess
 import sys
 import textwrap
 
-from launchpad import Firework, FWAction, FWorker, LaunchPad, ScriptTask, Workflow, env_chk
+from launchpad import (
+    FileTransferTask,
+    FileWriteTask,
+    Firework,
+    FWAction,
+    FWorker,
+    LaunchPad,
+    ScriptTask,
+    Workflow,
+    env_chk,
+)
 from launchpad.firetask import FiretaskBase
 from launchpad.stores import SQLiteStore
 from rocket import launch_rocket, rapidfire
@@ -112,6 +122,35 @@ def test_a_confining_worker_file_keeps_fireworks_in_the_rocket_folder(tmp_path):
         launch.state == "FIZZLED"
         and "confine_launch_dir" in lp.get_launch(launch.launch_id)["exception"]["message"]
     )
+    lp.store.close()
+
+
+def test_file_tasks_write_where_their_author_says_unless_the_worker_file_confines(tmp_path):
+    """As in FireWorks, a file task's destination outside the launch directory is honoured;
+    a site's my_fworker.yaml with confine_launch_dir: true refuses it (through rlaunch)."""
+    user = new_user(tmp_path)
+    away = tmp_path / "away"
+    tasks = [
+        FileWriteTask(files_to_write=[{"filename": "result.txt", "contents": "x"}]),
+        FileTransferTask(mode="copy", files=[{"src": "result.txt", "dest": str(away / "result.txt")}]),
+    ]
+    away.mkdir()
+    Firework(tasks).to_file(str(user.work / "fw.yaml"))
+    assert user.run("lpad", "add", "fw.yaml").returncode == 0
+    assert user.run("lpad", "add", "fw.yaml").returncode == 0
+    (user.work / "my_fworker.yaml").write_text("name: site\nconfine_launch_dir: true\n")
+    confined = user.run("rlaunch", "singleshot", "-f", "1")
+    assert confined.returncode == 0, confined.stderr
+    assert list(away.iterdir()) == []
+    (user.work / "my_fworker.yaml").write_text("name: site\n")
+    default = user.run("rlaunch", "singleshot", "-f", "2")
+    assert default.returncode == 0, default.stderr
+    assert (away / "result.txt").read_text() == "x"
+    lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
+    refused = lp.get_fw_by_id(1).launches[-1]
+    message = lp.get_launch(refused.launch_id)["exception"]["message"]
+    assert refused.state == "FIZZLED" and "outside the launch directory" in message
+    assert lp.get_fw_by_id(2).state == "COMPLETED"
     lp.store.close()
 
 

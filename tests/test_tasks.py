@@ -27,6 +27,9 @@ from launchpad.tasks import files as files_module
 from launchpad.tasks.paths import ALLOW_ENV, writable_path
 
 ALLOW = {"_allow_outside_launch_dir": True}
+# What a confining worker's rocket (confine_launch_dir: true) gives its tasks; an empty spec,
+# as in a task run straight from user code, writes anywhere, as FireWorks' tasks do.
+CONFINED = {"_allow_outside_launch_dir": False}
 
 
 @pytest.fixture
@@ -42,9 +45,10 @@ def launch_dir(tmp_path, monkeypatch):
 
 
 def refused_then_allowed(task, produced):
-    """The fence refuses ``task`` before it writes ``produced``; the spec flag lets it through."""
+    """The fence of a confined launch refuses ``task`` before it writes ``produced``; the spec
+    flag lets it through."""
     with pytest.raises(TaskError, match="outside the launch directory.*my_fworker.yaml"):
-        task.run_task({})
+        task.run_task(CONFINED)
     assert not os.path.lexists(produced)
     task.run_task(ALLOW)
     assert produced.exists()
@@ -84,42 +88,48 @@ def test_task_round_trips_through_its_dict_form():
 
 
 def test_writable_path_resolves_inside_the_launch_dir(launch_dir):
-    assert writable_path("a/../b.txt", {}) == str(launch_dir / "b.txt")
-    assert writable_path(".", {}) == str(launch_dir)
+    assert writable_path("a/../b.txt", CONFINED) == str(launch_dir / "b.txt")
+    assert writable_path(".", CONFINED) == str(launch_dir)
 
 
 @pytest.mark.parametrize("path", ["../outside/x", "/etc/passwd", "~/x"])
 def test_writable_path_refuses_escapes(launch_dir, path):
     with pytest.raises(TaskError, match="outside the launch directory.*_allow_outside_launch_dir"):
-        writable_path(path, {})
+        writable_path(path, CONFINED)
 
 
 def test_writable_path_expands_env_vars(launch_dir, monkeypatch):
     monkeypatch.setenv("SOMEWHERE", str(launch_dir.parent / "outside"))
     with pytest.raises(TaskError, match="outside"):
-        writable_path("$SOMEWHERE/x", {})
-    assert writable_path("$SOMEWHERE/x", {}, expand=False) == str(launch_dir / "$SOMEWHERE" / "x")
+        writable_path("$SOMEWHERE/x", CONFINED)
+    assert writable_path("$SOMEWHERE/x", CONFINED, expand=False) == str(launch_dir / "$SOMEWHERE" / "x")
 
 
 def test_writable_path_follows_symlinks_and_dotdot_through_them(launch_dir):
     os.symlink(launch_dir.parent / "outside", "out")
     with pytest.raises(TaskError):
-        writable_path("out/x", {})
+        writable_path("out/x", CONFINED)
     with pytest.raises(TaskError):
-        writable_path("out", {})
+        writable_path("out", CONFINED)
     # "out/.." is the parent of the link's target, not the launch directory
     with pytest.raises(TaskError):
-        writable_path("out/../launch_sibling", {})
+        writable_path("out/../launch_sibling", CONFINED)
     # the link itself may be removed: that never touches its target
-    assert writable_path("out", {}, follow_last=False) == str(launch_dir / "out")
+    assert writable_path("out", CONFINED, follow_last=False) == str(launch_dir / "out")
 
 
 @pytest.mark.parametrize(
-    "spec, env", [(ALLOW, None), ({"_allow_outside_launch_dir": "true"}, None), ({}, "1"), ({}, "true")]
+    "spec, env",
+    [(ALLOW, None), ({"_allow_outside_launch_dir": "true"}, None), (CONFINED, "1"), (CONFINED, "true")],
 )
 def test_writable_path_allowed_by_spec_or_env(launch_dir, monkeypatch, spec, env):
     if env:
         monkeypatch.setenv(ALLOW_ENV, env)
+    assert writable_path("../outside/x", spec) == str(launch_dir.parent / "outside" / "x")
+
+
+@pytest.mark.parametrize("spec", [None, {}, {"input": 1}])
+def test_writable_path_without_the_key_allows_anywhere_as_in_fireworks(launch_dir, spec):
     assert writable_path("../outside/x", spec) == str(launch_dir.parent / "outside" / "x")
 
 
@@ -355,7 +365,7 @@ def test_file_delete_escape_is_refused_even_with_ignore_errors(launch_dir):
     victim.write_text("")
     task = FileDeleteTask(files_to_delete=["keep"], dest="../outside", ignore_errors=True)
     with pytest.raises(TaskError, match="outside"):
-        task.run_task({})
+        task.run_task(CONFINED)
     assert victim.exists()
     task.run_task(ALLOW)
     assert not victim.exists()
@@ -365,7 +375,7 @@ def test_file_delete_removes_a_link_not_its_target(launch_dir):
     target = launch_dir.parent / "outside" / "data"
     target.write_text("keep")
     os.symlink(target, "link")
-    FileDeleteTask(files_to_delete=["link"], ignore_errors=False).run_task({})
+    FileDeleteTask(files_to_delete=["link"], ignore_errors=False).run_task(CONFINED)
     assert not os.path.lexists("link") and target.read_text() == "keep"
 
 
@@ -381,14 +391,14 @@ def source(launch_dir):
 
 @pytest.mark.parametrize("mode", ["copy", "cp", "copy2", "copyfile"])
 def test_transfer_copies_from_anywhere(launch_dir, source, mode):
-    FileTransferTask(mode=mode, files=[{"src": str(source), "dest": "copy.txt"}]).run_task({})
+    FileTransferTask(mode=mode, files=[{"src": str(source), "dest": "copy.txt"}]).run_task(CONFINED)
     assert (launch_dir / "copy.txt").read_text() == "data"
     assert source.exists()
 
 
 def test_transfer_string_entries_use_task_dest(launch_dir, source):
     (launch_dir / "into").mkdir()
-    FileTransferTask(mode="cp", files=[str(source)], dest="into").run_task({})
+    FileTransferTask(mode="cp", files=[str(source)], dest="into").run_task(CONFINED)
     assert (launch_dir / "into" / "src.txt").read_text() == "data"
     with pytest.raises(TaskError, match="no destination"):
         FileTransferTask(mode="cp", files=[str(source)]).run_task({})
@@ -404,22 +414,22 @@ def test_transfer_move_inside(launch_dir, mode):
 def test_transfer_move_from_outside_deletes_there_so_needs_the_flag(launch_dir, source):
     task = FileTransferTask(mode="move", files=[{"src": str(source), "dest": "moved"}])
     with pytest.raises(TaskError, match="outside"):
-        task.run_task({})
+        task.run_task(CONFINED)
     assert source.exists()
     task.run_task(ALLOW)
     assert (launch_dir / "moved").read_text() == "data"
 
 
 def test_transfer_copytree_and_symlink(launch_dir, source):
-    FileTransferTask(mode="copytree", files=[{"src": str(source.parent), "dest": "tree"}]).run_task({})
+    FileTransferTask(mode="copytree", files=[{"src": str(source.parent), "dest": "tree"}]).run_task(CONFINED)
     assert (launch_dir / "tree" / "src.txt").read_text() == "data"
-    FileTransferTask(mode="symlink", files=[{"src": str(source), "dest": "link"}]).run_task({})
+    FileTransferTask(mode="symlink", files=[{"src": str(source), "dest": "link"}]).run_task(CONFINED)
     assert os.readlink("link") == str(source)
 
 
 def test_transfer_symlink_into_directory_keeps_name(launch_dir, source):
     (launch_dir / "d").mkdir()
-    FileTransferTask(mode="symlink", files=[str(source)], dest="d").run_task({})
+    FileTransferTask(mode="symlink", files=[str(source)], dest="d").run_task(CONFINED)
     assert os.readlink(launch_dir / "d" / "src.txt") == str(source)
 
 
@@ -431,7 +441,7 @@ def test_transfer_destination_outside_refused(launch_dir, source):
 def test_transfer_into_directory_through_escaping_link_refused(launch_dir, source):
     os.symlink(launch_dir.parent / "outside", "out")
     with pytest.raises(TaskError, match="outside"):
-        FileTransferTask(mode="copy", files=[str(source)], dest="out").run_task({})
+        FileTransferTask(mode="copy", files=[str(source)], dest="out").run_task(CONFINED)
 
 
 def test_transfer_remote_and_unknown_modes_refused(launch_dir):
@@ -575,3 +585,53 @@ def test_template_use_global_spec(launch_dir):
     assert (launch_dir / "g").read_text() == "9"
     with pytest.raises(TaskError, match="needs context"):
         task.run_task({"template_file": "t.txt", "output_file": "g"})
+
+
+# ---- run straight from user code (no rocket), as FireWorks users' own tests run tasks ----
+
+OUTSIDE_WRITES = {
+    "FileWriteTask": (
+        lambda out: FileWriteTask(files_to_write=[{"filename": "w.txt", "contents": "W"}], dest=str(out)),
+        "w.txt",
+    ),
+    "FileTransferTask copy": (
+        lambda out: FileTransferTask(mode="copy", files=[{"src": "in.txt", "dest": str(out / "c.txt")}]),
+        "c.txt",
+    ),
+    "FileTransferTask move": (
+        lambda out: FileTransferTask(mode="move", files=["in.txt"], dest="../outside"),
+        "in.txt",
+    ),
+    "FileTransferTask symlink": (
+        lambda out: FileTransferTask(mode="symlink", files=[{"src": "in.txt", "dest": str(out / "l")}]),
+        "l",
+    ),
+    "ScriptTask stdout_file": (
+        lambda out: ScriptTask(script="echo hi", stdout_file=str(out / "o.log")),
+        "o.log",
+    ),
+    "TemplateWriterTask": (
+        lambda out: TemplateWriterTask(template_file="t.txt", context={"v": 1}, output_file=str(out / "t")),
+        "t",
+    ),
+    "ArchiveDirTask": (lambda out: ArchiveDirTask(base_name=str(out / "run")), "run.tar.gz"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OUTSIDE_WRITES))
+def test_a_task_run_directly_writes_outside_the_current_directory_as_in_fireworks(launch_dir, case):
+    outside = launch_dir.parent / "outside"
+    (launch_dir / "in.txt").write_text("data")
+    (launch_dir / "t.txt").write_text("{{ v }}")
+    make, produced = OUTSIDE_WRITES[case]
+    make(outside).run_task({})
+    assert os.path.lexists(outside / produced)
+
+
+def test_a_task_run_directly_deletes_and_compresses_outside_as_in_fireworks(launch_dir):
+    outside = launch_dir.parent / "outside"
+    (outside / "old").write_text("")
+    (outside / "f").write_text("f")
+    FileDeleteTask(files_to_delete=["old"], dest=str(outside), ignore_errors=False).run_task({"input": 1})
+    CompressDirTask(dest=str(outside)).run_task({})
+    assert os.listdir(outside) == ["f.gz"]

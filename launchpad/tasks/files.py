@@ -1,8 +1,8 @@
 """File tasks with FireWorks' names and parameters: write, delete, transfer, (de)compress, archive.
 
 Every path a task writes, removes or renames goes through ``writable_path``,
-so these tasks stay inside the launch directory unless a firework or worker
-allows more; sources may be read from anywhere. That refusal is never
+so under a confining worker (or spec) these tasks stay inside the launch
+directory; sources may be read from anywhere. That refusal is never
 silenced by ``ignore_errors``, which only covers failures of the operation.
 """
 

@@ -1,10 +1,12 @@
 """Where built-in tasks may write or delete.
 
-A workflow file is data anyone can hand a worker; a task that writes to
-``~/.bashrc`` or deletes ``$HOME/results`` must not run just because the file
-says so. Writes and deletions therefore stay inside the launch directory (the
-working directory the rocket gives the task) unless the firework's spec or
-the worker explicitly allows more. Reading from anywhere stays allowed.
+As in FireWorks, a file task writes where its author says: the author could
+run any shell command anyway, so refusing a destination adds friction, not
+safety. A site that wants launches kept in place opts in with
+``confine_launch_dir: true`` in my_fworker.yaml; its rockets then give tasks
+``_allow_outside_launch_dir: False``, and writes and deletions stay inside the
+launch directory (the task's working directory). A workflow may confine its own
+tasks the same way. Reading from anywhere stays allowed.
 """
 
 import os
@@ -24,9 +26,14 @@ def _truthy(value):
 
 
 def _outside_allowed(fw_spec):
-    if fw_spec and _truthy(fw_spec.get(ALLOW_SPEC_KEY)):
+    """A rocket always says (False only where the worker confines its launches); a task
+    run straight from user code, with no word in its spec, writes where it is told, as a
+    FireWorks task does."""
+    if _truthy(os.environ.get(ALLOW_ENV, "")):
         return True
-    return _truthy(os.environ.get(ALLOW_ENV, ""))
+    if not fw_spec or ALLOW_SPEC_KEY not in fw_spec:
+        return True
+    return _truthy(fw_spec[ALLOW_SPEC_KEY])
 
 
 def _resolve(raw, follow_last):
@@ -48,9 +55,10 @@ def writable_path(path, fw_spec=None, *, follow_last=True, expand=True):
     ``follow_last=False`` checks a final symlink itself rather than its
     target: right for removing, renaming or creating a link, which never
     touch what the link points to. ``expand`` applies ``~`` and ``$VARS``
-    first, as FireWorks' tasks do. Raises TaskError when the path lies outside
-    the launch directory and neither ``_allow_outside_launch_dir`` in
-    ``fw_spec`` nor ``$STARSHELL_ALLOW_OUTSIDE_LAUNCH_DIR`` allows it.
+    first, as FireWorks' tasks do. Raises TaskError when ``fw_spec`` confines
+    the task (``_allow_outside_launch_dir`` false, as a confining worker's
+    rocket sets it), the path lies outside the launch directory, and
+    ``$STARSHELL_ALLOW_OUTSIDE_LAUNCH_DIR`` does not lift the confinement.
     """
     raw = os.fspath(path)
     if expand:
@@ -62,8 +70,8 @@ def writable_path(path, fw_spec=None, *, follow_last=True, expand=True):
     if resolved != root and os.path.commonpath([root, resolved]) != root:
         raise TaskError(
             f"{path!r} resolves to {resolved}, which is outside the launch directory "
-            f"{root}; set {ALLOW_SPEC_KEY}: true in the firework's spec, or "
-            f"allow_outside_launch_dir: true in my_fworker.yaml "
-            f"(or ${ALLOW_ENV}=1 for this worker)"
+            f"{root}, and this launch is confined (confine_launch_dir: true in my_fworker.yaml, "
+            f"or {ALLOW_SPEC_KEY}: false in the spec); to allow it, drop that setting, set "
+            f"allow_outside_launch_dir: true in my_fworker.yaml, or set ${ALLOW_ENV}=1"
         )
     return resolved

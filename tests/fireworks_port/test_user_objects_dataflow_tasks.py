@@ -11,9 +11,10 @@ Covered already, not repeated here:
 - ImportDataTask from json and yaml at a mapstring: tests/test_dataflow_tasks.py::
   test_import_data_merges_at_the_mapstring
 
-Deliberate difference: a task run directly (``run_task`` outside a rocket) that
-writes outside the current directory needs ``_allow_outside_launch_dir`` in its
-spec; under a rocket it writes where its author says, as in FireWorks.
+As in FireWorks, a task run directly (``run_task`` outside a rocket) writes
+outside the current directory where its author says; only a confined launch
+(``_allow_outside_launch_dir: False``, as a confining worker's rocket gives)
+refuses.
 """
 
 import os
@@ -55,9 +56,10 @@ def test_stdout_to_a_file_in_another_directory_then_through_tee(tmp_path):
         "outputs": ["output file"],
     }
     spec = {"input string": {"type": "data", "value": "Hello world!"}}
-    with pytest.raises(TaskError, match="outside the launch directory"):  # the deliberate difference
-        CommandLineTask(**params).run_task(spec)
-    action = CommandLineTask(**params).run_task({**spec, "_allow_outside_launch_dir": True})
+    with pytest.raises(TaskError, match="outside the launch directory"):  # a site's opt-in only
+        CommandLineTask(**params).run_task({**spec, "_allow_outside_launch_dir": False})
+    assert os.listdir(elsewhere) == []
+    action = CommandLineTask(**params).run_task(spec)
     filename = action.update_spec["output file"]["value"]
     assert os.path.dirname(filename) == str(elsewhere)
     with open(filename) as handle:
