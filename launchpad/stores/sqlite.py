@@ -287,6 +287,18 @@ class _FireworkTable(_Table):
             )
 
 
+_WRITER_LOCKS: dict = {}
+# a child forked while a thread held one must not inherit it held
+os.register_at_fork(after_in_child=_WRITER_LOCKS.clear)
+
+
+def _writer_lock(path):
+    """One lock per file for a process's writing threads (a gateway's, a web GUI's): SQLite
+    makes a second writer sleep and poll (1 ms, 2 ms, 5 ms... between tries), a lock hands
+    the file over at once. Other processes are still waited for by SQLite."""
+    return _WRITER_LOCKS.get(path) or _WRITER_LOCKS.setdefault(path, threading.Lock())
+
+
 class SQLiteStore(Store):
     """A store in one SQLite file, shared safely by many processes on one node."""
 
@@ -372,20 +384,21 @@ class SQLiteStore(Store):
             finally:
                 self._local.depth -= 1
             return
-        self.retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
-        self._local.depth = 1
-        try:
-            yield conn
-        except BaseException:
+        with _writer_lock(self.path):  # this process's threads queue here, not in SQLite's busy wait
+            self.retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
+            self._local.depth = 1
+            try:
+                yield conn
+            except BaseException:
+                self._local.depth = 0
+                conn.execute("ROLLBACK")
+                raise
             self._local.depth = 0
-            conn.execute("ROLLBACK")
-            raise
-        self._local.depth = 0
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            conn.execute("ROLLBACK")
-            raise StoreUnavailableError(f"store {self.path}: commit failed: {exc}") from None
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                conn.execute("ROLLBACK")
+                raise StoreUnavailableError(f"store {self.path}: commit failed: {exc}") from None
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
