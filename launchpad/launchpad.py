@@ -517,8 +517,9 @@ class LaunchPad:
     def set_priority(self, fw_id: int, priority: float) -> list[int]:
         return transitions.set_priority(self.store, self.clock, fw_id, priority)
 
-    def defuse_wf(self, fw_id: int, defuse_all_states: bool = False) -> list[int]:
-        """``defuse_all_states`` (FireWorks' option): COMPLETED fireworks too."""
+    def defuse_wf(self, fw_id: int, defuse_all_states: bool = True) -> list[int]:
+        """``defuse_all_states`` (FireWorks' option and default): COMPLETED fireworks too,
+        rerun first; ``lpad defuse_wflows`` passes False unless told otherwise, as FireWorks'."""
         return transitions.defuse_wf(self.store, self.clock, fw_id, defuse_all_states)
 
     def pause_wf(self, fw_id: int) -> list[int]:

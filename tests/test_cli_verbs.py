@@ -184,9 +184,9 @@ def test_update_spec_mongo_document_stays_in_the_spec(lp):
 def test_defuse_all_states_resets_completed_ones_first(lp):
     lp.add_wf(chain(2))
     complete(lp, 1)
-    assert lp.defuse_wf(1) == [2]
+    assert lp.defuse_wf(1, defuse_all_states=False) == [2]
     lp.reignite_wf(1)
-    assert sorted(lp.defuse_wf(1, defuse_all_states=True)) == [1, 2]
+    assert sorted(lp.defuse_wf(1)) == [1, 2]  # FireWorks' default: all states
     assert {d["state"] for d in lp.get_fws()} == {"DEFUSED"}
 
 

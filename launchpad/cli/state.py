@@ -360,8 +360,9 @@ def change_wflows(args, lp, verb, method, ask=False):
             from ..workflow_ops import delete_wf_and_dirs  # shutil: only for --ldirs
 
             entry.update(delete_wf_and_dirs(lp, doc["wf_id"]), changed=[])
-        elif getattr(args, "defuse_all_states", False):
-            entry["changed"] = sorted(lp.defuse_wf(entry["fw_id"], defuse_all_states=True))
+        elif method == "defuse_wf":  # as FireWorks' lpad: COMPLETED ones only when asked
+            all_states = bool(getattr(args, "defuse_all_states", False))
+            entry["changed"] = sorted(lp.defuse_wf(entry["fw_id"], defuse_all_states=all_states))
         else:
             result = getattr(lp, method)(entry["fw_id"])
             entry["changed"] = [] if method == "delete_wf" else sorted(result)

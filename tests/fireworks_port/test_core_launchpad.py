@@ -296,15 +296,16 @@ def test_defuse_wf(titans, fworker, here):
 
 
 def test_defuse_wf_after_partial_run(titans, fworker, here):
-    """A firework that already ran is defused with the rest (FireWorks' defuse_wf
-    defuses every firework that is not COMPLETED; the one launch_rocket ran is root 1)."""
+    """defuse_wf's default (``defuse_all_states=True``) defuses the firework that already
+    ran too: nothing is COMPLETED afterwards, and nothing runs."""
     lp = titans
     launch_rocket(lp, fworker)
+    assert _ids(lp, "COMPLETED") == {1}
     lp.defuse_wf(ZEUS)
     assert ZEUS in lp.get_fw_ids({"state": "DEFUSED"})
-    completed_before = _ids(lp, "COMPLETED")
+    assert not _ids(lp, "COMPLETED")
     rapidfire(lp, fworker, m_dir=here)
-    assert _ids(lp, "COMPLETED") == completed_before
+    assert not _ids(lp, "COMPLETED")
 
 
 def test_reignite_wf(titans, fworker, here):
