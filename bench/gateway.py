@@ -209,11 +209,9 @@ def idle_load(transport, rockets, seconds):
 
 def split(n=600):
     """CPU ms of one no-op firework's step (its result and the next claim, one
-    ``finish_and_checkout``) on the LaunchPad alone, through the gateway's WSGI
+    ``finish_and_checkout``) on the LaunchPad alone, through the gateway's
     application without HTTP (client and server in one process), and over HTTP
     (one client thread; the gateway's CPU and the client's apart)."""
-    import io
-
     from launchpad.config import load_config
     from launchpad.gateway import protocol
     from launchpad.gateway.client import GatewayLaunchPad
@@ -234,21 +232,17 @@ def split(n=600):
         return 1000 * (time.process_time() - t0) / (n - 1)
 
     class InProcess:
-        """The client's calls handed to the WSGI application directly."""
+        """The client's calls handed to the application's call path directly (token
+        check, decoding, the call, encoding; no HTTP, no thread hand-off)."""
 
         def __init__(self, app, token):
             self.app, self.token = app, token
 
         def call(self, method, kwargs, once=False):
             body = protocol.dumps({"kwargs": kwargs, "request_id": os.urandom(8).hex()})
-            environ = {
-                "REQUEST_METHOD": "POST",
-                "PATH_INFO": protocol.API_PREFIX + method,
-                "HTTP_AUTHORIZATION": f"Bearer {self.token}",
-                "CONTENT_LENGTH": str(len(body)),
-                "wsgi.input": io.BytesIO(body),
-            }
-            return protocol.untag(json.loads(b"".join(self.app(environ, lambda *a: None)))["result"])
+            self.app.tokens.check(self.token)
+            status, payload = self.app.respond(method, body)
+            return protocol.untag(json.loads(payload)["result"])
 
     out, works = {}, [tempfile.mkdtemp(prefix=f"gwbench-split{i}-") for i in range(3)]
     try:
@@ -257,7 +251,7 @@ def split(n=600):
         create_token_file(os.path.join(works[1], "t"))
         token = open(os.path.join(works[1], "t")).read().split("\n")[1].split()[0]
         client = InProcess(GatewayApp(lp, TokenFile(os.path.join(works[1], "t"))), token)
-        out["wsgi_app_and_client_ms"] = steps(GatewayLaunchPad(client=client, api=LaunchPad), works[1])
+        out["app_and_client_ms"] = steps(GatewayLaunchPad(client=client, api=LaunchPad), works[1])
         fresh_store(works[2], n)
         gateway, node = start_gateway(works[2])
         client_lp = LaunchPad.from_config(load_config(os.path.join(node, "gw.yaml")))

@@ -143,7 +143,8 @@ def _json_default(value):
 
 
 def error_body(exc):
-    return {"error": {"type": type(exc).__name__, "message": str(exc)}}
+    kind = next(c.__name__ for c in type(exc).__mro__ if not c.__name__.startswith("_"))
+    return {"error": {"type": kind, "message": str(exc)}}
 
 
 def error_from(body, status):

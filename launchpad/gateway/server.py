@@ -1,10 +1,12 @@
 """``lpad gateway``: the store's LaunchPad served over HTTP to compute nodes.
 
-A plain WSGI application (no framework: a no-op firework is one call, and
-every microsecond per call counts) under cheroot, a threaded production
-server with keep-alive and TLS. Each call is a LaunchPad method from the
-allow-list in ``protocol``; the LaunchPad does the work, so a rocket behind
-the gateway behaves exactly as one on the store.
+A plain ASGI application (no framework: a no-op firework is one call, and
+every microsecond per call counts) under uvicorn, a production server whose
+HTTP parsing is C (httptools) on a C event loop (uvloop): the loop holds
+every connection, idle or not, and each call's work runs on a bounded pool
+of ``threads`` threads. TLS when a certificate is given. Each call is a
+LaunchPad method from the allow-list in ``protocol``; the LaunchPad does the
+work, so a rocket behind the gateway behaves exactly as one on the store.
 
 A request id makes the calls that are not idempotent safe to retry: a
 repeated id gets the first answer (or waits for it while it is being
@@ -13,12 +15,14 @@ claim or completion is recognised from the store itself: the claim by its
 launch directory (unique per attempt), the completion by its closed launch.
 """
 
+import asyncio
 import json
 import logging
 import signal
+import socket
 import threading
-import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import ConfigError, GatewayRefusedError, StarshellError
 from ..query import parse_query
@@ -29,6 +33,7 @@ from .tokens import TokenFile, check_private, create_token_file
 
 log = logging.getLogger("launchpad.gateway")
 MAX_BODY = 64 * 1024 * 1024  # an FWAction's stored_data can be large; MongoDB's limit is 16 MB
+KEEP_ALIVE_S = 10  # an idle connection is closed after this; the client then opens a new one
 _NOT_DONE = object()
 
 
@@ -67,42 +72,63 @@ class Replies:
 
 
 class GatewayApp:
-    """The WSGI application: authenticate, decode, vet, call the LaunchPad, encode."""
+    """The ASGI application: authenticate, decode, vet, call the LaunchPad, encode.
 
-    def __init__(self, launchpad, tokens, max_rows=10000):
+    The token is checked on the event loop, before a stranger's body is read; the
+    rest of a call runs on the pool, where a slow store blocks no other call."""
+
+    def __init__(self, launchpad, tokens, max_rows=10000, threads=16):
         self.lp = launchpad
         self.tokens = tokens
         self.max_rows = int(max_rows)
         self.replies = Replies()
+        self.pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="gateway")
 
-    def __call__(self, environ, start_response):
-        started = time.perf_counter()
-        status, body = self.handle(environ)
-        payload = protocol.dumps(body)
-        start_response(
-            f"{status} {_REASONS.get(status, 'Error')}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
-        )
-        log.debug(
-            "%s %s -> %d in %.1f ms",
-            environ.get("REMOTE_ADDR"),
-            environ.get("PATH_INFO"),
-            status,
-            1000 * (time.perf_counter() - started),
-        )
-        return [payload]
-
-    def handle(self, environ):
-        """``(status, body)`` for one request; never raises for a user's mistake."""
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(protocol.API_PREFIX):
-            return 404, {
-                "error": {"type": "NotFoundError", "message": f"no such gateway endpoint {path[:80]}"}
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":  # no lifespan, no websockets
+            return
+        status, payload = await self._respond(scope, receive)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", b"%d" % len(payload)),
+                ],
             }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _respond(self, scope, receive):
+        path = scope["path"]
+        if scope["method"] != "POST" or not path.startswith(protocol.API_PREFIX):
+            return 404, protocol.dumps(
+                {"error": {"type": "NotFoundError", "message": f"no such gateway endpoint {path[:80]}"}}
+            )
+        authorization, length = b"", None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"content-length":
+                length = value
         try:
-            self.tokens.check(_bearer(environ))  # before reading a stranger's body
-            body = _read_json(environ)
-            name = path[len(protocol.API_PREFIX) :]
+            self.tokens.check(_bearer(authorization))  # before reading a stranger's body
+            raw = await _read_body(receive, length)
+        except StarshellError as exc:
+            return exc.http_status, protocol.dumps(protocol.error_body(exc))
+        name = path[len(protocol.API_PREFIX) :]
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self.respond, name, raw)
+
+    def respond(self, name, raw):
+        """``(status, JSON bytes)`` for one authenticated call; never raises for a
+        user's mistake."""
+        status, body = self.handle(name, raw)
+        return status, protocol.dumps(body)
+
+    def handle(self, name, raw):
+        try:
+            body = _parse(raw)
             if name not in protocol.ALLOWED or not callable(getattr(self.lp, name, None)):
                 raise GatewayRefusedError(
                     f"the gateway does not offer {name[:60]!r}: it serves the rocket's "
@@ -223,33 +249,43 @@ class GatewayApp:
         return launch["fw_id"]
 
 
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    413: "Payload Too Large",
-    503: "Service Unavailable",
-}
-
-
-def _bearer(environ):
-    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+def _bearer(header):
+    scheme, _, token = header.decode("latin-1").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _read_json(environ):
+class _TooLarge(GatewayRefusedError):
+    """A GatewayRefusedError on the wire, with HTTP 413."""
+
+    http_status = 413
+
+
+async def _read_body(receive, length):
+    """The request's body, refused past MAX_BODY (before it is read, when its length says so)."""
+    too_large = _TooLarge(f"a gateway request must be at most {MAX_BODY} bytes")
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length is not None and int(length) > MAX_BODY:
+            raise too_large
     except ValueError:
-        length = -1
-    if length < 0 or length > MAX_BODY:
-        raise GatewayRefusedError(f"a gateway request must be at most {MAX_BODY} bytes")
-    raw = environ["wsgi.input"].read(length) if length else b"{}"
+        raise GatewayRefusedError("a gateway request needs a valid Content-Length") from None
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks, size = [body], len(body)
+    while message.get("more_body"):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(raw):
     try:
-        body = json.loads(raw)
+        body = json.loads(raw) if raw else {}
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -257,8 +293,57 @@ def _read_json(environ):
     return body
 
 
-class _Stop(BaseException):
-    """SIGTERM: leave the serving loop and stop cleanly."""
+class GatewayServer:
+    """A bound uvicorn server with the small interface the CLI and the tests use:
+    ``serve()`` until ``stop()`` (from another thread) or SIGTERM, ``bind_addr``."""
+
+    def __init__(self, app, sock, certfile=None, keyfile=None):
+        import uvicorn
+
+        self.app, self.socket = app, sock
+        self.bind_addr = sock.getsockname()
+        self.tls = bool(certfile)
+        self.config = uvicorn.Config(
+            app,
+            http="httptools",  # the C parser; h11 is pure Python
+            loop="auto",  # uvloop where it is installed (a dependency but on Windows)
+            ws="none",
+            lifespan="off",
+            access_log=False,  # tokens never reach a log; nor does every call
+            log_config=None,
+            log_level="warning",
+            server_header=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            backlog=2048,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
+        try:
+            self.config.load()  # the certificate is read now, so a bad one stops the start
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot use the certificate {certfile} and key {keyfile}: {exc}") from None
+        self._server = uvicorn.Server(self.config)
+        self._serving = threading.Event()
+        self._stopped = threading.Event()
+
+    def serve(self):
+        """Serve until stopped; calls under way are answered first."""
+        self._serving.set()
+        try:
+            self._server.run(sockets=[self.socket])
+        finally:
+            self.socket.close()
+            self.app.pool.shutdown(wait=False)
+            self._stopped.set()
+
+    def stop(self, timeout=60.0):
+        """Stop serving (from another thread) and wait until the port is free."""
+        self._server.should_exit = True
+        if self._serving.is_set():
+            self._stopped.wait(timeout)
+        else:
+            self.socket.close()
+            self.app.pool.shutdown(wait=False)
 
 
 def build_server(
@@ -271,11 +356,11 @@ def build_server(
     threads=16,
     max_rows=10000,
 ):
-    """A prepared (bound) cheroot server and whether it created the token file."""
-    from cheroot import wsgi
-
+    """A bound GatewayServer and whether it created the token file."""
     if not token_file:
         raise ConfigError("give the gateway a --token_file (it is created if missing)")
+    if bool(certfile) != bool(keyfile):
+        raise ConfigError("TLS needs both --certfile and --keyfile")
     created = create_token_file(token_file)
     tokens = TokenFile(token_file)
     check_private(tokens.path)
@@ -283,51 +368,55 @@ def build_server(
         raise ConfigError(
             f"{tokens.path} holds no token: add one a line, or remove the file to have a new one made"
         )
-    server = wsgi.Server(
-        (host, port),
-        GatewayApp(launchpad, tokens, max_rows),
-        numthreads=threads,
-        server_name="starshell-gateway",
-    )
-    server.max_request_body_size = MAX_BODY
-    if certfile or keyfile:
-        server.ssl_adapter = _ssl_adapter(certfile, keyfile)
+    sock = _listen(host, port)
     try:
-        server.prepare()
+        return GatewayServer(
+            GatewayApp(launchpad, tokens, max_rows, threads), sock, certfile, keyfile
+        ), created
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _listen(host, port):
+    """A listening TCP socket; reusable at once after a restart on the same port."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
     except OSError as exc:
         raise ConfigError(f"the gateway cannot listen on {host}:{port}: {exc}") from None
-    return server, created
-
-
-def _ssl_adapter(certfile, keyfile):
-    from cheroot.ssl.builtin import BuiltinSSLAdapter
-
-    if not (certfile and keyfile):
-        raise ConfigError("TLS needs both --certfile and --keyfile")
     try:
-        return BuiltinSSLAdapter(certfile, keyfile)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot use the certificate {certfile} and key {keyfile}: {exc}") from None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by connections
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"the gateway cannot listen on {host}:{port}: {exc}") from None
+    return sock
 
 
 def url_of(server):
     host, port = server.bind_addr[:2]
-    scheme = "https" if server.ssl_adapter else "http"
+    scheme = "https" if server.tls else "http"
     return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 def serve(server):
-    """Serve until SIGTERM or Ctrl-C; requests under way are finished first."""
+    """Serve until SIGTERM or Ctrl-C; requests under way are finished first.
 
-    def stop(signum, frame):
-        raise _Stop()
-
-    previous = signal.signal(signal.SIGTERM, stop)
+    uvicorn handles both signals while it serves and raises the one it got again
+    when it is done: the handlers in place then ignore it, so this returns 0."""
+    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.serve()
-    except (_Stop, KeyboardInterrupt):
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+def _ignore(signum, frame):
+    """A signal uvicorn has already acted on."""
