@@ -139,7 +139,7 @@ def test_add_wfs(lp):
     """bulk_add_wfs: every firework gets its own id, every workflow is stored."""
     task = ScriptTask.from_str('echo "lorem ipsum"')
     wfs = []
-    for _ in range(10):
+    for _ in range(50):
         wfs.append(Workflow([Firework(task, name="lorem") for _ in range(3)], name="lorem wf"))
         wfs.append(Workflow([Firework(task, name="lorem") for _ in range(5)], name="lorem wf"))
     lp.bulk_add_wfs(wfs)
