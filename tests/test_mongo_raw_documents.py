@@ -8,6 +8,7 @@ and with the documents FireWorks 2.1.4 wrote (tests/data/fireworks_db).
 
 import json
 import os
+import subprocess
 import uuid
 from datetime import datetime, timedelta
 
@@ -22,6 +23,38 @@ from launchpad.stores.mongo import MongoStore
 from launchpad.tasks import ScriptTask
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "fireworks_db", "fireworks_db.json")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIREWORKS_PYTHON = os.path.join(ROOT, "bench", ".venv-fireworks", "bin", "python")
+FIREWORKS_WORKER = "Automatically generated Worker"
+
+# FireWorks 2.1.4's own LaunchPad over the documents (bson JSON on stdin) in mongomock.
+FIREWORKS_READS = """
+import json, sys
+import gridfs, mongomock, pymongo
+from bson import json_util
+server = mongomock.MongoClient()
+pymongo.MongoClient = lambda *args, **kwargs: server
+gridfs.GridFS = lambda *args, **kwargs: None  # its large-action fallback: not mongomock's
+for name, docs in json_util.loads(sys.stdin.read()).items():
+    server["fw"][name].insert_many(docs)
+from fireworks import LaunchPad
+lp = LaunchPad(name="fw")
+fws = {}
+for fw_id in lp.get_fw_ids():
+    fw = lp.get_fw_by_id(fw_id)
+    fws[fw_id] = {
+        "state": fw.state,
+        "launches": [[x.launch_id, x.state, x.launch_dir, x.fworker.name] for x in fw.launches],
+        "archived": [x.launch_id for x in fw.archived_launches],
+    }
+wf = lp.get_wf_by_fw_id(min(fws))
+print(json.dumps({
+    "fws": fws,
+    "links": {str(k): sorted(v) for k, v in wf.links.items()},
+    "summary": lp.get_wf_summary_dict(min(fws), "more")["states"],
+    "completed": sorted(lp.get_fw_ids({"state": "COMPLETED"})),
+}))
+"""
 
 
 def mongo_lp():
@@ -279,3 +312,44 @@ def test_fireworks_launch_list_queries_from_fireworks_scripts(query):
     assert sorted(d["fw_id"] for d in lp.fireworks.find(query)) == sorted(
         d["fw_id"] for d in expected.find(query)
     )
+
+
+@pytest.mark.skipif(not os.path.exists(FIREWORKS_PYTHON), reason="no FireWorks virtualenv in bench/")
+def test_fireworks_own_launchpad_reads_the_documents_we_write(tmp_path):
+    """The documents mean what FireWorks' mean to FireWorks itself: its LaunchPad, given
+    a database starshell wrote, finds the same launches, archives, links and states."""
+    from bson import json_util
+
+    lp = mongo_lp()
+    ids = diamond(lp)
+    run(lp, ids[-1], state="FIZZLED")
+    lp.rerun_fw(ids[-1])
+    run(lp, ids[-1], action=FWAction(stored_data={"x": 1}, additions=[echo("added", -9)]))
+    run(lp, ids[-2])
+    lp.reserve_fw()
+    docs = {name: list(lp.db[name].find({}, {"_id": 0})) for name in ("fireworks", "launches", "workflows")}
+    done = subprocess.run(
+        [FIREWORKS_PYTHON, "-c", FIREWORKS_READS],
+        input=json_util.dumps(docs),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # FireWorks reads FW_config.yaml from the working directory
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = json.loads(done.stdout.splitlines()[-1])
+    for fw_id, seen in theirs["fws"].items():
+        fw = lp.get_fw_by_id(int(fw_id))
+        assert seen == {
+            "state": fw.state,
+            "launches": [
+                # FireWorks' Launch always has a worker: its default one where none was recorded
+                [x.launch_id, x.state, x.launch_dir, x.fworker.name if x.fworker else FIREWORKS_WORKER]
+                for x in fw.launches
+            ],
+            "archived": [x.launch_id for x in fw.archived_launches],
+        }, fw_id
+    wf = lp.get_wf_by_fw_id(ids[-1])
+    assert theirs["links"] == {str(k): sorted(v) for k, v in wf.links.items()}
+    assert theirs["summary"] == lp.get_wf_summary_dict(ids[-1], "more")["states"]
+    assert theirs["completed"] == sorted(lp.get_fw_ids({"state": "COMPLETED"}))

@@ -332,7 +332,7 @@ class MongoStore(Store):
         self._guard(undo)
 
     def insert_launch(self, launch: Doc) -> None:
-        self._guard(self._insert_once(self.launches, "launch_id", [launch]))
+        self._guard(self._insert_once(self.launches, "launch_id", [mongo_shape.new_launch(launch)]))
         self._guard(lambda: mongo_shape.list_launch(self.fireworks, launch["fw_id"], launch["launch_id"]))
 
     def open_launch(
@@ -352,7 +352,7 @@ class MongoStore(Store):
             fw = self._claim(worker, changes, states, fw_id, not_before, listed=launch_id)
             if fw is None:
                 return None, None
-            doc = {**launch, "launch_id": launch_id, "fw_id": fw["fw_id"]}
+            doc = mongo_shape.new_launch({**launch, "launch_id": launch_id, "fw_id": fw["fw_id"]})
             self._guard(self._insert_once(self.launches, "launch_id", [doc]))
         return fw, launch_id
 
@@ -449,7 +449,8 @@ class MongoStore(Store):
     def find_launches(
         self, query: Query = None, fields: Fields = None, sort: Sort = None, limit: int = 0, skip: int = 0
     ) -> list[Doc]:
-        return self._find(self.launches, "launch_id", query, fields, sort, limit, skip)
+        found = self._find(self.launches, "launch_id", query, fields, sort, limit, skip)
+        return [mongo_shape.launch_out(d) for d in found]
 
     def count_launches_by_period(
         self, width: int, since: Optional[str] = None, query: Query = None
@@ -689,6 +690,7 @@ class MongoStore(Store):
         cond: dict[str, Any] = {"launch_id": launch_id}
         if expect_state is not None:
             cond["state"] = expect_state
+        changes = mongo_shape.launch_in(changes)
 
         def applied_before():
             found = self.launches.find_one({"launch_id": launch_id}, _projection(changes))

@@ -9,6 +9,10 @@ MongoDB store keeps, next to its own fields, the ones FireWorks 2.x writes:
   launches below the firework's ``archived_below`` to ``archived_launches``);
 - a workflow's ``nodes`` (fw_ids), ``links`` (``{"fw_id": [children]}``, every
   node) and ``parent_links`` (``{"fw_id": [parents]}``, nodes with parents);
+- a launch's ``fworker.query`` as JSON text, as FireWorks' ``FWorker.to_dict``
+  writes it, and its ``fworker``, ``host``, ``ip``, ``launch_dir`` and
+  ``state_history`` always present (null when unknown): FireWorks'
+  ``Launch.from_dict`` needs them;
 - a workflow's ``created_on``/``updated_on`` as BSON dates, as FireWorks writes
   them there (its fireworks' and launches' dates are ISO text, as ours). The
   store speaks text to the LaunchPad: dates go out as text, and text dates in
@@ -25,6 +29,7 @@ MongoDB does. Databases written before these fields existed get them once
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timezone
 
@@ -48,6 +53,38 @@ def _as_date(value):
     except ValueError:
         return value
     return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def launch_in(doc):
+    """A launch document or ``$set`` with its worker's query as JSON text."""
+    worker = doc.get("fworker")
+    if isinstance(worker, dict) and "query" in worker and not isinstance(worker["query"], str):
+        return {**doc, "fworker": {**worker, "query": json.dumps(worker["query"], sort_keys=True)}}
+    return doc
+
+
+# Keys FireWorks' Launch.from_dict requires; starshell leaves an unknown value out.
+LAUNCH_KEYS = ("fworker", "host", "ip", "launch_dir")
+
+
+def new_launch(doc):
+    """A launch document to insert, as ``launch_in``, with FireWorks' required keys."""
+    return launch_in({**dict.fromkeys(LAUNCH_KEYS), "state_history": [], **doc})
+
+
+def launch_out(doc):
+    """A launch document as the LaunchPad wrote it: its worker's query a mapping, and
+    no null that ``new_launch`` added."""
+    for key in LAUNCH_KEYS:
+        if key in doc and doc[key] is None:
+            del doc[key]
+    worker = doc.get("fworker")
+    if isinstance(worker, dict) and isinstance(worker.get("query"), str):
+        try:
+            doc["fworker"] = {**worker, "query": json.loads(worker["query"])}
+        except ValueError:  # not JSON: left as written
+            pass
+    return doc
 
 
 def workflow_in(doc):
