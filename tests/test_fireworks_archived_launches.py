@@ -55,3 +55,16 @@ def test_lpad_get_fws_all_shows_archived_launches(tmp_path):
     fw = json.loads(shown.stdout)
     assert fw.get("launches", []) == [] and len(fw["archived_launches"]) == 1
     assert fw["archived_launches"][0]["state"] == "COMPLETED"
+
+
+def test_archive_wf_archives_the_launches_as_fireworks_does(lp, tmp_path, monkeypatch):
+    """FireWorks' archive_wf reruns each firework first: an ARCHIVED firework's runs are
+    its archived_launches (FireWorks' own database: launches [], archived_launches [9])."""
+    monkeypatch.chdir(tmp_path)
+    id_map = lp.add_wf(chain())
+    assert rapidfire(lp, FWorker(), sleep_time=0) == 2
+    ran = {fw_id: ids(lp.get_fw_by_id(fw_id).launches) for fw_id in id_map.values()}
+    lp.archive_wf(id_map[-1])
+    for fw_id, launches in ran.items():
+        fw = lp.get_fw_by_id(fw_id)
+        assert (fw.state, fw.launches, ids(fw.archived_launches)) == ("ARCHIVED", [], launches)
