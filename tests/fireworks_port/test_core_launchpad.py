@@ -13,15 +13,18 @@ docs/fireworks.md ("FireWorks' own tests, ported").
 import datetime
 import filecmp
 import glob
+import multiprocessing
 import os
 import re
 import shutil
+import time
 from datetime import timezone
 
 import pytest
 
 from launchpad import Firework, FWorker, LaunchPad, PyTask, ScriptTask, Workflow
 from launchpad.errors import NoRawCollectionError
+from launchpad.stores import SQLiteStore
 from queue_adapters.launcher import setup_offline_job
 from rocket import launch_rocket, rapidfire
 from tests.conftest import ManualClock
@@ -499,6 +502,41 @@ def test_state_after_run_start(clocked_lp, timer, fworker, here):
     for fw_id in wf.fw_states:
         assert wf.id_fw[fw_id].state == wf.fw_states[fw_id]
         assert wf.fw_states[fw_id] == "RUNNING"
+
+
+def _run_rocket_from(path, workdir):
+    """FireWorks' _run_rocket, in a process of its own: its own LaunchPad on the same file,
+    with a short heartbeat (a run is lost once silent for two of its rocket's intervals)."""
+    os.chdir(workdir)
+    launch_rocket(LaunchPad(SQLiteStore(path)), FWorker(), ping_interval=0.2)
+
+
+def test_detect_lostruns_of_a_killed_rocket_process(tmp_path, here):
+    """FireWorks' way, on the embedded store (a process of its own cannot open mongomock):
+    the rocket's process is killed while the firework runs; the run is then lost. starshell
+    spares a launch whose heartbeat is younger than two of its rocket's intervals, whatever
+    ``expiration_secs`` says, so the test waits for that (0.4 s) instead of none."""
+    path = tmp_path / "launchpad.sqlite"
+    lp = LaunchPad(SQLiteStore(path))
+    lp.add_wf(Firework(PyTask(func="time.sleep", args=[30]), name="timer"))
+    rocket = multiprocessing.get_context("fork").Process(target=_run_rocket_from, args=(path, here))
+    rocket.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not any(f.state == "RUNNING" for f in lp.get_wf_by_fw_id_lzyfw(1).fws):
+            assert time.monotonic() < deadline, "FW never starts running"
+            time.sleep(0.05)
+    finally:
+        rocket.kill()
+        rocket.join()
+    deadline = time.monotonic() + 10
+    while lp.detect_lostruns(0.01, max_runtime=5, min_runtime=0) != ([1], [1]):
+        assert time.monotonic() < deadline, "the killed run is never found lost"
+        time.sleep(0.1)
+    assert lp.detect_lostruns(0.01, min_runtime=10) == ([], [])
+    assert lp.detect_lostruns(0.01, max_runtime=-1) == ([], [])
+    assert lp.detect_lostruns(0.01, rerun=True) == ([1], [1])
+    assert lp.get_fw_by_id(1).state == "READY"
 
 
 # -- LaunchPadRerunExceptionTest ------------------------------------------------------------
