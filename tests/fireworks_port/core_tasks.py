@@ -5,7 +5,7 @@ The counters are class attributes, as FireWorks' are: rockets run in this proces
 so a test reads how often a task ran.
 """
 
-import time
+import threading
 
 from launchpad import FiretaskBase, Firework, FWAction, explicit_serialize
 
@@ -62,10 +62,15 @@ class MalformedAdditionTask(FiretaskBase):
 
 @explicit_serialize
 class SlowAdditionTask(FiretaskBase):
-    """Passes ``update_spec`` to its children after a (short) pause."""
+    """Passes ``update_spec`` to its children once the test sets ``release`` (FireWorks'
+    sleeps 5 s instead); ``running`` tells the test it has started."""
+
+    running = threading.Event()
+    release = threading.Event()
 
     def run_task(self, fw_spec):
-        time.sleep(fw_spec.get("pause", 0.05))
+        SlowAdditionTask.running.set()
+        SlowAdditionTask.release.wait(fw_spec.get("pause", 10))
         return FWAction(update_spec={"SlowAdditionTask": 1})
 
 

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import threading
 import time
 from datetime import timezone
 
@@ -653,19 +654,35 @@ def test_get_recovery_wrong_launch_id(failing):
 # -- WFLockTest -----------------------------------------------------------------------------
 @pytest.mark.parametrize("fizzle", [False, True])
 def test_two_parents_finish_around_each_other(lp, fworker, here, fizzle):
-    """test_fix_db_inconsistencies_completed / _fizzled: FireWorks holds a workflow lock,
-    so the second parent to finish can be left RUNNING until ``_refresh_wf`` repairs it.
-    starshell takes no workflow lock: the second parent's result is applied as it
-    finishes, while the first is still running, and nothing needs repairing."""
-    slow = Firework(SlowAdditionTask(), spec={"pause": 0.01}, fw_id=1)
+    """test_fix_db_inconsistencies_completed / _fizzled: two parents of one child finish
+    while the other still runs (the slow one in a thread here, a process in FireWorks).
+    FireWorks holds a workflow lock, so the second can be left RUNNING until
+    ``_refresh_wf`` repairs it; starshell takes no workflow lock: each result is applied
+    as it comes, and the child ends with both parents' spec updates."""
+    slow = Firework(SlowAdditionTask(), fw_id=1)
     fast = Firework(FastUpdateTask(), spec={"fizzle": fizzle}, fw_id=2)
     child = Firework(ScriptTask.from_str('echo "child"'), fw_id=3)
     lp.add_wf(Workflow([slow, fast, child], {slow: [child], fast: [child]}))
-
-    _abandon_a_run(lp, fworker, here, fw_id=1)  # the slow parent has started
-    launch_rocket(lp, fworker, fw_id=2)
-    assert lp.get_fw_by_id(2).state == ("FIZZLED" if fizzle else "COMPLETED")
-    assert ("WaitWFLockTask" in lp.get_fw_by_id(3).spec) is not fizzle
+    SlowAdditionTask.running.clear()
+    SlowAdditionTask.release.clear()
+    slow_rocket = threading.Thread(target=launch_rocket, args=(lp, fworker, 1))
+    slow_rocket.start()
+    try:
+        assert SlowAdditionTask.running.wait(10), "the slow parent never started"
+        launch_rocket(lp, fworker, fw_id=2)
+        assert lp.get_fw_by_id(2).state == ("FIZZLED" if fizzle else "COMPLETED")
+        assert lp.get_fw_by_id(1).state == "RUNNING"
+        spec = lp.get_fw_by_id(3).spec
+        assert "SlowAdditionTask" not in spec
+        assert ("WaitWFLockTask" in spec) is not fizzle
+    finally:
+        SlowAdditionTask.release.set()
+        slow_rocket.join(20)
+    assert lp.get_fw_by_id(1).state == "COMPLETED"
+    child = lp.get_fw_by_id(3)
+    assert "SlowAdditionTask" in child.spec
+    assert ("WaitWFLockTask" in child.spec) is not fizzle
+    assert child.state == ("WAITING" if fizzle else "READY")
 
 
 # -- LaunchPadOfflineTest -------------------------------------------------------------------
