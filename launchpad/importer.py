@@ -17,13 +17,13 @@ again, and nothing is ever doubled.
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from .errors import ImportConflictError
 from .models import utcnow
 from .offline_files import FORGOTTEN, PENDING, RECOVERED
 from .states import ALL_STATES, LaunchState, State
 from .stores import index_fields
+from .timestamps import parse_utc
 
 S = State
 IMPORT_KEY = "fireworks_import"
@@ -67,15 +67,8 @@ class ImportSummary:
 # -- the mapping: FireWorks documents -> starshell documents --------------------------
 def stamp(value):
     """A FireWorks time (ISO text, naive UTC or with an offset) in the store's format."""
-    if not isinstance(value, str):
-        return value
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment.strftime(TIME_FORMAT)
+    moment = parse_utc(value) if isinstance(value, str) else None
+    return value if moment is None else moment.strftime(TIME_FORMAT)
 
 
 def _waiting_on(state, spec, parent_states):

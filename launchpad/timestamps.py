@@ -18,6 +18,16 @@ def timestamp(clock):
     return clock().strftime(TIME_FORMAT)
 
 
+def parse_utc(text):
+    """ISO text (naive UTC, with an offset, or ending in Z) as a naive UTC datetime;
+    None if it is not a date."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def local_day(clock):
     """The user's local calendar day, ``YYYY-MM-DD``: the password resets and deletes ask for."""
     return clock().astimezone().strftime("%Y-%m-%d")

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
-from ..timestamps import TIME_FORMAT
+from ..timestamps import TIME_FORMAT, parse_utc
 
 ARCHIVED_BELOW = "archived_below"  # a rerun's mark: the firework's launches below it are archived
 TAKEN = "taken_launches"  # launches a duplicate took over (launchpad/duplicates.py)
@@ -46,13 +46,8 @@ WORKFLOW_DATES = ("created_on", "updated_on")
 
 def _as_date(value):
     """ISO text as a naive UTC datetime (what pymongo stores); anything else as it is."""
-    if not isinstance(value, str):
-        return value
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    parsed = parse_utc(value) if isinstance(value, str) else None
+    return value if parsed is None else parsed
 
 
 def launch_in(doc):
