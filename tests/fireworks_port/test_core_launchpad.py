@@ -26,7 +26,7 @@ import pytest
 from launchpad import Firework, FWorker, LaunchPad, PyTask, ScriptTask, Workflow
 from launchpad.errors import NoRawCollectionError
 from launchpad.stores import SQLiteStore
-from queue_adapters.launcher import setup_offline_job
+from queue_adapters.queue_launcher import setup_offline_job
 from rocket import launch_rocket, rapidfire
 from tests.conftest import ManualClock
 from tests.fireworks_port.core_tasks import (
