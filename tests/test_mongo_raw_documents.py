@@ -65,8 +65,14 @@ def echo(name, fw_id, parents=None, spec=None):
     return Firework(ScriptTask(script=f"echo {name}"), name=name, fw_id=fw_id, parents=parents, spec=spec)
 
 
+def claim(lp, **options):
+    """The rocket's claim, ``(fw_doc, launch_id)``: ``claim_to_run`` where the LaunchPad
+    has it (``checkout_fw`` becomes FireWorks' own, returning a Firework)."""
+    return (getattr(lp, "claim_to_run", None) or lp.checkout_fw)(**options)
+
+
 def run(lp, fw_id=None, action=None, state="COMPLETED"):
-    fw, launch_id = lp.checkout_fw(fw_id=fw_id, launch_dir="/scratch/run", host="node1")
+    fw, launch_id = claim(lp, fw_id=fw_id, launch_dir="/scratch/run", host="node1")
     assert fw is not None
     lp.complete_launch(launch_id, action or FWAction(), state=state, fw_id=fw["fw_id"])
     return launch_id
@@ -143,7 +149,7 @@ def test_a_rerun_archives_the_launches_of_every_firework_it_resets_in_one_write(
 def test_a_rerun_of_a_running_firework_archives_its_fenced_launch():
     lp = mongo_lp()
     ids = diamond(lp)
-    _, running = lp.checkout_fw(fw_id=ids[-1])
+    _, running = claim(lp, fw_id=ids[-1])
     lp.rerun_fw(ids[-1])
     raw = lp.fireworks.find_one({"fw_id": ids[-1]})
     assert (raw["launches"], raw["archived_launches"]) == ([], [running])
@@ -165,12 +171,13 @@ def test_archiving_a_workflow_archives_its_launches_as_fireworks_does():
 def test_a_queue_reservation_lists_one_launch_that_the_rocket_then_runs():
     lp = mongo_lp()
     diamond(lp)
-    fw, reservation = lp.reserve_fw()
-    assert lp.fireworks.find_one({"fw_id": fw["fw_id"]})["launches"] == [reservation]
-    claimed, launch_id = lp.checkout_fw(fw_id=fw["fw_id"], states=("READY", "RESERVED"))
-    lp.complete_launch(launch_id, fw_id=claimed["fw_id"])
+    _, reservation = lp.reserve_fw()
+    fw_id = lp.launches.find_one({"launch_id": reservation})["fw_id"]
+    assert lp.fireworks.find_one({"fw_id": fw_id})["launches"] == [reservation]
+    _, launch_id = claim(lp, fw_id=fw_id, states=("READY", "RESERVED"))
+    lp.complete_launch(launch_id, fw_id=fw_id)
     assert launch_id == reservation
-    assert lp.fireworks.find_one({"fw_id": fw["fw_id"]})["launches"] == [reservation]
+    assert lp.fireworks.find_one({"fw_id": fw_id})["launches"] == [reservation]
     assert_lists_match_the_api(lp)
 
 
@@ -180,7 +187,7 @@ def test_a_duplicate_lists_the_launch_it_took_over_and_not_its_own_claim():
     first = lp.add_wf(Workflow([echo("same", -1, spec=dupe)]))[-1]
     ran = run(lp, first)
     second = lp.add_wf(Workflow([echo("same", -1, spec=dupe)]))[-1]
-    assert lp.checkout_fw(fw_id=second) == (None, None)  # it took the run over: nothing to run
+    assert claim(lp, fw_id=second) == (None, None)  # it took the run over: nothing to run
     assert lp.get_fw_by_id(second).state == "COMPLETED"
     assert lp.fireworks.find_one({"fw_id": second})["launches"] == [ran]  # as FireWorks' thief
     assert sorted(d["fw_id"] for d in lp.fireworks.find({"launches": ran})) == [first, second]
