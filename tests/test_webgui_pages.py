@@ -247,6 +247,20 @@ def test_static_files_are_versioned_and_kept_by_the_browser(client):
         assert version == hashlib.sha256(served.get_data()).hexdigest()[:12]
 
 
+def test_pages_preload_the_data_their_scripts_ask_for(demo):
+    """The graph's or plots' data is asked for from the response's headers, before the page
+    is parsed (tests/test_webgui_browser_history.py: the scripts use that answer)."""
+    client = make_client(demo[0])
+    link = "; rel=preload; as=fetch; crossorigin"
+    assert client.get("/workflows/1").headers["Link"] == f"</api/workflows/1/graph>{link}"
+    assert client.get("/activity").headers["Link"] == (
+        f"</api/activity/finished?interval=hours>{link}, </api/activity/runtimes>{link}"
+    )
+    assert client.get("/workflows/1/timeline").headers["Link"] == f"</api/workflows/1/timeline>{link}"
+    too_large = make_client(demo[0], STARSHELL_DAG_LIMIT=2).get("/workflows/1")
+    assert "Link" not in too_large.headers  # no graph is drawn, none is asked for
+
+
 # -- layout ----------------------------------------------------------------------
 def test_layers_follow_the_longest_path():
     links = {1: [2, 4], 2: [3], 3: [4], 4: []}

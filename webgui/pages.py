@@ -47,12 +47,13 @@ def workflows():
 def workflow(wf_id):
     info = data.workflow(lp(), wf_id)
     rows = data.workflow_fireworks(lp(), wf_id, request.args, known=True)
-    return render_template(
+    drawable = info["nodes"] <= cfg("STARSHELL_DAG_LIMIT")
+    html = render_template(
         "workflow.html",
         wf=info,
         rows=rows,
         states=DISPLAY_ORDER,
-        drawable=info["nodes"] <= cfg("STARSHELL_DAG_LIMIT"),
+        drawable=drawable,
         dag_limit=cfg("STARSHELL_DAG_LIMIT"),
         wf_actions=actions.workflow_actions(lp(), wf_id, rows["state"]) if can_act() else [],
         legal_by_state={state: actions.legal_actions(state) for state in DISPLAY_ORDER},
@@ -60,6 +61,7 @@ def workflow(wf_id):
             {"action": a, "label": label} for a, (label, _) in actions.FIREWORK_ACTIONS.items()
         ],
     )
+    return preloaded(html, *([url_for("api.workflow_graph", wf_id=wf_id)] if drawable else []))
 
 
 @bp.get("/fireworks/<int:fw_id>")
@@ -90,12 +92,27 @@ def fireworks():
 @bp.get("/activity")
 def activity():
     """Plots over time; the page fetches their data from /api/activity/*."""
-    return render_template("activity.html", windows=WINDOWS)
+    html = render_template("activity.html", windows=WINDOWS)
+    first = next(iter(WINDOWS))  # the interval the page shows first
+    return preloaded(
+        html, url_for("api.finished_per_interval", interval=first), url_for("api.runtimes_by_task")
+    )
 
 
 @bp.get("/workflows/<int:wf_id>/timeline")
 def workflow_timeline(wf_id):
-    return render_template("timeline.html", wf=data.workflow(lp(), wf_id))
+    html = render_template("timeline.html", wf=data.workflow(lp(), wf_id))
+    return preloaded(html, url_for("api.workflow_timeline", wf_id=wf_id))
+
+
+def preloaded(html, *urls):
+    """The page, with its graph's or plots' data asked for as soon as the browser reads the
+    response's headers (``Link: rel=preload``), beside its scripts, rather than once the
+    page is parsed and laid out; the scripts then take that answer (one request each)."""
+    response = Response(html, mimetype="text/html")
+    if urls:
+        response.headers["Link"] = ", ".join(f"<{url}>; rel=preload; as=fetch; crossorigin" for url in urls)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
