@@ -171,12 +171,16 @@ def set_priority(store, clock, fw_id, priority):
 # -- whole workflows (identified by any of their fireworks, as in FireWorks) ---
 def defuse_wf(store, clock, fw_id, defuse_all_states=False):
     """``defuse_all_states`` (FireWorks' option): COMPLETED fireworks too, reset
-    first with their descendants, as FireWorks does."""
+    first with their descendants, and FIZZLED ones, as FireWorks does."""
     ids = workflow_fw_ids(store, fw_id)
     if defuse_all_states:
         for doc in store.get_fireworks(ids, ["fw_id", "state"]):
             if doc["state"] == S.COMPLETED.value:
                 rerun_fw(store, clock, doc["fw_id"])
+    else:  # as FireWorks: the finished ones, COMPLETED or FIZZLED, stay as they are
+        ids = [
+            d["fw_id"] for d in store.get_fireworks(ids, ["fw_id", "state"]) if d["state"] != S.FIZZLED.value
+        ]
     return move_fireworks(store, clock, ids, S.DEFUSED.value, strict=False)
 
 

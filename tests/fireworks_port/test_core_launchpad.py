@@ -299,6 +299,23 @@ def test_defuse_wf(titans, fworker, here):
     _hold_wf_and_run(titans, fworker, here, titans.defuse_wf, "DEFUSED")
 
 
+@pytest.mark.parametrize("all_states", [False, True])
+def test_defuse_wf_leaves_finished_fireworks_unless_all_states(lp, fworker, here, all_states):
+    """FireWorks' defuse_wf rule behind these scenarios: COMPLETED and FIZZLED fireworks
+    are defused only with ``defuse_all_states`` (its default, not its lpad's)."""
+    done = Firework(ScriptTask.from_str("true"), name="done")
+    failed = Firework(ScriptTask.from_str("false"), name="failed")
+    waiting = Firework(ScriptTask.from_str("true"), name="waiting", parents=[done])
+    lp.add_wf(Workflow([done, failed, waiting]))  # renumbers the objects in place
+    ids = (done.fw_id, failed.fw_id, waiting.fw_id)
+    launch_rocket(lp, fworker, fw_id=done.fw_id)
+    launch_rocket(lp, fworker, fw_id=failed.fw_id)
+    assert [lp.get_fw_by_id(i).state for i in ids] == ["COMPLETED", "FIZZLED", "READY"]
+    lp.defuse_wf(done.fw_id, defuse_all_states=all_states)
+    states = [lp.get_fw_by_id(i).state for i in ids]
+    assert states == (["DEFUSED"] * 3 if all_states else ["COMPLETED", "FIZZLED", "DEFUSED"])
+
+
 def test_defuse_wf_after_partial_run(titans, fworker, here):
     """defuse_wf's default (``defuse_all_states=True``) defuses the firework that already
     ran too: nothing is COMPLETED afterwards, and nothing runs."""
