@@ -313,6 +313,7 @@ class GatewayServer:
             log_config=None,
             log_level="warning",
             server_header=False,
+            proxy_headers=False,  # the gateway never looks at the client's address
             timeout_keep_alive=KEEP_ALIVE_S,
             backlog=2048,
             ssl_certfile=certfile,
