@@ -44,6 +44,11 @@ def date_text(value):
 
 
 def _plain(obj, dates):
+    kind = type(obj)
+    if kind is dict:  # the common cases first: a plain dict or list has no to_dict
+        return {_plain(k, dates): _plain(v, dates) for k, v in obj.items()}
+    if kind is list:
+        return [_plain(v, dates) for v in obj]
     if obj is None or isinstance(obj, (str, bool, int, float)):
         return obj
     to_dict = getattr(obj, "to_dict", None) or getattr(obj, "as_dict", None)
