@@ -169,7 +169,7 @@ def idle_load(transport, rockets, seconds):
         lp = LaunchPad(SQLiteStore(os.path.join(work, "launchpad.sqlite")))
         parent = Firework(PyTask(func="math.floor", args=[1]), fw_id=1)
         lp.add_wf(Workflow([parent, Firework(PyTask(func="math.floor", args=[1]), fw_id=2)], {1: [2]}))
-        _, launch_id = lp.checkout_fw(launch_dir=work)  # held RUNNING: the rockets wait for it
+        _, launch_id = lp.claim_to_run(launch_dir=work)  # held RUNNING: the rockets wait for it
         gateway = None
         if transport == "gateway":
             gateway, node = start_gateway(work)
@@ -225,7 +225,7 @@ def split(n=600):
     from launchpad.gateway.tokens import TokenFile, create_token_file
 
     def steps(lp, work):
-        fw, launch_id = lp.checkout_fw(launch_dir=os.path.join(work, "l0"), host="h", ip="1")
+        fw, launch_id = lp.claim_to_run(launch_dir=os.path.join(work, "l0"), host="h", ip="1")
         t0 = time.process_time()
         for i in range(1, n):
             checkout = {

@@ -37,7 +37,7 @@ def measure(n, samples):
         costs = []
         for _ in range(min(samples, n)):
             t0 = time.perf_counter()
-            fw, launch_id = lp.checkout_fw(launch_dir=scratch)
+            fw, launch_id = lp.claim_to_run(launch_dir=scratch)
             lp.complete_launch(launch_id, fw_id=fw["fw_id"])
             costs.append(time.perf_counter() - t0)
     finally:

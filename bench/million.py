@@ -175,10 +175,10 @@ def make_lost_runs(home, lost, fizzled):
     past = datetime.now(timezone.utc) - timedelta(hours=5)
     lp = LaunchPad(SQLiteStore(os.path.join(home, "launchpad.sqlite")), clock=lambda: past)
     for _ in range(fizzled):
-        _, launch_id = lp.checkout_fw()
+        _, launch_id = lp.claim_to_run()
         lp.complete_launch(launch_id, state="FIZZLED")
     for _ in range(lost):
-        lp.checkout_fw()
+        lp.claim_to_run()
     lp.store.close()
 
 

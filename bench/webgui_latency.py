@@ -70,7 +70,7 @@ def run_launches(lp, workflows, seed=3):
         for w in range(workflows):
             fw_id = w * 5 + 1  # search_latency's workflows of 5, ids in order
             clock.now += step
-            _, launch_id = lp.checkout_fw(
+            _, launch_id = lp.claim_to_run(
                 fw_id=fw_id, launch_dir=f"/scratch/{fw_id}", host=rng.choice(HOSTS), ip="10.0.0.1"
             )
             clock.now += timedelta(seconds=rng.uniform(1, 60))

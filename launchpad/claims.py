@@ -25,7 +25,7 @@ S = State
 OPENED_LAUNCHES_KEPT = 1000
 
 
-def checkout_fw(
+def claim_to_run(
     store,
     clock,
     opened,
@@ -37,8 +37,9 @@ def checkout_fw(
     states=(S.READY.value,),
     ping_interval=None,
 ):
-    """``_checkout_once``; a firework that duplicates one that has run takes that run over
-    instead of running (FireWorks' ``_dupefinder``, see duplicates), and the next is claimed."""
+    """The rocket's claim, as the stored dict: ``(fw_doc, launch_id)`` (see ``_checkout_once``).
+    A firework that duplicates one that has run takes that run over instead of running
+    (FireWorks' ``_dupefinder``, see duplicates), and the next is claimed."""
     while True:
         fw, launch_id = _checkout_once(
             store, clock, opened, worker, launch_dir, fw_id, host, ip, states, ping_interval
@@ -51,7 +52,7 @@ def checkout_fw(
 
 def _checkout_once(store, clock, opened, worker, launch_dir, fw_id, host, ip, states, ping_interval):
     """Atomically claim the best firework this worker may run and open a launch
-    (arguments and their defaults: ``checkout_fw``).
+    (arguments and their defaults: ``claim_to_run``).
 
     Returns ``(fw_doc, launch_id)`` or ``(None, None)`` when nothing fits; the
     new launch is remembered in ``opened`` (``{launch_id: {time_start, state_history}}``).
@@ -150,18 +151,21 @@ def _ip_of(host):
 
 
 # -- queue reservations ------------------------------------------------------
-def reserve_fw(store, clock, worker=None, launch_dir=""):
-    """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
+def claim_for_queue(store, clock, worker=None, launch_dir="", fw_id=None, host=None, ip=None):
+    """Claim a READY firework (the best, or ``fw_id``) for a queue job not yet submitted
+    (``qlaunch -r``), as the stored dict: ``(fw_doc, launch_id)`` or ``(None, None)``."""
     worker = worker_filter(worker)  # FireWorks passes its FWorker
     now = timestamp(clock)
     with store.transaction():
-        fw, launch_id = _claim(store, worker, S.RESERVED.value, now)
+        fw, launch_id = _claim(store, worker, S.RESERVED.value, now, fw_id=fw_id)
         if fw is None:
             return None, None
         store.insert_launch(
             Launch(
                 launch_id=launch_id,
                 fw_id=fw["fw_id"],
+                host=host,
+                ip=ip,
                 launch_dir=launch_dir,
                 state=S.RESERVED.value,
                 time_start=now,
@@ -169,6 +173,17 @@ def reserve_fw(store, clock, worker=None, launch_dir=""):
             ).to_dict()
         )
     return fw, launch_id
+
+
+def fireworks_claim(store, clock, opened, fworker, launch_dir, fw_id, host, ip, state):
+    """FireWorks' ``checkout_fw``/``reserve_fw`` claim: into RUNNING (``fw_id`` may name a
+    READY or a RESERVED firework, as a reserved job's rocket does) or into RESERVED."""
+    if state == S.RUNNING.value:
+        states = (S.READY.value,) if fw_id is None else (S.READY.value, S.RESERVED.value)
+        return claim_to_run(store, clock, opened, fworker, launch_dir, fw_id, host, ip, states)
+    if state == S.RESERVED.value:
+        return claim_for_queue(store, clock, fworker, launch_dir, fw_id, host, ip)
+    raise InvalidArgumentError(f"state {state!r}: a firework is checked out RUNNING or RESERVED")
 
 
 def set_reservation_id(store, launch_id, reservation_id):

@@ -353,7 +353,7 @@ class LaunchPad:
         return launch_records.tracker_data(self.store, fw_id)
 
     # -- running: the rocket's side ---------------------------------------------
-    def checkout_fw(
+    def claim_to_run(
         self,
         worker: Optional[WorkerFilter] = None,
         launch_dir: Optional[str] = "",
@@ -363,11 +363,27 @@ class LaunchPad:
         states: Sequence[str] = (S.READY.value,),
         ping_interval: Optional[float] = None,
     ) -> Tuple[Optional[Doc], Optional[int]]:
-        """Atomically claim the best firework this worker may run and open a launch:
-        ``(fw_doc, launch_id)`` or ``(None, None)`` (see claims.checkout_fw)."""
-        return claims.checkout_fw(
+        """The rocket's claim: atomically take the best firework this worker may run and
+        open a launch, ``(fw_doc, launch_id)`` or ``(None, None)`` (see claims.claim_to_run)."""
+        return claims.claim_to_run(
             self.store, self.clock, self._opened, worker, launch_dir, fw_id, host, ip, states, ping_interval
         )
+
+    def checkout_fw(
+        self,
+        fworker: Any = None,
+        launch_dir: Optional[str] = "",
+        fw_id: Optional[int] = None,
+        host: Optional[str] = None,
+        ip: Optional[str] = None,
+        state: str = S.RUNNING.value,
+    ) -> Tuple[Optional[Firework], Optional[int]]:
+        """FireWorks' checkout: ``(Firework, launch_id)`` with its launches, ``(None, None)``
+        when nothing is ready; ``claim_to_run`` spares the rocket the Firework's read."""
+        doc, launch_id = claims.fireworks_claim(
+            self.store, self.clock, self._opened, fworker, launch_dir, fw_id, host, ip, state
+        )
+        return (None, None) if doc is None else (self.get_fw_by_id(doc["fw_id"]), launch_id)
 
     def change_launch_dir(self, launch_id: int, launch_dir: Optional[str]) -> None:
         """FireWorks' name for ``set_launch_dir``."""
@@ -423,12 +439,12 @@ class LaunchPad:
         fw_id: Optional[int] = None,
         checkout: Optional[Mapping[str, Any]] = None,
     ) -> Tuple[Optional[Doc], Optional[int], Optional[str]]:
-        """A rapidfire rocket's result and its next claim (``checkout_fw(**checkout)``) in one
+        """A rapidfire rocket's result and its next claim (``claim_to_run(**checkout)``) in one
         store transaction: ``(fw_doc, launch_id, stale message or None)`` (see series)."""
         return series.finish_and_checkout(
             self.store,
             lambda: self.complete_launch(launch_id, action, state, exception, fw_id),
-            (lambda: self.checkout_fw(**checkout)) if checkout is not None else None,
+            (lambda: self.claim_to_run(**checkout)) if checkout is not None else None,
         )
 
     def interrupt_launch(
@@ -561,11 +577,23 @@ class LaunchPad:
         )
 
     # -- queue reservations (see claims) ------------------------------------------
-    def reserve_fw(
-        self, worker: Optional[WorkerFilter] = None, launch_dir: str = ""
+    def claim_for_queue(
+        self, worker: Optional[WorkerFilter] = None, launch_dir: str = "", fw_id: Optional[int] = None
     ) -> Tuple[Optional[Doc], Optional[int]]:
-        """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``)."""
-        return claims.reserve_fw(self.store, self.clock, worker, launch_dir)
+        """Claim a READY firework for a queue job not yet submitted (``qlaunch -r``):
+        ``(fw_doc, launch_id)`` or ``(None, None)``."""
+        return claims.claim_for_queue(self.store, self.clock, worker, launch_dir, fw_id)
+
+    def reserve_fw(
+        self,
+        fworker: Any = None,
+        launch_dir: Optional[str] = "",
+        host: Optional[str] = None,
+        ip: Optional[str] = None,
+        fw_id: Optional[int] = None,
+    ) -> Tuple[Optional[Firework], Optional[int]]:
+        """FireWorks' reservation: ``(Firework, launch_id)`` or ``(None, None)``."""
+        return self.checkout_fw(fworker, launch_dir, fw_id, host, ip, state=S.RESERVED.value)
 
     def detect_unreserved(
         self, expiration_secs: float = claims.RESERVATION_EXPIRATION_SECS, rerun: bool = False

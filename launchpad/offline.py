@@ -5,7 +5,7 @@ a firework, writes FW.json and FW_offline.json into the reservation's
 directory (launchpad.offline_files) and marks the launch ``offline:
 pending`` (``add_offline_run``). The job runs with no store at all;
 ``recover_offline`` later reads its files and replays them through the
-LaunchPad's own operations: the start (``checkout_fw`` of the reservation),
+LaunchPad's own operations: the start (``claim_to_run`` of the reservation),
 the heartbeats, the completion with its FWAction (``complete_launch``) or a
 stop signal (``interrupt_launch``), with the times the node recorded.
 
@@ -208,7 +208,7 @@ def _start(lp, launch, report):
     fw_id = launch["fw_id"]
     spec = lp.get_fw_dict(fw_id, with_launches=False).get("spec", {})
     worker = WorkerFilter(name=spec.get("_fworker") or (launch.get("fworker") or {}).get("name") or "offline")
-    fw, launch_id = lp.checkout_fw(
+    fw, launch_id = lp.claim_to_run(
         worker,
         launch["launch_dir"],
         fw_id=fw_id,

@@ -8,9 +8,9 @@ from .errors import StaleLaunchError
 
 
 def finish_and_checkout(store, complete, checkout=None):
-    """``complete()`` (a ``complete_launch``), then ``checkout()`` (a ``checkout_fw``), all
+    """``complete()`` (a ``complete_launch``), then ``checkout()`` (a ``claim_to_run``), all
     or nothing where the store has transactions. Returns ``(fw, launch_id, stale)``: the
-    claim as ``checkout_fw`` returns it (``(None, None)`` without ``checkout``), and the
+    claim as ``claim_to_run`` returns it (``(None, None)`` without ``checkout``), and the
     message of the StaleLaunchError when the finished launch had been fenced (its result
     is kept on the launch, not applied), else None: the claim stands either way."""
     stale = None

@@ -259,7 +259,7 @@ class QueueLauncher:
         if not self.reserve:
             job_id = self._submit(launcher_dir, {})
             return Submission(job_id, launcher_dir)
-        fw, launch_id = self.lp.reserve_fw(self.filter, launch_dir=launcher_dir)
+        fw, launch_id = self.lp.claim_for_queue(self.filter, launch_dir=launcher_dir)
         if fw is None:
             return None
         try:

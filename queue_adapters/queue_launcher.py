@@ -105,7 +105,7 @@ def launch_rocket_to_queue(
     fw, launch_id = None, None
     try:
         if reserve:
-            fw, launch_id = launchpad.reserve_fw(wanted, launch_dir=launcher_dir)
+            fw, launch_id = launchpad.claim_for_queue(wanted, launch_dir=launcher_dir)
             if fw is None:
                 log.info("no READY firework left to reserve")
                 return False

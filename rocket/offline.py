@@ -58,7 +58,7 @@ class OfflineLaunchPad:
         return data
 
     # -- the rocket's calls ---------------------------------------------------------------
-    def checkout_fw(
+    def claim_to_run(
         self, worker=None, launch_dir="", fw_id=None, host=None, ip=None, states=(), ping_interval=None
     ):
         """FW.json's firework and FW_offline.json's launch id; (None, None) when it already ran."""

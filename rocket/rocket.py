@@ -373,7 +373,7 @@ class Rocket:
         """``(fw, launch_id, launch_dir)``; launch_id None when nothing runs (or it fizzled at once)."""
         launch_dir = self.launch_root if self.in_place else self._new_launch_dir()
         fw, launch_id = self.patiently(
-            lambda: self.lp.checkout_fw(**self._checkout_args(launch_dir, fw_id, states)),
+            lambda: self.lp.claim_to_run(**self._checkout_args(launch_dir, fw_id, states)),
             "claiming a firework",
         )
         return self._start(fw, launch_id, launch_dir)

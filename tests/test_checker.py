@@ -33,7 +33,7 @@ def diamond():
 
 
 def run_one(lp, state="COMPLETED", action=None):
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     assert fw is not None
     lp.complete_launch(launch_id, action or FWAction(), state=state, fw_id=fw["fw_id"])
     return fw["fw_id"]
@@ -67,7 +67,7 @@ def test_clean_store_in_every_phase(clp):
     clp.add_wf(Firework(CheckNoop(), spec={"_allow_fizzled_parents": True}))
     assert check(clp).ok
     run_one(clp)
-    fw, launch_id = clp.checkout_fw()
+    fw, launch_id = clp.claim_to_run()
     assert check(clp).ok  # a firework RUNNING with its live launch
     clp.complete_launch(launch_id, fw_id=fw["fw_id"], state="FIZZLED")
     clp.defuse_fw(4)
@@ -77,7 +77,7 @@ def test_clean_store_in_every_phase(clp):
     clp.reignite_fw(4)
     assert check(clp).ok, check(clp).lines()
     clp.rerun_fw(1)
-    while clp.checkout_fw()[0] is not None:
+    while clp.claim_to_run()[0] is not None:
         pass
     assert check(clp).ok
 
@@ -98,10 +98,10 @@ def test_clean_after_dynamic_additions_detours_and_archive(clp):
 
 def test_reserved_then_run_leaves_no_stray_reservation(clp):
     clp.add_wf(diamond())
-    fw, reservation = clp.reserve_fw()
+    fw, reservation = clp.claim_for_queue()
     clp.set_reservation_id(reservation, 4711)
     assert check(clp).ok
-    claimed, launch_id = clp.checkout_fw(fw_id=fw["fw_id"], states=("READY", "RESERVED"))
+    claimed, launch_id = clp.claim_to_run(fw_id=fw["fw_id"], states=("READY", "RESERVED"))
     assert check(clp).ok, check(clp).lines()
     clp.complete_launch(launch_id, fw_id=claimed["fw_id"])
     assert check(clp).ok, check(clp).lines()
@@ -208,7 +208,7 @@ def test_cycle_and_cross_workflow_link_are_reported(clp):
 def test_running_firework_whose_launch_was_never_written(clp):
     """A crash between the claim and the launch insert (MongoDB) leaves it RUNNING for ever."""
     clp.add_wf(diamond())
-    fw, launch_id = clp.checkout_fw()
+    fw, launch_id = clp.claim_to_run()
     clp.store.delete_launches([launch_id])
     report = check(clp, fix=True)  # the default grace: too fresh to touch
     assert kinds(report, remaining=True) == ["no_live_launch"]
@@ -221,7 +221,7 @@ def test_running_firework_whose_launch_was_never_written(clp):
 
 def test_running_firework_whose_launch_was_declared_lost_half_way(clp):
     clp.add_wf(diamond())
-    fw, launch_id = clp.checkout_fw()
+    fw, launch_id = clp.claim_to_run()
     clp.store.update_launch(launch_id, {"state": "FIZZLED"})
     assert_repaired(clp, ["no_live_launch", "stray_launch"][:1])
     assert doc(clp, 1)["state"] == "READY"
@@ -233,7 +233,7 @@ def test_running_firework_whose_launch_was_declared_lost_half_way(clp):
 def test_running_launch_of_a_firework_that_moved_on(clp):
     """A crash between requeueing a firework and closing its launch (MongoDB)."""
     clp.add_wf(diamond())
-    fw, launch_id = clp.checkout_fw()
+    fw, launch_id = clp.claim_to_run()
     clp.store.update_fireworks([1], {"state": "READY", "current_launch": None})
     found = assert_repaired(clp, ["stray_launch"])
     assert f"launch {launch_id} is RUNNING but its firework 1 is READY" in found.problems[0].message
@@ -242,7 +242,7 @@ def test_running_launch_of_a_firework_that_moved_on(clp):
 
 def test_completed_firework_whose_launch_was_not_closed(clp):
     clp.add_wf(diamond())
-    fw, launch_id = clp.checkout_fw()
+    fw, launch_id = clp.claim_to_run()
     clp.store.update_fireworks([1], {"state": "COMPLETED"})
     assert_repaired(clp, ["stray_launch", "waiting_on", "waiting_on"])
     assert clp.get_launch(launch_id)["state"] == "COMPLETED"
@@ -250,7 +250,7 @@ def test_completed_firework_whose_launch_was_not_closed(clp):
 
 def test_reserved_firework_without_its_reservation(clp):
     clp.add_wf(diamond())
-    fw, launch_id = clp.reserve_fw()
+    fw, launch_id = clp.claim_for_queue()
     clp.store.delete_launches([launch_id])
     assert_repaired(clp, ["no_live_launch"])
     assert doc(clp, 1)["state"] == "READY"
@@ -485,7 +485,7 @@ def test_batches_find_what_one_read_finds(clp):
     clp.store.update_fireworks([10], {"children": [99]})  # dangling
     clp.store.update_fireworks([8], {"children": [5]})  # a cycle in workflow 2
     clp.store.update_fireworks([5], {"parents": [8]})
-    fw, launch_id = clp.checkout_fw()  # firework 1 RUNNING, then its launch lost
+    fw, launch_id = clp.claim_to_run()  # firework 1 RUNNING, then its launch lost
     clp.store.delete_launches([launch_id])
     clp.store.insert_launch({"launch_id": clp.store.next_ids("launch"), "fw_id": 777, "state": "RUNNING"})
     clp.store.next_ids("wf")  # no workflow 4

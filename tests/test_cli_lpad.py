@@ -86,7 +86,7 @@ def states(run):
 def run_all(lp, launch_dir="."):
     """A minimal rocket over the API, enough to give fireworks launches."""
     while True:
-        fw, launch_id = lp.checkout_fw(launch_dir=os.path.abspath(launch_dir))
+        fw, launch_id = lp.claim_to_run(launch_dir=os.path.abspath(launch_dir))
         if fw is None:
             return
         action = None
@@ -400,8 +400,8 @@ def test_get_launchdir(run, lp, isolated_home):
 
 def test_detect_lostruns(run, lp, clock):
     run("add", HELLO, DIAMOND)
-    lp.checkout_fw()
-    lp.checkout_fw()
+    lp.claim_to_run()
+    lp.claim_to_run()
     clock.advance(1000)
     lp.ping_launch(2)
     code, out, _ = run("detect_lostruns", "--time", "600", launchpad=lp)

@@ -22,7 +22,7 @@ def chain(n=2, name="chain"):
 
 
 def complete(lp, fw_id, action=None, launch_dir=""):
-    launch = lp.checkout_fw(fw_id=fw_id, launch_dir=launch_dir)
+    launch = lp.claim_to_run(fw_id=fw_id, launch_dir=launch_dir)
     launch_id = launch[1] if isinstance(launch, tuple) else launch.launch_id
     lp.complete_launch(launch_id, action or FWAction())
 
@@ -55,7 +55,7 @@ def test_delete_fws_unlinks_and_refuses_to_strand_children(lp):
 
 def test_delete_fws_refuses_a_running_firework(lp):
     lp.add_wf(chain(1))
-    lp.checkout_fw(fw_id=1)
+    lp.claim_to_run(fw_id=1)
     with pytest.raises(InvalidTransitionError, match="RUNNING"):
         lp.delete_fws([1])
 
@@ -233,7 +233,7 @@ def test_delete_wflows_ldirs_removes_only_recorded_dirs(lpad):
     run_dir.mkdir()
     (lpad.work / "keep.txt").write_text("mine")
     with closing(SQLiteStore(lpad.home / "launchpad.sqlite")) as store:  # a rocket ran it there
-        LaunchPad(store).checkout_fw(fw_id=1, launch_dir=str(run_dir))
+        LaunchPad(store).claim_to_run(fw_id=1, launch_dir=str(run_dir))
     lpad("defuse_fws", "-i", "1")
     done = lpad("delete_wflows", "-i", "1", "--ldirs")
     assert done.returncode == 0 and f"removed launch directory {run_dir}" in done.stdout

@@ -114,7 +114,7 @@ def test_topup_backs_off_after_scheduler_errors(parts, tmp_path, caplog):
 def test_lostruns_reruns_a_rocket_that_stopped_beating(parts, tmp_path):
     lp, step, _, _, _ = parts
     (fw_id,) = add_fws(lp, 1)
-    lp.checkout_fw()
+    lp.claim_to_run()
     daemon = make_daemon(parts, tmp_path, lostruns_time=600)
     daemon.run_job("lostruns")
     assert daemon._jobs["lostruns"]["result"] == "no lost runs"
@@ -127,7 +127,7 @@ def test_lostruns_reruns_a_rocket_that_stopped_beating(parts, tmp_path):
 def test_lostruns_leaves_a_run_whose_own_heartbeat_can_be_that_old(parts, tmp_path):
     lp, step, _, _, _ = parts
     (fw_id,) = add_fws(lp, 1)
-    _, launch_id = lp.checkout_fw(ping_interval=60)
+    _, launch_id = lp.claim_to_run(ping_interval=60)
     step.advance(100)  # silent for 100 s: longer than --lostruns_time, not two heartbeats
     daemon = make_daemon(parts, tmp_path, lostruns_time=30)
     daemon.run_job("lostruns")
@@ -144,7 +144,7 @@ def test_lostruns_leaves_a_run_whose_own_heartbeat_can_be_that_old(parts, tmp_pa
 def test_lostruns_report_only_changes_nothing(parts, tmp_path):
     lp, step, _, _, _ = parts
     add_fws(lp, 1)
-    lp.checkout_fw()
+    lp.claim_to_run()
     step.advance(10**5)
     daemon = make_daemon(parts, tmp_path, lostruns_action="report")
     daemon.run_job("lostruns")
@@ -262,7 +262,7 @@ def test_the_log_says_what_changed_not_the_same_line_every_run(parts, tmp_path, 
     for _ in range(3):
         daemon.run_job("lostruns")
     add_fws(lp, 1)
-    lp.checkout_fw()
+    lp.claim_to_run()
     parts[1].advance(10**5)
     daemon.run_job("lostruns")
     lines = [r.getMessage() for r in caplog.records if r.name == "starshell.daemon"]

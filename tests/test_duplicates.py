@@ -59,7 +59,7 @@ def test_a_duplicate_of_a_completed_firework_runs_nothing_and_releases_its_child
 def test_a_duplicate_of_a_running_firework_follows_it(lp, tmp_path):
     lp.add_wf(echo_fw("same"))
     lp.add_wf(echo_fw("same"))
-    fw, launch_id = lp.checkout_fw(launch_dir=str(tmp_path))
+    fw, launch_id = lp.claim_to_run(launch_dir=str(tmp_path))
     assert launch_rocket(lp, launch_root=str(tmp_path)) is None  # the copy found the run, ran nothing
     assert lp.get_fw_dict(2)["state"] == "RUNNING"
     assert check(lp).ok
@@ -138,7 +138,7 @@ def test_fireworks_duplicates_tutorial(tmp_path):
 def test_defusing_a_running_firework_reruns_the_duplicates_that_follow_it(lp, tmp_path):
     lp.add_wf(echo_fw("y"))
     lp.add_wf(echo_fw("y"))
-    lp.checkout_fw(launch_dir=str(tmp_path))
+    lp.claim_to_run(launch_dir=str(tmp_path))
     assert launch_rocket(lp, launch_root=str(tmp_path)) is None
     assert lp.get_fw_dict(2)["state"] == "RUNNING"
     lp.defuse_fw(1)

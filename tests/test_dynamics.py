@@ -111,7 +111,7 @@ class Grower(FiretaskBase):
 def test_workflow_grows_itself(lp):
     lp.add_wf(Firework(Grower(), spec={"n": 0}))
     while True:
-        fw, launch_id = lp.checkout_fw()
+        fw, launch_id = lp.claim_to_run()
         if fw is None:
             break
         action = Grower().run_task(fw["spec"])
@@ -123,7 +123,7 @@ def test_workflow_grows_itself(lp):
 def test_an_action_that_cannot_apply_fizzles_the_firework(lp):
     lp.add_wf(chain(2))
     lp.update_spec([2], {"x": 5})
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     lp.complete_launch(
         launch_id, FWAction(mod_spec=[{"_push": {"x": 1}}], stored_data={"kept": 1}), fw_id=fw["fw_id"]
     )

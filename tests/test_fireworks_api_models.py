@@ -94,13 +94,11 @@ def test_cli_keeps_its_exit_code_for_errors_that_are_also_value_errors(isolated_
 
 
 def _run_first(lp, worker_name="w1", **action):
-    from launchpad.stores import WorkerFilter
+    from launchpad import FWorker
 
-    fw, launch_id = lp.checkout_fw(
-        WorkerFilter(name=worker_name), launch_dir="/scratch/run", host="node7", ip="10.0.0.7"
-    )
+    fw, launch_id = lp.checkout_fw(FWorker(name=worker_name), "/scratch/run", host="node7", ip="10.0.0.7")
     lp.complete_launch(launch_id, action or {"stored_data": {"answer": 42}})
-    return fw["fw_id"], launch_id
+    return fw.fw_id, launch_id
 
 
 def test_launches_are_launch_objects_with_fireworks_attributes(lp):

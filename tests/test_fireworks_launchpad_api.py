@@ -9,7 +9,7 @@ defusing a COMPLETED firework, and the raw collections on MongoDB.
 import mongomock
 import pytest
 
-from launchpad import Firework, LaunchPad, Workflow
+from launchpad import Firework, FWorker, LaunchPad, Workflow
 from launchpad.errors import NoRawCollectionError, StarshellError
 from launchpad.tasks import ScriptTask
 
@@ -27,8 +27,8 @@ def chain(lp):
 
 
 def run(lp, fw_id, state="COMPLETED", launch_dir="/scratch/run"):
-    doc, launch_id = lp.checkout_fw(fw_id=fw_id, launch_dir=launch_dir, host="node1")
-    assert doc["fw_id"] == fw_id
+    fw, launch_id = lp.checkout_fw(FWorker(), launch_dir, fw_id=fw_id, host="node1")
+    assert fw.fw_id == fw_id and fw.state == "RUNNING"
     lp.complete_launch(launch_id, state=state)
     return launch_id
 
@@ -189,7 +189,7 @@ def test_reset_guards_as_fireworks_does(lp):
 
 def test_mark_fizzled_and_change_launch_dir(lp):
     a, *_ = chain(lp)
-    doc, launch_id = lp.checkout_fw(fw_id=a.fw_id, launch_dir="/old")
+    _, launch_id = lp.checkout_fw(FWorker(), "/old", fw_id=a.fw_id)
     lp.change_launch_dir(launch_id, "/new")
     assert lp.get_launch_by_id(launch_id).launch_dir == "/new"
     lp.mark_fizzled(launch_id)
@@ -199,13 +199,53 @@ def test_mark_fizzled_and_change_launch_dir(lp):
 
 def test_detect_unreserved_releases_old_reservations(lp):
     a, *_ = chain(lp)
-    doc, launch_id = lp.reserve_fw()
-    assert doc["fw_id"] == a.fw_id
+    fw, launch_id = lp.reserve_fw(FWorker(), "/scratch/queued")
+    assert fw.fw_id == a.fw_id
     assert lp.detect_unreserved(expiration_secs=3600) == []
     assert lp.detect_unreserved(expiration_secs=-1) == [launch_id]
     assert lp.get_fw_by_id(a.fw_id).state == "RESERVED"
     assert lp.detect_unreserved(expiration_secs=-1, rerun=True) == [launch_id]
     assert lp.get_fw_by_id(a.fw_id).state == "READY"
+
+
+def test_reserve_fw_gives_a_firework_that_launch_rocket_then_runs(lp, tmp_path, monkeypatch):
+    """FireWorks' qlaunch -r sequence in a script: ``fw, launch_id = lp.reserve_fw(...)``
+    reads as a Firework, and the job's rocket runs that reservation."""
+    from rocket import launch_rocket
+
+    monkeypatch.chdir(tmp_path)
+    a, b, *_ = chain(lp)
+    fw, launch_id = lp.reserve_fw(FWorker(), str(tmp_path), host="login1")
+    assert isinstance(fw, Firework) and (fw.fw_id, fw.name, fw.state) == (a.fw_id, "A", "RESERVED")
+    assert fw.tasks[0]["script"] == "echo A" and "_priority" not in fw.spec
+    assert [(x.launch_id, x.state, x.launch_dir, x.host) for x in fw.launches] == [
+        (launch_id, "RESERVED", str(tmp_path), "login1")
+    ]
+    assert launch_rocket(lp, FWorker(), fw_id=fw.fw_id) == a.fw_id
+    done = lp.get_fw_by_id(a.fw_id)
+    assert done.state == "COMPLETED" and [x.launch_id for x in done.launches] == [launch_id]
+    assert lp.get_fw_by_id(b.fw_id).state == "READY"
+
+
+def test_checkout_fw_takes_what_the_fworker_query_allows(lp):
+    lp.add_wf(Workflow([echo("cpu", -1, spec={"kind": "cpu"}), echo("gpu", -2, spec={"kind": "gpu"})]))
+    fw, launch_id = lp.checkout_fw(FWorker(query={"spec.kind": "gpu"}), "/scratch/gpu", ip="10.0.0.9")
+    assert (fw.name, fw.state, fw.spec["kind"]) == ("gpu", "RUNNING", "gpu")
+    (launch,) = fw.launches
+    assert (launch.launch_id, launch.state, launch.launch_dir, launch.ip) == (
+        launch_id,
+        "RUNNING",
+        "/scratch/gpu",
+        "10.0.0.9",
+    )
+    assert launch.fworker.query == {"spec.kind": "gpu"}
+    assert lp.checkout_fw(FWorker(query={"spec.kind": "gpu"}), "/scratch/gpu") == (None, None)
+    fw, _ = lp.checkout_fw(FWorker(), "/scratch/any")
+    assert fw.name == "cpu"
+    assert lp.checkout_fw(FWorker(), "/scratch/any") == (None, None)
+    assert lp.reserve_fw(FWorker(), "/scratch/queued") == (None, None)
+    with pytest.raises(ValueError, match="RUNNING or RESERVED"):
+        lp.checkout_fw(FWorker(), "/scratch/any", state="COMPLETED")
 
 
 # ---- raw collections --------------------------------------------------------------

@@ -308,7 +308,7 @@ def test_values_a_store_cannot_hold_are_refused_cleanly(tmp_path_factory, kind, 
         assert lp.get_fw_ids(count_only=True) == 1  # nothing of the refused workflow
     else:
         assert lp.get_fw_ids(count_only=True) == 3
-        assert lp.checkout_fw()[0] is not None  # and the store still claims work
+        assert lp.claim_to_run()[0] is not None  # and the store still claims work
     assert check(lp, grace_secs=0).ok
 
 

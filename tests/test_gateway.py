@@ -295,7 +295,7 @@ def test_a_worker_category_and_singleshot_of_a_reserved_firework(login_lp, node)
     assert code == 0, err
     assert {f["name"]: f["state"] for f in login_lp.get_fws()} == {"gpu job": "COMPLETED", "cpu job": "READY"}
     (cpu,) = ids[1].values()
-    fw, launch_id = login_lp.reserve_fw(WorkerFilter(category="cpu"), launch_dir="")
+    fw, launch_id = login_lp.claim_for_queue(WorkerFilter(category="cpu"), launch_dir="")
     assert fw["fw_id"] == cpu
     code, _, err = node.rlaunch("singleshot", "-f", str(cpu))
     assert code == 0, err
@@ -402,7 +402,7 @@ def test_a_request_without_a_valid_token_gets_401_and_changes_nothing(
     ]
     claim = {"kwargs": {"launch_dir": str(tmp_path)}}
     for bad in (None, "", "x" * len(token), token[:-1]):
-        status, body = post(gateway.url, "checkout_fw", bad, claim)
+        status, body = post(gateway.url, "claim_to_run", bad, claim)
         assert status == 401 and body["error"]["type"] == "GatewayAuthError"
     assert post(gateway.url, "rerun_fw", token, {"kwargs": {"fw_id": 1}})[0] == 403
     assert login_lp.get_fw_dict(1)["state"] == "READY" and not login_lp.get_launches()
@@ -528,10 +528,10 @@ def test_a_claim_and_a_completion_whose_replies_were_lost_apply_once(lp, served,
     if restart:  # the gateway forgets every reply it gave: only the store remembers
         real = app.replies.once
         app.replies.once = lambda rid, compute: (app.replies._done.clear(), real(rid, compute))[1]
-    for method in ("checkout_fw", "complete_launch"):
+    for method in ("claim_to_run", "complete_launch"):
         lost = lose_replies(client_lp.store, {method})
-        if method == "checkout_fw":
-            fw, launch_id = client_lp.checkout_fw(launch_dir=str(tmp_path / "launcher_1"))
+        if method == "claim_to_run":
+            fw, launch_id = client_lp.claim_to_run(launch_dir=str(tmp_path / "launcher_1"))
         else:
             assert (
                 client_lp.complete_launch(launch_id, FWAction(stored_data={"x": 1}), fw_id=fw["fw_id"])
@@ -560,14 +560,14 @@ def test_an_unanswered_claim_sent_again_by_the_rocket_is_recognised(lp, served, 
 
     server, client_lp = served
     lp.add_wf(Firework(ScriptTask(script="true"), name="one"))
-    lost = lose_replies(client_lp.store, {"checkout_fw"}, count=100)
+    lost = lose_replies(client_lp.store, {"claim_to_run"}, count=100)
     client_lp.store._sleep = lambda s: None
     claim = {"launch_dir": str(tmp_path / "launcher_1"), "host": "node1"}
     with pytest.raises(StoreUnavailableError, match="does not answer"):
-        client_lp.checkout_fw(**claim)
+        client_lp.claim_to_run(**claim)
     server.app.replies._done.clear()  # and the gateway was restarted meanwhile
     lost.extend([None] * 100)  # replies arrive again
-    fw, launch_id = client_lp.checkout_fw(**claim)
+    fw, launch_id = client_lp.claim_to_run(**claim)
     assert fw["name"] == "one" and [launch["launch_id"] for launch in lp.get_launches()] == [launch_id]
 
 
@@ -619,7 +619,7 @@ def test_every_launchpad_method_the_rocket_calls_is_served():
     # launch_multiprocess calls to_dict only for a LaunchPad without a launchpad file (a
     # store opened in this process); a gateway's client always has one, which it passes on
     never_through_a_gateway = {"to_dict"}
-    assert called >= {"checkout_fw", "complete_launch", "ping_launch"}
+    assert called >= {"claim_to_run", "complete_launch", "ping_launch"}
     assert called - local - protocol.ALLOWED - never_through_a_gateway == set()
     assert local <= protocol.ALLOWED  # a method of the client's own is still served
 
@@ -651,7 +651,7 @@ def test_rapidfire_through_a_gateway_makes_one_request_per_firework(lp, served, 
     assert rapidfire(client_lp, None, launch_root=str(tmp_path), sleep_time=0, ping_interval=0) == 3
     assert [f["state"] for f in lp.get_fws()] == ["COMPLETED"] * 3
     assert paths.count("finish_and_checkout") == 3 and "complete_launch" not in paths
-    assert paths.count("checkout_fw") <= 2  # the first claim, and one that finds nothing
+    assert paths.count("claim_to_run") <= 2  # the first claim, and one that finds nothing
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same gateway", "restarted gateway"])
@@ -667,7 +667,7 @@ def test_a_result_and_next_claim_whose_reply_was_lost_apply_once(lp, served, tmp
     if restart:  # the gateway forgets every reply it gave: only the store remembers
         real = app.replies.once
         app.replies.once = lambda rid, compute: (app.replies._done.clear(), real(rid, compute))[1]
-    fw, launch_id = client_lp.checkout_fw(launch_dir=str(tmp_path / "launcher_1"))
+    fw, launch_id = client_lp.claim_to_run(launch_dir=str(tmp_path / "launcher_1"))
     for claimed in ("fw1", None):  # the second claim finds nothing left
         lost = lose_replies(client_lp.store, {"finish_and_checkout"})
         checkout = {"worker": WorkerFilter(), "launch_dir": str(tmp_path / f"next_{launch_id}"), "host": "n1"}
@@ -909,7 +909,7 @@ def test_a_fenced_launch_is_told_so_through_the_gateway(lp, served, tmp_path):
 
     _, client_lp = served
     (fw_id,) = lp.add_wf(Firework(ScriptTask(script="true"), name="fenced")).values()
-    _, launch_id = client_lp.checkout_fw(launch_dir=str(tmp_path / "launcher_1"))
+    _, launch_id = client_lp.claim_to_run(launch_dir=str(tmp_path / "launcher_1"))
     assert client_lp.ping_launch(launch_id) is True
     lp.rerun_fw(fw_id)
     assert client_lp.ping_launch(launch_id) is False

@@ -30,7 +30,7 @@ def diamond():
 
 
 def run_one(lp, action=None, state="COMPLETED", worker=None):
-    fw, launch_id = lp.checkout_fw(worker)
+    fw, launch_id = lp.claim_to_run(worker)
     assert fw is not None, "nothing was READY"
     lp.complete_launch(launch_id, action or FWAction(), state=state, fw_id=fw["fw_id"])
     return fw["fw_id"]
@@ -59,7 +59,7 @@ def test_diamond_runs_in_dependency_order(lp):
     lp.add_wf(diamond())
     order = [run_one(lp) for _ in range(4)]
     assert order[0] == 1 and order[-1] == 4 and sorted(order[1:3]) == [2, 3]
-    assert lp.checkout_fw() == (None, None)
+    assert lp.claim_to_run() == (None, None)
     summary = lp.get_wf_summaries()[0]
     assert summary["state"] == "COMPLETED" and summary["nodes"] == 4
     lp.add_wf(diamond())
@@ -91,7 +91,7 @@ def test_rerun_resets_descendants_and_recounts_parents(lp):
 def test_defuse_reignite_pause_resume(lp):
     lp.add_wf(diamond())
     lp.defuse_fw(1)
-    assert lp.checkout_fw() == (None, None)
+    assert lp.claim_to_run() == (None, None)
     assert not lp.run_exists()
     lp.reignite_fw(1)
     assert states(lp)[1] == "READY"
@@ -136,7 +136,7 @@ def test_workflow_commands_take_any_member_id(lp):
 
 def test_rerun_of_running_firework_fences_the_late_result(lp):
     lp.add_wf(diamond())
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     lp.rerun_fw(fw["fw_id"])
     assert lp.get_launch(launch_id)["state"] == "FENCED"
     assert not lp.ping_launch(launch_id)
@@ -151,7 +151,7 @@ def test_rerun_of_running_firework_fences_the_late_result(lp):
 
 def test_defuse_of_running_firework_fences_it(lp):
     lp.add_wf(diamond())
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     lp.defuse_fw(fw["fw_id"])
     with pytest.raises(StaleLaunchError):
         lp.complete_launch(launch_id, fw_id=fw["fw_id"])
@@ -167,7 +167,7 @@ def clocked(store):
 def test_detect_lostruns_then_rerun(clocked):
     lp, clock = clocked
     lp.add_wf(diamond())
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     clock.advance(100)
     assert lp.detect_lostruns(expiration_secs=200) == ([], [])
     lp.ping_launch(launch_id)
@@ -185,7 +185,7 @@ def test_detect_lostruns_then_rerun(clocked):
 def test_detect_lostruns_fizzle(clocked):
     lp, clock = clocked
     lp.add_wf(diamond())
-    lp.checkout_fw()
+    lp.claim_to_run()
     clock.advance(1000)
     lp.detect_lostruns(expiration_secs=10, fizzle=True)
     assert states(lp)[1] == "FIZZLED"
@@ -194,9 +194,9 @@ def test_detect_lostruns_fizzle(clocked):
 def test_detect_lostruns_spares_a_run_whose_own_heartbeat_can_be_that_old(clocked):
     lp, clock = clocked
     lp.add_wf(Workflow([Firework(Noop(), fw_id=i) for i in (1, 2, 3)]))
-    _, healthy = lp.checkout_fw(fw_id=1, ping_interval=60)
-    _, silent = lp.checkout_fw(fw_id=2, ping_interval=60)
-    _, unknown = lp.checkout_fw(fw_id=3)  # an older store's launch: no recorded interval
+    _, healthy = lp.claim_to_run(fw_id=1, ping_interval=60)
+    _, silent = lp.claim_to_run(fw_id=2, ping_interval=60)
+    _, unknown = lp.claim_to_run(fw_id=3)  # an older store's launch: no recorded interval
     assert lp.get_launch(healthy)["ping_interval"] == 60
     clock.advance(50)
     lp.ping_launch(healthy)
@@ -212,9 +212,9 @@ def test_detect_lostruns_spares_a_run_whose_own_heartbeat_can_be_that_old(clocke
 
 def test_a_reservation_records_the_interval_of_the_rocket_that_starts_it(lp):
     lp.add_wf(diamond())
-    _, reserved = lp.reserve_fw()
+    _, reserved = lp.claim_for_queue()
     assert "ping_interval" not in lp.get_launch(reserved)
-    _, launch_id = lp.checkout_fw(fw_id=1, states=("READY", "RESERVED"), ping_interval=5)
+    _, launch_id = lp.claim_to_run(fw_id=1, states=("READY", "RESERVED"), ping_interval=5)
     assert launch_id == reserved and lp.get_launch(reserved)["ping_interval"] == 5
 
 
@@ -222,7 +222,7 @@ def test_a_reservation_records_the_interval_of_the_rocket_that_starts_it(lp):
 def test_a_claim_refuses_a_heartbeat_interval_that_is_not_seconds(lp, bad):
     lp.add_wf(diamond())
     with pytest.raises(InvalidArgumentError, match="rlaunch --ping_interval"):
-        lp.checkout_fw(ping_interval=bad)
+        lp.claim_to_run(ping_interval=bad)
     assert states(lp)[1] == "READY"
 
 
@@ -231,13 +231,13 @@ def test_retries_with_backoff(clocked):
     lp.add_wf(Firework(Noop(), spec={"_retries": 2, "_retry_delay": 10}))
     run_one(lp, state="FIZZLED")
     assert states(lp)[1] == "READY"
-    assert lp.checkout_fw() == (None, None)  # held back for 10 s
-    assert lp.count_ready() == 0 and lp.reserve_fw() == (None, None)  # no demand for pilots yet
+    assert lp.claim_to_run() == (None, None)  # held back for 10 s
+    assert lp.count_ready() == 0 and lp.claim_for_queue() == (None, None)  # no demand for pilots yet
     assert lp.run_exists()  # but rapidfire should wait for it
     clock.advance(11)
     run_one(lp, state="FIZZLED")
     clock.advance(15)
-    assert lp.checkout_fw() == (None, None)  # back-off doubled to 20 s
+    assert lp.claim_to_run() == (None, None)  # back-off doubled to 20 s
     clock.advance(10)
     run_one(lp, state="FIZZLED")
     assert states(lp)[1] == "FIZZLED"
@@ -245,27 +245,27 @@ def test_retries_with_backoff(clocked):
 
 def test_interrupt_requeues_or_fizzles(lp):
     lp.add_wf(diamond())
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     assert lp.interrupt_launch(launch_id, fw["fw_id"], requeue=True)
     assert states(lp)[1] == "READY"
     assert lp.get_launch(launch_id)["interrupted"] is True
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     lp.interrupt_launch(launch_id, fw["fw_id"], requeue=False)
     assert states(lp)[1] == "FIZZLED"
 
 
 def test_reservations(lp):
     lp.add_wf(diamond())
-    fw, launch_id = lp.reserve_fw()
+    fw, launch_id = lp.claim_for_queue()
     lp.set_reservation_id(launch_id, 4711)
     assert states(lp)[1] == "RESERVED"
     assert lp.get_fw_ids_by_reservation(4711) == [1]
-    assert lp.checkout_fw() == (None, None)
+    assert lp.claim_to_run() == (None, None)
     assert [r["launch_id"] for r in lp.get_reservations()] == [launch_id]
     lp.unreserve_fw(1)
     assert states(lp)[1] == "READY"
-    fw, launch_id = lp.reserve_fw()
-    claimed, running_launch = lp.checkout_fw(fw_id=1, states=("READY", "RESERVED"))
+    fw, launch_id = lp.claim_for_queue()
+    claimed, running_launch = lp.claim_to_run(fw_id=1, states=("READY", "RESERVED"))
     assert claimed["fw_id"] == 1
 
 
@@ -289,16 +289,16 @@ def test_worker_filter_in_checkout(lp):
             ]
         )
     )
-    assert lp.checkout_fw(WorkerFilter(name="bob", category="__none__")) == (None, None)
+    assert lp.claim_to_run(WorkerFilter(name="bob", category="__none__")) == (None, None)
     assert lp.count_ready(WorkerFilter(name="alice")) == 2
-    assert lp.checkout_fw(WorkerFilter(name="bob", category="gpu"))[0]["fw_id"] == 1
+    assert lp.claim_to_run(WorkerFilter(name="bob", category="gpu"))[0]["fw_id"] == 1
 
 
 def test_get_launchdir(lp):
     lp.add_wf(diamond())
     with pytest.raises(NotFoundError):
         lp.get_launchdir(1)
-    fw, launch_id = lp.checkout_fw(launch_dir="/scratch/x")
+    fw, launch_id = lp.claim_to_run(launch_dir="/scratch/x")
     assert lp.get_launchdir(1) == "/scratch/x"
     with pytest.raises(NotFoundError):
         lp.get_launchdir(77)

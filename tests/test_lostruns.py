@@ -18,7 +18,7 @@ def clocked(store):
 def three_runs(lp, clock):
     """Launches that ran 100 s, 1,000 s and 5,000 s (start to last heartbeat), then fell silent."""
     lp.add_wf(Workflow([Firework(ScriptTask(script="true"), fw_id=i, name=f"n{i}") for i in (1, 2, 3)]))
-    launches = {fw_id: lp.checkout_fw(fw_id=fw_id, host=f"node{fw_id}")[1] for fw_id in (1, 2, 3)}
+    launches = {fw_id: lp.claim_to_run(fw_id=fw_id, host=f"node{fw_id}")[1] for fw_id in (1, 2, 3)}
     for fw_id, ran in ((1, 100), (2, 1000), (3, 5000)):
         clock.advance(ran)
         lp.ping_launch(launches[fw_id])
@@ -43,7 +43,7 @@ def test_inconsistent_fireworks_are_listed_and_refresh_gives_them_their_result(c
     lp, _ = clocked
     parent, child = Firework(ScriptTask(script="true"), fw_id=1), Firework(ScriptTask(script="true"), fw_id=2)
     lp.add_wf(Workflow([parent, child], {1: [2]}))
-    _, launch_id = lp.checkout_fw()
+    _, launch_id = lp.claim_to_run()
     # what a MongoDB outage between the two writes of a completion leaves: the launch
     # closed, the firework still RUNNING
     lp.store.update_launch(
@@ -68,9 +68,9 @@ def test_lpad_detect_lostruns_options(tmp_path):
         assert user.run("lpad", "add", "fw.yaml").returncode == 0
     clock = ManualClock()
     lp = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"), clock=clock)
-    lp.checkout_fw(fw_id=1)
+    lp.claim_to_run(fw_id=1)
     clock.advance(300)
-    lp.checkout_fw(fw_id=2)
+    lp.claim_to_run(fw_id=2)
     done = user.run("lpad", "detect_lostruns", "--time", "1", "--min_runtime", "0", "-q", "{'fw_id': 2}")
     assert done.returncode == 0, done.stderr
     assert "launches 2 of fireworks 2" in done.stdout, done.stdout

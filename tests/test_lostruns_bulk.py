@@ -30,7 +30,7 @@ def pairs_workflow(n):
 
 def lost_runs(lp, clock, n=LOST):
     lp.add_wf(pairs_workflow(n))
-    launches = [lp.checkout_fw()[1] for _ in range(n)]
+    launches = [lp.claim_to_run()[1] for _ in range(n)]
     clock.advance(5 * 3600)
     return launches
 

@@ -50,7 +50,7 @@ def reserve(lp, root, worker=None):
     worker = worker or WorkerFilter(name="login")
     launch_dir = Path(root) / f"launcher_{len(list(Path(root).glob('launcher_*')))}"
     launch_dir.mkdir(parents=True)
-    fw, launch_id = lp.reserve_fw(worker, launch_dir=str(launch_dir))
+    fw, launch_id = lp.claim_for_queue(worker, launch_dir=str(launch_dir))
     assert fw is not None, "nothing to reserve"
     prepare_offline_run(lp, fw, launch_id, str(launch_dir), worker)
     return fw["fw_id"], launch_id, launch_dir

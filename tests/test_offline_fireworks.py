@@ -47,7 +47,7 @@ def hold_fireworks_reservations(lp, root):
         assert lp.add_wf(expected["workflow"])[expected["fw_id"]] == expected["fw_id"]
         launch_dir = root / case
         shutil.copytree(DATA / "runs" / case, launch_dir)
-        fw, launch_id = lp.reserve_fw(worker, launch_dir=str(launch_dir))
+        fw, launch_id = lp.claim_for_queue(worker, launch_dir=str(launch_dir))
         assert (fw["fw_id"], launch_id) == (expected["fw_id"], expected["launch_id"])
         add_offline_run(lp, launch_id, fw["fw_id"], fw["name"], fworker=worker)
 

@@ -224,6 +224,6 @@ def test_a_worker_query_with_an_exponential_regex_claims_at_once(lp, tmp_path):
     add_named(lp, ["a" * 40] * 10 + ["Q"])
     worker = FWorker(query={"name": {"$regex": EXPONENTIAL}})
     started = time.monotonic()
-    fw, _launch_id = lp.checkout_fw(worker=worker.filter(), launch_dir=str(tmp_path))
+    fw, _launch_id = lp.claim_to_run(worker=worker.filter(), launch_dir=str(tmp_path))
     assert fw["name"] == "Q"
     assert time.monotonic() - started < 2  # Python's re: about 1 s for each of 10 names

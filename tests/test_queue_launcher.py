@@ -162,7 +162,7 @@ def add_fws(lp, n, **spec):
 
 def complete_all(lp):
     while True:
-        fw, launch_id = lp.checkout_fw()
+        fw, launch_id = lp.claim_to_run()
         if fw is None:
             return
         lp.complete_launch(launch_id, fw_id=fw["fw_id"])
@@ -518,7 +518,7 @@ def test_get_qids_from_reservations_and_pilot_directories(lp, make_launcher, tmp
     ids = add_fws(lp, 2)
     sub = make_launcher(reserve=True).singleshot()
     pilot = make_launcher().singleshot()
-    fw, launch_id = lp.checkout_fw(launch_dir=os.path.join(pilot.launcher_dir, "launcher_x"))
+    fw, launch_id = lp.claim_to_run(launch_dir=os.path.join(pilot.launcher_dir, "launcher_x"))
     rows = get_qids(lp, ids)
     assert {(r["fw_id"], r["state"], r["qid"]) for r in rows} == {
         (ids[0], "RESERVED", sub.job_id),
@@ -573,7 +573,7 @@ def test_a_failed_submission_leaves_no_directory(lp, slurm, make_launcher, tmp_p
 def running_pilot(lp, launcher, slurm):
     sub = launcher.singleshot()
     slurm.set_state("RUNNING", sub.job_id)
-    fw, launch_id = lp.checkout_fw(launch_dir=os.path.join(sub.launcher_dir, "launcher_1"))
+    fw, launch_id = lp.claim_to_run(launch_dir=os.path.join(sub.launcher_dir, "launcher_1"))
     return sub, fw["fw_id"], launch_id
 
 
@@ -671,7 +671,7 @@ def test_detect_unreserved_without_an_adapter_uses_time_only(timed):
 def test_a_reservation_without_a_job_id_is_stale_after_the_grace(timed):
     lp, step, adapter, _ = timed
     add_fws(lp, 1)
-    lp.reserve_fw()
+    lp.claim_for_queue()
     assert detect_unreserved(lp, adapter, max_wait=None) == []
     step.advance(301)
     (stale,) = detect_unreserved(lp, adapter, max_wait=None, release=True)
@@ -682,7 +682,7 @@ def test_a_reservation_already_started_is_not_stale(timed, slurm):
     lp, step, adapter, launcher = timed
     add_fws(lp, 1)
     sub = launcher.singleshot()
-    lp.checkout_fw(fw_id=sub.fw_id, states=("RESERVED",))
+    lp.claim_to_run(fw_id=sub.fw_id, states=("RESERVED",))
     slurm.set_state("COMPLETED", sub.job_id)
     step.advance(10**7)
     assert detect_unreserved(lp, adapter, max_wait=60, release=True) == []
@@ -838,7 +838,7 @@ def test_lpad_cancel_qid_with_fireworks_qid_option_and_no_qadapter(tmp_path):
     (user.work / "fw.yaml").write_text("spec:\n  _tasks:\n  - _fw_name: ScriptTask\n    script: 'true'\n")
     assert user.run("lpad", "add", "fw.yaml").returncode == 0
     store = LaunchPad(SQLiteStore(user.home / "launchpad.sqlite"))
-    fw, launch_id = store.reserve_fw()
+    fw, launch_id = store.claim_for_queue()
     store.set_reservation_id(launch_id, "4242")
     done = user.run("lpad", "cancel_qid", "--qid", "4242")
     assert done.returncode == 0, done.stderr

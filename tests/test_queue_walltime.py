@@ -24,7 +24,7 @@ def long_fw(**spec):
 
 
 def walltime_stop(lp, fw_id=None, walltime=True):
-    fw, launch_id = lp.checkout_fw(fw_id=fw_id)
+    fw, launch_id = lp.claim_to_run(fw_id=fw_id)
     assert fw is not None
     state = lp.interrupt_launch(launch_id, fw["fw_id"], reason="walltime", walltime=walltime)
     return state, launch_id
@@ -180,7 +180,7 @@ def test_a_pilot_hands_back_what_its_max_runtime_says_it_cannot_finish(lp, tmp_p
 
 def test_a_pilot_goes_by_earlier_runs_and_a_fresh_pilot_always_starts(lp, tmp_path):
     quick_then(lp)
-    _, launch_id = lp.checkout_fw(fw_id=2)
+    _, launch_id = lp.claim_to_run(fw_id=2)
     lp._opened[launch_id]["time_start"] = lp.now()[:11] + "00:00:00.000000"  # it ran for hours
     lp.interrupt_launch(launch_id, 2, reason="walltime", walltime=True)
     needed = lp.get_launch(launch_id)["runtime_secs"]

@@ -45,7 +45,7 @@ def test_waiting_descendants_respect_the_worker_and_stop_at_blocked_ones(lp):
     behind = noop("behind", 5, [paused], _category="cpu")
     lp.add_wf(Workflow([root, gpu, cpu, paused, behind]))
     lp.pause_fw(4)
-    lp.checkout_fw()
+    lp.claim_to_run()
     count = lp.store.count_waiting_descendants
     assert count(WorkerFilter(category="cpu"), [1]) == 1  # a grandchild, not 5
     assert count(WorkerFilter(category="cpu"), [1], children_only=True) == 0
@@ -67,7 +67,7 @@ def test_a_diamond_counts_once_and_long_lists_of_runs_work(lp):
     parents = [noop(f"p{i}", 10 + i) for i in range(70)]
     lp.add_wf(Workflow(parents + [noop(f"c{i}", 100 + i, [parents[i]]) for i in range(70)]))
     for doc in lp.get_fws({"state": "READY"}, fields=["fw_id"]):
-        lp.checkout_fw(fw_id=doc["fw_id"])
+        lp.claim_to_run(fw_id=doc["fw_id"])
     running = [d["fw_id"] for d in lp.get_fws({"state": "RUNNING"}, fields=["fw_id"])]
     assert len(running) == 71
     assert lp.store.count_waiting_descendants(WorkerFilter(), running) == 3 + 70
@@ -81,8 +81,8 @@ def test_silent_runs_keep_no_one_waiting_and_are_reported_once(store, caplog):
     lp.add_wf(Workflow([x, noop("child", 2, [x])]))
     a = noop("a", 3)
     lp.add_wf(Workflow([a, noop("b", 4, [a])]))
-    _, alive_launch = lp.checkout_fw(fw_id=1)
-    _, lost_launch = lp.checkout_fw(fw_id=3)
+    _, alive_launch = lp.claim_to_run(fw_id=1)
+    _, lost_launch = lp.claim_to_run(fw_id=3)
     assert lp.future_run_exists(lost_after=600) and lp.count_upcoming() == 2
     clock.advance(400)
     lp.ping_launch(alive_launch)  # the rocket of firework 1 is alive; that of firework 3 is not
@@ -122,7 +122,7 @@ def test_an_idle_rocket_polls_lightly_and_ends_soon_after_the_run(store, tmp_pat
     lp = LaunchPad(store)
     parent = noop("parent", 1)
     lp.add_wf(Workflow([parent, noop("child", 2, [parent]), noop("first", 3)]))
-    _, launch_id = lp.checkout_fw(fw_id=1)  # another rocket runs the parent
+    _, launch_id = lp.claim_to_run(fw_id=1)  # another rocket runs the parent
     counting = CountingStore(store)
     done = {}
 
@@ -304,7 +304,7 @@ def test_demand_counts_the_children_of_running_fireworks(lp, tmp_path):
     root = noop("root", 1)
     lp.add_wf(Workflow([root] + [noop(f"branch{i}", 2 + i, [root]) for i in range(4)]))
     lp.add_wf(noop("gpu only", 10, _category="gpu"))
-    lp.checkout_fw(fw_id=1)  # the first pilot runs the root
+    lp.claim_to_run(fw_id=1)  # the first pilot runs the root
     launcher = QueueLauncher(lp, Queue(queued=1), FWorker(category="__none__"), launch_dir=str(tmp_path))
     first = launcher.demand(maxjobs_queue=4)
     assert (first.ready, first.upcoming, first.queued, first.wanted) == (0, 4, 1, 3)

@@ -141,8 +141,8 @@ def test_a_lost_or_interrupted_launch_resumes_at_its_last_checkpoint(store):
     lp = LaunchPad(store, clock=clock)
     lp.add_wf(Firework(ScriptTask(script="true"), name="lost early"))
     lp.add_wf(Firework(ScriptTask(script="true"), name="lost late"))
-    _, early = lp.checkout_fw(fw_id=1)
-    _, late = lp.checkout_fw(fw_id=2)
+    _, early = lp.claim_to_run(fw_id=1)
+    _, late = lp.claim_to_run(fw_id=2)
     point = {"_task_n": 1, "_all_stored_data": {"a": 1}, "_all_update_spec": {"x": 2}, "_all_mod_spec": []}
     assert lp.ping_launch(late, checkpoint=point) is True
     assert get_recovery(lp.store, late) is None  # still running: nothing to resume

@@ -161,7 +161,7 @@ def test_rapidfire_waits_for_fireworks_running_elsewhere(sqlite_lp, in_tmp):
     a = Firework(PyTask(func="math.floor", args=[1]), fw_id=1)
     b = Firework(PyTask(func="math.floor", args=[1]), fw_id=2, parents=[a])
     lp.add_wf(Workflow([a, b]))
-    fw, launch_id = lp.checkout_fw()  # another node runs fw 1
+    fw, launch_id = lp.claim_to_run()  # another node runs fw 1
     naps = []
 
     def elsewhere_finishes(seconds):
@@ -185,7 +185,7 @@ def test_nlaunches_max_loops_and_timeout(sqlite_lp, in_tmp):
 def test_heartbeat_pings_and_notices_fencing(sqlite_lp, in_tmp):
     lp = sqlite_lp
     lp.add_wf(Firework(PyTask(func="math.floor", args=[1])))
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     first = lp.get_launch(launch_id)["last_ping"]
     beat = Heartbeat(lp, interval=0.05)
     beat.watch(launch_id)

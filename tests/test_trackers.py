@@ -130,7 +130,7 @@ def test_a_bad_tracker_fizzles_with_a_reason(lp, tmp_path):
 
 def test_a_ping_carries_trackers_in_its_one_write(lp, tmp_path):
     lp.add_wf(Firework(ScriptTask(script="true")))
-    _fw, launch_id = lp.checkout_fw(launch_dir=str(tmp_path))
+    _fw, launch_id = lp.claim_to_run(launch_dir=str(tmp_path))
     writes = []
     real = lp.store.update_launch
     lp.store.update_launch = lambda *a, **k: writes.append(a) or real(*a, **k)
@@ -143,7 +143,7 @@ def test_a_ping_carries_trackers_in_its_one_write(lp, tmp_path):
 def test_heartbeat_records_tails_while_the_firework_runs(sqlite_lp, tmp_path):
     lp = sqlite_lp
     lp.add_wf(Firework(ScriptTask(script="true")))
-    _fw, launch_id = lp.checkout_fw(launch_dir=str(tmp_path))
+    _fw, launch_id = lp.claim_to_run(launch_dir=str(tmp_path))
     (tmp_path / "log").write_text("a\nb\n")
     beat = Heartbeat(lp, interval=0.05)
     beat.watch(launch_id)
@@ -329,7 +329,7 @@ def test_trackers_recorded_when_rlaunch_is_stopped(env):
 def test_a_tracker_that_cannot_be_read_never_stops_the_heartbeat(sqlite_lp, tmp_path):
     lp = sqlite_lp
     lp.add_wf(Firework(ScriptTask(script="true")))
-    _fw, launch_id = lp.checkout_fw(launch_dir=str(tmp_path))
+    _fw, launch_id = lp.claim_to_run(launch_dir=str(tmp_path))
     first = lp.get_launch(launch_id)["last_ping"]
     beat = Heartbeat(lp, interval=0.05)
     beat.watch(launch_id)

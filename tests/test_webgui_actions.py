@@ -150,7 +150,7 @@ def test_graph_groups_dense_layers_expands_pins_and_finds(bare, lp):
 
 def test_live_data_of_a_running_firework_and_the_runtime_of_an_interrupted_one(bare, lp, tmp_path):
     chain(lp, 2)
-    fw, launch_id = lp.checkout_fw(fw_id=1, launch_dir=str(tmp_path), host="node1", ip="10.0.0.1")
+    fw, launch_id = lp.claim_to_run(fw_id=1, launch_dir=str(tmp_path), host="node1", ip="10.0.0.1")
     lp.ping_launch(
         launch_id, trackers=[{"filename": "progress.txt", "nlines": 2, "content": "step 2\nstep 3"}]
     )
@@ -168,14 +168,14 @@ def test_live_data_of_a_running_firework_and_the_runtime_of_an_interrupted_one(b
 
 def test_a_script_task_without_output_files_says_where_its_output_went(bare, lp, tmp_path):
     lp.add_wf(Workflow([Firework(ScriptTask(script="echo hi"), fw_id=1)], name="quiet"))
-    fw, launch_id = lp.checkout_fw(fw_id=1, launch_dir=str(tmp_path), host="node1", ip="10.0.0.1")
+    fw, launch_id = lp.claim_to_run(fw_id=1, launch_dir=str(tmp_path), host="node1", ip="10.0.0.1")
     lp.complete_launch(launch_id, fw_id=1)
     page = bare.get("/fireworks/1").get_data(as_text=True)
     assert f"No *.out, *.err or *.log file in the launch directory {tmp_path}." in page
     assert "stdout not saved: it went to the rlaunch process&#39;s own output" in page
     assert "set stdout_file/stderr_file" in page
     lp.add_wf(Workflow([Firework(ScriptTask(script="echo hi"), fw_id=1)], name="elsewhere"))
-    fw, launch_id = lp.checkout_fw(fw_id=2, launch_dir="/on/another/host", host="node2", ip="10.0.0.2")
+    fw, launch_id = lp.claim_to_run(fw_id=2, launch_dir="/on/another/host", host="node2", ip="10.0.0.2")
     lp.complete_launch(launch_id, fw_id=2)
     elsewhere = bare.get("/fireworks/2").get_data(as_text=True)
     assert "The launch directory /on/another/host cannot be read from this server" in elsewhere

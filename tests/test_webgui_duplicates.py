@@ -71,7 +71,7 @@ def test_a_duplicate_that_took_over_a_finished_run_shows_it(lp, tmp_path):
 def test_a_duplicate_following_a_running_run_is_live_on_it(lp, tmp_path):
     lp.add_wf(twin("original"))
     lp.add_wf(twin("copy"))
-    fw, launch_id = lp.checkout_fw(launch_dir=str(tmp_path))
+    fw, launch_id = lp.claim_to_run(launch_dir=str(tmp_path))
     assert launch_rocket(lp, launch_root=str(tmp_path)) is None  # the copy follows the run
     copy = next(d["fw_id"] for d in lp.get_fws({"name": "copy"}, fields=["fw_id"]))
     assert lp.get_fw_dict(copy)["state"] == "RUNNING"

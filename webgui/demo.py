@@ -64,7 +64,7 @@ def record_launch(lp, fw_id, state, launch_dir, host="node042", **result):
 
     The ip is given so the made-up host name is never looked up in DNS.
     """
-    fw, launch_id = lp.checkout_fw(fw_id=fw_id, launch_dir=launch_dir, host=host, ip="10.0.0.42")
+    fw, launch_id = lp.claim_to_run(fw_id=fw_id, launch_dir=launch_dir, host=host, ip="10.0.0.42")
     if fw is None:
         raise RuntimeError(f"firework {fw_id} is not READY")
     _write_outputs(launch_dir, fw["name"], failed=state == LaunchState.FIZZLED)

@@ -71,7 +71,7 @@ def run_steps(lp, clock, fw_ids, end, rng, out):
     started = []
     for fw_id in fw_ids:
         clock.now += timedelta(seconds=rng.uniform(2, 30))
-        _, launch_id = lp.checkout_fw(
+        _, launch_id = lp.claim_to_run(
             fw_id=fw_id, launch_dir=f"/scratch/{fw_id}", host=rng.choice(HOSTS), ip="10.0.0.9"
         )
         typical = dict(STEPS)[lp.get_fws({"fw_id": fw_id}, fields=["name"])[0]["name"].split(" mp-")[0]]

@@ -26,7 +26,7 @@ TAG = "__gateway__"
 # (a claim, a completion, a hand-back) are answered once per request id.
 ROCKET_METHODS = frozenset(
     {
-        "checkout_fw",
+        "claim_to_run",
         "set_launch_dir",
         "ping_launch",
         "complete_launch",
@@ -41,7 +41,7 @@ ROCKET_METHODS = frozenset(
         "record_tracking",
     }
 )
-ONCE_ONLY = frozenset({"checkout_fw", "complete_launch", "finish_and_checkout", "interrupt_launch"})
+ONCE_ONLY = frozenset({"claim_to_run", "complete_launch", "finish_and_checkout", "interrupt_launch"})
 # Arguments that are themselves a call's arguments, tagged one level down (a rapidfire
 # rocket's next claim, sent with its completion).
 NESTED = frozenset({"checkout"})

@@ -197,7 +197,7 @@ class GatewayApp:
     def _done_before(self, name, kwargs):
         """What an earlier attempt of a retried call did, when the reply was lost with a
         gateway restart; _NOT_DONE when it left no trace."""
-        if name == "checkout_fw" and kwargs.get("launch_dir"):
+        if name == "claim_to_run" and kwargs.get("launch_dir"):
             return self._claimed_before(kwargs)
         if name == "complete_launch":
             return self._completed_before(kwargs)
@@ -217,7 +217,7 @@ class GatewayApp:
         complete = {k: v for k, v in kwargs.items() if k != "checkout"}
         if self._completed_before(complete) is _NOT_DONE:
             return _NOT_DONE
-        return (*self.lp.checkout_fw(**checkout), None) if checkout else (None, None, None)
+        return (*self.lp.claim_to_run(**checkout), None) if checkout else (None, None, None)
 
     def _claimed_before(self, kwargs):
         found = self.lp.get_launches(

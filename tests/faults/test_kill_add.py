@@ -152,7 +152,7 @@ def test_mongodb_delete_cut_short_is_finished_by_the_fix(tmp_path):
     lp = make_lp("mongomock", tmp_path)
     lp.add_wf(_chain(5))
     lp.add_wf(_chain(2, "other"))
-    fw, launch_id = lp.checkout_fw()
+    fw, launch_id = lp.claim_to_run()
     lp.complete_launch(launch_id, fw_id=fw["fw_id"])
     lp.store.launches = Crashing(lp.store.launches, "delete_many")
     with pytest.raises(Crash):
@@ -185,6 +185,6 @@ def test_mongodb_append_cut_short_is_completed_by_the_fix(tmp_path):
     report = check(lp, fix=True, grace_secs=0)
     assert [p.kind for p in report.problems] == ["one_sided_link"] and report.ok, report.lines()
     assert sorted(lp.get_fw_dict(1)["children"]) == [2, 3]
-    while lp.checkout_fw()[0] is not None:
+    while lp.claim_to_run()[0] is not None:
         pass
     assert_clean(lp)

@@ -84,14 +84,14 @@ def clp(request, tmp_path):
 
 def lose(lp, fw_id=1, fizzle=False):
     """Claim ``fw_id`` and let its heartbeat go stale until it is declared lost."""
-    fw, launch_id = lp.checkout_fw(fw_id=fw_id)
+    fw, launch_id = lp.claim_to_run(fw_id=fw_id)
     lp.clock.advance(2 * 3600)
     assert lp.detect_lostruns(3600, rerun=not fizzle, fizzle=fizzle)[0] == [launch_id]
     return launch_id
 
 
 def complete(lp, fw_id, action=None, state="COMPLETED"):
-    fw, launch_id = lp.checkout_fw(fw_id=fw_id)
+    fw, launch_id = lp.claim_to_run(fw_id=fw_id)
     assert fw is not None
     lp.complete_launch(launch_id, action or FWAction(), state=state, fw_id=fw_id)
     return launch_id
@@ -116,7 +116,7 @@ def test_late_result_before_the_rerun_started(clp, tmp_path):
 def test_late_result_while_the_rerun_runs(clp, tmp_path):
     clp.add_wf(parents_and_child(tmp_path / "log"))
     lost = lose(clp)
-    fw, rerun = clp.checkout_fw(fw_id=1)
+    fw, rerun = clp.claim_to_run(fw_id=1)
     late(clp, lost)
     assert state(clp, 1)["state"] == "RUNNING" and state(clp, 1)["current_launch"] == rerun
     clp.complete_launch(rerun, FWAction(), fw_id=1)

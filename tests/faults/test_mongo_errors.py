@@ -49,7 +49,7 @@ def states(lp):
 
 
 def run_one(lp, fw_id=None):
-    fw_doc, launch_id = lp.checkout_fw(fw_id=fw_id)
+    fw_doc, launch_id = lp.claim_to_run(fw_id=fw_id)
     lp.complete_launch(launch_id, FWAction(), fw_id=fw_doc["fw_id"])
     return fw_doc["fw_id"]
 
@@ -93,7 +93,7 @@ def test_lost_reply_to_a_claim_does_not_claim_a_second_firework():
     lp.add_wf(Workflow([fw("a"), fw("b")]))
     lp.store.next_ids("launch")  # the counter call is not the one that fails
     faults.script = [("fireworks.find_one_and_update", "after")]
-    claimed, launch_id = lp.checkout_fw()
+    claimed, launch_id = lp.claim_to_run()
     assert faults.injected
     assert lp.fw_state_counts() == {"RUNNING": 1, "READY": 1}
     assert lp.get_fw_dict(claimed["fw_id"])["current_launch"] == launch_id
@@ -103,7 +103,7 @@ def test_lost_reply_to_a_claim_does_not_claim_a_second_firework():
 def test_lost_reply_to_a_completion_is_not_taken_for_a_fenced_launch():
     lp, faults = flaky_lp()
     lp.add_wf(fan_in())
-    claimed, launch_id = lp.checkout_fw()
+    claimed, launch_id = lp.claim_to_run()
     faults.script = [("fireworks.update_one", "after")]
     lp.complete_launch(launch_id, FWAction(), fw_id=claimed["fw_id"])  # no StaleLaunchError
     assert faults.injected
@@ -124,7 +124,7 @@ def test_lost_reply_to_a_release_does_not_free_the_child_early():
 def test_lost_reply_to_a_heartbeat_still_counts():
     lp, faults = flaky_lp()
     lp.add_wf(fan_in())
-    claimed, launch_id = lp.checkout_fw()
+    claimed, launch_id = lp.claim_to_run()
     faults.script = [("launches.update_one", "after")]
     assert lp.ping_launch(launch_id) is True
     assert faults.injected
@@ -175,7 +175,7 @@ def test_an_outage_that_lasts_ends_in_one_clear_error():
     lp.add_wf(fan_in())
     faults.always = "*"
     with pytest.raises(StoreUnavailableError) as err:
-        lp.checkout_fw()
+        lp.claim_to_run()
     message = str(err.value)
     assert message.startswith("cannot reach mongomock:flaky_") and "after 6 tries" in message
     assert "AutoReconnect" in message or "ServerSelectionTimeoutError" in message
@@ -204,7 +204,7 @@ def test_a_completion_cut_short_by_an_outage_is_finished_by_the_retry():
     lp, faults = flaky_lp()
     lp.add_wf(fan_in())
     run_one(lp, fw_id=2)
-    claimed, launch_id = lp.checkout_fw(fw_id=1)
+    claimed, launch_id = lp.claim_to_run(fw_id=1)
     faults.script = [("launches.update_one", "before")] * 6  # closing the launch fails 6 times
     with pytest.raises(StoreUnavailableError):
         lp.complete_launch(launch_id, FWAction(), fw_id=1)

@@ -68,7 +68,7 @@ def test_signal_during_the_completion_waits_for_it(monkeypatch, tmp_path, backen
 def test_signal_during_the_claim_hands_the_firework_back(monkeypatch, tmp_path, backend):
     lp = make_lp(backend, tmp_path)
     lp.add_wf(recording_fw("a", tmp_path / "ran.log"))
-    _signal_during(monkeypatch, lp, "checkout_fw")
+    _signal_during(monkeypatch, lp, "claim_to_run")
     with pytest.raises(RocketInterrupted):
         launch_rocket(lp, launch_root=str(tmp_path), ping_interval=0)
     assert lp.fw_state_counts() == {"READY": 1}
@@ -83,7 +83,7 @@ def test_signal_between_fireworks_stops_rapidfire_at_once(monkeypatch, tmp_path)
     lp = make_lp("sqlite", tmp_path)
     lp.add_wf(Workflow([recording_fw(str(i), tmp_path / "ran.log") for i in range(3)]))
     _signal_during(monkeypatch, lp, "future_run_exists")
-    monkeypatch.setattr(lp, "checkout_fw", _only_once(lp.checkout_fw))
+    monkeypatch.setattr(lp, "claim_to_run", _only_once(lp.claim_to_run))
     with pytest.raises(RocketInterrupted):
         rapidfire(lp, launch_root=str(tmp_path), sleep_time=0, ping_interval=0)
     assert lp.fw_state_counts() == {"COMPLETED": 1, "READY": 2}

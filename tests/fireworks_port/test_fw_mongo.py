@@ -131,7 +131,7 @@ def test_offline_fw_passinfo(lp, here, fworker, monkeypatch):
     _recover_offline_runs(lp)
     child, _ = _offline_run(lp, fworker, folders[2], monkeypatch)
     _recover_offline_runs(lp)
-    child_fw = lp.get_fw_by_id(child["fw_id"])
+    child_fw = lp.get_fw_by_id(child.fw_id)
     assert set(child_fw.spec["input_array"]) == {2, 3, 4}
     assert child_fw.launches[0].action.stored_data["sum"] == 9
 

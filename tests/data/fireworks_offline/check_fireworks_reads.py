@@ -90,7 +90,7 @@ def starshell_prepare(root):
         lp.add_wf(wf)
         launch_dir = os.path.join(root, "runs", case)
         os.makedirs(launch_dir)
-        fw, launch_id = lp.reserve_fw(worker, launch_dir=launch_dir)
+        fw, launch_id = lp.claim_for_queue(worker, launch_dir=launch_dir)
         prepare_offline_run(lp, fw, launch_id, launch_dir, worker)
         plan.append(
             {"case": case, "workflow": wf, "fw_id": fw["fw_id"], "launch_id": launch_id, "dir": launch_dir}
@@ -133,7 +133,7 @@ def fireworks_node(root):
     lp.add_wf(workflow("plain", 1))
     launch_dir = os.path.join(root, "mixed")
     os.makedirs(launch_dir)
-    fw, launch_id = lp.reserve_fw(WorkerFilter(name="login"), launch_dir=launch_dir)
+    fw, launch_id = lp.claim_for_queue(WorkerFilter(name="login"), launch_dir=launch_dir)
     prepare_offline_run(lp, fw, launch_id, launch_dir, WorkerFilter(name="login"))
     rlaunch = os.path.join(os.path.dirname(FIREWORKS_PYTHON), "rlaunch")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FW_", "STARSHELL_"))}
