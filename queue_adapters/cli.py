@@ -165,7 +165,7 @@ def build_parser():
         type=count,
         default=10,
         metavar="N",
-        help="at most N of our jobs (named job_name) queued or running (default 10)",
+        help="at most N of our jobs (named job_name) queued or running in the qadapter's queue (default 10)",
     )
     rapid.add_argument(
         "-b",

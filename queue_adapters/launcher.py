@@ -340,7 +340,9 @@ class QueueLauncher:
         only reserve READY ones), the WAITING children of running fireworks: a
         wide step then gets its pilots while its parent runs, not a round later.
         """
-        queued = self.adapter.count_jobs(self.adapter.job_name)
+        # Our pilots in the qadapter's queue, as FireWorks counts there (docs/fireworks.md:
+        # only jobs named job_name, since the count is also taken off the work).
+        queued = self.adapter.count_jobs(self.adapter.job_name, queue=self.adapter.queue)
         limit = maxjobs_queue + queued
         ready = self.lp.count_ready(self.filter, limit=limit)
         upcoming = 0

@@ -65,9 +65,12 @@ class FakeSlurm:
         if "--partition=nope" in text:
             return 1, "", BAD_PARTITION
         name = re.search(r"--job-name=(\S+)", text).group(1)
+        partition = re.search(r"--partition=(\S+)", text)
         job_id = str(self.next_id)
         self.next_id += 1
         self.jobs[job_id] = {"name": name, "state": "PENDING", "script": text, "cwd": cwd}
+        if partition:
+            self.jobs[job_id]["partition"] = partition.group(1)
         return 0, f"{job_id}\n", ""
 
     def squeue(self, argv, cwd):
@@ -75,10 +78,13 @@ class FakeSlurm:
             job = self.jobs.get(argv[argv.index("-j") + 1])
             return (0, f"{job['state']}\n", "") if job else (1, "", INVALID_ID)
         name = argv[argv.index("-n") + 1] if "-n" in argv else None
+        partition = argv[argv.index("-p") + 1] if "-p" in argv else None
         lines = [
             f"{i} {j['state']}"
             for i, j in self.jobs.items()
-            if j["state"] in ("PENDING", "RUNNING", "COMPLETING") and (name is None or j["name"] == name)
+            if j["state"] in ("PENDING", "RUNNING", "COMPLETING")
+            and (name is None or j["name"] == name)
+            and (partition is None or j.get("partition") == partition)
         ]
         return 0, "".join(line + "\n" for line in lines), ""
 
@@ -335,13 +341,14 @@ def test_top_up_submits_no_more_than_the_ready_work(lp, slurm, make_launcher):
 def test_top_up_stops_at_maxjobs_queue_and_counts_only_our_jobs(lp, slurm, make_launcher):
     add_fws(lp, 9)
     slurm.jobs["99"] = {"name": "someone-else", "state": "RUNNING", "script": "", "cwd": None}
+    slurm.jobs["98"] = {"name": "pilot", "state": "PENDING", "partition": "long", "script": "", "cwd": None}
     launcher = make_launcher()
     assert len(launcher.top_up(4).submitted) == 4
     assert launcher.top_up(4).submitted == []
-    slurm.set_state("COMPLETED", *[j for j in slurm.jobs if j != "99"][:2])
+    slurm.set_state("COMPLETED", *[j for j in slurm.jobs if j not in ("98", "99")][:2])
     refill = launcher.top_up(4)
-    assert (refill.queued, len(refill.submitted)) == (2, 2)
-    assert ["squeue", "-h", "-u", "alice", "-o", "%i %T", "-n", "pilot"] in slurm.calls
+    assert (refill.queued, len(refill.submitted)) == (2, 2)  # the pilot in "long" is another queue's
+    assert ["squeue", "-h", "-u", "alice", "-o", "%i %T", "-n", "pilot", "-p", "debug"] in slurm.calls
 
 
 def test_ready_work_counts_only_what_the_worker_may_run(lp, make_launcher):

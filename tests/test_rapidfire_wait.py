@@ -292,11 +292,12 @@ class Queue:
 
     q_type = "none"
     job_name = "pilot"
+    queue = None
 
     def __init__(self, queued):
         self.queued = queued
 
-    def count_jobs(self, name):
+    def count_jobs(self, name, queue=None):
         return self.queued
 
 

@@ -130,6 +130,12 @@ class QueueAdapter:
         """The name the launcher counts its pilots by (FireWorks' default: FW_job)."""
         return self.config.params["job_name"]
 
+    @property
+    def queue(self) -> Optional[str]:
+        """The qadapter's ``queue`` (partition) its jobs go to and are counted in; None:
+        the scheduler's default, and every queue is counted (as FireWorks counts)."""
+        return self.config.params.get("queue") or None
+
     def __repr__(self):
         return f"{type(self).__name__}(source={self.config.source!r})"
 
