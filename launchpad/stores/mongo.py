@@ -292,15 +292,19 @@ class MongoStore(Store):
         # workflow lists, which the checker removes; never a workflow missing pieces.
         insert_fws = self._insert_once(self.fireworks, "fw_id", _listing_launches(fireworks))
 
+        insert_wf = []  # made once, so that a retry knows it tried before
+
         def insert():
             insert_fws()
-            members = fireworks or list(  # an import inserts its fireworks first
-                self.fireworks.find(
-                    {"wf_id": wf["wf_id"]}, {"_id": 0, "fw_id": 1, "children": 1, "parents": 1}
+            if not insert_wf:
+                members = fireworks or list(  # an import inserts its fireworks first
+                    self.fireworks.find(
+                        {"wf_id": wf["wf_id"]}, {"_id": 0, "fw_id": 1, "children": 1, "parents": 1}
+                    )
                 )
-            )
-            doc = {**mongo_shape.workflow_in(wf), **mongo_shape.links_of(members)}
-            self._insert_once(self.workflows, "wf_id", [doc])()
+                doc = {**mongo_shape.workflow_in(wf), **mongo_shape.links_of(members)}
+                insert_wf.append(self._insert_once(self.workflows, "wf_id", [doc]))
+            insert_wf[0]()
 
         try:
             self._guard(insert)
