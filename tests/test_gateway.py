@@ -783,6 +783,28 @@ def test_a_request_larger_than_the_limit_gets_413_before_it_is_read(lp, served, 
     assert client_lp.count_ready() == 0  # and the connection serves the next call
 
 
+def test_a_rockets_calls_on_the_embedded_store_run_on_the_event_loop(lp, served):
+    """On SQLite a rocket's call is made on the event loop (no hand-over between threads);
+    reads, and everything on MongoDB, on the pool."""
+    server, client_lp = served
+    threads = {}
+    for name in ("count_ready", "fw_state_counts"):
+        real = getattr(lp, name)
+        setattr(
+            lp,
+            name,
+            lambda _real=real, _name=name, **kw: (
+                threads.update({_name: threading.current_thread().name}),
+                _real(**kw),
+            )[1],
+        )
+    client_lp.count_ready()
+    client_lp.fw_state_counts()
+    on_sqlite = lp.store.kind == "sqlite"
+    assert threads["count_ready"].startswith("gateway") != on_sqlite
+    assert threads["fw_state_counts"].startswith("gateway")
+
+
 def test_calls_run_on_at_most_threads_threads_and_idle_connections_hold_none(lp, tmp_path):
     """--threads bounds the calls worked on at once, and a kept-alive connection waiting
     for its rocket's next call holds no thread: many idle rockets never keep a busy one
@@ -794,7 +816,7 @@ def test_calls_run_on_at_most_threads_threads_and_idle_connections_hold_none(lp,
     threading.Thread(target=server.serve, daemon=True).start()
     token = (tmp_path / "gw.token").read_text().splitlines()[1].split()[0]
     running, peak, lock = [0], [0], threading.Lock()
-    real = lp.count_ready
+    real = lp.fw_state_counts
 
     def slow_count(**kwargs):
         with lock:
@@ -812,8 +834,8 @@ def test_calls_run_on_at_most_threads_threads_and_idle_connections_hold_none(lp,
         started = time.monotonic()
         assert GatewayClient(url_of(server), token).call("count_ready", {}) == 0
         assert time.monotonic() - started < 1.0, "idle connections kept a new one waiting"
-        lp.count_ready = slow_count
-        callers = [threading.Thread(target=c.call, args=("count_ready", {})) for c in idle]
+        lp.fw_state_counts = slow_count  # a read: on the pool on every store
+        callers = [threading.Thread(target=c.call, args=("fw_state_counts", {})) for c in idle]
         started = time.monotonic()
         for caller in callers:
             caller.start()
