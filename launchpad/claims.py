@@ -5,6 +5,7 @@ operation (``claim_firework``) inside one transaction with the launch it
 opens, so two rockets never run the same firework.
 """
 
+import dataclasses
 import functools
 import socket
 
@@ -78,14 +79,15 @@ def _checkout_once(store, clock, opened, worker, launch_dir, fw_id, host, ip, st
         last_ping=now,
         ping_interval=ping_interval,
     )
+    may_claim = _claim_filter(worker, fw_id)
     with store.transaction():
         if S.RESERVED.value not in states:  # the store claims, numbers and records in one go
             running = {"state": S.RUNNING.value, "updated_on": now}
             fw, launch_id = store.open_launch(
-                worker, running, launch.to_dict(), states=states, fw_id=fw_id, not_before=now
+                may_claim, running, launch.to_dict(), states=states, fw_id=fw_id, not_before=now
             )
         else:
-            fw, launch_id = _claim(store, worker, S.RUNNING.value, now, states=states, fw_id=fw_id)
+            fw, launch_id = _claim(store, may_claim, S.RUNNING.value, now, states=states, fw_id=fw_id)
         if fw is None:
             return None, None
         launch.launch_id, launch.fw_id = launch_id, fw["fw_id"]
@@ -98,6 +100,14 @@ def _checkout_once(store, clock, opened, worker, launch_dir, fw_id, host, ip, st
         opened.clear()
     opened[launch_id] = {"time_start": now, "state_history": launch.state_history}
     return fw, launch_id
+
+
+def _claim_filter(worker, fw_id):
+    """What a worker may claim. A firework named by id is claimed whatever the worker's
+    category and query, as FireWorks' checkout does (``rlaunch singleshot --fw_id``, a
+    reserved job's rocket); a firework pinned to a worker by name (``_fworker``) still runs
+    only there."""
+    return worker if fw_id is None else dataclasses.replace(worker, category=None, query={})
 
 
 def _claim(store, worker, state, now, **options):
@@ -157,7 +167,7 @@ def claim_for_queue(store, clock, worker=None, launch_dir="", fw_id=None, host=N
     worker = worker_filter(worker)  # FireWorks passes its FWorker
     now = timestamp(clock)
     with store.transaction():
-        fw, launch_id = _claim(store, worker, S.RESERVED.value, now, fw_id=fw_id)
+        fw, launch_id = _claim(store, _claim_filter(worker, fw_id), S.RESERVED.value, now, fw_id=fw_id)
         if fw is None:
             return None, None
         store.insert_launch(

@@ -248,6 +248,43 @@ def test_checkout_fw_takes_what_the_fworker_query_allows(lp):
         lp.checkout_fw(FWorker(), "/scratch/any", state="COMPLETED")
 
 
+def test_a_firework_named_by_id_is_checked_out_whatever_the_fworker_rules(lp):
+    """FireWorks' checkout with ``fw_id`` overrides the FWorker's category and query
+    (``rlaunch singleshot --fw_id`` runs that firework); a ``_fworker`` pin still holds."""
+    gpu = echo("gpu", -1, spec={"_category": "gpu", "kind": "gpu"})
+    pinned = echo("pinned", -2, spec={"_fworker": "login1"})
+    queued = echo("queued", -3, spec={"_category": "gpu"})
+    lp.add_wf(Workflow([gpu, pinned, queued]))  # renumbers the objects in place
+    cpu = FWorker(name="node7", category="cpu", query={"spec.kind": "cpu"})
+    assert lp.checkout_fw(cpu, "/scratch/cpu") == (None, None)
+    fw, launch_id = lp.checkout_fw(cpu, "/scratch/cpu", fw_id=gpu.fw_id)
+    assert (fw.name, fw.state) == ("gpu", "RUNNING")
+    assert fw.launches[0].fworker.category == "cpu"  # the launch records who ran it
+    assert lp.checkout_fw(cpu, "/scratch/cpu", fw_id=pinned.fw_id) == (None, None)
+    fw, _ = lp.reserve_fw(cpu, "/scratch/queued", fw_id=queued.fw_id)
+    assert (fw.name, fw.state) == ("queued", "RESERVED")
+
+
+def test_rlaunch_singleshot_fw_id_runs_a_firework_of_another_category(tmp_path):
+    """The user's command: a worker file for cpu fireworks, ``--fw_id`` names a gpu one."""
+    from tests.user_commands import new_user
+
+    user = new_user(tmp_path)
+    (user.work / "wf.yaml").write_text(
+        "fws:\n- fw_id: 1\n  name: gpu\n  spec:\n    _category: gpu\n    _tasks:\n"
+        "    - _fw_name: ScriptTask\n      script: echo ran > ran.txt\n"
+    )
+    (user.work / "cpu_worker.yaml").write_text("name: node7\ncategory: cpu\n")
+    assert user.run("lpad", "add", "wf.yaml").returncode == 0
+    refused = user.run("rlaunch", "-w", "cpu_worker.yaml", "singleshot")
+    assert refused.returncode == 0 and not (user.work / "ran.txt").exists()
+    ran = user.run("rlaunch", "-w", "cpu_worker.yaml", "singleshot", "--fw_id", "1")
+    assert ran.returncode == 0, ran.stderr
+    assert (user.work / "ran.txt").read_text() == "ran\n"
+    states = user.run("lpad", "get_fws", "-i", "1", "-d", "more")
+    assert '"COMPLETED"' in states.stdout, states.stdout
+
+
 # ---- raw collections --------------------------------------------------------------
 
 
