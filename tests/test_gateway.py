@@ -428,6 +428,15 @@ def test_a_request_without_a_valid_token_gets_401_and_changes_nothing(
     assert token not in gateway.errors() and "worker-two-token" not in gateway.errors()
 
 
+def test_sigterm_just_after_the_gateway_started_stops_it(login, login_lp):
+    """A SIGTERM that comes before the server's own handlers are in place (the address
+    is printed first) stops it too, instead of being lost."""
+    for _ in range(4):
+        gw = Gateway(login).start()
+        gw.proc.send_signal(signal.SIGTERM)
+        assert gw.proc.wait(timeout=15) == 0
+
+
 def test_a_token_file_others_can_read_is_refused(login, tmp_path):
     token_file = login / "gateway.token"
     token_file.write_text("some-token\n")

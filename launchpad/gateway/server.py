@@ -347,6 +347,10 @@ class GatewayServer:
             self.app.pool.shutdown(wait=False)
             self._stopped.set()
 
+    def stop_soon(self):
+        """Ask the serving loop to stop (from a signal handler: no waiting)."""
+        self._server.should_exit = True
+
     def stop(self, timeout=60.0):
         """Stop serving (from another thread) and wait until the port is free."""
         self._server.should_exit = True
@@ -418,16 +422,18 @@ def url_of(server):
 def serve(server):
     """Serve until SIGTERM or Ctrl-C; requests under way are finished first.
 
-    uvicorn handles both signals while it serves and raises the one it got again
-    when it is done: the handlers in place then ignore it, so this returns 0."""
-    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
+    uvicorn handles both signals while it serves; one that comes before its
+    handlers are in place (just after the address is printed) stops it as soon as
+    it starts. uvicorn raises the signal it got again when it is done: this handler
+    takes it too, so this returns 0."""
+
+    def stop(signum, frame):
+        server.stop_soon()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.serve()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
-
-
-def _ignore(signum, frame):
-    """A signal uvicorn has already acted on."""
