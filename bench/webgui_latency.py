@@ -4,7 +4,7 @@ Builds an embedded store of N fireworks (bench/search_latency.py's builder:
 workflows of 5), runs the first firework of ``--launched`` workflows over the
 last two days (about 10% FIZZLED, with an error message, on 8 hosts) and adds
 webgui.demo_history's workflows for the timeline. Then starts ``lpad webgui``
-(cheroot) in its own process on that store and measures:
+(waitress) in its own process on that store and measures:
 
 - http: each URL through one keep-alive HTTP connection, gzip accepted as a
   browser does; median and 90th percentile of the wall time to the last byte;
