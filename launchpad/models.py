@@ -622,9 +622,8 @@ class Launch(OwnDatesSerializable):
 
     def to_dict(self) -> dict[str, Any]:
         """The launch record: fields that are set, with dates in the store's form."""
-        # the record's own values, not the properties' parsed forms (FWorker, datetimes)
         own = {"state": self._state, "fworker": self._fworker, "runtime_secs": self.runtime_secs}
-        own.update(time_start=self._time_start, time_end=self._time_end)
+        own.update(time_start=self._time_start, time_end=self._time_end)  # not parsed forms
         d = {name: own[name] if name in own else getattr(self, name) for name in self.FIELDS}
         for name in ("trackers", "state_history"):
             if not d[name]:

@@ -292,7 +292,7 @@ class MongoStore(Store):
         # workflow lists, which the checker removes; never a workflow missing pieces.
         insert_fws = self._insert_once(self.fireworks, "fw_id", _listing_launches(fireworks))
 
-        insert_wf = []  # made once, so that a retry knows it tried before
+        insert_wf: list = []  # made once, so that a retry knows it tried before
 
         def insert():
             insert_fws()
