@@ -84,7 +84,19 @@ class TaskNameWarning(UserWarning):
     """A Firetask class declares a short name another class already has (see AmbiguousTaskError)."""
 
 
-class InvalidQueryError(StarshellError, ValueError):
+class FWValueError(ValueError):
+    """FireWorks' own ValueError (``fireworks.utilities.exceptions``): a base of starshell's
+    errors for a missing id, a bad argument or a bad query, so a ported
+    ``except FWValueError`` catches them."""
+
+
+class LockedWorkflowError(StarshellError, ValueError):
+    """FireWorks' error for a workflow whose WFLock could not be taken, kept for ported
+    imports and ``except`` clauses: starshell never raises it, as it has no WFLock (each
+    change is one atomic store operation)."""
+
+
+class InvalidQueryError(StarshellError, FWValueError):
     """A user query is not valid JSON, or uses an operator we refuse to run."""
 
     exit_code = 2
@@ -94,7 +106,7 @@ class QueryTimeoutError(InvalidQueryError):
     """A query ran past its time budget and was stopped, so it cannot hold the store or the GUI."""
 
 
-class InvalidArgumentError(StarshellError, ValueError):
+class InvalidArgumentError(StarshellError, FWValueError):
     """A value given to a command has the wrong type or range."""
 
     exit_code = 2
@@ -107,7 +119,7 @@ class NoRawCollectionError(StarshellError, AttributeError):
     exit_code = 2
 
 
-class NotFoundError(StarshellError, ValueError):
+class NotFoundError(StarshellError, FWValueError):
     """A firework, workflow or launch id does not exist (FireWorks raises ValueError)."""
 
     exit_code = 3

@@ -353,6 +353,17 @@ def fireworks_setting(name):
     return FIREWORKS_DEFAULTS[name] if value is None else value
 
 
+def get_fworker(fworker=None):
+    """FireWorks' ``rocket_launcher.get_fworker``: ``fworker`` if given, else the worker of
+    the file FWORKER_LOC names (FW_config.yaml, or my_fworker.yaml), else the default."""
+    from .worker import FWorker, fworker_from_dict  # the worker's modules load only when asked
+
+    if fworker:
+        return fworker
+    path = fireworks_setting("FWORKER_LOC")
+    return fworker_from_dict(read_settings_file(path, "worker file"), source=path) if path else FWorker()
+
+
 def __getattr__(name):
     """``from launchpad.fw_config import LAUNCHPAD_LOC`` as from FireWorks' ``fw_config``:
     read when asked (nothing is rewritten at import); see ``fireworks_setting``."""

@@ -31,12 +31,17 @@ from . import (
     transitions,
 )
 from .config import LaunchpadConfig, config_from_dict, load_config
-from .errors import InvalidTransitionError, ResetRefusedError
+from .errors import FWValueError, InvalidTransitionError, LockedWorkflowError, ResetRefusedError
+from .fw_utilities import get_fw_logger
 from .models import Firework, FWAction, Launch, Workflow, as_workflow
 from .states import State, check_transition, is_legal
 from .stores import open_store
 from .stores.base import Doc, Fields, Query, Sort, Store, WorkerFilter
 from .timestamps import TIME_FORMAT, cutoff, local_day, system_clock, timestamp
+
+# FireWorks' LazyFirework is what get_wf_by_fw_id_lzyfw's workflow holds; ours loads every
+# firework whole in one query, so those are plain Fireworks.
+LazyFirework = Firework
 
 S = State
 
@@ -642,4 +647,8 @@ __all__ = [
     "InvalidTransitionError",
     "is_legal",
     "check_transition",
+    "FWValueError",
+    "LockedWorkflowError",
+    "LazyFirework",
+    "get_fw_logger",
 ]

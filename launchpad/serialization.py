@@ -106,8 +106,20 @@ def recursive_deserialize(func):
     return _decorator
 
 
+def get_default_serialization(cls):
+    """FireWorks' default name of a class, ``<top package>::<Class>``; a class defined in
+    ``__main__`` has none another process could import (FWSerializationError)."""
+    package = cls.__module__.split(".")[0]
+    if package == "__main__":
+        raise FWSerializationError(
+            f"{cls.__name__} is defined in the running script; define it in an importable module"
+        )
+    return f"{package}::{cls.__name__}"
+
+
 __all__ = [
     "DATETIME_HANDLER",
+    "get_default_serialization",
     "FWFormatError",
     "FWSerializable",
     "FWSerializationError",

@@ -11,15 +11,48 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import string
+import subprocess
 import warnings
 from typing import Any, Optional
 
 from launchpad.serializable import FWSerializable, serialize_fw
 
 
-class _ScriptTemplate(string.Template):
+class QScriptTemplate(string.Template):
+    """A submit script template: FireWorks' ``$${name}`` placeholders (``$$`` delimiter)."""
+
     delimiter = "$$"
+
+
+class Command:
+    """FireWorks' helper for a scheduler command run with a time limit, which adapters of
+    one's own call as ``Command("squeue -u me").run(timeout=30)``."""
+
+    def __init__(self, command):
+        self.command = shlex.split(command) if isinstance(command, str) else list(command)
+        self.status, self.output, self.error = None, "", ""
+
+    def run(self, timeout: Optional[float] = None, **kwargs):
+        """``(exit status, stdout, stderr)``; past ``timeout`` seconds the command is
+        terminated (a negative status); one that cannot start gives status -1."""
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        try:
+            process = subprocess.Popen(self.command, **kwargs)
+        except (OSError, ValueError) as exc:
+            self.status, self.error = -1, f"cannot run {self.command[:1]}: {exc}"
+            return self.status, self.output, self.error
+        try:
+            output, error = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            output, error = process.communicate()
+        self.output = output.decode("utf-8") if isinstance(output, bytes) else output
+        self.error = error.decode("utf-8") if isinstance(error, bytes) else error
+        self.status = process.returncode
+        return self.status, self.output, self.error
 
 
 _PLACEHOLDER = re.compile(r"\$\$\{?(\w+)")
@@ -55,7 +88,7 @@ class QueueAdapterBase(dict, FWSerializable):
             values.setdefault(key, value)
         values.setdefault("job_name", "FW_job")
         values["launch_dir"] = os.path.abspath(launch_dir)
-        filled = _ScriptTemplate(template).safe_substitute(values)
+        filled = QScriptTemplate(template).safe_substitute(values)
         return "\n".join(line for line in filled.split("\n") if "$$" not in line)
 
     def submit_to_queue(self, script_file: str) -> Any:
@@ -79,4 +112,4 @@ class QueueAdapterBase(dict, FWSerializable):
         return logging.getLogger(f"queue_adapters.{name}")
 
 
-__all__ = ["QueueAdapterBase"]
+__all__ = ["QueueAdapterBase", "QScriptTemplate", "Command"]

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from launchpad import fw_config
+from launchpad.fw_utilities import create_datestamp_dir, get_slug, log_exception
 from launchpad.serialization import load_object
 from launchpad.worker import FWorker
 
@@ -295,4 +296,12 @@ def _jobs_in_queue(qadapter, njobs_queue: int, sleep) -> int:
     raise RuntimeError("could not count the jobs in the queue: check the qadapter and the scheduler")
 
 
-__all__ = ["launch_rocket_to_queue", "rapidfire", "setup_offline_job"]
+__all__ = [
+    "launch_rocket_to_queue",
+    "rapidfire",
+    "setup_offline_job",
+    # FireWorks' queue_launcher helpers, for ported imports
+    "create_datestamp_dir",
+    "get_slug",
+    "log_exception",
+]

@@ -15,7 +15,8 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from launchpad.fw_config import load_fw_settings
+from launchpad.fw_config import get_fworker, load_fw_settings
+from launchpad.fw_utilities import create_datestamp_dir, get_fw_logger, log_multi, redirect_local
 from launchpad.states import State
 
 from .rocket import STOP_SIGNALS, Rocket, RocketInterrupted, interruptible
@@ -220,4 +221,16 @@ def multi(n, argv_tail, python=sys.executable, envs=None):
     return max(codes, key=abs) if codes else 0
 
 
-__all__ = ["launch_rocket", "rapidfire", "multi", "interruptible", "RocketInterrupted"]
+__all__ = [
+    "launch_rocket",
+    "rapidfire",
+    "multi",
+    "interruptible",
+    "RocketInterrupted",
+    # FireWorks' rocket_launcher helpers, for ported imports
+    "create_datestamp_dir",
+    "get_fw_logger",
+    "get_fworker",
+    "log_multi",
+    "redirect_local",
+]

@@ -17,7 +17,8 @@ import tempfile
 from typing import Any, Optional, Sequence
 
 from launchpad.config import config_to_dict
-from launchpad.errors import ConfigError
+from launchpad.errors import ConfigError, InvalidArgumentError
+from launchpad.fw_utilities import get_my_host, log_multi
 
 from .launcher import multi
 from .special_keys import NODE_LIST_ENV, SUB_NPROCS_ENV
@@ -25,14 +26,17 @@ from .special_keys import NODE_LIST_ENV, SUB_NPROCS_ENV
 log = logging.getLogger("rocket")
 
 
-def split_node_lists(num_jobs: int, total_node_list: Optional[Sequence[str]] = None, ppn: int = 1):
+def split_node_lists(num_jobs: int, total_node_list: Optional[Sequence[str]] = None, ppn: int = 24):
     """FireWorks' split: the distinct nodes, sorted, in ``num_jobs`` equal groups, each
-    process getting ``len(group) * ppn`` processors; without nodes, ``ppn`` each."""
+    process getting ``len(group) * ppn`` processors; without nodes, ``ppn`` each. An
+    uneven split is a ValueError, as in FireWorks."""
     if not total_node_list:
         return [None] * num_jobs, [ppn] * num_jobs
     nodes = sorted(set(total_node_list))
     if len(nodes) % num_jobs:
-        raise ConfigError(f"cannot share {len(nodes)} nodes equally among {num_jobs} rocket processes")
+        raise InvalidArgumentError(
+            f"cannot share {len(nodes)} nodes equally among {num_jobs} rocket processes"
+        )
     per_job = len(nodes) // num_jobs
     return [nodes[i : i + per_job] for i in range(0, len(nodes), per_job)], [per_job * ppn] * num_jobs
 
@@ -141,4 +145,11 @@ def _write(folder, name, data):
     return path
 
 
-__all__ = ["launch_multiprocess", "split_node_lists", "packing_envs", "read_nodefile"]
+__all__ = [
+    "launch_multiprocess",
+    "split_node_lists",
+    "packing_envs",
+    "read_nodefile",
+    "get_my_host",
+    "log_multi",
+]
