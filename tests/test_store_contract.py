@@ -244,6 +244,60 @@ def test_launches(store):
     assert store.find_launches({"state": "RUNNING", "last_ping": {"$lt": "z"}}) == []
 
 
+def test_newest_finished_launches_by_end_time(store):
+    """The web GUI's runtimes by task: finished launches since a time, newest end first."""
+    ends = {1: "2026-11-02T10:00:00", 2: "2026-11-03T09:00:00", 3: "2026-11-01T08:00:00", 4: "2026-10-01"}
+    for launch_id, end in ends.items():
+        state = "FIZZLED" if launch_id == 2 else "COMPLETED"
+        store.insert_launch(
+            {
+                "launch_id": launch_id,
+                "fw_id": 10 + launch_id,
+                "state": state,
+                "host": "h",
+                "time_start": "2026-09-30",
+                "time_end": end,
+                "action": {"big": "x" * 100},
+            }
+        )
+    store.insert_launch({"launch_id": 5, "fw_id": 15, "state": "RUNNING", "time_start": "2026-11-04"})
+    query = {"state": {"$in": ["COMPLETED", "FIZZLED"]}, "time_end": {"$gte": "2026-10-30"}}
+    fields = ["fw_id", "state", "time_start", "time_end"]
+    newest = store.find_launches(query, fields=fields, sort=[("time_end", -1)], limit=2)
+    assert newest == [
+        {"fw_id": 12, "state": "FIZZLED", "time_start": "2026-09-30", "time_end": "2026-11-03T09:00:00"},
+        {"fw_id": 11, "state": "COMPLETED", "time_start": "2026-09-30", "time_end": "2026-11-02T10:00:00"},
+    ]
+    every = store.find_launches(query, fields=["fw_id"], sort=[("time_end", -1)], limit=10)
+    assert every == [{"fw_id": 12}, {"fw_id": 11}, {"fw_id": 13}]
+
+
+def test_a_version_4_sqlite_file_gets_the_finished_launches_index(tmp_path):
+    """Schema 5's only change is an index: an older file gains it on first open."""
+    import sqlite3
+
+    from launchpad.stores import SQLiteStore
+    from launchpad.stores.schema import SCHEMA_VERSION
+
+    path = tmp_path / "launchpad.sqlite"
+    SQLiteStore(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX launches_ended")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    conn = store.conn()
+    assert SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN SELECT fw_id, state, time_start, time_end FROM launches "
+        "WHERE state IN ('COMPLETED', 'FIZZLED') AND time_end >= '2026' ORDER BY time_end DESC LIMIT 9"
+    ).fetchall()
+    assert "COVERING INDEX launches_ended" in str(plan)
+    store.close()
+
+
 def test_workflow_update_and_delete(store):
     add(store, [fw_doc(1), fw_doc(2)])
     store.insert_launch({"launch_id": 1, "fw_id": 1, "state": "RUNNING"})

@@ -224,6 +224,7 @@ class MongoStore(Store):
         self.launches.create_index("launch_id", unique=True)
         self.launches.create_index("fw_id")
         self.launches.create_index([("state", ASCENDING), ("last_ping", ASCENDING)])
+        self.launches.create_index([("time_end", DESCENDING), ("state", ASCENDING)])  # newest finished
 
     def _guard(self, operation, recover=None):
         """Run under the process lock; retry lost connections, then fail clearly.

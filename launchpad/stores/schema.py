@@ -6,7 +6,7 @@ changes, so stores written by an older starshell open without data loss.
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Column fields per table: {column: kind}. Everything else lives in ``doc``.
 TABLES = {
@@ -62,6 +62,7 @@ CREATE TABLE launches (
 CREATE INDEX launches_fw ON launches (fw_id);
 CREATE INDEX launches_state ON launches (state, last_ping);
 CREATE INDEX launches_reservation ON launches (reservation_id);
+CREATE INDEX launches_ended ON launches (state, time_end, fw_id, time_start);
 CREATE INDEX workflows_name ON workflows (name);
 CREATE TABLE names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, ascii INTEGER NOT NULL);
 CREATE INDEX names_non_ascii ON names (name_id) WHERE ascii = 0;
@@ -136,8 +137,15 @@ def _unset_priority_lowest(conn):
     )
 
 
+def _ended_index(conn):
+    """4 -> 5: the newest finished launches (the web GUI's runtimes by task) read from
+    an index of (state, time_end) that also holds the columns they show, not from each
+    finished launch's row and JSON."""
+    ensure_indexes(conn)
+
+
 # {from_version: function(conn)} each moving the file one version up.
-MIGRATIONS = {1: _links_to_edge_table, 2: _names_table, 3: _unset_priority_lowest}
+MIGRATIONS = {1: _links_to_edge_table, 2: _names_table, 3: _unset_priority_lowest, 4: _ended_index}
 
 
 def ensure_indexes(conn):
