@@ -84,6 +84,35 @@ def test_projection_sort_limit_skip(store):
     assert [d["fw_id"] for d in by_spec] == [3, 6, 1, 4, 7, 2, 5]
 
 
+def test_nested_projections_read_only_their_parts_the_same_way(store):
+    """Task lists as the web GUI's runtimes read them: SQLite takes the paths out of the
+    JSON; a missing part, a list on the way or a NaN reads the whole document, as before."""
+    tasks = [{"_fw_name": "ScriptTask", "script": "echo é"}]
+    specs = {
+        1: {"_tasks": tasks, "big": "x" * 500, "n": 1.0},
+        2: {"_tasks": None, "n": 1234567890123456789},
+        3: {"n": 2},  # no _tasks
+        4: {"_tasks": [], "n": [{"deep": 1}, {"deep": 2}]},  # a list on the way
+        5: {"_tasks": tasks, "n": float("nan")},  # no JSON to SQLite
+    }
+    add(store, [fw_doc(i, spec=spec) for i, spec in specs.items()])
+    docs = store.find_fireworks({}, fields=["fw_id", "spec._tasks", "state"], sort=[("fw_id", 1)])
+    # A spec without _tasks: no "spec" on SQLite, {} on MongoDB (as before the paths).
+    assert [d.get("spec") or None for d in docs] == [
+        {"_tasks": tasks},
+        {"_tasks": None},
+        None,
+        {"_tasks": []},
+        {"_tasks": tasks},
+    ]
+    assert [[k for k in d if k != "spec"] for d in docs] == [["fw_id", "state"]] * 5
+    two = store.find_fireworks({"fw_id": {"$in": [1, 2, 4]}}, fields=["spec.n", "spec._tasks"], limit=3)
+    assert two[0] == {"spec": {"n": 1.0, "_tasks": tasks}} and isinstance(two[0]["spec"]["n"], float)
+    assert two[1] == {"spec": {"n": 1234567890123456789, "_tasks": None}}
+    deep = store.find_fireworks({"fw_id": 4}, fields=["spec.n.deep"])
+    assert deep == [{"spec": {"n": [{"deep": 1}, {"deep": 2}]}}]
+
+
 def test_counts_by_state_and_per_workflow(store):
     add(store, [fw_doc(1), fw_doc(2, state="COMPLETED")], wf_id=1)
     add(store, [fw_doc(3, wf_id=2, state="FIZZLED")], wf_id=2)

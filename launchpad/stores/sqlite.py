@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 from ..errors import ConfigError, InvalidWorkflowError, StoreUnavailableError
 from ..query import QUERY_SECONDS, matches, project, resolved, select, sort_docs
 from ..states import State
-from . import sqlite_counts, sqlite_names
+from . import sqlite_counts, sqlite_names, sqlite_paths
 from .base import Doc, Fields, Query, Sort, Store, WorkerFilter, index_fields
 from .schema import SCHEMA_VERSION, TABLES, create_schema, ensure_indexes, migrate
 from .sqlite_filters import Subqueries, compile_filter, in_clause, sql_regex, vetted
@@ -108,7 +108,7 @@ class _Table:
             if self.names is not None and docs:
                 sqlite_names.moved_back(conn, self.name, min(d[self.key] for d in docs))
 
-    def find(self, query=None, fields=None, sort=None, limit=0, skip=0):
+    def find(self, query=None, fields=None, sort=None, limit=0, skip=0, json_paths=True):
         started = time.monotonic()
         subqueries = Subqueries(self.store.fireworks, self.name, paged=bool(limit))
         clauses, params, residual = compile_filter(vetted(query), self.columns, self.names, subqueries)
@@ -121,6 +121,13 @@ class _Table:
         fast = fields is not None and not residual and sql_sort and all(f in self.columns for f in plain)
         selected = plain + [self.key] if linked and self.key not in plain else plain
         sql = (f"SELECT {', '.join(selected)} FROM {self.name}" if fast and selected else self.select) + where
+        # Nested fields only (a firework's task list): SQLite extracts them, no whole document is decoded.
+        simple = json_paths and not (fast or residual or linked or not sql_sort)
+        paths = sqlite_paths.json_paths(fields, self.columns, self.link_fields) if simple else None
+        columns = [f for f in fields if f in self.columns] if paths else []
+        head, head_params = sqlite_paths.select_paths(columns, paths) if paths else (None, [])
+        if paths:
+            sql = f"SELECT {head} FROM {self.name}{where}"
         if sql_sort:
             sql += " ORDER BY " + ", ".join(f"{f} {'DESC' if d < 0 else 'ASC'}" for f, d in sort)
             if not residual and limit:
@@ -128,7 +135,14 @@ class _Table:
             elif not residual and skip:
                 sql += f" LIMIT -1 OFFSET {int(skip)}"
         conn = self.store.conn()
-        rows = self.store.retrying(lambda: conn.execute(sql, params).fetchall())
+        try:
+            rows = self.store.retrying(lambda: conn.execute(sql, head_params + params).fetchall())
+        except StoreUnavailableError as exc:  # NaN in a document: not JSON to SQLite
+            if not paths or "malformed JSON" not in str(exc):
+                raise
+            return self.find(query, fields, sort, limit, skip, json_paths=False)
+        if paths:
+            return sqlite_paths.projected(rows, columns, paths, fields)
         if fast and not linked:
             return [dict(zip(fields, row)) for row in rows]
         if fast:
