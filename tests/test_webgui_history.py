@@ -140,6 +140,18 @@ def test_runtimes_by_task_name(client):
     assert 0.4 * 1500 <= tasks["PyTask"]["median"] <= 1.8 * 1500
 
 
+def test_runtimes_from_stored_timestamps_of_any_form():
+    """The runtime of a launch, whatever form its stored times take (the fast path
+    subtracts parsed times; anything else goes through ``epoch``)."""
+    from webgui.activity import seconds_between
+
+    assert seconds_between("2026-11-30T01:00:00.250000", "2026-11-30T01:01:00.750000") == 60.5
+    assert seconds_between("2026-11-30 01:00:00", "2026-11-30T02:00:00") == 3600
+    assert seconds_between("2026-11-30T01:00:00+00:00", "2026-11-30T01:00:30") == 30  # aware and naive
+    assert seconds_between(None, "2026-11-30T01:00:30") is None
+    assert seconds_between("2026-11-30T01:00:00", "not a time") is None
+
+
 def test_timeline_puts_each_launch_on_its_host(client, history):
     lp, built = history
     wf_id = built["workflows"][0]
