@@ -6,6 +6,7 @@ and gives the fw_id of each matching launch, as FireWorks does.
 """
 
 from .errors import InvalidArgumentError, NotFoundError
+from .reads import last_change
 from .states import fireworks_workflow_state
 
 
@@ -42,12 +43,14 @@ def wf_summary_dict(store, fw_id, mode="more"):
     if member is None:
         raise NotFoundError(f"no firework with id {fw_id}")
     wf = store.get_workflow(member["wf_id"])
-    docs = store.find_fireworks({"wf_id": wf["wf_id"]}, ["fw_id", "name", "state", "children", "spec"])
+    docs = store.find_fireworks(
+        {"wf_id": wf["wf_id"]}, ["fw_id", "name", "state", "children", "spec", "updated_on"]
+    )
     summary = {"name": wf["name"], "created_on": wf["created_on"], "state": _state(docs)}
     if mode == "less":
         summary["states_list"] = "-".join(_short(d["state"]) for d in docs)
         return summary
-    summary["updated_on"] = wf["updated_on"]
+    summary["updated_on"] = last_change(wf, docs)
     key = {d["fw_id"]: f"{d['name']}--{d['fw_id']}" for d in docs}
     summary["states"] = {key[d["fw_id"]]: d["state"] for d in docs}
     launches = _launches_by_fw(store, list(key), mode == "reservations")

@@ -102,9 +102,16 @@ def workflow(store, wf_id):
         name=wf_doc["name"],
         metadata=wf_doc.get("metadata"),
         created_on=wf_doc["created_on"],
-        updated_on=wf_doc["updated_on"],
+        updated_on=last_change(wf_doc, docs),
         wf_id=wf_id,
     )
+
+
+def last_change(wf_doc, fw_docs):
+    """When a workflow last changed, as FireWorks' ``updated_on`` says: the latest of its
+    own and its fireworks' times (the stored workflow is not rewritten at every launch)."""
+    times = [d["updated_on"] for d in fw_docs if d.get("updated_on")]
+    return max([wf_doc["updated_on"], *times]) if times else wf_doc["updated_on"]
 
 
 def wf_summaries(store, query=None, state=None, sort=None, limit=0, skip=0):

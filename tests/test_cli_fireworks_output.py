@@ -66,6 +66,32 @@ def test_real_lpad_in_a_pipe_prints_fireworks_json(tmp_path):
     assert "demo" in table and not table.lstrip().startswith(("{", "["))
 
 
+def test_a_workflows_updated_on_is_its_last_change_as_in_fireworks(tmp_path):
+    """``lpad get_wflows -d more`` after a rocket ran: FireWorks' updated_on moves with the
+    workflow's fireworks; it stayed at the time of ``lpad add``."""
+    user = new_user(tmp_path)
+    (user.work / "wf.yaml").write_text(WORKFLOW)
+    assert user.run("lpad", "add", "wf.yaml", timeout=60).returncode == 0
+    ran = user.run("rlaunch", "singleshot", timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    more = json.loads(user.run("lpad", "get_wflows", "-i", "1", "-d", "more", timeout=60).stdout)
+    one = json.loads(user.run("lpad", "get_fws", "-i", "1", "-d", "less", timeout=60).stdout)
+    assert more["states"]["one--1"] == "COMPLETED"
+    assert more["updated_on"] > more["created_on"]
+    assert more["updated_on"][:19] == one["updated_on"][:19]
+
+
+def test_an_in_memory_workflows_updated_on_follows_its_fireworks(lp, tmp_path):
+    a = Firework(ScriptTask(script="echo a"), name="a", fw_id=-1)
+    lp.add_wf(Workflow([a], name="one"))
+    added = lp.get_wf_by_fw_id(a.fw_id).updated_on
+    _, launch_id = lp.checkout_fw(fw_id=a.fw_id, launch_dir=str(tmp_path / "run_a"))
+    lp.complete_launch(launch_id)
+    wf = lp.get_wf_by_fw_id(a.fw_id)
+    assert wf.updated_on > added and wf.updated_on == lp.get_fw_by_id(a.fw_id).updated_on
+    assert lp.get_wf_summary_dict(a.fw_id)["updated_on"] > lp.get_wf_summary_dict(a.fw_id)["created_on"]
+
+
 def test_fireworks_json_on_both_stores_with_launch_dirs(lp, capsys, tmp_path):
     a = Firework(ScriptTask(script="echo a"), name="a", fw_id=-1)
     b = Firework(ScriptTask(script="echo b"), name="b", fw_id=-2, parents=[a])
