@@ -247,6 +247,8 @@ class QueueLauncher:
         finally:
             if submission is None:
                 shutil.rmtree(launcher_dir, ignore_errors=True)
+            elif submission.launcher_dir != launcher_dir:  # the job runs in its _launch_dir
+                shutil.rmtree(launcher_dir, ignore_errors=True)
         return submission
 
     def _submit_from(self, launcher_dir: str) -> Optional[Submission]:
@@ -263,6 +265,7 @@ class QueueLauncher:
         if fw is None:
             return None
         try:
+            launcher_dir = self._reserved_dir(fw, launch_id, launcher_dir)
             if offline:  # the job will see no store: it gets the firework in files
                 prepare_offline_run(self.lp, fw, launch_id, launcher_dir, self.filter)
             job_id = self._submit(launcher_dir, _queue_overrides(fw), fw_id=fw["fw_id"])
@@ -277,6 +280,22 @@ class QueueLauncher:
             raise
         self.lp.set_reservation_id(launch_id, job_id)
         return Submission(job_id, launcher_dir, fw["fw_id"], launch_id)
+
+    def _reserved_dir(self, fw: Mapping, launch_id: int, launcher_dir: str) -> str:
+        """Where a reserved firework's job runs: an absolute ``_launch_dir`` of its spec (a
+        scratch path, say), as FireWorks' ``qlaunch -r`` does, so its submit script, queue
+        output and offline files are there; otherwise the launcher directory (a relative
+        ``_launch_dir`` is the rocket's, under it). A worker that confines its launches
+        (``confine_launch_dir``) keeps the launcher directory; its rocket refuses the spec."""
+        wanted = (fw.get("spec") or {}).get("_launch_dir")
+        if not wanted or self.worker.confined:
+            return launcher_dir
+        path = os.path.expandvars(os.path.expanduser(str(wanted)))
+        if not os.path.isabs(path):
+            return launcher_dir
+        os.makedirs(path, exist_ok=True)
+        self.lp.change_launch_dir(launch_id, path)
+        return path
 
     def _submit(self, launcher_dir: str, overrides: Mapping, fw_id: Optional[int] = None) -> str:
         values = dict(overrides)

@@ -405,6 +405,33 @@ def test_reservation_mode_ties_each_job_to_one_firework(lp, slurm, make_launcher
     assert {d["state"] for d in lp.get_fws()} == {"RESERVED"}
 
 
+def test_a_reserved_firework_with_an_absolute_launch_dir_is_submitted_from_there(
+    lp, slurm, make_launcher, tmp_path
+):
+    """qlaunch -r as FireWorks': the job of a firework whose spec names a scratch
+    ``_launch_dir`` runs there (script, queue output, the launch's directory); a relative
+    one stays the rocket's, under the launcher directory; a confined worker keeps it."""
+    scratch = tmp_path / "scratch" / "run1"
+    add_fws(lp, 1, _launch_dir=str(scratch))
+    sub = make_launcher(reserve=True).singleshot()
+    assert sub.launcher_dir == str(scratch) and slurm.jobs[sub.job_id]["cwd"] == str(scratch)
+    assert (scratch / "FW_submit.script").exists()
+    assert lp.get_launch(sub.launch_id)["launch_dir"] == str(scratch)
+    assert list((tmp_path / "runs").iterdir()) == []  # no empty launcher_ directory left
+
+    lp.reset("", require_password=False)
+    add_fws(lp, 1, _launch_dir="relative/here")
+    sub = make_launcher(reserve=True).singleshot()
+    assert os.path.dirname(sub.launcher_dir) == str(tmp_path / "runs")
+
+    lp.reset("", require_password=False)
+    add_fws(lp, 1, _launch_dir=str(tmp_path / "elsewhere"))
+    confined = FWorker(name="site", confine_launch_dir=True)
+    sub = make_launcher(reserve=True, worker=confined).singleshot()
+    assert os.path.dirname(sub.launcher_dir) == str(tmp_path / "runs")
+    assert not (tmp_path / "elsewhere").exists()
+
+
 def test_a_firework_cannot_rename_its_job_out_of_the_count(lp, slurm, make_launcher, caplog):
     add_fws(lp, 1, _queueadapter={"job_name": "hidden", "walltime": 5})
     sub = make_launcher(reserve=True).singleshot()
