@@ -461,13 +461,16 @@ def gateway(args, lp):
             f"created {token_file} with a new token (mode 600): copy it, or one line "
             "of it, to the compute nodes"
         )
-    display.emit(
-        {"gateway": url_of(server), "store": lp.describe()},
-        args.output,
-        human=lambda: display.out(f"gateway {url_of(server)} serving {lp.describe()}"),
-    )
-    sys.stdout.flush()
-    return serve(server)
+
+    def announce():  # once SIGTERM stops the server: a script may send one as soon as it reads this
+        display.emit(
+            {"gateway": url_of(server), "store": lp.describe()},
+            args.output,
+            human=lambda: display.out(f"gateway {url_of(server)} serving {lp.describe()}"),
+        )
+        sys.stdout.flush()
+
+    return serve(server, announce)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -419,19 +419,22 @@ def url_of(server):
     return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
-def serve(server):
+def serve(server, announce=None):
     """Serve until SIGTERM or Ctrl-C; requests under way are finished first.
 
-    uvicorn handles both signals while it serves; one that comes before its
-    handlers are in place (just after the address is printed) stops it as soon as
-    it starts. uvicorn raises the signal it got again when it is done: this handler
-    takes it too, so this returns 0."""
+    ``announce`` (printing the address) runs once this process's handlers are in
+    place, so a signal sent as soon as the address is read is never the default
+    kill. uvicorn handles both signals while it serves; one that comes before its
+    handlers are in place stops it as soon as it starts. uvicorn raises the signal
+    it got again when it is done: this handler takes it too, so this returns 0."""
 
     def stop(signum, frame):
         server.stop_soon()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if announce is not None:
+            announce()
         server.serve()
     finally:
         for sig, handler in previous.items():
