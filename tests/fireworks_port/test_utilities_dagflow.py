@@ -20,22 +20,6 @@ from launchpad.errors import InvalidWorkflowError
 from launchpad.graph import check_workflow
 
 
-@pytest.fixture
-def fws():
-    fw1 = Firework(
-        PyTask(func="math.pow", inputs=["base", "exponent"], outputs=["first power"]),
-        name="pow(2, 3)",
-        spec={"base": 2, "exponent": 3},
-    )
-    fw2 = Firework(
-        PyTask(func="math.pow", inputs=["first power", "exponent"], outputs=["second power"]),
-        name="pow(pow(2, 3), 4)",
-        spec={"exponent": 4},
-    )
-    fw3 = Firework(PyTask(func="print", inputs=["second power"]), name="the third one")
-    return fw1, fw2, fw3
-
-
 def test_a_correct_chain_has_no_problems(fws):
     fw1, fw2, fw3 = fws
     assert check_workflow(Workflow([fw1, fw2, fw3], {fw1: [fw2], fw2: [fw3], fw3: []})) == []

@@ -10,22 +10,12 @@ So ``isinstance(dag, graphviz.Digraph)`` is not carried over; the rest is.
 
 import pytest
 
-from launchpad import Firework, PyTask, Workflow, plot_wf, wf_to_graph
+from launchpad import Workflow, plot_wf, wf_to_graph
 
 
 @pytest.fixture
-def power_wf():
-    fw1 = Firework(
-        PyTask(func="math.pow", inputs=["base", "exponent"], outputs=["first power"]),
-        name="pow(2, 3)",
-        spec={"base": 2, "exponent": 3},
-    )
-    fw2 = Firework(
-        PyTask(func="math.pow", inputs=["first power", "exponent"], outputs=["second power"]),
-        name="pow(pow(2, 3), 4)",
-        spec={"exponent": 4},
-    )
-    fw3 = Firework(PyTask(func="print", inputs=["second power"]), name="the third one")
+def power_wf(fws):
+    fw1, fw2, fw3 = fws  # the chain of conftest.py, as FireWorks' test builds it
     return Workflow([fw1, fw2, fw3], {fw1: [fw2], fw2: [fw3], fw3: []})
 
 
