@@ -82,16 +82,18 @@ def test_kill_9_of_the_gateway_mid_run_loses_nothing_and_runs_nothing_twice(tmp_
 def test_a_rocket_killed_behind_the_gateway_is_a_lost_run_rerun_from_the_login_node(
     tmp_path, login, login_lp, gateway, node
 ):
-    log_path = tmp_path / "ran.log"
-    login_lp.add_wf(block_workflow(0, 2, log_path, seconds=0.3))
+    log_path, hold = tmp_path / "ran.log", tmp_path / "hold"
+    hold.touch()  # both roots wait until it is gone: the victim is killed mid-firework
+    login_lp.add_wf(block_workflow(0, 2, log_path, seconds=0.3, hold_roots=hold))
     victim = node.spawn_rlaunch("victim", *ROCKET_ARGS)
-    other = node.spawn_rlaunch("other", *ROCKET_ARGS)
     deadline = time.monotonic() + 60
-    while not login_lp.get_fws({"state": "RUNNING"}) and time.monotonic() < deadline:
+    while not read_log(log_path) and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.4)
+    assert len(read_log(log_path)) == 1, _errors([victim])
+    other = node.spawn_rlaunch("other", *ROCKET_ARGS)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    hold.unlink()
     assert finish([other], 90) == [0], _errors([other])
     lost = login_lp.get_fws({"state": "RUNNING"}, fields=["fw_id"])
     assert len(lost) == 1, "the killed rocket's firework is left RUNNING, as without a gateway"

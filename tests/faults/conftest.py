@@ -75,13 +75,17 @@ def recording_fw(tag, log_path, seconds=0.0, hold=None, **spec):
     return Firework(PyTask(func="faults.tasks.record", args=args), name=tag, spec=spec or None)
 
 
-def block_workflow(first, blocks, log_path, seconds=0.0):
-    """``blocks`` of ten: a root, eight in parallel, a fan-in; tags ``first``, ``first+1``..."""
+def block_workflow(first, blocks, log_path, seconds=0.0, hold_roots=None):
+    """``blocks`` of ten: a root, eight in parallel, a fan-in; tags ``first``, ``first+1``...
+
+    Roots wait while the file ``hold_roots`` exists, so a test can act on a
+    rocket known to be running one."""
     fws, links = [], {}
     for b in range(blocks):
         base = first + 10 * b
         for i in range(10):
-            fws.append(recording_fw(str(base + i), log_path, seconds))
+            hold = hold_roots if i == 0 else None
+            fws.append(recording_fw(str(base + i), log_path, seconds, hold=hold))
             fws[-1].fw_id = base + i
         links[base] = list(range(base + 1, base + 9))
         for i in range(1, 9):
