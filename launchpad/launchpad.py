@@ -291,6 +291,11 @@ class LaunchPad:
         """``(parent, child)`` of each link of a workflow (what its graph's layout needs)."""
         return self.store.workflow_links(wf_id)
 
+    def get_task_names(self, fw_ids: Iterable[int]) -> dict[int, list[str]]:
+        """``{fw_id: its tasks' _fw_name}`` of the fireworks that exist (what runtimes are
+        reported under), read without their task lists."""
+        return self.store.task_names(fw_ids)
+
     def wf_id_of(self, fw_id: int) -> int:
         return reads.wf_id_of(self.store, fw_id)
 

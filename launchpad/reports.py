@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from .states import State
+from .stores.base import spec_task_names as task_names
 
 S = State
 FINISHED = (S.COMPLETED.value, S.FIZZLED.value)
@@ -24,13 +25,14 @@ def state_summary(lp):
     return {"fireworks": dict(lp.fw_state_counts()), "workflows": dict(wf_counts)}
 
 
-def task_names(spec):
-    return [t.get("_fw_name", "?") for t in (spec or {}).get("_tasks", []) if isinstance(t, dict)]
-
-
-def task_label(spec):
+def label_of(names):
     """The name a firework's runtime is reported under: its tasks, in order."""
-    return " + ".join(task_names(spec)) or "(no tasks)"
+    return " + ".join(names) or "(no tasks)"
+
+
+def task_labels(lp, fw_ids):
+    """``{fw_id: task_label}`` of the fireworks that exist, read by the store at once."""
+    return {fw_id: label_of(names) for fw_id, names in lp.get_task_names(fw_ids).items()}
 
 
 def since(lp, days):
@@ -49,10 +51,7 @@ def runtime_summary(lp, days=None):
     query = {"time_start": {"$gte": since(lp, days)}} if days else None
     launches = lp.get_launches(query, fields=["fw_id", "state", "runtime_secs", "time_start", "time_end"])
     fw_ids = sorted({launch["fw_id"] for launch in launches})
-    labels = {
-        d["fw_id"]: task_label(d.get("spec"))
-        for d in lp.get_fws({"fw_id": {"$in": fw_ids}}, fields=["fw_id", "spec._tasks"])
-    }
+    labels = task_labels(lp, fw_ids)
     by_task, by_day = defaultdict(_Tally), defaultdict(_Tally)
     for launch in launches:
         secs = launch_runtime(launch)

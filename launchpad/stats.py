@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from .errors import InvalidArgumentError
-from .reports import launch_runtime, task_label
+from .reports import launch_runtime, task_labels
 from .states import State
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -137,10 +137,7 @@ class FWStats:
         launches = self._launches(query, ["fw_id", "state", "runtime_secs", "time_start", "time_end"])
         chosen = [launch for launch in launches if _within(launch.get(time_field), window, allow_null=False)]
         fw_ids = sorted({launch["fw_id"] for launch in chosen})
-        labels = {
-            d["fw_id"]: task_label(d.get("spec"))
-            for d in self._lpad.get_fws({"fw_id": {"$in": fw_ids}}, fields=["fw_id", "spec._tasks"])
-        }
+        labels = task_labels(self._lpad, fw_ids)
         groups = defaultdict(list)
         for launch in chosen:
             groups[labels.get(launch["fw_id"], "(deleted)")].append(launch)

@@ -507,6 +507,18 @@ def served(lp, tmp_path):
     server.stop()
 
 
+def test_reads_keyed_by_firework_id_keep_integer_keys(lp, served):
+    """JSON makes a dict's keys text: the task names of ``lpad report`` came back keyed by
+    "1", and every firework was reported as deleted."""
+    from launchpad import Firework
+    from launchpad.tasks import PyTask, ScriptTask
+
+    lp.add_wf(Firework([ScriptTask(script="true"), PyTask(func="math.floor", args=[1])]))
+    _, client_lp = served
+    assert client_lp.get_task_names([1, 2]) == lp.get_task_names([1, 2]) == {1: ["ScriptTask", "PyTask"]}
+    assert client_lp.get_wf_summary_dict(1) == lp.get_wf_summary_dict(1)  # text keys stay text
+
+
 def lose_replies(client, methods, count=1):
     """The next ``count`` replies to ``methods`` are applied by the gateway but never arrive."""
     real_post = client._post

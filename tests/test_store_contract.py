@@ -113,6 +113,30 @@ def test_nested_projections_read_only_their_parts_the_same_way(store):
     assert deep == [{"spec": {"n": [{"deep": 1}, {"deep": 2}]}}]
 
 
+def test_task_names_are_read_as_from_whole_documents(store):
+    """What runtimes are reported under, read by the store (SQLite: only the names leave
+    the database) as from the whole task lists, odd ones and NaN included."""
+    from launchpad.stores.base import Store
+
+    specs = {
+        1: {"_tasks": [{"_fw_name": "ScriptTask"}, {"_fw_name": "{{my.Task}}", "x": [1]}]},
+        2: {"_tasks": []},
+        3: {"n": 1},  # no _tasks
+        4: {"_tasks": {"_fw_name": "NotAList"}},
+        5: {"_tasks": [{"no_name": 1}, "text", {"_fw_name": "PyTask"}]},
+        6: {"_tasks": [{"_fw_name": "PyTask"}], "n": float("nan")},  # no JSON to SQLite
+        7: {"_tasks": None},
+    }
+    add(store, [fw_doc(i, spec=spec) for i, spec in specs.items()])
+    expected = {1: ["ScriptTask", "{{my.Task}}"], 2: [], 3: [], 4: [], 5: ["?", "PyTask"], 7: []}
+    assert store.task_names([1, 2, 3, 4, 5, 7, 99]) == expected  # 99: no such firework
+    assert Store.task_names(store, [1, 2, 3, 4, 5, 7, 99]) == expected
+    assert store.task_names([6, 1]) == {6: ["PyTask"], 1: expected[1]}
+    assert store.task_names([]) == {}
+    many = store.task_names(range(1, 2000))  # past the bound parameters of one statement
+    assert many == {**expected, 6: ["PyTask"]}
+
+
 def test_counts_by_state_and_per_workflow(store):
     add(store, [fw_doc(1), fw_doc(2, state="COMPLETED")], wf_id=1)
     add(store, [fw_doc(3, wf_id=2, state="FIZZLED")], wf_id=2)

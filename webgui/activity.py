@@ -11,7 +11,7 @@ import statistics
 from datetime import datetime, timezone
 
 from launchpad.errors import InvalidQueryError
-from launchpad.reports import INTERVALS, interval_stats, since, task_label
+from launchpad.reports import INTERVALS, interval_stats, since, task_labels
 from launchpad.states import LaunchState
 
 from .data import int_arg, workflow
@@ -85,10 +85,7 @@ def runtimes_by_task(lp, args):
         limit=sample,
     )
     fw_ids = sorted({launch["fw_id"] for launch in launches})
-    labels = {
-        d["fw_id"]: task_label(d.get("spec"))
-        for d in lp.get_fws({"fw_id": {"$in": fw_ids}}, fields=["fw_id", "spec._tasks"])
-    }
+    labels = task_labels(lp, fw_ids)
     by_task = {}
     for launch in launches:
         secs = seconds_between(launch["time_start"], launch["time_end"])

@@ -64,6 +64,7 @@ READ_METHODS = frozenset(
         "get_launchdir",
         "get_wf",
         "get_wf_by_fw_id",
+        "get_task_names",
         "describe",
     }
 )
@@ -105,6 +106,8 @@ def tag(value):
             return {TAG: name, "value": to_dict(value)}
     if isinstance(value, tuple):
         return {TAG: "tuple", "value": [tag(v) for v in value]}
+    if isinstance(value, dict) and value and all(type(k) is int for k in value):
+        return {TAG: "int_keys", "value": list(value.items())}  # JSON keys are text
     return value
 
 
@@ -127,6 +130,8 @@ def untag(value):
     kind = value[TAG]
     if kind == "tuple":
         return tuple(untag(v) for v in value["value"])
+    if kind == "int_keys":
+        return {int(k): v for k, v in value["value"]}
     if kind not in _TYPES:
         raise errors.InvalidArgumentError(f"unknown object type {kind!r} in a gateway message")
     return _TYPES[kind][2](value["value"])

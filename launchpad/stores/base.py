@@ -38,6 +38,14 @@ FIREWORK_INDEX_FIELDS = ("priority", "category", "fworker")
 NO_PRIORITY = float("-inf")
 
 
+def spec_task_names(spec: Optional[Mapping[str, Any]]) -> list[str]:
+    """The ``_fw_name`` of each task in a spec's ``_tasks`` ("?" for a task without one)."""
+    tasks = (spec or {}).get("_tasks")
+    if not isinstance(tasks, list):
+        return []
+    return [str(t.get("_fw_name", "?")) for t in tasks if isinstance(t, dict)]
+
+
 def index_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The spec keys a claim filters and sorts on, as top-level document fields."""
     if "_priority" not in spec and "_category" not in spec and "_fworker" not in spec:
@@ -227,6 +235,15 @@ class Store(ABC):
 
     def get_fireworks(self, fw_ids: Iterable[int], fields: Fields = None) -> list[Doc]:
         return self.find_fireworks({"fw_id": {"$in": list(fw_ids)}}, fields=fields)
+
+    def task_names(self, fw_ids: Iterable[int]) -> dict[int, list[str]]:
+        """``{fw_id: its tasks' _fw_name, in order}`` for the fireworks that exist ("?" for a
+        task without one): what runtimes are reported under. Backends override this to read
+        the names without decoding whole task lists."""
+        return {
+            doc["fw_id"]: spec_task_names(doc.get("spec"))
+            for doc in self.get_fireworks(fw_ids, fields=["fw_id", "spec._tasks"])
+        }
 
     def get_workflow(self, wf_id: int) -> Optional[Doc]:
         found = self.find_workflows({"wf_id": wf_id}, limit=1)

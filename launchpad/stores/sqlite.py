@@ -573,6 +573,15 @@ class SQLiteStore(Store):
     ) -> list[Doc]:
         return self.launches.find(query, fields, sort, limit, skip)
 
+    def task_names(self, fw_ids: Iterable[int]) -> dict[int, list[str]]:
+        conn = self.conn()
+        try:
+            return self.retrying(lambda: sqlite_paths.task_names(conn, fw_ids))
+        except StoreUnavailableError as exc:  # NaN in a document: not JSON to SQLite
+            if "malformed JSON" not in str(exc):
+                raise
+            return super().task_names(fw_ids)
+
     def count_launches_by_period(
         self, width: int, since: Optional[str] = None, query: Query = None
     ) -> dict[str, dict[str, int]]:
@@ -580,11 +589,14 @@ class SQLiteStore(Store):
         if residual:
             return super().count_launches_by_period(width, since, query)
         clauses = [*clauses, "time_end >= ?" if since else "time_end != ''"]
-        period = "substr(replace(time_end, ' ', 'T'), 1, ?)"
-        sql = f"SELECT {period}, state, COUNT(*) FROM launches WHERE {' AND '.join(clauses)} GROUP BY 1, 2"
+        # The space some stamps have between date and time becomes "T" after the count:
+        # a replace() in SQL, run on each of 10,000 rows, took 40% of the query.
+        where = " AND ".join(clauses)
+        sql = f"SELECT substr(time_end, 1, ?), state, COUNT(*) FROM launches WHERE {where} GROUP BY 1, 2"
         counts: dict[str, dict[str, int]] = {}
         for key, state, n in self.conn().execute(sql, [width, *params, *([since] if since else [])]):
-            counts.setdefault(key, {})[state] = n
+            states = counts.setdefault(key.replace(" ", "T"), {})
+            states[state] = states.get(state, 0) + n
         return counts
 
     # -- writes ------------------------------------------------------------------
