@@ -119,14 +119,15 @@ def test_timeline_shows_a_workflows_launches_per_host(browser, served, tmp_path)
 
 def test_pages_ask_for_their_data_once_and_mark_their_drawing(browser, served):  # noqa: F811
     """The data is preloaded beside the scripts and the scripts take that answer: a second
-    request would mean the preload was wasted. Each drawing leaves a performance mark."""
+    request would mean the preload was wasted. The "Over time" page carries its data and
+    asks for none. Each drawing leaves a performance mark."""
     base, lp, built = served
     wf_id = built["workflows"][3]
     page = new_page(browser)
     asked = []
     page.on("request", lambda r: "/api/" in r.url and asked.append(r.url.split("/api", 1)[1]))
     for path, plots, data in [
-        ("/activity", 2, ["/activity/finished?interval=hours", "/activity/runtimes"]),
+        ("/activity", 2, []),
         (f"/workflows/{wf_id}/timeline", 1, [f"/workflows/{wf_id}/timeline"]),
         (f"/workflows/{wf_id}", 1, [f"/workflows/{wf_id}/graph"]),
     ]:
@@ -139,6 +140,35 @@ def test_pages_ask_for_their_data_once_and_mark_their_drawing(browser, served): 
             page.wait_for_timeout(50)
         assert page.evaluate(marks) == plots, path
         assert sorted(asked) == sorted(data), path
+    assert page.errors == []
+
+
+def test_plots_whose_data_the_server_failed_to_read_ask_the_api(browser, served, monkeypatch):  # noqa: F811
+    """The page's status line goes out before its data are read (webgui/late_data.py): a
+    read that fails there reaches the scripts as {"error": ...}, and they ask the API."""
+    from playwright.sync_api import expect
+
+    from webgui import activity as over_time
+
+    base, lp, built = served
+    real, failures = over_time.runtimes_by_task, []
+
+    def fails_once(lp, args):
+        if not failures:
+            failures.append(args)
+            raise RuntimeError("the store went away for a moment")
+        return real(lp, args)
+
+    monkeypatch.setattr(over_time, "runtimes_by_task", fails_once)
+    page = new_page(browser)
+    asked = []
+    page.on("request", lambda r: "/api/" in r.url and asked.append(r.url.split("/api", 1)[1]))
+    page.goto(base + "/activity")
+    launches = lp.get_launches({"state": {"$in": ["COMPLETED", "FIZZLED"]}}, fields=["state"])
+    runtimes = page.locator("#chart-runtimes[data-points]")
+    expect(runtimes).to_have_attribute("data-points", str(len(launches)), timeout=WAIT_MS)
+    expect(page.locator("#chart-finished[data-points]")).to_have_count(1, timeout=WAIT_MS)
+    assert failures and sorted(asked) == ["/activity/finished?interval=hours", "/activity/runtimes"]
     assert page.errors == []
 
 

@@ -7,10 +7,12 @@ file tool.
 """
 
 import hashlib
+import json
 import os
 import re
 import stat
 import time
+import zlib
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -253,12 +255,53 @@ def test_pages_preload_the_data_their_scripts_ask_for(demo):
     client = make_client(demo[0])
     link = "; rel=preload; as=fetch; crossorigin"
     assert client.get("/workflows/1").headers["Link"] == f"</api/workflows/1/graph>{link}"
-    assert client.get("/activity").headers["Link"] == (
-        f"</api/activity/finished?interval=hours>{link}, </api/activity/runtimes>{link}"
-    )
+    assert "Link" not in client.get("/activity").headers  # it carries its data (the next test)
     assert client.get("/workflows/1/timeline").headers["Link"] == f"</api/workflows/1/timeline>{link}"
     too_large = make_client(demo[0], STARSHELL_DAG_LIMIT=2).get("/workflows/1")
     assert "Link" not in too_large.headers  # no graph is drawn, none is asked for
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_over_time_page_is_sent_before_its_data_are_read(demo, monkeypatch, encoding):
+    """The page's HTML goes out before the store is read, so the browser lays it out while
+    the plots' data are read; they follow in the same response, as the API gives them."""
+    from webgui import activity as over_time
+
+    reads = []
+    for name in ("finished_per_interval", "runtimes_by_task"):
+        real = getattr(over_time, name)
+        monkeypatch.setattr(over_time, name, lambda lp, args, real=real: reads.append(args) or real(lp, args))
+    client = make_client(demo[0])
+    response = client.get("/activity", headers={"Accept-Encoding": encoding}, buffered=False)
+    assert response.status_code == 200 and response.is_streamed
+    assert response.headers.get("Content-Encoding") == (encoding if encoding == "gzip" else None)
+    decode = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress if encoding == "gzip" else bytes
+    parts = iter(response.response)
+    first = decode(next(parts)).decode()
+    assert 'id="chart-runtimes"' in first and first.endswith('id="plot-data">')
+    assert reads == []  # sent before the store was read
+    page = first + b"".join(decode(part) for part in parts).decode()
+    response.close()
+    assert reads == [{"interval": "hours"}, {}]
+    carried = json.loads(re.search(r'id="plot-data">(.*?)</script>', page, re.S).group(1))
+    assert carried == {
+        "finished": client.get("/api/activity/finished?interval=hours").get_json(),
+        "runtimes": client.get("/api/activity/runtimes").get_json(),
+    }
+
+
+def test_over_time_page_reports_a_failed_read_in_its_data(demo, monkeypatch):
+    """The status line is sent before the read: its failure reaches the page's scripts as
+    {"error": ...}, the page then asks the API (tests/test_webgui_browser_history.py)."""
+    from launchpad.errors import QueryTimeoutError
+    from webgui import activity as over_time
+
+    def timed_out(lp, args):
+        raise QueryTimeoutError("the query ran for more than 5 s")
+
+    monkeypatch.setattr(over_time, "runtimes_by_task", timed_out)
+    page = make_client(demo[0]).get("/activity").get_data(as_text=True)
+    assert '"error": "the query ran for more than 5 s"' in page
 
 
 # -- layout ----------------------------------------------------------------------

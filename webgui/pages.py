@@ -9,12 +9,13 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from launchpad.errors import InvalidQueryError
 
 from . import actions, data
-from .activity import WINDOWS
+from . import activity as over_time
 from .auth import can_act, guessing_allowed, log_in, log_out, safe_next, settings
 from .colors import DISPLAY_ORDER, stylesheet
 from .context import cfg, counts_cache, lp, scope
 from .firework_list import SORTS as FIREWORK_SORTS
 from .firework_list import FireworkFilters, firework_list
+from .late_data import SLOT, page_with_late_data
 
 bp = Blueprint("pages", __name__)
 
@@ -91,12 +92,19 @@ def fireworks():
 
 @bp.get("/activity")
 def activity():
-    """Plots over time; the page fetches their data from /api/activity/*."""
-    html = render_template("activity.html", windows=WINDOWS)
-    first = next(iter(WINDOWS))  # the interval the page shows first
-    return preloaded(
-        html, url_for("api.finished_per_interval", interval=first), url_for("api.runtimes_by_task")
-    )
+    """Plots over time. The page carries their data, sent after the rest of it
+    (``late_data``): the browser lays the page out while the store is read."""
+    first = next(iter(over_time.WINDOWS))  # the interval the page shows first
+    store = lp()
+
+    def plots():
+        return {
+            "finished": over_time.finished_per_interval(store, {"interval": first}),
+            "runtimes": over_time.runtimes_by_task(store, {}),
+        }
+
+    html = render_template("activity.html", windows=over_time.WINDOWS, late_data=SLOT)
+    return page_with_late_data(html, plots)
 
 
 @bp.get("/workflows/<int:wf_id>/timeline")

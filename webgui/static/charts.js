@@ -42,13 +42,6 @@
     Chart.defaults.maintainAspectRatio = false;
   }
 
-  // An empty chart made while the page waits for its data: Chart.js's first chart on a page
-  // costs tens of ms of one-time set-up (fonts, scales, the canvas), paid before the data
-  // arrive instead of after.
-  function prepare(canvas, type) {
-    charts[canvas.id] = new Chart(canvas, { type, data: { datasets: [] }, options: { plugins: { legend: { display: false } } } });
-  }
-
   function draw(canvas, config, points) {
     const began = performance.now();
     const chart = charts[canvas.id];
@@ -74,8 +67,9 @@
   }
 
   // -- completions and failures per interval ---------------------------------
-  async function loadFinished(interval) {
-    const data = await getJSON(`/activity/finished?interval=${encodeURIComponent(interval)}`);
+  // `data`: what the page carried for its first interval; other intervals are asked for.
+  async function loadFinished(interval, data = null) {
+    data ??= await getJSON(`/activity/finished?interval=${encodeURIComponent(interval)}`);
     const label = (start) => (interval === "hours" ? `${start.slice(5, 10)} ${start.slice(11, 13)}h` : start.slice(5, 10));
     const series = (key, state, name) => ({
       label: name,
@@ -106,7 +100,7 @@
     }, data.buckets.filter((b) => b.completed || b.fizzled).length);
   }
 
-  function initFinished() {
+  function initFinished(data) {
     const buttons = document.querySelectorAll("button[data-interval]");
     for (const button of buttons) {
       button.addEventListener("click", () => {
@@ -114,12 +108,12 @@
         loadFinished(button.dataset.interval).catch(showError("finished-totals"));
       });
     }
-    loadFinished(buttons[0].dataset.interval).catch(showError("finished-totals"));
+    loadFinished(buttons[0].dataset.interval, data).catch(showError("finished-totals"));
   }
 
   // -- runtimes by task: one dot per launch, a row per task ---------------------
-  async function loadRuntimes() {
-    const data = await getJSON("/activity/runtimes");
+  async function loadRuntimes(data = null) {
+    data ??= await getJSON("/activity/runtimes");
     const tasks = data.tasks;
     const jitter = (i) => ((i * 0.6180339887) % 1 - 0.5) * 0.5;  // spread dots without randomness
     const dataset = (state, name) => ({
@@ -238,13 +232,11 @@
     themeDefaults();
     const page = document.body.dataset.page;
     if (page === "activity") {
-      initFinished();
-      loadRuntimes().catch(showError("runtimes-note"));
-      // While the data are on their way: the style probes and Chart.js's set-up.
-      stateColor("COMPLETED");
-      stateColor("FIZZLED");
-      prepare(document.getElementById("chart-finished"), "bar");
-      prepare(document.getElementById("chart-runtimes"), "scatter");
+      // The page carries both plots' data, sent last (webgui/late_data.py); after
+      // {"error": ...} (the server could not read them) the plots ask /api, which says why.
+      const plots = JSON.parse(document.getElementById("plot-data").textContent);
+      initFinished(plots.finished);
+      loadRuntimes(plots.runtimes).catch(showError("runtimes-note"));
     } else if (page === "timeline") {
       const wfId = document.querySelector("[data-wf-id]").dataset.wfId;
       loadTimeline(wfId).catch(showError("timeline-note"));
