@@ -254,18 +254,20 @@ def empty_page():
     return {"items": [], "total": 0, "page": 1, "per_page": 25, "pages": 1}
 
 
-def workflow(lp, wf_id):
-    """A workflow's document with its state and counts (raises NotFoundError)."""
+def workflow_summary(lp, wf_id):
+    """A workflow's row: state and counts (raises NotFoundError)."""
     docs = lp.get_wf_summaries({"wf_id": wf_id})
     if not docs:
         raise NotFoundError(f"no workflow with id {wf_id}")
-    doc = docs[0]
+    return {**workflow_row(docs[0]), "metadata": docs[0].get("metadata") or {}}
+
+
+def workflow(lp, wf_id):
+    """``workflow_summary`` and the time of its last change (at 10,000 fireworks the
+    newest of their ``updated_on``: ~4 ms, which the graph does without)."""
+    info = workflow_summary(lp, wf_id)
     last = lp.get_fws({"wf_id": wf_id}, fields=["updated_on"], sort=[("updated_on", -1)], limit=1)
-    return {
-        **workflow_row(doc),
-        "metadata": doc.get("metadata") or {},
-        "last_change": last[0]["updated_on"] if last else doc.get("updated_on"),
-    }
+    return {**info, "last_change": last[0]["updated_on"] if last else info["updated_on"]}
 
 
 def workflow_states(lp, wf_id, limit):

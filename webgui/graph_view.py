@@ -11,7 +11,7 @@ from collections import Counter, OrderedDict
 
 from launchpad.errors import InvalidQueryError
 
-from .data import full_counts, workflow
+from .data import full_counts, workflow_summary
 from .layout import layout
 
 MAX_PARAM_IDS = 200  # expanded layers or pinned ids one request may name
@@ -80,7 +80,7 @@ def workflow_graph(lp, wf_id, limit, expanded=(), pinned=(), layouts=None):
 
     Reads plain ``(fw_id, state)`` and ``(parent, child)`` pairs, and names only for the
     fireworks drawn singly: at 10,000 fireworks a dict per firework cost more than the reads."""
-    info = workflow(lp, wf_id)
+    info = workflow_summary(lp, wf_id)
     if info["nodes"] > limit:
         return too_large(info, limit)
     state_of = dict(lp.get_wf_fw_states(wf_id))
@@ -146,7 +146,7 @@ def workflow_graph(lp, wf_id, limit, expanded=(), pinned=(), layouts=None):
 
 def find_fireworks(lp, wf_id, text, limit=FIND_LIMIT):
     """Fireworks of the workflow whose id is ``text`` or whose name contains it."""
-    workflow(lp, wf_id)
+    workflow_summary(lp, wf_id)  # NotFoundError for an unknown workflow
     text = (text or "").strip()
     if not text:
         return []

