@@ -261,7 +261,7 @@ def test_pages_preload_the_data_their_scripts_ask_for(demo):
     assert "Link" not in too_large.headers  # no graph is drawn, none is asked for
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+@pytest.mark.parametrize("encoding", ["gzip", "identity", "gzip;q=0"])
 def test_over_time_page_is_sent_before_its_data_are_read(demo, monkeypatch, encoding):
     """The page's HTML goes out before the store is read, so the browser lays it out while
     the plots' data are read; they follow in the same response, as the API gives them."""

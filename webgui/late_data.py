@@ -28,7 +28,7 @@ def page_with_late_data(html, read):
     """A streamed response of ``html`` whose ``SLOT`` is filled with ``read()`` as JSON.
 
     An error while reading reaches the page as ``{"error": message}``: the status line
-    is already on its way, so the scripts show the message where the plots would be."""
+    is already on its way. The page's scripts then ask the API, whose answer says why."""
     head, tail = html.split(SLOT, 1)
 
     def parts():
@@ -42,7 +42,7 @@ def page_with_late_data(html, read):
             data = {"error": "the server failed to read the data; its log says why"}
         yield str(htmlsafe_json_dumps(data, dumps=current_app.json.dumps)) + tail
 
-    gzip = "gzip" in request.headers.get("Accept-Encoding", "")
+    gzip = request.accept_encodings["gzip"] > 0
     body = gzipped(parts()) if gzip else (part.encode() for part in parts())
     response = Response(stream_with_context(body), mimetype="text/html")
     if gzip:
