@@ -137,8 +137,8 @@ class _Table:
         conn = self.store.conn()
         try:
             rows = self.store.retrying(lambda: conn.execute(sql, head_params + params).fetchall())
-        except StoreUnavailableError as exc:  # NaN in a document: not JSON to SQLite
-            if not paths or "malformed JSON" not in str(exc):
+        except StoreUnavailableError as exc:
+            if not paths or not sqlite_paths.not_json(exc):
                 raise
             return self.find(query, fields, sort, limit, skip, json_paths=False)
         if paths:
@@ -582,8 +582,8 @@ class SQLiteStore(Store):
         conn = self.conn()
         try:
             return self.retrying(lambda: sqlite_paths.task_names(conn, fw_ids))
-        except StoreUnavailableError as exc:  # NaN in a document: not JSON to SQLite
-            if "malformed JSON" not in str(exc):
+        except StoreUnavailableError as exc:
+            if not sqlite_paths.not_json(exc):
                 raise
             return super().task_names(fw_ids)
 

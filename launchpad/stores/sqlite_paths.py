@@ -18,6 +18,12 @@ from .sqlite_filters import in_clause
 AVAILABLE = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 
+def not_json(exc):
+    """SQLite's JSON functions refused a document Python wrote (a NaN in it): the read
+    that used them is made again in Python."""
+    return "malformed JSON" in str(exc)
+
+
 def json_paths(fields, columns, link_fields):
     """The dotted fields SQLite can extract when every other field is a column, else None."""
     if not AVAILABLE or fields is None:
