@@ -14,7 +14,7 @@ from launchpad.errors import InvalidQueryError
 from launchpad.reports import INTERVALS, interval_stats, since, task_labels
 from launchpad.states import LaunchState
 
-from .data import int_arg, workflow
+from .data import int_arg, workflow_summary
 
 WINDOWS = {"hours": (48, 24 * 14), "days": (30, 366)}  # interval: (default count, most)
 FINISHED = [LaunchState.COMPLETED.value, LaunchState.FIZZLED.value]
@@ -118,7 +118,7 @@ def task_runtimes(task, runs):
 
 def workflow_timeline(lp, wf_id, limit=5000):
     """A workflow's launches (newest ``limit``) as bars on one lane per host."""
-    info = workflow(lp, wf_id)
+    info = workflow_summary(lp, wf_id)
     names = {d["fw_id"]: d.get("name") for d in lp.get_fws({"wf_id": wf_id}, fields=["fw_id", "name"])}
     launches = lp.get_launches(
         {"fw_id": {"$in": sorted(names)}}, fields=TIMELINE_FIELDS, sort=[("launch_id", -1)], limit=limit
